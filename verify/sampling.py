@@ -1,0 +1,205 @@
+"""Uniform and PJAP (Proximal Joint-Action Prioritisation) sampling, as pure JAX functions.
+
+One piece shared by every learner in the toolkit: the polynomial-game trainers
+(:mod:`verify.polygames`) and the HalfCheetah MADDPG+CQL learner. A sampler's whole state is a
+vector of priorities, one per data item (a joint action, or a sequence of them), so it lives
+inside ``lax.scan`` and is ``vmap``-ed over seeds like any other array.
+
+PJAP (paper Eq. 6, THEORY.md section 6): priority ``rho = max(exp(-alpha * d**2), eps)`` with
+``d`` the distance between the item's joint action(s) and the current joint policy's; items are
+drawn with probability ``rho**exponent / sum(rho**exponent)``. Priorities are refreshed either
+for every item each step, or for a "bootstrapped" subset. Importance weights are optional and off
+by default: with full correction the expected PJAP update equals uniform BRUD.
+
+Shapes: ``N`` items, batch ``B``, ``n`` agents.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+Distance = Literal["l1", "l2"]
+
+
+@dataclass(frozen=True)
+class PJAPConfig:
+    """PJAP hyper-parameters.
+
+    Attributes:
+        alpha: temperature of the Gaussian transform ``exp(-alpha d^2)`` (>= 0).
+        eps: priority floor, so no item is ever starved (>= 0).
+        distance: ``"l1"`` (the paper's choice, Eq. 7) or ``"l2"`` (Euclidean; with it the
+            kernel ``exp(-alpha ||a - theta||^2)`` has the closed-form analysis of THEORY §6).
+        exponent: priority exponent ``omega``; probabilities are ``rho**omega`` normalised.
+        refresh: ``None`` refreshes every priority each step; an integer ``K`` refreshes a random
+            subset of ``K`` items plus the items just sampled ("bootstrapped" priorities).
+        importance_weights: multiply each sample's loss by ``(1 / (N p))`` normalised to max 1.
+
+    Example:
+        >>> PJAPConfig(alpha=16.0, eps=1e-3).distance
+        'l1'
+    """
+
+    alpha: float
+    eps: float = 1e-3
+    distance: Distance = "l1"
+    exponent: float = 1.0
+    refresh: int | None = None
+    importance_weights: bool = False
+
+    def __post_init__(self) -> None:
+        from brud_analysis.errors import BrudError
+
+        if not self.alpha >= 0:
+            raise BrudError(f"PJAP alpha must be >= 0, got {self.alpha}")
+        if not self.eps >= 0:
+            raise BrudError(f"PJAP eps must be >= 0, got {self.eps}")
+        if self.distance not in ("l1", "l2"):
+            raise BrudError(f"PJAP distance must be 'l1' or 'l2', got {self.distance!r}")
+        if not self.exponent >= 0:
+            raise BrudError(f"PJAP priority exponent must be >= 0, got {self.exponent}")
+        if self.refresh is not None and self.refresh < 1:
+            raise BrudError(f"PJAP refresh size must be a positive integer, got {self.refresh}")
+
+
+class SamplerState(NamedTuple):
+    """Priorities of the ``N`` data items, shape ``(N,)``; all ones means uniform sampling."""
+
+    priorities: jax.Array
+
+
+def init_sampler(n_items: int) -> SamplerState:
+    """Uniform priorities (all one) for ``n_items`` items.
+
+    Example:
+        >>> init_sampler(3).priorities.tolist()
+        [1.0, 1.0, 1.0]
+    """
+    return SamplerState(priorities=jnp.ones((n_items,), jnp.float32))
+
+
+def joint_action_distance(actions: jax.Array, policy: jax.Array, distance: Distance) -> jax.Array:
+    """Distance between data joint actions and the current joint policy.
+
+    Args:
+        actions: ``(..., n)`` joint actions from the data.
+        policy: ``(n,)`` or broadcastable current joint action.
+        distance: ``"l1"``: ``sum_i |a_i - theta_i|``; ``"l2"``: Euclidean norm.
+
+    Returns:
+        ``(...)`` distances.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> joint_action_distance(jnp.array([[1.0, 2.0]]), jnp.array([0.0, 0.0]), "l1").tolist()
+        [3.0]
+    """
+    gap = actions - policy
+    if distance == "l1":
+        return jnp.sum(jnp.abs(gap), axis=-1)
+    return jnp.sqrt(jnp.sum(gap * gap, axis=-1))
+
+
+def sequence_distance(policy_actions: jax.Array, data_actions: jax.Array) -> jax.Array:
+    """Paper Eq. 8: mean absolute gap between policy and data actions over agents and time.
+
+    ``d = 1/(N T) sum_i sum_t |mu_i(o_t^i) - a_t^i|`` where each agent's action may be a vector
+    (its absolute gaps are averaged over action dimensions too, so ``d`` is per action unit).
+
+    Args:
+        policy_actions: ``(..., T, N, A)`` actions of the current policy on the data observations.
+        data_actions: ``(..., T, N, A)`` actions recorded in the data.
+
+    Returns:
+        ``(...)`` one distance per sequence.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> sequence_distance(jnp.zeros((2, 2, 1)), jnp.ones((2, 2, 1))).tolist()
+        1.0
+    """
+    return jnp.mean(jnp.abs(policy_actions - data_actions), axis=(-3, -2, -1))
+
+
+def pjap_priority(distance: jax.Array, alpha: float, eps: float) -> jax.Array:
+    """Paper Eq. 6: ``max(exp(-alpha * d**2), eps)``.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> pjap_priority(jnp.array([0.0, 10.0]), alpha=1.0, eps=1e-3).tolist()
+        [1.0, 0.0010000000474974513]
+    """
+    return jnp.maximum(jnp.exp(-alpha * distance * distance), eps)
+
+
+def sample(
+    key: jax.Array, state: SamplerState, batch_size: int, exponent: float = 1.0
+) -> tuple[jax.Array, jax.Array]:
+    """Draw ``batch_size`` item indices with probability proportional to ``priority**exponent``.
+
+    Sampling is with replacement, by inverse CDF (one cumulative sum and a binary search), which
+    costs O(N + B log N) and needs no sum-tree because priorities change wholesale.
+
+    Returns:
+        ``indices`` ``(B,)`` int32 and their sampling ``probabilities`` ``(B,)``.
+
+    Example:
+        >>> import jax
+        >>> idx, p = sample(jax.random.key(0), init_sampler(4), 3)
+        >>> idx.shape, p.tolist()
+        ((3,), [0.25, 0.25, 0.25])
+    """
+    weights = state.priorities if exponent == 1.0 else state.priorities**exponent
+    cdf = jnp.cumsum(weights)
+    total = cdf[-1]
+    u = jax.random.uniform(key, (batch_size,), dtype=cdf.dtype) * total
+    indices = jnp.searchsorted(cdf, u, side="right")
+    indices = jnp.minimum(indices, weights.shape[0] - 1).astype(jnp.int32)
+    return indices, weights[indices] / total
+
+
+def update_priorities(
+    state: SamplerState, indices: jax.Array, priorities: jax.Array
+) -> SamplerState:
+    """Set the priorities of ``indices`` ``(K,)`` to ``priorities`` ``(K,)``.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> s = update_priorities(init_sampler(3), jnp.array([1]), jnp.array([0.5]))
+        >>> s.priorities.tolist()
+        [1.0, 0.5, 1.0]
+    """
+    return SamplerState(priorities=state.priorities.at[indices].set(priorities))
+
+
+def importance_weights(probabilities: jax.Array, n_items: int) -> jax.Array:
+    """Importance-sampling weights ``1 / (N p)`` of a batch, normalised to a maximum of one.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> importance_weights(jnp.array([0.5, 0.25]), 4).tolist()
+        [0.5, 1.0]
+    """
+    w = 1.0 / (n_items * probabilities)
+    return w / jnp.max(w)
+
+
+def refresh_indices(
+    key: jax.Array, n_items: int, sampled: jax.Array, refresh: int | None
+) -> jax.Array | None:
+    """Which items to re-prioritise after a step: all (``None``), or ``sampled`` + ``refresh``
+    uniformly chosen ones (bootstrapped priorities).
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> refresh_indices(jax.random.key(0), 10, jnp.array([3]), 2).shape
+        (3,)
+    """
+    if refresh is None:
+        return None
+    extra = jax.random.randint(key, (refresh,), 0, n_items, dtype=jnp.int32)
+    return jnp.concatenate([sampled.astype(jnp.int32), extra])
