@@ -1,0 +1,183 @@
+"""2-agent HalfCheetah ("2x3", agent_obsk 1) from ``gymnasium_robotics.mamujoco_v1``, as arrays.
+
+The PettingZoo dict interface is replaced by fixed-order arrays so learners can treat the team as
+one batch: observations ``(N, obs_dim)``, actions ``(N, act_dim)``, the global state
+``(state_dim,)`` and the shared team reward as a float. Agent 0 is the back leg (bthigh, bshin,
+bfoot), agent 1 the front leg (fthigh, fshin, ffoot). Episodes end by truncation at 1000 steps;
+HalfCheetah never terminates.
+
+This is HalfCheetah-v5 (12-d agent observations). OG-MARL's datasets come from the older
+multiagent_mujoco on HalfCheetah-v2 (13-d agent observations); absolute returns differ slightly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from brud_analysis.errors import BrudError
+
+N_AGENTS = 2
+OBS_DIM = 12
+ACT_DIM = 3
+STATE_DIM = 17
+EPISODE_LENGTH = 1000
+
+
+class HalfCheetahEnv:
+    """Seeded, deterministic 2-agent HalfCheetah with array observations and actions.
+
+    Example:
+        >>> env = HalfCheetahEnv()
+        >>> obs, state = env.reset(seed=0)
+        >>> obs.shape, state.shape
+        ((2, 12), (17,))
+        >>> obs, state, reward, terminated, truncated = env.step(np.zeros((2, 3), np.float32))
+        >>> isinstance(reward, float), terminated, truncated
+        (True, False, False)
+    """
+
+    n_agents = N_AGENTS
+    obs_dim = OBS_DIM
+    act_dim = ACT_DIM
+    state_dim = STATE_DIM
+    episode_length = EPISODE_LENGTH
+
+    def __init__(self) -> None:
+        import warnings
+
+        with warnings.catch_warnings():
+            # gymnasium_robotics warns about unrelated Adroit environments on import, and the
+            # HalfCheetah XML uses an attribute MuJoCo calls deprecated; neither concerns us.
+            warnings.simplefilter("ignore")
+            from gymnasium_robotics import mamujoco_v1
+
+            self._env = mamujoco_v1.parallel_env(
+                "HalfCheetah", "2x3", agent_obsk=1, max_episode_steps=EPISODE_LENGTH
+            )
+        self._agents = list(self._env.possible_agents)
+        self._needs_reset = True
+
+    def _stack(self, per_agent: dict) -> np.ndarray:
+        return np.stack([np.asarray(per_agent[a], np.float32) for a in self._agents])
+
+    def reset(self, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """Start an episode; return observations ``(N, obs_dim)`` and state ``(state_dim,)``."""
+        obs, _ = self._env.reset(seed=int(seed))
+        self._needs_reset = False
+        return self._stack(obs), np.asarray(self._env.state(), np.float32)
+
+    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, bool, bool]:
+        """Apply joint ``actions`` ``(N, act_dim)`` (clipped to [-1, 1]).
+
+        Returns ``(observations, state, team_reward, terminated, truncated)`` after the step.
+        """
+        if self._needs_reset:
+            raise BrudError("HalfCheetahEnv.step called before reset (or after the episode ended)")
+        actions = np.asarray(actions, np.float32)
+        if actions.shape != (N_AGENTS, ACT_DIM):
+            raise BrudError(f"actions must have shape {(N_AGENTS, ACT_DIM)}, got {actions.shape}")
+        clipped = np.clip(actions, -1.0, 1.0)
+        obs, rewards, terms, truncs, _ = self._env.step(
+            {a: clipped[i] for i, a in enumerate(self._agents)}
+        )
+        terminated = bool(any(terms.values()))
+        truncated = bool(any(truncs.values()))
+        self._needs_reset = terminated or truncated
+        state = np.asarray(self._env.state(), np.float32)
+        return self._stack(obs), state, float(rewards[self._agents[0]]), terminated, truncated
+
+    def close(self) -> None:
+        """Release the MuJoCo resources."""
+        self._env.close()
+
+
+def rollout_returns(
+    policy_fn: Callable[[np.ndarray], np.ndarray],
+    episodes: int,
+    seed: int,
+    noise_std: float = 0.0,
+) -> np.ndarray:
+    """Undiscounted team return of ``episodes`` full episodes of ``policy_fn``.
+
+    ``policy_fn`` maps observations ``(N, obs_dim)`` to actions ``(N, act_dim)``. Gaussian noise
+    of std ``noise_std`` is added to the actions (then clipped). Episode ``e`` is reset with
+    seed ``seed + e``; the noise comes from ``numpy.random.default_rng(seed)``.
+
+    Example:
+        >>> zero = lambda obs: np.zeros((2, 3), np.float32)
+        >>> rollout_returns(zero, episodes=1, seed=0).shape
+        (1,)
+    """
+    if episodes < 1:
+        raise BrudError(f"episodes must be >= 1, got {episodes}")
+    env = HalfCheetahEnv()
+    rng = np.random.default_rng(seed)
+    returns = np.zeros(episodes)
+    for e in range(episodes):
+        obs, _ = env.reset(seed=seed + e)
+        done = False
+        while not done:
+            actions = np.asarray(policy_fn(obs), np.float32)
+            if noise_std > 0:
+                actions = actions + rng.normal(0.0, noise_std, actions.shape).astype(np.float32)
+            obs, _, reward, terminated, truncated = env.step(actions)
+            returns[e] += reward
+            done = terminated or truncated
+    env.close()
+    return returns
+
+
+def record_transitions(
+    policy_fn: Callable[[np.ndarray], np.ndarray],
+    episodes: int,
+    seed: int,
+    noise_std: float = 0.2,
+    progress: bool = False,
+    desc: str = "record",
+):
+    """Roll out ``policy_fn`` with Gaussian action noise and return the data as Transitions.
+
+    Episode ``e`` is reset with seed ``seed + e``; noise comes from ``default_rng(seed)``. The
+    stored action is the executed one (noisy, clipped to [-1, 1]); step ``t`` stores the
+    observation and state before the action, the team reward after it (repeated per agent), and
+    the terminal / truncation flags of the step.
+
+    Example:
+        >>> zero = lambda obs: np.zeros((2, 3), np.float32)
+        >>> t = record_transitions(zero, episodes=1, seed=0)
+        >>> t.observations.shape, bool(t.truncations[-1].all())
+        ((1000, 2, 12), True)
+    """
+    from tqdm import tqdm
+
+    from verify.halfcheetah.vault import Transitions
+
+    if episodes < 1:
+        raise BrudError(f"episodes must be >= 1, got {episodes}")
+    total = episodes * EPISODE_LENGTH  # HalfCheetah never terminates early
+    obs_buf = np.zeros((total, N_AGENTS, OBS_DIM), np.float32)
+    act_buf = np.zeros((total, N_AGENTS, ACT_DIM), np.float32)
+    rew_buf = np.zeros((total, N_AGENTS), np.float32)
+    term_buf = np.zeros((total, N_AGENTS), bool)
+    trunc_buf = np.zeros((total, N_AGENTS), bool)
+    state_buf = np.zeros((total, STATE_DIM), np.float32)
+    env = HalfCheetahEnv()
+    rng = np.random.default_rng(seed)
+    t = 0
+    for e in tqdm(range(episodes), desc=desc, unit="episode", disable=not progress):
+        obs, state = env.reset(seed=seed + e)
+        done = False
+        while not done:
+            action = np.asarray(policy_fn(obs), np.float32)
+            if noise_std > 0:
+                action = action + rng.normal(0.0, noise_std, action.shape).astype(np.float32)
+            action = np.clip(action, -1.0, 1.0)
+            next_obs, next_state, reward, terminated, truncated = env.step(action)
+            obs_buf[t], state_buf[t], act_buf[t] = obs, state, action
+            rew_buf[t], term_buf[t], trunc_buf[t] = reward, terminated, truncated
+            obs, state, done, t = next_obs, next_state, terminated or truncated, t + 1
+    env.close()
+    return Transitions(obs_buf[:t], act_buf[:t], rew_buf[:t], term_buf[:t], trunc_buf[:t],
+                       state_buf[:t])

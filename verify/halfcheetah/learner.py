@@ -1,0 +1,328 @@
+"""Offline MADDPG+CQL with the BRUD joint action, and its PJAP variant, as pure JAX functions.
+
+PureJaxRL style: :func:`make_learner` returns ``init(key) -> LearnerState`` and
+``update(state, data) -> (state, metrics)``; both are pure, so the caller ``vmap``-s them over
+seeds and ``lax.scan``-s the update over a chunk of steps inside one ``jit``.
+
+One update (paper Sec. 4.2; the authors' reference settings in HALFCHEETAH.md):
+
+* sample ``B`` windows of ``L`` transitions, uniformly or by PJAP priority;
+* critics: ``Q_k(s, a_data) -> r + gamma (1 - done) min_k Q'_k(s', mu'(o'))`` plus
+  ``cql_weight * (logsumexp_j [Q_k(s, a_j) - log p(a_j)] - Q_k(s, a_data))`` over ``3K``
+  out-of-distribution joint actions ``a_j``: ``K`` uniform on ``[-1, 1]^{NA}``, ``K`` from the
+  current policy at ``o`` plus ``N(0, sigma^2)`` noise, ``K`` from the current policy at ``o'``
+  plus noise, each corrected by its log-density ``log p(a_j)`` (of the whole joint action);
+* policy (BRUD): agent ``i`` maximises ``min_k Q_k(s, (a^{-i}_data, mu_i(o^i)))``; the other
+  agents' slots keep the recorded actions, with no gradient through them; plus
+  ``action_penalty * mean(mu^2)``;
+* critics and policy are differentiated at the same parameters, then Polyak targets;
+* PJAP: re-prioritise the sampled windows and ``refresh`` random ones with the (updated) target
+  policy's Eq. 8 distance.
+
+Shapes: ``L`` window, ``B`` windows per batch, ``N`` agents, ``A`` action dims per agent.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from verify.halfcheetah.networks import Params, PolicyNetwork, TwinCritic
+from verify.halfcheetah.replay import SequenceDataset, gather, sequence_priorities
+from verify.sampling import (
+    PJAPConfig,
+    SamplerState,
+    init_sampler,
+    refresh_indices,
+    sample,
+    sequence_distance,
+    update_priorities,
+)
+
+
+@dataclass(frozen=True)
+class LearnerConfig:
+    """Hyper-parameters of MADDPG+CQL(+PJAP); ``pjap=None`` means uniform sampling.
+
+    Example:
+        >>> LearnerConfig().ood_per_kind
+        10
+    """
+
+    recurrent: bool = True
+    policy_hidden: int = 64
+    critic_hidden: tuple[int, ...] = (128, 128)
+    batch_sequences: int = 64
+    sequence_length: int = 20
+    ood_per_kind: int = 10
+    ood_noise: float = 0.3
+    cql_weight: float = 3.0
+    critic_lr: float = 1e-3
+    policy_lr: float = 3e-4
+    gamma: float = 0.99
+    tau: float = 0.005
+    action_penalty: float = 1e-3
+    pjap: PJAPConfig | None = None
+
+
+class LearnerState(NamedTuple):
+    """Everything one seed's learner carries between updates (a pytree of arrays)."""
+
+    policy: Params
+    critic: Params
+    target_policy: Params
+    target_critic: Params
+    policy_opt: optax.OptState
+    critic_opt: optax.OptState
+    sampler: SamplerState
+    key: jax.Array
+    step: jax.Array
+
+
+class Metrics(NamedTuple):
+    """Scalars of one update: losses, mean Q on the data, mean Eq. 8 distance of the batch."""
+
+    critic_loss: jax.Array
+    cql_loss: jax.Array
+    policy_loss: jax.Array
+    q_data: jax.Array
+    distance: jax.Array
+
+
+def brud_joint_actions(policy_actions: jax.Array, data_actions: jax.Array) -> jax.Array:
+    """BRUD joint actions: for each agent ``i``, the data joint action with slot ``i`` replaced
+    by the policy's action. Gradients flow only through each agent's own slot.
+
+    Args:
+        policy_actions: ``(..., N, A)``.
+        data_actions: ``(..., N, A)``.
+
+    Returns:
+        ``(..., N, N * A)``: entry ``[..., i, :]`` is agent ``i``'s joint action, flattened.
+
+    Example:
+        >>> p = jnp.array([[1.0], [2.0]]); d = jnp.array([[-1.0], [-2.0]])
+        >>> brud_joint_actions(p, d).tolist()
+        [[1.0, -2.0], [-1.0, 2.0]]
+    """
+    n = policy_actions.shape[-2]
+    own = jnp.eye(n, dtype=bool)[:, :, None]  # (i, j, 1): slot j of agent i's joint action
+    joint = jnp.where(
+        own,
+        policy_actions[..., None, :, :],
+        jax.lax.stop_gradient(data_actions)[..., None, :, :],
+    )
+    return joint.reshape(joint.shape[:-2] + (-1,))
+
+
+def _gaussian_log_density(noise: jax.Array, std: float) -> jax.Array:
+    """Log-density of ``N(0, std^2 I)`` at ``noise (..., D)``, summed over ``D``."""
+    d = noise.shape[-1]
+    return -0.5 * jnp.sum((noise / std) ** 2, axis=-1) - d * math.log(std * math.sqrt(2 * math.pi))
+
+
+def ood_joint_actions(
+    key: jax.Array, current: jax.Array, following: jax.Array, count: int, noise_std: float
+) -> tuple[jax.Array, jax.Array]:
+    """The three kinds of CQL out-of-distribution joint actions and their log-densities.
+
+    Args:
+        current: ``(..., D)`` policy joint action at the current observations.
+        following: ``(..., D)`` policy joint action at the next observations.
+        count: ``K`` actions of each kind.
+
+    Returns:
+        ``actions (3K, ..., D)`` and ``log_density (3K, ...)``: ``K`` uniform on ``[-1, 1]^D``
+        (log-density ``-D log 2``), then ``K`` of ``current + N(0, noise_std^2)``, then ``K``
+        of ``following + noise``.
+
+    Example:
+        >>> a, lp = ood_joint_actions(jax.random.PRNGKey(0), jnp.zeros((5, 6)),
+        ...                           jnp.zeros((5, 6)), 2, 0.3)
+        >>> a.shape, lp.shape, round(float(lp[0, 0]), 4)  # -6 log 2
+        ((6, 5, 6), (6, 5), -4.1589)
+    """
+    k_uniform, k_current, k_next = jax.random.split(key, 3)
+    shape = (count,) + current.shape
+    uniform = jax.random.uniform(k_uniform, shape, current.dtype, -1.0, 1.0)
+    uniform_log_density = jnp.full(shape[:-1], -shape[-1] * math.log(2.0), current.dtype)
+    noise_current = noise_std * jax.random.normal(k_current, shape, current.dtype)
+    noise_next = noise_std * jax.random.normal(k_next, shape, current.dtype)
+    actions = jnp.concatenate([uniform, current + noise_current, following + noise_next])
+    log_density = jnp.concatenate([
+        uniform_log_density,
+        _gaussian_log_density(noise_current, noise_std),
+        _gaussian_log_density(noise_next, noise_std),
+    ])
+    return actions, log_density
+
+
+def cql_penalty(q_ood: jax.Array, log_density: jax.Array, q_data: jax.Array) -> jax.Array:
+    """CQL regulariser per critic: ``mean(logsumexp_j [Q(a_j) - log p(a_j)]) - mean(Q(data))``.
+
+    Args:
+        q_ood: ``(C, J, ...)`` each critic's value of ``J`` OOD actions per sample.
+        log_density: ``(J, ...)`` their log-densities.
+        q_data: ``(C, ...)`` each critic's value of the recorded action.
+
+    Returns:
+        ``(C,)`` one penalty per critic.
+
+    Example:
+        >>> q_ood = jnp.log(jnp.array([[[1.0], [3.0]]]))  # one critic, J = 2, one sample
+        >>> float(cql_penalty(q_ood, jnp.zeros((2, 1)), jnp.zeros((1, 1)))[0])  # log(1 + 3)
+        1.3862943649291992
+    """
+    lse = jax.scipy.special.logsumexp(q_ood - log_density[None], axis=1)
+    axes = tuple(range(1, lse.ndim))
+    return jnp.mean(lse, axis=axes) - jnp.mean(q_data, axis=axes)
+
+
+def _flat_joint(actions: jax.Array) -> jax.Array:
+    """``(..., N, A)`` -> ``(..., N * A)``."""
+    return actions.reshape(actions.shape[:-2] + (-1,))
+
+
+def make_learner(
+    config: LearnerConfig, obs_dim: int, act_dim: int, n_agents: int, state_dim: int
+) -> tuple[Callable[..., LearnerState], Callable[..., tuple[LearnerState, Metrics]]]:
+    """Build pure ``init(key, n_items) -> LearnerState`` and
+    ``update(state, data: SequenceDataset) -> (state, Metrics)``.
+
+    Example:
+        >>> import numpy as np
+        >>> from types import SimpleNamespace
+        >>> T = 12
+        >>> t = SimpleNamespace(observations=np.zeros((T, 2, 4)), actions=np.zeros((T, 2, 1)),
+        ...     rewards=np.ones((T, 2)), terminals=np.zeros((T, 2), bool),
+        ...     truncations=np.zeros((T, 2), bool), states=np.zeros((T, 3)))
+        >>> from verify.halfcheetah.replay import make_sequence_dataset
+        >>> cfg = LearnerConfig(recurrent=False, policy_hidden=8, critic_hidden=(8,),
+        ...                     batch_sequences=4, sequence_length=3, ood_per_kind=2)
+        >>> data = make_sequence_dataset(t, cfg.sequence_length)
+        >>> init, update = make_learner(cfg, obs_dim=4, act_dim=1, n_agents=2, state_dim=3)
+        >>> state, metrics = jax.jit(update)(init(jax.random.PRNGKey(0), 9), data)
+        >>> int(state.step), metrics.critic_loss.shape
+        (1, ())
+    """
+    policy_net = PolicyNetwork(obs_dim, act_dim, n_agents, config.policy_hidden, config.recurrent)
+    critic_net = TwinCritic(state_dim, n_agents * act_dim, config.critic_hidden)
+    policy_opt = optax.rmsprop(config.policy_lr)
+    critic_opt = optax.rmsprop(config.critic_lr)
+    pjap = config.pjap
+    L, B = config.sequence_length, config.batch_sequences
+
+    def init(key: jax.Array, n_items: int) -> LearnerState:
+        k_policy, k_critic, k_state = jax.random.split(key, 3)
+        policy = policy_net.init(k_policy)
+        critic = critic_net.init(k_critic)
+        return LearnerState(
+            policy=policy,
+            critic=critic,
+            target_policy=policy,
+            target_critic=critic,
+            policy_opt=policy_opt.init(policy),
+            critic_opt=critic_opt.init(critic),
+            sampler=init_sampler(n_items),
+            key=k_state,
+            step=jnp.zeros((), jnp.int32),
+        )
+
+    def critic_loss_fn(critic, state, batch, target_next, current, following, key):
+        states = batch.states[:-1]
+        q_data = critic_net.apply(critic, states, _flat_joint(batch.actions[:-1]))  # (2, L, B)
+        q_next = critic_net.apply(state.target_critic, batch.states[1:], _flat_joint(target_next))
+        target = batch.rewards[:-1] + config.gamma * (1.0 - batch.terminals[:-1]) * jnp.min(
+            q_next, axis=0
+        )
+        td = jnp.mean((q_data - jax.lax.stop_gradient(target)[None]) ** 2, axis=(1, 2))
+        ood, log_density = ood_joint_actions(
+            key, _flat_joint(current), _flat_joint(following), config.ood_per_kind,
+            config.ood_noise,
+        )
+        q_ood = critic_net.apply(critic, states, ood)  # (2, 3K, L, B)
+        cql = cql_penalty(q_ood, log_density, q_data)
+        loss = jnp.sum(td + config.cql_weight * cql)
+        return loss, (jnp.mean(cql), jnp.mean(q_data))
+
+    def policy_loss_fn(policy, critic, batch):
+        actions = policy_net.apply_sequence(policy, batch.observations[:-1])  # (L, B, N, A)
+        joint = brud_joint_actions(actions, batch.actions[:-1])  # (L, B, N, N*A)
+        q = critic_net.apply(critic, batch.states[:-1, :, None, :], joint)  # (2, L, B, N)
+        loss = -jnp.mean(jnp.min(q, axis=0)) + config.action_penalty * jnp.mean(actions**2)
+        return loss, actions
+
+    def update(state: LearnerState, data: SequenceDataset) -> tuple[LearnerState, Metrics]:
+        key, k_sample, k_ood, k_refresh = jax.random.split(state.key, 4)
+        n_items = data.starts.shape[0]
+        if pjap is None:
+            items = jax.random.randint(k_sample, (B,), 0, n_items, jnp.int32)
+        else:
+            items, _ = sample(k_sample, state.sampler, B, pjap.exponent)
+        batch = gather(data, items, L)
+
+        target_actions = policy_net.apply_sequence(state.target_policy, batch.observations)
+        online_actions = jax.lax.stop_gradient(
+            policy_net.apply_sequence(state.policy, batch.observations)
+        )
+        (critic_loss, (cql, q_data)), critic_grads = jax.value_and_grad(
+            critic_loss_fn, has_aux=True
+        )(state.critic, state, batch, target_actions[1:], online_actions[:-1],
+          online_actions[1:], k_ood)
+        (policy_loss, actions), policy_grads = jax.value_and_grad(
+            policy_loss_fn, has_aux=True
+        )(state.policy, state.critic, batch)
+
+        critic_updates, critic_opt_state = critic_opt.update(critic_grads, state.critic_opt)
+        critic = optax.apply_updates(state.critic, critic_updates)
+        policy_updates, policy_opt_state = policy_opt.update(policy_grads, state.policy_opt)
+        policy = optax.apply_updates(state.policy, policy_updates)
+        target_policy = optax.incremental_update(policy, state.target_policy, config.tau)
+        target_critic = optax.incremental_update(critic, state.target_critic, config.tau)
+
+        sampler = state.sampler
+        if pjap is not None:
+            refresh = refresh_indices(k_refresh, n_items, items, pjap.refresh)
+            if refresh is None:  # refresh every window (only sensible for small datasets)
+                refresh = jnp.arange(n_items, dtype=jnp.int32)
+            windows = gather(data, refresh, L)
+            refreshed = policy_net.apply_sequence(target_policy, windows.observations[:-1])
+            _, priority = sequence_priorities(
+                refreshed, windows.actions[:-1], pjap.alpha, pjap.eps
+            )
+            sampler = update_priorities(sampler, refresh, priority)
+
+        distance = jnp.mean(sequence_distance(
+            jnp.moveaxis(actions, 1, 0), jnp.moveaxis(batch.actions[:-1], 1, 0)
+        ))
+        new_state = LearnerState(
+            policy=policy,
+            critic=critic,
+            target_policy=target_policy,
+            target_critic=target_critic,
+            policy_opt=policy_opt_state,
+            critic_opt=critic_opt_state,
+            sampler=sampler,
+            key=key,
+            step=state.step + 1,
+        )
+        metrics = Metrics(critic_loss, cql, policy_loss, q_data, jax.lax.stop_gradient(distance))
+        return new_state, metrics
+
+    return init, update
+
+
+def policy_network(config: LearnerConfig, obs_dim: int, act_dim: int, n_agents: int):
+    """The :class:`PolicyNetwork` a learner with ``config`` trains (for evaluation).
+
+    Example:
+        >>> policy_network(LearnerConfig(), 12, 3, 2).recurrent
+        True
+    """
+    return PolicyNetwork(obs_dim, act_dim, n_agents, config.policy_hidden, config.recurrent)
