@@ -1,0 +1,92 @@
+"""The 2-agent HalfCheetah wrapper: shapes, determinism, truncation, recording layout."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from brud_analysis.errors import BrudError
+from verify.halfcheetah.env import HalfCheetahEnv, record_transitions, rollout_returns
+from verify.halfcheetah.vault import episode_returns
+
+
+def sine_policy(obs: np.ndarray) -> np.ndarray:
+    """A deterministic, state-dependent policy (zero actions would hide ordering bugs)."""
+    return np.sin(3.0 * obs[:, :3]).astype(np.float32)
+
+
+def test_reset_and_step_shapes_and_types():
+    env = HalfCheetahEnv()
+    obs, state = env.reset(seed=3)
+    assert obs.shape == (2, 12) and obs.dtype == np.float32
+    assert state.shape == (17,) and state.dtype == np.float32
+    obs, state, reward, terminated, truncated = env.step(np.full((2, 3), 0.5, np.float32))
+    assert obs.shape == (2, 12) and state.shape == (17,)
+    assert isinstance(reward, float) and reward != 0.0
+    assert (terminated, truncated) == (False, False)
+
+
+def test_same_seed_same_trajectory_other_seed_differs():
+    def trajectory(seed: int) -> np.ndarray:
+        env = HalfCheetahEnv()
+        obs, _ = env.reset(seed=seed)
+        out = [obs]
+        for _ in range(20):
+            obs, *_ = env.step(sine_policy(obs))
+            out.append(obs)
+        return np.stack(out)
+
+    np.testing.assert_array_equal(trajectory(5), trajectory(5))
+    assert not np.array_equal(trajectory(5), trajectory(6))
+
+
+def test_episode_is_truncated_after_exactly_1000_steps_and_env_then_refuses_steps():
+    env = HalfCheetahEnv()
+    env.reset(seed=0)
+    steps, done = 0, False
+    while not done:
+        _, _, _, terminated, truncated = env.step(np.zeros((2, 3), np.float32))
+        steps += 1
+        done = terminated or truncated
+    assert steps == 1000 and truncated and not terminated
+    with pytest.raises(BrudError, match="before reset"):
+        env.step(np.zeros((2, 3), np.float32))
+
+
+def test_wrong_action_shape_is_a_user_error():
+    env = HalfCheetahEnv()
+    env.reset(seed=0)
+    with pytest.raises(BrudError, match=r"shape \(2, 3\)"):
+        env.step(np.zeros(6, np.float32))
+
+
+def test_recorded_returns_equal_rollout_returns_with_same_seed_and_noise():
+    # Both functions reset episode e with seed + e and draw noise from default_rng(seed), so the
+    # recorded data must reproduce rollout_returns exactly (up to float32 reward storage).
+    data = record_transitions(sine_policy, episodes=2, seed=11, noise_std=0.2)
+    returns = rollout_returns(sine_policy, episodes=2, seed=11, noise_std=0.2)
+    # rewards are stored as float32: 1000 roundings of |r| < 20 stay far below 1e-2
+    np.testing.assert_allclose(episode_returns(data), returns, atol=1e-2)
+    assert data.observations.shape == (2000, 2, 12) and data.states.shape == (2000, 17)
+    ends = np.flatnonzero(data.truncations[:, 0])
+    np.testing.assert_array_equal(ends, [999, 1999])
+    assert not data.terminals.any()
+    np.testing.assert_array_equal(data.rewards[:, 0], data.rewards[:, 1])
+    assert np.abs(data.actions).max() <= 1.0  # executed (clipped) actions are stored
+
+
+def test_recorded_step_holds_observation_before_its_action():
+    data = record_transitions(sine_policy, episodes=1, seed=2, noise_std=0.0)
+    env = HalfCheetahEnv()
+    obs, state = env.reset(seed=2)
+    np.testing.assert_array_equal(data.observations[0], obs)
+    np.testing.assert_array_equal(data.states[0], state)
+    np.testing.assert_array_equal(data.actions[0], sine_policy(obs))
+    obs, state, reward, *_ = env.step(data.actions[0])
+    np.testing.assert_array_equal(data.observations[1], obs)
+    assert data.rewards[0, 0] == np.float32(reward)
+
+
+def test_rollout_needs_at_least_one_episode():
+    with pytest.raises(BrudError, match="episodes"):
+        rollout_returns(sine_policy, episodes=0, seed=0)
