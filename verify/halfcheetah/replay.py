@@ -82,9 +82,10 @@ def make_sequence_dataset(transitions, sequence_length: int) -> SequenceDataset:
     Example:
         >>> from types import SimpleNamespace
         >>> T = 6
+        >>> ends = np.repeat(np.array([0, 0, 1, 0, 0, 1], bool)[:, None], 2, axis=1)
         >>> t = SimpleNamespace(observations=np.zeros((T, 2, 12)), actions=np.zeros((T, 2, 3)),
         ...     rewards=np.zeros((T, 2)), terminals=np.zeros((T, 2), bool),
-        ...     truncations=np.eye(T, 2, k=-2, dtype=bool), states=np.zeros((T, 17)))
+        ...     truncations=ends, states=np.zeros((T, 17)))
         >>> make_sequence_dataset(t, 2).starts.tolist()  # episode [0..2], then [3..5]
         [0, 3]
     """

@@ -1,0 +1,130 @@
+"""``brud halfcheetah train`` and ``brud halfcheetah report`` (the PJAP experiment, Fig. 6).
+
+Registered by :mod:`verify.halfcheetah.commands` into the ``halfcheetah`` group. Heavy imports
+(JAX, MuJoCo, matplotlib, rliable) happen inside the handlers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``train`` and ``report`` to the ``halfcheetah`` subcommand group.
+
+    Example:
+        >>> parser = argparse.ArgumentParser(prog="halfcheetah")
+        >>> register(parser.add_subparsers())
+        >>> parser.parse_args(["train", "--dataset", "d", "--system", "maddpg-cql",
+        ...                    "--out", "o"]).config
+        'cpu'
+    """
+    p = subparsers.add_parser(
+        "train", help="offline MADDPG+CQL (+PJAP) on a dataset, many seeds at once",
+        description="Train MADDPG+CQL with the BRUD joint action, with uniform sampling "
+        "(maddpg-cql) or PJAP (maddpg-cql-pjap), all seeds vmapped in one jitted update. "
+        "Writes OUT/<system>/checkpoint.npz and, when finished, OUT/<system>/result.json. "
+        "Ctrl-C saves a checkpoint; --resume continues bit-for-bit.",
+    )
+    p.add_argument("--dataset", required=True, help="vault, e.g. data/2halfcheetah.vlt/Good")
+    p.add_argument("--system", required=True, choices=["maddpg-cql", "maddpg-cql-pjap"])
+    p.add_argument("--config", default="cpu", choices=["paper", "cpu"],
+                   help="paper: GRU policy, 64x20 windows, 500k updates (GPU scale); "
+                   "cpu: feedforward, smaller, 20k updates (default cpu)")
+    p.add_argument("--seeds", type=int, default=3, help="independent seeds, vmapped (3)")
+    p.add_argument("--updates", type=int, help="override the configuration's update count")
+    p.add_argument("--out", required=True, help="run directory (one per dataset)")
+    p.add_argument("--resume", action="store_true", help="continue the run in OUT")
+    p.add_argument("--time-limit", type=float, metavar="MINUTES",
+                   help="stop with a checkpoint after this long (continue with --resume)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(handler=_train)
+
+    p = subparsers.add_parser(
+        "report", help="median / IQM / mean with CIs and distance curves (Fig. 6)",
+        description="Aggregate finished runs (result.json files in or under each DIR) per "
+        "dataset and system: normalised final returns as median, IQM and mean with 95% "
+        "stratified-bootstrap CIs (rliable), probability of improvement of PJAP, mean "
+        "PJAP distance over training. Writes OUT/fig6.png and OUT/summary.json.",
+    )
+    p.add_argument("dirs", nargs="+", metavar="DIR", help="run directories")
+    p.add_argument("--out", required=True, help="directory for fig6.png and summary.json")
+    p.add_argument("--reps", type=int, default=5000, help="bootstrap resamples (5000)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(handler=_report)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from brud_analysis.cli import print_json
+    from verify.halfcheetah.configs import make_config
+    from verify.halfcheetah.experiment import train
+    from verify.halfcheetah.vault import load_vault
+
+    config = make_config(args.config, args.system, args.updates)
+    dataset = Path(args.dataset)
+    transitions = load_vault(dataset)
+    out = Path(args.out) / args.system
+    result = train(
+        transitions,
+        dataset=dataset.name,
+        system=args.system,
+        config=config,
+        seeds=args.seeds,
+        out_dir=out,
+        resume=args.resume,
+        progress=not args.no_progress,
+        time_limit_s=None if args.time_limit is None else 60.0 * args.time_limit,
+    )
+    if not result.get("finished"):
+        message = f"stopped at update {result['step']} of {config.updates}; checkpoint in {out}"
+        if args.json:
+            print_json({"finished": False, "step": result["step"], "out": str(out)})
+        else:
+            print(message + " (continue with --resume)")
+        return 0
+    if args.json:
+        print_json({k: v for k, v in result.items() if k != "history"})
+        return 0
+    norm = result["normalisation"]
+    print(f"{result['system']} on {result['dataset']} ({result['config']} config, "
+          f"{result['updates']} updates, {result['seeds']} seeds) -> {out / 'result.json'}")
+    print(f"final return per seed: {[round(r, 1) for r in result['final_returns']]}")
+    print(f"normalised [(R - {norm['min']:.1f}) / ({norm['max']:.1f} - {norm['min']:.1f})]: "
+          f"{[round(r, 3) for r in result['final_normalised']]}")
+    if result["updates_per_second"]:
+        print(f"updates/s (all seeds together): {result['updates_per_second']:.1f}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from brud_analysis.cli import print_json, to_jsonable, write_atomic
+    from verify.halfcheetah.statistics import load_results, plot_figure, summarise
+
+    results = load_results(args.dirs)
+    summary = summarise(results, reps=args.reps)
+    out = Path(args.out)
+    figure = plot_figure(summary, results, out / "fig6.png")
+    summary["figure"] = str(figure)
+    write_atomic(out / "summary.json", json.dumps(to_jsonable(summary), indent=1))
+    if args.json:
+        print_json(summary)
+        return 0
+    print(f"normalisation: {summary['normalisation']}")
+    for dataset, entry in summary["datasets"].items():
+        print(f"\n{dataset}")
+        for name, s in entry["systems"].items():
+            cells = "  ".join(
+                f"{agg} {s[agg]['estimate']:.3f} [{s[agg]['ci'][0]:.3f}, {s[agg]['ci'][1]:.3f}]"
+                for agg in ("median", "iqm", "mean")
+            )
+            print(f"  {name:16s} {cells}  distance {s['mean_distance_over_training']:.4f}"
+                  f"  ({s['seeds']} seeds, {s['updates']} updates, {s['config']})")
+        if "probability_of_improvement" in entry:
+            poi = entry["probability_of_improvement"]["pjap_over_baseline"]
+            print(f"  P(PJAP > baseline) = {poi['estimate']:.3f} "
+                  f"[{poi['ci'][0]:.3f}, {poi['ci'][1]:.3f}]")
+    print(f"\nfigure: {figure}\nsummary: {out / 'summary.json'}")
+    return 0
