@@ -1,0 +1,441 @@
+"""The PJAP (prioritised) field: what BRUD follows when the data is sampled by PJAP (THEORY §6).
+
+With priorities ``rho(a) = max(exp(-alpha d(a, theta)^2), eps)`` the expected update of agent i is
+
+    G_i(theta) = E_{a ~ rho-weighted data}[ dR/da_i(theta_i, a_-i) ]
+               = E_data[ rho(a) dR/da_i(theta_i, a_-i) ] / E_data[ rho(a) ].
+
+Closed form (squared-L2 kernel ``exp(-alpha ||a - theta||^2)``, ``eps = 0``, independent normal
+data ``a_j ~ N(m_j, s_j^2)``): the kernel factorises over agents, so the weighted joint density is
+again a product of normals. Agent j's reweighted marginal is ``N(m_j', s_j'^2)`` with
+
+    kappa_j = 2 alpha s_j^2,   m_j' = (m_j + kappa_j theta_j) / (1 + kappa_j),
+    s_j'^2 = s_j^2 / (1 + kappa_j).
+
+In ``G_i`` the integrand does not involve the data's own column ``a_i`` (agent i plays
+``theta_i``), but the *weight* does: its factor ``exp(-alpha (a_i - theta_i)^2)`` integrates to the
+same constant in numerator and denominator and cancels, because the data are independent across
+agents. What remains is the BRUD expectation under the reweighted marginals of the *other* agents,
+whose means depend on their own ``theta_j``: unlike BRUD, the PJAP field couples the agents, and
+its Jacobian is not diagonal. ``alpha -> 0`` gives back BRUD, ``alpha -> oo`` gives ``grad R``.
+
+For the L1 distance (the paper's Eq. 7), the ``eps`` floor or non-normal data there is no closed
+form: :func:`numeric_pjap_field` integrates by tensor-grid quadrature (normal data), an exact
+finite sum (empirical data), or a fixed large sample (other models).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import sympy
+
+from brud_analysis.data import DataModel, Empirical, Normal, PointMass
+from brud_analysis.errors import BrudError
+from brud_analysis.game import Game
+
+Distance = Literal["l1", "l2"]
+ALPHA = sympy.Symbol("alpha", positive=True)
+
+
+# --------------------------------------------------------------------------- closed form (L2)
+
+
+def reweighted_normal(data: Normal, policy: Sequence[Any], alpha: Any = ALPHA) -> Normal:
+    """The data seen through the kernel ``exp(-alpha ||a - policy||^2)``: again independent normal.
+
+    Args:
+        data: independent normal data ``N(m_j, s_j^2)`` (entries may be symbols).
+        policy: the current joint policy ``theta`` (numbers or symbols), one entry per agent.
+        alpha: kernel temperature (>= 0; number or symbol).
+
+    Example:
+        >>> d = reweighted_normal(Normal([0, 0], [1, 1]), [1, 1], alpha=1)
+        >>> d.mean, d.std
+        ((2/3, 2/3), (sqrt(3)/3, sqrt(3)/3))
+    """
+    if not isinstance(data, Normal):
+        raise BrudError("the closed-form PJAP field needs normal data (use the numeric field)")
+    if len(policy) != data.n_agents:
+        raise BrudError(f"policy has {len(policy)} entries, data has {data.n_agents} agents")
+    alpha = sympy.sympify(alpha)
+    if alpha.is_number and alpha < 0:
+        raise BrudError(f"PJAP alpha must be >= 0, got {alpha}")
+    means, stds = [], []
+    for m, s, t in zip(data.mean, data.std, policy, strict=True):
+        kappa = 2 * alpha * s**2
+        means.append(sympy.simplify((m + kappa * t) / (1 + kappa)))
+        stds.append(sympy.simplify(s / sympy.sqrt(1 + kappa)))
+    return Normal(means, stds)
+
+
+def _expect_over_others(game: Game, i: int, data: DataModel) -> sympy.Expr:
+    """``E[dR/da_i(theta_i, a_-i)]`` with ``a_-i`` from ``data`` (agent i's column unused)."""
+    others = [a for j, a in enumerate(game.agents) if j != i]
+    poly = sympy.Poly(game.gradient[i], *others)
+    total = sympy.Integer(0)
+    for exps, coeff in poly.terms():
+        full = list(exps)
+        full.insert(i, 0)
+        total += coeff * data.moment(full)
+    return sympy.expand(total)
+
+
+def pjap_field(game: Game, data: Normal, alpha: Any = ALPHA) -> tuple[sympy.Expr, ...]:
+    """Closed-form PJAP field ``G(theta)`` for the squared-L2 Gaussian kernel, ``eps = 0``.
+
+    The field is in the agents' symbols (they stand for ``theta``). For numeric ``alpha`` and data
+    it is a polynomial in ``theta``; ``alpha`` may stay symbolic (default: the symbol ``alpha``).
+
+    Example:
+        >>> from brud_analysis.catalogue import sign_agreement
+        >>> pjap_field(sign_agreement(), Normal([0, 0], [1, 1]), alpha=1)
+        (2*y/3, 2*x/3)
+    """
+    if not isinstance(data, Normal):
+        raise BrudError("the closed-form PJAP field needs normal data (use --distance l1 or "
+                        "the numeric field for other data)")
+    if data.n_agents != game.n_agents:
+        raise BrudError(f"data has {data.n_agents} agents, the game has {game.n_agents}")
+    weighted = reweighted_normal(data, game.agents, alpha)
+    return tuple(
+        sympy.simplify(_expect_over_others(game, i, weighted)) for i in range(game.n_agents)
+    )
+
+
+def pjap_jacobian(game: Game, data: Normal, alpha: Any = ALPHA) -> sympy.Matrix:
+    """Jacobian ``dG_i / dtheta_j`` of the closed-form PJAP field (not diagonal in general).
+
+    Example:
+        >>> from brud_analysis.catalogue import sign_agreement
+        >>> pjap_jacobian(sign_agreement(), Normal([0, 0], [1, 1]), alpha=1)
+        Matrix([
+        [  0, 2/3],
+        [2/3,   0]])
+    """
+    g = pjap_field(game, data, alpha)
+    return sympy.Matrix([[sympy.diff(gi, a) for a in game.agents] for gi in g])
+
+
+def origin_escape_alpha(game: Game, data: Normal, point: Sequence[Any] | None = None
+                        ) -> sympy.Expr | None:
+    """Smallest ``alpha > 0`` above which ``point`` (default: the data mean) stops being stable.
+
+    ``point`` must be a fixed point of the PJAP field for every ``alpha`` (the origin for an
+    origin-centred dataset in a symmetric game). Below the threshold BRUD's trap at ``point``
+    survives; above it PJAP can leave it. Returns ``None`` if no eigenvalue crosses zero. Only
+    real eigenvalue crossings (``det J = 0``) are detected.
+
+    Example:
+        >>> from brud_analysis.catalogue import twin_peaks
+        >>> origin_escape_alpha(twin_peaks(), Normal([0, 0], [1, 1]))
+        5/3
+    """
+    point = list(data.mean if point is None else point)
+    subs = dict(zip(game.agents, point, strict=True))
+    g = pjap_field(game, data, ALPHA)
+    residual = [sympy.simplify(gi.subs(subs)) for gi in g]
+    if any(r != 0 for r in residual):
+        raise BrudError(f"{point} is not a PJAP fixed point for every alpha: G = {residual}")
+    jac = sympy.Matrix([[sympy.diff(gi, a) for a in game.agents] for gi in g]).subs(subs)
+    det = sympy.numer(sympy.together(sympy.simplify(jac.det())))
+    # Game parameters and stds are taken positive (the paper's A, B, C > 0, std > 0) to drop
+    # roots that cannot be a temperature; roots whose sign stays unknown are kept.
+    positive = {sym: sympy.Symbol(sym.name, positive=True) for sym in det.free_symbols
+                if sym != ALPHA}
+    candidates = []
+    for r in sympy.solve(det, ALPHA):
+        r = sympy.factor(sympy.simplify(r))
+        r_pos = r.xreplace(positive)
+        if r_pos.is_positive is False or r_pos.is_real is False:
+            continue
+        candidates.append(r)
+    if not candidates:
+        return None
+    if all(c.is_number for c in candidates):
+        return min(candidates, key=float)
+    return candidates[0] if len(candidates) == 1 else sympy.Min(*candidates)
+
+
+# --------------------------------------------------------------------------- numeric field
+
+
+@dataclass
+class PJAPFixedPoint:
+    """A zero of the PJAP field with its linear stability (all Jacobian eigenvalues < 0)."""
+
+    point: tuple[float, ...]
+    stable: bool
+    eigenvalues: tuple[complex, ...] = field(default_factory=tuple)
+
+
+def _kernel_weight(gap: np.ndarray, alpha: float, eps: float, distance: Distance) -> np.ndarray:
+    """``max(exp(-alpha d^2), eps)`` for gaps ``(..., n)`` (mirrors verify/sampling.py)."""
+    if distance == "l1":
+        d2 = np.sum(np.abs(gap), axis=-1) ** 2
+    else:
+        d2 = np.sum(gap * gap, axis=-1)
+    return np.maximum(np.exp(-alpha * d2), eps)
+
+
+def _gradient_functions(game: Game) -> list[Callable[..., Any]]:
+    game.require_numeric()
+    return [sympy.lambdify(game.agents, gi, modules="numpy") for gi in game.gradient]
+
+
+def _trapezoid_axis(lo: float, hi: float, m: float, s: float, nodes: int
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Uniform nodes on [lo, hi] and trapezoid weights times the N(m, s^2) density."""
+    x = np.linspace(lo, hi, nodes)
+    w = np.full(nodes, (hi - lo) / (nodes - 1))
+    w[[0, -1]] /= 2
+    return x, w * np.exp(-0.5 * ((x - m) / s) ** 2) / (s * np.sqrt(2 * np.pi))
+
+
+def _tensor(axes: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Tensor-product grid: points ``(K, n)`` and weights ``(K,)``."""
+    grids = np.meshgrid(*[x for x, _ in axes], indexing="ij")
+    weights = np.ones_like(grids[0])
+    for k, (_, w) in enumerate(axes):
+        shape = [1] * len(axes)
+        shape[k] = -1
+        weights = weights * w.reshape(shape)
+    return np.stack([g.ravel() for g in grids], axis=-1), weights.ravel()
+
+
+# exp(-37) < 1e-16: beyond d^2 = 37 / alpha the kernel has nothing left to add.
+_KERNEL_LOG_CUTOFF = 37.0
+
+
+def _normal_pieces(data: Normal, theta: np.ndarray, alpha: float, eps: float, nodes: int
+                   ) -> list[tuple[np.ndarray, np.ndarray, bool]]:
+    """Quadrature pieces ``(points, density weights, floor_only)`` for normal data.
+
+    The priority splits as ``eps + (max(k, eps) - eps)``. The floor part is spread like the data
+    (grid over mean +- 9 std); the rest lives where the kernel exceeds the floor, which for a
+    large alpha is a window around theta that a data-wide grid would not resolve, so it gets its
+    own grid. Each piece is then smooth on its own grid.
+    """
+    radius = np.inf
+    if alpha > 0:
+        cut = _KERNEL_LOG_CUTOFF if eps <= 0 else min(np.log(1 / eps), _KERNEL_LOG_CUTOFF)
+        radius = np.sqrt(max(cut, 0.0) / alpha)
+    data_axes, kernel_axes, narrow = [], [], False
+    for m, s, t in zip(data.mean_array, data.std_array, theta, strict=True):
+        if s == 0:
+            point = (np.array([m]), np.array([1.0]))
+            data_axes.append(point)
+            kernel_axes.append(point)
+            continue
+        data_axes.append(_trapezoid_axis(m - 9 * s, m + 9 * s, m, s, nodes))
+        narrow = narrow or radius < 9 * s
+        lo, hi = max(m - 9 * s, t - radius), min(m + 9 * s, t + radius)
+        if hi <= lo:  # the kernel window misses the data: only the floor sees it
+            kernel_axes.append((np.array([m]), np.array([0.0])))
+        else:
+            kernel_axes.append(_trapezoid_axis(lo, hi, m, s, nodes))
+    if not narrow:
+        return [(*_tensor(data_axes), False)]
+    return [(*_tensor(data_axes), True), (*_tensor(kernel_axes), False)]
+
+
+def _sample_pieces(data: DataModel, sample_size: int) -> list[tuple[np.ndarray, np.ndarray, bool]]:
+    """One piece of equally weighted points for empirical, point-mass or sampled data."""
+    if isinstance(data, Empirical):
+        pts = data.samples
+    elif isinstance(data, PointMass):
+        pts = data.point_array[None, :]
+    else:  # uniform, mixtures: a fixed large sample, the same for every theta (smooth field)
+        if not data.is_numeric():
+            raise BrudError("the numeric PJAP field needs numeric data parameters")
+        pts = data.sample(np.random.default_rng(0), sample_size)
+    return [(pts, np.full(len(pts), 1.0 / len(pts)), False)]
+
+
+def numeric_pjap_field(
+    game: Game, data: DataModel, alpha: float, eps: float = 0.0, distance: Distance = "l1",
+    *, nodes: int | None = None, sample_size: int = 40_000,
+) -> Callable[[np.ndarray], np.ndarray]:
+    """The PJAP field ``G(theta)`` as a numpy function ``(n,) -> (n,)``, any distance / floor.
+
+    Normal data: tensor-grid quadrature (``nodes`` per axis; default about 250k points for two
+    agents), with a second grid around theta when the kernel is narrower than the data; empirical
+    data: the exact finite sum (what a full-refresh PJAP trainer follows in expectation); other
+    models: a fixed sample of ``sample_size`` joint actions.
+
+    Example:
+        >>> from brud_analysis.catalogue import sign_agreement
+        >>> G = numeric_pjap_field(sign_agreement(), Normal([0, 0], [1, 1]), alpha=1.0,
+        ...                        distance="l2")
+        >>> np.round(G(np.array([1.0, 1.0])), 4).tolist()   # closed form: (2/3, 2/3)
+        [0.6667, 0.6667]
+    """
+    if data.n_agents != game.n_agents:
+        raise BrudError(f"data has {data.n_agents} agents, the game has {game.n_agents}")
+    if not alpha >= 0 or not eps >= 0:
+        raise BrudError(f"PJAP needs alpha >= 0 and eps >= 0, got alpha={alpha}, eps={eps}")
+    if distance not in ("l1", "l2"):
+        raise BrudError(f"distance must be 'l1' or 'l2', got {distance!r}")
+    if isinstance(data, Normal) and not data.is_numeric():
+        raise BrudError("the numeric PJAP field needs numeric data parameters")
+    grads = _gradient_functions(game)
+    n = game.n_agents
+    if nodes is None:
+        nodes = max(15, int(round(250_000 ** (1.0 / n))))
+
+    def field_at(theta: np.ndarray) -> np.ndarray:
+        theta = np.asarray(theta, dtype=float)
+        if isinstance(data, Normal):
+            pieces = _normal_pieces(data, theta, alpha, eps, nodes)
+        else:
+            pieces = _sample_pieces(data, sample_size)
+        numer, total = np.zeros(n), 0.0
+        split = len(pieces) > 1
+        for pts, p, floor_only in pieces:
+            if floor_only:
+                w = p * eps
+            else:
+                # Split pieces: this one carries only the part of the priority above the floor.
+                w = p * (_kernel_weight(pts - theta, alpha, eps, distance) - split * eps)
+            total += np.sum(w)
+            for i in range(n):
+                cols = [pts[:, j] if j != i else np.full(len(pts), theta[i]) for j in range(n)]
+                values = np.broadcast_to(np.asarray(grads[i](*cols), dtype=float), (len(pts),))
+                numer[i] += np.dot(w, values)
+        if not total > 0:  # every weight underflowed: the kernel sees no data at all
+            raise BrudError(f"PJAP weights underflow at theta={theta.tolist()}: lower alpha or "
+                            "add an eps floor")
+        return numer / total
+
+    return field_at
+
+
+def _numeric_jacobian(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, h: float = 1e-5
+                      ) -> np.ndarray:
+    n = len(x)
+    jac = np.empty((n, n))
+    for k in range(n):
+        e = np.zeros(n)
+        e[k] = h
+        jac[:, k] = (f(x + e) - f(x - e)) / (2 * h)
+    return jac
+
+
+def find_fixed_points(
+    f: Callable[[np.ndarray], np.ndarray], box: Sequence[tuple[float, float]], *,
+    starts_per_axis: int = 7, jacobian: Callable[[np.ndarray], np.ndarray] | None = None,
+    tol: float = 1e-7, merge: float = 1e-4,
+) -> list[PJAPFixedPoint]:
+    """Zeros of a vector field inside ``box`` by multi-start root finding, with stability.
+
+    Numeric and not certified: zeros between start points can be missed. Stability: every real
+    part of the Jacobian's eigenvalues < 0 (a zero eigenvalue counts as not stable).
+
+    Example:
+        >>> pts = find_fixed_points(lambda t: -t + np.array([1.0, -1.0]), [(-2, 2), (-2, 2)])
+        >>> [(np.round(p.point, 6).tolist(), p.stable) for p in pts]
+        [([1.0, -1.0], True)]
+    """
+    from scipy.optimize import root
+
+    box = [(float(lo), float(hi)) for lo, hi in box]
+    jac = jacobian or (lambda x: _numeric_jacobian(f, x))
+    axes = [np.linspace(lo, hi, starts_per_axis) for lo, hi in box]
+    found: list[np.ndarray] = []
+    for start in itertools.product(*axes):
+        try:
+            sol = root(f, np.array(start), jac=jac, method="hybr", tol=1e-12)
+        except BrudError:
+            continue
+        x = sol.x
+        if not np.all(np.isfinite(x)):
+            continue
+        try:
+            residual = np.max(np.abs(f(x)))
+        except BrudError:
+            continue
+        if residual > tol:
+            continue
+        inside = all(lo - 1e-9 <= xi <= hi + 1e-9 for xi, (lo, hi) in zip(x, box, strict=True))
+        if inside and not any(np.max(np.abs(x - y)) < merge for y in found):
+            found.append(x)
+    found.sort(key=lambda p: tuple(p))
+    out = []
+    for x in found:
+        eig = np.linalg.eigvals(jac(x))
+        stable = bool(np.all(eig.real < -1e-9))
+        out.append(PJAPFixedPoint(tuple(float(v) for v in x), stable,
+                                  tuple(complex(e) for e in eig)))
+    return out
+
+
+def default_box(data: DataModel, game: Game, extra: float = 1.0) -> list[tuple[float, float]]:
+    """A search box: the data's mean +- 3 std, widened to include +-(extra) around 0."""
+    try:
+        means = [float(m) for m in data.means]
+        stds = [float(s) for s in data.stds]
+    except TypeError:
+        raise BrudError("fixed points need numeric data parameters") from None
+    return [(min(m - 3 * s, -extra), max(m + 3 * s, extra)) for m, s in zip(means, stds,
+                                                                           strict=True)]
+
+
+def pjap_fixed_points(
+    game: Game, data: DataModel, alpha: float, eps: float = 0.0, distance: Distance = "l2",
+    *, box: Sequence[tuple[float, float]] | None = None, starts_per_axis: int = 7,
+) -> list[PJAPFixedPoint]:
+    """Fixed points of the PJAP field and their stability.
+
+    L2 kernel, ``eps = 0`` and normal data use the closed form (exact polynomial field, exact
+    Jacobian); anything else the numeric field. Roots are found by multi-start Newton in ``box``
+    (default: data mean +- 3 std, at least [-1, 1]).
+
+    Example:
+        >>> from brud_analysis.catalogue import twin_peaks
+        >>> pts = pjap_fixed_points(twin_peaks(), Normal([0, 0], [1, 1]), alpha=4.0)
+        >>> [(np.round(p.point, 3).tolist(), p.stable) for p in pts]
+        [([-0.496, -0.496], True), ([0.0, 0.0], False), ([0.496, 0.496], True)]
+    """
+    game.require_numeric()
+    box = list(box) if box is not None else default_box(data, game)
+    if distance == "l2" and eps == 0 and isinstance(data, Normal) and data.is_numeric():
+        g = pjap_field(game, data, sympy.nsimplify(alpha))
+        jac_expr = sympy.Matrix([[sympy.diff(gi, a) for a in game.agents] for gi in g])
+        f_raw = sympy.lambdify([game.agents], list(g), modules="numpy")
+        j_raw = sympy.lambdify([game.agents], jac_expr, modules="numpy")
+
+        def f(x: np.ndarray) -> np.ndarray:
+            return np.asarray(f_raw(x), dtype=float)
+
+        def jac(x: np.ndarray) -> np.ndarray:
+            return np.asarray(j_raw(x), dtype=float)
+
+        return find_fixed_points(f, box, starts_per_axis=starts_per_axis, jacobian=jac)
+    f = numeric_pjap_field(game, data, alpha, eps, distance)
+    return find_fixed_points(f, box, starts_per_axis=starts_per_axis, tol=1e-6)
+
+
+def brud_limit_field(game: Game, data: Normal) -> tuple[sympy.Expr, ...]:
+    """``alpha -> 0`` limit of the closed-form PJAP field (equals the BRUD field).
+
+    Example:
+        >>> from brud_analysis.catalogue import sign_agreement
+        >>> brud_limit_field(sign_agreement(), Normal([1, 2], [1, 1]))
+        (2, 1)
+    """
+    return tuple(sympy.simplify(sympy.limit(gi, ALPHA, 0)) for gi in pjap_field(game, data))
+
+
+def greedy_limit_field(game: Game, data: Normal) -> tuple[sympy.Expr, ...]:
+    """``alpha -> oo`` limit of the closed-form PJAP field (equals ``grad R`` where s_j > 0).
+
+    Example:
+        >>> from brud_analysis.catalogue import sign_agreement
+        >>> greedy_limit_field(sign_agreement(), Normal([1, 2], [1, 1]))
+        (y, x)
+    """
+    return tuple(sympy.simplify(sympy.limit(gi, ALPHA, sympy.oo)) for gi in pjap_field(game, data))

@@ -1,0 +1,146 @@
+"""Tests of the symbolic/numeric PJAP field (brud_analysis/pjap.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from brud_analysis.catalogue import action_agreement, sign_agreement, twin_peaks
+from brud_analysis.data import Empirical, Normal
+from brud_analysis.errors import BrudError
+from brud_analysis.game import Game
+from brud_analysis.pjap import (
+    ALPHA,
+    brud_limit_field,
+    greedy_limit_field,
+    numeric_pjap_field,
+    origin_escape_alpha,
+    pjap_field,
+    pjap_fixed_points,
+    pjap_jacobian,
+    reweighted_normal,
+)
+
+
+def _monte_carlo_field(game, mean, std, alpha, theta, n=400_000, seed=0):
+    """Importance-weighted average of dR/da_i(theta_i, a_-i) over raw normal samples."""
+    rng = np.random.default_rng(seed)
+    a = rng.normal(mean, std, size=(n, len(mean)))
+    w = np.exp(-alpha * np.sum((a - theta) ** 2, axis=1))
+    grads = [sympy.lambdify(game.agents, g) for g in game.gradient]
+    out = []
+    for i in range(game.n_agents):
+        cols = [a[:, j] if j != i else np.full(n, theta[i]) for j in range(game.n_agents)]
+        out.append(np.sum(w * np.broadcast_to(grads[i](*cols), (n,))) / np.sum(w))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("theta", [(0.3, -0.4), (0.6, 0.6), (-1.0, 0.2)])
+def test_closed_form_matches_monte_carlo_twin_peaks(theta):
+    game, mean, std, alpha = twin_peaks(), (0.2, -0.1), (0.8, 0.5), 1.5
+    closed = pjap_field(game, Normal(list(mean), list(std)), sympy.Rational(3, 2))
+    subs = dict(zip(game.agents, theta, strict=True))
+    exact = np.array([float(g.subs(subs)) for g in closed])
+    mc = _monte_carlo_field(game, mean, std, alpha, np.array(theta))
+    # 400k weighted samples (effective size > 100k): standard error of each component < 0.01.
+    assert np.allclose(exact, mc, atol=0.03)
+
+
+def test_reweighted_marginal_matches_theory():
+    m, s, t = sympy.symbols("m s t", real=True)
+    d = reweighted_normal(Normal([m, 0], [s, 1]), [t, 0])
+    kappa = 2 * ALPHA * s**2
+    assert sympy.simplify(d.mean[0] - (m + kappa * t) / (1 + kappa)) == 0
+    assert sympy.simplify(d.std[0] ** 2 - s**2 / (1 + kappa)) == 0
+
+
+def test_field_couples_agents_jacobian_not_diagonal():
+    jac = pjap_jacobian(twin_peaks(), Normal([0, 0], [1, 1]), alpha=1)
+    assert jac[0, 1] != 0 and jac[1, 0] != 0  # BRUD's Jacobian would be diagonal
+
+
+@pytest.mark.parametrize("game", [sign_agreement(), action_agreement(), twin_peaks(),
+                                  Game("x*y*z - x**2*z**2")])
+def test_limits_brud_and_true_gradient(game):
+    n = game.n_agents
+    data = Normal([sympy.Rational(1, 3) * (k + 1) for k in range(n)], [1] * n)
+    brud = brud_limit_field(game, data)
+    # BRUD by hand: E over the *original* data of the other agents.
+    for i, g in enumerate(brud):
+        others = [a for j, a in enumerate(game.agents) if j != i]
+        poly = sympy.Poly(game.gradient[i], *others)
+        expect = sum(c * data.moment([*e[:i], 0, *e[i:]]) for e, c in poly.terms())
+        assert sympy.simplify(g - expect) == 0
+    greedy = greedy_limit_field(game, data)
+    assert all(sympy.simplify(g - t) == 0 for g, t in zip(greedy, game.gradient, strict=True))
+
+
+def test_escape_threshold_twin_peaks_symbolic():
+    # Game symbols are real=True; C = 2A + D encodes the paper's C > 2A.
+    A, B, D, s = sympy.symbols("A B D s", real=True)
+    threshold = origin_escape_alpha(twin_peaks(A, B, 2 * A + D), Normal([0, 0], [s, s]))
+    # Hand derivation: origin Jacobian [[-a, b], [b, -a]], a = 2A + 2Bs^2/(1+k), b = Ck/(1+k),
+    # k = 2 alpha s^2; unstable iff b > a iff alpha > (A + B s^2) / (s^2 (C - 2A)).
+    assert sympy.simplify(threshold - (A + B * s**2) / (s**2 * D)) == 0
+
+
+@pytest.mark.parametrize("std", [0.3, 1.0])
+def test_escape_threshold_changes_stability(std):
+    data = Normal([0, 0], [std, std])
+    alpha_star = float(origin_escape_alpha(twin_peaks(), data))
+    def origin_stable(alpha):
+        pts = pjap_fixed_points(twin_peaks(), data, alpha, box=[(-1, 1), (-1, 1)])
+        return next(p.stable for p in pts if np.allclose(p.point, 0, atol=1e-6))
+    assert origin_stable(0.9 * alpha_star)
+    assert not origin_stable(1.1 * alpha_star)
+
+
+def test_large_alpha_fixed_point_approaches_true_peak():
+    a_dag = np.sqrt(3 / 8)
+    data = Normal([0.6124, 0.6124], [1, 1])
+    errors = []
+    for alpha in (1.0, 10.0, 100.0):
+        pts = [p for p in pjap_fixed_points(twin_peaks(), data, alpha) if p.stable]
+        errors.append(min(abs(p.point[0] - a_dag) for p in pts))
+    assert errors[0] > errors[1] > errors[2]
+    assert errors[2] < 0.01
+
+
+@settings(max_examples=8, deadline=None)
+@given(tx=st.floats(-1, 1), ty=st.floats(-1, 1), alpha=st.floats(0.1, 5))
+def test_numeric_l2_field_matches_closed_form(tx, ty, alpha):
+    game, data = twin_peaks(), Normal([0.3, -0.2], [0.7, 0.4])
+    g = pjap_field(game, data, sympy.nsimplify(alpha))
+    exact = np.array([float(e.subs({game.agents[0]: tx, game.agents[1]: ty})) for e in g])
+    num = numeric_pjap_field(game, data, alpha, eps=0.0, distance="l2")(np.array([tx, ty]))
+    # Quadrature with >= 200 nodes per axis over +-9 std: error far below 1e-6 of O(1) values.
+    assert np.allclose(num, exact, atol=1e-6)
+
+
+def test_eps_floor_falls_back_towards_brud_at_huge_alpha():
+    game, data = twin_peaks(), Normal([0.0, 0.0], [1.0, 1.0])
+    theta = np.array([0.5, 0.5])
+    brud = numeric_pjap_field(game, data, 0.0, 0.0, "l1")(theta)
+    mid = numeric_pjap_field(game, data, 4.0, 1e-3, "l1")(theta)
+    huge = numeric_pjap_field(game, data, 1e6, 1e-3, "l1")(theta)
+    assert np.linalg.norm(huge - brud) < 0.05 * np.linalg.norm(mid - brud)
+
+
+def test_empirical_data_is_exact_weighted_sum():
+    pts = np.array([[0.0, 1.0], [1.0, -1.0], [2.0, 0.5]])
+    f = numeric_pjap_field(sign_agreement(), Empirical(pts), alpha=1.0, eps=0.0, distance="l1")
+    theta = np.array([0.5, 0.5])
+    w = np.exp(-np.sum(np.abs(pts - theta), axis=1) ** 2)
+    assert np.allclose(f(theta), [w @ pts[:, 1] / w.sum(), w @ pts[:, 0] / w.sum()])
+
+
+def test_bad_input_is_brud_error():
+    with pytest.raises(BrudError):
+        numeric_pjap_field(twin_peaks(), Normal([0, 0], [1, 1]), alpha=-1.0)
+    with pytest.raises(BrudError):
+        pjap_field(twin_peaks(), Empirical([[0.0, 1.0]]), 1)
+    with pytest.raises(BrudError):
+        pjap_fixed_points(Game("A*x*y"), Normal([0, 0], [1, 1]), 1.0)
