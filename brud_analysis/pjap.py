@@ -36,6 +36,7 @@ import sympy
 
 from brud_analysis.data import DataModel, Empirical, Normal, PointMass
 from brud_analysis.errors import BrudError
+from brud_analysis.fields import brud_component, check_data_fits
 from brud_analysis.game import Game
 
 Distance = Literal["l1", "l2"]
@@ -73,18 +74,6 @@ def reweighted_normal(data: Normal, policy: Sequence[Any], alpha: Any = ALPHA) -
     return Normal(means, stds)
 
 
-def _expect_over_others(game: Game, i: int, data: DataModel) -> sympy.Expr:
-    """``E[dR/da_i(theta_i, a_-i)]`` with ``a_-i`` from ``data`` (agent i's column unused)."""
-    others = [a for j, a in enumerate(game.agents) if j != i]
-    poly = sympy.Poly(game.gradient[i], *others)
-    total = sympy.Integer(0)
-    for exps, coeff in poly.terms():
-        full = list(exps)
-        full.insert(i, 0)
-        total += coeff * data.moment(full)
-    return sympy.expand(total)
-
-
 def pjap_field(game: Game, data: Normal, alpha: Any = ALPHA) -> tuple[sympy.Expr, ...]:
     """Closed-form PJAP field ``G(theta)`` for the squared-L2 Gaussian kernel, ``eps = 0``.
 
@@ -99,11 +88,11 @@ def pjap_field(game: Game, data: Normal, alpha: Any = ALPHA) -> tuple[sympy.Expr
     if not isinstance(data, Normal):
         raise BrudError("the closed-form PJAP field needs normal data (use --distance l1 or "
                         "the numeric field for other data)")
-    if data.n_agents != game.n_agents:
-        raise BrudError(f"data has {data.n_agents} agents, the game has {game.n_agents}")
+    check_data_fits(game, data)
+    # Agent i's own column is unused by brud_component: its kernel factor cancels (see top).
     weighted = reweighted_normal(data, game.agents, alpha)
     return tuple(
-        sympy.simplify(_expect_over_others(game, i, weighted)) for i in range(game.n_agents)
+        sympy.simplify(brud_component(game, i, weighted)) for i in range(game.n_agents)
     )
 
 
@@ -274,8 +263,7 @@ def numeric_pjap_field(
         >>> np.round(G(np.array([1.0, 1.0])), 4).tolist()   # closed form: (2/3, 2/3)
         [0.6667, 0.6667]
     """
-    if data.n_agents != game.n_agents:
-        raise BrudError(f"data has {data.n_agents} agents, the game has {game.n_agents}")
+    check_data_fits(game, data)
     if not alpha >= 0 or not eps >= 0:
         raise BrudError(f"PJAP needs alpha >= 0 and eps >= 0, got alpha={alpha}, eps={eps}")
     if distance not in ("l1", "l2"):
