@@ -13,6 +13,7 @@ import keyword
 import re
 import tokenize
 from collections.abc import Callable, Sequence
+from fractions import Fraction
 from functools import cached_property
 from typing import Any
 
@@ -71,6 +72,8 @@ def _to_exact(value: Any) -> sympy.Expr:
         raise BrudError(f"expected a number, got {value!r}")
     if isinstance(value, int | np.integer):
         return sympy.Integer(int(value))
+    if isinstance(value, Fraction):
+        return sympy.Rational(value.numerator, value.denominator)
     try:
         f = float(value)
     except (TypeError, ValueError):

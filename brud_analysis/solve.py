@@ -1,0 +1,578 @@
+"""All real solutions of polynomial systems: stationary points of R and BRUD fixed points.
+
+Methods, in the order they are tried (the result says which one produced it):
+
+* ``univariate real-root isolation``: one equation per variable, each in its own variable (the
+  BRUD field always has this form, THEORY.md section 3). Exact roots (SymPy ``real_roots``)
+  for small degree, otherwise certified isolating intervals refined to 1e-15.
+* ``resultants + real-root isolation`` (2 variables): the gcd of the two polynomials gives the
+  positive-dimensional part (e.g. the line x = y of R = -(x - y)^2); the rest is coprime, so
+  its solutions are finitely many, and their coordinates are real roots of the two resultants;
+  candidate pairs are kept when both equations vanish there.
+* ``groebner (lex) + triangular back-substitution`` (n >= 3), run in a worker process with a time
+  budget; the Groebner basis also gives the dimension of non-isolated sets.
+* ``numeric multistart (completeness not certified)``: Newton/least-squares from a grid of
+  starting points, only when the above ran out of time.
+
+``sympy.solve`` is never called: it can hang on non-isolated or high-degree systems.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import multiprocessing
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import numpy as np
+import sympy
+
+from brud_analysis.data import DataModel
+from brud_analysis.errors import BrudError
+from brud_analysis.fields import brud_field
+from brud_analysis.game import Game
+from brud_analysis.stability import classify_hessian, is_stable, numeric_eigenvalues
+
+DEFAULT_TIME_BUDGET = 10.0
+_EXACT_MAX_DEGREE = 4  # above this, roots are reported as floats (CRootOf objects help nobody)
+_ROOT_EPS = sympy.Rational(1, 10**15)
+_RESIDUAL_TOL = 1e-8  # relative residual at a certified root is ~1e-14; at a non-root ~1
+
+
+# ------------------------------------------------------------------------------ result types
+class RealSolution(NamedTuple):
+    """One real solution: floats and, when SymPy found it, the exact values."""
+
+    point: tuple[float, ...]
+    exact: tuple[sympy.Expr, ...] | None
+
+
+@dataclass
+class StationarySet:
+    """A non-isolated solution set {equations = 0} of the given (real) dimension."""
+
+    equations: tuple[sympy.Expr, ...]
+    dimension: int
+    kind: str = ""
+    sample: tuple[float, ...] | None = None
+
+
+@dataclass
+class StationaryPoint:
+    """An isolated stationary point of R with its Hessian classification."""
+
+    point: tuple[float, ...]
+    exact: tuple[sympy.Expr, ...] | None
+    kind: str
+    eigenvalues: tuple[complex, ...]
+
+
+@dataclass
+class FixedPoint:
+    """An isolated BRUD fixed point; ``stable`` is None when degenerate (zero eigenvalue)."""
+
+    point: tuple[float, ...]
+    exact: tuple[sympy.Expr, ...] | None
+    stable: bool | None
+    eigenvalues: tuple[complex, ...]
+
+
+@dataclass
+class StationaryAnalysis:
+    """Stationary points and sets of grad R = 0."""
+
+    points: list[StationaryPoint]
+    sets: list[StationarySet]
+    method: str
+    has_maximum: bool
+
+
+@dataclass
+class FixedPointAnalysis:
+    """BRUD fixed points g(theta) = 0 (and sets where some g_i vanishes identically)."""
+
+    points: list[FixedPoint]
+    sets: list[StationarySet]
+    method: str
+    field: tuple[sympy.Expr, ...] = field(default_factory=tuple)
+
+
+class _OutOfTime(Exception):
+    pass
+
+
+# ------------------------------------------------------------------------------ helpers
+def _rational(expr: sympy.Expr) -> sympy.Expr:
+    """Floats -> exact rationals of their decimal representation (for exact algebra)."""
+    if expr.has(sympy.Float):
+        return sympy.nsimplify(expr, rational=True)
+    return expr
+
+
+def _check_numeric(expressions: Sequence[sympy.Expr], variables: Sequence[sympy.Symbol]) -> None:
+    extra = set().union(*(e.free_symbols for e in expressions)) - set(variables)
+    if extra:
+        names = ", ".join(sorted(s.name for s in extra))
+        raise BrudError(f"cannot solve numerically with symbolic {names}: give values first")
+
+
+def univariate_real_roots(
+    poly: sympy.Poly, exact: bool = True
+) -> list[tuple[float, sympy.Expr | None]]:
+    """Distinct real roots of a non-zero univariate polynomial, ascending.
+
+    Exact values for degree <= 4 when ``exact``; else certified intervals refined to 1e-15.
+
+    Example:
+        >>> t = sympy.Symbol("t")
+        >>> [exact for value, exact in univariate_real_roots(sympy.Poly(t**3 - 2*t, t))]
+        [-sqrt(2), 0, sqrt(2)]
+    """
+    poly = sympy.Poly(_rational(poly.as_expr()), *poly.gens)
+    if poly.is_zero:
+        raise ValueError("zero polynomial has every real number as a root")
+    sqf = poly.sqf_part()
+    if sqf.degree() <= 0:
+        return []
+    if exact and sqf.degree() <= _EXACT_MAX_DEGREE:
+        roots = sorted(set(sympy.real_roots(sqf)), key=lambda r: float(r.evalf(30)))
+        return [(float(r.evalf(30)), sympy.nsimplify(r) if r.is_Rational else r) for r in roots]
+    out = []
+    for (lo, hi), _mult in sqf.intervals(eps=_ROOT_EPS):
+        out.append((float((lo + hi) / 2), None))
+    return out
+
+
+def _relative_residual(poly: sympy.Poly, point: Sequence[float]) -> float:
+    value = 0.0
+    scale = 0.0
+    for monom, coeff in poly.terms():
+        term = float(coeff) * math.prod(p**k for p, k in zip(point, monom, strict=True))
+        value += term
+        scale += abs(term)
+    return abs(value) / max(scale, 1.0)
+
+
+# ------------------------------------------------------------------------------ decoupled
+def _decoupled_form(polys: Sequence[sympy.Poly], variables: Sequence[sympy.Symbol]
+                    ) -> list[int | None] | None:
+    """For each equation the index of the only variable it mentions (None: a constant);
+    ``None`` overall when some equation mentions two variables or two share one."""
+    owner: list[int | None] = []
+    for p in polys:
+        used = [i for i, v in enumerate(variables) if p.degree(v) > 0]
+        if len(used) > 1:
+            return None
+        owner.append(used[0] if used else None)
+    named = [o for o in owner if o is not None]
+    return owner if len(set(named)) == len(named) else None
+
+
+def _solve_decoupled(polys, variables, owner, exact):
+    per_var: list[list[tuple[float, Any]] | None] = [None] * len(variables)  # None: any value
+    for p, var_index in zip(polys, owner, strict=True):
+        if var_index is None:
+            if not p.is_zero:
+                return [], []  # a non-zero constant equation has no solution
+            continue
+        q = sympy.Poly(p.as_expr(), variables[var_index])
+        per_var[var_index] = univariate_real_roots(q, exact)
+    if any(r == [] for r in per_var):
+        return [], []
+    fixed = [i for i, r in enumerate(per_var) if r is not None]
+    free = [i for i, r in enumerate(per_var) if r is None]
+    solutions, sets = [], []
+    for combo in itertools.product(*(per_var[i] for i in fixed)):
+        if not free:
+            point = tuple(c[0] for c in combo)
+            ex = tuple(c[1] for c in combo)
+            solutions.append(RealSolution(point, ex if all(e is not None for e in ex) else None))
+        else:
+            eqs = tuple(
+                variables[i] - (c[1] if c[1] is not None else sympy.Float(c[0]))
+                for i, c in zip(fixed, combo, strict=True)
+            ) or (sympy.Integer(0),)
+            sample = [0.0] * len(variables)
+            for i, c in zip(fixed, combo, strict=True):
+                sample[i] = c[0]
+            sets.append(StationarySet(eqs, len(free), sample=tuple(sample)))
+    return solutions, sets
+
+
+# ------------------------------------------------------------------------------ 2 variables
+def _curve_is_one_dimensional(h: sympy.Poly, x: sympy.Symbol, y: sympy.Symbol) -> bool:
+    """Whether the real zero set of the square-free, non-constant ``h`` contains a curve.
+
+    Between consecutive critical values of the projection to x (roots of the discriminant
+    Res_y(h, dh/dy)) the number of real y-roots of h(c, y) is constant, so sampling one c per
+    gap decides it.
+    """
+    if h.degree(y) == 0:
+        return bool(univariate_real_roots(sympy.Poly(h.as_expr(), x), exact=False))
+    disc = sympy.Poly(sympy.resultant(h.as_expr(), sympy.diff(h.as_expr(), y), y), x)
+    crit = [] if disc.degree() <= 0 or disc.is_zero else [
+        r for r, _ in univariate_real_roots(disc, exact=False)
+    ]
+    crit = sorted(crit)
+    samples = [0.0] if not crit else (
+        [crit[0] - 1.0] + [(a + b) / 2 for a, b in itertools.pairwise(crit)] + [crit[-1] + 1.0]
+    )
+    for c in samples:
+        hc = sympy.Poly(h.as_expr().subs(x, sympy.nsimplify(c, rational=True)), y)
+        if not hc.is_zero and univariate_real_roots(hc, exact=False):
+            return True
+        if hc.is_zero:
+            return True
+    return False
+
+
+def _exact_roots_by_value(poly: sympy.Poly) -> list[tuple[float, sympy.Expr]]:
+    out = []
+    for factor, _ in sympy.factor_list(poly)[1]:
+        if 0 < factor.degree() <= 2:
+            for r in sympy.real_roots(factor):
+                out.append((float(r.evalf(30)), r))
+    return out
+
+
+def _match_exact(value: float, table: list[tuple[float, sympy.Expr]]) -> sympy.Expr | None:
+    for v, e in table:
+        if abs(v - value) <= 1e-9 * max(1.0, abs(v)):
+            return e
+    return None
+
+
+def _solve_coprime_pair(F, G, x, y, deadline, exact):
+    """Isolated real solutions of F = G = 0 for coprime F, G in x, y."""
+    rx = sympy.Poly(sympy.resultant(F.as_expr(), G.as_expr(), y), x)
+    ry = sympy.Poly(sympy.resultant(F.as_expr(), G.as_expr(), x), y)
+    if rx.is_zero or ry.is_zero:  # cannot happen for coprime F, G; guard anyway
+        raise _OutOfTime
+    xs = [r for r, _ in univariate_real_roots(rx, exact=False)] if rx.degree() > 0 else []
+    ys = [r for r, _ in univariate_real_roots(ry, exact=False)] if ry.degree() > 0 else []
+    if time.monotonic() > deadline:
+        raise _OutOfTime
+    Fn, Gn = F, G
+    points = [
+        (a, b) for a in xs for b in ys
+        if _relative_residual(Fn, (a, b)) < _RESIDUAL_TOL
+        and _relative_residual(Gn, (a, b)) < _RESIDUAL_TOL
+    ]
+    exact_x = exact_y = []
+    if exact and points and time.monotonic() < deadline:
+        exact_x, exact_y = _exact_roots_by_value(rx), _exact_roots_by_value(ry)
+    solutions = []
+    for a, b in points:
+        ex = None
+        ea, eb = _match_exact(a, exact_x), _match_exact(b, exact_y)
+        if ea is not None and eb is not None and time.monotonic() < deadline:
+            fa = sympy.simplify(F.as_expr().subs({x: ea, y: eb}))
+            ga = sympy.simplify(G.as_expr().subs({x: ea, y: eb}))
+            if fa == 0 and ga == 0:
+                ex = (ea, eb)
+        solutions.append(RealSolution((a, b), ex))
+    return solutions
+
+
+def _solve_bivariate(F, G, x, y, deadline, exact, depth=0):
+    if F.is_zero and G.is_zero:
+        return [], [StationarySet((sympy.Integer(0),), 2, sample=(0.0, 0.0))]
+    if F.is_zero or G.is_zero:
+        h = G if F.is_zero else F
+        common, F1, G1 = h, sympy.Poly(1, x, y), sympy.Poly(1, x, y)
+    else:
+        common = sympy.gcd(F, G)
+        F1, G1 = sympy.div(F, common)[0], sympy.div(G, common)[0]
+    solutions: list[RealSolution] = []
+    sets: list[StationarySet] = []
+    curves = []
+    if common.total_degree() > 0:
+        for factor, _ in sympy.factor_list(common)[1]:
+            if factor.total_degree() == 0:
+                continue
+            if _curve_is_one_dimensional(factor, x, y):
+                curves.append(factor)
+                sets.append(StationarySet((factor.as_expr(),), 1,
+                                          sample=_point_on_curve(factor, x, y)))
+            elif depth == 0:
+                # an irreducible factor with finitely many real points: they are singular points
+                fx, fy = factor.diff(x), factor.diff(y)
+                pts, _ = _solve_bivariate(fx, fy, x, y, deadline, exact, depth + 1)
+                solutions += [p for p in pts if _relative_residual(factor, p.point) < _RESIDUAL_TOL]
+            else:
+                raise _OutOfTime
+    if F1.total_degree() > 0 or G1.total_degree() > 0:
+        if F1.total_degree() == 0 or G1.total_degree() == 0:
+            pass  # a non-zero constant equation: no further solutions
+        else:
+            solutions += _solve_coprime_pair(F1, G1, x, y, deadline, exact)
+    # points on a solution curve belong to the curve, not to the isolated points
+    solutions = [s for s in solutions
+                 if all(_relative_residual(c, s.point) >= _RESIDUAL_TOL for c in curves)]
+    return _dedupe(solutions), sets
+
+
+def _point_on_curve(h, x, y) -> tuple[float, float] | None:
+    for c in (0.0, 0.5, -0.5, 1.0, -1.0, 2.0, -2.0, 0.25, 3.0, -3.0):
+        hx = sympy.Poly(h.as_expr().subs(x, sympy.nsimplify(c, rational=True)), y)
+        if hx.is_zero:
+            return (c, 0.0)
+        roots = univariate_real_roots(hx, exact=False) if hx.degree() > 0 else []
+        if roots:
+            return (c, roots[0][0])
+        hy = sympy.Poly(h.as_expr().subs(y, sympy.nsimplify(c, rational=True)), x)
+        roots = univariate_real_roots(hy, exact=False) if hy.degree() > 0 else []
+        if roots:
+            return (roots[0][0], c)
+    return None
+
+
+def _dedupe(solutions: list[RealSolution]) -> list[RealSolution]:
+    out: list[RealSolution] = []
+    for s in sorted(solutions, key=lambda s: s.point):
+        if not any(np.allclose(s.point, o.point, rtol=1e-9, atol=1e-9) for o in out):
+            out.append(s)
+    return out
+
+
+# ------------------------------------------------------------------------------ n >= 3
+def _groebner_worker(exprs, variables, conn):
+    try:
+        basis = sympy.groebner(exprs, *variables, order="lex")
+        conn.send(("ok", [str(e) for e in basis.exprs], basis.is_zero_dimensional))
+    except Exception as err:  # report, the parent falls back
+        conn.send(("error", repr(err), False))
+    finally:
+        conn.close()
+
+
+def _groebner_with_budget(exprs, variables, budget):
+    """Lex Groebner basis computed in a worker process that is killed after ``budget`` s."""
+    ctx = multiprocessing.get_context("fork")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_groebner_worker, args=(exprs, variables, child), daemon=True)
+    proc.start()
+    child.close()
+    try:
+        if not parent.poll(max(budget, 0.1)):
+            raise _OutOfTime
+        status, payload, zero_dim = parent.recv()
+    except EOFError:
+        raise _OutOfTime from None
+    finally:
+        if proc.is_alive():
+            proc.kill()
+        proc.join(1.0)
+    if status != "ok":
+        raise _OutOfTime
+    local = {v.name: v for v in variables}
+    return [sympy.sympify(e, locals=local) for e in payload], zero_dim
+
+
+def _ideal_dimension(exprs, variables) -> int:
+    """Krull dimension from the leading monomials of a grevlex basis (independent sets)."""
+    basis = sympy.groebner(exprs, *variables, order="grevlex")
+    if list(basis.exprs) == [1]:
+        return -1
+    leads = [sympy.Poly(p, *variables).monoms(order="grevlex")[0] for p in basis.exprs]
+    n = len(variables)
+    for size in range(n, -1, -1):
+        for subset in itertools.combinations(range(n), size):
+            if all(any(m[i] > 0 for i in range(n) if i not in subset) for m in leads):
+                return size
+    return 0
+
+
+def _solve_triangular(basis, variables):
+    """Real solutions of a zero-dimensional lex Groebner basis by back-substitution."""
+    partial: list[dict] = [{}]
+    for var in reversed(variables):
+        later = {v for v in variables[variables.index(var) + 1:]}
+        relevant = [p for p in basis if var in p.free_symbols and p.free_symbols <= later | {var}]
+        new_partial = []
+        for assignment in partial:
+            polys = []
+            for p in relevant:
+                q = sympy.Poly(p.subs(assignment), var)
+                coeffs = [abs(complex(c)) for c in q.all_coeffs()]
+                if max(coeffs, default=0.0) > 1e-9:
+                    polys.append(q)
+            if not polys:
+                continue
+            pick = min(polys, key=lambda q: q.degree())
+            coeffs = np.array([complex(c).real for c in pick.all_coeffs()])
+            for r in np.roots(coeffs) if len(coeffs) > 1 else []:
+                if abs(r.imag) <= 1e-7 * max(1.0, abs(r)):
+                    cand = dict(assignment)
+                    cand[var] = float(r.real)
+                    new_partial.append(cand)
+        partial = new_partial
+    return [tuple(a[v] for v in variables) for a in partial if len(a) == len(variables)]
+
+
+def _point_on_variety(basis, variables) -> tuple[float, ...] | None:
+    """One real point of {basis = 0} by least squares (for classifying a stationary set)."""
+    from scipy.optimize import least_squares
+
+    funcs = sympy.lambdify([variables], list(basis), "numpy")
+    polys = [sympy.Poly(b, *variables) for b in basis]
+    for start in (0.3, -0.7, 1.3, 0.0):
+        sol = least_squares(lambda v: np.asarray(funcs(v), dtype=float),
+                            np.full(len(variables), start) + 0.1 * np.arange(len(variables)),
+                            xtol=1e-15, ftol=1e-15, gtol=1e-15)
+        if all(_relative_residual(p, sol.x) < _RESIDUAL_TOL for p in polys):
+            return tuple(float(v) for v in sol.x)
+    return None
+
+
+def _newton_polish(exprs, variables, points):
+    from scipy.optimize import root
+
+    funcs = sympy.lambdify([variables], list(exprs), "numpy")
+    jac = sympy.lambdify([variables], sympy.Matrix(exprs).jacobian(variables), "numpy")
+    out = []
+    for p in points:
+        sol = root(lambda v: np.asarray(funcs(v), dtype=float), np.asarray(p, dtype=float),
+                   jac=lambda v: np.asarray(jac(v), dtype=float), method="lm")
+        out.append(tuple(float(v) for v in sol.x) if sol.success else tuple(p))
+    return out
+
+
+def _multistart(exprs, variables, polys):
+    from scipy.optimize import root
+
+    funcs = sympy.lambdify([variables], list(exprs), "numpy")
+    jac = sympy.lambdify([variables], sympy.Matrix(exprs).jacobian(variables), "numpy")
+    grid = np.linspace(-3.0, 3.0, 7 if len(variables) <= 3 else 4)
+    found: list[RealSolution] = []
+    for start in itertools.product(grid, repeat=len(variables)):
+        sol = root(lambda v: np.asarray(funcs(v), dtype=float), np.array(start),
+                   jac=lambda v: np.asarray(jac(v), dtype=float), method="hybr")
+        if sol.success and all(_relative_residual(p, sol.x) < 1e-10 for p in polys):
+            found.append(RealSolution(tuple(float(v) for v in sol.x), None))
+    return _dedupe(found)
+
+
+# ------------------------------------------------------------------------------ public solver
+def solve_polynomial_system(
+    equations: Sequence[sympy.Expr], variables: Sequence[sympy.Symbol],
+    time_budget: float = DEFAULT_TIME_BUDGET, exact: bool = True,
+) -> tuple[list[RealSolution], list[StationarySet], str]:
+    """All real solutions of ``equations = 0``: isolated points, non-isolated sets, method.
+
+    Example:
+        >>> x, y = sympy.symbols("x y")
+        >>> sols, sets, method = solve_polynomial_system([y - x**2, y - 1], [x, y])
+        >>> [s.exact for s in sols], method
+        ([(-1, 1), (1, 1)], 'resultants + real-root isolation')
+        >>> _, sets, _ = solve_polynomial_system([2*y - 2*x, 2*x - 2*y], [x, y])
+        >>> sets[0].equations, sets[0].dimension
+        ((x - y,), 1)
+    """
+    variables = tuple(variables)
+    exprs = [sympy.expand(_rational(sympy.sympify(e))) for e in equations]
+    exact = exact and not any(sympy.sympify(e).has(sympy.Float) for e in equations)
+    _check_numeric(exprs, variables)
+    polys = [sympy.Poly(e, *variables) for e in exprs]
+    deadline = time.monotonic() + time_budget
+
+    order = _decoupled_form(polys, variables)
+    if order is not None:
+        sols, sets = _solve_decoupled(polys, variables, order, exact)
+        return sols, sets, "univariate real-root isolation"
+    if len(variables) == 2 and len(polys) == 2:
+        try:
+            sols, sets = _solve_bivariate(polys[0], polys[1], *variables, deadline, exact)
+            return sols, sets, "resultants + real-root isolation"
+        except _OutOfTime:
+            pass
+    else:
+        try:
+            remaining = max(deadline - time.monotonic(), 0.1)
+            basis, zero_dim = _groebner_with_budget(exprs, variables, remaining)
+            if basis == [1]:
+                return [], [], "groebner (lex): no solution"
+            if zero_dim:
+                pts = _newton_polish(exprs, variables, _solve_triangular(basis, variables))
+                sols = [RealSolution(p, None) for p in pts
+                        if all(_relative_residual(q, p) < _RESIDUAL_TOL for q in polys)]
+                return _dedupe(sols), [], "groebner (lex) + triangular back-substitution"
+            dim = _ideal_dimension(exprs, variables)
+            sample = _point_on_variety(basis, variables)
+            return ([], [StationarySet(tuple(basis), dim, sample=sample)],
+                    "groebner (lex): positive-dimensional")
+        except _OutOfTime:
+            pass
+    method = "numeric multistart (completeness not certified)"
+    return _multistart(exprs, variables, polys), [], method
+
+
+# ------------------------------------------------------------------------------ analyses
+def stationary_points(game: Game, time_budget: float = DEFAULT_TIME_BUDGET) -> StationaryAnalysis:
+    """Stationary points of R (grad R = 0) classified by the Hessian, and stationary sets.
+
+    Example:
+        >>> a = stationary_points(Game("-(x - y)**2"))
+        >>> a.points, [s.equations for s in a.sets], a.sets[0].kind, a.has_maximum
+        ([], [(x - y,)], 'maximum', True)
+        >>> stationary_points(Game("x*y")).has_maximum
+        False
+    """
+    game.require_numeric()
+    sols, sets, method = solve_polynomial_system(game.gradient, game.agents, time_budget)
+    points = []
+    for s in sols:
+        eig = numeric_eigenvalues(game.hessian, game.agents, s.point)
+        points.append(StationaryPoint(s.point, s.exact, classify_hessian(eig), tuple(eig)))
+    for st in sets:
+        if st.sample is not None and st.dimension < game.n_agents:
+            eig = numeric_eigenvalues(game.hessian, game.agents, st.sample)
+            st.kind = classify_hessian(eig, flat_directions=st.dimension)
+        else:
+            st.kind = "degenerate" if st.dimension == game.n_agents else ""
+    has_max = any(p.kind == "maximum" for p in points) or any(
+        s.kind == "maximum" for s in sets)
+    return StationaryAnalysis(points, sets, method, has_max)
+
+
+def brud_jacobian(game: Game, data: DataModel) -> sympy.Matrix:
+    """Jacobian of the BRUD flow d theta/dt = g(theta) (diagonal: BRUD decouples agents).
+
+    Example:
+        >>> from brud_analysis.data import Normal
+        >>> brud_jacobian(Game("-(x - y)**2"), Normal([0, 0], [1, 1]))
+        Matrix([
+        [-2,  0],
+        [ 0, -2]])
+    """
+    return sympy.Matrix(brud_field(game, data)).jacobian(game.agents)
+
+
+def brud_fixed_points(game: Game, data: DataModel,
+                      time_budget: float = DEFAULT_TIME_BUDGET) -> FixedPointAnalysis:
+    """Fixed points of the BRUD flow for ``data`` with stability (Jacobian eigenvalues).
+
+    Example:
+        >>> from brud_analysis.data import Normal
+        >>> fp = brud_fixed_points(Game("-(x - y)**2"), Normal([1, 2], [1, 1]))
+        >>> fp.points[0].exact, fp.points[0].stable
+        ((2, 1), True)
+    """
+    game.require_numeric()
+    field_ = brud_field(game, data)
+    _check_numeric(field_, game.agents)
+    sols, sets, method = solve_polynomial_system(field_, game.agents, time_budget)
+    jac = sympy.Matrix(field_).jacobian(game.agents)
+    points = []
+    for s in sols:
+        eig = numeric_eigenvalues(jac, game.agents, s.point)
+        points.append(FixedPoint(s.point, s.exact, is_stable(eig), tuple(eig)))
+    for st in sets:
+        if st.sample is not None:
+            eig = numeric_eigenvalues(jac, game.agents, st.sample)
+            stab = is_stable(eig)
+            st.kind = "degenerate" if stab is None else ("stable" if stab else "unstable")
+    return FixedPointAnalysis(points, sets, method, field_)

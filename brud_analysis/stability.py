@@ -1,0 +1,80 @@
+"""Classification of stationary points (Hessian) and stability of fixed points (Jacobian).
+
+Eigenvalues closer to zero than ``ZERO_TOL`` times the largest magnitude are treated as zero: the
+points come from certified root isolation refined to ~1e-12, so genuine zeros show up at the
+~1e-10 level while non-zero eigenvalues of paper-scale games are O(1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import sympy
+
+ZERO_TOL = 1e-8
+
+
+def numeric_eigenvalues(matrix: sympy.Matrix, variables: Sequence[sympy.Symbol],
+                        point: Sequence[float]) -> np.ndarray:
+    """Eigenvalues of ``matrix`` evaluated at ``point`` (complex array, shape ``(n,)``).
+
+    Example:
+        >>> x, y = sympy.symbols("x y")
+        >>> numeric_eigenvalues(sympy.Matrix([[-2, 0], [0, x]]), (x, y), (3.0, 0.0)).real
+        array([-2.,  3.])
+    """
+    values = np.array(
+        matrix.subs(dict(zip(variables, point, strict=True))).evalf(), dtype=complex
+    )
+    if np.allclose(values, values.conj().T):
+        return np.linalg.eigvalsh(values).astype(complex)
+    return np.linalg.eigvals(values)
+
+
+def _is_zero(values: np.ndarray) -> np.ndarray:
+    scale = max(1.0, float(np.max(np.abs(values)))) if values.size else 1.0
+    return np.abs(values) <= ZERO_TOL * scale
+
+
+def classify_hessian(eigenvalues: Sequence[complex], flat_directions: int = 0) -> str:
+    """"maximum" | "minimum" | "saddle" | "degenerate" from Hessian eigenvalues.
+
+    ``flat_directions`` eigenvalues closest to zero are ignored (the tangent directions of a
+    stationary set of that dimension).
+
+    Example:
+        >>> classify_hessian([-4.0, 0.0], flat_directions=1), classify_hessian([-1.0, 2.0])
+        ('maximum', 'saddle')
+    """
+    values = np.sort_complex(np.asarray(eigenvalues, dtype=complex)).real
+    if flat_directions:
+        keep = np.argsort(np.abs(values))[flat_directions:]
+        values = values[keep]
+    zero = _is_zero(values)
+    if values.size == 0:
+        return "degenerate"
+    if np.any(values[~zero] > 0) and np.any(values[~zero] < 0):
+        return "saddle"
+    if np.any(zero):
+        return "degenerate"
+    return "maximum" if np.all(values < 0) else "minimum"
+
+
+def is_stable(eigenvalues: Sequence[complex]) -> bool | None:
+    """Stability of a fixed point of the flow d theta/dt = g(theta) from Jacobian eigenvalues.
+
+    True if every real part is negative, False if one is positive, None (degenerate) otherwise.
+
+    Example:
+        >>> is_stable([-1.0, -2.0]), is_stable([1.0, -2.0]), is_stable([0.0, -1.0])
+        (True, False, None)
+    """
+    values = np.asarray(eigenvalues, dtype=complex)
+    re = values.real
+    zero = _is_zero(values)
+    if np.any(re[~zero] > 0):
+        return False
+    if np.any(zero):
+        return None
+    return True

@@ -1,0 +1,115 @@
+"""Hypothesis strategies for property-testing BRUD theory on your own games.
+
+Example:
+    >>> from hypothesis import given, settings
+    >>> from brud_analysis.fields import brud_field
+    >>> @settings(max_examples=5, deadline=None)
+    ... @given(polynomial_games())
+    ... def test_field_has_one_component_per_agent(game):
+    ...     assert len(brud_field(game)) == game.n_agents
+    >>> test_field_has_one_component_per_agent()
+"""
+
+from __future__ import annotations
+
+import itertools
+from fractions import Fraction
+
+import numpy as np
+from hypothesis import strategies as st
+
+from brud_analysis.data import DataModel, Mixture, Normal, PointMass, Uniform
+from brud_analysis.game import Game
+
+
+def _monomials(n_agents: int, max_degree: int) -> list[tuple[int, ...]]:
+    return [
+        m for m in itertools.product(range(max_degree + 1), repeat=n_agents)
+        if 0 < sum(m) <= max_degree
+    ]
+
+
+def small_rationals(limit: int = 3, denominator: int = 4) -> st.SearchStrategy[Fraction]:
+    """Rationals p/q with |p/q| <= limit and q <= denominator (exact, SymPy-friendly).
+
+    Example:
+        >>> small_rationals().example() is not None
+        True
+    """
+    return st.builds(
+        Fraction, st.integers(-limit * denominator, limit * denominator),
+        st.integers(1, denominator),
+    ).filter(lambda f: abs(f) <= limit)
+
+
+def _game_from_terms(n_agents: int, terms: dict[tuple[int, ...], int], max_degree: int) -> Game:
+    coeffs = np.zeros((max_degree + 1,) * n_agents, dtype=object)
+    coeffs[...] = 0
+    for monomial, c in terms.items():
+        coeffs[monomial] = c
+    return Game(coeffs)
+
+
+@st.composite
+def polynomial_games(draw, n_agents: int | st.SearchStrategy[int] = 2, max_degree: int = 4,
+                     max_terms: int = 6, coefficient_limit: int = 5) -> Game:
+    """Random polynomial games with small integer coefficients (agents x, y, z / a1..an).
+
+    Example:
+        >>> polynomial_games(n_agents=3).example().n_agents
+        3
+    """
+    n = draw(n_agents) if isinstance(n_agents, st.SearchStrategy) else n_agents
+    monomials = _monomials(n, max_degree)
+    chosen = draw(st.lists(st.sampled_from(monomials), min_size=1, max_size=max_terms,
+                           unique=True))
+    nonzero = st.integers(-coefficient_limit, coefficient_limit).filter(bool)
+    terms = {m: draw(nonzero) for m in chosen}
+    return _game_from_terms(n, terms, max_degree)
+
+
+@st.composite
+def data_models(draw, n_agents: int = 2, families: tuple[str, ...] = (
+        "normal", "uniform", "point", "mixture")) -> DataModel:
+    """Random numeric data models (exact rational parameters).
+
+    Example:
+        >>> data_models(n_agents=2).example().n_agents
+        2
+    """
+    family = draw(st.sampled_from(families))
+    vec = st.lists(small_rationals(), min_size=n_agents, max_size=n_agents)
+    pos = st.lists(small_rationals(2).map(abs), min_size=n_agents, max_size=n_agents)
+    if family == "normal":
+        return Normal(draw(vec), draw(pos))
+    if family == "uniform":
+        low = draw(vec)
+        return Uniform(low, [lo + w for lo, w in zip(low, draw(pos), strict=True)])
+    if family == "point":
+        return PointMass(draw(vec))
+    simple = ("normal", "uniform", "point")
+    parts = draw(st.lists(data_models(n_agents, simple), min_size=2, max_size=2))
+    w = draw(st.integers(1, 4))
+    return Mixture(parts, [w, 5 - w])
+
+
+@st.composite
+def games_with_stable_brud_fixed_point(draw, n_agents: int = 2) -> tuple[Game, DataModel]:
+    """(game, data) whose BRUD flow has exactly one fixed point, and it is stable.
+
+    R = -sum_i c_i a_i^2 + (a multilinear polynomial): then g_i = -2 c_i theta_i + const_i,
+    a line with negative slope for every data model.
+
+    Example:
+        >>> game, data = games_with_stable_brud_fixed_point().example()
+        >>> game.n_agents == data.n_agents
+        True
+    """
+    multilinear = [m for m in _monomials(n_agents, n_agents) if max(m) <= 1]
+    chosen = draw(st.lists(st.sampled_from(multilinear), min_size=1, max_size=4, unique=True))
+    terms = {m: draw(st.integers(-4, 4).filter(bool)) for m in chosen}
+    for i in range(n_agents):
+        square = tuple(2 if j == i else 0 for j in range(n_agents))
+        terms[square] = -draw(st.integers(1, 4))
+    game = _game_from_terms(n_agents, terms, max(2, n_agents))
+    return game, draw(data_models(n_agents))

@@ -1,0 +1,134 @@
+"""Stationary points, stationary sets and BRUD fixed points (THEORY.md sections 2-3)."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+import sympy
+from hypothesis import given, settings
+
+from brud_analysis.catalogue import action_agreement, decoupled, sign_agreement, twin_peaks
+from brud_analysis.data import Empirical, Normal
+from brud_analysis.errors import BrudError
+from brud_analysis.game import Game
+from brud_analysis.solve import brud_fixed_points, solve_polynomial_system, stationary_points
+from brud_analysis.strategies import (
+    data_models,
+    games_with_stable_brud_fixed_point,
+    polynomial_games,
+)
+
+
+def test_decoupled_and_sign_agreement_have_no_maximum():
+    assert stationary_points(decoupled()).points == []
+    assert not stationary_points(decoupled()).has_maximum
+    sa = stationary_points(sign_agreement())
+    assert [(p.point, p.kind) for p in sa.points] == [((0.0, 0.0), "saddle")]
+    assert not sa.has_maximum
+    assert brud_fixed_points(decoupled(), Normal([0, 0], [1, 1])).points == []
+
+
+def test_action_agreement_line_of_maxima_is_a_set():
+    a = stationary_points(action_agreement())
+    assert a.points == []
+    (line,) = a.sets
+    x, y = action_agreement().agents
+    assert line.dimension == 1 and line.kind == "maximum"
+    assert sympy.expand(line.equations[0] ** 2 - (x - y) ** 2) == 0
+    assert a.has_maximum
+
+
+def test_action_agreement_brud_fixed_point():
+    fp = brud_fixed_points(action_agreement(), Normal([0.5, -1], [2, 0.1]))
+    (p,) = fp.points
+    assert p.exact == (-1, sympy.Rational(1, 2)) and p.stable is True
+
+
+def test_twin_peaks_stationary_points():
+    a = stationary_points(twin_peaks(1, 4, 5))
+    peak = sympy.sqrt(sympy.Rational(3, 8))
+    kinds = {p.exact: p.kind for p in a.points}
+    assert kinds == {(-peak, -peak): "maximum", (0, 0): "saddle", (peak, peak): "maximum"}
+
+
+def test_twin_peaks_brud_fixed_point_is_theory_formula():
+    m, s = 0.4, 0.3
+    fp = brud_fixed_points(twin_peaks(1, 4, 5), Normal([m, m], [s, s]))
+    (p,) = fp.points
+    expected = 5 * m / (2 * 1 + 2 * 4 * (m**2 + s**2))
+    assert p.point == pytest.approx((expected, expected), rel=1e-12)  # exact rationals -> float
+    assert p.stable is True
+
+
+def test_circle_of_maxima_and_isolated_minimum():
+    a = stationary_points(Game("-(x**2 + y**2 - 1)**2"))
+    assert [(p.point, p.kind) for p in a.points] == [((0.0, 0.0), "minimum")]
+    assert len(a.sets) == 1 and a.sets[0].kind == "maximum"
+
+
+def test_three_agent_positive_dimensional_set():
+    a = stationary_points(Game("-(x - y)**2 - (y - z)**2"))
+    assert a.points == [] and a.sets[0].dimension == 1 and a.sets[0].kind == "maximum"
+
+
+def test_three_agent_isolated_points():
+    a = stationary_points(Game("x*y*z - x**2 - y**2 - z**2"))
+    pts = sorted(tuple(round(v, 9) for v in p.point) for p in a.points)
+    assert len(pts) == 5 and (0.0, 0.0, 0.0) in pts and (2.0, 2.0, 2.0) in pts
+
+
+def test_brud_line_set_when_a_component_vanishes():
+    fp = brud_fixed_points(Game("x*y"), Normal([0, 0], [1, 1]))
+    assert fp.points == [] and fp.sets[0].dimension == 2
+
+
+def test_empirical_data_fixed_point():
+    data = Empirical(np.array([[1.0, 0.5], [3.0, 1.5]]))
+    (p,) = brud_fixed_points(action_agreement(), data).points
+    assert p.point == pytest.approx((1.0, 2.0), rel=1e-12)  # exact mean of two floats
+
+
+def test_symbolic_parameters_need_values():
+    with pytest.raises(BrudError, match="symbolic"):
+        stationary_points(twin_peaks(sympy.Symbol("A"), 4, 5))
+
+
+def test_degree_six_system_is_fast_and_finds_known_roots():
+    x, y = sympy.symbols("x y", real=True)
+    eqs = [(x**2 - 1) * (x**2 - 4) * (x - 3), (y**2 - 2) * (y - x)]
+    start = time.monotonic()
+    sols, sets, method = solve_polynomial_system(eqs, [x, y])
+    assert time.monotonic() - start < 5
+    assert len(sols) == 15 and not sets
+
+
+@settings(max_examples=15, deadline=None)
+@given(polynomial_games(max_degree=5))
+def test_stationary_points_satisfy_the_gradient_equations(game):
+    a = stationary_points(game)
+    for p in a.points:
+        at = dict(zip(game.agents, p.point, strict=True))
+        scale = 1 + sum(abs(float(c)) for c in game.poly.coeffs()) * (1 + max(map(abs, p.point)))**5
+        for d in game.gradient:
+            # roots are isolated to 1e-15, so the residual is round-off times the scale
+            assert abs(float(d.subs(at))) <= 1e-9 * scale
+
+
+@settings(max_examples=15, deadline=None)
+@given(polynomial_games(max_degree=4), data_models())
+def test_brud_fixed_points_satisfy_the_field_equations(game, data):
+    fp = brud_fixed_points(game, data)
+    for p in fp.points:
+        at = dict(zip(game.agents, p.point, strict=True))
+        for g in fp.field:
+            assert abs(float(g.subs(at))) <= 1e-8 * (1 + max(map(abs, p.point))) ** 4
+
+
+@settings(max_examples=15, deadline=None)
+@given(games_with_stable_brud_fixed_point())
+def test_generated_stable_games_have_one_stable_fixed_point(case):
+    game, data = case
+    fp = brud_fixed_points(game, data)
+    assert len(fp.points) == 1 and fp.points[0].stable is True
