@@ -1,0 +1,249 @@
+"""Which data make BRUD converge to a chosen joint action? (THEORY.md section 4, generalised Eq. 5)
+
+For a target theta* and each agent i, BRUD has theta*_i as a fixed point iff
+``g_i(theta*_i; moments of the other agent's data) = 0``. For normal data of the other agent,
+N(mean, std^2), every raw moment is a polynomial in (mean, var = std^2), so the condition is a
+polynomial ``P(mean, var) = 0``. We report
+
+* the relation(s): ``std = sqrt(branch(mean))`` for every real branch (when P has degree <= 2 in
+  var), otherwise the polynomial relation itself;
+* the *admissible means*: the set of means for which some real var >= 0 solves P. It is a union
+  of intervals whose endpoints are among the real roots (in mean) of the leading coefficient,
+  of P(mean, 0) and of the discriminant in var; between consecutive such values the number of
+  non-negative real roots is constant, so one sample per piece decides it (a cylindrical
+  decomposition in one variable);
+* the means for which the target is moreover a *stable* fixed point (dg_i/dtheta_i < 0 there;
+  the critical values of Res_var(P, dg_i/dtheta_i) are added to the decomposition);
+* ``possible = False`` with empty intervals when nothing works (e.g. Twin Peaks and mean 0).
+
+The variance is the one BRUD sees: divisor-N for an empirical dataset.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import mpmath
+import sympy
+
+from brud_analysis.data import Normal
+from brud_analysis.errors import BrudError
+from brud_analysis.fields import brud_component
+from brud_analysis.game import Game, _to_exact
+from brud_analysis.solve import univariate_real_roots
+
+_NEG_TOL = 1e-12  # a variance root in [-1e-12, 0) is round-off of a root at 0
+
+
+@dataclass
+class AgentCondition:
+    """The data condition for one agent: relations on the other agent's (mean, std)."""
+
+    agent: str
+    other: str
+    possible: bool
+    mean_intervals: list[tuple[float, float]]
+    stable_mean_intervals: list[tuple[float, float]]
+    relations: list[str]
+    branches: list[sympy.Expr] = field(default_factory=list)  # std = branch(mean), exact
+    polynomial: sympy.Expr | None = None  # P(mean, std) whose zeros are the condition
+    exact_endpoints: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class DataCondition:
+    """The joint condition: possible iff every agent's condition is."""
+
+    target: tuple[sympy.Expr, ...]
+    family: str
+    per_agent: list[AgentCondition]
+
+    @property
+    def possible(self) -> bool:
+        return all(a.possible for a in self.per_agent)
+
+
+def _real_roots_m(poly: sympy.Poly) -> list[float]:
+    """Real roots of a univariate polynomial whose coefficients may be algebraic numbers."""
+    if poly.is_zero or poly.degree() <= 0:
+        return []
+    coeffs = poly.all_coeffs()
+    if all(c.is_Rational for c in coeffs):
+        return [r for r, _ in univariate_real_roots(poly, exact=False)]
+    with mpmath.workdps(60):
+        values = [mpmath.mpf(sympy.N(c, 70)) for c in coeffs]
+        while values and values[0] == 0:
+            values.pop(0)
+        if len(values) <= 1:
+            return []
+        roots = mpmath.polyroots(values, maxsteps=500, extraprec=200)
+        scale = max(1.0, max(abs(complex(r)) for r in roots))
+        return sorted(float(mpmath.re(r)) for r in roots if abs(mpmath.im(r)) <= 1e-25 * scale)
+
+
+def _nonnegative_var_roots(p_of_v: sympy.Poly) -> list[float] | None:
+    """Non-negative real roots of P(m0, var); ``None`` means every var works (P == 0)."""
+    coeffs = [complex(sympy.N(c, 30)) for c in p_of_v.all_coeffs()]
+    if all(abs(c) <= 1e-13 for c in coeffs):
+        return None
+    poly = sympy.Poly([sympy.nsimplify(c.real, rational=True) for c in coeffs], p_of_v.gen)
+    return [max(v, 0.0) for v in _real_roots_m(poly) if v >= -_NEG_TOL]
+
+
+def _merge(pieces: list[tuple[float, float, bool]]) -> list[tuple[float, float]]:
+    """Union of consecutive admissible pieces (lo, hi, ok) as closed intervals."""
+    out: list[list[float]] = []
+    for lo, hi, ok in pieces:
+        if not ok:
+            continue
+        if out and out[-1][1] >= lo:
+            out[-1][1] = max(out[-1][1], hi)
+        else:
+            out.append([lo, hi])
+    return [(a, b) for a, b in out]
+
+
+def _agent_condition(game: Game, i: int, target_i: sympy.Expr) -> AgentCondition:
+    j = 1 - i
+    other = game.agent_names[j]
+    mean = sympy.Symbol(f"mean_{other}", real=True)
+    std = sympy.Symbol(f"std_{other}", nonnegative=True)
+    var = sympy.Symbol(f"var_{other}", nonnegative=True)
+    means, stds = [0, 0], [0, 0]
+    means[j], stds[j] = mean, sympy.sqrt(var)
+    g = brud_component(game, i, Normal(means, stds))
+    own = game.agents[i]
+    condition = sympy.expand(g.subs(own, target_i))
+    slope = sympy.expand(sympy.diff(g, own).subs(own, target_i))
+    P = sympy.Poly(condition, var)
+    relations: list[str] = []
+    branches: list[sympy.Expr] = []
+    if P.is_zero:
+        inf = math.inf
+        return AgentCondition(
+            game.agent_names[i], other, True, [(-inf, inf)],
+            [(-inf, inf)] if _slope_negative_everywhere(slope) else [],
+            [f"any {mean} and {std} (g_{game.agent_names[i]} vanishes at the target)"],
+            polynomial=sympy.Integer(0),
+        )
+    degree = P.degree()
+    if degree == 0 and condition.is_number:
+        relations.append(
+            f"impossible: g_{game.agent_names[i]} = {condition} at the target whatever the data")
+    elif degree == 0:
+        relations.append(f"{sympy.factor(condition)} = 0, any {std} >= 0")
+    elif degree <= 2:
+        for branch in sympy.solve(condition, var):
+            branch = sympy.simplify(branch)
+            branches.append(sympy.sqrt(branch))
+            relations.append(f"{std} = sqrt({branch})")
+    else:
+        relations.append(f"{condition.subs(var, std**2)} = 0")
+
+    # cylindrical decomposition of the mean axis
+    critical_polys = [sympy.Poly(P.LC(), mean), sympy.Poly(P.eval(0) if degree else P.LC(), mean)]
+    if degree >= 2:
+        critical_polys.append(sympy.Poly(sympy.discriminant(P.as_expr(), var), mean))
+    slope_poly = sympy.Poly(slope, var)
+    if not slope_poly.is_zero and degree >= 1:
+        critical_polys.append(
+            sympy.Poly(sympy.resultant(P.as_expr(), slope_poly.as_expr(), var), mean))
+    elif degree == 0:
+        critical_polys.append(sympy.Poly(slope_poly.eval(0) if slope_poly.degree() <= 0
+                                         else slope_poly.LC(), mean))
+    critical = sorted({round(r, 14) for p in critical_polys for r in _real_roots_m(p)})
+    samples: list[tuple[float, float, float]] = []  # (lo, hi, representative)
+    if not critical:
+        samples.append((-math.inf, math.inf, 0.0))
+    else:
+        samples.append((-math.inf, critical[0], critical[0] - 1.0))
+        for a, b in zip(critical, critical[1:], strict=False):
+            samples.append((a, a, a))
+            samples.append((a, b, (a + b) / 2))
+        samples.append((critical[-1], critical[-1], critical[-1]))
+        samples.append((critical[-1], math.inf, critical[-1] + 1.0))
+    pieces, stable_pieces = [], []
+    for lo, hi, m0 in samples:
+        m_exact = sympy.nsimplify(m0, rational=True)
+        roots = _nonnegative_var_roots(sympy.Poly(P.as_expr().subs(mean, m_exact), var))
+        slope_at = sympy.lambdify(var, slope.subs(mean, m_exact))
+        if roots is None:
+            ok, stable = True, float(sympy.N(slope.subs({mean: m_exact, var: 1}))) < 0
+        else:
+            ok = bool(roots)
+            stable = any(float(sympy.re(sympy.N(slope_at(v)))) < 0 for v in roots)
+        pieces.append((lo, hi, ok))
+        stable_pieces.append((lo, hi, ok and stable))
+    intervals = _merge(pieces)
+    endpoints = _exact_endpoints(critical_polys, intervals)
+    return AgentCondition(
+        game.agent_names[i], other, bool(intervals), intervals, _merge(stable_pieces),
+        relations, branches, P.as_expr().subs(var, std**2), endpoints,
+    )
+
+
+def _slope_negative_everywhere(slope: sympy.Expr) -> bool:
+    return bool(slope.is_number and slope < 0)
+
+
+def _exact_endpoints(polys, intervals) -> list[tuple[str, str]]:
+    """Exact forms of interval endpoints that are roots of factors of degree <= 2."""
+    table = []
+    for p in polys:
+        if p.is_zero or p.degree() <= 0:
+            continue
+        try:
+            for factor, _ in sympy.factor_list(p.as_expr(), extension=None)[1]:
+                f = sympy.Poly(factor, p.gen)
+                if 0 < f.degree() <= 2:
+                    for r in sympy.roots(f, filter="R"):
+                        table.append((float(sympy.N(r, 30)), sympy.radsimp(r)))
+        except sympy.PolynomialError:
+            continue
+
+    def exact(value: float) -> str:
+        if not math.isfinite(value):
+            return str(value)
+        for v, e in table:
+            if abs(v - value) <= 1e-9 * max(1.0, abs(v)):
+                return str(e)
+        return repr(value)
+
+    return [(exact(lo), exact(hi)) for lo, hi in intervals]
+
+
+def data_conditions(game: Game, target: Sequence, family: str = "normal") -> DataCondition:
+    """Conditions on the other agent's data for BRUD to have ``target`` as a fixed point.
+
+    Example (Twin Peaks, THEORY.md Eq. 5, target +a_dag = sqrt(3/8)):
+        >>> from brud_analysis.catalogue import twin_peaks
+        >>> a = sympy.sqrt(sympy.Rational(3, 8))
+        >>> cond = data_conditions(twin_peaks(1, 4, 5), [a, a])
+        >>> cond.per_agent[0].relations
+        ['std_y = sqrt(-mean_y**2 + 5*sqrt(6)*mean_y/12 - 1/4)']
+        >>> [(round(lo, 4), round(hi, 4)) for lo, hi in cond.per_agent[0].mean_intervals]
+        [(0.4082, 0.6124)]
+        >>> lo, hi = cond.per_agent[0].mean_intervals[0]
+        >>> lo <= 0.0 <= hi  # no origin-centred dataset works, whatever its spread
+        False
+        >>> from brud_analysis.catalogue import decoupled
+        >>> data_conditions(decoupled(), [0, 0]).per_agent[0].relations
+        ['impossible: g_x = 1 at the target whatever the data']
+    """
+    if family != "normal":
+        raise BrudError(f"unknown data family {family!r}: only 'normal' is supported")
+    game.require_numeric()
+    if game.n_agents != 2:
+        raise BrudError(f"data conditions need a 2-agent game, this one has {game.n_agents}")
+    target = list(target)
+    if len(target) != game.n_agents:
+        raise BrudError(
+            f"mismatched data lengths: --target has {len(target)} values, the game has "
+            f"{game.n_agents} agents"
+        )
+    exact_target = tuple(sympy.sympify(t) if isinstance(t, sympy.Basic) else _to_exact(t)
+                         for t in target)
+    per_agent = [_agent_condition(game, i, exact_target[i]) for i in range(game.n_agents)]
+    return DataCondition(exact_target, family, per_agent)

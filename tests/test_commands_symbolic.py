@@ -1,0 +1,163 @@
+"""`brud analyse` / `brud condition`: JSON contract, plots, and one test per user error."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+import pytest
+
+from brud_analysis.cli import main
+from brud_analysis.cli_options import add_data_options, data_model_from_args
+from brud_analysis.data import Empirical, Normal, Uniform
+from brud_analysis.game import Game
+
+
+def run_json(capsys, *argv):
+    assert main([*argv, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_analyse_without_data(capsys):
+    out = run_json(capsys, "analyse", "-x**4 - y**4 + 4*x*y")
+    assert out["agents"] == ["x", "y"]
+    assert out["gradient"] == ["-4*x**3 + 4*y", "4*x - 4*y**3"]
+    assert [(p["point"], p["kind"]) for p in out["stationary_points"]] == [
+        ([-1.0, -1.0], "maximum"), ([0.0, 0.0], "saddle"), ([1.0, 1.0], "maximum")]
+    assert out["stationary_sets"] == []
+    assert out["brud_field"] == ["4*E[y] - 4*x**3", "4*E[x] - 4*y**3"]
+    assert "brud_fixed_points" not in out
+
+
+def test_analyse_with_normal_data(capsys):
+    out = run_json(capsys, "analyse", "x*y", "--data", "normal", "--mean", "0.3", "-0.2",
+                   "--std", "0.5", "0.5")
+    assert out["brud_field"] == ["-1/5", "3/10"]
+    assert out["brud_fixed_points"] == [] and out["has_maximum"] is False
+
+
+def test_analyse_line_of_maxima_and_fixed_point(capsys):
+    out = run_json(capsys, "analyse", "action_agreement", "--data", "uniform", "--low", "0", "1",
+                   "--high", "2", "3")
+    assert out["stationary_sets"][0]["equations"] == ["x - y"]
+    assert out["brud_fixed_points"] == [
+        {"point": [2.0, 1.0], "stable": True, "exact": ["2", "1"], "eigenvalues": [-2.0, -2.0]}]
+
+
+def test_analyse_with_data_file_and_plot(capsys, tmp_path):
+    path = tmp_path / "data.npy"
+    np.save(path, np.array([[0.5, 0.5], [0.7, 0.3]]))
+    png = tmp_path / "fields.png"
+    out = run_json(capsys, "analyse", "twin_peaks(A=1, B=4, C=5)", "--data", str(path),
+                   "--plot", str(png))
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    (p,) = out["brud_fixed_points"]
+    assert p["stable"] is True
+
+
+def test_analyse_explicit_agents_and_human_output(capsys):
+    assert main(["analyse", "b*a - a**2", "--agents", "b,a"]) == 0
+    text = capsys.readouterr().out
+    assert "agents      b, a" in text and "note: the game has no maximum" in text
+
+
+def test_condition_json_contract(capsys):
+    out = run_json(capsys, "condition", "twin_peaks(A=1, B=4, C=5)", "--target", "0.6124",
+                   "0.6124")
+    assert out["possible"] is True
+    assert [a["agent"] for a in out["per_agent"]] == ["x", "y"]
+    ((lo, hi),) = out["per_agent"][0]["mean_intervals"]
+    assert lo == pytest.approx(0.4083, abs=2e-3) and hi == pytest.approx(0.6124, abs=2e-3)
+    assert out["per_agent"][0]["relations"][0].startswith("std_y = sqrt(")
+
+
+def test_condition_impossible_and_point_interval(capsys):
+    out = run_json(capsys, "condition", "decoupled", "--target", "0", "0")
+    assert out["possible"] is False and out["per_agent"][0]["mean_intervals"] == []
+    out = run_json(capsys, "condition", "action_agreement", "--target", "1", "-1")
+    # x's target 1 needs mean_y = 1; y's target -1 needs mean_x = -1 (any std)
+    assert [a["mean_intervals"] for a in out["per_agent"]] == [[[1.0, 1.0]], [[-1.0, -1.0]]]
+
+
+# --- one test per user error: exit code 2 and a one-line message --------------------------
+def assert_user_error(capsys, argv, fragment):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert fragment in err
+    assert len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("expr", ["sin(x)*y", "1/x + y", "x**0.5*y"])
+def test_error_non_polynomial(capsys, expr):
+    assert_user_error(capsys, ["analyse", expr], "not a polynomial")
+
+
+def test_error_unparsable(capsys):
+    assert_user_error(capsys, ["analyse", "x*(y+"], "cannot parse")
+
+
+def test_error_unknown_agent(capsys):
+    assert_user_error(capsys, ["analyse", "x*y", "--agents", "x,q"], "unknown agent")
+
+
+def test_error_missing_agent(capsys):
+    assert_user_error(capsys, ["analyse", "x*y*z", "--agents", "x,y"], "missing")
+    assert_user_error(capsys, ["analyse", "x*y", "--agents", "x,"], "empty agent name")
+
+
+def test_error_single_agent(capsys):
+    assert_user_error(capsys, ["analyse", "x**2 + 3*x"], "at least 2 agents")
+
+
+def test_error_mismatched_data_lengths(capsys):
+    assert_user_error(capsys, ["analyse", "x*y", "--data", "normal", "--mean", "0", "0", "0",
+                               "--std", "1", "1"], "mismatched data lengths")
+
+
+def test_error_negative_std(capsys):
+    assert_user_error(capsys, ["analyse", "x*y", "--data", "normal", "--mean", "0", "0",
+                               "--std", "1", "-1"], "std must be >= 0")
+
+
+@pytest.mark.parametrize("content,fragment", [
+    ("x,y\n1,nan\n", "NaN"), ("1,inf\n2,3\n", "infinite"), ("", "empty")])
+def test_error_bad_data_file(capsys, tmp_path, content, fragment):
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    assert_user_error(capsys, ["analyse", "x*y", "--data", str(path)], fragment)
+
+
+def test_error_data_file_with_wrong_columns(capsys, tmp_path):
+    path = tmp_path / "three.csv"
+    path.write_text("1,2,3\n4,5,6\n")
+    assert_user_error(capsys, ["analyse", "x*y", "--data", str(path)], "mismatched data lengths")
+
+
+def test_error_plot_without_data_and_options_without_data(capsys):
+    assert_user_error(capsys, ["analyse", "x*y", "--plot", "a.png"], "--plot needs --data")
+    assert_user_error(capsys, ["analyse", "x*y", "--mean", "0", "0"], "needs --data")
+
+
+def test_error_bad_target(capsys):
+    assert_user_error(capsys, ["condition", "x*y", "--target", "1"], "mismatched")
+    assert_user_error(capsys, ["condition", "x*y", "--target", "1", "a"], "real numbers")
+
+
+# --- the shared data-option helpers ----------------------------------------------------------
+def _parse(*argv):
+    parser = argparse.ArgumentParser()
+    add_data_options(parser)
+    return parser.parse_args(argv)
+
+
+def test_data_model_from_args(tmp_path):
+    game = Game("x*y")
+    assert data_model_from_args(_parse(), game) is None
+    assert isinstance(data_model_from_args(
+        _parse("--data", "normal", "--mean", "1", "2", "--std", "0", "1"), game), Normal)
+    assert isinstance(data_model_from_args(
+        _parse("--data", "uniform", "--low", "0", "0", "--high", "1", "1"), game), Uniform)
+    path = tmp_path / "d.txt"
+    path.write_text("1 2\n3 4\n")
+    assert isinstance(data_model_from_args(_parse("--data", str(path)), game), Empirical)

@@ -1,0 +1,97 @@
+"""Data conditions (THEORY.md section 4): Twin Peaks Eq. 5 with sign and range, and more."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import sympy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from brud_analysis.catalogue import action_agreement, decoupled, sign_agreement, twin_peaks
+from brud_analysis.conditions import data_conditions
+from brud_analysis.data import Normal
+from brud_analysis.errors import BrudError
+from brud_analysis.game import Game
+from brud_analysis.solve import brud_fixed_points
+
+PEAK = sympy.sqrt(sympy.Rational(3, 8))  # a_dag for A=1, B=4, C=5
+
+
+@pytest.mark.parametrize("sign", [1, -1])
+def test_twin_peaks_eq5_relation_sign_and_range(sign):
+    cond = data_conditions(twin_peaks(1, 4, 5), [sign * PEAK, sign * PEAK])
+    assert cond.possible
+    A, B, C = 1, 4, 5
+    m = sympy.Symbol("mean_y", real=True)
+    eq5 = sympy.sqrt(-m**2 + sign * C * m / sympy.sqrt(2 * B * (C - 2 * A)) - sympy.Rational(A, B))
+    x_cond = cond.per_agent[0]
+    assert len(x_cond.branches) == 1
+    assert sympy.simplify(x_cond.branches[0] - eq5) == 0
+    # admissible means: between the roots of the radicand, sqrt(1/6) and a_dag (same sign)
+    ((lo, hi),) = x_cond.mean_intervals
+    expected = sorted([sign * math.sqrt(1 / 6), sign * math.sqrt(3 / 8)])
+    assert (lo, hi) == pytest.approx(expected, abs=1e-12)  # endpoints rounded to 1e-14
+    assert not lo <= 0.0 <= hi  # no origin-centred dataset works
+    assert x_cond.stable_mean_intervals == x_cond.mean_intervals  # slope -(2A+2B m_2) < 0
+
+
+def test_twin_peaks_cli_target_approximation():
+    cond = data_conditions(twin_peaks(1, 4, 5), [0.6124, 0.6124])
+    ((lo, hi),) = cond.per_agent[1].mean_intervals
+    assert lo == pytest.approx(0.4083, abs=2e-3) and hi == pytest.approx(0.6124, abs=2e-3)
+
+
+def test_condition_makes_target_a_fixed_point():
+    """Pick a mean inside the interval, take the std from the relation: BRUD lands on target."""
+    cond = data_conditions(twin_peaks(1, 4, 5), [PEAK, PEAK])
+    m = 0.5
+    std = float(cond.per_agent[0].branches[0].subs(sympy.Symbol("mean_y", real=True), m))
+    (p,) = brud_fixed_points(twin_peaks(1, 4, 5), Normal([m, m], [std, std])).points
+    assert p.point == pytest.approx((float(PEAK), float(PEAK)), rel=1e-9)  # float std round-off
+    assert p.stable is True
+
+
+def test_action_agreement_needs_the_mean_at_the_target():
+    cond = data_conditions(action_agreement(), [1, 1])
+    assert [a.mean_intervals for a in cond.per_agent] == [[(1.0, 1.0)], [(1.0, 1.0)]]
+
+
+def test_sign_agreement_target_is_never_stable():
+    cond = data_conditions(sign_agreement(), [1, 2])
+    assert cond.per_agent[0].mean_intervals == [(0.0, 0.0)]
+    assert cond.per_agent[0].stable_mean_intervals == []
+
+
+def test_decoupled_is_impossible():
+    cond = data_conditions(decoupled(), [0, 0])
+    assert not cond.possible
+    assert all(a.mean_intervals == [] for a in cond.per_agent)
+    assert "impossible" in cond.per_agent[0].relations[0]
+
+
+def test_unbounded_interval():
+    # g_x = 2*E[y**2] - 2*x (R = 2 x y^2 - x^2): target x = 1 needs mean^2 + var = 1
+    cond = data_conditions(Game("2*x*y**2 - x**2 - y**2"), [1, 0])
+    assert cond.per_agent[0].mean_intervals == [pytest.approx((-1.0, 1.0))]
+    # g_y = 4 x E... : y-condition 4*E[x]*0 - 0 = 0: any data
+    assert cond.per_agent[1].mean_intervals == [(-math.inf, math.inf)]
+
+
+def test_bad_inputs():
+    with pytest.raises(BrudError, match="2-agent"):
+        data_conditions(Game("x*y*z"), [1, 1, 1])
+    with pytest.raises(BrudError, match="mismatched"):
+        data_conditions(twin_peaks(), [1])
+    with pytest.raises(BrudError, match="family"):
+        data_conditions(twin_peaks(), [1, 1], family="laplace")
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.floats(0.41, 0.61))
+def test_every_admissible_mean_reaches_the_peak(mean):
+    cond = data_conditions(twin_peaks(1, 4, 5), [PEAK, PEAK])
+    std = float(cond.per_agent[0].branches[0].subs(sympy.Symbol("mean_y", real=True), mean))
+    theta = 5 * mean / (2 + 8 * (mean**2 + std**2))  # THEORY.md section 3 fixed point
+    assert theta == pytest.approx(float(PEAK), rel=1e-9)  # float round-off only
