@@ -1,0 +1,432 @@
+"""Offline BRUD and online replay-buffer MADDPG trainers for polynomial games, in pure JAX.
+
+PureJaxRL style: ``make_offline_train(game, config)`` returns a pure ``train(key, ...)`` built on
+``lax.scan`` that can be ``jit``-ed and ``vmap``-ed over seeds, initialisations and datasets.
+
+Policies are linear and deterministic, ``mu_i(theta_i) = theta_i`` (THEORY.md section 1), and the
+critic is the reward itself. Agent ``i``'s BRUD update (section 3, paper Eq. 2-4) is the gradient
+of ``R`` in its own action at ``(theta_i, a_-i)`` with the *other* agents' actions ``a_-i`` taken
+from sampled data rows. It is obtained by autodiff of the reward (never hand-written): the
+gradient in ``theta`` of the MADDPG actor objective
+``sum_i mean_b R(a^b with a_i replaced by theta_i)`` is exactly the BRUD gradient, because
+``theta_i`` appears only in the ``i``-th term.
+
+Shapes: ``n`` agents, ``N`` data rows, batch ``B``, ``T`` steps, ``L = T // log_every`` log points.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+import sympy
+
+from brud_analysis.errors import BrudError
+from brud_analysis.game import Game
+from verify import sampling
+from verify.sampling import PJAPConfig
+
+RewardFn = Callable[[jax.Array], jax.Array]
+
+
+class Trajectory(NamedTuple):
+    """What a training run records at each log point.
+
+    Attributes:
+        policy: ``(L + 1, n)`` joint policy ``theta``, starting with the initial one.
+        reward: ``(L + 1,)`` reward ``R(theta)`` of the joint policy.
+        distance: ``(L,)`` mean distance between the minibatch's joint actions and the policy in
+            the last update before each log point (L1 unless PJAP uses L2).
+    """
+
+    policy: jax.Array
+    reward: jax.Array
+    distance: jax.Array
+
+
+@dataclass(frozen=True)
+class OfflineConfig:
+    """Offline BRUD training on a fixed dataset.
+
+    Attributes:
+        steps: number of updates ``T``.
+        batch_size: minibatch size ``B`` (rows drawn with replacement).
+        lr: learning rate (gradient *ascent* on the reward).
+        optimizer: ``"sgd"`` or ``"adam"`` (optax).
+        clip: if set, the policy is projected onto ``[-clip, clip]^n`` after each update.
+        pjap: PJAP prioritised sampling (THEORY.md section 6) instead of uniform.
+        log_every: record the trajectory every this many steps (must divide ``steps``).
+
+    Example:
+        >>> OfflineConfig(steps=100).batch_size
+        64
+    """
+
+    steps: int
+    batch_size: int = 64
+    lr: float = 0.01
+    optimizer: str = "sgd"
+    clip: float | None = None
+    pjap: PJAPConfig | None = None
+    log_every: int = 1
+
+    def __post_init__(self) -> None:
+        _check_common(self.steps, self.batch_size, self.lr, self.optimizer, self.clip,
+                      self.log_every)
+
+
+@dataclass(frozen=True)
+class OnlineConfig:
+    """Online MADDPG with a FIFO replay buffer (THEORY.md section 5, paper Fig. 2).
+
+    Attributes:
+        buffer_size: FIFO capacity ``K``.
+        batch_size: minibatch size ``B``; updates start once the buffer holds ``B`` transitions.
+        steps: environment steps ``T``; each adds one noisy joint action to the buffer.
+        noise_std: Gaussian exploration noise around ``theta``.
+        updates_per_step: BRUD updates after each environment step.
+        lr: learning rate.
+        clip: actions and policy are kept in ``[-clip, clip]^n`` (the paper's action box).
+        log_every: record every this many environment steps (must divide ``steps``).
+        optimizer: ``"sgd"`` or ``"adam"``.
+
+    Example:
+        >>> OnlineConfig(buffer_size=128, batch_size=32, steps=10).noise_std
+        0.1
+    """
+
+    buffer_size: int
+    batch_size: int
+    steps: int
+    noise_std: float = 0.1
+    updates_per_step: int = 1
+    lr: float = 0.01
+    clip: float | None = 1.0
+    log_every: int = 1
+    optimizer: str = "sgd"
+
+    def __post_init__(self) -> None:
+        _check_common(self.steps, self.batch_size, self.lr, self.optimizer, self.clip,
+                      self.log_every)
+        if self.buffer_size < 1:
+            raise BrudError(f"buffer size must be >= 1, got {self.buffer_size}")
+        if self.updates_per_step < 1:
+            raise BrudError(f"updates per step must be >= 1, got {self.updates_per_step}")
+        if not self.noise_std >= 0:
+            raise BrudError(f"exploration noise must be >= 0, got {self.noise_std}")
+
+
+def _check_common(steps: int, batch_size: int, lr: float, optimizer: str, clip: float | None,
+                  log_every: int) -> None:
+    if steps < 1:
+        raise BrudError(f"steps must be >= 1, got {steps}")
+    if batch_size < 1:
+        raise BrudError(f"batch size must be >= 1, got {batch_size}")
+    if not lr > 0:
+        raise BrudError(f"learning rate must be > 0, got {lr}")
+    if optimizer not in ("sgd", "adam"):
+        raise BrudError(f"optimizer must be 'sgd' or 'adam', got {optimizer!r}")
+    if clip is not None and not clip > 0:
+        raise BrudError(f"clip must be > 0, got {clip}")
+    if log_every < 1 or steps % log_every:
+        raise BrudError(f"log_every ({log_every}) must be a positive divisor of steps ({steps})")
+
+
+def reward_function(game: Game) -> RewardFn:
+    """The game's reward as a JAX function ``(..., n) -> (...)`` (via ``sympy.lambdify``).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from brud_analysis.catalogue import sign_agreement
+        >>> float(reward_function(sign_agreement())(jnp.array([2.0, 3.0])))
+        6.0
+    """
+    game.require_numeric()
+    # Exact rationals become Python floats in the generated code: weak-typed, so float32 stays.
+    scalar_reward = sympy.lambdify(game.agents, game.reward, modules="jax")
+    n = game.n_agents
+
+    def reward(actions: jax.Array) -> jax.Array:
+        columns = [actions[..., i] for i in range(n)]
+        # A constant term alone would not broadcast to the batch shape.
+        return scalar_reward(*columns) + jnp.zeros_like(columns[0])
+
+    return reward
+
+
+def brud_gradient(reward: RewardFn, theta: jax.Array, rows: jax.Array,
+                  weights: jax.Array | None = None) -> jax.Array:
+    """BRUD gradient ``g_i = mean_b dR/da_i(theta_i, a^b_-i)`` for every agent, by autodiff.
+
+    Args:
+        reward: ``(..., n) -> (...)`` JAX reward.
+        theta: ``(n,)`` joint policy.
+        rows: ``(B, n)`` sampled data joint actions.
+        weights: optional ``(B,)`` per-sample weights (importance sampling); mean otherwise.
+
+    Returns:
+        ``(n,)`` the ascent direction of each agent.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from brud_analysis.catalogue import sign_agreement
+        >>> r = reward_function(sign_agreement())
+        >>> brud_gradient(r, jnp.array([5.0, 5.0]), jnp.array([[1.0, 2.0], [3.0, 4.0]])).tolist()
+        [3.0, 2.0]
+    """
+    n = theta.shape[-1]
+    batch = rows.shape[0]
+
+    def actor_objective(th: jax.Array) -> jax.Array:
+        total = jnp.float32(0.0)
+        for i in range(n):
+            # Copy i of the batch with agent i's action replaced by its policy theta_i. Built by
+            # stacking columns (not a masked select) so XLA fuses it into one elementwise kernel.
+            columns = [jnp.broadcast_to(th[i], (batch,)) if j == i else rows[:, j]
+                       for j in range(n)]
+            values = reward(jnp.stack(columns, axis=-1))  # (B,)
+            if weights is None:
+                total = total + jnp.mean(values)
+            else:
+                total = total + jnp.sum(values * weights) / jnp.sum(weights)
+        return total
+
+    return jax.grad(actor_objective)(theta)
+
+
+def expected_brud_field(reward: RewardFn, theta: jax.Array, dataset: jax.Array) -> jax.Array:
+    """The BRUD field of a finite dataset (full-batch gradient), ``(n,)``.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from brud_analysis.catalogue import sign_agreement
+        >>> r = reward_function(sign_agreement())
+        >>> expected_brud_field(r, jnp.zeros(2), jnp.array([[1.0, 2.0], [3.0, 4.0]])).tolist()
+        [3.0, 2.0]
+    """
+    return brud_gradient(reward, theta, dataset)
+
+
+def _hash32(x: jax.Array) -> jax.Array:
+    # "lowbias32" integer hash (Wellons): full avalanche with two multiplies.
+    x = x ^ (x >> 16)
+    x = x * jnp.uint32(0x7FEB352D)
+    x = x ^ (x >> 15)
+    x = x * jnp.uint32(0x846CA68B)
+    return x ^ (x >> 16)
+
+
+def uniform_indices(seed: jax.Array, step: jax.Array, batch_size: int,
+                    n_items: jax.Array | int) -> jax.Array:
+    """``batch_size`` uniform indices in ``[0, n_items)`` for update ``step`` of stream ``seed``.
+
+    A counter-based stream: index ``b`` of step ``t`` is a hash of ``(seed, t, b)``. Unlike a
+    threefry key split per step this is a handful of integer operations per index and fuses with
+    the gather, which makes minibatch sampling a few times cheaper on CPU; its statistical quality
+    (full avalanche, 24 random bits per draw) is ample for drawing minibatches.
+
+    Args:
+        seed: ``()`` uint32 stream identifier (e.g. ``jax.random.bits(key, (), jnp.uint32)``).
+        step: ``()`` integer step counter.
+        n_items: number of items (may be traced, e.g. a filling replay buffer), ``<= 2**24``.
+
+    Returns:
+        ``(batch_size,)`` int32.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> idx = uniform_indices(jnp.uint32(7), jnp.uint32(0), 1000, 10)
+        >>> int(idx.min()), int(idx.max())
+        (0, 9)
+    """
+    counter = step.astype(jnp.uint32) * jnp.uint32(batch_size) + jnp.arange(
+        batch_size, dtype=jnp.uint32)
+    bits = _hash32(_hash32(counter ^ (seed * jnp.uint32(0x9E3779B9))) + seed)
+    unit = (bits >> 8).astype(jnp.float32) * jnp.float32(2.0**-24)  # in [0, 1)
+    n = jnp.asarray(n_items)
+    return jnp.minimum((unit * n.astype(jnp.float32)).astype(jnp.int32), n.astype(jnp.int32) - 1)
+
+
+def _optimizer(name: str, lr: float) -> optax.GradientTransformation:
+    return optax.sgd(lr) if name == "sgd" else optax.adam(lr)
+
+
+def _apply(opt: optax.GradientTransformation, theta: jax.Array, opt_state: optax.OptState,
+           grad: jax.Array, clip: float | None) -> tuple[jax.Array, optax.OptState]:
+    # optax minimises: ascend the reward by descending its negative.
+    updates, opt_state = opt.update(-grad, opt_state, theta)
+    theta = optax.apply_updates(theta, updates)
+    if clip is not None:
+        theta = jnp.clip(theta, -clip, clip)
+    return theta, opt_state
+
+
+def _mean_distance(rows: jax.Array, theta: jax.Array, distance: str) -> jax.Array:
+    return jnp.mean(sampling.joint_action_distance(rows, theta, distance))
+
+
+def _pjap_priorities(dataset: jax.Array, theta: jax.Array, pjap: PJAPConfig) -> jax.Array:
+    d = sampling.joint_action_distance(dataset, theta, pjap.distance)
+    return sampling.pjap_priority(d, pjap.alpha, pjap.eps)
+
+
+def make_offline_train(
+    game: Game, config: OfflineConfig
+) -> Callable[[jax.Array, jax.Array, jax.Array], Trajectory]:
+    """Build the pure offline BRUD trainer ``train(key, dataset, theta0) -> Trajectory``.
+
+    ``dataset`` is ``(N, n)``, ``theta0`` ``(n,)``; everything is float32. ``train`` is pure, so
+    ``jax.jit(jax.vmap(train, in_axes=(0, None, 0)))`` runs many seeds and initialisations on one
+    dataset (``in_axes=(0, 0, 0)`` for one dataset per run).
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from brud_analysis.catalogue import twin_peaks
+        >>> train = make_offline_train(twin_peaks(), OfflineConfig(steps=500, lr=0.05))
+        >>> data = jnp.full((10, 2), 0.6)  # a point-mass dataset
+        >>> t = train(jax.random.key(0), data, jnp.zeros(2))
+        >>> t.policy.shape, round(float(t.policy[-1, 0]), 3)  # 5*0.6 / (2 + 8*0.36)
+        ((501, 2), 0.615)
+    """
+    reward = reward_function(game)
+    opt = _optimizer(config.optimizer, config.lr)
+    pjap = config.pjap
+    batch = config.batch_size
+    distance_kind = pjap.distance if pjap is not None else "l1"
+
+    def train(key: jax.Array, dataset: jax.Array, theta0: jax.Array) -> Trajectory:
+        dataset = jnp.asarray(dataset, jnp.float32)
+        theta0 = jnp.asarray(theta0, jnp.float32)
+        n_items = dataset.shape[0]
+        seed_key, pjap_key = jax.random.split(key)
+        seed = jax.random.bits(seed_key, (), jnp.uint32)
+        priorities = (_pjap_priorities(dataset, theta0, pjap) if pjap is not None
+                      else jnp.ones((0,), jnp.float32))
+
+        def update(carry, t, with_distance: bool):
+            theta, opt_state, priorities, pkey = carry
+            weights = None
+            if pjap is None:
+                rows = dataset[uniform_indices(seed, t, batch, n_items)]
+            else:
+                pkey, k_sample, k_refresh = jax.random.split(pkey, 3)
+                if pjap.refresh is None:  # every priority recomputed at the current policy
+                    priorities = _pjap_priorities(dataset, theta, pjap)
+                state = sampling.SamplerState(priorities)
+                idx, probs = sampling.sample(k_sample, state, batch, pjap.exponent)
+                rows = dataset[idx]
+                if pjap.importance_weights:
+                    weights = sampling.importance_weights(probs, n_items)
+            grad = brud_gradient(reward, theta, rows, weights)
+            dist = _mean_distance(rows, theta, distance_kind) if with_distance else None
+            theta, opt_state = _apply(opt, theta, opt_state, grad, config.clip)
+            if pjap is not None and pjap.refresh is not None:  # bootstrapped refresh
+                fresh = sampling.refresh_indices(k_refresh, n_items, idx, pjap.refresh)
+                new = _pjap_priorities(dataset[fresh], theta, pjap)
+                priorities = sampling.update_priorities(
+                    sampling.SamplerState(priorities), fresh, new).priorities
+            return (theta, opt_state, priorities, pkey), dist
+
+        def log_interval(carry, start):
+            def plain(c, t):
+                return update(c, t, False)[0], None
+
+            carry, _ = jax.lax.scan(plain, carry, start + jnp.arange(config.log_every - 1,
+                                                                     dtype=jnp.uint32))
+            carry, dist = update(carry, start + jnp.uint32(config.log_every - 1), True)
+            return carry, (carry[0], reward(carry[0]), dist)
+
+        carry = (theta0, opt.init(theta0), priorities, pjap_key)
+        starts = jnp.arange(config.steps // config.log_every, dtype=jnp.uint32) * jnp.uint32(
+            config.log_every)
+        _, (policy, rew, dist) = jax.lax.scan(log_interval, carry, starts)
+        return Trajectory(
+            policy=jnp.concatenate([theta0[None], policy]),
+            reward=jnp.concatenate([reward(theta0)[None], rew]),
+            distance=dist,
+        )
+
+    return train
+
+
+def make_online_train(
+    game: Game, config: OnlineConfig
+) -> Callable[[jax.Array, jax.Array], tuple[Trajectory, jax.Array]]:
+    """Build the online MADDPG trainer ``train(key, theta0) -> (Trajectory, final_buffer)``.
+
+    Each environment step the agents act ``theta + noise`` (clipped to the action box), the joint
+    action enters a FIFO buffer of size ``K``, then ``updates_per_step`` BRUD updates use uniform
+    minibatches from the filled part of the buffer. ``final_buffer`` is ``(K, n)`` with never-filled
+    slots set to NaN. Pure and ``vmap``-able over keys and ``theta0`` ``(n,)``.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from brud_analysis.catalogue import sign_agreement
+        >>> cfg = OnlineConfig(buffer_size=32, batch_size=16, steps=300, lr=0.05)
+        >>> traj, buf = make_online_train(sign_agreement(), cfg)(jax.random.key(0),
+        ...                                                      jnp.array([-0.5, 0.6]))
+        >>> buf.shape, bool(traj.reward[-1] > traj.reward[0])
+        ((32, 2), True)
+    """
+    reward = reward_function(game)
+    opt = _optimizer(config.optimizer, config.lr)
+    capacity, batch, k_updates = config.buffer_size, config.batch_size, config.updates_per_step
+
+    def train(key: jax.Array, theta0: jax.Array) -> tuple[Trajectory, jax.Array]:
+        theta0 = jnp.asarray(theta0, jnp.float32)
+        n = theta0.shape[0]
+        seed_key, noise_key = jax.random.split(key)
+        seed = jax.random.bits(seed_key, (), jnp.uint32)
+
+        def env_step(carry, t):
+            theta, opt_state, buffer, count, dist = carry
+            noise = jax.random.normal(jax.random.fold_in(noise_key, t), (n,), jnp.float32)
+            action = theta + config.noise_std * noise
+            if config.clip is not None:
+                action = jnp.clip(action, -config.clip, config.clip)
+            buffer = jax.lax.dynamic_update_slice(
+                buffer, action[None], (count % capacity, jnp.int32(0)))
+            count = count + 1
+            filled = jnp.minimum(count, capacity)
+
+            def one_update(c, u):
+                theta, opt_state, _ = c
+                rows = buffer[uniform_indices(seed, t * k_updates + u, batch, filled)]
+                grad = brud_gradient(reward, theta, rows)
+                dist = _mean_distance(rows, theta, "l1")
+                new_theta, new_state = _apply(opt, theta, opt_state, grad, config.clip)
+                ready = count >= batch  # no update until a full minibatch is available
+                theta = jnp.where(ready, new_theta, theta)
+                opt_state = jax.tree.map(lambda a, b: jnp.where(ready, a, b), new_state,
+                                         opt_state)
+                return (theta, opt_state, dist), None
+
+            (theta, opt_state, dist), _ = jax.lax.scan(
+                one_update, (theta, opt_state, dist), jnp.arange(k_updates, dtype=jnp.uint32))
+            return (theta, opt_state, buffer, count, dist), None
+
+        def log_interval(carry, start):
+            carry, _ = jax.lax.scan(env_step, carry, start + jnp.arange(config.log_every,
+                                                                        dtype=jnp.uint32))
+            theta = carry[0]
+            return carry, (theta, reward(theta), carry[4])
+
+        carry = (theta0, opt.init(theta0), jnp.zeros((capacity, n), jnp.float32),
+                 jnp.int32(0), jnp.float32(jnp.nan))
+        starts = jnp.arange(config.steps // config.log_every, dtype=jnp.uint32) * jnp.uint32(
+            config.log_every)
+        carry, (policy, rew, dist) = jax.lax.scan(log_interval, carry, starts)
+        buffer, count = carry[2], carry[3]
+        buffer = jnp.where((jnp.arange(capacity) < count)[:, None], buffer, jnp.nan)
+        trajectory = Trajectory(
+            policy=jnp.concatenate([theta0[None], policy]),
+            reward=jnp.concatenate([reward(theta0)[None], rew]),
+            distance=dist,
+        )
+        return trajectory, buffer
+
+    return train
