@@ -107,7 +107,8 @@ def analyse(game, data=None, time_budget: float = 10.0) -> dict[str, Any]:
         st = stationary_points(game, time_budget)
         out["stationary_points"] = [
             {"point": list(p.point), "kind": p.kind, "exact": _exact(p.exact),
-             "eigenvalues": _eig(p.eigenvalues)} for p in st.points
+             "eigenvalues": _eig(p.eigenvalues), "higher_order": p.higher_order}
+            for p in st.points
         ]
         out["stationary_sets"] = [
             {"equations": [str(e) for e in s.equations], "dimension": s.dimension,
@@ -151,7 +152,8 @@ def _print_analysis(out: dict[str, Any]) -> None:
     for p in out["stationary_points"]:
         exact = f"  = ({', '.join(p['exact'])})" if p["exact"] else ""
         point = ", ".join(f"{v:.6g}" for v in p["point"])
-        print(f"  point ({point}){exact}: {p['kind']}")
+        higher = f" (sampled higher order: {p['higher_order']})" if p["higher_order"] else ""
+        print(f"  point ({point}){exact}: {p['kind']}{higher}")
     for s in out["stationary_sets"]:
         eqs = ", ".join(f"{e} = 0" for e in s["equations"])
         print(f"  set {{{eqs}}} (dimension {s['dimension']}): {s['kind']}")

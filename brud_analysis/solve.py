@@ -34,7 +34,12 @@ from brud_analysis.data import DataModel
 from brud_analysis.errors import BrudError
 from brud_analysis.fields import brud_field
 from brud_analysis.game import Game
-from brud_analysis.stability import classify_hessian, is_stable, numeric_eigenvalues
+from brud_analysis.stability import (
+    classify_hessian,
+    is_stable,
+    numeric_eigenvalues,
+    probe_degenerate,
+)
 
 DEFAULT_TIME_BUDGET = 10.0
 _EXACT_MAX_DEGREE = 4  # above this, roots are reported as floats (CRootOf objects help nobody)
@@ -68,6 +73,7 @@ class StationaryPoint:
     exact: tuple[sympy.Expr, ...] | None
     kind: str
     eigenvalues: tuple[complex, ...]
+    higher_order: str | None = None  # for "degenerate": probe_degenerate's sampled verdict
 
 
 @dataclass
@@ -514,6 +520,9 @@ def solve_polynomial_system(
 def stationary_points(game: Game, time_budget: float = DEFAULT_TIME_BUDGET) -> StationaryAnalysis:
     """Stationary points of R (grad R = 0) classified by the Hessian, and stationary sets.
 
+    Degenerate points also get a sampled higher-order verdict (``higher_order``); a game whose
+    only maxima are degenerate ones (R = -x^4 - y^4) still reports ``has_maximum``.
+
     Example:
         >>> a = stationary_points(Game("-(x - y)**2"))
         >>> a.points, [s.equations for s in a.sets], a.sets[0].kind, a.has_maximum
@@ -526,14 +535,17 @@ def stationary_points(game: Game, time_budget: float = DEFAULT_TIME_BUDGET) -> S
     points = []
     for s in sols:
         eig = numeric_eigenvalues(game.hessian, game.agents, s.point)
-        points.append(StationaryPoint(s.point, s.exact, classify_hessian(eig), tuple(eig)))
+        kind = classify_hessian(eig)
+        higher = probe_degenerate(game.reward, game.agents, s.point) if kind == "degenerate" \
+            else None
+        points.append(StationaryPoint(s.point, s.exact, kind, tuple(eig), higher))
     for st in sets:
         if st.sample is not None and st.dimension < game.n_agents:
             eig = numeric_eigenvalues(game.hessian, game.agents, st.sample)
             st.kind = classify_hessian(eig, flat_directions=st.dimension)
         else:
             st.kind = "degenerate" if st.dimension == game.n_agents else ""
-    has_max = any(p.kind == "maximum" for p in points) or any(
+    has_max = any(p.kind == "maximum" or p.higher_order == "maximum" for p in points) or any(
         s.kind == "maximum" for s in sets)
     return StationaryAnalysis(points, sets, method, has_max)
 

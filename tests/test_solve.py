@@ -132,3 +132,11 @@ def test_generated_stable_games_have_one_stable_fixed_point(case):
     game, data = case
     fp = brud_fixed_points(game, data)
     assert len(fp.points) == 1 and fp.points[0].stable is True
+
+
+def test_degenerate_maximum_still_counts_as_a_maximum():
+    a = stationary_points(Game("-x**4 - y**4"))
+    (p,) = a.points
+    assert p.kind == "degenerate" and p.higher_order == "maximum" and a.has_maximum
+    b = stationary_points(Game("x**3 - y**2"))
+    assert b.points[0].higher_order == "saddle" and not b.has_maximum

@@ -27,3 +27,12 @@ def test_numeric_eigenvalues_of_a_non_symmetric_jacobian():
     x, y = sympy.symbols("x y")
     eig = numeric_eigenvalues(sympy.Matrix([[0, 1], [-1, 0]]), (x, y), (0.0, 0.0))
     assert np.allclose(sorted(eig.imag), [-1.0, 1.0], atol=1e-12)  # LAPACK round-off
+
+
+def test_probe_degenerate():
+    from brud_analysis.stability import probe_degenerate
+
+    x, y = sympy.symbols("x y")
+    assert probe_degenerate(x**4 + y**2, (x, y), (0.0, 0.0)) == "minimum"
+    assert probe_degenerate(x**2 * y, (x, y), (0.0, 0.0)) == "saddle"
+    assert probe_degenerate(-(x**2) * 0 - y**4, (x, y), (0.0, 0.0)) == "degenerate"  # flat in x
