@@ -1,0 +1,186 @@
+"""Offline BRUD and online MADDPG trainers for polynomial games."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import sympy
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from brud_analysis.catalogue import decoupled, sign_agreement, twin_peaks
+from brud_analysis.data import Empirical, Normal
+from brud_analysis.errors import BrudError
+from brud_analysis.fields import brud_field
+from brud_analysis.game import Game
+from brud_analysis.strategies import polynomial_games
+from verify.datasets import sample_dataset
+from verify.polygames import (
+    OfflineConfig,
+    OnlineConfig,
+    brud_gradient,
+    make_offline_train,
+    make_online_train,
+    reward_function,
+    uniform_indices,
+)
+from verify.sampling import PJAPConfig
+
+FAST = settings(max_examples=8, deadline=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+@FAST
+@given(game=polynomial_games(n_agents=st.sampled_from([2, 3]), max_degree=3),
+       seed=st.integers(0, 2**31 - 1))
+def test_autodiff_brud_gradient_equals_symbolic_moment_field(game, seed):
+    rng = np.random.default_rng(seed)
+    rows = rng.uniform(-1, 1, (16, game.n_agents)).astype(np.float32)
+    theta = rng.uniform(-1, 1, game.n_agents).astype(np.float32)
+    got = np.asarray(brud_gradient(reward_function(game), jnp.asarray(theta), jnp.asarray(rows)))
+    field = brud_field(game, Empirical(rows.astype(np.float64)))
+    want = np.array([float(g.subs(dict(zip(game.agents, theta.tolist(), strict=True))))
+                     for g in field])
+    # float32 arithmetic on O(1) values with coefficients up to ~5: relative 1e-4 is ample.
+    assert np.allclose(got, want, rtol=1e-4, atol=1e-4 * (1 + np.abs(want).max()))
+
+
+def test_weighted_gradient_uses_the_weights():
+    r = reward_function(sign_agreement())
+    rows = jnp.array([[1.0, 2.0], [3.0, 4.0]])
+    g = brud_gradient(r, jnp.zeros(2), rows, weights=jnp.array([1.0, 0.0]))
+    assert np.asarray(g).tolist() == [2.0, 1.0]
+
+
+def test_constant_reward_terms_broadcast():
+    r = reward_function(Game("x*y + 3"))
+    assert r(jnp.ones((4, 2))).shape == (4,)
+
+
+def test_uniform_indices_are_uniform_and_depend_on_seed_and_step():
+    idx = np.concatenate([np.asarray(uniform_indices(jnp.uint32(5), jnp.uint32(t), 1000, 10))
+                          for t in range(20)])
+    freq = np.bincount(idx, minlength=10) / idx.size
+    # 5 binomial standard errors of a 20,000-draw frequency.
+    assert np.all(np.abs(freq - 0.1) < 5 * np.sqrt(0.09 / idx.size))
+    a = uniform_indices(jnp.uint32(5), jnp.uint32(0), 64, 1000)
+    assert not np.array_equal(a, uniform_indices(jnp.uint32(6), jnp.uint32(0), 64, 1000))
+    assert not np.array_equal(a, uniform_indices(jnp.uint32(5), jnp.uint32(1), 64, 1000))
+
+
+def test_point_mass_data_converges_to_closed_form_twin_peaks_point():
+    train = make_offline_train(twin_peaks(), OfflineConfig(steps=600, lr=0.05, log_every=100))
+    traj = train(jax.random.key(0), jnp.full((5, 2), 0.6), jnp.array([-1.0, 1.5]))
+    # theta* = C m / (2A + 2B m^2) with zero variance; contraction (1 - 0.05*4.88)^600 ~ 1e-73.
+    assert np.allclose(np.asarray(traj.policy[-1]), 3.0 / (2 + 8 * 0.36), atol=1e-5)
+    assert traj.policy.shape == (7, 2) and traj.reward.shape == (7,)
+    assert traj.distance.shape == (6,)
+    assert float(traj.reward[-1]) > float(traj.reward[0])
+
+
+_drift_train = jax.jit(jax.vmap(
+    make_offline_train(sign_agreement(), OfflineConfig(steps=200, lr=0.01, log_every=200)),
+    in_axes=(0, None, None)))
+
+
+@FAST
+@given(mean=st.tuples(st.floats(-1, 1), st.floats(-1, 1)),
+       std=st.tuples(st.floats(0, 1), st.floats(0, 1)), seed=st.integers(0, 1000))
+def test_sign_agreement_drift_is_lr_steps_times_data_means(mean, std, seed):
+    data = np.asarray(sample_dataset(jax.random.key(seed), Normal(list(mean), list(std)), 256))
+    keys = jax.random.split(jax.random.key(seed + 1), 64)
+    theta0 = jnp.array([0.3, -0.2])
+    final = np.asarray(_drift_train(keys, jnp.asarray(data), theta0).policy[:, -1])
+    displacement = final.mean(axis=0) - np.asarray(theta0)
+    field = np.array([data[:, 1].mean(), data[:, 0].mean()])  # BRUD field (mean_y, mean_x)
+    # Each step adds lr * (minibatch mean): over 200 steps x 64 seeds the displacement's
+    # standard error is lr * sqrt(200) * s / sqrt(64 * 64); allow 5 SE plus float32 rounding.
+    se = 0.01 * np.sqrt(200) * data[:, ::-1].std(axis=0) / np.sqrt(64 * 64)
+    assert np.all(np.abs(displacement - 0.01 * 200 * field) <= 5 * se + 1e-5)
+
+
+def test_decoupled_drift_is_exactly_lr_steps_times_one():
+    train = make_offline_train(decoupled(), OfflineConfig(steps=300, lr=0.01, log_every=300))
+    data = sample_dataset(jax.random.key(0), Normal([3, -3], [1, 1]), 100)
+    traj = train(jax.random.key(1), data, jnp.zeros(2))
+    # Field (1, 1) whatever the data: 300 float32 additions of 0.01, rounding < 300 * 4e-7.
+    assert np.allclose(np.asarray(traj.policy[-1]), 3.0, atol=300 * 4e-7)
+
+
+def test_clip_keeps_the_policy_in_the_box():
+    train = make_offline_train(decoupled(), OfflineConfig(steps=200, lr=0.1, clip=1.0))
+    traj = train(jax.random.key(0), jnp.zeros((4, 2)), jnp.zeros(2))
+    assert float(jnp.max(jnp.abs(traj.policy))) == 1.0
+
+
+def test_pjap_pulls_twin_peaks_policy_towards_the_true_peak():
+    game = twin_peaks()
+    peak = float(sympy.sqrt(sympy.Rational(3, 8)))
+    data = sample_dataset(jax.random.key(0), Normal([peak, peak], [0.5, 0.5]), 500)
+    finals = {}
+    for name, pjap in (("brud", None), ("pjap", PJAPConfig(alpha=16.0, eps=1e-3)),
+                       ("pjap_bootstrapped", PJAPConfig(alpha=16.0, eps=1e-3, refresh=64))):
+        train = make_offline_train(game, OfflineConfig(steps=1000, lr=0.02, pjap=pjap,
+                                                       log_every=1000))
+        finals[name] = np.asarray(train(jax.random.key(1), data, jnp.full(2, peak)).policy[-1])
+    # BRUD's fixed point with std 0.5 is C m / (2A + 2B(m^2 + 0.25)) ~ 0.41 (< peak 0.61);
+    # PJAP reweights towards the policy and stays much nearer the peak.
+    assert np.all(np.abs(finals["brud"] - peak) > 0.15)
+    assert np.all(np.abs(finals["pjap"] - peak) < 0.1)
+    assert np.all(np.abs(finals["pjap_bootstrapped"] - peak) < 0.1)
+
+
+def test_pjap_distance_is_smaller_than_uniform():
+    data = sample_dataset(jax.random.key(0), Normal([0, 0], [1, 1]), 500)
+    dist = {}
+    for name, pjap in (("uniform", None), ("pjap", PJAPConfig(alpha=8.0, distance="l2"))):
+        train = make_offline_train(twin_peaks(), OfflineConfig(steps=50, pjap=pjap))
+        dist[name] = float(jnp.mean(train(jax.random.key(0), data, jnp.ones(2)).distance))
+    assert dist["pjap"] < 0.5 * dist["uniform"]
+
+
+def test_online_buffer_fifo_and_update_gating():
+    cfg = OnlineConfig(buffer_size=16, batch_size=8, steps=7, noise_std=0.0)
+    traj, buf = make_online_train(sign_agreement(), cfg)(jax.random.key(0),
+                                                          jnp.array([0.5, 0.5]))
+    # 7 < batch 8 transitions: no update yet, and 9 buffer slots never filled.
+    assert np.allclose(np.asarray(traj.policy), 0.5)
+    assert int(np.sum(np.all(np.isfinite(np.asarray(buf)), axis=1))) == 7
+    cfg = OnlineConfig(buffer_size=16, batch_size=8, steps=40, noise_std=0.0, lr=0.01)
+    traj, buf = make_online_train(sign_agreement(), cfg)(jax.random.key(0),
+                                                          jnp.array([0.5, 0.5]))
+    buf = np.asarray(buf)
+    assert np.all(np.isfinite(buf))
+    # Noise-free actions equal the policy of their step; FIFO keeps only the last 16 steps,
+    # each action entered before that step's update, so the buffer is the policy path 24..39.
+    assert buf[:, 0].min() >= float(traj.policy[24, 0]) - 1e-6
+
+
+def test_larger_buffers_sample_staler_data():
+    keys = jax.random.split(jax.random.key(0), 8)
+    theta0 = jnp.tile(jnp.array([-0.5, 0.6]), (8, 1))
+    dist = []
+    for size in (64, 1024):
+        cfg = OnlineConfig(buffer_size=size, batch_size=32, steps=600, lr=0.01, log_every=600)
+        traj, _ = jax.jit(jax.vmap(make_online_train(sign_agreement(), cfg)))(keys, theta0)
+        dist.append(float(jnp.mean(traj.distance)))
+    assert dist[1] > 2 * dist[0]
+
+
+@pytest.mark.parametrize("bad", [dict(steps=0), dict(steps=10, batch_size=0),
+                                 dict(steps=10, lr=0.0), dict(steps=10, optimizer="rmsprop"),
+                                 dict(steps=10, clip=-1.0), dict(steps=10, log_every=3)])
+def test_invalid_offline_config_is_a_user_error(bad):
+    with pytest.raises(BrudError):
+        OfflineConfig(**bad)
+
+
+def test_symbolic_parameters_are_rejected():
+    with pytest.raises(BrudError):
+        reward_function(twin_peaks(A=sympy.Symbol("A")))
+
+
+def test_adam_optimizer_runs():
+    train = make_offline_train(twin_peaks(), OfflineConfig(steps=300, lr=0.05, optimizer="adam"))
+    traj = train(jax.random.key(0), jnp.full((4, 2), 0.6), jnp.zeros(2) + 0.1)
+    assert np.allclose(np.asarray(traj.policy[-1]), 3.0 / (2 + 8 * 0.36), atol=0.02)

@@ -1,0 +1,63 @@
+"""The shared uniform / PJAP sampler (verify/sampling.py)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from brud_analysis.errors import BrudError
+from verify import sampling
+from verify.sampling import PJAPConfig
+
+
+def test_draw_frequencies_follow_priorities():
+    state = sampling.SamplerState(jnp.array([1.0, 2.0, 3.0, 4.0]))
+    idx, probs = sampling.sample(jax.random.key(0), state, 40_000)
+    freq = np.bincount(np.asarray(idx), minlength=4) / 40_000
+    expected = np.array([0.1, 0.2, 0.3, 0.4])
+    # 5 binomial standard errors per item.
+    assert np.all(np.abs(freq - expected) < 5 * np.sqrt(expected * (1 - expected) / 40_000))
+    assert np.allclose(np.asarray(probs), expected[np.asarray(idx)], rtol=1e-6)
+
+
+def test_exponent_sharpens_and_zero_exponent_is_uniform():
+    state = sampling.SamplerState(jnp.array([1.0, 3.0]))
+    _, p2 = sampling.sample(jax.random.key(1), state, 1000, exponent=2.0)
+    p2 = np.asarray(p2)
+    assert np.all(np.isclose(p2, 0.1) | np.isclose(p2, 0.9))  # 1:9 after squaring 1:3
+    _, p0 = sampling.sample(jax.random.key(1), state, 10, exponent=0.0)
+    assert np.allclose(np.asarray(p0), 0.5)
+
+
+def test_priority_is_gaussian_in_distance_with_a_floor():
+    d = jnp.array([0.0, 0.5, 10.0])
+    rho = np.asarray(sampling.pjap_priority(d, alpha=4.0, eps=1e-3))
+    assert rho[0] == 1.0
+    assert rho[1] == pytest.approx(np.exp(-1.0), rel=1e-6)
+    assert rho[2] == pytest.approx(1e-3, rel=1e-6)
+
+
+def test_distances_l1_l2_and_sequences():
+    a = jnp.array([[3.0, 4.0]])
+    assert float(sampling.joint_action_distance(a, jnp.zeros(2), "l1")[0]) == 7.0
+    assert float(sampling.joint_action_distance(a, jnp.zeros(2), "l2")[0]) == 5.0
+    pol, dat = jnp.zeros((4, 2, 3)), jnp.full((4, 2, 3), 2.0)
+    assert float(sampling.sequence_distance(pol, dat)) == 2.0
+
+
+def test_priority_updates_refresh_and_importance_weights():
+    state = sampling.update_priorities(sampling.init_sampler(5), jnp.array([0, 4]),
+                                       jnp.array([0.5, 0.25]))
+    assert np.asarray(state.priorities).tolist() == [0.5, 1.0, 1.0, 1.0, 0.25]
+    assert sampling.refresh_indices(jax.random.key(0), 5, jnp.array([1]), None) is None
+    idx = sampling.refresh_indices(jax.random.key(0), 5, jnp.array([1, 2]), 3)
+    assert idx.shape == (5,) and int(idx.max()) < 5
+    w = np.asarray(sampling.importance_weights(jnp.array([0.5, 0.125]), 4))
+    assert w.tolist() == [0.25, 1.0]
+
+
+@pytest.mark.parametrize("bad", [dict(alpha=-1.0), dict(alpha=1.0, eps=-1.0),
+                                 dict(alpha=1.0, distance="l3"), dict(alpha=1.0, refresh=0)])
+def test_invalid_pjap_settings_are_user_errors(bad):
+    with pytest.raises(BrudError):
+        PJAPConfig(**bad)

@@ -1,0 +1,267 @@
+"""``brud verify`` and ``brud online``: train agents and check the symbolic predictions.
+
+JAX and matplotlib are imported inside the handlers so that ``brud --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from brud_analysis.cli_options import add_data_options, data_model_from_args
+from brud_analysis.errors import BrudError
+
+_PJAP_KEYS = ("alpha", "eps", "distance", "exponent", "refresh", "importance")
+
+
+def parse_pjap(text: str):
+    """Parse ``alpha=16,eps=1e-3,distance=l1`` (also ``exponent``, ``refresh``, ``importance``).
+
+    Example:
+        >>> parse_pjap("alpha=16,eps=1e-3,distance=l2").distance
+        'l2'
+    """
+    from verify.sampling import PJAPConfig
+
+    values: dict[str, Any] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, value = part.partition("=")
+        name, value = name.strip().lower(), value.strip()
+        if not sep or name not in _PJAP_KEYS:
+            raise BrudError(f"bad --pjap item {part!r}: use alpha=..,eps=..,distance=l1|l2 "
+                            "(optional exponent=.., refresh=K, importance=true)")
+        if name in values:
+            raise BrudError(f"--pjap gives {name} twice")
+        try:
+            if name in ("alpha", "eps", "exponent"):
+                values[name] = float(value)
+            elif name == "refresh":
+                values[name] = None if value.lower() in ("all", "none") else int(value)
+            elif name == "importance":
+                if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError
+                values["importance_weights"] = value.lower() in ("true", "1", "yes")
+            else:
+                values[name] = value.lower()
+        except ValueError:
+            raise BrudError(f"bad --pjap value {part!r}") from None
+    if "alpha" not in values:
+        raise BrudError("--pjap needs alpha=.. (e.g. --pjap alpha=16,eps=1e-3,distance=l1)")
+    return PJAPConfig(**values)
+
+
+def _game(expr: str):
+    from brud_analysis.game import Game
+
+    game = Game(expr)
+    game.require_numeric()
+    return game
+
+
+def _fmt(point) -> str:
+    return "(" + ", ".join(f"{float(v):.4f}" for v in point) + ")"
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    """Handler of ``brud verify``."""
+    import numpy as np
+
+    from brud_analysis.cli import print_json, write_atomic
+    from verify.harness import verify_game
+
+    game = _game(args.expr)
+    data = data_model_from_args(args, game)
+    if data is None:
+        raise BrudError("brud verify needs a data model: --data normal|uniform|PATH")
+    pjap = parse_pjap(args.pjap) if args.pjap else None
+    init = None
+    if args.init is not None:
+        if len(args.init) != game.n_agents:
+            raise BrudError(f"--init needs {game.n_agents} values, got {len(args.init)}")
+        init = np.array(args.init, np.float32)
+    result = verify_game(
+        game, data, seeds=args.seeds, steps=args.steps, lr=args.lr, batch_size=args.batch_size,
+        pjap=pjap, init=init, dataset_size=args.dataset_size, seed=args.seed, clip=args.clip,
+        bound=args.bound,
+    )
+    summary = result.summary()
+    if args.plot:
+        from verify.plots import plot_verification
+
+        summary["plot"] = str(plot_verification(result, game, args.plot))
+    if args.output:
+        import json
+
+        from brud_analysis.cli import to_jsonable
+
+        write_atomic(args.output, json.dumps(to_jsonable(summary), indent=2))
+    if args.json:
+        print_json(summary)
+        return 0
+    what = "PJAP" if pjap else "BRUD"
+    print(f"game: R = {game.reward}   data: {data!r}, dataset N={result.dataset.shape[0]}")
+    print(f"trained {args.seeds} runs x {args.steps} updates (lr {args.lr}, batch "
+          f"{args.batch_size}{', ' + repr(pjap) if pjap else ''})")
+    if result.predicted:
+        for p in result.predicted:
+            kind = {True: "stable", False: "unstable", None: "degenerate"}[p.stable]
+            print(f"predicted {what} fixed point {_fmt(p.point)}  {kind}")
+    else:
+        print(f"predicted: no {what} fixed point (drift mode: compare with the mean flow)")
+    for b in result.basins:
+        if b.runs:
+            print(f"  basin {_fmt(b.point)}: {b.runs} runs, observed {_fmt(b.observed_mean)}, "
+                  f"error {b.error:.2e} <= tolerance {b.tolerance:.2e}? "
+                  f"{'yes' if b.passed else 'NO'}")
+    if result.mode == "drift" and "flow_mean" in result.details:
+        print(f"  mean final policy {_fmt(result.observed_mean)} vs deterministic flow "
+              f"{_fmt(result.details['flow_mean'])}: error {result.details['error']:.2e}, "
+              f"tolerance {result.tolerance:.2e}")
+    unassigned = summary["unassigned_runs"] if result.mode == "fixed_point" else 0
+    print(f"divergent runs: {result.divergent_runs} (deterministic flow predicts "
+          f"{result.expected_divergent_runs}); runs near no stable point: {unassigned}")
+    print(f"verdict: {'PASSED' if result.passed else 'FAILED'}")
+    if args.plot:
+        print(f"plot: {summary['plot']}")
+    return 0
+
+
+def run_online(args: argparse.Namespace) -> int:
+    """Handler of ``brud online`` (paper Fig. 2)."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from brud_analysis.cli import print_json
+    from verify.polygames import OnlineConfig, make_online_train
+
+    game = _game(args.expr)
+    init = args.init if args.init is not None else ([-0.5, 0.6] + [0.0] * game.n_agents)[
+        :game.n_agents]
+    if len(init) != game.n_agents:
+        raise BrudError(f"--init needs {game.n_agents} values, got {len(init)}")
+    if not args.buffer_sizes:
+        raise BrudError("--buffer-sizes needs at least one size")
+    keys = jax.random.split(jax.random.key(args.seed), args.seeds)
+    theta0 = jnp.broadcast_to(jnp.asarray(init, jnp.float32), (args.seeds, game.n_agents))
+    rows, runs = [], {}
+    for size in args.buffer_sizes:
+        config = OnlineConfig(buffer_size=size, batch_size=args.batch_size, steps=args.steps,
+                              noise_std=args.noise, updates_per_step=args.updates_per_step,
+                              lr=args.lr, clip=args.clip, log_every=_divisor(args.steps))
+        traj, buffers = jax.jit(jax.vmap(make_online_train(game, config)))(keys, theta0)
+        traj = jax.tree.map(np.asarray, traj)
+        buffers = np.asarray(buffers)
+        final = traj.policy[:, -1]
+        buffer_gap = np.nanmean(np.abs(buffers - final[:, None, :]).sum(axis=2), axis=1)
+        rows.append({
+            "buffer_size": size,
+            "final_policy": final.mean(axis=0).tolist(),
+            "final_reward": float(traj.reward[:, -1].mean()),
+            "mean_distance": float(np.nanmean(traj.distance)),
+            "final_buffer_distance": float(buffer_gap.mean()),
+        })
+        runs[size] = (jax.tree.map(lambda a: a[0], traj), buffers[0])
+    out: dict[str, Any] = {"game": str(game.reward), "steps": args.steps,
+                           "batch_size": args.batch_size, "seeds": args.seeds, "init": init,
+                           "results": rows}
+    if args.plot:
+        from verify.plots import plot_online
+
+        out["plot"] = str(plot_online(game, runs, args.plot, steps=args.steps))
+    if args.json:
+        print_json(out)
+        return 0
+    print(f"online MADDPG on R = {game.reward}: {args.steps} env steps, batch {args.batch_size}, "
+          f"noise {args.noise}, {args.seeds} seed(s), start {init}")
+    print("| buffer size | final policy | final reward | mean sample-policy L1 distance |")
+    print("|---:|---|---:|---:|")
+    for r in rows:
+        print(f"| {r['buffer_size']} | {_fmt(r['final_policy'])} | {r['final_reward']:.4f} "
+              f"| {r['mean_distance']:.4f} |")
+    if args.plot:
+        print(f"plot: {out['plot']}")
+    return 0
+
+
+def _divisor(steps: int, points: int = 200) -> int:
+    every = max(1, steps // points)
+    while steps % every:
+        every -= 1
+    return every
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``verify`` and ``online`` to the ``brud`` command.
+
+    Example:
+        >>> p = argparse.ArgumentParser(); register(p.add_subparsers())
+        >>> p.parse_args(["verify", "x*y", "--seeds", "8"]).seeds
+        8
+    """
+    p = subparsers.add_parser(
+        "verify", help="train offline BRUD (or PJAP) agents and check the predicted fixed points",
+        description="Sample a dataset from the data model, predict the BRUD (or PJAP) fixed "
+                    "points of that finite dataset, train many seeds and compare within a "
+                    "tolerance derived from the run.")
+    p.add_argument("expr", help="polynomial reward, e.g. 'x*y' or 'twin_peaks(A=1, B=4, C=5)'")
+    add_data_options(p)
+    p.add_argument("--pjap", metavar="alpha=..,eps=..,distance=l1|l2",
+                   help="train with PJAP prioritised sampling (THEORY section 6)")
+    p.add_argument("--seeds", type=_positive_int, default=256, help="independent runs")
+    p.add_argument("--steps", type=_positive_int, default=2000, help="updates per run")
+    p.add_argument("--lr", type=_positive_float, default=0.01, help="SGD learning rate")
+    p.add_argument("--batch-size", type=_positive_int, default=64)
+    p.add_argument("--dataset-size", type=_positive_int, default=1000,
+                   help="rows sampled from the data model (ignored for --data PATH)")
+    p.add_argument("--init", type=float, nargs="+", metavar="THETA",
+                   help="initial policy for every run (default: random around the data)")
+    p.add_argument("--clip", type=_positive_float, default=None,
+                   help="keep the policy in [-clip, clip]")
+    p.add_argument("--bound", type=_positive_float, default=1e3,
+                   help="|theta| beyond which a run counts as divergent")
+    p.add_argument("--seed", type=int, default=0, help="PRNG seed (dataset, inits, minibatches)")
+    p.add_argument("--plot", metavar="PNG", help="write trajectories / reward / distance plot")
+    p.add_argument("--output", metavar="JSON", help="also write the JSON summary to this file")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=run_verify)
+
+    q = subparsers.add_parser(
+        "online", help="online MADDPG with a FIFO replay buffer (paper Fig. 2)",
+        description="Train online MADDPG with Gaussian exploration for each buffer size and "
+                    "show how stale buffers cause miscoordination.")
+    q.add_argument("expr", help="polynomial reward, e.g. 'x*y'")
+    q.add_argument("--buffer-sizes", type=_positive_int, nargs="+", default=[128, 256, 512, 1024])
+    q.add_argument("--batch-size", type=_positive_int, default=64)
+    q.add_argument("--steps", type=_positive_int, default=1000, help="environment steps")
+    q.add_argument("--updates-per-step", type=_positive_int, default=1)
+    q.add_argument("--noise", type=float, default=0.1, help="exploration noise std")
+    q.add_argument("--lr", type=_positive_float, default=0.01)
+    q.add_argument("--clip", type=_positive_float, default=1.0, help="action box [-clip, clip]")
+    q.add_argument("--init", type=float, nargs="+", metavar="THETA",
+                   help="initial policy (default -0.5 0.6)")
+    q.add_argument("--seeds", type=_positive_int, default=1, help="runs per buffer size")
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--plot", metavar="PNG", help="write the Fig. 2 style plot")
+    q.add_argument("--json", action="store_true", help="print JSON")
+    q.set_defaults(handler=run_online)
