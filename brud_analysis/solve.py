@@ -45,6 +45,9 @@ DEFAULT_TIME_BUDGET = 10.0
 _EXACT_MAX_DEGREE = 4  # above this, roots are reported as floats (CRootOf objects help nobody)
 _ROOT_EPS = sympy.Rational(1, 10**15)
 _RESIDUAL_TOL = 1e-8  # relative residual at a certified root is ~1e-14; at a non-root ~1
+# Gradients up to this degree solve in well under a second in-process (benchmarks/symbolic.py);
+# above it the resultant route runs in a killable worker process.
+_IN_PROCESS_MAX_DEGREE = 7
 
 
 # ------------------------------------------------------------------------------ result types
@@ -152,14 +155,34 @@ def univariate_real_roots(
     return out
 
 
-def _relative_residual(poly: sympy.Poly, point: Sequence[float]) -> float:
+def vanishes_at(poly: sympy.Poly, point: Sequence[float], rel: float = _RESIDUAL_TOL,
+                coordinate_error: float = 1e-12) -> bool:
+    """Whether ``poly`` is zero at ``point`` up to float round-off and coordinate error.
+
+    Accepts ``|P(p)| <= rel * sum_k |term_k(p)| + coordinate_error * |grad P(p)|_1``: the first
+    part is evaluation round-off, the second the effect of coordinates known to ~1e-12 (our
+    roots are isolated to 1e-15). Unlike an absolute threshold this rejects points where all
+    terms are merely tiny (near a degenerate zero), and unlike a purely relative one it accepts
+    a true root near the origin.
+
+    Example:
+        >>> x, y = sympy.symbols("x y")
+        >>> vanishes_at(sympy.Poly(x - y, x, y), (1e-20, 1e-20 + 1e-16))
+        True
+        >>> vanishes_at(sympy.Poly(y**10, x, y), (0.0, 0.05))
+        False
+    """
     value = 0.0
     scale = 0.0
     for monom, coeff in poly.terms():
         term = float(coeff) * math.prod(p**k for p, k in zip(point, monom, strict=True))
         value += term
         scale += abs(term)
-    return abs(value) / max(scale, 1.0)
+    slope = 0.0
+    for gen in poly.gens:
+        for monom, coeff in poly.diff(gen).terms():
+            slope += abs(float(coeff) * math.prod(p**k for p, k in zip(point, monom, strict=True)))
+    return abs(value) <= rel * scale + coordinate_error * slope
 
 
 # ------------------------------------------------------------------------------ decoupled
@@ -264,8 +287,7 @@ def _solve_coprime_pair(F, G, x, y, deadline, exact):
     Fn, Gn = F, G
     points = [
         (a, b) for a in xs for b in ys
-        if _relative_residual(Fn, (a, b)) < _RESIDUAL_TOL
-        and _relative_residual(Gn, (a, b)) < _RESIDUAL_TOL
+        if vanishes_at(Fn, (a, b)) and vanishes_at(Gn, (a, b))
     ]
     exact_x = exact_y = []
     if exact and points and time.monotonic() < deadline:
@@ -307,7 +329,7 @@ def _solve_bivariate(F, G, x, y, deadline, exact, depth=0):
                 # an irreducible factor with finitely many real points: they are singular points
                 fx, fy = factor.diff(x), factor.diff(y)
                 pts, _ = _solve_bivariate(fx, fy, x, y, deadline, exact, depth + 1)
-                solutions += [p for p in pts if _relative_residual(factor, p.point) < _RESIDUAL_TOL]
+                solutions += [p for p in pts if vanishes_at(factor, p.point)]
             else:
                 raise _OutOfTime
     if F1.total_degree() > 0 or G1.total_degree() > 0:
@@ -317,7 +339,7 @@ def _solve_bivariate(F, G, x, y, deadline, exact, depth=0):
             solutions += _solve_coprime_pair(F1, G1, x, y, deadline, exact)
     # points on a solution curve belong to the curve, not to the isolated points
     solutions = [s for s in solutions
-                 if all(_relative_residual(c, s.point) >= _RESIDUAL_TOL for c in curves)]
+                 if not any(vanishes_at(c, s.point) for c in curves)]
     return _dedupe(solutions), sets
 
 
@@ -345,27 +367,34 @@ def _dedupe(solutions: list[RealSolution]) -> list[RealSolution]:
 
 
 # ------------------------------------------------------------------------------ n >= 3
-def _groebner_worker(exprs, variables, conn):
+def _budget_worker(fn, args, conn):
     try:
-        basis = sympy.groebner(exprs, *variables, order="lex")
-        conn.send(("ok", [str(e) for e in basis.exprs], basis.is_zero_dimensional))
-    except Exception as err:  # report, the parent falls back
-        conn.send(("error", repr(err), False))
+        conn.send(("ok", fn(*args)))
+    except Exception as err:  # report; the parent falls back
+        conn.send(("error", repr(err)))
     finally:
         conn.close()
 
 
-def _groebner_with_budget(exprs, variables, budget):
-    """Lex Groebner basis computed in a worker process that is killed after ``budget`` s."""
+def run_with_budget(fn, args: tuple, budget: float):
+    """``fn(*args)`` in a forked worker process that is killed after ``budget`` seconds.
+
+    Raises ``_OutOfTime`` on timeout or error, so callers fall back to another method.
+    SymPy calls cannot be interrupted in-process; a process can.
+
+    Example:
+        >>> run_with_budget(sum, ([1, 2, 3],), 10.0)
+        6
+    """
     ctx = multiprocessing.get_context("fork")
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_groebner_worker, args=(exprs, variables, child), daemon=True)
+    proc = ctx.Process(target=_budget_worker, args=(fn, args, child), daemon=True)
     proc.start()
     child.close()
     try:
         if not parent.poll(max(budget, 0.1)):
             raise _OutOfTime
-        status, payload, zero_dim = parent.recv()
+        status, payload = parent.recv()
     except EOFError:
         raise _OutOfTime from None
     finally:
@@ -374,8 +403,17 @@ def _groebner_with_budget(exprs, variables, budget):
         proc.join(1.0)
     if status != "ok":
         raise _OutOfTime
-    local = {v.name: v for v in variables}
-    return [sympy.sympify(e, locals=local) for e in payload], zero_dim
+    return payload
+
+
+def _groebner_lex(exprs, variables):
+    basis = sympy.groebner(exprs, *variables, order="lex")
+    return list(basis.exprs), basis.is_zero_dimensional
+
+
+def _groebner_with_budget(exprs, variables, budget):
+    """Lex Groebner basis (and whether it is zero-dimensional) within ``budget`` seconds."""
+    return run_with_budget(_groebner_lex, (exprs, tuple(variables)), budget)
 
 
 def _ideal_dimension(exprs, variables) -> int:
@@ -429,7 +467,7 @@ def _point_on_variety(basis, variables) -> tuple[float, ...] | None:
         sol = least_squares(lambda v: np.asarray(funcs(v), dtype=float),
                             np.full(len(variables), start) + 0.1 * np.arange(len(variables)),
                             xtol=1e-15, ftol=1e-15, gtol=1e-15)
-        if all(_relative_residual(p, sol.x) < _RESIDUAL_TOL for p in polys):
+        if all(vanishes_at(p, sol.x) for p in polys):
             return tuple(float(v) for v in sol.x)
     return None
 
@@ -457,9 +495,15 @@ def _multistart(exprs, variables, polys):
     for start in itertools.product(grid, repeat=len(variables)):
         sol = root(lambda v: np.asarray(funcs(v), dtype=float), np.array(start),
                    jac=lambda v: np.asarray(jac(v), dtype=float), method="hybr")
-        if sol.success and all(_relative_residual(p, sol.x) < 1e-10 for p in polys):
-            found.append(RealSolution(tuple(float(v) for v in sol.x), None))
-    return _dedupe(found)
+        if sol.success and all(vanishes_at(p, sol.x, 1e-10) for p in polys):
+            found.append((float(np.linalg.norm(sol.fun)), tuple(float(v) for v in sol.x)))
+    # Newton crawls towards a multiple root and stops short of it: merge points closer than
+    # 1e-3, keeping the smallest residual (this method is not certified anyway).
+    kept: list[tuple[float, ...]] = []
+    for _, point in sorted(found):
+        if all(np.max(np.abs(np.subtract(point, k))) > 1e-3 for k in kept):
+            kept.append(point)
+    return _dedupe([RealSolution(p, None) for p in kept])
 
 
 # ------------------------------------------------------------------------------ public solver
@@ -491,7 +535,12 @@ def solve_polynomial_system(
         return sols, sets, "univariate real-root isolation"
     if len(variables) == 2 and len(polys) == 2:
         try:
-            sols, sets = _solve_bivariate(polys[0], polys[1], *variables, deadline, exact)
+            args = (polys[0], polys[1], *variables, deadline, exact)
+            if max(p.total_degree() for p in polys) <= _IN_PROCESS_MAX_DEGREE:
+                sols, sets = _solve_bivariate(*args)
+            else:  # large systems: a worker process we can kill when the budget is spent
+                sols, sets = run_with_budget(_solve_bivariate, args,
+                                             deadline - time.monotonic())
             return sols, sets, "resultants + real-root isolation"
         except _OutOfTime:
             pass
@@ -504,7 +553,7 @@ def solve_polynomial_system(
             if zero_dim:
                 pts = _newton_polish(exprs, variables, _solve_triangular(basis, variables))
                 sols = [RealSolution(p, None) for p in pts
-                        if all(_relative_residual(q, p) < _RESIDUAL_TOL for q in polys)]
+                        if all(vanishes_at(q, p) for q in polys)]
                 return _dedupe(sols), [], "groebner (lex) + triangular back-substitution"
             dim = _ideal_dimension(exprs, variables)
             sample = _point_on_variety(basis, variables)

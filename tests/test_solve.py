@@ -140,3 +140,24 @@ def test_degenerate_maximum_still_counts_as_a_maximum():
     assert p.kind == "degenerate" and p.higher_order == "maximum" and a.has_maximum
     b = stationary_points(Game("x**3 - y**2"))
     assert b.points[0].higher_order == "saddle" and not b.has_maximum
+
+
+def test_time_budget_falls_back_and_never_hangs():
+    # a degree-12 reward whose certified route needs ~4.5 s; with 0.5 s we must get the
+    # multistart fallback, say so, and still find the isolated points the certified route finds
+    game = Game("-4*x**10 - 7*x**9*y**3 + 3*x**9*y + 9*x**3*y**3 + 9*x**3 - x**2*y**9 "
+                "+ x**2*y + 3*y**12 - 7*y**11")
+    start = time.monotonic()
+    fast = stationary_points(game, time_budget=0.5)
+    assert time.monotonic() - start < 30  # 0.5 s budget + the multistart grid on a slow CI box
+    assert fast.method.startswith("numeric multistart")
+    assert len(fast.points) == 8  # what the certified route finds (benchmarks, seed 1)
+
+
+def test_run_with_budget_kills_a_slow_call():
+    from brud_analysis.solve import _OutOfTime, run_with_budget
+
+    start = time.monotonic()
+    with pytest.raises(_OutOfTime):
+        run_with_budget(time.sleep, (30,), 0.3)
+    assert time.monotonic() - start < 5
