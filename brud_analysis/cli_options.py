@@ -10,10 +10,14 @@
 from __future__ import annotations
 
 import argparse
+import math
+from typing import TYPE_CHECKING
 
-from brud_analysis.data import DataModel, Empirical, Normal, Uniform
 from brud_analysis.errors import BrudError
-from brud_analysis.game import Game
+
+if TYPE_CHECKING:  # SymPy is imported only when a command runs: `brud --help` stays fast
+    from brud_analysis.data import DataModel
+    from brud_analysis.game import Game
 
 
 def add_data_options(parser: argparse.ArgumentParser) -> None:
@@ -44,6 +48,9 @@ def _per_agent(values: list[float] | None, flag: str, family: str, game: Game) -
             f"mismatched data lengths: {flag} has {len(values)} values, the game has "
             f"{game.n_agents} agents ({', '.join(game.agent_names)})"
         )
+    bad = [v for v in values if not math.isfinite(v)]
+    if bad:
+        raise BrudError(f"{flag} values must be finite numbers, got {bad[0]}")
     return values
 
 
@@ -54,9 +61,12 @@ def data_model_from_args(args: argparse.Namespace, game: Game) -> DataModel | No
         >>> p = argparse.ArgumentParser()
         >>> add_data_options(p)
         >>> args = p.parse_args(["--data", "normal", "--mean", "1", "2", "--std", "0", "1"])
+        >>> from brud_analysis.game import Game
         >>> data_model_from_args(args, Game("x*y"))
         Normal(mean=[1, 2], std=[0, 1])
     """
+    from brud_analysis.data import Empirical, Normal, Uniform
+
     data = getattr(args, "data", None)
     given = [f for f in ("mean", "std", "low", "high") if getattr(args, f, None) is not None]
     if data is None:

@@ -161,3 +161,8 @@ def test_data_model_from_args(tmp_path):
     path = tmp_path / "d.txt"
     path.write_text("1 2\n3 4\n")
     assert isinstance(data_model_from_args(_parse("--data", str(path)), game), Empirical)
+
+
+def test_error_non_finite_option_values(capsys):
+    assert_user_error(capsys, ["analyse", "x*y", "--data", "normal", "--mean", "nan", "0",
+                               "--std", "1", "1"], "finite")
