@@ -16,6 +16,9 @@ polynomial ``P(mean, var) = 0``. We report
   the critical values of Res_var(P, dg_i/dtheta_i) are added to the decomposition);
 * ``possible = False`` with empty intervals when nothing works (e.g. Twin Peaks and mean 0).
 
+Intervals are reported closed (their closure): an endpoint where the leading coefficient
+vanishes may itself be excluded, which the relation (a pole there) makes visible.
+
 The variance is the one BRUD sees: divisor-N for an empirical dataset.
 """
 
@@ -153,7 +156,10 @@ def _agent_condition(game: Game, i: int, target_i: sympy.Expr) -> AgentCondition
     elif degree == 0:
         critical_polys.append(sympy.Poly(slope_poly.eval(0) if slope_poly.degree() <= 0
                                          else slope_poly.LC(), mean))
-    critical = sorted({round(r, 14) for p in critical_polys for r in _real_roots_m(p)})
+    critical: list[float] = []
+    for r in sorted(r for p in critical_polys for r in _real_roots_m(p)):
+        if not critical or abs(r - critical[-1]) > 1e-12 * max(1.0, abs(r)):
+            critical.append(r)  # the same root found from two polynomials counts once
     samples: list[tuple[float, float, float]] = []  # (lo, hi, representative)
     if not critical:
         samples.append((-math.inf, math.inf, 0.0))
