@@ -11,6 +11,7 @@ Files in ``out_dir``: ``checkpoint.npz`` and, when finished, ``result.json``.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import sys
@@ -26,7 +27,7 @@ import numpy as np
 from brud_analysis.errors import BrudError
 from verify.halfcheetah.checkpoint import load_checkpoint, load_document, save_checkpoint
 from verify.halfcheetah.configs import ExperimentConfig
-from verify.halfcheetah.learner import make_learner, policy_network
+from verify.halfcheetah.learner import LearnerConfig, make_learner, policy_network
 from verify.halfcheetah.replay import make_sequence_dataset
 
 CHECKPOINT = "checkpoint.npz"
@@ -74,9 +75,14 @@ def _place_seeds(tree: Any, n_seeds: int) -> Any:
     return jax.device_put(tree, sharding)
 
 
-def make_chunk_runner(update):
-    """``run(states, data, length) -> (states, metrics)``: ``length`` updates of every seed in
-    one jitted call; metrics are each seed's mean over the chunk, shape ``(S,)`` per field."""
+@functools.lru_cache(maxsize=8)
+def chunk_runner(config: LearnerConfig, obs_dim: int, act_dim: int, n_agents: int,
+                 state_dim: int):
+    """``(init, run)``: the learner's ``init`` and ``run(states, data, length) -> (states,
+    metrics)``, ``length`` updates of every seed in one jitted call; metrics are each seed's
+    mean over the chunk, shape ``(S,)`` per field. Cached, so runs of one configuration in a
+    process share their compilation."""
+    init, update = make_learner(config, obs_dim, act_dim, n_agents, state_dim)
 
     def run(states, data, length: int):
         def body(s, _):
@@ -85,7 +91,10 @@ def make_chunk_runner(update):
         states, metrics = jax.lax.scan(body, states, None, length)
         return states, jax.tree_util.tree_map(lambda m: jnp.mean(m, axis=0), metrics)
 
-    return jax.jit(run, static_argnums=2)
+    def init_seeds(keys, n_items: int):
+        return jax.vmap(lambda k: init(k, n_items))(keys)
+
+    return jax.jit(init_seeds, static_argnums=1), jax.jit(run, static_argnums=2)
 
 
 def train(
@@ -128,21 +137,6 @@ def train(
     description = _run_description(config, system, dataset, seeds)
     if checkpoint_path.exists() and not resume:
         raise BrudError(f"{out_dir} already holds a run; pass --resume to continue it")
-    if resume and (out_dir / RESULT).exists():
-        return json.loads((out_dir / RESULT).read_text())
-
-    n_agents, obs_dim = transitions.observations.shape[1:]
-    act_dim = transitions.actions.shape[-1]
-    state_dim = transitions.states.shape[-1]
-    norm = normalisation(episode_returns(transitions))
-    data = make_sequence_dataset(transitions, config.learner.sequence_length)
-    n_items = int(data.starts.shape[0])
-    init, update = make_learner(config.learner, obs_dim, act_dim, n_agents, state_dim)
-    keys = jax.vmap(jax.random.PRNGKey)(jnp.arange(seeds))
-    states = jax.vmap(lambda k: init(k, n_items))(keys)
-
-    history: dict[str, list] = {"steps": [], "eval_steps": [], "eval_returns": []}
-    history.update({name: [] for name in METRICS})
     if resume and checkpoint_path.exists():
         stored = load_document(checkpoint_path)
         if stored["run"] != json.loads(json.dumps(to_jsonable(description))):
@@ -151,6 +145,22 @@ def train(
                 f"{stored['run']['config']}, {stored['run']['seeds']} seeds, dataset "
                 f"{stored['run']['dataset']}); use another --out"
             )
+        if (out_dir / RESULT).exists():
+            return json.loads((out_dir / RESULT).read_text())
+
+    n_agents, obs_dim = transitions.observations.shape[1:]
+    act_dim = transitions.actions.shape[-1]
+    state_dim = transitions.states.shape[-1]
+    norm = normalisation(episode_returns(transitions))
+    data = make_sequence_dataset(transitions, config.learner.sequence_length)
+    n_items = int(data.starts.shape[0])
+    init, run_chunk = chunk_runner(config.learner, obs_dim, act_dim, n_agents, state_dim)
+    keys = jax.vmap(jax.random.PRNGKey)(jnp.arange(seeds))
+    states = init(keys, n_items)
+
+    history: dict[str, list] = {"steps": [], "eval_steps": [], "eval_returns": []}
+    history.update({name: [] for name in METRICS})
+    if resume and checkpoint_path.exists():
         states, stored = load_checkpoint(checkpoint_path, states)
         history = stored["history"]
     states = _place_seeds(states, seeds)
@@ -159,7 +169,6 @@ def train(
         from verify.halfcheetah.evaluate import Evaluator
 
         evaluator = Evaluator(policy_network(config.learner, obs_dim, act_dim, n_agents))
-    run_chunk = make_chunk_runner(update)
     step = int(np.asarray(states.step)[0])
 
     def checkpoint_document(finished: bool) -> dict:
@@ -182,12 +191,18 @@ def train(
                 timed_updates += length
                 timed_seconds += time.monotonic() - tick
             compiled = True
-            states, previous, step = new_states, step, step + length
+            done = step + length
+            returns = None
+            # (the final evaluation below covers the last update)
+            if done // config.eval_every > step // config.eval_every and done < config.updates:
+                returns = evaluator.returns(new_states.policy, config.eval_episodes, seed=done)
+            # Commit the chunk only now: an interrupt before this line leaves the previous
+            # chunk's state and history, which resume recomputes identically.
+            states, previous, step = new_states, step, done
             history["steps"].append(step)
             for name in METRICS:
                 history[name].append(np.asarray(getattr(metrics, name)).tolist())
-            if step // config.eval_every > previous // config.eval_every or step == config.updates:
-                returns = evaluator.returns(states.policy, config.eval_episodes, seed=step)
+            if returns is not None:
                 history["eval_steps"].append(step)
                 history["eval_returns"].append(returns.mean(axis=1).tolist())
             bar.update(length)
@@ -206,15 +221,17 @@ def train(
                 save()
                 bar.close()
                 return checkpoint_document(False)
+        bar.close()
+        final = evaluator.returns(states.policy, config.final_episodes, seed=10**6)
     except KeyboardInterrupt:
         save()
         bar.close()
         print(f"\ninterrupted at update {step}; checkpoint saved, continue with --resume",
               file=sys.stderr)
         raise
-    bar.close()
-    final = evaluator.returns(states.policy, config.final_episodes, seed=10**6)
     final_mean = final.mean(axis=1)
+    history["eval_steps"].append(step)
+    history["eval_returns"].append(final_mean.tolist())
     result = {
         **description,
         "updates": config.updates,

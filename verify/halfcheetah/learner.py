@@ -17,7 +17,8 @@ One update (paper Sec. 4.2; the authors' reference settings in HALFCHEETAH.md):
   ``action_penalty * mean(mu^2)``;
 * critics and policy are differentiated at the same parameters, then Polyak targets;
 * PJAP: re-prioritise the sampled windows and ``refresh`` random ones with the (updated) target
-  policy's Eq. 8 distance.
+  policy's Eq. 8 distance. The sampler state holds ``priority ** exponent`` (the sampling
+  weights) rather than the priorities themselves.
 
 Shapes: ``L`` window, ``B`` windows per batch, ``N`` agents, ``A`` action dims per agent.
 """
@@ -264,7 +265,9 @@ def make_learner(
         if pjap is None:
             items = jax.random.randint(k_sample, (B,), 0, n_items, jnp.int32)
         else:
-            items, _ = sample(k_sample, state.sampler, B, pjap.exponent)
+            # The sampler stores priority**exponent (set below), so one cumulative sum per update
+            # and no power over all M windows (M is ~1e6 for a HalfCheetah dataset).
+            items, _ = sample(k_sample, state.sampler, B)
         batch = gather(data, items, L)
 
         target_actions = policy_net.apply_sequence(state.target_policy, batch.observations)
@@ -296,7 +299,7 @@ def make_learner(
             _, priority = sequence_priorities(
                 refreshed, windows.actions[:-1], pjap.alpha, pjap.eps
             )
-            sampler = update_priorities(sampler, refresh, priority)
+            sampler = update_priorities(sampler, refresh, priority**pjap.exponent)
 
         distance = jnp.mean(sequence_distance(
             jnp.moveaxis(actions, 1, 0), jnp.moveaxis(batch.actions[:-1], 1, 0)

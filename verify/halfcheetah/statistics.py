@@ -45,8 +45,10 @@ def load_results(directories: Iterable[str | Path]) -> list[dict]:
 def _aggregate(scores: np.ndarray) -> np.ndarray:
     from rliable import metrics
 
+    # Median over runs: rliable's aggregate_median is a median over *tasks* of per-task means,
+    # which for one task would just repeat the mean.
     return np.array([
-        metrics.aggregate_median(scores),
+        np.median(scores),
         metrics.aggregate_iqm(scores),
         metrics.aggregate_mean(scores),
     ])
