@@ -53,7 +53,9 @@ def register(subparsers: Any) -> None:
     c.add_argument("expr", metavar="EXPR", help="reward polynomial or catalogue name")
     c.add_argument("--agents", default=None, help="comma-separated agent names, in order")
     c.add_argument("--target", nargs="+", required=True, metavar="T",
-                   help="target joint action, one value per agent")
+                   help="target joint action, one value per agent; exact values allowed "
+                        "('sqrt(3/8)'); for a leading minus sign use "
+                        "--target=-sqrt(3/8),-sqrt(3/8)")
     c.add_argument("--family", default="normal", help="data family (only 'normal')")
     c.add_argument("--json", action="store_true", help="print JSON")
     c.set_defaults(handler=run_condition)
@@ -239,6 +241,13 @@ def condition(game, target, family: str = "normal") -> dict[str, Any]:
     }
 
 
+def _spans(intervals: list[list[float | None]]) -> str:
+    def fmt(v: float | None, low: bool) -> str:
+        return ("-inf" if low else "inf") if v is None else f"{v:.6g}"
+
+    return ", ".join(f"[{fmt(lo, True)}, {fmt(hi, False)}]" for lo, hi in intervals)
+
+
 def run_condition(args: argparse.Namespace) -> int:
     """Handler of ``brud condition``."""
     from brud_analysis.cli import print_json
@@ -246,7 +255,9 @@ def run_condition(args: argparse.Namespace) -> int:
 
     game = _game(args)
     target = []
-    for t in args.target:
+    # "--target=-sqrt(3/8),-sqrt(3/8)": argparse would read a bare "-sqrt(..)" as an option
+    tokens = [part for t in args.target for part in t.split(",") if part.strip()]
+    for t in tokens:
         value = parse_text(t)
         if not value.is_number or not value.is_real:
             raise BrudError(f"--target values must be real numbers, got {t!r}")
@@ -261,17 +272,15 @@ def run_condition(args: argparse.Namespace) -> int:
         for r in a["relations"]:
             print(f"    {r}")
         if a["possible"]:
-            spans = ", ".join(
-                f"[{lo}, {hi}]" for lo, hi in a["mean_intervals_exact"]
-            )
+            spans = _spans(a["mean_intervals"])
+            exact = ", ".join(f"[{lo}, {hi}]" for lo, hi in a["mean_intervals_exact"])
+            if exact and "oo" not in exact and len(exact) <= 60 and exact != spans:
+                spans += f"   exactly {exact}"
             print(f"    admissible mean_{a['data_of']}: {spans}")
-            stable = ", ".join(
-                "[{}, {}]".format(*("-inf" if v is None and k == 0 else "inf" if v is None
-                                    else f"{v:.6g}" for k, v in enumerate(iv)))
-                for iv in a["stable_mean_intervals"]
-            )
-            print(f"    target is a stable BRUD fixed point for mean in: {stable or 'none'}")
-        else:
-            print("    impossible: no data of this family makes the target a BRUD fixed point")
+            stable = _spans(a["stable_mean_intervals"])
+            print(f"    target is a stable BRUD fixed point for mean_{a['data_of']} in: "
+                  f"{stable or 'none'}")
+        elif not a["relations"][0].startswith("impossible"):
+            print("    impossible: no real std >= 0 satisfies this for any mean")
     print(f"possible    {out['possible']}")
     return 0

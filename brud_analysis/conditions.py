@@ -24,6 +24,7 @@ The variance is the one BRUD sees: divisor-N for an empirical dataset.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -123,13 +124,13 @@ def _agent_condition(game: Game, i: int, target_i: sympy.Expr) -> AgentCondition
     P = sympy.Poly(condition, var)
     relations: list[str] = []
     branches: list[sympy.Expr] = []
-    if P.is_zero:
+    if P.is_zero:  # every dataset makes the target a fixed point; stability may still vary
         inf = math.inf
         return AgentCondition(
             game.agent_names[i], other, True, [(-inf, inf)],
-            [(-inf, inf)] if _slope_negative_everywhere(slope) else [],
+            _negative_somewhere_intervals(sympy.Poly(slope, var), mean),
             [f"any {mean} and {std} (g_{game.agent_names[i]} vanishes at the target)"],
-            polynomial=sympy.Integer(0),
+            polynomial=sympy.Integer(0), exact_endpoints=[("-oo", "oo")],
         )
     degree = P.degree()
     if degree == 0 and condition.is_number:
@@ -190,8 +191,44 @@ def _agent_condition(game: Game, i: int, target_i: sympy.Expr) -> AgentCondition
     )
 
 
-def _slope_negative_everywhere(slope: sympy.Expr) -> bool:
-    return bool(slope.is_number and slope < 0)
+def _has_negative_value_on_nonnegative_axis(p_of_v: sympy.Poly) -> bool:
+    """Whether the univariate ``p_of_v`` takes a negative value for some var >= 0."""
+    if p_of_v.is_zero:
+        return False
+    roots = sorted(v for v in _real_roots_m(p_of_v) if v > 0)
+    probes = [0.0] + [(a + b) / 2 for a, b in zip([0.0] + roots, roots, strict=False)]
+    probes.append((roots[-1] + 1.0) if roots else 1.0)
+    return any(float(p_of_v.eval(sympy.nsimplify(v, rational=True))) < 0 for v in probes)
+
+
+def _representative(lo: float, hi: float) -> float:
+    """A point inside the open interval (lo, hi); ends may be infinite."""
+    if math.isinf(lo) and math.isinf(hi):
+        return 0.0
+    if math.isinf(lo):
+        return hi - 1.0
+    if math.isinf(hi):
+        return lo + 1.0
+    return (lo + hi) / 2
+
+
+def _negative_somewhere_intervals(slope: sympy.Poly, mean: sympy.Symbol
+                                  ) -> list[tuple[float, float]]:
+    """Means for which some var >= 0 makes ``slope(mean, var)`` negative (stability)."""
+    polys = [sympy.Poly(slope.LC() if not slope.is_zero else 0, mean),
+             sympy.Poly(slope.eval(0) if not slope.is_zero else 0, mean)]
+    if slope.degree() >= 2:
+        polys.append(sympy.Poly(sympy.discriminant(slope.as_expr(), slope.gen), mean))
+    critical = sorted({r for p in polys for r in _real_roots_m(p)})
+    pieces = []
+    bounds = [-math.inf, *critical, math.inf]
+    for k, (a, b) in enumerate(itertools.pairwise(bounds)):
+        rep = _representative(a, b)
+        for lo, hi, m0 in ((a, b, rep), (b, b, b)) if k < len(critical) else ((a, b, rep),):
+            m_exact = sympy.nsimplify(m0, rational=True)
+            at = sympy.Poly(slope.as_expr().subs(mean, m_exact), slope.gen)
+            pieces.append((lo, hi, _has_negative_value_on_nonnegative_axis(at)))
+    return _merge(pieces)
 
 
 def _exact_endpoints(polys, intervals) -> list[tuple[str, str]]:

@@ -166,3 +166,10 @@ def test_data_model_from_args(tmp_path):
 def test_error_non_finite_option_values(capsys):
     assert_user_error(capsys, ["analyse", "x*y", "--data", "normal", "--mean", "nan", "0",
                                "--std", "1", "1"], "finite")
+
+
+def test_condition_negative_exact_target_via_equals_form(capsys):
+    out = run_json(capsys, "condition", "twin_peaks(A=1, B=4, C=5)",
+                   "--target=-sqrt(3/8),-sqrt(3/8)")
+    assert out["target"] == ["-sqrt(6)/4", "-sqrt(6)/4"]
+    assert out["per_agent"][0]["mean_intervals_exact"] == [["-sqrt(6)/4", "-sqrt(6)/6"]]

@@ -75,8 +75,9 @@ def test_unbounded_interval():
     # g_x = 2*E[y**2] - 2*x (R = 2 x y^2 - x^2): target x = 1 needs mean^2 + var = 1
     cond = data_conditions(Game("2*x*y**2 - x**2 - y**2"), [1, 0])
     assert cond.per_agent[0].mean_intervals == [pytest.approx((-1.0, 1.0))]
-    # g_y = 4 x E... : y-condition 4*E[x]*0 - 0 = 0: any data
+    # g_y = (4 E[x] - 2) theta_y vanishes at theta_y = 0 for any data; stable iff E[x] < 1/2
     assert cond.per_agent[1].mean_intervals == [(-math.inf, math.inf)]
+    assert cond.per_agent[1].stable_mean_intervals == [(-math.inf, pytest.approx(0.5))]
 
 
 def test_bad_inputs():
