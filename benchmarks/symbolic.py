@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import statistics
 import sys
 import time
@@ -151,7 +152,9 @@ def main(argv: list[str] | None = None) -> int:
               f"{(statistics.median(ratios) if ratios else float('nan')):.1f}x | "
               f"{agree}/{len(done)} | {missed} | {worst:.1e} |")
 
-    print(f"\nsympy.solve limit {args.timeout:g} s, seed {args.seed}; times in seconds\n")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"\nsympy.solve limit {args.timeout:g} s, seed {args.seed}; times in seconds; "
+          f"load average {load:.1f} on {os.cpu_count()} CPUs (both columns share it)\n")
     print("| cases | n | ours completed | ours median (stationary pts) | ours median (full) | "
           "ours max (full) | sympy.solve finished | "
           "sympy median (finished) | ours faster | median speed-up | same # real points | "
