@@ -120,8 +120,8 @@ def test_pjap_pulls_twin_peaks_policy_towards_the_true_peak():
     finals = {}
     for name, pjap in (("brud", None), ("pjap", PJAPConfig(alpha=16.0, eps=1e-3)),
                        ("pjap_bootstrapped", PJAPConfig(alpha=16.0, eps=1e-3, refresh=64))):
-        train = make_offline_train(game, OfflineConfig(steps=1000, lr=0.02, pjap=pjap,
-                                                       log_every=1000))
+        train = make_offline_train(game, OfflineConfig(steps=500, lr=0.04, pjap=pjap,
+                                                       log_every=500))
         finals[name] = np.asarray(train(jax.random.key(1), data, jnp.full(2, peak)).policy[-1])
     # BRUD's fixed point with std 0.5 is C m / (2A + 2B(m^2 + 0.25)) ~ 0.41 (< peak 0.61);
     # PJAP reweights towards the policy and stays much nearer the peak.
@@ -181,6 +181,7 @@ def test_symbolic_parameters_are_rejected():
 
 
 def test_adam_optimizer_runs():
-    train = make_offline_train(twin_peaks(), OfflineConfig(steps=300, lr=0.05, optimizer="adam"))
+    train = make_offline_train(twin_peaks(), OfflineConfig(steps=300, lr=0.05, optimizer="adam",
+                                                           log_every=300))
     traj = train(jax.random.key(0), jnp.full((4, 2), 0.6), jnp.zeros(2) + 0.1)
     assert np.allclose(np.asarray(traj.policy[-1]), 3.0 / (2 + 8 * 0.36), atol=0.02)

@@ -215,14 +215,18 @@ def _expected_field_fn(reward, dataset: jax.Array, pjap: PJAPConfig | None):
 
 
 class _FieldTools:
-    """The expected field, its derivatives and the sampling variance, each jitted once."""
+    """The expected field and, in one jitted call, its local analysis at a point."""
 
     def __init__(self, reward, dataset: jax.Array, pjap: PJAPConfig | None) -> None:
         self.raw_field, raw_variance = _expected_field_fn(reward, dataset, pjap)
         self.field = jax.jit(self.raw_field)
         self.variance = jax.jit(raw_variance)
-        self.jacobian = jax.jit(jax.jacfwd(self.raw_field))
-        self.second = jax.jit(jax.jacfwd(jax.jacfwd(self.raw_field)))
+
+        def local(x):  # Jacobian (n, n), second derivatives (n, n, n), sampling variance (n,)
+            return (jax.jacfwd(self.raw_field)(x), jax.jacfwd(jax.jacfwd(self.raw_field))(x),
+                    raw_variance(x))
+
+        self.local = jax.jit(local)
 
 
 def _default_inits(key: jax.Array, dataset: np.ndarray, predicted: list[FixedPoint],
@@ -383,10 +387,9 @@ def _deterministic_flow(field_fn, inits: np.ndarray, steps: int, lr: float, clip
 
 def _contraction(tools: _FieldTools, point: np.ndarray) -> tuple[float, np.ndarray, float]:
     """Slowest contraction rate ``h``, Jacobian and max ``|G_i''|`` at a fixed point."""
-    x = jnp.asarray(point, jnp.float32)
-    jac = np.asarray(tools.jacobian(x), dtype=float)
+    jac, hess, _ = (np.asarray(a, dtype=float) for a in tools.local(
+        jnp.asarray(point, jnp.float32)))
     h = float(np.min(-np.linalg.eigvals(jac).real))
-    hess = np.asarray(tools.second(x), dtype=float)  # (n, n, n)
     curvature = float(np.max(np.abs(hess))) if hess.size else 0.0
     return h, jac, curvature
 
@@ -397,7 +400,7 @@ def _fixed_point_check(stable, final, divergent, inits, tools, steps, lr,
     per_point = []
     for p in stable:
         h, _, curvature = _contraction(tools, np.asarray(p.point))
-        s2 = np.asarray(tools.variance(jnp.asarray(p.point, jnp.float32)), dtype=float)
+        s2 = np.asarray(tools.local(jnp.asarray(p.point, jnp.float32))[2], dtype=float)
         rate = lr * h
         if not 0 < rate < 2:  # SGD itself is unstable here, whatever the flow says
             v = np.full_like(s2, np.inf)
@@ -489,7 +492,7 @@ def _finite_data_shift(game, data, stable, tools, n_rows) -> dict:
         q = min(population, key=lambda c: np.linalg.norm(np.subtract(c.point, p.point)))
         shifts.append(float(np.linalg.norm(np.subtract(q.point, p.point))))
         h, _, _ = _contraction(tools, np.asarray(p.point))
-        s2 = float(np.sum(np.asarray(tools.variance(jnp.asarray(p.point, jnp.float32)))))
+        s2 = float(np.sum(np.asarray(tools.local(jnp.asarray(p.point, jnp.float32))[2])))
         expected.append(math.sqrt(s2 / n_rows) / h if h > 0 else math.inf)
     return {"population_predicted": [list(map(float, p.point)) for p in population],
             "finite_data_shift": shifts, "finite_data_shift_expected": expected}
