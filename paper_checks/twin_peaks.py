@@ -191,8 +191,8 @@ def check_eq5(ctx: Context) -> Outcome:
     }
     hits_target = np.allclose(ok_run.observed_mean, float(ad), atol=max(ok_run.tolerance, 1e-3))
     one_sided_misses = not np.allclose(one_sided.observed_mean, float(ad), atol=0.05)
-    ok = matches and sympy.simplify(origin + A / B) == 0 and not origin_possible and hits_target and \
-        one_sided_misses and ok_run.passed
+    ok = (matches and sympy.simplify(origin + A / B) == 0 and not origin_possible
+          and hits_target and one_sided_misses and ok_run.passed)
     why = ("The relation is right, but: the sign goes with the target (+ for +a_dag, - for "
            f"-a_dag); a real std exists only for means in {intervals['+a_dag']} (+a_dag) or "
            f"{intervals['-a_dag']} (-a_dag), for A=1, B=4, C=5; it is a per-agent condition "
