@@ -128,3 +128,22 @@ def test_error_messages_are_one_line():
         with pytest.raises(BrudError) as info:
             Game(text)
         assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("module", [
+    "game", "catalogue", "data", "fields", "solve", "stability", "conditions", "diagnostics",
+    "strategies", "plots", "commands", "cli_options", "__init__",
+])
+def test_docstring_examples_run(module):
+    """Every public docstring example of the symbolic package is a passing doctest."""
+    import doctest
+    import importlib
+    import warnings
+
+    mod = importlib.import_module("brud_analysis" if module == "__init__"
+                                  else f"brud_analysis.{module}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Hypothesis warns that .example() is for exploring
+        result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0
+    assert result.attempted > 0
