@@ -222,7 +222,7 @@ def condition(game, target, family: str = "normal") -> dict[str, Any]:
     cond = data_conditions(game, target, family)
     return {
         "target": [str(t) for t in cond.target],
-        "target_float": [float(t) for t in cond.target],
+        "target_float": [float(t) if t.is_number else None for t in cond.target],
         "family": cond.family,
         "possible": cond.possible,
         "per_agent": [
@@ -259,8 +259,13 @@ def run_condition(args: argparse.Namespace) -> int:
     tokens = [part for t in args.target for part in t.split(",") if part.strip()]
     for t in tokens:
         value = parse_text(t)
-        if not value.is_number or not value.is_real:
-            raise BrudError(f"--target values must be real numbers, got {t!r}")
+        params = {p.name for p in game.parameters}
+        symbolic_ok = value.free_symbols and {v.name for v in value.free_symbols} <= params
+        if not symbolic_ok and (not value.is_number or not value.is_real):
+            raise BrudError(
+                f"--target values must be real numbers (or expressions in the game's parameters),"
+                f" got {t!r}"
+            )
         target.append(value)
     out = condition(game, target, args.family)
     if args.json:
@@ -280,7 +285,10 @@ def run_condition(args: argparse.Namespace) -> int:
             stable = _spans(a["stable_mean_intervals"])
             print(f"    target is a stable BRUD fixed point for mean_{a['data_of']} in: "
                   f"{stable or 'none'}")
+        elif a["possible"] is None:
+            print("    admissible means: give the parameters values to decide")
         elif not a["relations"][0].startswith("impossible"):
             print("    impossible: no real std >= 0 satisfies this for any mean")
-    print(f"possible    {out['possible']}")
+    verdict = "undecided (symbolic parameters)" if out["possible"] is None else out["possible"]
+    print(f"possible    {verdict}")
     return 0

@@ -47,7 +47,7 @@ class AgentCondition:
 
     agent: str
     other: str
-    possible: bool
+    possible: bool | None  # None: symbolic parameters, relations only
     mean_intervals: list[tuple[float, float]]
     stable_mean_intervals: list[tuple[float, float]]
     relations: list[str]
@@ -65,8 +65,13 @@ class DataCondition:
     per_agent: list[AgentCondition]
 
     @property
-    def possible(self) -> bool:
-        return all(a.possible for a in self.per_agent)
+    def possible(self) -> bool | None:
+        """True/False when decided; None when symbolic parameters leave it open."""
+        if any(a.possible is False for a in self.per_agent):
+            return False
+        if any(a.possible is None for a in self.per_agent):
+            return None
+        return True
 
 
 def _real_roots_m(poly: sympy.Poly) -> list[float]:
@@ -133,6 +138,8 @@ def _agent_condition(game: Game, i: int, target_i: sympy.Expr) -> AgentCondition
             polynomial=sympy.Integer(0), exact_endpoints=[("-oo", "oo")],
         )
     degree = P.degree()
+    if condition.free_symbols - {mean, var}:  # symbolic parameters/target: relations only
+        return _symbolic_condition(game.agent_names[i], other, P, condition, mean, std, var)
     if degree == 0 and condition.is_number:
         relations.append(
             f"impossible: g_{game.agent_names[i]} = {condition} at the target whatever the data")
@@ -189,6 +196,25 @@ def _agent_condition(game: Game, i: int, target_i: sympy.Expr) -> AgentCondition
         game.agent_names[i], other, bool(intervals), intervals, _merge(stable_pieces),
         relations, branches, P.as_expr().subs(var, std**2), endpoints,
     )
+
+
+def _symbolic_condition(agent, other, P, condition, mean, std, var) -> AgentCondition:
+    """Relations (std as a function of the mean) when parameters are left symbolic.
+
+    Admissible intervals need numbers, so ``possible`` is ``None`` (undecided) here.
+    """
+    relations, branches = [], []
+    if P.degree() == 0:
+        relations.append(f"{sympy.factor(condition)} = 0, any {std} >= 0")
+    elif P.degree() <= 2:
+        for branch in sympy.solve(condition, var):
+            branch = sympy.simplify(branch)
+            branches.append(sympy.sqrt(branch))
+            relations.append(f"{std} = sqrt({branch})")
+    else:
+        relations.append(f"{condition.subs(var, std**2)} = 0")
+    return AgentCondition(agent, other, None, [], [], relations, branches,
+                          P.as_expr().subs(var, std**2))
 
 
 def _has_negative_value_on_nonnegative_axis(p_of_v: sympy.Poly) -> bool:
@@ -271,13 +297,17 @@ def data_conditions(game: Game, target: Sequence, family: str = "normal") -> Dat
         >>> lo, hi = cond.per_agent[0].mean_intervals[0]
         >>> lo <= 0.0 <= hi  # no origin-centred dataset works, whatever its spread
         False
+        >>> A, B, C = sympy.symbols("A B C", positive=True)   # symbolic: relations only
+        >>> peak = sympy.sqrt((C - 2*A) / (2*B))
+        >>> symbolic = data_conditions(twin_peaks(A, B, C), [peak, peak])
+        >>> symbolic.possible is None, len(symbolic.per_agent[0].branches)
+        (True, 1)
         >>> from brud_analysis.catalogue import decoupled
         >>> data_conditions(decoupled(), [0, 0]).per_agent[0].relations
         ['impossible: g_x = 1 at the target whatever the data']
     """
     if family != "normal":
         raise BrudError(f"unknown data family {family!r}: only 'normal' is supported")
-    game.require_numeric()
     if game.n_agents != 2:
         raise BrudError(f"data conditions need a 2-agent game, this one has {game.n_agents}")
     target = list(target)
@@ -288,5 +318,12 @@ def data_conditions(game: Game, target: Sequence, family: str = "normal") -> Dat
         )
     exact_target = tuple(sympy.sympify(t) if isinstance(t, sympy.Basic) else _to_exact(t)
                          for t in target)
+    # the game's parameters are real Symbols by name; a target built from the user's own
+    # Symbol("A", positive=True) must mean the same A
+    by_name = {p.name: p for p in game.parameters}
+    exact_target = tuple(
+        t.xreplace({s: by_name[s.name] for s in t.free_symbols if s.name in by_name})
+        for t in exact_target
+    )
     per_agent = [_agent_condition(game, i, exact_target[i]) for i in range(game.n_agents)]
     return DataCondition(exact_target, family, per_agent)

@@ -173,3 +173,10 @@ def test_condition_negative_exact_target_via_equals_form(capsys):
                    "--target=-sqrt(3/8),-sqrt(3/8)")
     assert out["target"] == ["-sqrt(6)/4", "-sqrt(6)/4"]
     assert out["per_agent"][0]["mean_intervals_exact"] == [["-sqrt(6)/4", "-sqrt(6)/6"]]
+
+
+def test_condition_with_symbolic_parameters(capsys):
+    peak = "sqrt((C-2*A)/(2*B))"
+    out = run_json(capsys, "condition", "twin_peaks(A=A, B=B, C=C)", "--target", peak, peak)
+    assert out["possible"] is None and out["target_float"] == [None, None]
+    assert out["per_agent"][0]["relations"][0].startswith("std_y = sqrt(-A/B")

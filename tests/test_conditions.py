@@ -96,3 +96,20 @@ def test_every_admissible_mean_reaches_the_peak(mean):
     std = float(cond.per_agent[0].branches[0].subs(sympy.Symbol("mean_y", real=True), mean))
     theta = 5 * mean / (2 + 8 * (mean**2 + std**2))  # THEORY.md section 3 fixed point
     assert theta == pytest.approx(float(PEAK), rel=1e-9)  # float round-off only
+
+
+def test_symbolic_twin_peaks_reproduces_eq5():
+    A, B, C = sympy.symbols("A B C", positive=True)
+    peak = sympy.sqrt((C - 2 * A) / (2 * B))
+    cond = data_conditions(twin_peaks(A, B, C), [peak, peak])
+    assert cond.possible is None  # intervals need numbers; relations do not
+    (branch,) = cond.per_agent[0].branches
+    m = sympy.Symbol("mean_y", real=True)
+    for a, b, c, mean in [(1, 4, 5, 0.5), (0.5, 2, 3, 0.7), (2, 1, 7, 1.1)]:
+        values = {s: v for s, v in zip(sorted(branch.free_symbols - {m}, key=str), (a, b, c),
+                                       strict=True)}
+        values[m] = mean
+        eq5 = -mean**2 + c * mean / math.sqrt(2 * b * (c - 2 * a)) - a / b
+        # both sides are closed forms evaluated in floats: agreement to round-off
+        assert complex(branch.subs(values).evalf()) == pytest.approx(complex(eq5) ** 0.5,
+                                                                     rel=1e-12, abs=1e-12)
