@@ -117,7 +117,7 @@ def run_verify(args: argparse.Namespace) -> int:
         print(f"  mean final policy {_fmt(result.observed_mean)} vs deterministic flow "
               f"{_fmt(result.details['flow_mean'])}: error {result.details['error']:.2e}, "
               f"tolerance {result.tolerance:.2e}")
-    unassigned = summary["unassigned_runs"] if result.mode == "fixed_point" else 0
+    unassigned = summary["unassigned_runs"]
     print(f"divergent runs: {result.divergent_runs} (deterministic flow predicts "
           f"{result.expected_divergent_runs}); runs near no stable point: {unassigned}")
     print(f"verdict: {'PASSED' if result.passed else 'FAILED'}")

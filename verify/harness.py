@@ -21,7 +21,9 @@ compares, with a tolerance derived from the run itself (no hand-tuned slack):
 
 Games with no stable fixed point (sign agreement, decoupled) are checked in "drift" mode: the mean
 final policy must match the deterministic flow of the same length (``lr * steps * field`` for a
-constant field), within the accumulated SGD noise. Runs whose policy becomes non-finite or leaves
+constant field), within ``z`` standard errors of the mean gap (from the spread of the independent
+runs; the linearised noise propagation ``T lr^2 s^2 / B`` for a constant field is reported too)
+plus float32 rounding. Runs whose policy becomes non-finite or leaves
 ``|theta| <= bound`` are *divergent*: counted, excluded from means, and compared with whether the
 deterministic flow from the same start diverges.
 """
@@ -135,7 +137,8 @@ class VerificationResult:
             "expected_divergent_runs": int(self.expected_divergent_runs),
             "mode": self.mode,
             "runs": int(len(self.basin_of_run)),
-            "unassigned_runs": int(np.sum(self.basin_of_run == UNASSIGNED)),
+            "unassigned_runs": (int(np.sum(self.basin_of_run == UNASSIGNED))
+                                if self.mode == "fixed_point" else 0),
             "basins": [asdict(b) for b in self.basins],
             "details": self.details,
         }
@@ -337,20 +340,30 @@ def verify_game(
         last = policy[:, -1]
         basins, basin_of_run = [], np.where(divergent, DIVERGED, UNASSIGNED)
         if ok.any():
-            gap = (last[ok] - flow_end[ok]).mean(axis=0)
-            noise_var = _drift_noise(tools.raw_field, tools.variance, inits[ok], steps, lr,
-                                     batch_size)
+            gaps = last[ok] - flow_end[ok]
+            gap = gaps.mean(axis=0)
+            n_ok = int(ok.sum())
+            theory_se = math.sqrt(_drift_noise(tools.raw_field, tools.variance, inits[ok], steps,
+                                               lr, batch_size) / n_ok)
+            # Linear noise propagation is exact for a constant field, but near a saddle it
+            # amplifies noise exponentially where the real (saturating) dynamics do not. The
+            # runs are independent, so their own spread gives the standard error of the mean
+            # gap directly (a z-test); the linear theory is the fallback for very few runs.
+            empirical_se = (float(np.linalg.norm(gaps.std(axis=0, ddof=1))) / math.sqrt(n_ok)
+                            if n_ok >= 8 else math.nan)
+            se = empirical_se if n_ok >= 8 else theory_se
             # float32: each update's rounding is at most eps * (|theta| + lr |G|), and it can
             # be systematic (the same rounding every step), so it adds up linearly.
             largest = float(np.max(np.abs(policy[ok])))
             field_now = np.asarray(tools.field(jnp.asarray(last[ok][0])))
             increment = lr * float(np.max(np.abs(field_now)))
             rounding = steps * FLOAT32_EPS * (largest + increment)
-            tolerance = float(Z_SCORE * math.sqrt(noise_var / ok.sum()) + rounding)
+            tolerance = float(Z_SCORE * se + rounding)
             error = float(np.linalg.norm(gap))
             observed = tuple(last[ok].mean(axis=0).tolist())
             details.update({"flow_mean": flow_end[ok].mean(axis=0).tolist(), "error": error,
-                            "sgd_noise_se": math.sqrt(noise_var / ok.sum())})
+                            "sgd_noise_se_linear_theory": theory_se,
+                            "sgd_noise_se_across_runs": empirical_se})
             passed = error <= tolerance and divergence_mismatch == 0
         else:
             observed, tolerance, passed = tuple([math.nan] * game.n_agents), math.nan, (

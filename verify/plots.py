@@ -57,14 +57,17 @@ def draw_reward_surface(ax, game: Game, limits: tuple[float, float, float, float
     x0, x1, y0, y1 = limits
     gx, gy = np.meshgrid(np.linspace(x0, x1, resolution), np.linspace(y0, y1, resolution))
     z = game.numeric_reward()(np.stack([gx, gy], axis=-1))
-    # Polynomials fall off steeply far out: space the levels geometrically below the top so the
-    # structure near the peaks stays visible next to deep valleys.
-    top, span = float(z.max()), float(z.max() - z.min())
-    levels = (np.concatenate([top - np.geomspace(span, span * 1e-4, 32), [top]])
-              if span > 0 else 10)
+    # Polynomials can fall off steeply far out. When the deep valleys dominate the range
+    # (median near the top), space the levels geometrically below the top so the structure
+    # near the peaks stays visible; otherwise plain linear levels.
     from matplotlib.colors import BoundaryNorm
 
-    norm = BoundaryNorm(levels, 256) if span > 0 else None  # one even colour step per band
+    top, span = float(z.max()), float(z.max() - z.min())
+    if span > 0 and (top - float(np.median(z))) < 0.2 * span:
+        levels = np.concatenate([top - np.geomspace(span, span * 1e-4, 32), [top]])
+        norm = BoundaryNorm(levels, 256)  # one even colour step per band
+    else:
+        levels, norm = 30, None
     cs = ax.contourf(gx, gy, z, levels=levels, cmap="viridis", norm=norm, alpha=0.85)
     ax.figure.colorbar(cs, ax=ax, label="reward")
     ax.set_xlabel(f"action {game.agent_names[0]}")
