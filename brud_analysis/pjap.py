@@ -251,9 +251,9 @@ def numeric_pjap_field(
 ) -> Callable[[np.ndarray], np.ndarray]:
     """The PJAP field ``G(theta)`` as a numpy function ``(n,) -> (n,)``, any distance / floor.
 
-    Normal data: tensor-grid quadrature (``nodes`` per axis; default about 250k points for two
-    agents), with a second grid around theta when the kernel is narrower than the data; empirical
-    data: the exact finite sum (what a full-refresh PJAP trainer follows in expectation); other
+    Normal data: tensor-grid quadrature (``nodes`` per axis, default 200 for two agents), with a
+    second grid around theta when the kernel is narrower than the data; empirical data: the
+    exact finite sum (what a full-refresh PJAP trainer follows in expectation); other
     models: a fixed sample of ``sample_size`` joint actions.
 
     Example:
@@ -273,7 +273,7 @@ def numeric_pjap_field(
     grads = _gradient_functions(game)
     n = game.n_agents
     if nodes is None:
-        nodes = max(15, int(round(250_000 ** (1.0 / n))))
+        nodes = max(15, int(round(40_000 ** (1.0 / n))))
 
     def field_at(theta: np.ndarray) -> np.ndarray:
         theta = np.asarray(theta, dtype=float)
@@ -375,12 +375,14 @@ def default_box(data: DataModel, game: Game, extra: float = 1.0) -> list[tuple[f
 def pjap_fixed_points(
     game: Game, data: DataModel, alpha: float, eps: float = 0.0, distance: Distance = "l2",
     *, box: Sequence[tuple[float, float]] | None = None, starts_per_axis: int = 7,
+    nodes: int | None = None,
 ) -> list[PJAPFixedPoint]:
     """Fixed points of the PJAP field and their stability.
 
     L2 kernel, ``eps = 0`` and normal data use the closed form (exact polynomial field, exact
     Jacobian); anything else the numeric field. Roots are found by multi-start Newton in ``box``
-    (default: data mean +- 3 std, at least [-1, 1]).
+    (default: data mean +- 3 std, at least [-1, 1]); ``nodes``: quadrature nodes per axis of the
+    numeric field.
 
     Example:
         >>> from brud_analysis.catalogue import twin_peaks
@@ -403,7 +405,7 @@ def pjap_fixed_points(
             return np.asarray(j_raw(x), dtype=float)
 
         return find_fixed_points(f, box, starts_per_axis=starts_per_axis, jacobian=jac)
-    f = numeric_pjap_field(game, data, alpha, eps, distance)
+    f = numeric_pjap_field(game, data, alpha, eps, distance, nodes=nodes)
     return find_fixed_points(f, box, starts_per_axis=starts_per_axis, tol=1e-6)
 
 

@@ -1,0 +1,287 @@
+"""Paper Sec. 4.1: PJAP in polynomial games (Eqs. 6-7, Fig. 5), and the symbolic PJAP field
+analysis the paper does not have (THEORY §6): closed form, limits, escape threshold, eps floor."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import sympy
+
+from brud_analysis.catalogue import twin_peaks
+from brud_analysis.data import Empirical, Normal
+from brud_analysis.fields import brud_field, true_field
+from brud_analysis.pjap import (
+    ALPHA,
+    brud_limit_field,
+    greedy_limit_field,
+    origin_escape_alpha,
+    pjap_field,
+    pjap_fixed_points,
+    pjap_jacobian,
+)
+from paper_checks.claims import Context, Outcome, claim, fmt, require
+from paper_checks.numeric import cached_offline, exact_moment_dataset, seeds_inits
+
+PAPER = {"A": 1, "B": 4, "C": 5}
+A_DAG = float(np.sqrt(3 / 8))
+# The paper does not state Fig. 5's stds, alpha or eps; these are ours (stated in the report).
+FIG5_STDS = (0.1, 0.3, 0.5, 1.0)
+FIG5_ALPHA, FIG5_EPS = 16.0, 1e-3
+FIG5_INITS = ((-0.8, 0.6), (0.2, 0.9), (0.9, -0.5), (-0.5, -0.5))
+SOLVED_TOL = 0.05  # |theta - peak|_inf below this counts as "found the solution"
+
+
+def fig5_dataset(std: float, mean: float = A_DAG) -> np.ndarray:
+    """Optimum-centred dataset (1000 rows) with exactly this mean and divisor-N std."""
+    return exact_moment_dataset([mean, mean], [std, std], 1000, seed=11)
+
+
+def fig5_runs(ctx: Context, std: float, use_pjap: bool) -> dict[str, np.ndarray]:
+    """Offline MADDPG with / without PJAP (L1, Eq. 7) on the optimum-centred dataset."""
+    sampling = require("verify.sampling")
+    pjap = sampling.PJAPConfig(alpha=FIG5_ALPHA, eps=FIG5_EPS) if use_pjap else None
+    inits = seeds_inits(FIG5_INITS, max(2, ctx.seeds // 4))
+    return cached_offline(ctx, f"fig5-{std}-{use_pjap}", twin_peaks(**PAPER), fig5_dataset(std),
+                          inits, steps=ctx.steps, lr=0.05, pjap=pjap)
+
+
+def _peak_gap(points: np.ndarray) -> np.ndarray:
+    """L-inf distance of each ``(..., 2)`` point to the nearer true peak (+-a_dag, +-a_dag)."""
+    return np.minimum(np.max(np.abs(points - A_DAG), axis=-1),
+                      np.max(np.abs(points + A_DAG), axis=-1))
+
+
+@claim("eq6_7.priority", "Sec. 4, Eqs. 6-7",
+       "PJAP samples item tau with probability proportional to rho = max(exp(-alpha d^2), eps), "
+       "d the L1 distance between the data joint action and the current joint policy.",
+       paper_value="rho = max(exp(-alpha d(mu_k, beta_tau)^2), eps), d = ||a_hat - theta||_1")
+def check_priority(ctx: Context) -> Outcome:
+    jax = require("jax")
+    sampling = require("verify.sampling")
+    jnp = jax.numpy
+    rng = np.random.default_rng(12)
+    data = rng.normal(0, 1, size=(40, 2))
+    theta = np.array([0.3, -0.2])
+    alpha, eps = 4.0, 1e-3
+    d = np.sum(np.abs(data - theta), axis=1)
+    rho = np.maximum(np.exp(-alpha * d**2), eps)
+    got_d = np.asarray(sampling.joint_action_distance(jnp.asarray(data), jnp.asarray(theta),
+                                                      "l1"))
+    got_rho = np.asarray(sampling.pjap_priority(jnp.asarray(d), alpha, eps))
+    draws = 200_000
+    idx, _ = sampling.sample(jax.random.key(0), sampling.SamplerState(jnp.asarray(rho)), draws)
+    freq = np.bincount(np.asarray(idx), minlength=len(rho)) / draws
+    expected = rho / rho.sum()
+    # Binomial standard error per item <= sqrt(p/draws); 5 SE + float32 rounding.
+    worst_z = float(np.max(np.abs(freq - expected) / np.sqrt(expected / draws + 1e-12)))
+    ok = (np.allclose(got_d, d, rtol=1e-5) and np.allclose(got_rho, rho, rtol=1e-5)
+          and worst_z < 5)
+    return Outcome("confirmed" if ok else "refuted",
+                   derived={"rho(d)": "max(exp(-alpha d^2), eps)", "d": "sum_i |a_i - theta_i|"},
+                   numeric={"max |z| of sampling frequencies (200k draws, 40 items)": worst_z},
+                   why="" if ok else "the sampler does not follow Eq. 6-7")
+
+
+@claim("fig5.distance_and_reward", "Sec. 4.1, Fig. 5",
+       "On optimum-centred Twin Peaks datasets of increasing spread, PJAP lowers the mean "
+       "distance between sampled data and the current policy and raises the reward reached, "
+       "compared with offline MADDPG (BRUD).")
+def check_fig5(ctx: Context) -> Outcome:
+    harness = require("verify.harness")
+    sampling = require("verify.sampling")
+    game = twin_peaks(**PAPER)
+    derived, numeric = {}, {}
+    lower_distance = higher_reward = True
+    pj = sampling.PJAPConfig(alpha=FIG5_ALPHA, eps=FIG5_EPS)
+    for std in FIG5_STDS:
+        model = Empirical(fig5_dataset(std))
+        brud_pts = [p for p in require("brud_analysis.solve").brud_fixed_points(game, model)
+                    .points if p.stable]
+        pjap_pts = [p for p in harness.predict_fixed_points(game, model, pj) if p.stable]
+        derived[f"std {std}"] = {"BRUD stable point": [fmt(p.point) for p in brud_pts],
+                                 "PJAP stable points": [fmt(p.point) for p in pjap_pts]}
+        base, prio = fig5_runs(ctx, std, False), fig5_runs(ctx, std, True)
+        row = {
+            "mean distance BRUD": float(np.mean(base["distance"])),
+            "mean distance PJAP": float(np.mean(prio["distance"])),
+            "final reward BRUD": float(np.mean(base["reward"][:, -1])),
+            "final reward PJAP": float(np.mean(prio["reward"][:, -1])),
+            "PJAP runs within 0.05 of a peak": float(np.mean(
+                _peak_gap(prio["policy"][:, -1]) < SOLVED_TOL)),
+        }
+        numeric[f"std {std}"] = fmt(row)
+        lower_distance &= row["mean distance PJAP"] < row["mean distance BRUD"]
+        # At std 0.1 both reach ~R_max: equal up to SGD noise (1e-3 of R_max = 0.5625).
+        higher_reward &= row["final reward PJAP"] >= row["final reward BRUD"] - 1e-3
+    ok = lower_distance and higher_reward
+    return Outcome(
+        "confirmed" if ok else "refuted", derived=derived, numeric=numeric,
+        why="" if ok else "PJAP did not lower the distance / raise the reward for every std")
+
+
+def _sweep_grid(ctx: Context) -> tuple[list[float], list[float], list[float], list[tuple]]:
+    if ctx.quick:
+        return [1.0, 4.0, 16.0, 64.0], [1e-3], [0.3, 1.0], list(FIG5_INITS)
+    inits = list(itertools.product((-0.9, 0.0, 0.9), repeat=2))
+    return [1.0, 4.0, 16.0, 64.0, 256.0], [0.0, 1e-3, 1e-2], [0.3, 0.5, 1.0], inits
+
+
+@claim("fig5.consistency", "Sec. 4.1, text after Fig. 5",
+       "MADDPG with PJAP 'finds the solution consistently across the various datasets' "
+       "(tested here across data spread, alpha, eps and initialisations).",
+       paper_value="consistently finds the solution")
+def check_consistency(ctx: Context) -> Outcome:
+    harness = require("verify.harness")
+    sampling = require("verify.sampling")
+    game = twin_peaks(**PAPER)
+    alphas, epss, stds, inits = _sweep_grid(ctx)
+    table, failures = [], []
+    seeds = 2 if ctx.quick else 8
+    for std, alpha, eps in itertools.product(stds, alphas, epss):
+        pj = sampling.PJAPConfig(alpha=alpha, eps=eps)
+        data = fig5_dataset(std)
+        pred = [p for p in harness.predict_fixed_points(game, Empirical(data), pj) if p.stable]
+        pred_gap = min((float(_peak_gap(np.array(p.point))) for p in pred), default=np.nan)
+        run = cached_offline(ctx, f"sweep-{std}-{alpha}-{eps}", game, data,
+                             seeds_inits(inits, seeds), steps=ctx.steps, lr=0.05, pjap=pj)
+        gaps = _peak_gap(run["policy"][:, -1])
+        finite = np.isfinite(gaps)
+        solved = float(np.mean(finite & (gaps < SOLVED_TOL)))
+        row = {"std": std, "alpha": alpha, "eps": eps, "solved fraction": solved,
+               "predicted stable points": [fmt(p.point, 3) for p in pred],
+               "predicted gap to peak": fmt(pred_gap, 3),
+               "median trained gap": fmt(float(np.nanmedian(gaps)), 3)}
+        table.append(row)
+        if solved < 1.0:
+            failures.append(f"std {std}, alpha {alpha}, eps {eps}: {solved:.0%} solved "
+                            f"(predicted gap {pred_gap:.3f})")
+    if not failures:
+        return Outcome("confirmed", derived={"tolerance": SOLVED_TOL}, numeric=table)
+    return Outcome(
+        "partly", derived={"tolerance": SOLVED_TOL}, numeric=table,
+        why="PJAP helps but not everywhere: at finite alpha its fixed point is biased towards "
+            "BRUD's (wider data, smaller alpha: larger bias), and with an eps floor a large "
+            "alpha falls back towards BRUD; failing settings: " + "; ".join(failures[:6])
+            + (f" (+{len(failures) - 6} more)" if len(failures) > 6 else ""))
+
+
+@claim("pjap.closed_form", "beyond the paper (THEORY §6)",
+       "For the squared-L2 kernel, eps = 0 and independent normal data the PJAP field has a "
+       "closed form (reweighted marginals N((m + k theta)/(1 + k), s^2/(1 + k)), k = 2 alpha "
+       "s^2); it couples the agents; alpha -> 0 gives BRUD and alpha -> oo gives grad R; "
+       "trained PJAP (L2, eps 0) lands on its predicted fixed points.")
+def check_closed_form(ctx: Context) -> Outcome:
+    harness = require("verify.harness")
+    sampling = require("verify.sampling")
+    game = twin_peaks(**PAPER)
+    m, s = sympy.symbols("m s", real=True)
+    data = Normal([m, m], [s, s])
+    field = pjap_field(game, data)
+    jac = pjap_jacobian(game, Normal([0, 0], [1, 1]), ALPHA)
+    to_brud = all(sympy.simplify(a - b) == 0 for a, b in
+                  zip(brud_limit_field(game, data), brud_field(game, data), strict=True))
+    to_grad = all(sympy.simplify(a - b) == 0 for a, b in
+                  zip(greedy_limit_field(game, data), true_field(game), strict=True))
+    derived = {"G_x": str(sympy.factor(field[0])), "dG_x/dtheta_y at 0 (std 1)": str(jac[0, 1]),
+               "alpha -> 0 is BRUD": to_brud, "alpha -> oo is grad R": to_grad}
+    numeric, passed = {}, True
+    for std, alpha in ((1.0, 4.0), (0.5, 16.0)):
+        pj = sampling.PJAPConfig(alpha=alpha, eps=0.0, distance="l2")
+        model = Empirical(fig5_dataset(std))
+        pts = pjap_fixed_points(game, Normal([A_DAG, A_DAG], [std, std]), alpha)
+        result = ctx.cached(f"closed-{std}-{alpha}", lambda pj=pj, model=model:
+                            harness.verify_game(game, model, seeds=ctx.seeds, steps=ctx.steps,
+                                                lr=0.05, pjap=pj))
+        stable = np.array([p.point for p in result.predicted if p.stable])
+        ends = result.final_policies
+        nearest = np.min(np.max(np.abs(ends[:, None, :] - stable[None]), axis=-1), axis=1)
+        basins = np.argmin(np.max(np.abs(ends[:, None, :] - stable[None]), axis=-1), axis=1)
+        numeric[f"std {std}, alpha {alpha}"] = {
+            "closed form (normal data) stable points": [fmt(p.point) for p in pts if p.stable],
+            "finite-dataset prediction": [fmt(p) for p in stable],
+            "observed mean per basin": {str(fmt(stable[b])): fmt(ends[basins == b].mean(axis=0))
+                                        for b in sorted(set(basins.tolist()))},
+            "max run distance to nearest predicted point": float(nearest.max()),
+            "harness verdict": result.passed}
+        # Per-run stationary SGD spread at these points is <= 0.02 (harness's stationary
+        # variance ~4e-4) and the tail average shrinks it: 0.03 is a safe bound.
+        passed &= bool(nearest.max() < 0.03)
+    ok = to_brud and to_grad and jac[0, 1] != 0 and passed
+    return Outcome("confirmed" if ok else "refuted", derived=derived, numeric=numeric,
+                   why="" if ok else "closed form, limits or training disagree")
+
+
+@claim("pjap.escape_threshold", "beyond the paper (THEORY §6)",
+       "PJAP (L2 kernel, eps 0) escapes BRUD's origin trap of an origin-centred Twin Peaks "
+       "dataset iff alpha > (A + B s^2) / (s^2 (C - 2A)); below that the origin stays stable.")
+def check_escape(ctx: Context) -> Outcome:
+    sampling = require("verify.sampling")
+    A, B, D, s = sympy.symbols("A B D s", real=True)
+    general = origin_escape_alpha(twin_peaks(A, B, 2 * A + D), Normal([0, 0], [s, s]))
+    derived = {"alpha* (C = 2A + D)": str(general)}
+    numeric, ok = {}, sympy.simplify(general - (A + B * s**2) / (s**2 * D)) == 0
+    game = twin_peaks(**PAPER)
+    for std in (0.3, 1.0):
+        threshold = float(origin_escape_alpha(game, Normal([0, 0], [std, std])))
+        derived[f"alpha* at std {std}"] = round(threshold, 4)
+        data = fig5_dataset(std, mean=0.0)
+        for factor in (0.5, 2.0):
+            alpha = factor * threshold
+            pj = sampling.PJAPConfig(alpha=alpha, eps=0.0, distance="l2")
+            inits = seeds_inits([(0.05, 0.05), (-0.05, -0.04)], max(2, ctx.seeds // 4))
+            run = cached_offline(ctx, f"escape-{std}-{factor}", game, data, inits,
+                                 steps=ctx.steps * 2, lr=0.05, pjap=pj)
+            end = run["policy"][:, -1]
+            left = float(np.mean(np.max(np.abs(end), axis=1) > 0.1))
+            pts = pjap_fixed_points(game, Normal([0, 0], [std, std]), alpha)
+            numeric[f"std {std}, alpha = {factor} x alpha*"] = {
+                "predicted stable points": [fmt(p.point) for p in pts if p.stable],
+                "fraction of runs that left the origin": left,
+                "mean |end|": fmt(np.abs(end).mean(axis=0))}
+            ok &= (left == 0.0) if factor < 1 else (left == 1.0)
+    return Outcome("confirmed" if ok else "refuted", derived=derived, numeric=numeric,
+                   why="" if ok else "training does not switch behaviour at the threshold")
+
+
+@claim("pjap.eps_floor", "beyond the paper (THEORY §6)",
+       "With an eps floor, a very large alpha falls back towards BRUD (the floor's share of the "
+       "sampling grows), so PJAP's best alpha is finite; wide data can add a second stable "
+       "point near the other peak.")
+def check_eps_floor(ctx: Context) -> Outcome:
+    game = twin_peaks(**PAPER)
+    data = Normal([A_DAG, A_DAG], [1.0, 1.0])
+    rows = {}
+    for alpha in (4.0, 16.0, 1e4):
+        # Quick mode: a coarser quadrature grid (80 nodes per axis still resolves the kernel
+        # window, ~7 nodes per kernel width at alpha 1e4) and fewer Newton starts.
+        pts = pjap_fixed_points(game, data, alpha, eps=1e-3, distance="l1",
+                                box=[(-1, 1), (-1, 1)], starts_per_axis=3 if ctx.quick else 5,
+                                nodes=80 if ctx.quick else None)
+        rows[f"alpha {alpha:g}"] = [{"point": fmt(p.point, 3), "stable": p.stable}
+                                    for p in pts]
+    brud = 5 * A_DAG / (5 + 2 * 4 * 1.0**2)  # C a_dag / (C + 2B std^2), std 1
+    stable_x = {k: [v["point"][0] for v in pts if v["stable"] and v["point"][0] > 0]
+                for k, pts in rows.items()}
+    best = {k: max(v) if v else float("nan") for k, v in stable_x.items()}
+    two_points = sum(v["stable"] for v in rows["alpha 4"]) >= 2
+    sampling = require("verify.sampling")
+    numeric = {}
+    for alpha in (16.0, 1e4):
+        pj = sampling.PJAPConfig(alpha=alpha, eps=1e-3)
+        run = cached_offline(ctx, f"floor-{alpha}", game, fig5_dataset(1.0),
+                             seeds_inits([(0.5, 0.5)], max(2, ctx.seeds // 4)),
+                             steps=ctx.steps, lr=0.05, pjap=pj)
+        numeric[f"trained end, alpha {alpha:g}"] = fmt(run["policy"][:, -1].mean(axis=0))
+    ends = {k: v[0] for k, v in numeric.items()}
+    # Finite dataset + SGD noise: 0.05 around the predicted coordinate.
+    trained_ok = (abs(ends["trained end, alpha 16"] - best["alpha 16"]) < 0.05
+                  and abs(ends["trained end, alpha 10000"] - best["alpha 10000"]) < 0.05)
+    ok = (best["alpha 16"] > best["alpha 10000"] and abs(best["alpha 10000"] - brud) < 0.05
+          and two_points and trained_ok)
+    return Outcome(
+        "confirmed" if ok else "refuted",
+        derived={"L1 PJAP fixed points, eps 1e-3, optimum-centred std 1": rows,
+                 "BRUD fixed point": round(brud, 4)},
+        numeric=numeric,
+        why="" if ok else "the predicted fixed points do not show the eps fallback")
