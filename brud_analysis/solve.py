@@ -506,6 +506,27 @@ def _multistart(exprs, variables, polys):
     return _dedupe([RealSolution(p, None) for p in kept])
 
 
+def _with_exact_guess(sol: RealSolution, polys, deadline: float) -> RealSolution:
+    """Add exact coordinates when small rationals/surds fit and *exactly* solve the system.
+
+    A guess is only kept after exact substitution gives zero for every equation, so a wrong
+    guess can cost time but never produce a wrong exact value.
+    """
+    if sol.exact is not None or time.monotonic() > deadline:
+        return sol
+    guess = []
+    for v in sol.point:
+        g = sympy.nsimplify(v, [sympy.sqrt(2), sympy.sqrt(3), sympy.sqrt(5), sympy.sqrt(6)],
+                            tolerance=1e-12)
+        if g.count_ops() > 12 or abs(float(g) - v) > 1e-10 * max(1.0, abs(v)):
+            return sol
+        guess.append(g)
+    at = dict(zip(polys[0].gens, guess, strict=True))
+    if all(sympy.simplify(p.as_expr().subs(at)) == 0 for p in polys):
+        return RealSolution(sol.point, tuple(guess))
+    return sol
+
+
 # ------------------------------------------------------------------------------ public solver
 def solve_polynomial_system(
     equations: Sequence[sympy.Expr], variables: Sequence[sympy.Symbol],
@@ -541,6 +562,8 @@ def solve_polynomial_system(
             else:  # large systems: a worker process we can kill when the budget is spent
                 sols, sets = run_with_budget(_solve_bivariate, args,
                                              deadline - time.monotonic())
+            if exact:
+                sols = [_with_exact_guess(sol, polys, deadline) for sol in sols]
             return sols, sets, "resultants + real-root isolation"
         except _OutOfTime:
             pass
@@ -554,7 +577,9 @@ def solve_polynomial_system(
                 pts = _newton_polish(exprs, variables, _solve_triangular(basis, variables))
                 sols = [RealSolution(p, None) for p in pts
                         if all(vanishes_at(q, p) for q in polys)]
-                return _dedupe(sols), [], "groebner (lex) + triangular back-substitution"
+                sols = [_with_exact_guess(sol, polys, deadline) if exact else sol
+                        for sol in _dedupe(sols)]
+                return sols, [], "groebner (lex) + triangular back-substitution"
             dim = _ideal_dimension(exprs, variables)
             sample = _point_on_variety(basis, variables)
             return ([], [StationarySet(tuple(basis), dim, sample=sample)],

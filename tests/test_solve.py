@@ -77,6 +77,7 @@ def test_three_agent_isolated_points():
     a = stationary_points(Game("x*y*z - x**2 - y**2 - z**2"))
     pts = sorted(tuple(round(v, 9) for v in p.point) for p in a.points)
     assert len(pts) == 5 and (0.0, 0.0, 0.0) in pts and (2.0, 2.0, 2.0) in pts
+    assert {p.exact for p in a.points} >= {(0, 0, 0), (2, 2, 2)}  # exactly verified guesses
 
 
 def test_brud_line_set_when_a_component_vanishes():
