@@ -180,3 +180,15 @@ def test_condition_with_symbolic_parameters(capsys):
     out = run_json(capsys, "condition", "twin_peaks(A=A, B=B, C=C)", "--target", peak, peak)
     assert out["possible"] is None and out["target_float"] == [None, None]
     assert out["per_agent"][0]["relations"][0].startswith("std_y = sqrt(-A/B")
+
+
+def test_symbolic_package_never_imports_jax():
+    import subprocess
+    import sys
+
+    code = ("import sys, brud_analysis.commands, brud_analysis.solve, brud_analysis.conditions, "
+            "brud_analysis.diagnostics, brud_analysis.strategies, brud_analysis.plots; "
+            "print('jax' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == "False"
