@@ -74,6 +74,9 @@ def run_verify(args: argparse.Namespace) -> int:
     if data is None:
         raise BrudError("brud verify needs a data model: --data normal|uniform|PATH")
     pjap = parse_pjap(args.pjap) if args.pjap else None
+    if args.plot and game.n_agents != 2:  # say so before training, not after
+        raise BrudError(f"--plot draws the reward surface of 2-agent games; this one has "
+                        f"{game.n_agents}")
     init = None
     if args.init is not None:
         if len(args.init) != game.n_agents:
