@@ -35,6 +35,18 @@ def fig3_dataset(size: int = 1000) -> np.ndarray:
     return data - data.mean(axis=0) + np.array(FIG3_MEANS)
 
 
+def fig3_runs(ctx: Context) -> tuple[dict[str, np.ndarray], int, float]:
+    """Offline runs on the Fig. 3 dataset from its three initialisations: (run, steps, lr)."""
+    data = fig3_dataset()
+    steps = ctx.steps * 2
+    # Travel one unit, as in the paper's [-1, 1] plot: lr * steps * |g| = 1.
+    lr = 1.0 / (steps * float(np.linalg.norm(data.mean(axis=0))))
+    inits = seeds_inits(FIG3_INITS, max(2, ctx.seeds // 4))
+    run = cached_offline(ctx, "fig3", sign_agreement(), data, inits, steps=steps, lr=lr,
+                         batch_size=64)
+    return run, steps, lr
+
+
 @claim("eq4.brud_update", "Sec. 3, Eq. 4",
        "The BRUD policy gradient of agent i is E_{a_-i ~ B}[dR/da_i(theta_i, a_-i)]: for a "
        "polynomial reward it depends on the data only through moments of the other agents' "
@@ -135,11 +147,7 @@ def check_fig3(ctx: Context) -> Outcome:
                          t).LC()
     derived = {"induced field": fmt(constant), "fixed points": len(fixed.points),
                "reward along the path ~ t^2 *": fmt(leading)}
-    steps = ctx.steps * 2
-    # Travel one unit, as in the paper's [-1, 1] plot: lr * steps * |g| = 1.
-    lr = 1.0 / (steps * float(np.linalg.norm(constant)))
-    inits = seeds_inits(FIG3_INITS, max(2, ctx.seeds // 4))
-    run = cached_offline(ctx, "fig3", game, data, inits, steps=steps, lr=lr, batch_size=64)
+    run, steps, lr = fig3_runs(ctx)
     move = run["policy"][:, -1] - run["policy"][:, 0]
     direction = np.array(constant) / np.linalg.norm(constant)
     cosines = move @ direction / np.linalg.norm(move, axis=1)
