@@ -1,0 +1,155 @@
+"""``brud paper-checks`` and ``brud pjap-field``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``paper-checks`` and ``pjap-field`` to the ``brud`` command.
+
+    Example:
+        >>> parser = argparse.ArgumentParser(prog="brud")
+        >>> register(parser.add_subparsers())
+        >>> parser.parse_args(["paper-checks", "--quick"]).quick
+        True
+    """
+    p = subparsers.add_parser(
+        "paper-checks", help="check every claim of the paper and regenerate its figures",
+        description="Derive each analytic claim of the paper symbolically, confirm it by JAX "
+        "training, give a verdict (confirmed / refuted / partly / not run) and regenerate "
+        "Figs. 1-5 into OUT/report.md (+ results.json, PNGs). Exit code 1 only if a check "
+        "errors; a refuted claim is a result.",
+    )
+    p.add_argument("--out", default="report", help="output directory (default: report/)")
+    p.add_argument("--quick", action="store_true",
+                   help="small numeric runs (16 seeds, 400 updates; < 5 min on 2 cores)")
+    p.add_argument("--claim", action="append", metavar="ID",
+                   help="only this claim (repeatable), e.g. --claim tp.eq5")
+    p.add_argument("--no-figures", action="store_true", help="skip the figures")
+    p.add_argument("--halfcheetah-results", metavar="PATH",
+                   help="summary.json of `brud halfcheetah report` (for Fig. 6)")
+    p.add_argument("--list", action="store_true", help="list the claim ids and exit")
+    p.add_argument("--json", action="store_true",
+                   help="print {claims: [...], figures: [...]} as JSON")
+    p.set_defaults(handler=_paper_checks)
+
+    p = subparsers.add_parser(
+        "pjap-field", help="the PJAP (prioritised) field of a game, its fixed points",
+        description="The field BRUD follows under PJAP sampling, G_i(theta) = E_rho[dR/da_i]. "
+        "With --distance l2, --eps 0 and normal data it is the closed form of THEORY.md §6 "
+        "(printed symbolically); otherwise it is integrated numerically. Fixed points are "
+        "found by multi-start Newton in a box (default: data mean +- 3 std, at least [-1, 1]).",
+    )
+    p.add_argument("reward", metavar="EXPR", help="reward polynomial or catalogue name")
+    from brud_analysis.cli_options import add_data_options
+
+    add_data_options(p)
+    p.add_argument("--alpha", type=float, required=True, help="PJAP temperature (>= 0)")
+    p.add_argument("--eps", type=float, default=0.0, help="priority floor (default 0)")
+    p.add_argument("--distance", choices=["l1", "l2"], default="l2",
+                   help="l2 (closed form with eps 0 and normal data; default) or l1 (paper)")
+    p.add_argument("--box", type=float, nargs=2, metavar=("LO", "HI"),
+                   help="search box for fixed points, the same for every agent")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=_pjap_field)
+
+
+def _paper_checks(args: argparse.Namespace) -> int:
+    from brud_analysis.cli import print_json
+
+    if args.list:
+        from paper_checks.claims import load_all
+
+        for cid, c in load_all().items():
+            print(f"{cid:28s} {c.location}")
+        return 0
+    from paper_checks.report import run_report
+
+    payload = run_report(args.out, quick=args.quick, only=args.claim,
+                         halfcheetah_results=args.halfcheetah_results,
+                         figures=not args.no_figures, progress=not args.json)
+    if args.json:
+        print_json(payload)
+    else:
+        width = max(len(c["id"]) for c in payload["claims"])
+        for c in payload["claims"]:
+            why = c["why"].splitlines()[0] if c["why"] else ""
+            print(f"{c['id']:{width}s}  {c['status']:9s}  {why[:110]}")
+        counts = ", ".join(f"{n} {s}" for s, n in payload["counts"].items() if n)
+        print(f"\n{counts}; {len(payload['figures'])} figures; {payload['seconds']:.0f} s "
+              f"({payload['mode']} mode)\nreport: {args.out}/report.md")
+        for label, err in payload["figure_errors"].items():
+            print(f"figure {label} failed: {err.splitlines()[0]}", file=sys.stderr)
+    return 1 if payload["errors"] else 0
+
+
+def _pjap_field(args: argparse.Namespace) -> int:
+    import sympy
+
+    from brud_analysis.cli import print_json
+    from brud_analysis.cli_options import data_model_from_args
+    from brud_analysis.data import Normal
+    from brud_analysis.errors import BrudError
+    from brud_analysis.game import Game
+    from brud_analysis.pjap import (
+        default_box,
+        origin_escape_alpha,
+        pjap_field,
+        pjap_fixed_points,
+    )
+
+    game = Game(args.reward)
+    game.require_numeric()
+    data = data_model_from_args(args, game)
+    if data is None:
+        raise BrudError("pjap-field needs data: --data normal --mean .. --std .., "
+                        "--data uniform --low .. --high .., or --data FILE")
+    if not args.alpha >= 0 or not args.eps >= 0:
+        raise BrudError(f"--alpha and --eps must be >= 0, got {args.alpha} and {args.eps}")
+    closed = args.distance == "l2" and args.eps == 0 and isinstance(data, Normal)
+    box = ([tuple(args.box)] * game.n_agents if args.box else default_box(data, game))
+    if args.box and not args.box[0] < args.box[1]:
+        raise BrudError(f"--box needs LO < HI, got {args.box}")
+    points = pjap_fixed_points(game, data, args.alpha, args.eps, args.distance, box=box)
+    out: dict = {
+        "game": str(game.reward), "agents": list(game.agent_names), "data": repr(data),
+        "alpha": args.alpha, "eps": args.eps, "distance": args.distance,
+        "method": "closed form (L2 kernel, eps 0, normal data)" if closed else
+        "numeric quadrature / finite sum",
+        "field": None,
+        "fixed_points": [{"point": [float(v) for v in p.point], "stable": p.stable,
+                          "eigenvalues": [[float(e.real), float(e.imag)] for e in p.eigenvalues]}
+                         for p in points],
+        "box": [list(b) for b in box],
+    }
+    if closed:
+        alpha = sympy.nsimplify(args.alpha)
+        out["field"] = [str(sympy.expand(g)) for g in pjap_field(game, data, alpha)]
+        try:
+            threshold = origin_escape_alpha(game, data)
+        except BrudError:  # the data mean is not a fixed point for every alpha
+            threshold = None
+        if threshold is not None:
+            out["mean_stable_below_alpha"] = float(threshold)
+    if args.json:
+        print_json(out)
+        return 0
+    print(f"PJAP field of R = {game.reward}  ({out['method']})")
+    print(f"data: {out['data']}; alpha = {args.alpha:g}, eps = {args.eps:g}, "
+          f"distance = {args.distance}")
+    if out["field"]:
+        alpha = sympy.nsimplify(args.alpha)
+        for name, g in zip(game.agent_names, pjap_field(game, data, alpha), strict=True):
+            print(f"  G_{name} = {sympy.N(sympy.expand(g), 6)}")
+    if "mean_stable_below_alpha" in out:
+        print(f"the data mean is a fixed point for every alpha; it is stable for alpha < "
+              f"{out['mean_stable_below_alpha']:.6g}")
+    print(f"fixed points in {[tuple(round(v, 3) for v in b) for b in box]}:")
+    if not points:
+        print("  none found")
+    for p in points:
+        coords = ", ".join(f"{v:.6g}" for v in p.point)
+        print(f"  ({coords})  {'stable' if p.stable else 'unstable'}")
+    return 0
