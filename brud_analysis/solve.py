@@ -9,8 +9,10 @@ Methods, in the order they are tried (the result says which one produced it):
   positive-dimensional part (e.g. the line x = y of R = -(x - y)^2); the rest is coprime, so
   its solutions are finitely many, and their coordinates are real roots of the two resultants;
   candidate pairs are kept when both equations vanish there.
-* ``groebner (lex) + triangular back-substitution`` (n >= 3), run in a worker process with a time
-  budget; the Groebner basis also gives the dimension of non-isolated sets.
+* ``groebner eliminants + real-root isolation`` (n >= 3), run in a worker process with a time
+  budget: each variable's univariate eliminant (lex basis with that variable last) has the
+  coordinates among its certified real roots; candidate tuples are kept when all equations
+  vanish there. The Groebner basis also gives the dimension of non-isolated sets.
 * ``numeric multistart (completeness not certified)``: Newton/least-squares from a grid of
   starting points, only when the above ran out of time.
 
@@ -284,10 +286,9 @@ def _solve_coprime_pair(F, G, x, y, deadline, exact):
     ys = [r for r, _ in univariate_real_roots(ry, exact=False)] if ry.degree() > 0 else []
     if time.monotonic() > deadline:
         raise _OutOfTime
-    Fn, Gn = F, G
     points = [
         (a, b) for a in xs for b in ys
-        if vanishes_at(Fn, (a, b)) and vanishes_at(Gn, (a, b))
+        if vanishes_at(F, (a, b)) and vanishes_at(G, (a, b))
     ]
     exact_x = exact_y = []
     if exact and points and time.monotonic() < deadline:
@@ -406,14 +407,28 @@ def run_with_budget(fn, args: tuple, budget: float):
     return payload
 
 
-def _groebner_lex(exprs, variables):
+def _groebner_eliminants(exprs, variables):
+    """Lex basis and, if zero-dimensional, each variable's univariate eliminant.
+
+    The eliminant of v (the generator of the ideal intersected with Q[v]) is the univariate
+    element of the lex basis with v ordered last; every solution's v-coordinate is one of its
+    roots.
+    """
     basis = sympy.groebner(exprs, *variables, order="lex")
-    return list(basis.exprs), basis.is_zero_dimensional
+    if not basis.is_zero_dimensional:
+        return list(basis.exprs), None
+    eliminants = []
+    for k, var in enumerate(variables):
+        order = [v for j, v in enumerate(variables) if j != k] + [var]
+        rotated = basis if k == len(variables) - 1 else sympy.groebner(exprs, *order, order="lex")
+        (uni,) = [p for p in rotated.exprs if p.free_symbols <= {var}][:1] or (None,)
+        eliminants.append(uni)
+    return list(basis.exprs), eliminants
 
 
 def _groebner_with_budget(exprs, variables, budget):
-    """Lex Groebner basis (and whether it is zero-dimensional) within ``budget`` seconds."""
-    return run_with_budget(_groebner_lex, (exprs, tuple(variables)), budget)
+    """``_groebner_eliminants`` within ``budget`` seconds (killable worker process)."""
+    return run_with_budget(_groebner_eliminants, (exprs, tuple(variables)), budget)
 
 
 def _ideal_dimension(exprs, variables) -> int:
@@ -430,31 +445,20 @@ def _ideal_dimension(exprs, variables) -> int:
     return 0
 
 
-def _solve_triangular(basis, variables):
-    """Real solutions of a zero-dimensional lex Groebner basis by back-substitution."""
-    partial: list[dict] = [{}]
-    for var in reversed(variables):
-        later = {v for v in variables[variables.index(var) + 1:]}
-        relevant = [p for p in basis if var in p.free_symbols and p.free_symbols <= later | {var}]
-        new_partial = []
-        for assignment in partial:
-            polys = []
-            for p in relevant:
-                q = sympy.Poly(p.subs(assignment), var)
-                coeffs = [abs(complex(c)) for c in q.all_coeffs()]
-                if max(coeffs, default=0.0) > 1e-9:
-                    polys.append(q)
-            if not polys:
-                continue
-            pick = min(polys, key=lambda q: q.degree())
-            coeffs = np.array([complex(c).real for c in pick.all_coeffs()])
-            for r in np.roots(coeffs) if len(coeffs) > 1 else []:
-                if abs(r.imag) <= 1e-7 * max(1.0, abs(r)):
-                    cand = dict(assignment)
-                    cand[var] = float(r.real)
-                    new_partial.append(cand)
-        partial = new_partial
-    return [tuple(a[v] for v in variables) for a in partial if len(a) == len(variables)]
+def _pair_eliminant_roots(eliminants, variables, polys, deadline) -> list[RealSolution]:
+    """Points of the product of the eliminants' certified real roots that solve the system."""
+    per_var = []
+    for var, uni in zip(variables, eliminants, strict=True):
+        if uni is None:
+            raise _OutOfTime  # cannot happen for a zero-dimensional ideal; fall back anyway
+        per_var.append([r for r, _ in univariate_real_roots(sympy.Poly(uni, var), exact=False)])
+    solutions = []
+    for point in itertools.product(*per_var):
+        if time.monotonic() > deadline:
+            raise _OutOfTime
+        if all(vanishes_at(q, point) for q in polys):
+            solutions.append(RealSolution(tuple(point), None))
+    return _dedupe(solutions)
 
 
 def _point_on_variety(basis, variables) -> tuple[float, ...] | None:
@@ -470,19 +474,6 @@ def _point_on_variety(basis, variables) -> tuple[float, ...] | None:
         if all(vanishes_at(p, sol.x) for p in polys):
             return tuple(float(v) for v in sol.x)
     return None
-
-
-def _newton_polish(exprs, variables, points):
-    from scipy.optimize import root
-
-    funcs = sympy.lambdify([variables], list(exprs), "numpy")
-    jac = sympy.lambdify([variables], sympy.Matrix(exprs).jacobian(variables), "numpy")
-    out = []
-    for p in points:
-        sol = root(lambda v: np.asarray(funcs(v), dtype=float), np.asarray(p, dtype=float),
-                   jac=lambda v: np.asarray(jac(v), dtype=float), method="lm")
-        out.append(tuple(float(v) for v in sol.x) if sol.success else tuple(p))
-    return out
 
 
 def _multistart(exprs, variables, polys):
@@ -570,16 +561,14 @@ def solve_polynomial_system(
     else:
         try:
             remaining = max(deadline - time.monotonic(), 0.1)
-            basis, zero_dim = _groebner_with_budget(exprs, variables, remaining)
+            basis, eliminants = _groebner_with_budget(exprs, variables, remaining)
             if basis == [1]:
                 return [], [], "groebner (lex): no solution"
-            if zero_dim:
-                pts = _newton_polish(exprs, variables, _solve_triangular(basis, variables))
-                sols = [RealSolution(p, None) for p in pts
-                        if all(vanishes_at(q, p) for q in polys)]
+            if eliminants is not None:
+                sols = _pair_eliminant_roots(eliminants, variables, polys, deadline)
                 sols = [_with_exact_guess(sol, polys, deadline) if exact else sol
-                        for sol in _dedupe(sols)]
-                return sols, [], "groebner (lex) + triangular back-substitution"
+                        for sol in sols]
+                return sols, [], "groebner eliminants + real-root isolation"
             dim = _ideal_dimension(exprs, variables)
             sample = _point_on_variety(basis, variables)
             return ([], [StationarySet(tuple(basis), dim, sample=sample)],
