@@ -37,7 +37,14 @@ def save_checkpoint(path: str | Path, state: Any, document: dict) -> Path:
 
 
 def load_document(path: str | Path) -> dict:
-    """The JSON document of a checkpoint, without loading its arrays."""
+    """The JSON document of a checkpoint, without loading its arrays.
+
+    Example:
+        >>> import tempfile, jax.numpy as jnp
+        >>> p = save_checkpoint(Path(tempfile.mkdtemp()) / "c.npz", [jnp.ones(1)], {"step": 7})
+        >>> load_document(p)["step"]
+        7
+    """
     with np.load(path) as archive:
         return json.loads(archive["document"].tobytes().decode())
 
@@ -47,6 +54,13 @@ def load_checkpoint(path: str | Path, template: Any) -> tuple[Any, dict]:
 
     Raises:
         BrudError: the checkpoint does not match ``template`` (another configuration).
+
+    Example:
+        >>> import tempfile, jax.numpy as jnp
+        >>> p = save_checkpoint(Path(tempfile.mkdtemp()) / "c.npz", [jnp.ones(2)], {})
+        >>> load_checkpoint(p, [jnp.zeros(3)])
+        Traceback (most recent call last):
+        brud_analysis.errors.BrudError: checkpoint ... holds another learner (leaf_0000: (2,) ...)
     """
     leaves, treedef = jax.tree_util.tree_flatten(template)
     with np.load(path) as archive:

@@ -47,7 +47,7 @@ class Evaluator:
 
     def returns(self, params: Params, episodes: int, seed: int) -> np.ndarray:
         """Undiscounted team returns ``(S, episodes)`` of the seeds' policies ``params``
-        (every leaf with a leading seed axis ``S``)."""
+        (every leaf with a leading seed axis ``S``); see the class example."""
         n_seeds = jax.tree_util.tree_leaves(params)[0].shape[0]
         envs = self._environments(n_seeds * episodes)
         obs = np.stack([env.reset(seed + i % episodes)[0] for i, env in enumerate(envs)])

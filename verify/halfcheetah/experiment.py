@@ -66,7 +66,12 @@ def _run_description(config: ExperimentConfig, system: str, dataset: str, seeds:
 
 
 def _place_seeds(tree: Any, n_seeds: int) -> Any:
-    """Shard the seed axis across devices when there are several (and it divides evenly)."""
+    """Shard the seed axis across devices when there are several (and it divides evenly).
+
+    Example:
+        >>> _place_seeds(jnp.zeros((3, 2)), 3).shape
+        (3, 2)
+    """
     devices = jax.devices()
     if len(devices) < 2 or n_seeds % len(devices):
         return tree
@@ -81,7 +86,15 @@ def chunk_runner(config: LearnerConfig, obs_dim: int, act_dim: int, n_agents: in
     """``(init, run)``: the learner's ``init`` and ``run(states, data, length) -> (states,
     metrics)``, ``length`` updates of every seed in one jitted call; metrics are each seed's
     mean over the chunk, shape ``(S,)`` per field. Cached, so runs of one configuration in a
-    process share their compilation."""
+    process share their compilation.
+
+    Example:
+        >>> from verify.halfcheetah.configs import make_config
+        >>> init, run = chunk_runner(make_config("cpu", "maddpg-cql").learner, 12, 3, 2, 17)
+        >>> states = init(jax.vmap(jax.random.PRNGKey)(jnp.arange(2)), 100)
+        >>> states.step.tolist()
+        [0, 0]
+    """
     init, update = make_learner(config, obs_dim, act_dim, n_agents, state_dim)
 
     def run(states, data, length: int):
@@ -124,6 +137,14 @@ def train(
     Returns:
         The result document (also written to ``result.json``), or, when stopped early, the
         checkpoint's document with ``"finished": False``.
+
+    Example:
+        >>> from verify.halfcheetah.configs import make_config
+        >>> from verify.halfcheetah.vault import load_vault
+        >>> result = train(load_vault("data/2halfcheetah.vlt/Good"), dataset="Good",
+        ...                system="maddpg-cql-pjap", config=make_config("cpu", "maddpg-cql-pjap"),
+        ...                seeds=3, out_dir="runs/good/maddpg-cql-pjap")  # doctest: +SKIP
+        >>> result["final_normalised"]  # doctest: +SKIP
     """
     from tqdm import tqdm
 

@@ -26,6 +26,12 @@ def load_results(directories: Iterable[str | Path]) -> list[dict]:
 
     Raises:
         BrudError: a directory is missing or holds no finished run.
+
+    Example:
+        >>> import tempfile
+        >>> load_results([tempfile.mkdtemp()])
+        Traceback (most recent call last):
+        brud_analysis.errors.BrudError: ... holds no finished run (no result.json under it)
     """
     results = []
     for directory in directories:
@@ -101,7 +107,12 @@ def probability_of_improvement(
 
 
 def distance_curve(result: dict) -> tuple[np.ndarray, np.ndarray]:
-    """``(updates, mean distance over seeds)`` per logged chunk of a run."""
+    """``(updates, mean distance over seeds)`` per logged chunk of a run.
+
+    Example:
+        >>> distance_curve({"history": {"steps": [10, 20], "distance": [[0.2, 0.4], [0.1, 0.1]]}})
+        (array([10, 20]), array([0.3, 0.1]))
+    """
     history = result["history"]
     return np.asarray(history["steps"]), np.asarray(history["distance"], float).mean(axis=1)
 
@@ -111,6 +122,14 @@ def summarise(results: Sequence[dict], reps: int = 5000) -> dict:
 
     Raises:
         BrudError: two runs of the same dataset and system.
+
+    Example:
+        >>> run = {"dataset": "Good", "system": "maddpg-cql", "config": "cpu", "updates": 10,
+        ...        "final_normalised": [0.5, 0.7], "final_returns": [50.0, 70.0],
+        ...        "normalisation": {"method": "range", "min": 0.0, "max": 100.0},
+        ...        "history": {"steps": [10], "distance": [[0.2, 0.2]]}}
+        >>> summarise([run], reps=100)["datasets"]["Good"]["systems"]["maddpg-cql"]["mean"]
+        {'estimate': 0.6, 'ci': [0.5, 0.7]}
     """
     by_dataset: dict[str, dict[str, dict]] = {}
     for result in results:
@@ -154,7 +173,12 @@ def summarise(results: Sequence[dict], reps: int = 5000) -> dict:
 
 
 def plot_figure(summary: dict, results: Sequence[dict], path: str | Path) -> Path:
-    """Fig. 6 layout: per dataset, median / IQM / mean with CIs and the distance curves."""
+    """Fig. 6 layout: per dataset, median / IQM / mean with CIs and the distance curves,
+    written atomically as a PNG at ``path``.
+
+    Example:
+        >>> plot_figure(summarise(runs), runs, "fig6/fig6.png")  # doctest: +SKIP
+    """
     import matplotlib
 
     matplotlib.use("Agg")
