@@ -553,8 +553,8 @@ def solve_polynomial_system(
             else:  # large systems: a worker process we can kill when the budget is spent
                 sols, sets = run_with_budget(_solve_bivariate, args,
                                              deadline - time.monotonic())
-            if exact:
-                sols = [_with_exact_guess(sol, polys, deadline) for sol in sols]
+            # (no guessing here: factoring the resultants already gives every rational or
+            # quadratic-surd coordinate exactly)
             return sols, sets, "resultants + real-root isolation"
         except _OutOfTime:
             pass
