@@ -7,6 +7,7 @@ points come from certified root isolation refined to ~1e-12, so genuine zeros sh
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -24,12 +25,17 @@ def numeric_eigenvalues(matrix: sympy.Matrix, variables: Sequence[sympy.Symbol],
         >>> numeric_eigenvalues(sympy.Matrix([[-2, 0], [0, x]]), (x, y), (3.0, 0.0)).real
         array([-2.,  3.])
     """
-    values = np.array(
-        matrix.subs(dict(zip(variables, point, strict=True))).evalf(), dtype=complex
-    )
+    values = np.asarray(_compiled(sympy.ImmutableMatrix(matrix), tuple(variables))(*point),
+                        dtype=complex)
     if np.allclose(values, values.conj().T):
         return np.linalg.eigvalsh(values).astype(complex)
     return np.linalg.eigvals(values)
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(matrix: sympy.ImmutableMatrix, variables: tuple[sympy.Symbol, ...]):
+    """numpy function for ``matrix`` (compiled once: SymPy ``subs`` per point is ~100x slower)."""
+    return sympy.lambdify(variables, matrix, modules="numpy")
 
 
 def _is_zero(values: np.ndarray) -> np.ndarray:
