@@ -162,3 +162,31 @@ def test_run_with_budget_kills_a_slow_call():
     with pytest.raises(_OutOfTime):
         run_with_budget(time.sleep, (30,), 0.3)
     assert time.monotonic() - start < 5
+
+
+@settings(max_examples=10, deadline=None)
+@given(polynomial_games(max_degree=4))
+def test_resultant_and_groebner_routes_agree(game):
+    """Two independent certified routes find the same isolated real stationary points."""
+    from brud_analysis.solve import _groebner_eliminants, _pair_eliminant_roots
+
+    a = stationary_points(game)
+    basis, eliminants = _groebner_eliminants(list(game.gradient), game.agents)
+    if a.sets or eliminants is None:  # non-isolated part: compared by other tests
+        return
+    polys = [sympy.Poly(d, *game.agents) for d in game.gradient]
+    other = _pair_eliminant_roots(eliminants, game.agents, polys, time.monotonic() + 60)
+    assert len(other) == len(a.points)
+    for p, q in zip(a.points, other, strict=True):  # both sorted by coordinates
+        assert p.point == pytest.approx(q.point, rel=1e-9, abs=1e-9)  # both isolated to 1e-15
+
+
+@settings(max_examples=5, deadline=None)
+@given(polynomial_games(n_agents=3, max_degree=3, max_terms=5))
+def test_three_agent_stationary_points_satisfy_the_gradient(game):
+    a = stationary_points(game)
+    for p in a.points:
+        at = dict(zip(game.agents, p.point, strict=True))
+        scale = 1 + sum(abs(float(c)) for c in game.poly.coeffs()) * (1 + max(map(abs, p.point)))**3
+        for d in game.gradient:
+            assert abs(float(d.subs(at))) <= 1e-9 * scale  # certified roots + round-off
