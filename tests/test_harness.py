@@ -79,3 +79,15 @@ def test_empirical_data_is_used_as_is():
 def test_mismatched_data_is_a_user_error():
     with pytest.raises(BrudError):
         verify_game(twin_peaks(), Normal([0, 0, 0], [1, 1, 1]), seeds=2, steps=10)
+
+
+def test_four_basins_are_found_and_each_confirmed():
+    # g_i = -4 theta_i^3 + 4 theta_i + E[a_-i]: two stable roots per agent, four joint points.
+    game = Game("-(x^2 - 1)^2 - (y^2 - 1)^2 + x*y")
+    r = verify_game(game, Normal([0.2, -0.1], [1, 1]), seeds=48, steps=800, lr=0.02,
+                    dataset_size=300)
+    assert sum(p.stable for p in r.predicted) == 4 and len(r.predicted) == 9
+    assert r.passed and all(b.runs > 0 for b in r.basins)
+    assert sum(b.runs for b in r.basins) == 48
+    # Starts well inside a basin end in the basin the deterministic flow predicts.
+    assert r.details["runs_in_flow_predicted_basin"] >= 44

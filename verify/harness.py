@@ -325,6 +325,13 @@ def verify_game(
         basins, basin_of_run, unassigned_tol = _fixed_point_check(
             stable, final, divergent, inits, tools, steps, lr, batch_size,
             every, m_tail, details)
+        # Which basin the deterministic flow from each start predicts (reported, not in the
+        # verdict: near a separatrix SGD noise may legitimately pick the other side).
+        flow_basin = np.argmin(np.linalg.norm(
+            flow_end[:, None, :] - np.array([p.point for p in stable])[None], axis=2), axis=1)
+        landed = basin_of_run >= 0
+        details["runs_in_flow_predicted_basin"] = int(np.sum(flow_basin[landed]
+                                                             == basin_of_run[landed]))
         occupied = [b for b in basins if b.runs]
         main = max(occupied, key=lambda b: b.runs) if occupied else None
         observed = main.observed_mean if main else tuple([math.nan] * game.n_agents)
