@@ -601,7 +601,8 @@ def stationary_points(game: Game, time_budget: float = DEFAULT_TIME_BUDGET) -> S
         kind = classify_hessian(eig)
         higher = probe_degenerate(game.reward, game.agents, s.point) if kind == "degenerate" \
             else None
-        points.append(StationaryPoint(s.point, s.exact, kind, tuple(eig), higher))
+        eig_t = tuple(complex(e) for e in eig)
+        points.append(StationaryPoint(s.point, s.exact, kind, eig_t, higher))
     for st in sets:
         if st.sample is not None and st.dimension < game.n_agents:
             eig = numeric_eigenvalues(game.hessian, game.agents, st.sample)
@@ -644,7 +645,7 @@ def brud_fixed_points(game: Game, data: DataModel,
     points = []
     for s in sols:
         eig = numeric_eigenvalues(jac, game.agents, s.point)
-        points.append(FixedPoint(s.point, s.exact, is_stable(eig), tuple(eig)))
+        points.append(FixedPoint(s.point, s.exact, is_stable(eig), tuple(complex(e) for e in eig)))
     for st in sets:
         if st.sample is not None:
             eig = numeric_eigenvalues(jac, game.agents, st.sample)
