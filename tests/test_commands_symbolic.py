@@ -192,3 +192,9 @@ def test_symbolic_package_never_imports_jax():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_error_plot_needs_two_agents(capsys, tmp_path):
+    assert_user_error(capsys, ["analyse", "x*y*z", "--data", "normal", "--mean", "0", "0", "0",
+                               "--std", "1", "1", "1", "--plot", str(tmp_path / "p.png")],
+                      "2-agent games only")
