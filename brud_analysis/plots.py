@@ -73,7 +73,10 @@ def plot_fields(
         return u / norm, v / norm  # directions only: magnitudes differ by orders of magnitude
 
     fig, ax = plt.subplots(figsize=(6.4, 5.6), dpi=120)
-    filled = ax.contourf(fine[0], fine[1], reward, levels=30, cmap="viridis", alpha=0.8)
+    # quartic rewards plunge at the corners; clip the colour range so the peaks stay visible
+    levels = np.linspace(np.percentile(reward, 10), reward.max(), 30)
+    filled = ax.contourf(fine[0], fine[1], np.clip(reward, levels[0], None), levels=levels,
+                         cmap="viridis", alpha=0.8)
     fig.colorbar(filled, ax=ax, label="reward R")
     ax.quiver(coarse[0], coarse[1], *unit(*grad), color="black", width=0.003, label="grad R (true)")
     ax.quiver(coarse[0], coarse[1], *unit(*brud), color="red", width=0.003, alpha=0.8,
