@@ -31,8 +31,10 @@ deterministic flow from the same start diverges.
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -192,44 +194,123 @@ def predict_fixed_points(game: Game, model: Empirical, pjap: PJAPConfig | None =
     return _as_fixed_points(points)
 
 
-def _expected_field_fn(reward, dataset: jax.Array, pjap: PJAPConfig | None):
-    """``G(theta)`` ``(n,) -> (n,)`` and per-sample gradient variance ``(n,)`` of the sampler."""
+def _expected_field_fn(reward, pjap: PJAPConfig | None):
+    """``G(theta, dataset)`` ``(n,)``: the sampler's expected update (uniform BRUD or PJAP with
+    every priority fresh), and the per-sample gradient variance ``(n,)`` under that sampler."""
 
-    def probabilities(theta):
+    def probabilities(theta, dataset):
         if pjap is None or pjap.importance_weights:
             return jnp.full(dataset.shape[0], 1.0 / dataset.shape[0], jnp.float32)
         d = joint_action_distance(dataset, theta, pjap.distance)
         w = pjap_priority(d, pjap.alpha, pjap.eps) ** pjap.exponent
         return w / jnp.sum(w)
 
-    def per_sample(theta):
-        return jax.vmap(lambda row: brud_gradient(reward, theta, row[None]))(dataset)  # (N, n)
+    def per_sample(theta, dataset):  # (N, n)
+        return jax.vmap(lambda row: brud_gradient(reward, theta, row[None]))(dataset)
 
-    def field_fn(theta):
-        return probabilities(theta) @ per_sample(theta)
+    def field_fn(theta, dataset):
+        return probabilities(theta, dataset) @ per_sample(theta, dataset)
 
-    def variance(theta):
-        p = probabilities(theta)
-        g = per_sample(theta)
-        mean = p @ g
-        return p @ (g - mean) ** 2
+    def variance(theta, dataset):
+        p = probabilities(theta, dataset)
+        g = per_sample(theta, dataset)
+        return p @ (g - p @ g) ** 2
 
     return field_fn, variance
 
 
-class _FieldTools:
-    """The expected field and, in one jitted call, its local analysis at a point."""
+def _flow(field_fn, steps: int, lr: float, clip: float | None, bound: float, theta0, dataset):
+    """Euler flow ``theta += lr * G(theta)`` (the mean SGD path); ``(end, escaped)``."""
 
-    def __init__(self, reward, dataset: jax.Array, pjap: PJAPConfig | None) -> None:
-        self.raw_field, raw_variance = _expected_field_fn(reward, dataset, pjap)
-        self.field = jax.jit(self.raw_field)
-        self.variance = jax.jit(raw_variance)
+    def step(carry, _):
+        theta, escaped = carry
+        theta = theta + lr * field_fn(theta, dataset)
+        if clip is not None:
+            theta = jnp.clip(theta, -clip, clip)
+        escaped = escaped | ~jnp.all(jnp.isfinite(theta)) | (jnp.max(jnp.abs(theta)) > bound)
+        # Freeze an escaped path so that it stays finite (and flagged).
+        return (jnp.where(escaped, theta0, theta), escaped), None
 
-        def local(x):  # Jacobian (n, n), second derivatives (n, n, n), sampling variance (n,)
-            return (jax.jacfwd(self.raw_field)(x), jax.jacfwd(jax.jacfwd(self.raw_field))(x),
-                    raw_variance(x))
+    (theta, escaped), _ = jax.lax.scan(step, (theta0, jnp.bool_(False)), None, length=steps)
+    return theta, escaped
+
+
+def _noise_along(field_fn, variance_fn, steps: int, lr: float, batch_size: int, theta0, dataset):
+    """Variance of (SGD policy - flow) after ``steps``, summed over agents, from ``theta0``.
+
+    Propagates ``v <- |1 + lr * lambda|^2 v + lr^2 s^2 / B`` along the flow with the Jacobian's
+    largest real eigenvalue ``lambda`` and per-sample variance ``s^2`` re-evaluated every
+    ``chunk`` steps (piecewise constant in between). For a constant field (the drift games) this
+    is exactly ``steps * lr^2 s^2 / B``.
+    """
+    chunk = _log_every(steps, 50)
+
+    def one_chunk(carry, _):
+        x, v = carry
+        lam = jnp.max(jnp.real(jnp.linalg.eigvals(jax.jacfwd(field_fn)(x, dataset))))
+        grow = (1 + lr * lam) ** 2
+        step_noise = lr * lr * jnp.sum(variance_fn(x, dataset)) / batch_size
+        geometric = jnp.where(jnp.abs(grow - 1) < 1e-6, jnp.float32(chunk),
+                              (grow**chunk - 1) / (grow - 1))
+        v = v * grow**chunk + step_noise * geometric
+        x = jax.lax.fori_loop(0, chunk, lambda _, y: y + lr * field_fn(y, dataset), x)
+        return (x, v), None
+
+    (_, v), _ = jax.lax.scan(one_chunk, (theta0, jnp.float32(0.0)), None, length=steps // chunk)
+    return v
+
+
+class _Compiled:
+    """Everything :func:`verify_game` runs, jitted once per (game, trainer setting, bound).
+
+    The dataset is an argument throughout, so one compilation serves every dataset of the same
+    shape: for checks of a few seconds, compiling (not training) is what costs.
+    """
+
+    def __init__(self, game: Game, config: OfflineConfig, bound: float) -> None:
+        field_fn, variance_fn = _expected_field_fn(reward_function(game), config.pjap)
+        lr, clip, steps = config.lr, config.clip, config.steps
+        self.train = jax.jit(jax.vmap(make_offline_train(game, config), in_axes=(0, None, 0)))
+        self.field = jax.jit(field_fn)
+
+        def local(x, dataset):  # Jacobian (n, n), second derivatives (n, n, n), variance (n,)
+            return (jax.jacfwd(field_fn)(x, dataset),
+                    jax.jacfwd(jax.jacfwd(field_fn))(x, dataset), variance_fn(x, dataset))
 
         self.local = jax.jit(local)
+        self.flow = jax.jit(jax.vmap(partial(_flow, field_fn, steps, lr, clip, bound),
+                                     in_axes=(0, None)))
+        self.drift_noise = jax.jit(jax.vmap(
+            partial(_noise_along, field_fn, variance_fn, steps, lr, config.batch_size),
+            in_axes=(0, None)))
+
+
+_COMPILED: OrderedDict = OrderedDict()
+_COMPILED_KEEP = 8
+
+
+def _compiled(game: Game, config: OfflineConfig, bound: float) -> _Compiled:
+    key = (str(game.reward), game.agent_names, config, float(bound))
+    if key in _COMPILED:
+        _COMPILED.move_to_end(key)
+    else:
+        _COMPILED[key] = _Compiled(game, config, bound)
+        while len(_COMPILED) > _COMPILED_KEEP:
+            _COMPILED.popitem(last=False)
+    return _COMPILED[key]
+
+
+class _FieldTools:
+    """The compiled field functions bound to one dataset."""
+
+    def __init__(self, compiled: _Compiled, dataset: jax.Array) -> None:
+        self.compiled, self.dataset = compiled, dataset
+
+    def field(self, x: jax.Array) -> jax.Array:
+        return self.compiled.field(x, self.dataset)
+
+    def local(self, x: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+        return self.compiled.local(x, self.dataset)
 
 
 def _default_inits(key: jax.Array, dataset: np.ndarray, predicted: list[FixedPoint],
@@ -297,11 +378,9 @@ def verify_game(
     every = _log_every(steps)
     config = OfflineConfig(steps=steps, batch_size=batch_size, lr=lr, clip=clip, pjap=pjap,
                            log_every=every)
-    one_run = make_offline_train(game, config)
-    # The dataset is closed over (a compile-time constant): faster gathers on CPU.
-    run_all = jax.jit(jax.vmap(lambda k, t: one_run(k, dataset, t)))
-    traj = jax.tree.map(np.asarray, run_all(jax.random.split(key_train, seeds),
-                                            jnp.asarray(inits)))
+    compiled = _compiled(game, config, bound)
+    traj = jax.tree.map(np.asarray, compiled.train(jax.random.split(key_train, seeds), dataset,
+                                                   jnp.asarray(inits)))
     policy = traj.policy  # (S, L+1, n)
     with np.errstate(invalid="ignore"):
         divergent = ~np.all(np.isfinite(policy), axis=(1, 2)) | (
@@ -310,9 +389,8 @@ def verify_game(
     m_tail = max(1, int(round(tail * n_logs)))
     final = np.where(divergent[:, None], np.nan, policy[:, -m_tail:].mean(axis=1))
 
-    reward = reward_function(game)
-    tools = _FieldTools(reward, dataset, pjap)
-    flow_end, flow_diverged = _deterministic_flow(tools.raw_field, inits, steps, lr, clip, bound)
+    tools = _FieldTools(compiled, dataset)
+    flow_end, flow_diverged = (np.asarray(a) for a in compiled.flow(jnp.asarray(inits), dataset))
     expected_divergent = int(flow_diverged.sum())
     divergence_mismatch = int(np.sum(divergent != flow_diverged))
     details: dict = {
@@ -350,8 +428,9 @@ def verify_game(
             gaps = last[ok] - flow_end[ok]
             gap = gaps.mean(axis=0)
             n_ok = int(ok.sum())
-            theory_se = math.sqrt(_drift_noise(tools.raw_field, tools.variance, inits[ok], steps,
-                                               lr, batch_size) / n_ok)
+            # The noise scale varies slowly between starts: a sample of them is enough.
+            noise = compiled.drift_noise(jnp.asarray(inits[ok][:64]), dataset)
+            theory_se = math.sqrt(float(np.mean(np.asarray(noise))) / n_ok)
             # Linear noise propagation is exact for a constant field, but near a saddle it
             # amplifies noise exponentially where the real (saturating) dynamics do not. The
             # runs are independent, so their own spread gives the standard error of the mean
@@ -382,27 +461,6 @@ def verify_game(
         expected_divergent_runs=expected_divergent, details=details, trajectories=traj,
         dataset=data_np, initial_policies=inits,
     )
-
-
-def _deterministic_flow(field_fn, inits: np.ndarray, steps: int, lr: float, clip: float | None,
-                        bound: float) -> tuple[np.ndarray, np.ndarray]:
-    """Euler flow ``theta += lr * G(theta)`` (the mean SGD path) from every init, ``(S, n)``."""
-
-    def flow(theta0):
-        def step(carry, _):
-            theta, escaped = carry
-            theta = theta + lr * field_fn(theta)
-            if clip is not None:
-                theta = jnp.clip(theta, -clip, clip)
-            escaped = escaped | ~jnp.all(jnp.isfinite(theta)) | (jnp.max(jnp.abs(theta)) > bound)
-            # Freeze an escaped path so that it stays finite (and flagged).
-            return (jnp.where(escaped, theta0, theta), escaped), None
-
-        (theta, escaped), _ = jax.lax.scan(step, (theta0, jnp.bool_(False)), None, length=steps)
-        return theta, escaped
-
-    end, escaped = jax.jit(jax.vmap(flow))(jnp.asarray(inits))
-    return np.asarray(end), np.asarray(escaped)
 
 
 def _contraction(tools: _FieldTools, point: np.ndarray) -> tuple[float, np.ndarray, float]:
@@ -465,36 +523,6 @@ def _fixed_point_check(stable, final, divergent, inits, tools, steps, lr,
             "deterministic_terms": deterministic, "single_run_tolerance": single_run_tol[k],
         })
     return basins, basin_of_run, float(np.max(single_run_tol))
-
-
-def _drift_noise(field_fn, variance_fn, inits, steps, lr, batch_size) -> float:
-    """Variance of (final SGD policy - flow endpoint), summed over agents, mean over runs.
-
-    Propagates ``v <- |1 + lr * lambda|^2 v + lr^2 s^2 / B`` along each run's flow with the
-    Jacobian's largest real eigenvalue ``lambda`` and per-sample variance ``s^2`` re-evaluated
-    every ``chunk`` steps (piecewise constant in between). For a constant field (the drift games)
-    this is exactly ``steps * lr^2 s^2 / B``.
-    """
-    chunk = _log_every(steps, 50)
-
-    def along(theta0):
-        def one_chunk(carry, _):
-            x, v = carry
-            lam = jnp.max(jnp.real(jnp.linalg.eigvals(jax.jacfwd(field_fn)(x))))
-            grow = (1 + lr * lam) ** 2
-            step_noise = lr * lr * jnp.sum(variance_fn(x)) / batch_size
-            geometric = jnp.where(jnp.abs(grow - 1) < 1e-6, jnp.float32(chunk),
-                                  (grow**chunk - 1) / (grow - 1))
-            v = v * grow**chunk + step_noise * geometric
-            x = jax.lax.fori_loop(0, chunk, lambda _, y: y + lr * field_fn(y), x)
-            return (x, v), None
-
-        (_, v), _ = jax.lax.scan(one_chunk, (theta0, jnp.float32(0.0)), None,
-                                 length=steps // chunk)
-        return v
-
-    sample = jnp.asarray(np.asarray(inits, np.float32)[:64])  # the noise varies slowly: a sample
-    return float(np.mean(np.asarray(jax.jit(jax.vmap(along))(sample))))
 
 
 def _finite_data_shift(game, data, stable, tools, n_rows) -> dict:
