@@ -379,8 +379,9 @@ def pjap_fixed_points(
 ) -> list[PJAPFixedPoint]:
     """Fixed points of the PJAP field and their stability.
 
-    L2 kernel, ``eps = 0`` and normal data use the closed form (exact polynomial field, exact
-    Jacobian); anything else the numeric field. Roots are found by multi-start Newton in ``box``
+    L2 kernel, ``eps = 0`` and normal data use the closed form (a polynomial field): all its
+    real zeros by certified root isolation, anywhere (``box`` unused). Anything else uses the
+    numeric field, whose zeros are found by multi-start Newton in ``box``
     (default: data mean +- 3 std, at least [-1, 1]); ``nodes``: quadrature nodes per axis of the
     numeric field.
 
@@ -395,6 +396,9 @@ def pjap_fixed_points(
     if distance == "l2" and eps == 0 and isinstance(data, Normal) and data.is_numeric():
         g = pjap_field(game, data, sympy.nsimplify(alpha))
         jac_expr = sympy.Matrix([[sympy.diff(gi, a) for a in game.agents] for gi in g])
+        exact = _closed_form_fixed_points(game, g, jac_expr)
+        if exact is not None:
+            return exact
         f_raw = sympy.lambdify([game.agents], list(g), modules="numpy")
         j_raw = sympy.lambdify([game.agents], jac_expr, modules="numpy")
 
@@ -407,6 +411,29 @@ def pjap_fixed_points(
         return find_fixed_points(f, box, starts_per_axis=starts_per_axis, jacobian=jac)
     f = numeric_pjap_field(game, data, alpha, eps, distance, nodes=nodes)
     return find_fixed_points(f, box, starts_per_axis=starts_per_axis, tol=1e-6)
+
+
+def _closed_form_fixed_points(game: Game, field_exprs: Sequence[sympy.Expr],
+                              jac_expr: sympy.Matrix) -> list[PJAPFixedPoint] | None:
+    """Every real zero of the (polynomial) closed-form field by certified root isolation
+    (:func:`brud_analysis.solve.solve_polynomial_system`); ``None`` if that cannot decide
+    (time budget, or a non-isolated set of zeros), so the caller falls back to multi-start."""
+    from brud_analysis.solve import solve_polynomial_system
+    from brud_analysis.stability import is_stable, numeric_eigenvalues
+
+    equations = [sympy.numer(sympy.together(e)) for e in field_exprs]
+    try:
+        solutions, sets, _ = solve_polynomial_system(equations, game.agents, exact=False)
+    except BrudError:
+        return None
+    if sets:
+        return None
+    out = []
+    for sol in sorted(solutions, key=lambda s: tuple(s.point)):
+        eig = numeric_eigenvalues(jac_expr, game.agents, sol.point)
+        out.append(PJAPFixedPoint(tuple(float(v) for v in sol.point), bool(is_stable(eig)),
+                                  tuple(complex(e) for e in eig)))
+    return out
 
 
 def brud_limit_field(game: Game, data: Normal) -> tuple[sympy.Expr, ...]:

@@ -16,6 +16,7 @@ from brud_analysis.game import Game
 from brud_analysis.pjap import (
     ALPHA,
     brud_limit_field,
+    find_fixed_points,
     greedy_limit_field,
     numeric_pjap_field,
     origin_escape_alpha,
@@ -141,3 +142,14 @@ def test_bad_input_is_brud_error():
         pjap_field(twin_peaks(), Empirical([[0.0, 1.0]]), 1)
     with pytest.raises(BrudError):
         pjap_fixed_points(Game("A*x*y"), Normal([0, 0], [1, 1]), 1.0)
+
+
+def test_certified_fixed_points_match_multistart():
+    game, data = twin_peaks(), Normal([0.3, -0.2], [0.7, 0.4])
+    exact = pjap_fixed_points(game, data, 16.0)
+    g = pjap_field(game, data, 16)
+    f = sympy.lambdify([game.agents], list(g))
+    numeric = find_fixed_points(lambda t: np.asarray(f(t), float), [(-2, 2), (-2, 2)])
+    assert len(exact) == len(numeric) == 3
+    for a, b in zip(exact, numeric, strict=True):
+        assert np.allclose(a.point, b.point, atol=1e-8) and a.stable == b.stable
