@@ -56,7 +56,9 @@ def register(subparsers: Any) -> None:
                    help="target joint action, one value per agent; exact values allowed "
                         "('sqrt(3/8)'); for a leading minus sign use "
                         "--target=-sqrt(3/8),-sqrt(3/8)")
-    c.add_argument("--family", default="normal", help="data family (only 'normal')")
+    c.add_argument("--family", default="normal", choices=("normal", "uniform"),
+                   help="data family of the other agent, by mean and std (default normal; "
+                        "uniform = on [mean - sqrt(3) std, mean + sqrt(3) std])")
     c.add_argument("--json", action="store_true", help="print JSON")
     c.set_defaults(handler=run_condition)
 
@@ -241,6 +243,14 @@ def condition(game, target, family: str = "normal") -> dict[str, Any]:
     }
 
 
+def _is_plain_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return "." in text or "e" in text  # a float repr: no exact form was found
+
+
 def _spans(intervals: list[list[float | None]]) -> str:
     def fmt(v: float | None, low: bool) -> str:
         return ("-inf" if low else "inf") if v is None else f"{v:.6g}"
@@ -279,7 +289,9 @@ def run_condition(args: argparse.Namespace) -> int:
         if a["possible"]:
             spans = _spans(a["mean_intervals"])
             exact = ", ".join(f"[{lo}, {hi}]" for lo, hi in a["mean_intervals_exact"])
-            if exact and "oo" not in exact and len(exact) <= 60 and exact != spans:
+            symbolic = all(not _is_plain_number(e) for pair in a["mean_intervals_exact"]
+                           for e in pair)
+            if exact and symbolic and "oo" not in exact and len(exact) <= 60:
                 spans += f"   exactly {exact}"
             print(f"    admissible mean_{a['data_of']}: {spans}")
             stable = _spans(a["stable_mean_intervals"])

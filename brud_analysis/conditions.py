@@ -2,8 +2,8 @@
 
 For a target theta* and each agent i, BRUD has theta*_i as a fixed point iff
 ``g_i(theta*_i; moments of the other agent's data) = 0``. For normal data of the other agent,
-N(mean, std^2), every raw moment is a polynomial in (mean, var = std^2), so the condition is a
-polynomial ``P(mean, var) = 0``. We report
+N(mean, std^2), and for uniform data with that mean and std, every raw moment is a polynomial
+in (mean, var = std^2), so the condition is a polynomial ``P(mean, var) = 0``. We report
 
 * the relation(s): ``std = sqrt(branch(mean))`` for every real branch (when P has degree <= 2 in
   var), otherwise the polynomial relation itself;
@@ -32,12 +32,13 @@ from dataclasses import dataclass, field
 import mpmath
 import sympy
 
-from brud_analysis.data import Normal
+from brud_analysis.data import DataModel, Normal, Uniform
 from brud_analysis.errors import BrudError
 from brud_analysis.fields import brud_component
 from brud_analysis.game import Game, _to_exact
 from brud_analysis.solve import univariate_real_roots
 
+FAMILIES = ("normal", "uniform")  # data families parametrised by (mean, std) per agent
 _NEG_TOL = 1e-12  # a variance root in [-1e-12, 0) is round-off of a root at 0
 
 
@@ -114,7 +115,19 @@ def _merge(pieces: list[tuple[float, float, bool]]) -> list[tuple[float, float]]
     return [(a, b) for a, b in out]
 
 
-def _agent_condition(game: Game, i: int, target_i: sympy.Expr) -> AgentCondition:
+def _family_model(family: str, means: list, stds: list) -> DataModel:
+    """The data model of ``family`` with the given per-agent means and standard deviations."""
+    if family == "normal":
+        return Normal(means, stds)
+    # uniform on [mean - sqrt(3) std, mean + sqrt(3) std]: its moments are polynomials in
+    # (mean, var) too, since only even powers of the half-width survive
+    half = [sympy.sqrt(3) * s for s in stds]
+    return Uniform([m - h for m, h in zip(means, half, strict=True)],
+                   [m + h for m, h in zip(means, half, strict=True)])
+
+
+def _agent_condition(game: Game, i: int, target_i: sympy.Expr,
+                     family: str = "normal") -> AgentCondition:
     j = 1 - i
     other = game.agent_names[j]
     mean = sympy.Symbol(f"mean_{other}", real=True)
@@ -122,7 +135,7 @@ def _agent_condition(game: Game, i: int, target_i: sympy.Expr) -> AgentCondition
     var = sympy.Symbol(f"var_{other}", nonnegative=True)
     means, stds = [0, 0], [0, 0]
     means[j], stds[j] = mean, sympy.sqrt(var)
-    g = brud_component(game, i, Normal(means, stds))
+    g = sympy.expand(brud_component(game, i, _family_model(family, means, stds)))
     own = game.agents[i]
     condition = sympy.expand(g.subs(own, target_i))
     slope = sympy.expand(sympy.diff(g, own).subs(own, target_i))
@@ -306,8 +319,8 @@ def data_conditions(game: Game, target: Sequence, family: str = "normal") -> Dat
         >>> data_conditions(decoupled(), [0, 0]).per_agent[0].relations
         ['impossible: g_x = 1 at the target whatever the data']
     """
-    if family != "normal":
-        raise BrudError(f"unknown data family {family!r}: only 'normal' is supported")
+    if family not in FAMILIES:
+        raise BrudError(f"unknown data family {family!r}: use one of {', '.join(FAMILIES)}")
     if game.n_agents != 2:
         raise BrudError(f"data conditions need a 2-agent game, this one has {game.n_agents}")
     target = list(target)
@@ -325,5 +338,6 @@ def data_conditions(game: Game, target: Sequence, family: str = "normal") -> Dat
         t.xreplace({s: by_name[s.name] for s in t.free_symbols if s.name in by_name})
         for t in exact_target
     )
-    per_agent = [_agent_condition(game, i, exact_target[i]) for i in range(game.n_agents)]
+    per_agent = [_agent_condition(game, i, exact_target[i], family)
+                 for i in range(game.n_agents)]
     return DataCondition(exact_target, family, per_agent)

@@ -198,3 +198,13 @@ def test_error_plot_needs_two_agents(capsys, tmp_path):
     assert_user_error(capsys, ["analyse", "x*y*z", "--data", "normal", "--mean", "0", "0", "0",
                                "--std", "1", "1", "1", "--plot", str(tmp_path / "p.png")],
                       "2-agent games only")
+
+
+def test_condition_uniform_family_and_unknown_family(capsys):
+    out = run_json(capsys, "condition", "twin_peaks(A=1, B=4, C=5)", "--target", "sqrt(3/8)",
+                   "sqrt(3/8)", "--family", "uniform")
+    assert out["family"] == "uniform"
+    assert out["per_agent"][0]["mean_intervals_exact"] == [["sqrt(6)/6", "sqrt(6)/4"]]
+    with pytest.raises(SystemExit) as info:  # argparse choices: usage error, exit code 2
+        main(["condition", "x*y", "--target", "1", "1", "--family", "laplace"])
+    assert info.value.code == 2

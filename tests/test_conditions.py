@@ -113,3 +113,16 @@ def test_symbolic_twin_peaks_reproduces_eq5():
         # both sides are closed forms evaluated in floats: agreement to round-off
         assert complex(branch.subs(values).evalf()) == pytest.approx(complex(eq5) ** 0.5,
                                                                      rel=1e-12, abs=1e-12)
+
+
+def test_uniform_family_differs_where_fourth_moments_matter():
+    # g_x = E[y^4] - 2 x; target x = 1/2 needs E[y^4] = 1. With mean 0: normal 3 var^2 = 1,
+    # uniform 9/5 var^2 = 1, so std^4 = 1/3 vs 5/9.
+    game = Game("x*y**4 - x**2 - y**2")
+    m = sympy.Symbol("mean_y", real=True)
+    for family, std4 in (("normal", sympy.Rational(1, 3)), ("uniform", sympy.Rational(5, 9))):
+        cond = data_conditions(game, [sympy.Rational(1, 2), 0], family=family).per_agent[0]
+        stds = [b.subs(m, 0) for b in cond.branches if b.subs(m, 0).is_real]
+        assert any(sympy.simplify(s**4 - std4) == 0 for s in stds)
+        ((lo, hi),) = cond.mean_intervals
+        assert (lo, hi) == pytest.approx((-1.0, 1.0))  # E[y^4] >= mean^4: |mean| <= 1
