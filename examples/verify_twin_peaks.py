@@ -49,7 +49,7 @@ def main() -> None:
                 if method == "PJAP" and (centre_name == "origin" or std == 0.0):
                     continue  # PJAP is the remedy for the optimum-centred failure (Fig. 5)
                 r = verify_game(game, data, seeds=args.seeds, steps=args.steps, lr=0.01,
-                                pjap=cfg, init=None if method == "BRUD" else None)
+                                pjap=cfg)
                 runs[method] = r
                 stable = [p.point for p in r.predicted if p.stable]
                 main = max(r.basins, key=lambda b: b.runs) if r.basins else None

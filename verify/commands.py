@@ -120,6 +120,12 @@ def run_verify(args: argparse.Namespace) -> int:
         print(f"  mean final policy {_fmt(result.observed_mean)} vs deterministic flow "
               f"{_fmt(result.details['flow_mean'])}: error {result.details['error']:.2e}, "
               f"tolerance {result.tolerance:.2e}")
+    if "finite_data_shift" in result.details:
+        population = "; ".join(_fmt(p) for p in result.details["population_predicted"])
+        shift = max(result.details["finite_data_shift"])
+        expected = max(result.details["finite_data_shift_expected"])
+        print(f"  (population prediction {population}: the finite dataset moves it by "
+              f"{shift:.1e}, expected ~{expected:.1e} = s / (h sqrt(N)))")
     unassigned = summary["unassigned_runs"]
     print(f"divergent runs: {result.divergent_runs} (deterministic flow predicts "
           f"{result.expected_divergent_runs}); runs near no stable point: {unassigned}")
