@@ -322,7 +322,12 @@ def load_policy(name_or_path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
 
 
 def export_policy(snapshot: str | os.PathLike[str], out: str | os.PathLike[str]) -> Path:
-    """Copy the actor parameters of a training snapshot into a standalone policy ``.npz``."""
+    """Copy the actor parameters of a training snapshot into a standalone policy ``.npz``.
+
+    Besides the parameters the file keeps the snapshot's ``step``, ``seed`` and ``eval_return``
+    and adds ``reference_return``: the deterministic return of one episode reset with seed 0,
+    which the tests use to check that the shipped parameters still behave as recorded.
+    """
     import io
 
     from brud_analysis.cli import write_atomic
@@ -330,6 +335,7 @@ def export_policy(snapshot: str | os.PathLike[str], out: str | os.PathLike[str])
     params = load_policy(snapshot)
     with np.load(Path(snapshot).expanduser()) as data:
         meta = {k: data[k] for k in data.files if k not in params}
+    meta["reference_return"] = rollout_returns(numpy_policy(params), episodes=1, seed=0)[0]
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **params, **meta)
     return write_atomic(out, buffer.getvalue())
@@ -481,14 +487,16 @@ def export_best_policies(
     out_dir: str | os.PathLike[str],
     medium_target: float = 1500.0,
     noise_std: float = 0.2,
-    episodes: int = 3,
+    episodes: int = 5,
     seed: int = 20_000_000,
+    which: tuple[str, ...] = ("good", "medium"),
 ) -> dict[str, dict[str, Any]]:
     """Pick the Good and Medium snapshots of a run and write ``good.npz`` / ``medium.npz``.
 
     Every snapshot is re-evaluated the way datasets are recorded (action noise ``noise_std``,
     ``episodes`` episodes): Good is the best one, Medium the one before it whose noisy return is
-    closest to ``medium_target`` (OG-MARL's Medium averages about 1500).
+    closest to ``medium_target`` (OG-MARL's Medium averages about 1500). ``which`` names the
+    files to write; a run with frequent snapshots early on gives a finer choice of Medium.
 
     Example:
         >>> export_best_policies("runs/td3", "verify/halfcheetah/policies")  # doctest: +SKIP
@@ -507,7 +515,9 @@ def export_best_policies(
     earlier = [s for s in scored if s[0] < good[0]] or [good]
     medium = min(earlier, key=lambda s: abs(s[1] - medium_target))
     out = {}
-    for name, (step, noisy_return, eval_return, snap) in (("good", good), ("medium", medium)):
+    chosen = {"good": good, "medium": medium}
+    for name in which:
+        step, noisy_return, eval_return, snap = chosen[name]
         path = export_policy(snap, Path(out_dir).expanduser() / f"{name}.npz")
         out[name] = {"path": str(path), "step": step, "eval_return": eval_return,
                      "noisy_return": noisy_return, "snapshot": str(snap)}

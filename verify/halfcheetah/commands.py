@@ -70,6 +70,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed (0)")
     p.add_argument("--out", required=True, help="directory for good.npz / medium.npz")
     p.add_argument("--run-dir", help="checkpoints and progress log (default OUT/run)")
+    p.add_argument("--eval-every", type=int, default=10_000,
+                   help="steps between evaluations / actor snapshots (10000)")
+    p.add_argument("--export", choices=("both", "good", "medium"), default="both",
+                   help="which policies to write into --out (both)")
     p.add_argument("--medium-target", type=float, default=1500.0,
                    help="return (with action noise 0.2) wanted for medium.npz (1500)")
     p.add_argument("--json", action="store_true", help="print the evaluation log as JSON")
@@ -192,12 +196,17 @@ def _train_behaviour(args: argparse.Namespace) -> int:
                         f"{args.steps}")
     out = Path(args.out).expanduser()
     run_dir = Path(args.run_dir).expanduser() if args.run_dir else out / "run"
-    log = train_behaviour(TD3Config(steps=args.steps, seed=args.seed), run_dir)
-    exported = export_best_policies(run_dir, out, medium_target=args.medium_target)
+    if args.eval_every < 1000 or args.eval_every % 1000:
+        raise BrudError(f"--eval-every must be a positive multiple of 1000, got {args.eval_every}")
+    config = TD3Config(steps=args.steps, seed=args.seed, eval_every=args.eval_every)
+    log = train_behaviour(config, run_dir)
+    which = ("good", "medium") if args.export == "both" else (args.export,)
+    exported = export_best_policies(run_dir, out, medium_target=args.medium_target, which=which)
     if args.json:
         print_json({"run_dir": str(run_dir), "log": log, **exported})
     else:
         for name, info in exported.items():
-            print(f"{name}: {info['path']} (step {info['step']}, evaluation return "
-                  f"{info['eval_return']:.1f})")
+            print(f"{name}: {info['path']} (step {info['step']}, return "
+                  f"{info['eval_return']:.1f} deterministic, {info['noisy_return']:.1f} with "
+                  f"action noise 0.2)")
     return 0

@@ -1,0 +1,112 @@
+"""Behaviour learner (tiny runs only: CI never trains a real policy) and the shipped policies."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from brud_analysis.errors import BrudError
+from verify.halfcheetah.behaviour import (
+    POLICY_DIR,
+    ReplayBuffer,
+    TD3Config,
+    actor_apply,
+    actor_to_numpy,
+    init_train_state,
+    load_policy,
+    make_update_chunk,
+    numpy_policy,
+    train_behaviour,
+)
+from verify.halfcheetah.env import rollout_returns
+
+TINY = TD3Config(steps=2000, start_steps=1000, chunk=50, batch_size=32, hidden=16,
+                 eval_every=1000, eval_episodes=1, checkpoint_every=1000)
+
+
+
+def reference_return(name: str) -> float:
+    """Deterministic 1-episode return (reset seed 0) stored in the policy file at export."""
+    with np.load(POLICY_DIR / f"{name}.npz") as data:
+        return float(data["reference_return"])
+
+
+def random_batches(k: int, b: int, seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    fields = ReplayBuffer.FIELDS
+    batches = {key: rng.normal(size=(k, b, *shape)).astype(np.float32)
+               for key, shape in fields.items()}
+    batches["action"] = np.tanh(batches["action"])
+    batches["done"] = np.zeros((k, b), np.float32)
+    return batches
+
+
+def test_td3_updates_fit_the_critic_on_a_fixed_batch():
+    # gamma = 0 makes the critic target the reward itself (no moving bootstrap target), so the
+    # jitted updates must drive the regression loss down on a fixed batch
+    config = TD3Config(hidden=32, batch_size=64, chunk=100, gamma=0.0, critic_lr=3e-3)
+    update = make_update_chunk(config)
+    state = init_train_state(config)
+    one = random_batches(1, 64)
+    fixed = {k: np.repeat(v, 100, axis=0) for k, v in one.items()}  # the same batch 100 times
+    state, first_loss = update(state, fixed)
+    state, later_loss = update(state, fixed)
+    assert int(state.updates) == 200
+    assert float(later_loss) < 0.2 * float(first_loss)
+    assert np.all(np.isfinite(np.asarray(actor_apply(state.actor, one["obs"][0]))))
+
+
+def test_exported_numpy_policy_matches_the_jax_actor():
+    state = init_train_state(TD3Config(hidden=16))
+    obs = np.random.default_rng(1).normal(size=(5, 2, 12)).astype(np.float32)
+    jax_actions = np.asarray(actor_apply(state.actor, obs))
+    policy = numpy_policy(actor_to_numpy(state.actor))
+    numpy_actions = np.stack([policy(o) for o in obs])
+    # same float32 arithmetic in a different summation order: agreement to float32 rounding
+    np.testing.assert_allclose(numpy_actions, jax_actions, atol=1e-5)
+    assert jax_actions.shape == (5, 2, 3)
+
+
+def test_tiny_training_run_checkpoints_and_resumes(tmp_path: Path, capsys):
+    log = train_behaviour(TINY, tmp_path, progress=False)
+    assert [e["step"] for e in log] == [1000, 2000]
+    with np.load(tmp_path / "checkpoint.npz") as ckpt:
+        assert int(ckpt["step"]) == 2000 and ckpt["buffer_obs"].shape == (2000, 2, 12)
+    longer = TD3Config(**{**TINY.__dict__, "steps": 3000})
+    log = train_behaviour(longer, tmp_path, progress=False)
+    assert "resuming" in capsys.readouterr().err
+    assert [e["step"] for e in log] == [1000, 2000, 3000]
+    assert sorted(p.name for p in (tmp_path / "snapshots").iterdir()) == [
+        "actor_0001000.npz", "actor_0002000.npz", "actor_0003000.npz"]
+    assert load_policy(tmp_path / "snapshots" / "actor_0003000.npz")["w0"].shape == (2, 12, 16)
+
+
+def test_a_run_directory_refuses_a_different_configuration(tmp_path: Path):
+    (tmp_path / "config.json").write_text(json.dumps({**TINY.__dict__, "seed": 7}))
+    with pytest.raises(BrudError, match="different configuration"):
+        train_behaviour(TINY, tmp_path, progress=False)
+
+
+@pytest.mark.parametrize("name", ["good", "medium"])
+def test_shipped_policy_reproduces_its_documented_return(name: str):
+    params = load_policy(name)
+    assert params["w0"].shape[:2] == (2, 12) and params["w2"].shape[-1] == 3
+    returns = rollout_returns(numpy_policy(params), episodes=1, seed=0)
+    # MuJoCo and the numpy forward pass are deterministic on one machine; across BLAS builds
+    # float32 rounding can move a 1000-step return slightly, hence 1 % relative.
+    assert returns[0] == pytest.approx(reference_return(name), rel=0.01)
+
+
+def test_shipped_good_policy_beats_medium():
+    assert reference_return("good") > 5000 and 1000 < reference_return("medium") < 3000
+
+
+def test_bad_policy_file_is_a_user_error(tmp_path: Path):
+    with pytest.raises(BrudError, match="no behaviour policy"):
+        load_policy(tmp_path / "missing.npz")
+    np.savez(tmp_path / "bad.npz", x=np.zeros(3))
+    with pytest.raises(BrudError, match="is not a behaviour policy"):
+        load_policy(tmp_path / "bad.npz")
