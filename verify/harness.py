@@ -421,39 +421,10 @@ def verify_game(
             details.update(_finite_data_shift(game, data, stable, tools, data_np.shape[0]))
     else:
         mode = "drift"
-        ok = ~divergent & ~flow_diverged
-        last = policy[:, -1]
         basins, basin_of_run = [], np.where(divergent, DIVERGED, UNASSIGNED)
-        if ok.any():
-            gaps = last[ok] - flow_end[ok]
-            gap = gaps.mean(axis=0)
-            n_ok = int(ok.sum())
-            # The noise scale varies slowly between starts: a sample of them is enough.
-            noise = compiled.drift_noise(jnp.asarray(inits[ok][:64]), dataset)
-            theory_se = math.sqrt(float(np.mean(np.asarray(noise))) / n_ok)
-            # Linear noise propagation is exact for a constant field, but near a saddle it
-            # amplifies noise exponentially where the real (saturating) dynamics do not. The
-            # runs are independent, so their own spread gives the standard error of the mean
-            # gap directly (a z-test); the linear theory is the fallback for very few runs.
-            empirical_se = (float(np.linalg.norm(gaps.std(axis=0, ddof=1))) / math.sqrt(n_ok)
-                            if n_ok >= 8 else math.nan)
-            se = empirical_se if n_ok >= 8 else theory_se
-            # float32: each update's rounding is at most eps * (|theta| + lr |G|), and it can
-            # be systematic (the same rounding every step), so it adds up linearly.
-            largest = float(np.max(np.abs(policy[ok])))
-            field_now = np.asarray(tools.field(jnp.asarray(last[ok][0])))
-            increment = lr * float(np.max(np.abs(field_now)))
-            rounding = steps * FLOAT32_EPS * (largest + increment)
-            tolerance = float(Z_SCORE * se + rounding)
-            error = float(np.linalg.norm(gap))
-            observed = tuple(last[ok].mean(axis=0).tolist())
-            details.update({"flow_mean": flow_end[ok].mean(axis=0).tolist(), "error": error,
-                            "sgd_noise_se_linear_theory": theory_se,
-                            "sgd_noise_se_across_runs": empirical_se})
-            passed = error <= tolerance and divergence_mismatch == 0
-        else:
-            observed, tolerance, passed = tuple([math.nan] * game.n_agents), math.nan, (
-                divergence_mismatch == 0)
+        observed, tolerance, passed = _drift_check(
+            policy, flow_end, ~divergent & ~flow_diverged, inits, compiled, dataset, details)
+        passed = passed and divergence_mismatch == 0
     return VerificationResult(
         predicted=points, observed_mean=tuple(float(v) for v in observed),
         tolerance=float(tolerance), passed=bool(passed), divergent_runs=int(divergent.sum()),
@@ -461,6 +432,40 @@ def verify_game(
         expected_divergent_runs=expected_divergent, details=details, trajectories=traj,
         dataset=data_np, initial_policies=inits,
     )
+
+
+def _drift_check(policy: np.ndarray, flow_end: np.ndarray, ok: np.ndarray, inits: np.ndarray,
+                 compiled: _Compiled, dataset: jax.Array, details: dict
+                 ) -> tuple[tuple[float, ...], float, bool]:
+    """No stable point: mean final policy of the ``ok`` runs vs the deterministic flow's."""
+    n_agents = policy.shape[-1]
+    if not ok.any():
+        return tuple([math.nan] * n_agents), math.nan, True
+    steps, lr = details["steps"], details["lr"]
+    last = policy[ok, -1]
+    gaps = last - flow_end[ok]
+    n_ok = int(ok.sum())
+    # The noise scale varies slowly between starts: a sample of them is enough.
+    noise = compiled.drift_noise(jnp.asarray(inits[ok][:64]), dataset)
+    theory_se = math.sqrt(float(np.mean(np.asarray(noise))) / n_ok)
+    # Linear noise propagation is exact for a constant field, but near a saddle it amplifies
+    # noise exponentially where the real (saturating) dynamics do not. The runs are
+    # independent, so their own spread gives the standard error of the mean gap directly (a
+    # z-test); the linear theory is the fallback for very few runs.
+    empirical_se = (float(np.linalg.norm(gaps.std(axis=0, ddof=1))) / math.sqrt(n_ok)
+                    if n_ok >= 8 else math.nan)
+    se = empirical_se if n_ok >= 8 else theory_se
+    # float32: each update's rounding is at most eps * (|theta| + lr |G|), and it can be
+    # systematic (the same rounding every step), so it adds up linearly.
+    largest = float(np.max(np.abs(policy[ok])))
+    increment = lr * float(np.max(np.abs(np.asarray(compiled.field(jnp.asarray(last[0]),
+                                                                   dataset)))))
+    tolerance = float(Z_SCORE * se + steps * FLOAT32_EPS * (largest + increment))
+    error = float(np.linalg.norm(gaps.mean(axis=0)))
+    details.update({"flow_mean": flow_end[ok].mean(axis=0).tolist(), "error": error,
+                    "sgd_noise_se_linear_theory": theory_se,
+                    "sgd_noise_se_across_runs": empirical_se})
+    return tuple(last.mean(axis=0).tolist()), tolerance, error <= tolerance
 
 
 def _contraction(tools: _FieldTools, point: np.ndarray) -> tuple[float, np.ndarray, float]:
