@@ -18,7 +18,7 @@ import argparse
 import jax
 import jax.numpy as jnp
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from brud_analysis.catalogue import sign_agreement
@@ -56,15 +56,19 @@ def main() -> None:
     @cfg
     @given(mean=st.tuples(st.floats(-1, 1), st.floats(-1, 1)),
            std=st.tuples(st.floats(0, 1), st.floats(0, 1)), seed=st.integers(0, 10**6))
+    @example(mean=(0.0, 1.0), std=(0.0, 0.0), seed=0)  # noise-free: only float32 rounding left
     def drift_is_lr_steps_field(mean, std, seed):
         data = np.asarray(sample_dataset(jax.random.key(seed), Normal(list(mean), list(std)),
                                          500))
         final = np.asarray(train(jax.random.split(jax.random.key(seed + 1), 256),
                                  jnp.asarray(data), jnp.zeros(2)).policy[:, -1])
         field = np.array([data[:, 1].mean(), data[:, 0].mean()])
-        # Standard error of the mean displacement: lr sqrt(steps) s / sqrt(batch * runs).
+        # Standard error of the mean displacement: lr sqrt(steps) s / sqrt(batch * runs); plus
+        # float32 rounding, possibly the same every step: eps * (|theta| + lr |g|) per update.
         se = 0.01 * np.sqrt(500) * data[:, ::-1].std(axis=0) / np.sqrt(64 * 256)
-        assert np.all(np.abs(final.mean(axis=0) - 5.0 * field) <= 5 * se + 1e-5)
+        rounding = 500 * np.finfo(np.float32).eps * (np.abs(final).max()
+                                                     + 0.01 * np.abs(data).max())
+        assert np.all(np.abs(final.mean(axis=0) - 5.0 * field) <= 5 * se + rounding)
         checked["drift"] += 1
 
     print("property 1: stable BRUD fixed point is where trained agents go")

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import sympy
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from brud_analysis.catalogue import decoupled, sign_agreement, twin_peaks
@@ -86,6 +86,7 @@ _drift_train = jax.jit(jax.vmap(
 @FAST
 @given(mean=st.tuples(st.floats(-1, 1), st.floats(-1, 1)),
        std=st.tuples(st.floats(0, 1), st.floats(0, 1)), seed=st.integers(0, 1000))
+@example(mean=(0.0, 1.0), std=(0.0, 0.0), seed=0)  # noise-free: only float32 rounding is left
 def test_sign_agreement_drift_is_lr_steps_times_data_means(mean, std, seed):
     data = np.asarray(sample_dataset(jax.random.key(seed), Normal(list(mean), list(std)), 256))
     keys = jax.random.split(jax.random.key(seed + 1), 64)
@@ -94,9 +95,12 @@ def test_sign_agreement_drift_is_lr_steps_times_data_means(mean, std, seed):
     displacement = final.mean(axis=0) - np.asarray(theta0)
     field = np.array([data[:, 1].mean(), data[:, 0].mean()])  # BRUD field (mean_y, mean_x)
     # Each step adds lr * (minibatch mean): over 200 steps x 64 seeds the displacement's
-    # standard error is lr * sqrt(200) * s / sqrt(64 * 64); allow 5 SE plus float32 rounding.
+    # standard error is lr * sqrt(200) * s / sqrt(64 * 64); allow 5 SE plus float32 rounding,
+    # which can be the same every step: at most eps * (|theta| + lr |g|) per update.
     se = 0.01 * np.sqrt(200) * data[:, ::-1].std(axis=0) / np.sqrt(64 * 64)
-    assert np.all(np.abs(displacement - 0.01 * 200 * field) <= 5 * se + 1e-5)
+    eps = np.finfo(np.float32).eps
+    rounding = 200 * eps * (np.abs(final).max() + 0.01 * np.abs(data).max())
+    assert np.all(np.abs(displacement - 0.01 * 200 * field) <= 5 * se + rounding)
 
 
 def test_decoupled_drift_is_exactly_lr_steps_times_one():
