@@ -72,6 +72,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("brud: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `brud ... | head` closed the pipe: not an error; silence the flush at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     return int(code or 0)
 
 
