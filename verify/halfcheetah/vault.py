@@ -113,7 +113,7 @@ def _open_vault(path: str | os.PathLike[str]):
             hint = f" (datasets in {full.parent}: {', '.join(uids)})" if uids else ""
         raise BrudError(f"no vault at {full}{hint}")
     if not (full / METADATA_FILE).is_file():
-        uids = [p.name for p in full.iterdir() if (p / METADATA_FILE).is_file()]
+        uids = sorted(p.name for p in full.iterdir() if (p / METADATA_FILE).is_file())
         if uids:
             raise BrudError(f"{full} is a vault name, not a dataset; add one of: {', '.join(uids)}")
         raise BrudError(f"{full} is not a flashbax vault (no {METADATA_FILE})")
