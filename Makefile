@@ -24,8 +24,12 @@ paper: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# Speed tables (minutes; not part of the tests): symbolic solver vs sympy.solve, vectorised
+# polynomial-game trainer vs a NumPy loop, HalfCheetah MADDPG+CQL updates/s.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/symbolic.py
+	$(BIN)/python benchmarks/polygame_training.py
+	$(BIN)/python benchmarks/halfcheetah_updates.py
 
 clean:
 	rm -rf $(VENV) report
