@@ -26,6 +26,7 @@ import time
 
 import numpy as np
 import sympy
+from sympy.core.cache import clear_cache
 
 from brud_analysis.catalogue import CATALOGUE
 from brud_analysis.data import Normal
@@ -57,8 +58,9 @@ def ours(game: Game) -> tuple[float, int, str, float, float]:
     """Stationary-point time, # isolated real stationary points, method, max relative
     residual of grad R at our points, time of the full analysis (+ BRUD field/fixed points)."""
     # a fresh Game and empty caches each run: the derivatives are part of the work, as they
-    # are for the sympy.solve baseline
+    # are for the sympy.solve baseline (which also starts from an empty SymPy cache)
     _compiled.cache_clear()
+    clear_cache()  # SymPy's global cache would otherwise remember the previous repetition
     game = Game(game.reward, agents=game.agent_names)
     start = time.perf_counter()
     analysis = stationary_points(game)
@@ -77,6 +79,7 @@ def ours(game: Game) -> tuple[float, int, str, float, float]:
 
 
 def _sympy_worker(reward: str, conn) -> None:
+    clear_cache()  # same footing as ours: nothing remembered from earlier runs
     x, y = sympy.symbols("x y", real=True)
     expr = sympy.sympify(reward, locals={"x": x, "y": y})
     start = time.perf_counter()
