@@ -109,23 +109,30 @@ def test_cli_unknown_claim_is_user_error(tmp_path, capsys):
     assert "unknown claim" in capsys.readouterr().err
 
 
-def _summary(tmp_path: Path, pjap_iqm: float, config: str) -> Path:
+def _summary(tmp_path: Path, pjap_iqm: float, pjap_distance: float, config: str) -> Path:
     def system(iqm, dist):
         return {agg: {"estimate": iqm, "ci": [iqm - 0.1, iqm + 0.1]}
                 for agg in ("median", "iqm", "mean")} | {
             "mean_distance_over_training": dist, "seeds": 3, "updates": 1000, "config": config}
 
-    summary = {"datasets": {"Good": {"systems": {"maddpg-cql": system(0.7, 0.1),
-                                                 "maddpg-cql-pjap": system(pjap_iqm, 0.05)}}}}
+    entry = {"systems": {"maddpg-cql": system(0.7, 0.1),
+                         "maddpg-cql-pjap": system(pjap_iqm, pjap_distance)}}
+    summary = {"datasets": {"Good": entry, "GoodMedium": entry}}
     path = tmp_path / "summary.json"
     path.write_text(json.dumps(summary))
     return path
 
 
-@pytest.mark.parametrize(("pjap_iqm", "config", "status"), [
-    (0.8, "paper", "confirmed"), (0.8, "cpu", "partly"), (0.6, "paper", "refuted")])
-def test_fig6_verdict_from_halfcheetah_summary(tmp_path, pjap_iqm, config, status):
-    ctx = Context(tmp_path, halfcheetah_results=_summary(tmp_path, pjap_iqm, config))
+@pytest.mark.parametrize(("pjap_iqm", "pjap_distance", "config", "status"), [
+    (0.8, 0.05, "paper", "confirmed"),
+    (0.8, 0.05, "cpu", "partly"),  # a scaled run only shows a direction
+    (0.6, 0.05, "paper", "partly"),  # closer but not better
+    (0.6, 0.2, "cpu", "refuted"),
+])
+def test_fig6_verdict_from_halfcheetah_summary(tmp_path, pjap_iqm, pjap_distance, config,
+                                               status):
+    ctx = Context(tmp_path, halfcheetah_results=_summary(tmp_path, pjap_iqm, pjap_distance,
+                                                         config))
     assert check_fig6(ctx).status == status
 
 
