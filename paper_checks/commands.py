@@ -39,8 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "pjap-field", help="the PJAP (prioritised) field of a game, its fixed points",
         description="The field BRUD follows under PJAP sampling, G_i(theta) = E_rho[dR/da_i]. "
         "With --distance l2, --eps 0 and normal data it is the closed form of THEORY.md §6 "
-        "(printed symbolically); otherwise it is integrated numerically. Fixed points are "
-        "found by multi-start Newton in a box (default: data mean +- 3 std, at least [-1, 1]).",
+        "(printed symbolically) and all its real fixed points are found by certified root "
+        "isolation; otherwise the field is integrated numerically and fixed points are found by "
+        "multi-start Newton in a box (default: data mean +- 3 std, at least [-1, 1]).",
     )
     p.add_argument("reward", metavar="EXPR", help="reward polynomial or catalogue name")
     from brud_analysis.cli_options import add_data_options
@@ -122,7 +123,7 @@ def _pjap_field(args: argparse.Namespace) -> int:
         "fixed_points": [{"point": [float(v) for v in p.point], "stable": p.stable,
                           "eigenvalues": [[float(e.real), float(e.imag)] for e in p.eigenvalues]}
                          for p in points],
-        "box": [list(b) for b in box],
+        "box": None if closed else [list(b) for b in box],
     }
     if closed:
         alpha = sympy.nsimplify(args.alpha)
@@ -146,7 +147,11 @@ def _pjap_field(args: argparse.Namespace) -> int:
     if "mean_stable_below_alpha" in out:
         print(f"the data mean is a fixed point for every alpha; it is stable for alpha < "
               f"{out['mean_stable_below_alpha']:.6g}")
-    print(f"fixed points in {[tuple(round(v, 3) for v in b) for b in box]}:")
+    if closed:
+        print("fixed points (all real ones, certified root isolation):")
+    else:
+        print(f"fixed points found by multi-start Newton in "
+              f"{[tuple(round(v, 3) for v in b) for b in box]}:")
     if not points:
         print("  none found")
     for p in points:
