@@ -146,6 +146,13 @@ def analyse(game, data=None, time_budget: float = 10.0) -> dict[str, Any]:
     return out
 
 
+def _set_text(s: dict[str, Any]) -> str:
+    if s["equations"] == ["0"]:
+        return f"of every joint action (dimension {s['dimension']})"
+    eqs = ", ".join(f"{e} = 0" for e in s["equations"])
+    return f"{{{eqs}}} (dimension {s['dimension']})"
+
+
 def _print_analysis(out: dict[str, Any]) -> None:
     print(f"reward      R = {out['reward']}")
     print(f"agents      {', '.join(out['agents'])}"
@@ -159,8 +166,7 @@ def _print_analysis(out: dict[str, Any]) -> None:
         higher = f" (sampled higher order: {p['higher_order']})" if p["higher_order"] else ""
         print(f"  point ({point}){exact}: {p['kind']}{higher}")
     for s in out["stationary_sets"]:
-        eqs = ", ".join(f"{e} = 0" for e in s["equations"])
-        print(f"  set {{{eqs}}} (dimension {s['dimension']}): {s['kind']}")
+        print(f"  set {_set_text(s)}: {s['kind']}")
     print(f"BRUD field  ({', '.join(out['brud_field_moments'])})   [moments of the data]")
     if "data" in out:
         print(f"data        {out['data']}")
@@ -173,8 +179,7 @@ def _print_analysis(out: dict[str, Any]) -> None:
             stable = {True: "stable", False: "unstable", None: "degenerate"}[p["stable"]]
             print(f"  point ({point}){exact}: {stable}")
         for s in out.get("brud_fixed_sets", []):
-            eqs = ", ".join(f"{e} = 0" for e in s["equations"])
-            print(f"  set {{{eqs}}} (dimension {s['dimension']}): {s['kind']}")
+            print(f"  set {_set_text(s)}: {s['kind']}")
     for note in out["notes"]:
         print(f"note: {note}")
 

@@ -608,7 +608,9 @@ def stationary_points(game: Game, time_budget: float = DEFAULT_TIME_BUDGET) -> S
             eig = numeric_eigenvalues(game.hessian, game.agents, st.sample)
             st.kind = classify_hessian(eig, flat_directions=st.dimension)
         else:
-            st.kind = "degenerate" if st.dimension == game.n_agents else ""
+            # the whole space (R constant) is degenerate; without a real sample point we
+            # cannot classify the set
+            st.kind = "degenerate" if st.dimension == game.n_agents else "unclassified"
     has_max = any(p.kind == "maximum" or p.higher_order == "maximum" for p in points) or any(
         s.kind == "maximum" for s in sets)
     return StationaryAnalysis(points, sets, method, has_max)
