@@ -183,6 +183,7 @@ def plot_figure(summary: dict, results: Sequence[dict], path: str | Path) -> Pat
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     datasets = list(summary["datasets"])
     colours = {BASELINE: "tab:blue", PJAP: "tab:orange"}
@@ -212,8 +213,11 @@ def plot_figure(summary: dict, results: Sequence[dict], path: str | Path) -> Pat
             steps, curve = distance_curve(result)
             ax.plot(steps, curve, color=colours.get(result["system"], "tab:gray"),
                     label=result["system"])
-        ax.set_title(f"{dataset}: mean distance of sampled data to policy (Eq. 8)")
+        ax.set_title(f"{dataset}: data-to-policy distance (Eq. 8)")
         ax.set_xlabel("trainer updates")
+        ax.xaxis.set_major_formatter(
+            matplotlib.ticker.FuncFormatter(lambda x, _: f"{x / 1000:g}k")
+        )
         ax.set_ylabel("distance")
         ax.set_ylim(bottom=0)
         ax.legend(fontsize=8)
