@@ -40,6 +40,7 @@ class Outcome:
         numeric: what training showed (JSON-able), or ``None`` when no training applies.
         why: the reason behind the verdict (required for partly / refuted / not run).
         figures: PNG paths produced by the check.
+        note: a one-line summary of the key values, for the verdict table.
 
     Example:
         >>> Outcome("confirmed", derived={"a": "1/2"}).status
@@ -51,6 +52,7 @@ class Outcome:
     numeric: Any = None
     why: str = ""
     figures: list[str] = field(default_factory=list)
+    note: str = ""
 
     def __post_init__(self) -> None:
         if self.status not in VERDICTS:
@@ -132,6 +134,7 @@ class ClaimResult:
             "numeric": None if out is None else out.numeric,
             "why": self.error if out is None else out.why,
             "figures": [] if out is None else out.figures,
+            "note": "" if out is None else out.note,
             "seconds": round(self.seconds, 2),
         }
 

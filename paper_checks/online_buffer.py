@@ -57,8 +57,10 @@ def check_fig2(ctx: Context) -> Outcome:
     # Rewards are clipped to the action box [-1, 1]^2: R_max = 1; 0.9 = high-reward region.
     all_recover = all(v > 0.9 for v in final)
     ok = derived["equals grad R"] and increasing_distance and decreasing_progress and all_recover
+    note = ("mean distance " + ", ".join(f"{d:.2f}" for d in dist) + " for K = "
+            + ", ".join(map(str, BUFFER_SIZES)) + "; all end in ++")
     return Outcome(
-        "confirmed" if ok else "partly", derived=derived,
+        "confirmed" if ok else "partly", derived=derived, note=note,
         numeric={"settings": {"start": FIG2_START, "batch": FIG2_BATCH, "lr": FIG2_LR,
                               "noise": FIG2_NOISE}, **fmt(rows)},
         why="" if ok else (

@@ -115,8 +115,12 @@ def check_fig5(ctx: Context) -> Outcome:
         # At std 0.1 both reach ~R_max: equal up to SGD noise (1e-3 of R_max = 0.5625).
         higher_reward &= row["final reward PJAP"] >= row["final reward BRUD"] - 1e-3
     ok = lower_distance and higher_reward
+    last = numeric[f"std {FIG5_STDS[-1]}"]
+    note = (f"std {FIG5_STDS[-1]}: distance {last['mean distance BRUD']} -> "
+            f"{last['mean distance PJAP']}, final reward {last['final reward BRUD']} -> "
+            f"{last['final reward PJAP']} (R_max 0.5625)")
     return Outcome(
-        "confirmed" if ok else "refuted", derived=derived, numeric=numeric,
+        "confirmed" if ok else "refuted", derived=derived, numeric=numeric, note=note,
         why="" if ok else "PJAP did not lower the distance / raise the reward for every std")
 
 
@@ -219,7 +223,8 @@ def check_escape(ctx: Context) -> Outcome:
     sampling = require("verify.sampling")
     A, B, D, s = sympy.symbols("A B D s", real=True)
     general = origin_escape_alpha(twin_peaks(A, B, 2 * A + D), Normal([0, 0], [s, s]))
-    derived = {"alpha* (C = 2A + D)": str(general)}
+    C = sympy.Symbol("C", real=True)
+    derived = {"alpha*": str(general.subs(D, C - 2 * A))}
     numeric, ok = {}, sympy.simplify(general - (A + B * s**2) / (s**2 * D)) == 0
     game = twin_peaks(**PAPER)
     for std in (0.3, 1.0):
@@ -246,7 +251,9 @@ def check_escape(ctx: Context) -> Outcome:
                 "fraction of runs that left the origin": left,
                 "mean |end|": fmt(np.abs(end).mean(axis=0))}
             ok &= (left == 0.0) if factor < 1 else (left == 1.0)
-    return Outcome("confirmed" if ok else "refuted", derived=derived, numeric=numeric,
+    note = (f"alpha* = {derived['alpha*']}; {derived['alpha* at std 0.3']} at std 0.3, "
+            f"{derived['alpha* at std 1.0']} at std 1")
+    return Outcome("confirmed" if ok else "refuted", derived=derived, numeric=numeric, note=note,
                    why="" if ok else "training does not switch behaviour at the threshold")
 
 
@@ -290,4 +297,6 @@ def check_eps_floor(ctx: Context) -> Outcome:
         derived={"L1 PJAP fixed points, eps 1e-3, optimum-centred std 1": rows,
                  "BRUD fixed point": round(brud, 4)},
         numeric=numeric,
+        note=f"std 1, eps 1e-3: PJAP point {best['alpha 16']} at alpha 16, "
+             f"{best['alpha 10000']} at alpha 1e4 (BRUD {brud:.4f})",
         why="" if ok else "the predicted fixed points do not show the eps fallback")

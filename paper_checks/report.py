@@ -104,7 +104,7 @@ def render_markdown(payload: dict[str, Any], results: list[ClaimResult],
     lines += ["## Verdicts", "", "| Claim | Paper | Verdict | Why / note |", "|---|---|---|---|"]
     for r in results:
         j = r.to_json()
-        note = j["why"].splitlines()[0] if j["why"] else ""
+        note = j["why"].splitlines()[0] if j["why"] else j.get("note", "")
         lines.append(f"| `{j['id']}` | {_cell(j['location'])} | **{j['status']}** | "
                      f"{_cell(note)} |")
     lines.append("")

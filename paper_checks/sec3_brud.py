@@ -125,6 +125,7 @@ def check_fig1(ctx: Context) -> Outcome:
     ok = sym_ok and num_ok
     return Outcome("confirmed" if ok else "refuted", derived=derived,
                    numeric={"reward change after one step": fmt(changes)},
+                   note="g . grad R = a . theta: -(pr + qs) opposite, +(pr + qs) same quadrant",
                    why="" if ok else "sign of the one-step reward change differs")
 
 
@@ -164,4 +165,6 @@ def check_fig3(ctx: Context) -> Outcome:
     ok = (constant[0] > 0 > constant[1] and not fixed.points and float(leading) < 0
           and cosines.min() > 0.95 and gap < 0.1)
     return Outcome("confirmed" if ok else "refuted", derived=derived, numeric=numeric,
+                   note=f"grad J = {fmt(constant)} everywhere; min cosine of trained moves "
+                        f"{cosines.min():.3f}",
                    why="" if ok else "trained direction or reward change disagrees")
