@@ -7,7 +7,7 @@ import sympy
 
 from brud_analysis.catalogue import twin_peaks
 from brud_analysis.data import Empirical, Normal
-from brud_analysis.fields import brud_component, brud_field
+from brud_analysis.fields import brud_component
 from brud_analysis.game import Game
 from paper_checks.claims import Context, Outcome, claim, fmt, require
 from paper_checks.numeric import exact_moment_dataset
@@ -99,8 +99,7 @@ def check_quartic(ctx: Context) -> Outcome:
     jax = require("jax")
     polygames = require("verify.polygames")
     expected = np.asarray(polygames.expected_brud_field(
-        polygames.reward_function(game), jax.numpy.asarray([theta, 0.0], jax.numpy.float64)
-        if jax.config.jax_enable_x64 else jax.numpy.asarray([theta, 0.0]),
+        polygames.reward_function(game), jax.numpy.asarray([theta, 0.0]),
         jax.numpy.asarray(data)))[0]
     divisor_n = 2 * theta * (ys.mean() ** 2 + ys.var(ddof=0))
     divisor_n1 = 2 * theta * (ys.mean() ** 2 + ys.var(ddof=1))
@@ -263,5 +262,3 @@ def fig4_results(ctx: Context) -> dict[str, object]:
             out[f"{panel}-{std}"] = _verify(ctx, f"{panel}-{std}", mean, std)
     return out
 
-
-__all__ = ["a_dagger", "brud_field", "fig4_results"]
