@@ -78,7 +78,8 @@ def fig2(ctx: Context) -> Path:
     first = {k: (SimpleNamespace(policy=r["policy"][0], reward=r["reward"][0],
                                  distance=r["distance"][0]), r["buffer"][0])
              for k, r in runs.items()}
-    steps = runs[next(iter(runs))]["policy"].shape[1] - 1
+    some = runs[next(iter(runs))]
+    steps = (some["policy"].shape[1] - 1) * some["log_every"]
     path = ctx.out_dir / "fig2_buffer_size.png"
     return plots.plot_online(sign_agreement(), first, path, steps=steps)
 
@@ -99,16 +100,17 @@ def fig3(ctx: Context) -> Path:
     gx, gy = np.meshgrid(np.linspace(-1, 1, 11), np.linspace(-1, 1, 11))
     fields = (("(b) true field grad R", gy, gx),
               ("(b) induced field grad J", np.full_like(gx, mean[1]), np.full_like(gy, mean[0])))
+    box = (-1.05, 1.5, -1.05, 1.05)  # one initialisation travels past x = 1
     for ax, (title, u, v) in zip(axes[1:3], fields, strict=True):
-        plots.draw_reward_surface(ax, game, _box())
+        plots.draw_reward_surface(ax, game, box)
         ax.quiver(gx, gy, u, v, color="white")
         ax.set_title(title)
-    plots.draw_reward_surface(axes[3], game, _box())
+    plots.draw_reward_surface(axes[3], game, box)
     plots.draw_trajectories(axes[3], run["policy"], max_runs=len(run["policy"]))
     axes[3].set_title("(c) offline policy-learning trajectories")
     for ax in axes:
-        ax.set_xlim(-1.05, 1.45)
-        ax.set_ylim(-1.05, 1.05)
+        ax.set_xlim(*box[:2])
+        ax.set_ylim(*box[2:])
     fig.tight_layout()
     return _save(fig, ctx.out_dir / "fig3_uniform_dataset.png")
 
