@@ -91,3 +91,15 @@ def test_four_basins_are_found_and_each_confirmed():
     assert sum(b.runs for b in r.basins) == 48
     # Starts well inside a basin end in the basin the deterministic flow predicts.
     assert r.details["runs_in_flow_predicted_basin"] >= 44
+
+
+def test_pjap_basin_tolerance_stays_finite_when_far_priorities_underflow():
+    # With eps = 0 the priority of a far data point, exp(-alpha d^2), underflows to 0 in
+    # float32; that once made the tolerance NaN (0**0 in a power's derivative) and every run
+    # "unassigned". The outlier at (6, 6) has d^2 >= 50 from any point the runs visit.
+    rows = np.random.default_rng(0).normal(0.6, 0.3, size=(200, 2))
+    model = Empirical(np.vstack([rows, [[6.0, 6.0]]]))
+    result = verify_game(twin_peaks(), model, seeds=16, steps=400, lr=0.05,
+                         pjap=PJAPConfig(alpha=4.0, eps=0.0, distance="l2"))
+    assert result.basins and all(np.isfinite(b.tolerance) for b in result.basins)
+    assert result.passed

@@ -61,3 +61,16 @@ def test_priority_updates_refresh_and_importance_weights():
 def test_invalid_pjap_settings_are_user_errors(bad):
     with pytest.raises(BrudError):
         PJAPConfig(**bad)
+
+
+def test_l2_distance_has_finite_gradient_where_data_equals_policy():
+    # The priority exp(-alpha d^2) is smooth in theta, so its derivative must not be NaN at a
+    # data point that coincides with the policy (sqrt has an infinite slope at 0).
+    def priority(theta):
+        d = sampling.joint_action_distance(jnp.array([[0.5, 0.5]]), theta, "l2")
+        return sampling.pjap_priority(d, 4.0, 0.0)[0]
+
+    grad = jax.grad(priority)(jnp.array([0.5, 0.5]))
+    assert np.all(np.isfinite(np.asarray(grad)))
+    assert float(sampling.joint_action_distance(jnp.array([[3.0, 4.0]]), jnp.zeros(2), "l2")[0]) \
+        == 5.0

@@ -202,7 +202,9 @@ def _expected_field_fn(reward, pjap: PJAPConfig | None):
         if pjap is None or pjap.importance_weights:
             return jnp.full(dataset.shape[0], 1.0 / dataset.shape[0], jnp.float32)
         d = joint_action_distance(dataset, theta, pjap.distance)
-        w = pjap_priority(d, pjap.alpha, pjap.eps) ** pjap.exponent
+        # priority**w == max(exp(-w alpha d^2), eps**w): the same weights without a power,
+        # whose second derivative is 0 * inf = NaN where exp underflows to zero.
+        w = pjap_priority(d, pjap.alpha * pjap.exponent, pjap.eps**pjap.exponent)
         return w / jnp.sum(w)
 
     def per_sample(theta, dataset):  # (N, n)

@@ -101,7 +101,11 @@ def joint_action_distance(actions: jax.Array, policy: jax.Array, distance: Dista
     gap = actions - policy
     if distance == "l1":
         return jnp.sum(jnp.abs(gap), axis=-1)
-    return jnp.sqrt(jnp.sum(gap * gap, axis=-1))
+    squared = jnp.sum(gap * gap, axis=-1)
+    # Double `where`: the derivative of sqrt at 0 is infinite, and would turn the (finite)
+    # derivative of a priority exp(-alpha d^2) into NaN when a data point equals the policy.
+    positive = squared > 0
+    return jnp.where(positive, jnp.sqrt(jnp.where(positive, squared, 1.0)), 0.0)
 
 
 def sequence_distance(policy_actions: jax.Array, data_actions: jax.Array) -> jax.Array:
