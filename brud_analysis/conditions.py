@@ -156,15 +156,8 @@ def _agent_condition(game: Game, i: int, target_i: sympy.Expr,
     if degree == 0 and condition.is_number:
         relations.append(
             f"impossible: g_{game.agent_names[i]} = {condition} at the target whatever the data")
-    elif degree == 0:
-        relations.append(f"{sympy.factor(condition)} = 0, any {std} >= 0")
-    elif degree <= 2:
-        for branch in sympy.solve(condition, var):
-            branch = sympy.simplify(branch)
-            branches.append(sympy.sqrt(branch))
-            relations.append(f"{std} = sqrt({branch})")
     else:
-        relations.append(f"{condition.subs(var, std**2)} = 0")
+        relations, branches = _std_relations(P, condition, std, var)
 
     # cylindrical decomposition of the mean axis
     critical_polys = [sympy.Poly(P.LC(), mean), sympy.Poly(P.eval(0) if degree else P.LC(), mean)]
@@ -216,18 +209,26 @@ def _symbolic_condition(agent, other, P, condition, mean, std, var) -> AgentCond
 
     Admissible intervals need numbers, so ``possible`` is ``None`` (undecided) here.
     """
-    relations, branches = [], []
+    relations, branches = _std_relations(P, condition, std, var)
+    return AgentCondition(agent, other, None, [], [], relations, branches,
+                          P.as_expr().subs(var, std**2))
+
+
+def _std_relations(P, condition, std, var) -> tuple[list[str], list[sympy.Expr]]:
+    """The condition ``P(var) = 0`` (``var`` = variance) as relations ``std = sqrt(...)``, one
+    per real branch when it is at most quadratic in the variance, else as a polynomial."""
+    relations: list[str] = []
+    branches: list[sympy.Expr] = []
     if P.degree() == 0:
         relations.append(f"{sympy.factor(condition)} = 0, any {std} >= 0")
-    elif P.degree() <= 2:
+    elif P.degree() <= 2:  # closed-form branches (univariate, at most quadratic)
         for branch in sympy.solve(condition, var):
             branch = sympy.simplify(branch)
             branches.append(sympy.sqrt(branch))
             relations.append(f"{std} = sqrt({branch})")
     else:
         relations.append(f"{condition.subs(var, std**2)} = 0")
-    return AgentCondition(agent, other, None, [], [], relations, branches,
-                          P.as_expr().subs(var, std**2))
+    return relations, branches
 
 
 def _has_negative_value_on_nonnegative_axis(p_of_v: sympy.Poly) -> bool:
