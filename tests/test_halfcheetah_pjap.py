@@ -8,8 +8,6 @@ from dataclasses import replace
 import jax
 import jax.numpy as jnp
 import numpy as np
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from test_halfcheetah_learner import synthetic_transitions
 
 from verify.halfcheetah.configs import make_config
@@ -18,11 +16,10 @@ from verify.halfcheetah.networks import PolicyNetwork
 from verify.halfcheetah.replay import (
     gather,
     make_sequence_dataset,
-    sample_blocked,
     sequence_priorities,
     window_starts,
 )
-from verify.sampling import PJAPConfig, SamplerState, sample
+from verify.sampling import PJAPConfig
 
 
 def test_windows_never_cross_episode_boundaries() -> None:
@@ -91,16 +88,3 @@ def test_bootstrapped_refresh_touches_only_sampled_and_refresh_windows() -> None
     np.testing.assert_array_equal(state_u.sampler.priorities, 1.0)
 
 
-@settings(max_examples=25, deadline=None)
-@given(weights=st.lists(st.integers(0, 4), min_size=1, max_size=40).filter(any),
-       block=st.sampled_from([1, 3, 8, 64]), seed=st.integers(0, 2**16))
-def test_blocked_sampler_draws_exactly_what_the_shared_sampler_draws(weights, block, seed):
-    # integer weights keep every partial sum exact in float32, so the two-level inverse CDF
-    # must pick the very same items as verify.sampling.sample for the same uniform draws
-    w = jnp.asarray(weights, jnp.float32)
-    key = jax.random.PRNGKey(seed)
-    expected, p_expected = sample(key, SamplerState(w), 16)
-    got, p_got = sample_blocked(key, w, 16, block=block)
-    np.testing.assert_array_equal(got, expected)
-    np.testing.assert_array_equal(p_got, p_expected)
-    assert bool(jnp.all(w[got] > 0))  # zero-weight items (and padding) are never drawn

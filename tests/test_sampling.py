@@ -4,6 +4,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from brud_analysis.errors import BrudError
 from verify import sampling
@@ -74,3 +76,19 @@ def test_l2_distance_has_finite_gradient_where_data_equals_policy():
     assert np.all(np.isfinite(np.asarray(grad)))
     assert float(sampling.joint_action_distance(jnp.array([[3.0, 4.0]]), jnp.zeros(2), "l2")[0]) \
         == 5.0
+
+
+@settings(max_examples=25, deadline=None)
+@given(weights=st.lists(st.integers(0, 4), min_size=1, max_size=40).filter(any),
+       block=st.sampled_from([1, 3, 8, 64]), seed=st.integers(0, 2**16))
+def test_two_level_sampling_draws_exactly_what_one_level_draws(weights, block, seed):
+    # Integer weights keep every partial sum exact in float32, so the two-level inverse CDF
+    # (used above `block` items) must pick the very same items as the one-level search for
+    # the same uniform draws.
+    state = sampling.SamplerState(jnp.asarray(weights, jnp.float32))
+    key = jax.random.key(seed)
+    expected, p_expected = sampling.sample(key, state, 16, block=len(weights))
+    got, p_got = sampling.sample(key, state, 16, block=block)
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(p_got, p_expected)
+    assert bool(jnp.all(state.priorities[got] > 0))  # zero weight (and padding) never drawn

@@ -141,12 +141,23 @@ def pjap_priority(distance: jax.Array, alpha: float, eps: float) -> jax.Array:
 
 
 def sample(
-    key: jax.Array, state: SamplerState, batch_size: int, exponent: float = 1.0
+    key: jax.Array,
+    state: SamplerState,
+    batch_size: int,
+    exponent: float = 1.0,
+    block: int = 1024,
 ) -> tuple[jax.Array, jax.Array]:
     """Draw ``batch_size`` item indices with probability proportional to ``priority**exponent``.
 
-    Sampling is with replacement, by inverse CDF (one cumulative sum and a binary search), which
-    costs O(N + B log N) and needs no sum-tree because priorities change wholesale.
+    Sampling is with replacement, by inverse CDF, which needs no sum-tree because priorities
+    change wholesale. Up to ``block`` items it is one cumulative sum and a binary search. Beyond,
+    it runs in two levels (cumulate the ``N / block`` block sums, then only the ``B`` chosen
+    blocks): XLA's CPU ``cumsum`` over the ~1e6 windows of a HalfCheetah dataset took ~15 ms per
+    call, more than the rest of a ``cpu``-config update. Both levels see the same uniform
+    draws, so the picks are those of the one-level search (exactly, when partial sums are exact).
+
+    A learner that keeps ``priority**exponent`` in its state samples with ``exponent=1.0``,
+    which skips the power over all ``N`` items.
 
     Returns:
         ``indices`` ``(B,)`` int32 and their sampling ``probabilities`` ``(B,)``.
@@ -158,11 +169,24 @@ def sample(
         ((3,), [0.25, 0.25, 0.25])
     """
     weights = state.priorities if exponent == 1.0 else state.priorities**exponent
-    cdf = jnp.cumsum(weights)
-    total = cdf[-1]
-    u = jax.random.uniform(key, (batch_size,), dtype=cdf.dtype) * total
-    indices = jnp.searchsorted(cdf, u, side="right")
-    indices = jnp.minimum(indices, weights.shape[0] - 1).astype(jnp.int32)
+    n_items = weights.shape[0]
+    if n_items <= block:
+        cdf = jnp.cumsum(weights)
+        total = cdf[-1]
+        u = jax.random.uniform(key, (batch_size,), dtype=cdf.dtype) * total
+        indices = jnp.minimum(jnp.searchsorted(cdf, u, side="right"), n_items - 1)
+        indices = indices.astype(jnp.int32)
+        return indices, weights[indices] / total
+    blocks = jnp.pad(weights, (0, (-n_items) % block)).reshape(-1, block)  # padding: weight 0
+    block_sums = jnp.sum(blocks, axis=1)
+    block_cdf = jnp.cumsum(block_sums)
+    total = block_cdf[-1]
+    u = jax.random.uniform(key, (batch_size,), dtype=block_cdf.dtype) * total
+    b = jnp.minimum(jnp.searchsorted(block_cdf, u, side="right"), blocks.shape[0] - 1)
+    offset = u - (block_cdf[b] - block_sums[b])
+    within = jnp.cumsum(blocks[b], axis=1)  # (B, block)
+    j = jax.vmap(lambda c, x: jnp.searchsorted(c, x, side="right"))(within, offset)
+    indices = jnp.minimum(b * block + jnp.minimum(j, block - 1), n_items - 1).astype(jnp.int32)
     return indices, weights[indices] / total
 
 

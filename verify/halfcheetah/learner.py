@@ -38,7 +38,6 @@ from verify.halfcheetah.networks import Params, PolicyNetwork, TwinCritic
 from verify.halfcheetah.replay import (
     SequenceDataset,
     gather,
-    sample_blocked,
     sequence_priorities,
 )
 from verify.sampling import (
@@ -46,6 +45,7 @@ from verify.sampling import (
     SamplerState,
     init_sampler,
     refresh_indices,
+    sample,
     sequence_distance,
     update_priorities,
 )
@@ -271,7 +271,7 @@ def make_learner(
         else:
             # The sampler stores priority**exponent (set below), so one cumulative sum per update
             # and no power over all M windows (M is ~1e6 for a HalfCheetah dataset).
-            items, _ = sample_blocked(k_sample, state.sampler.priorities, B)
+            items, _ = sample(k_sample, state.sampler, B)
         batch = gather(data, items, L)
 
         target_actions = policy_net.apply_sequence(state.target_policy, batch.observations)

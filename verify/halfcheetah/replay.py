@@ -135,43 +135,6 @@ def gather(data: SequenceDataset, items: jax.Array, sequence_length: int) -> Bat
     )
 
 
-def sample_blocked(
-    key: jax.Array, weights: jax.Array, batch_size: int, block: int = 1024
-) -> tuple[jax.Array, jax.Array]:
-    """Inverse-CDF sampling with probability ``weights / sum(weights)``, like
-    :func:`verify.sampling.sample` (same draws ``u`` for the same key), in two levels.
-
-    Why: XLA's CPU ``cumsum`` over ~1e6 windows costs ~15 ms, more than the rest of a ``cpu``
-    update. Here only the ``M / block`` block sums and the ``B`` chosen blocks are cumulated:
-    ``O(M)`` additions plus ``O(B * block)``.
-
-    Args:
-        weights: ``(M,)`` non-negative sampling weights (the sampler's state).
-
-    Returns:
-        ``indices (B,)`` int32 and their probabilities ``(B,)``.
-
-    Example:
-        >>> w = jnp.array([0.0, 1.0, 0.0, 3.0, 0.0])
-        >>> idx, p = sample_blocked(jax.random.PRNGKey(0), w, 4, block=2)
-        >>> set(idx.tolist()) <= {1, 3}, p.tolist() == [0.25 * float(w[i]) for i in idx.tolist()]
-        (True, True)
-    """
-    m = weights.shape[0]
-    padded = jnp.pad(weights, (0, (-m) % block))  # zero weight: never drawn
-    blocks = padded.reshape(-1, block)
-    block_sums = jnp.sum(blocks, axis=1)
-    block_cdf = jnp.cumsum(block_sums)
-    total = block_cdf[-1]
-    u = jax.random.uniform(key, (batch_size,), dtype=weights.dtype) * total
-    b = jnp.minimum(jnp.searchsorted(block_cdf, u, side="right"), blocks.shape[0] - 1)
-    offset = u - (block_cdf[b] - block_sums[b])
-    within = jnp.cumsum(blocks[b], axis=1)  # (B, block)
-    j = jax.vmap(lambda c, x: jnp.searchsorted(c, x, side="right"))(within, offset)
-    indices = jnp.minimum(b * block + jnp.minimum(j, block - 1), m - 1).astype(jnp.int32)
-    return indices, weights[indices] / total
-
-
 def sequence_priorities(
     policy_actions: jax.Array, data_actions: jax.Array, alpha: float, eps: float
 ) -> tuple[jax.Array, jax.Array]:
