@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 
@@ -80,7 +81,7 @@ def _paper_checks(args: argparse.Namespace) -> int:
             print(f"{c['id']:{width}s}  {c['status']:9s}  {why[:110]}")
         counts = ", ".join(f"{n} {s}" for s, n in payload["counts"].items() if n)
         print(f"\n{counts}; {len(payload['figures'])} figures; {payload['seconds']:.0f} s "
-              f"({payload['mode']} mode)\nreport: {args.out}/report.md")
+              f"({payload['mode']} mode)\nreport: {os.path.join(args.out, 'report.md')}")
         for label, err in payload["figure_errors"].items():
             print(f"figure {label} failed: {err.splitlines()[0]}", file=sys.stderr)
     return 1 if payload["errors"] else 0
