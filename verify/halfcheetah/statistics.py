@@ -9,8 +9,10 @@ data actions and the current policy over training. Normalisation (stated in ever
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterable, Sequence
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +62,15 @@ def _aggregate(scores: np.ndarray) -> np.ndarray:
     ])
 
 
+@contextlib.contextmanager
+def _quiet_arch() -> Iterator[None]:
+    """rliable passes a ``RandomState`` to ``arch``'s bootstrap, which warns that this is
+    deprecated; it is still honoured (it keeps the CIs seeded), so the warning is noise here."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning, module=r"arch(\.|$)")
+        yield
+
+
 def interval_estimates(
     scores: dict[str, np.ndarray], reps: int = 5000, seed: int = 0
 ) -> dict[str, dict[str, dict[str, float | list[float]]]]:
@@ -74,9 +85,10 @@ def interval_estimates(
     from rliable import library
 
     matrices = {name: np.asarray(s, float).reshape(-1, 1) for name, s in scores.items()}
-    point, intervals = library.get_interval_estimates(
-        matrices, _aggregate, reps=reps, random_state=np.random.RandomState(seed)
-    )
+    with _quiet_arch():
+        point, intervals = library.get_interval_estimates(
+            matrices, _aggregate, reps=reps, random_state=np.random.RandomState(seed)
+        )
     return {
         name: {
             agg: {"estimate": float(point[name][i]), "ci": intervals[name][:, i].tolist()}
@@ -99,10 +111,11 @@ def probability_of_improvement(
     from rliable import library, metrics
 
     pair = {"x_vs_y": [np.asarray(x, float).reshape(-1, 1), np.asarray(y, float).reshape(-1, 1)]}
-    point, intervals = library.get_interval_estimates(
-        pair, metrics.probability_of_improvement, reps=reps,
-        random_state=np.random.RandomState(seed),
-    )
+    with _quiet_arch():
+        point, intervals = library.get_interval_estimates(
+            pair, metrics.probability_of_improvement, reps=reps,
+            random_state=np.random.RandomState(seed),
+        )
     return {"estimate": float(point["x_vs_y"]), "ci": np.ravel(intervals["x_vs_y"]).tolist()}
 
 
