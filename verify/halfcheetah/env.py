@@ -12,7 +12,8 @@ multiagent_mujoco on HalfCheetah-v2 (13-d agent observations); absolute returns 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import NamedTuple
 
 import numpy as np
 
@@ -110,23 +111,46 @@ def rollout_returns(
         >>> rollout_returns(zero, episodes=1, seed=0).shape
         (1,)
     """
+    returns = np.zeros(max(episodes, 0))  # the rollout itself rejects episodes < 1
+    for e, step in _noisy_episodes(policy_fn, episodes, seed, noise_std):
+        returns[e] += step.reward
+    return returns
+
+
+class _Step(NamedTuple):
+    obs: np.ndarray
+    state: np.ndarray
+    action: np.ndarray
+    reward: float
+    terminated: bool
+    truncated: bool
+
+
+def _noisy_episodes(policy_fn, episodes: int, seed: int, noise_std: float,
+                    progress: bool = False, desc: str = "rollout") -> Iterator[tuple[int, _Step]]:
+    """``(episode, step)`` of ``episodes`` full episodes; episode ``e`` is reset with seed
+    ``seed + e``, noise comes from ``default_rng(seed)``, actions are clipped to [-1, 1] and
+    ``step`` holds the observation and state *before* the executed action."""
+    from tqdm import tqdm
+
     if episodes < 1:
         raise BrudError(f"episodes must be >= 1, got {episodes}")
     env = HalfCheetahEnv()
     rng = np.random.default_rng(seed)
-    returns = np.zeros(episodes)
-    for e in range(episodes):
-        obs, _ = env.reset(seed=seed + e)
-        done = False
-        while not done:
-            actions = np.asarray(policy_fn(obs), np.float32)
-            if noise_std > 0:
-                actions = actions + rng.normal(0.0, noise_std, actions.shape).astype(np.float32)
-            obs, _, reward, terminated, truncated = env.step(actions)
-            returns[e] += reward
-            done = terminated or truncated
-    env.close()
-    return returns
+    try:
+        for e in tqdm(range(episodes), desc=desc, unit="episode", disable=not progress):
+            obs, state = env.reset(seed=seed + e)
+            done = False
+            while not done:
+                action = np.asarray(policy_fn(obs), np.float32)
+                if noise_std > 0:
+                    action = action + rng.normal(0.0, noise_std, action.shape).astype(np.float32)
+                action = np.clip(action, -1.0, 1.0)
+                next_obs, next_state, reward, terminated, truncated = env.step(action)
+                yield e, _Step(obs, state, action, reward, terminated, truncated)
+                obs, state, done = next_obs, next_state, terminated or truncated
+    finally:
+        env.close()
 
 
 def record_transitions(
@@ -150,34 +174,19 @@ def record_transitions(
         >>> t.observations.shape, bool(t.truncations[-1].all())
         ((1000, 2, 12), True)
     """
-    from tqdm import tqdm
-
     from verify.halfcheetah.vault import Transitions
 
-    if episodes < 1:
-        raise BrudError(f"episodes must be >= 1, got {episodes}")
-    total = episodes * EPISODE_LENGTH  # HalfCheetah never terminates early
+    total = max(episodes, 1) * EPISODE_LENGTH  # HalfCheetah never terminates early
     obs_buf = np.zeros((total, N_AGENTS, OBS_DIM), np.float32)
     act_buf = np.zeros((total, N_AGENTS, ACT_DIM), np.float32)
     rew_buf = np.zeros((total, N_AGENTS), np.float32)
     term_buf = np.zeros((total, N_AGENTS), bool)
     trunc_buf = np.zeros((total, N_AGENTS), bool)
     state_buf = np.zeros((total, STATE_DIM), np.float32)
-    env = HalfCheetahEnv()
-    rng = np.random.default_rng(seed)
     t = 0
-    for e in tqdm(range(episodes), desc=desc, unit="episode", disable=not progress):
-        obs, state = env.reset(seed=seed + e)
-        done = False
-        while not done:
-            action = np.asarray(policy_fn(obs), np.float32)
-            if noise_std > 0:
-                action = action + rng.normal(0.0, noise_std, action.shape).astype(np.float32)
-            action = np.clip(action, -1.0, 1.0)
-            next_obs, next_state, reward, terminated, truncated = env.step(action)
-            obs_buf[t], state_buf[t], act_buf[t] = obs, state, action
-            rew_buf[t], term_buf[t], trunc_buf[t] = reward, terminated, truncated
-            obs, state, done, t = next_obs, next_state, terminated or truncated, t + 1
-    env.close()
+    for _, step in _noisy_episodes(policy_fn, episodes, seed, noise_std, progress, desc):
+        obs_buf[t], state_buf[t], act_buf[t] = step.obs, step.state, step.action
+        rew_buf[t], term_buf[t], trunc_buf[t] = step.reward, step.terminated, step.truncated
+        t += 1
     return Transitions(obs_buf[:t], act_buf[:t], rew_buf[:t], term_buf[:t], trunc_buf[:t],
                        state_buf[:t])
