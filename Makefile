@@ -1,19 +1,31 @@
 # Two commands do all set-up on a fresh machine:
 #   make paper   regenerate every analytic claim and figure of the paper into report/
 #   make test    run the test suite (what CI runs)
-# Both create .venv and install the project into it on first use.
+# Both create .venv on first use and install into it exactly the versions in requirements.lock
+# (hash-checked), then the project itself (editable, no dependency resolution).
+# `make lock` re-resolves requirements.lock from pyproject.toml (see README, "Updating the lock").
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test paper lint bench clean
+.PHONY: test paper lint bench clean lock fresh-clone-check
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m pip install -q --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+# Needs uv (pip install uv); --universal keeps one lock valid on every platform.
+lock:
+	uv pip compile pyproject.toml requirements/build.in --extra dev --extra all --universal \
+		--python-version 3.11 --generate-hashes -o requirements.lock
+
+# A clean clone in a temporary directory running the README's test command: checks that the
+# repository alone (not this checkout's .venv) installs and passes.
+fresh-clone-check:
+	bash scripts/fresh_clone_check.sh
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -9,14 +9,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
-import math
 import os
 import sys
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
 
 from brud_analysis.errors import BrudError
 
@@ -78,77 +73,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 0
     return int(code or 0)
-
-
-# --------------------------------------------------------------------------- helpers shared by
-# every subcommand module
-
-
-def to_jsonable(obj: Any) -> Any:
-    """Convert numpy / SymPy scalars and containers into plain JSON values.
-
-    Non-finite floats become ``None`` (JSON has no NaN).
-
-    Example:
-        >>> to_jsonable({"a": (1.5, float("nan"))})
-        {'a': [1.5, None]}
-    """
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, bool) or obj is None or isinstance(obj, str):
-        return obj
-    if isinstance(obj, int):
-        return obj
-    if hasattr(obj, "tolist"):  # numpy arrays and scalars
-        return to_jsonable(obj.tolist())
-    try:
-        value = float(obj)
-    except (TypeError, ValueError):
-        return str(obj)
-    if isinstance(obj, float) or not float(value).is_integer() or "." in str(obj):
-        return value if math.isfinite(value) else None
-    return int(value)
-
-
-def print_json(obj: Any) -> None:
-    """Print ``obj`` as indented JSON on stdout.
-
-    Example:
-        >>> print_json({"passed": True})
-        {
-          "passed": true
-        }
-    """
-    print(json.dumps(to_jsonable(obj), indent=2))
-
-
-def write_atomic(path: str | os.PathLike[str], data: bytes | str) -> Path:
-    """Write ``data`` to ``path`` atomically (temporary file + rename).
-
-    A crash or Ctrl-C never leaves a half-written file under the final name.
-
-    Example:
-        >>> import tempfile, pathlib
-        >>> p = pathlib.Path(tempfile.mkdtemp()) / "out.json"
-        >>> write_atomic(p, "{}").read_text()
-        '{}'
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = data.encode() if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -186,7 +186,7 @@ def _print_analysis(out: dict[str, Any]) -> None:
 
 def run_analyse(args: argparse.Namespace) -> int:
     """Handler of ``brud analyse``."""
-    from brud_analysis.cli import print_json
+    from brud_analysis.output import print_json
 
     game = _game(args)
     data = data_model_from_args(args, game)
@@ -265,8 +265,8 @@ def _spans(intervals: list[list[float | None]]) -> str:
 
 def run_condition(args: argparse.Namespace) -> int:
     """Handler of ``brud condition``."""
-    from brud_analysis.cli import print_json
     from brud_analysis.game import parse_text
+    from brud_analysis.output import print_json
 
     game = _game(args)
     target = []

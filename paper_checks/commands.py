@@ -59,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _paper_checks(args: argparse.Namespace) -> int:
-    from brud_analysis.cli import print_json
+    from brud_analysis.output import print_json
 
     if args.list:
         from paper_checks.claims import load_all
@@ -90,11 +90,11 @@ def _paper_checks(args: argparse.Namespace) -> int:
 def _pjap_field(args: argparse.Namespace) -> int:
     import sympy
 
-    from brud_analysis.cli import print_json
     from brud_analysis.cli_options import data_model_from_args
     from brud_analysis.data import Normal
     from brud_analysis.errors import BrudError
     from brud_analysis.game import Game
+    from brud_analysis.output import print_json
     from brud_analysis.pjap import (
         default_box,
         origin_escape_alpha,

@@ -31,8 +31,8 @@ def run_report(out_dir: str | os.PathLike[str], *, quick: bool = False,
         >>> p["claims"][0]["status"], p["errors"]
         ('confirmed', 0)
     """
-    from brud_analysis.cli import to_jsonable, write_atomic
     from brud_analysis.errors import BrudError
+    from brud_analysis.output import to_jsonable, write_atomic
 
     start = time.perf_counter()
     out = Path(out_dir)

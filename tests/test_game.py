@@ -132,7 +132,7 @@ def test_error_messages_are_one_line():
 
 @pytest.mark.parametrize("module", [
     "game", "catalogue", "data", "fields", "solve", "stability", "conditions", "diagnostics",
-    "strategies", "plots", "commands", "cli_options", "__init__",
+    "strategies", "plots", "commands", "cli_options", "output", "__init__",
 ])
 def test_docstring_examples_run(module):
     """Every public docstring example of the symbolic package is a passing doctest."""

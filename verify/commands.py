@@ -66,7 +66,7 @@ def run_verify(args: argparse.Namespace) -> int:
     """Handler of ``brud verify``."""
     import numpy as np
 
-    from brud_analysis.cli import print_json, write_atomic
+    from brud_analysis.output import print_json, write_atomic
     from verify.harness import verify_game
 
     game = _game(args.expr)
@@ -95,7 +95,7 @@ def run_verify(args: argparse.Namespace) -> int:
     if args.output:
         import json
 
-        from brud_analysis.cli import to_jsonable
+        from brud_analysis.output import to_jsonable
 
         write_atomic(args.output, json.dumps(to_jsonable(summary), indent=2))
     if args.json:
@@ -141,7 +141,7 @@ def run_online(args: argparse.Namespace) -> int:
     import jax.numpy as jnp
     import numpy as np
 
-    from brud_analysis.cli import print_json
+    from brud_analysis.output import print_json
     from verify.polygames import OnlineConfig, make_online_train
 
     game = _game(args.expr)

@@ -330,7 +330,7 @@ def export_policy(snapshot: str | os.PathLike[str], out: str | os.PathLike[str])
     """
     import io
 
-    from brud_analysis.cli import write_atomic
+    from brud_analysis.output import write_atomic
 
     params = load_policy(snapshot)
     with np.load(Path(snapshot).expanduser()) as data:
@@ -349,7 +349,7 @@ def _save_tree(path: Path, tree: Any, extra: dict[str, Any]) -> None:
 
     import jax
 
-    from brud_analysis.cli import write_atomic
+    from brud_analysis.output import write_atomic
 
     leaves = jax.tree_util.tree_leaves(tree)
     arrays = {f"leaf_{i:04d}": np.asarray(x) for i, x in enumerate(leaves)}

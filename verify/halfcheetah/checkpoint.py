@@ -26,7 +26,7 @@ def save_checkpoint(path: str | Path, state: Any, document: dict) -> Path:
         >>> state["w"].tolist(), doc["step"]
         ([1.0, 1.0], 3)
     """
-    from brud_analysis.cli import to_jsonable, write_atomic
+    from brud_analysis.output import to_jsonable, write_atomic
 
     leaves = jax.tree_util.tree_leaves(state)
     arrays = {f"leaf_{i:04d}": np.asarray(leaf) for i, leaf in enumerate(leaves)}

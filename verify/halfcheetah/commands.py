@@ -94,7 +94,7 @@ def _print_help(parser: argparse.ArgumentParser) -> int:
 
 
 def _stats(args: argparse.Namespace) -> int:
-    from brud_analysis.cli import print_json
+    from brud_analysis.output import print_json
     from verify.halfcheetah.stats import dataset_stats, plot_return_histogram
     from verify.halfcheetah.vault import episode_returns, load_vault
 
@@ -134,7 +134,7 @@ def _format_stats(s: dict) -> str:
 def _datasets(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from brud_analysis.cli import print_json
+    from brud_analysis.output import print_json
     from verify.halfcheetah.behaviour import load_policy, numpy_policy
     from verify.halfcheetah.env import record_transitions
     from verify.halfcheetah.stats import dataset_stats
@@ -188,7 +188,7 @@ def _existing(transitions, path: Path, episodes: int):
 
 
 def _train_behaviour(args: argparse.Namespace) -> int:
-    from brud_analysis.cli import print_json
+    from brud_analysis.output import print_json
     from verify.halfcheetah.behaviour import TD3Config, export_best_policies, train_behaviour
 
     if args.steps < 20_000:

@@ -148,7 +148,7 @@ def train(
     """
     from tqdm import tqdm
 
-    from brud_analysis.cli import to_jsonable, write_atomic
+    from brud_analysis.output import to_jsonable, write_atomic
     from verify.halfcheetah.vault import episode_returns
 
     if seeds < 1:

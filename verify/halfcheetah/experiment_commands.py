@@ -58,7 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from brud_analysis.cli import print_json
+    from brud_analysis.output import print_json
     from verify.halfcheetah.configs import make_config
     from verify.halfcheetah.experiment import train
     from verify.halfcheetah.vault import load_vault
@@ -100,7 +100,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from brud_analysis.cli import print_json, to_jsonable, write_atomic
+    from brud_analysis.output import print_json, to_jsonable, write_atomic
     from verify.halfcheetah.statistics import load_results, plot_figure, summarise
 
     results = load_results(args.dirs)

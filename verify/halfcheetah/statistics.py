@@ -240,7 +240,7 @@ def plot_figure(summary: dict, results: Sequence[dict], path: str | Path) -> Pat
     fig.tight_layout()
     import io
 
-    from brud_analysis.cli import write_atomic
+    from brud_analysis.output import write_atomic
 
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=120)

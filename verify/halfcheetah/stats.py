@@ -79,7 +79,7 @@ def plot_return_histogram(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from brud_analysis.cli import write_atomic
+    from brud_analysis.output import write_atomic
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ax.hist(returns, bins=min(50, max(5, len(returns) // 5)), color="tab:blue", alpha=0.8)
