@@ -23,6 +23,7 @@ import json
 import os
 import sys
 import time
+import zipfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -299,6 +300,21 @@ def numpy_policy(params: dict[str, np.ndarray]) -> Callable[[np.ndarray], np.nda
     return policy
 
 
+def policy_path(name_or_path: str | os.PathLike[str]) -> Path:
+    """The file of a shipped policy name (``"good"``, ``"medium"``) or of an ``.npz`` path.
+
+    Example:
+        >>> policy_path("good").name
+        'good.npz'
+    """
+    path = Path(name_or_path).expanduser()
+    if not path.suffix and not path.exists():
+        path = POLICY_DIR / f"{name_or_path}.npz"
+    if not path.is_file():
+        raise BrudError(f"no behaviour policy at {path}")
+    return path
+
+
 def load_policy(name_or_path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     """Load a shipped policy (``"good"``, ``"medium"``) or an exported ``.npz`` file.
 
@@ -306,13 +322,13 @@ def load_policy(name_or_path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
         >>> sorted(load_policy("good"))[:2]
         ['b0', 'b1']
     """
-    path = Path(name_or_path).expanduser()
-    if not path.suffix and not path.exists():
-        path = POLICY_DIR / f"{name_or_path}.npz"
-    if not path.is_file():
-        raise BrudError(f"no behaviour policy at {path}")
-    with np.load(path) as data:
-        params = {k: data[k] for k in data.files if k[0] in "wb"}
+    path = policy_path(name_or_path)
+    try:
+        with np.load(path) as data:
+            params = {k: data[k] for k in data.files if k[0] in "wb"}
+    # a truncated .npz, another file type, or a plain .npy (no keys, not a context manager)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, AttributeError, TypeError) as err:
+        raise BrudError(f"{path} is not a behaviour policy ({type(err).__name__}: {err})") from None
     expected = {f"{p}{i}" for p in "wb" for i in range(ACTOR_LAYERS)}
     if set(params) != expected:
         raise BrudError(f"{path} is not a behaviour policy (keys {sorted(params)})")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from brud_analysis.cli import main
-from verify.halfcheetah.stats import dataset_stats, plot_return_histogram
+from verify.halfcheetah.dataset_statistics import dataset_stats, plot_return_histogram
 from verify.halfcheetah.vault import Transitions, load_vault, write_vault
 
 # Three episodes of lengths 2, 3, 1 with per-step rewards chosen so the returns are 3, 12, -6.
