@@ -120,7 +120,8 @@ def _stats(args: argparse.Namespace) -> int:
     if args.plot:
         name = Path(args.path).expanduser().absolute()
         plot_return_histogram(episode_returns(transitions), args.plot,
-                              title=f"{name.parent.name}/{name.name}")
+                              title=f"{name.parent.name}/{name.name}",
+                              config={"command": "stats", "path": str(args.path)})
         stats["plot"] = args.plot
     if args.json:
         print_json(stats)
@@ -308,7 +309,7 @@ def _combine(args: argparse.Namespace) -> int:
 
 
 def _train_behaviour(args: argparse.Namespace) -> int:
-    from brud_analysis.output import print_json
+    from brud_analysis.output import check_output_path, print_json
     from verify.halfcheetah.behaviour import TD3Config, export_best_policies, train_behaviour
 
     if args.steps < 20_000:
@@ -318,6 +319,8 @@ def _train_behaviour(args: argparse.Namespace) -> int:
     run_dir = Path(args.run_dir).expanduser() if args.run_dir else out / "run"
     if args.eval_every < 1000 or args.eval_every % 1000:
         raise BrudError(f"--eval-every must be a positive multiple of 1000, got {args.eval_every}")
+    check_output_path(out, directory=True)  # before hours of training, not after
+    check_output_path(run_dir, directory=True)
     config = TD3Config(steps=args.steps, seed=args.seed, eval_every=args.eval_every)
     log = train_behaviour(config, run_dir)
     which = ("good", "medium") if args.export == "both" else (args.export,)
