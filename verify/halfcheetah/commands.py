@@ -295,8 +295,9 @@ def _combine(args: argparse.Namespace) -> int:
     from verify.halfcheetah.vault import combine_vaults, vault_info
 
     config = {"command": "combine", "sources": list(args.sources), "out": args.out}
-    out = combine_vaults(args.sources, Path(args.out).expanduser(),
-                         metadata={"provenance": provenance(config)}, overwrite=args.force)
+    out = Path(args.out).expanduser()  # shown as given (relative stays relative)
+    combine_vaults(args.sources, out, metadata={"provenance": provenance(config)},
+                   overwrite=args.force)
     info = vault_info(out)
     result = {"path": str(out), "transitions": info.transitions, "sources": list(args.sources),
               "environment": info.environment}

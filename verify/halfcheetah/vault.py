@@ -411,7 +411,8 @@ def combine_vaults(
     if final in fulls:
         raise BrudError(f"{final} is one of the datasets being combined; choose another output")
     if final.exists() and not overwrite:
-        raise BrudError(f"{final} already exists; remove it first or choose another output")
+        raise BrudError(f"{final} already exists; remove it, choose another output, or replace "
+                        "it (--force)")
     infos = [vault_info(source) for source in sources]  # every source opens, before any work
     records = [{"path": str(source), "transitions": info.transitions,
                 **vault_metadata(source)} for source, info in zip(sources, infos, strict=True)]
