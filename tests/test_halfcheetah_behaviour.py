@@ -73,6 +73,10 @@ def test_exported_numpy_policy_matches_the_jax_actor():
 def test_tiny_training_run_checkpoints_and_resumes(tmp_path: Path, capsys):
     log = train_behaviour(TINY, tmp_path, progress=False)
     assert [e["step"] for e in log] == [1000, 2000]
+    saved = json.loads((tmp_path / "config.json").read_text())
+    assert saved["provenance"]["config"] == TINY.__dict__ and saved["seed"] == TINY.seed
+    progress = (tmp_path / "progress.jsonl").read_text().splitlines()
+    assert [json.loads(line)["step"] for line in progress] == [1000, 2000]
     with np.load(tmp_path / "checkpoint.npz") as ckpt:
         assert int(ckpt["step"]) == 2000 and ckpt["buffer_obs"].shape == (2000, 2, 12)
     longer = TD3Config(**{**TINY.__dict__, "steps": 3000})
@@ -82,6 +86,31 @@ def test_tiny_training_run_checkpoints_and_resumes(tmp_path: Path, capsys):
     assert sorted(p.name for p in (tmp_path / "snapshots").iterdir()) == [
         "actor_0001000.npz", "actor_0002000.npz", "actor_0003000.npz"]
     assert load_policy(tmp_path / "snapshots" / "actor_0003000.npz")["w0"].shape == (2, 12, 16)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage"])
+def test_a_damaged_checkpoint_is_a_one_line_user_error(tmp_path: Path, damage: str):
+    (tmp_path / "config.json").write_text(json.dumps(TINY.__dict__))
+    ckpt = tmp_path / "checkpoint.npz"
+    if damage == "truncated":  # a real checkpoint cut in half, as a full disk would leave it
+        np.savez(ckpt, leaf_0000=np.zeros(1000), step=np.int64(0))
+        ckpt.write_bytes(ckpt.read_bytes()[: ckpt.stat().st_size // 2])
+    else:
+        ckpt.write_bytes(b"not a checkpoint")
+    with pytest.raises(BrudError, match="cannot resume from .*damaged or truncated checkpoint"):
+        train_behaviour(TINY, tmp_path, progress=False)
+
+
+def test_a_damaged_run_configuration_is_a_user_error(tmp_path: Path):
+    (tmp_path / "config.json").write_text('{"seed": ')
+    with pytest.raises(BrudError, match="config.json is damaged"):
+        train_behaviour(TINY, tmp_path, progress=False)
+
+
+def test_an_unwritable_run_directory_is_refused_before_training(tmp_path: Path):
+    (tmp_path / "file").write_text("")
+    with pytest.raises(BrudError, match="not a directory"):
+        train_behaviour(TINY, tmp_path / "file" / "run", progress=False)
 
 
 def test_a_run_directory_refuses_a_different_configuration(tmp_path: Path):

@@ -90,3 +90,21 @@ def test_recorded_step_holds_observation_before_its_action():
 def test_rollout_needs_at_least_one_episode():
     with pytest.raises(BrudError, match="episodes"):
         rollout_returns(sine_policy, episodes=0, seed=0)
+
+
+def test_creating_the_environment_is_silent(tmp_path, monkeypatch, capfd):
+    """MuJoCo 4 flags the HalfCheetah XML's 'settotalmass' as deprecated through its C warning
+    hook (a stderr line and a MUJOCO_LOG.TXT in the working directory); both are dropped, so
+    `--json` runs and error messages stay clean."""
+    monkeypatch.chdir(tmp_path)
+    HalfCheetahEnv().close()
+    captured = capfd.readouterr()
+    assert captured.err == "" and captured.out == ""
+    assert not (tmp_path / "MUJOCO_LOG.TXT").exists()
+
+
+def test_other_mujoco_warnings_are_passed_on():
+    from verify.halfcheetah.env import _forward_mujoco_warning
+
+    with pytest.warns(RuntimeWarning, match="MuJoCo: Nan, Inf or huge value"):
+        _forward_mujoco_warning("Nan, Inf or huge value in QACC at DOF 0")

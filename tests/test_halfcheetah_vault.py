@@ -14,10 +14,12 @@ from hypothesis import strategies as st
 from brud_analysis.errors import BrudError
 from verify.halfcheetah.vault import (
     Transitions,
+    combine_vaults,
     episode_returns,
     episode_starts,
     load_vault,
     vault_info,
+    vault_metadata,
     write_vault,
 )
 
@@ -120,11 +122,40 @@ def test_our_vault_has_og_marl_leaf_names_shapes_and_dtypes(tmp_path: Path):
     meta = json.loads((path / "metadata.json").read_text())
     assert meta["structure_shape"] == {
         "observations": "(1, 4, 2, 12)", "actions": "(1, 4, 2, 3)", "rewards": "(1, 4, 2)",
-        "terminals": "(1, 4, 2)", "truncations": "(1, 4, 2)", "infos": {"state": "(1, 4, 17)"},
+        "terminals": "(1, 4, 2)", "truncations": "(1, 4, 2)",
+        "infos": {"legals": "(1, 4, 2, 3)", "state": "(1, 4, 17)"},
     }
     assert set(json.dumps(meta["structure_dtype"]).split('"')) >= {"float32"}
     assert "bool" not in json.dumps(meta["structure_dtype"])
     assert vault_info(path).environment.startswith("HalfCheetah-v5")
+    legals = read_raw(path)["infos"]["legals"]
+    assert legals.shape == (1, 4, 2, 3) and legals.dtype == np.float32 and np.all(legals == 1)
+
+
+def read_raw(path: Path) -> dict:
+    """Every leaf of a vault, read with flashbax directly (not through the module under test)."""
+    import jax
+    from flashbax.vault import Vault
+
+    vault = Vault(vault_name=path.parent.name, rel_dir=str(path.parent.parent),
+                  vault_uid=path.name)
+    return jax.tree_util.tree_map(np.asarray, vault.read().experience)
+
+
+def test_metadata_and_permissions_of_a_written_vault(tmp_path: Path):
+    path = write_vault(tmp_path / "2halfcheetah.vlt" / "Good", make_transitions([2]),
+                       metadata={"provenance": {"config": {"seed": 3}}})
+    assert vault_metadata(path) == {"environment": vault_info(path).environment,
+                                    "provenance": {"config": {"seed": 3}}}
+    # no hidden temporary directory is left beside the dataset
+    assert [p.name for p in path.parent.iterdir()] == ["Good"]
+
+
+def test_overwrite_replaces_a_dataset_only_when_asked(tmp_path: Path):
+    path = write_vault(tmp_path / "2halfcheetah.vlt" / "Good", make_transitions([2]))
+    write_vault(path, make_transitions([3, 3], seed=1), overwrite=True)
+    assert_same(load_vault(path), make_transitions([3, 3], seed=1))
+    assert [p.name for p in path.parent.iterdir()] == ["Good"]
 
 
 def test_missing_path_names_the_datasets_that_exist(tmp_path: Path):
@@ -173,6 +204,8 @@ def test_damaged_store_is_a_user_error(tmp_path: Path):
         chunk.write_bytes(b"\0" * 8)
     with pytest.raises(BrudError, match=r"Good: cannot (open|read) vault"):
         load_vault(path)
+    with pytest.raises(BrudError, match=r"Good: cannot (open|read) vault"):
+        vault_info(path)
 
 
 def test_existing_dataset_is_not_overwritten(tmp_path: Path):
@@ -203,3 +236,73 @@ def test_inconsistent_transitions_are_refused(tmp_path: Path):
     with pytest.raises(BrudError, match="transitions.states has leading shape"):
         write_vault(tmp_path / "v.vlt" / "x", data._replace(states=data.states[:2]))
     assert not (tmp_path / "v.vlt" / "x").exists()
+
+
+def test_combine_is_the_concatenation_of_the_sources_with_every_leaf(tmp_path: Path):
+    root = tmp_path / "2halfcheetah.vlt"
+    good = write_vault(root / "Good", make_transitions([3, 2], seed=1),
+                       metadata={"provenance": {"config": {"dataset": "Good"}}})
+    medium = write_vault(root / "Medium", make_transitions([4], seed=2))
+    both = combine_vaults([good, medium], root / "GoodMedium", metadata={"note": "x"})
+    expected = Transitions(*(np.concatenate(pair) for pair in zip(
+        make_transitions([3, 2], seed=1), make_transitions([4], seed=2), strict=True)))
+    assert_same(load_vault(both), expected)
+    raw = read_raw(both)
+    assert raw["infos"]["legals"].shape == (1, 9, 2, 3)
+    meta = vault_metadata(both)
+    assert [s["path"] for s in meta["sources"]] == [str(good), str(medium)]
+    assert [s["transitions"] for s in meta["sources"]] == [5, 4]
+    assert meta["sources"][0]["provenance"] == {"config": {"dataset": "Good"}}
+    assert meta["note"] == "x" and meta["environment"].startswith("HalfCheetah-v5")
+    np.testing.assert_array_equal(episode_starts(load_vault(both)), [0, 3, 5])
+
+
+def test_combine_keeps_og_marl_layout_of_og_marl_sources(tmp_path: Path):
+    """OG-MARL's vaults (13-d observations, infos {legals, state}, written by OG-MARL's recorder)
+    combine into a vault with exactly their leaves, bit for bit."""
+    parts = [make_transitions([3], seed=5, obs_dim=13), make_transitions([2, 2], seed=6,
+                                                                         obs_dim=13)]
+    paths = []
+    for uid, data in zip(("Good", "Medium"), parts, strict=True):
+        legals = np.ones((1, len(data.rewards), 2, 3), np.float32)
+        exp = og_marl_experience(data, infos={"legals": legals, "state": data.states[None]})
+        paths.append(write_og_marl_style(tmp_path, exp, uid=uid))
+    out = combine_vaults(paths, paths[0].parent / "GoodMedium")
+    raw, sources = read_raw(out), [read_raw(p) for p in paths]
+    import jax
+
+    expected = jax.tree_util.tree_map(lambda a, b: np.concatenate([a, b], axis=1), *sources)
+    assert jax.tree_util.tree_structure(raw) == jax.tree_util.tree_structure(expected)
+    for got, want in zip(jax.tree_util.tree_leaves(raw), jax.tree_util.tree_leaves(expected),
+                         strict=True):
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+    assert vault_info(out).obs_dim == 13
+    assert vault_metadata(out)["environment"].startswith("HalfCheetah-v2")
+
+
+def test_combine_refuses_bad_requests_before_writing(tmp_path: Path):
+    root = tmp_path / "2halfcheetah.vlt"
+    good = write_vault(root / "Good", make_transitions([2]))
+    other = write_vault(root / "Other", make_transitions([2], obs_dim=13))
+    with pytest.raises(BrudError, match="at least two datasets"):
+        combine_vaults([good], root / "X")
+    with pytest.raises(BrudError, match="is one of the datasets being combined"):
+        combine_vaults([good, other], good)
+    with pytest.raises(BrudError, match="already exists"):
+        combine_vaults([good, good], other)
+    with pytest.raises(BrudError, match="no vault at"):
+        combine_vaults([good, root / "Missing"], root / "X")
+    with pytest.raises(BrudError, match="other leaves, shapes or dtypes"):
+        combine_vaults([good, other], root / "X")
+    assert sorted(p.name for p in root.iterdir()) == ["Good", "Other"]
+
+
+def test_damaged_metadata_is_a_user_error(tmp_path: Path):
+    path = write_vault(tmp_path / "2halfcheetah.vlt" / "Good", make_transitions([5]))
+    (path / "metadata.json").write_text("[1, 2]")
+    with pytest.raises(BrudError, match="unreadable vault metadata"):
+        vault_info(path)
+    (path / "metadata.json").write_text('{"structure_shape": ')  # cut short
+    with pytest.raises(BrudError, match="unreadable vault metadata"):
+        load_vault(path)

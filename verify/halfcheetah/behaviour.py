@@ -23,6 +23,7 @@ import json
 import os
 import sys
 import time
+import zipfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -240,7 +241,13 @@ def make_update_chunk(config: TD3Config) -> Callable[[TrainState, dict], tuple[T
 
 class ReplayBuffer:
     """Fixed-capacity numpy replay buffer of team transitions (no wrap-around needed: capacity
-    = total steps)."""
+    = total steps).
+
+    Kept instead of flashbax's item buffer: measured no slower (per environment step with one
+    50 x 256 sample per 50 steps: 437-493 us here vs 428-700 us for flashbax, loaded 2-core CPU),
+    and its numpy random stream is what makes the documented commands re-create the shipped
+    policies bit for bit; a flashbax buffer would sample from another stream.
+    """
 
     FIELDS = {
         "obs": (N_AGENTS, OBS_DIM),
@@ -299,6 +306,21 @@ def numpy_policy(params: dict[str, np.ndarray]) -> Callable[[np.ndarray], np.nda
     return policy
 
 
+def policy_path(name_or_path: str | os.PathLike[str]) -> Path:
+    """The file of a shipped policy name (``"good"``, ``"medium"``) or of an ``.npz`` path.
+
+    Example:
+        >>> policy_path("good").name
+        'good.npz'
+    """
+    path = Path(name_or_path).expanduser()
+    if not path.suffix and not path.exists():
+        path = POLICY_DIR / f"{name_or_path}.npz"
+    if not path.is_file():
+        raise BrudError(f"no behaviour policy at {path}")
+    return path
+
+
 def load_policy(name_or_path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     """Load a shipped policy (``"good"``, ``"medium"``) or an exported ``.npz`` file.
 
@@ -306,13 +328,13 @@ def load_policy(name_or_path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
         >>> sorted(load_policy("good"))[:2]
         ['b0', 'b1']
     """
-    path = Path(name_or_path).expanduser()
-    if not path.suffix and not path.exists():
-        path = POLICY_DIR / f"{name_or_path}.npz"
-    if not path.is_file():
-        raise BrudError(f"no behaviour policy at {path}")
-    with np.load(path) as data:
-        params = {k: data[k] for k in data.files if k[0] in "wb"}
+    path = policy_path(name_or_path)
+    try:
+        with np.load(path) as data:
+            params = {k: data[k] for k in data.files if k[0] in "wb"}
+    # a truncated .npz, another file type, or a plain .npy (no keys, not a context manager)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, AttributeError, TypeError) as err:
+        raise BrudError(f"{path} is not a behaviour policy ({type(err).__name__}: {err})") from None
     expected = {f"{p}{i}" for p in "wb" for i in range(ACTOR_LAYERS)}
     if set(params) != expected:
         raise BrudError(f"{path} is not a behaviour policy (keys {sorted(params)})")
@@ -381,18 +403,28 @@ def train_behaviour(
     import jax
     from tqdm import tqdm
 
+    from brud_analysis.output import check_output_path, provenance, write_atomic
+
     if config.checkpoint_every % HalfCheetahEnv.episode_length:
         raise BrudError("checkpoint_every must be a multiple of the episode length (1000)")
-    out = Path(out_dir).expanduser()
-    (out / "snapshots").mkdir(parents=True, exist_ok=True)
+    out = check_output_path(Path(out_dir).expanduser(), directory=True)
+    try:
+        (out / "snapshots").mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise BrudError(f"cannot write into {out}: {err.strerror}") from None
     config_file = out / "config.json"
     if config_file.exists():
-        previous = json.loads(config_file.read_text())
-        if {k: v for k, v in previous.items() if k != "steps"} != {
-            k: v for k, v in asdict(config).items() if k != "steps"
-        }:
-            raise BrudError(f"{out} holds a run with a different configuration: {previous}")
-    config_file.write_text(json.dumps(asdict(config), indent=2))
+        try:
+            previous = json.loads(config_file.read_text())
+            recorded = {k: v for k, v in previous.items() if k not in ("steps", "provenance")}
+            same = recorded == {k: v for k, v in asdict(config).items() if k != "steps"}
+        except (OSError, ValueError, AttributeError) as err:
+            raise BrudError(f"{config_file} is damaged ({type(err).__name__}: {err}); remove "
+                            "the run directory or choose another --run-dir") from None
+        if not same:
+            raise BrudError(f"{out} holds a run with a different configuration: {recorded}")
+    write_atomic(config_file, json.dumps({**asdict(config), "provenance": provenance(
+        asdict(config))}, indent=2))
 
     ts = init_train_state(config)
     update_chunk = make_update_chunk(config)
@@ -401,18 +433,25 @@ def train_behaviour(
     rng = np.random.default_rng(config.seed)
     step, episode, log = 0, 0, []
     ckpt = out / "checkpoint.npz"
+    log_file = out / "progress.jsonl"
     if ckpt.exists():
-        with np.load(ckpt, allow_pickle=False) as data:
-            leaves = [data[f"leaf_{i:04d}"] for i in range(len(jax.tree_util.tree_leaves(ts)))]
-            ts = jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(ts), leaves)
-            step, episode = int(data["step"]), int(data["episode"])
-            for k in buffer.data:
-                buffer.data[k][:step] = data[f"buffer_{k}"]
-            buffer.size = step
-            rng.bit_generator.state = json.loads(str(data["rng_state"]))
-        log_file = out / "progress.jsonl"
-        if log_file.exists():
-            log = [json.loads(line) for line in log_file.read_text().splitlines() if line]
+        try:
+            with np.load(ckpt, allow_pickle=False) as data:
+                template = jax.tree_util.tree_leaves(ts)
+                leaves = [data[f"leaf_{i:04d}"] for i in range(len(template))]
+                if any(a.shape != np.shape(b) for a, b in zip(leaves, template, strict=True)):
+                    raise ValueError("parameter shapes differ from this configuration's")
+                ts = jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(ts), leaves)
+                step, episode = int(data["step"]), int(data["episode"])
+                for k in buffer.data:
+                    buffer.data[k][:step] = data[f"buffer_{k}"]
+                buffer.size = step
+                rng.bit_generator.state = json.loads(str(data["rng_state"]))
+            if log_file.exists():
+                log = [json.loads(line) for line in log_file.read_text().splitlines() if line]
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+            raise BrudError(f"cannot resume from {ckpt}: damaged or truncated checkpoint "
+                            f"({type(err).__name__}: {err}); remove it to start over") from None
         print(f"resuming {out} at step {step}", file=sys.stderr)
 
     def save_checkpoint(step: int) -> None:
@@ -460,8 +499,7 @@ def train_behaviour(
                              "train_return": last_return, "critic_loss": loss,
                              "minutes": round((time.time() - t0) / 60, 2)}
                     log.append(entry)
-                    with open(out / "progress.jsonl", "a") as handle:
-                        handle.write(json.dumps(entry) + "\n")
+                    write_atomic(log_file, "".join(json.dumps(e) + "\n" for e in log))
                     _save_tree(out / "snapshots" / f"actor_{step:07d}.npz", [],
                                {**actor_to_numpy(ts.actor), "eval_return": eval_return,
                                 "step": step, "seed": config.seed})

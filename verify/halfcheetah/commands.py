@@ -1,24 +1,30 @@
 """``brud halfcheetah ...``: datasets, stats and behaviour-policy training for 2-agent HalfCheetah.
 
 Heavy imports (JAX, MuJoCo, flashbax, matplotlib) happen inside the handlers so that
-``brud --help`` stays fast. The offline-learning helper adds ``train`` / ``report`` through
-:mod:`verify.halfcheetah.experiment_commands` when that module exists.
+``brud --help`` stays fast. ``train`` / ``report`` (the offline experiment) are registered from
+:mod:`verify.halfcheetah.experiment_commands`, imported here by name: a broken import fails
+loudly instead of hiding the subcommands.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
+import hashlib
 import sys
 from pathlib import Path
+from typing import Any
 
 from brud_analysis.errors import BrudError
+from verify.halfcheetah import experiment_commands
 
 VAULT_NAME = "2halfcheetah.vlt"
 DATASETS = ("Good", "Medium", "GoodMedium")
 # Separate seed streams for the two behaviour policies (episode e of Good is reset with
 # seed + e, of Medium with seed + MEDIUM_SEED_OFFSET + e), so their episodes never share a reset.
 MEDIUM_SEED_OFFSET = 500_000
+# Recording holds every dataset in memory (~0.2 MB per 1000-step episode, twice for GoodMedium):
+# 10 000 episodes per policy is ~8 GB at the peak; more is refused rather than swapped.
+MAX_EPISODES = 10_000
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -43,15 +49,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = sub.add_parser("datasets", help="record Good, Medium and GoodMedium vaults",
                        description="Roll out the shipped (or given) behaviour policies with "
                        "Gaussian action noise and write DIR/2halfcheetah.vlt/{Good,Medium,"
-                       "GoodMedium}. Datasets already present are kept (resume).")
+                       "GoodMedium} (GoodMedium = Good then Medium, as `combine` builds it). "
+                       "Datasets already present are kept when their recorded settings equal "
+                       "the request; otherwise the command refuses unless --force.")
     p.add_argument("--out", required=True, help="directory that receives 2halfcheetah.vlt/")
     p.add_argument("--episodes", type=int, default=1000, help="episodes per policy (1000)")
     p.add_argument("--seed", type=int, default=0, help="seed of resets and noise (0)")
     p.add_argument("--noise", type=float, default=0.2, help="action noise std (0.2)")
     p.add_argument("--good-policy", default="good", help="shipped name or .npz path (good)")
     p.add_argument("--medium-policy", default="medium", help="shipped name or .npz (medium)")
+    p.add_argument("--force", action="store_true",
+                   help="re-record datasets whose recorded settings differ from the request")
     p.add_argument("--json", action="store_true", help="print the stats as JSON")
     p.set_defaults(handler=_datasets)
+
+    p = sub.add_parser("combine", help="concatenate vaults into one (Good + Medium -> GoodMedium)",
+                       description="Concatenate datasets <dir>/<name>.vlt/<uid> in the order "
+                       "given into one new Vault, every leaf copied (OG-MARL's layout kept), "
+                       "e.g. OG-MARL's Good and Medium into GoodMedium.")
+    p.add_argument("sources", nargs="+", metavar="SOURCE", help="datasets to concatenate, in order")
+    p.add_argument("--out", required=True,
+                   help="new dataset, e.g. vaults/2halfcheetah.vlt/GoodMedium")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(handler=_combine)
 
     p = sub.add_parser("stats", help="episode-return and action statistics of a vault",
                        description="Statistics of a Vault dataset <dir>/<name>.vlt/<uid> "
@@ -79,13 +100,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print the evaluation log as JSON")
     p.set_defaults(handler=_train_behaviour)
 
-    try:
-        experiment = importlib.import_module("verify.halfcheetah.experiment_commands")
-    except ModuleNotFoundError as err:
-        if err.name != "verify.halfcheetah.experiment_commands":
-            raise
-    else:
-        experiment.register(sub)
+    experiment_commands.register(sub)
 
 
 def _print_help(parser: argparse.ArgumentParser) -> int:
@@ -94,16 +109,19 @@ def _print_help(parser: argparse.ArgumentParser) -> int:
 
 
 def _stats(args: argparse.Namespace) -> int:
-    from brud_analysis.output import print_json
-    from verify.halfcheetah.stats import dataset_stats, plot_return_histogram
+    from brud_analysis.output import check_output_path, print_json
+    from verify.halfcheetah.dataset_statistics import dataset_stats, plot_return_histogram
     from verify.halfcheetah.vault import episode_returns, load_vault
 
+    if args.plot:
+        check_output_path(args.plot)
     transitions = load_vault(args.path)
     stats = {"path": str(Path(args.path).expanduser()), **dataset_stats(transitions)}
     if args.plot:
         name = Path(args.path).expanduser().absolute()
         plot_return_histogram(episode_returns(transitions), args.plot,
-                              title=f"{name.parent.name}/{name.name}")
+                              title=f"{name.parent.name}/{name.name}",
+                              config={"command": "stats", "path": str(args.path)})
         stats["plot"] = args.plot
     if args.json:
         print_json(stats)
@@ -134,40 +152,66 @@ def _format_stats(s: dict) -> str:
 def _datasets(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from brud_analysis.output import print_json
-    from verify.halfcheetah.behaviour import load_policy, numpy_policy
+    from brud_analysis.output import check_output_path, print_json, provenance
+    from verify.halfcheetah.behaviour import load_policy, numpy_policy, policy_path
+    from verify.halfcheetah.dataset_statistics import dataset_stats
     from verify.halfcheetah.env import record_transitions
-    from verify.halfcheetah.stats import dataset_stats
-    from verify.halfcheetah.vault import Transitions, load_vault, write_vault
+    from verify.halfcheetah.vault import (
+        Transitions,
+        combine_vaults,
+        episode_starts,
+        load_vault,
+        write_vault,
+    )
 
-    if args.episodes < 1:
-        raise BrudError(f"--episodes must be >= 1, got {args.episodes}")
-    if args.noise < 0:
-        raise BrudError(f"--noise must be >= 0, got {args.noise}")
+    if not 1 <= args.episodes <= MAX_EPISODES:
+        raise BrudError(f"--episodes must be in [1, {MAX_EPISODES}] (about 0.2 MB in memory per "
+                        f"episode), got {args.episodes}")
+    if not 0 <= args.seed < 2**31 - MEDIUM_SEED_OFFSET - MAX_EPISODES:
+        raise BrudError(f"--seed must be in [0, {2**31 - MEDIUM_SEED_OFFSET - MAX_EPISODES}), "
+                        f"got {args.seed}")
+    if not np.isfinite(args.noise) or args.noise < 0:
+        raise BrudError(f"--noise must be a finite number >= 0, got {args.noise}")
     root = Path(args.out).expanduser() / VAULT_NAME
-    policies = {"Good": (args.good_policy, args.seed),
-                "Medium": (args.medium_policy, args.seed + MEDIUM_SEED_OFFSET)}
+    check_output_path(root, directory=True)
+    configs = {
+        "Good": _recording_config("Good", args.good_policy, args, args.seed),
+        "Medium": _recording_config("Medium", args.medium_policy, args,
+                                    args.seed + MEDIUM_SEED_OFFSET),
+    }
+    configs["GoodMedium"] = {"dataset": "GoodMedium", "combined_from": ["Good", "Medium"],
+                             "sources": [configs["Good"], configs["Medium"]]}
+    # Decide for every dataset before any long work: keep it, refuse, or (re-)record it.
+    todo = [name for name in DATASETS
+            if not (root / name).exists() or not _same_settings(root / name, configs[name],
+                                                                 args.force)]
+    params = {name: load_policy(policy_path(configs[name]["policy"]))
+              for name in ("Good", "Medium") if name in todo}
     data: dict[str, Transitions] = {}
-    for name, (policy, seed) in policies.items():
+    for name in ("Good", "Medium"):
         path = root / name
-        if path.exists():
-            data[name] = _existing(load_vault(path), path, args.episodes)
-            print(f"{path} exists: kept", file=sys.stderr)
+        if name not in todo:
+            data[name] = load_vault(path)
+            _check_episodes(data[name], path, args.episodes, episode_starts)
+            print(f"{path} exists with the same settings: kept", file=sys.stderr)
             continue
-        params = load_policy(policy)
-        data[name] = record_transitions(numpy_policy(params), args.episodes, seed, args.noise,
-                                        progress=True, desc=name)
-        write_vault(path, data[name])
+        config = configs[name]
+        data[name] = record_transitions(numpy_policy(params[name]), args.episodes,
+                                        config["reset_seed"], args.noise, progress=True,
+                                        desc=name)
+        write_vault(path, data[name], metadata={"provenance": provenance(config)},
+                    overwrite=args.force)
         print(f"wrote {path}", file=sys.stderr)
     path = root / "GoodMedium"
-    if path.exists():
-        data["GoodMedium"] = _existing(load_vault(path), path, 2 * args.episodes)
-        print(f"{path} exists: kept", file=sys.stderr)
-    else:
-        data["GoodMedium"] = Transitions(*(np.concatenate([g, m]) for g, m in
-                                           zip(data["Good"], data["Medium"], strict=True)))
-        write_vault(path, data["GoodMedium"])
+    if "GoodMedium" in todo:
+        combine_vaults([root / "Good", root / "Medium"], path,
+                       metadata={"provenance": provenance(configs["GoodMedium"])},
+                       overwrite=args.force)
         print(f"wrote {path}", file=sys.stderr)
+    else:
+        print(f"{path} exists with the same settings: kept", file=sys.stderr)
+    data["GoodMedium"] = Transitions(*(np.concatenate([g, m]) for g, m in
+                                       zip(data["Good"], data["Medium"], strict=True)))
     result = {name: {"path": str(root / name), **dataset_stats(data[name])} for name in DATASETS}
     if args.json:
         print_json(result)
@@ -177,18 +221,96 @@ def _datasets(args: argparse.Namespace) -> int:
     return 0
 
 
-def _existing(transitions, path: Path, episodes: int):
-    from verify.halfcheetah.vault import episode_starts
+def _recording_config(dataset: str, policy: str, args: argparse.Namespace,
+                      reset_seed: int) -> dict[str, Any]:
+    """The settings that determine a recorded dataset (stored in its provenance)."""
+    from verify.halfcheetah.behaviour import policy_path
 
+    path = policy_path(policy)
+    return {
+        "dataset": dataset,
+        "policy": str(policy),
+        "policy_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "episodes": args.episodes,
+        "seed": args.seed,
+        "reset_seed": reset_seed,
+        "noise": args.noise,
+    }
+
+
+def _same_settings(path: Path, requested: dict[str, Any], force: bool) -> bool:
+    """True when the dataset at ``path`` was recorded with ``requested``; False when it differs
+    and ``force`` is set (re-record it); otherwise a one-line refusal."""
+    from verify.halfcheetah.vault import vault_metadata
+
+    recorded = vault_metadata(path).get("provenance", {}).get("config")
+    if recorded is not None and _without_names(recorded) == _without_names(requested):
+        return True
+    if force:
+        return False
+    if recorded is None:
+        why = "records no settings (written by another tool or an older version)"
+    else:
+        why = "was recorded with " + _differences(recorded, requested)
+    raise BrudError(f"{path} {why}; choose another --out, or --force to re-record it")
+
+
+def _without_names(config: Any) -> Any:
+    """A recording config without the policy's display name: the same file given by name or by
+    path (same ``policy_sha256``) is the same setting."""
+    if isinstance(config, dict):
+        return {k: _without_names(v) for k, v in config.items() if k != "policy"}
+    if isinstance(config, list):
+        return [_without_names(v) for v in config]
+    return config
+
+
+def _differences(recorded: dict[str, Any], requested: dict[str, Any]) -> str:
+    """``key recorded (requested value)`` for each differing setting; nested sources by name."""
+    parts = []
+    recorded, requested = _without_names(recorded), _without_names(requested)
+    for key in sorted(set(recorded) | set(requested)):
+        old, new = recorded.get(key), requested.get(key)
+        if old == new:
+            continue
+        if key == "sources" and isinstance(old, list) and isinstance(new, list):
+            names = [n.get("dataset", "?") for n in new]
+            parts.append(f"other {'/'.join(names)} data")
+        elif key == "policy_sha256":
+            parts.append("another policy file")
+        else:
+            parts.append(f"{key} {old} (requested {new})")
+    return ", ".join(parts)
+
+
+def _check_episodes(transitions, path: Path, episodes: int, episode_starts) -> None:
     found = len(episode_starts(transitions))
     if found != episodes:
-        raise BrudError(f"{path} exists with {found} episodes, not {episodes}; remove it or "
-                        "choose another --out")
-    return transitions
+        raise BrudError(f"{path} holds {found} episodes, but its settings say {episodes}: a "
+                        "damaged dataset; remove it or use --force")
+
+
+def _combine(args: argparse.Namespace) -> int:
+    from brud_analysis.output import print_json, provenance
+    from verify.halfcheetah.vault import combine_vaults, vault_info
+
+    config = {"command": "combine", "sources": list(args.sources), "out": args.out}
+    out = Path(args.out).expanduser()  # shown as given (relative stays relative)
+    combine_vaults(args.sources, out, metadata={"provenance": provenance(config)},
+                   overwrite=args.force)
+    info = vault_info(out)
+    result = {"path": str(out), "transitions": info.transitions, "sources": list(args.sources),
+              "environment": info.environment}
+    if args.json:
+        print_json(result)
+    else:
+        print(f"wrote {out}: {info.transitions} transitions from {len(args.sources)} datasets "
+              f"({info.environment})")
+    return 0
 
 
 def _train_behaviour(args: argparse.Namespace) -> int:
-    from brud_analysis.output import print_json
+    from brud_analysis.output import check_output_path, print_json
     from verify.halfcheetah.behaviour import TD3Config, export_best_policies, train_behaviour
 
     if args.steps < 20_000:
@@ -198,6 +320,8 @@ def _train_behaviour(args: argparse.Namespace) -> int:
     run_dir = Path(args.run_dir).expanduser() if args.run_dir else out / "run"
     if args.eval_every < 1000 or args.eval_every % 1000:
         raise BrudError(f"--eval-every must be a positive multiple of 1000, got {args.eval_every}")
+    check_output_path(out, directory=True)  # before hours of training, not after
+    check_output_path(run_dir, directory=True)
     config = TD3Config(steps=args.steps, seed=args.seed, eval_every=args.eval_every)
     log = train_behaviour(config, run_dir)
     which = ("good", "medium") if args.export == "both" else (args.export,)

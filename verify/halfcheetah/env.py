@@ -26,6 +26,13 @@ STATE_DIM = 17
 EPISODE_LENGTH = 1000
 
 
+def _forward_mujoco_warning(message: str) -> None:
+    if "is deprecated" not in message:
+        import warnings
+
+        warnings.warn(f"MuJoCo: {message}", RuntimeWarning, stacklevel=2)
+
+
 class HalfCheetahEnv:
     """Seeded, deterministic 2-agent HalfCheetah with array observations and actions.
 
@@ -46,17 +53,28 @@ class HalfCheetahEnv:
     episode_length = EPISODE_LENGTH
 
     def __init__(self) -> None:
+        import contextlib
+        import io
         import warnings
 
-        with warnings.catch_warnings():
-            # gymnasium_robotics warns about unrelated Adroit environments on import, and the
-            # HalfCheetah XML uses an attribute MuJoCo calls deprecated; neither concerns us.
+        import mujoco
+
+        with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
+            # gymnasium_robotics prints a notice about unrelated Adroit environments on stderr
+            # at import, and warns about other environments; neither concerns HalfCheetah.
             warnings.simplefilter("ignore")
             from gymnasium_robotics import mamujoco_v1
-
+        # The HalfCheetah XML uses 'settotalmass', which MuJoCo 4 calls deprecated through its C
+        # warning hook (a stderr line and a MUJOCO_LOG.TXT in the working directory per
+        # environment); drop that notice, pass any other MuJoCo warning on as a Python warning.
+        previous = mujoco.get_mju_user_warning()
+        mujoco.set_mju_user_warning(_forward_mujoco_warning)
+        try:
             self._env = mamujoco_v1.parallel_env(
                 "HalfCheetah", "2x3", agent_obsk=1, max_episode_steps=EPISODE_LENGTH
             )
+        finally:
+            mujoco.set_mju_user_warning(previous)
         self._agents = list(self._env.possible_agents)
         self._needs_reset = True
 

@@ -6,9 +6,15 @@ timestep and with a leading add-batch axis of size 1 and the time axis second::
 
     observations (1, T, N, O)    actions (1, T, N, A)    rewards (1, T, N)
     terminals (1, T, N)          truncations (1, T, N)   infos/state (1, T, S)
+    infos/legals (1, T, N, A)    (all ones: every continuous action is legal)
 
 exactly as OG-MARL's ``mamujoco/2halfcheetah`` vaults, so OG-MARL code reads ours and
-:func:`load_vault` reads theirs. Episodes are concatenated in recording order; step ``t`` holds
+:func:`load_vault` reads theirs (``legals`` is written for OG-MARL's buffers, which copy
+``infos`` wholesale; nothing here reads it). Besides flashbax's own keys, ``metadata.json`` holds
+``environment`` and ``provenance`` (:func:`brud_analysis.output.provenance`: versions, git commit,
+the full recording configuration); :func:`vault_metadata` returns them. :func:`combine_vaults`
+concatenates datasets (Good + Medium -> GoodMedium) leaf by leaf, as OG-MARL's
+``combine_vaults`` does. Episodes are concatenated in recording order; step ``t`` holds
 the observation and state *before* the action, and ``terminals | truncations`` marks the last
 step of an episode (the following observation is not stored). OG-MARL's HalfCheetah data came from
 the older environment (HalfCheetah-v2, 13-d agent observations); :func:`vault_info` reports which
@@ -25,8 +31,9 @@ import io
 import json
 import os
 import shutil
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -35,6 +42,8 @@ from brud_analysis.errors import BrudError
 LEAVES = ("observations", "actions", "rewards", "terminals", "truncations", "infos")
 STATE_KEYS = ("state", "states")  # OG-MARL uses "state"; a few of its older vaults "states"
 METADATA_FILE = "metadata.json"
+# Keys flashbax itself writes into metadata.json; everything else is the writer's metadata.
+FLASHBAX_KEYS = ("version", "structure_shape", "structure_dtype")
 
 
 class Transitions(NamedTuple):
@@ -120,7 +129,7 @@ def _open_vault(path: str | os.PathLike[str]):
     try:
         metadata = json.loads((full / METADATA_FILE).read_text())
         structure = metadata["structure_shape"]
-    except (OSError, ValueError, KeyError) as err:
+    except (OSError, ValueError, KeyError, TypeError) as err:
         raise BrudError(f"{full}: unreadable vault metadata ({err})") from err
     _check_leaf_names(full, structure)
     try:
@@ -174,14 +183,58 @@ def vault_info(path: str | os.PathLike[str]) -> VaultInfo:
         VaultInfo(..., obs_dim=13, ..., environment='HalfCheetah-v2 2x3 (multiagent_mujoco, ...')
     """
     vault, full = _open_vault(path)
-    stores = vault._all_datastores  # flashbax keeps one TensorStore per leaf
-    obs_shape = stores["observations"].shape
-    act_shape = stores["actions"].shape
-    infos = stores["infos"]
-    state_shape = infos["state" if "state" in infos else "states"].shape
-    n, o, a = obs_shape[2], obs_shape[3], act_shape[3]
-    return VaultInfo(full, int(vault.vault_index), n, o, a, state_shape[2],
-                     environment_name(o, a, n))
+    if vault.vault_index == 0:
+        raise BrudError(f"{full}: the vault is empty")
+    try:
+        with _quiet():  # the last timestep alone: its shapes are the dataset's per-step shapes
+            last = vault.read(timesteps=1).experience
+    except Exception as err:  # a missing or damaged chunk file surfaces as a tensorstore error
+        raise BrudError(f"{full}: cannot read vault data ({type(err).__name__}: {err})") from err
+    infos = last["infos"]
+    n, o = np.shape(last["observations"])[2:4]
+    a = np.shape(last["actions"])[3]
+    state_dim = np.shape(infos["state" if "state" in infos else "states"])[2]
+    return VaultInfo(full, int(vault.vault_index), int(n), int(o), int(a), int(state_dim),
+                     environment_name(int(o), int(a), int(n)))
+
+
+def vault_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The writer's metadata of a Vault (``environment``, ``provenance``, ...), without
+    flashbax's own structure keys; ``{}`` for a vault written without any (e.g. OG-MARL's).
+
+    Example:
+        >>> vault_metadata("data/2halfcheetah.vlt/Good")["provenance"]["config"]  # doctest: +SKIP
+        {'dataset': 'Good', 'episodes': 1000, 'noise': 0.2, ...}
+    """
+    _, full = _open_vault(path)
+    metadata = json.loads((full / METADATA_FILE).read_text())
+    return {k: v for k, v in metadata.items() if k not in FLASHBAX_KEYS}
+
+
+def _read_experience(path: str | os.PathLike[str]) -> tuple[Path, dict[str, Any]]:
+    """Every leaf of a Vault as numpy arrays, after the layout and episode-boundary checks."""
+    vault, full = _open_vault(path)
+    if vault.vault_index == 0:
+        raise BrudError(f"{full}: the vault is empty")
+    try:
+        with _quiet():
+            experience = vault.read().experience
+        import jax
+
+        experience = jax.tree_util.tree_map(np.asarray, experience)
+    except Exception as err:  # a missing or damaged chunk file surfaces as a tensorstore error
+        raise BrudError(f"{full}: cannot read vault data ({type(err).__name__}: {err})") from err
+    infos = experience["infos"]
+    leaves = {k: v for k, v in experience.items() if k != "infos"}
+    leaves["state"] = infos["state"] if "state" in infos else infos["states"]
+    _check_shapes(full, leaves)
+    last = leaves["terminals"][0, -1] > 0
+    if not (last.any() or (leaves["truncations"][0, -1] > 0).any()):
+        raise BrudError(
+            f"{full}: data stops in the middle of an episode (last of {leaves['rewards'].shape[1]} "
+            "steps is neither terminal nor truncated): truncated or incomplete vault"
+        )
+    return full, experience
 
 
 def load_vault(path: str | os.PathLike[str]) -> Transitions:
@@ -189,40 +242,25 @@ def load_vault(path: str | os.PathLike[str]) -> Transitions:
 
     ``path`` is the dataset directory ``<dir>/<name>.vlt/<uid>``; ``~`` is expanded. Raises
     :class:`BrudError` for a missing path, wrong leaf names or shapes, an unreadable store, or
-    data that stops in the middle of an episode (a truncated copy).
+    data that stops in the middle of an episode (a truncated copy). ``infos`` other than the
+    state (OG-MARL's ``legals``) are not loaded.
 
     Example:
         >>> t = load_vault("data/2halfcheetah.vlt/Good")  # doctest: +SKIP
         >>> t.observations.shape  # doctest: +SKIP
         (1000000, 2, 12)
     """
-    vault, full = _open_vault(path)
-    if vault.vault_index == 0:
-        raise BrudError(f"{full}: the vault is empty")
-    try:
-        with _quiet():
-            experience = vault.read().experience
-        exp = {k: np.asarray(v) for k, v in experience.items() if k != "infos"}
-        infos = experience["infos"]
-        exp["state"] = np.asarray(infos["state"] if "state" in infos else infos["states"])
-    except Exception as err:  # a missing or damaged chunk file surfaces as a tensorstore error
-        raise BrudError(f"{full}: cannot read vault data ({type(err).__name__}: {err})") from err
-    _check_shapes(full, exp)
-    transitions = Transitions(
+    _, exp = _read_experience(path)
+    infos = exp["infos"]
+    return Transitions(
         observations=exp["observations"][0].astype(np.float32, copy=False),
         actions=exp["actions"][0].astype(np.float32, copy=False),
         rewards=exp["rewards"][0].astype(np.float32, copy=False),
         terminals=exp["terminals"][0] > 0,
         truncations=exp["truncations"][0] > 0,
-        states=exp["state"][0].astype(np.float32, copy=False),
+        states=(infos["state"] if "state" in infos else infos["states"])[0].astype(
+            np.float32, copy=False),
     )
-    ends = transitions.terminals.any(axis=1) | transitions.truncations.any(axis=1)
-    if not ends[-1]:
-        raise BrudError(
-            f"{full}: data stops in the middle of an episode (last of {len(ends)} steps is neither "
-            "terminal nor truncated): truncated or incomplete vault"
-        )
-    return transitions
 
 
 def _check_transitions(t: Transitions) -> None:
@@ -241,11 +279,85 @@ def _check_transitions(t: Transitions) -> None:
         raise BrudError("cannot write an empty dataset")
 
 
-def write_vault(path: str | os.PathLike[str], transitions: Transitions) -> Path:
+def _experience(transitions: Transitions) -> dict[str, Any]:
+    """OG-MARL's leaves, dtypes and axes (add-batch 1, time second) for ``transitions``."""
+    actions = transitions.actions.astype(np.float32)
+    return {
+        "observations": transitions.observations.astype(np.float32)[None],
+        "actions": actions[None],
+        "rewards": transitions.rewards.astype(np.float32)[None],
+        "terminals": transitions.terminals.astype(np.float32)[None],
+        "truncations": transitions.truncations.astype(np.float32)[None],
+        "infos": {"legals": np.ones_like(actions)[None],
+                  "state": transitions.states.astype(np.float32)[None]},
+    }
+
+
+def _write_experience(
+    path: str | os.PathLike[str],
+    chunks: Iterable[dict[str, Any]],
+    metadata: dict[str, Any],
+    overwrite: bool,
+) -> Path:
+    """Append each experience chunk (leaves ``(1, T_k, ...)``) to a new Vault at ``path``.
+
+    The Vault is built under a hidden uid and renamed into place at the end; with ``overwrite``
+    an existing dataset is replaced only once the new one is complete.
+    """
+    from flashbax.buffers.trajectory_buffer import TrajectoryBufferState
+    from flashbax.vault import Vault
+
+    rel_dir, name, uid = _split_path(path)
+    final = rel_dir / name / uid
+    if final.exists() and not overwrite:
+        raise BrudError(f"{final} already exists; remove it first or choose another --out")
+    tmp = rel_dir / name / f".{uid}.partial-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)  # a leftover of an earlier interrupted write
+    vault = None
+    try:
+        for experience in chunks:
+            length = int(np.shape(experience["observations"])[1])
+            with _quiet():
+                if vault is None:
+                    vault = Vault(vault_name=name, experience_structure=experience,
+                                  rel_dir=str(rel_dir), vault_uid=tmp.name, metadata=metadata)
+                state = TrajectoryBufferState(experience=experience,
+                                              current_index=np.asarray(length),
+                                              is_full=np.asarray(False))
+                written = vault.write(state, source_interval=(0, length))
+            if written != length:
+                raise BrudError(f"flashbax wrote {written} of {length} timesteps to {tmp}")
+        if vault is None:
+            raise BrudError("cannot write an empty dataset")
+        if final.exists():  # overwrite: move the old dataset aside, then drop it
+            old = rel_dir / name / f".{uid}.old-{os.getpid()}"
+            os.replace(final, old)
+            os.replace(tmp, final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, final)
+    except OSError as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise BrudError(f"cannot write {final}: {err.strerror or err}") from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+def write_vault(
+    path: str | os.PathLike[str],
+    transitions: Transitions,
+    metadata: dict[str, Any] | None = None,
+    overwrite: bool = False,
+) -> Path:
     """Write ``transitions`` as a Vault at ``<dir>/<name>.vlt/<uid>``, atomically.
 
-    Dtypes on disk follow OG-MARL: float32 everywhere, terminals/truncations as 0/1 float32.
-    An existing dataset at ``path`` is refused (delete it first).
+    Leaves, dtypes and axes follow OG-MARL: float32 everywhere, terminals/truncations as 0/1
+    float32, ``infos`` = ``{legals, state}`` with all-ones ``legals`` of shape ``(1, T, N, A)``.
+    ``metadata`` (e.g. ``{"provenance": provenance(config)}``) is stored in ``metadata.json``
+    next to ``environment``. An existing dataset at ``path`` is refused unless ``overwrite``,
+    which replaces it once the new one is complete.
 
     Example:
         >>> import tempfile
@@ -257,50 +369,71 @@ def write_vault(path: str | os.PathLike[str], transitions: Transitions) -> Path:
         >>> load_vault(out).rewards.sum()
         np.float32(6.0)
     """
-    from flashbax.buffers.trajectory_buffer import TrajectoryBufferState
-    from flashbax.vault import Vault
-
     _check_transitions(transitions)
-    rel_dir, name, uid = _split_path(path)
-    final = rel_dir / name / uid
-    if final.exists():
-        raise BrudError(f"{final} already exists; remove it first or choose another --out")
-    tmp_uid = f".{uid}.partial-{os.getpid()}"
-    tmp = rel_dir / name / tmp_uid
-    shutil.rmtree(tmp, ignore_errors=True)  # a leftover of an earlier interrupted write
-    experience = {
-        "observations": transitions.observations.astype(np.float32)[None],
-        "actions": transitions.actions.astype(np.float32)[None],
-        "rewards": transitions.rewards.astype(np.float32)[None],
-        "terminals": transitions.terminals.astype(np.float32)[None],
-        "truncations": transitions.truncations.astype(np.float32)[None],
-        "infos": {"state": transitions.states.astype(np.float32)[None]},
-    }
-    length = experience["observations"].shape[1]
     _, n_agents, obs_dim = transitions.observations.shape
     environment = environment_name(obs_dim, transitions.actions.shape[2], n_agents)
-    try:
-        with _quiet():
-            vault = Vault(
-                vault_name=name,
-                experience_structure=experience,
-                rel_dir=str(rel_dir),
-                vault_uid=tmp_uid,
-                metadata={"environment": environment},
-            )
-            state = TrajectoryBufferState(
-                experience=experience,
-                current_index=np.asarray(length),
-                is_full=np.asarray(False),
-            )
-            written = vault.write(state, source_interval=(0, length))
-        if written != length:
-            raise BrudError(f"flashbax wrote {written} of {length} timesteps to {tmp}")
-        os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return final
+    return _write_experience(path, [_experience(transitions)],
+                             {"environment": environment, **(metadata or {})}, overwrite)
+
+
+def _structure(experience: dict[str, Any]) -> dict[str, Any]:
+    """Leaf names, per-step shapes (time axis dropped) and dtypes of an experience tree."""
+    return {k: _structure(v) if isinstance(v, dict)
+            else (tuple(np.shape(v)[:1]) + tuple(np.shape(v)[2:]), np.asarray(v).dtype.name)
+            for k, v in sorted(experience.items())}
+
+
+def combine_vaults(
+    sources: Sequence[str | os.PathLike[str]],
+    out: str | os.PathLike[str],
+    metadata: dict[str, Any] | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Concatenate datasets in order into one new Vault at ``out`` (Good + Medium -> GoodMedium).
+
+    Every leaf of every source is copied unchanged (``infos.legals`` included when present), so
+    OG-MARL's own vaults combine into OG-MARL's layout, as OG-MARL's ``combine_vaults`` does.
+    All sources must have the same leaves, per-step shapes and dtypes, and each must end at an
+    episode boundary (otherwise two episodes would fuse). Sources are read one at a time. The
+    metadata records each source (path, transitions and its own metadata) under ``sources``.
+
+    Example:
+        >>> combine_vaults(["data/2halfcheetah.vlt/Good", "data/2halfcheetah.vlt/Medium"],
+        ...                "data/2halfcheetah.vlt/GoodMedium")  # doctest: +SKIP
+        PosixPath('.../data/2halfcheetah.vlt/GoodMedium')
+    """
+    if len(sources) < 2:
+        raise BrudError(f"combining needs at least two datasets, got {len(sources)}")
+    rel_dir, name, uid = _split_path(out)
+    final = rel_dir / name / uid
+    fulls = [_split_path(source) for source in sources]
+    fulls = [r / n / u for r, n, u in fulls]
+    if final in fulls:
+        raise BrudError(f"{final} is one of the datasets being combined; choose another output")
+    if final.exists() and not overwrite:
+        raise BrudError(f"{final} already exists; remove it, choose another output, or replace "
+                        "it (--force)")
+    infos = [vault_info(source) for source in sources]  # every source opens, before any work
+    records = [{"path": str(source), "transitions": info.transitions,
+                **vault_metadata(source)} for source, info in zip(sources, infos, strict=True)]
+    first_structure: dict[str, Any] = {}
+
+    def chunks() -> Iterator[dict[str, Any]]:
+        for i, source in enumerate(sources):
+            full, experience = _read_experience(source)
+            structure = _structure(experience)
+            if i == 0:
+                first_structure.update(structure)
+            elif structure != first_structure:
+                raise BrudError(f"{full} has other leaves, shapes or dtypes than {fulls[0]}: "
+                                f"{structure} vs {first_structure}")
+            yield experience
+
+    environments = sorted({record.get("environment", info.environment)
+                           for record, info in zip(records, infos, strict=True)})
+    combined = {"environment": environments[0] if len(environments) == 1 else environments,
+                "sources": records, **(metadata or {})}
+    return _write_experience(final, chunks(), combined, overwrite)
 
 
 def episode_starts(t: Transitions) -> np.ndarray:

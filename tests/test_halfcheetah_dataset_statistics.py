@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from brud_analysis.cli import main
-from verify.halfcheetah.stats import dataset_stats, plot_return_histogram
+from verify.halfcheetah.dataset_statistics import dataset_stats, plot_return_histogram
 from verify.halfcheetah.vault import Transitions, load_vault, write_vault
 
 # Three episodes of lengths 2, 3, 1 with per-step rewards chosen so the returns are 3, 12, -6.
@@ -75,6 +75,11 @@ def test_cli_stats_missing_path_exits_2_with_one_line(tmp_path: Path, capsys):
     assert err.startswith("brud: error: no vault at") and "\n" not in err
 
 
-def test_histogram_png(tmp_path: Path):
-    out = plot_return_histogram(RETURNS, tmp_path / "h.png", title="tiny")
+def test_histogram_png_carries_its_provenance(tmp_path: Path):
+    from PIL import Image
+
+    out = plot_return_histogram(RETURNS, tmp_path / "h.png", title="tiny", config={"k": 1})
     assert out.read_bytes()[:4] == b"\x89PNG"
+    with Image.open(out) as image:
+        provenance = json.loads(image.text["Description"])["provenance"]
+    assert provenance["config"] == {"k": 1} and "mujoco" in provenance["versions"]

@@ -7,6 +7,7 @@ fraction of saturated actions (|a| = 1 after clipping), which tells noisy from c
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -62,9 +63,15 @@ def dataset_stats(t: Transitions) -> dict[str, Any]:
 
 
 def plot_return_histogram(
-    returns: np.ndarray, path: str | os.PathLike[str], title: str = "episode returns"
+    returns: np.ndarray,
+    path: str | os.PathLike[str],
+    title: str = "episode returns",
+    config: dict[str, Any] | None = None,
 ) -> Path:
     """Histogram of episode ``returns`` as a PNG at ``path`` (written atomically).
+
+    The PNG's ``Description`` text chunk holds the provenance (versions, commit, ``config``) as
+    JSON, so the figure says what produced it.
 
     Example:
         >>> import tempfile
@@ -79,7 +86,7 @@ def plot_return_histogram(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from brud_analysis.output import write_atomic
+    from brud_analysis.output import provenance, write_atomic
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ax.hist(returns, bins=min(50, max(5, len(returns) // 5)), color="tab:blue", alpha=0.8)
@@ -91,6 +98,7 @@ def plot_return_histogram(
     ax.legend()
     fig.tight_layout()
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=120)
+    fig.savefig(buffer, format="png", dpi=120, metadata={
+        "Description": json.dumps({"provenance": provenance(config)})})
     plt.close(fig)
     return write_atomic(path, buffer.getvalue())
