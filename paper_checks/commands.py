@@ -39,7 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "pjap-field", help="the PJAP (prioritised) field of a game, its fixed points",
         description="The field BRUD follows under PJAP sampling, G_i(theta) = E_rho[dR/da_i]. "
-        "With --distance l2, --eps 0 and normal data it is the closed form of THEORY.md §6 "
+        "With --distance l2, --eps 0 and normal data it is the closed form of "
+        "docs/theory.md#the-pjap-field "
         "(printed symbolically) and all its real fixed points are found by certified root "
         "isolation; otherwise the field is integrated numerically and fixed points are found by "
         "multi-start Newton in a box (default: data mean +- 3 std, at least [-1, 1]).",

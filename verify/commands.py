@@ -236,7 +236,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("expr", help="polynomial reward, e.g. 'x*y' or 'twin_peaks(A=1, B=4, C=5)'")
     add_data_options(p)
     p.add_argument("--pjap", metavar="alpha=..,eps=..,distance=l1|l2",
-                   help="train with PJAP prioritised sampling (THEORY section 6)")
+                   help="train with PJAP prioritised sampling (docs/theory.md#pjap)")
     p.add_argument("--seeds", type=_positive_int, default=256, help="independent runs")
     p.add_argument("--steps", type=_positive_int, default=2000, help="updates per run")
     p.add_argument("--lr", type=_positive_float, default=0.01, help="SGD learning rate")
