@@ -132,6 +132,13 @@ class BrudPlane:
     loss: np.ndarray
     target: tuple[float, ...]
 
+    def __repr__(self) -> str:
+        lost = self.loss[np.isfinite(self.loss)]
+        span = f"reward lost {lost.min():.3g}..{lost.max():.3g}" if lost.size else "no limit"
+        return (f"BrudPlane(target={self.target}, mean {self.means[0]:.3g}..{self.means[-1]:.3g}"
+                f" x std 0..{self.stds[-1]:.3g} ({self.loss.shape[1]}x{self.loss.shape[0]}), "
+                f"{span}, {int(np.sum(~np.isfinite(self.loss)))} cells never stop)")
+
 
 def _default_range(target: Sequence[float], intervals: Sequence[Sequence[float]]) -> float:
     ends = [abs(v) for lo_hi in intervals for v in lo_hi if math.isfinite(v)]
@@ -366,6 +373,13 @@ class PjapPlane:
     best: float | None
     threshold: np.ndarray | None
     start: tuple[float, ...]
+
+    def __repr__(self) -> str:
+        return (f"PjapPlane(alpha {self.alphas[0]:.3g}..{self.alphas[-1]:.3g} x std "
+                f"{self.stds[0]:.3g}..{self.stds[-1]:.3g} ({len(self.alphas)}x{len(self.stds)}),"
+                f" start={self.start}, converged {int(self.converged.sum())}/"
+                f"{self.converged.size}, best reward {self.best}, "
+                f"threshold {'known' if self.threshold is not None else 'none'})")
 
 
 def _best_reward(game: Game) -> float | None:
