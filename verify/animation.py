@@ -188,6 +188,13 @@ def animate_verification(result, game: Game, path: str | os.PathLike[str], *,
     axr.plot(update_of, reward[0], color="tab:cyan", lw=1.5, label="highlighted run")
     axr.plot(update_of, np.mean(reward, axis=0), color="black", lw=1.5, label="mean of runs")
     marker = axr.axvline(0, color="tab:red", lw=1)
+    # far starts begin deep in the valleys: scale the axis to the rest of training so the
+    # approach to the fixed points stays readable (the first tenth may leave the frame)
+    later = reward[:, max(1, reward.shape[1] // 10):]
+    if np.isfinite(later).any():
+        lo_r, hi_r = np.nanmin(later), np.nanmax(reward)
+        pad = 0.05 * max(hi_r - lo_r, 1e-6)
+        axr.set_ylim(lo_r - pad, hi_r + pad)
     axr.set_xlabel("update")
     axr.set_ylabel("reward R(theta)")
     axr.legend(fontsize=7, loc="lower right")
