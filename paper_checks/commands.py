@@ -120,6 +120,9 @@ def _pjap_field(args: argparse.Namespace) -> int:
     if not args.alpha >= 0 or not args.eps >= 0:
         raise BrudError(f"--alpha and --eps must be >= 0, got {args.alpha} and {args.eps}")
     closed = args.distance == "l2" and args.eps == 0 and isinstance(data, Normal)
+    if getattr(args, "plot", None) and not closed:  # say so before any work
+        raise BrudError("--plot draws the closed-form PJAP flow: it needs --data normal, "
+                        "--distance l2 and --eps 0")
     box = ([tuple(args.box)] * game.n_agents if args.box else default_box(data, game))
     if args.box and not args.box[0] < args.box[1]:
         raise BrudError(f"--box needs LO < HI, got {args.box}")
@@ -145,9 +148,6 @@ def _pjap_field(args: argparse.Namespace) -> int:
         if threshold is not None:
             out["mean_stable_below_alpha"] = float(threshold)
     if getattr(args, "plot", None):
-        if not closed:
-            raise BrudError("--plot draws the closed-form PJAP flow: it needs --data normal, "
-                            "--distance l2 and --eps 0")
         from brud_analysis.phase_diagrams import pjap_phase_diagram
 
         top = max([1.5] + [1.5 * float(s) for s in data.std])

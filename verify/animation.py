@@ -173,7 +173,8 @@ def animate_verification(result, game: Game, path: str | os.PathLike[str], *,
     for p in result.predicted:
         ax.plot(*p.point, "X", ms=11, mec="black", color="tab:green" if p.stable else "tab:grey",
                 label="predicted (stable)" if p.stable else "predicted (unstable)")
-    batch_art = ax.scatter([], [], s=18, marker="x", c="red",
+    # thin, translucent crosses: the priorities under them stay visible
+    batch_art = ax.scatter([], [], s=14, marker="x", c="red", linewidths=0.8, alpha=0.6,
                            label="a minibatch drawn at the highlighted policy")
     runs_art = ax.scatter(policy[:, 0, 0], policy[:, 0, 1], s=14, c="white",
                           edgecolors="black", linewidths=0.4, label=f"{len(policy)} runs")
