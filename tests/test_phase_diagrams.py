@@ -121,3 +121,12 @@ def test_pjap_plot_cli(tmp_path, capsys):
     assert main(["pjap-field", "sign_agreement", "--data", "normal", "--mean", "0", "0",
                  "--std", "1", "1", "--alpha", "1", "--eps", "0.1", "--plot", str(out)]) == 2
     assert "closed-form" in capsys.readouterr().err
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from brud_analysis import phase_diagrams
+
+    result = doctest.testmod(phase_diagrams, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0
