@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test paper lint bench clean lock fresh-clone-check
+.PHONY: test paper lint bench clean lock fresh-clone-check docs
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -36,6 +36,11 @@ paper: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# API reference + theory as a static site in site/; warnings are errors (tests/test_docs.py
+# runs the same build).
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict
+
 # Speed tables (minutes; not part of the tests): symbolic solver vs sympy.solve, vectorised
 # polynomial-game trainer vs a NumPy loop, HalfCheetah MADDPG+CQL updates/s.
 bench: $(STAMP)
@@ -44,4 +49,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/halfcheetah_updates.py
 
 clean:
-	rm -rf $(VENV) report
+	rm -rf $(VENV) report site

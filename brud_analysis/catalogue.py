@@ -1,4 +1,5 @@
-"""The paper's four games (THEORY.md section 3), usable by name: ``Game("twin_peaks(C=5)")``.
+"""The paper's four games (docs/theory.md#the-brud-field), usable by name:
+``Game("twin_peaks(C=5)")``.
 
 Parameters may be numbers or SymPy symbols; the rewards are built from SymPy expressions so that
 every derived quantity (fields, fixed points, Eq. 5) is re-derived, never hard-coded.

@@ -59,6 +59,10 @@ def register(subparsers: Any) -> None:
     c.add_argument("--family", default="normal", choices=("normal", "uniform"),
                    help="data family of the other agent, by mean and std (default normal; "
                         "uniform = on [mean - sqrt(3) std, mean + sqrt(3) std])")
+    c.add_argument("--plot", metavar="PNG", default=None,
+                   help="write the phase diagram over the other agent's data (mean, std): "
+                        "BRUD limit, reward lost, condition curve and admissible means "
+                        "(docs/theory.md#data-conditions)")
     c.add_argument("--json", action="store_true", help="print JSON")
     c.set_defaults(handler=run_condition)
 
@@ -269,6 +273,10 @@ def run_condition(args: argparse.Namespace) -> int:
     from brud_analysis.output import print_json
 
     game = _game(args)
+    if getattr(args, "plot", None):
+        from brud_analysis.output import check_output_path
+
+        check_output_path(args.plot)  # before any work
     target = []
     # "--target=-sqrt(3/8),-sqrt(3/8)": argparse would read a bare "-sqrt(..)" as an option
     tokens = [part for t in args.target for part in t.split(",") if part.strip()]
@@ -283,6 +291,11 @@ def run_condition(args: argparse.Namespace) -> int:
             )
         target.append(value)
     out = condition(game, target, args.family)
+    if getattr(args, "plot", None):
+        from brud_analysis.phase_diagrams import condition_phase_diagram
+
+        game.require_numeric()
+        out["plot"] = str(condition_phase_diagram(game, target, args.plot, family=args.family))
     if args.json:
         print_json(out)
         return 0
@@ -308,4 +321,6 @@ def run_condition(args: argparse.Namespace) -> int:
             print("    impossible: no real std >= 0 satisfies this for any mean")
     verdict = "undecided (symbolic parameters)" if out["possible"] is None else out["possible"]
     print(f"possible    {verdict}")
+    if out.get("plot"):
+        print(f"plot        {out['plot']}")
     return 0

@@ -1,4 +1,5 @@
-"""Which data make BRUD converge to a chosen joint action? (THEORY.md section 4, generalised Eq. 5)
+"""Which data make BRUD converge to a chosen joint action?
+(docs/theory.md#data-conditions, generalised Eq. 5)
 
 For a target theta* and each agent i, BRUD has theta*_i as a fixed point iff
 ``g_i(theta*_i; moments of the other agent's data) = 0``. For normal data of the other agent,
@@ -300,7 +301,7 @@ def _exact_endpoints(polys, intervals) -> list[tuple[str, str]]:
 def data_conditions(game: Game, target: Sequence, family: str = "normal") -> DataCondition:
     """Conditions on the other agent's data for BRUD to have ``target`` as a fixed point.
 
-    Example (Twin Peaks, THEORY.md Eq. 5, target +a_dag = sqrt(3/8)):
+    Example (Twin Peaks, docs/theory.md#data-conditions, target +a_dag = sqrt(3/8)):
         >>> from brud_analysis.catalogue import twin_peaks
         >>> a = sympy.sqrt(sympy.Rational(3, 8))
         >>> cond = data_conditions(twin_peaks(1, 4, 5), [a, a])

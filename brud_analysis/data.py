@@ -1,8 +1,9 @@
 """Data models: the distribution of the dataset's joint actions, seen through its moments.
 
-BRUD depends on the data only through moments of the other agents' actions (THEORY.md section 3),
-so every model here answers ``moment(exponents) = E[prod_j a_j**k_j]`` exactly. Normal, Uniform
-and PointMass are independent across agents; Empirical and Mixture need not be.
+BRUD depends on the data only through moments of the other agents' actions
+(docs/theory.md#the-brud-field), so every model here answers
+``moment(exponents) = E[prod_j a_j**k_j]`` exactly. Normal, Uniform and PointMass are
+independent across agents; Empirical and Mixture need not be.
 """
 
 from __future__ import annotations

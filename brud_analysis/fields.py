@@ -1,4 +1,5 @@
-"""The true field grad R and the BRUD-induced field (THEORY.md sections 2-3).
+"""The true field grad R and the BRUD-induced field
+(docs/theory.md#the-true-field, #the-brud-field).
 
 BRUD replaces the other agents' actions in dR/da_i by the dataset's, so for a polynomial reward
 ``g_i(theta_i) = E_data[dR/da_i(theta_i, a_-i)]`` is obtained by *moment substitution*: each

@@ -1,4 +1,4 @@
-"""Polynomial common-reward games with scalar actions (THEORY.md section 1).
+"""Polynomial common-reward games with scalar actions (docs/theory.md#polynomial-games).
 
 A :class:`Game` holds a shared reward ``R(a_1, .., a_n)`` that is a polynomial in the agents'
 actions, with exact rational or symbolic-parameter coefficients. It is built from text (parsed

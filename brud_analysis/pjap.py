@@ -1,4 +1,5 @@
-"""The PJAP (prioritised) field: what BRUD follows when the data is sampled by PJAP (THEORY §6).
+"""The PJAP (prioritised) field: what BRUD follows when the data is sampled by PJAP
+(docs/theory.md#the-pjap-field).
 
 With priorities ``rho(a) = max(exp(-alpha d(a, theta)^2), eps)`` the expected update of agent i is
 

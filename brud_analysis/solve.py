@@ -3,7 +3,8 @@
 Methods, in the order they are tried (the result says which one produced it):
 
 * ``univariate real-root isolation``: one equation per variable, each in its own variable (the
-  BRUD field always has this form, THEORY.md section 3). Exact roots (SymPy ``real_roots``)
+  BRUD field always has this form, docs/theory.md#the-brud-field).
+  Exact roots (SymPy ``real_roots``)
   for small degree, otherwise certified isolating intervals refined to 1e-15.
 * ``resultants + real-root isolation`` (2 variables): the gcd of the two polynomials gives the
   positive-dimensional part (e.g. the line x = y of R = -(x - y)^2); the rest is coprime, so

@@ -1,6 +1,6 @@
 """Property-test the BRUD theory by training agents on random polynomial games (Hypothesis).
 
-Two properties of THEORY.md section 3, checked on games Hypothesis invents:
+Two properties of docs/theory.md#the-brud-field, checked on games Hypothesis invents:
 
 1. Games with a stable BRUD fixed point: agents trained offline on a finite dataset land on the
    symbolic prediction for that dataset, within the tolerance derived from the run.

@@ -39,7 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "pjap-field", help="the PJAP (prioritised) field of a game, its fixed points",
         description="The field BRUD follows under PJAP sampling, G_i(theta) = E_rho[dR/da_i]. "
-        "With --distance l2, --eps 0 and normal data it is the closed form of THEORY.md §6 "
+        "With --distance l2, --eps 0 and normal data it is the closed form of "
+        "docs/theory.md#the-pjap-field "
         "(printed symbolically) and all its real fixed points are found by certified root "
         "isolation; otherwise the field is integrated numerically and fixed points are found by "
         "multi-start Newton in a box (default: data mean +- 3 std, at least [-1, 1]).",
@@ -54,6 +55,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="l2 (closed form with eps 0 and normal data; default) or l1 (paper)")
     p.add_argument("--box", type=float, nargs=2, metavar=("LO", "HI"),
                    help="search box for fixed points, the same for every agent")
+    p.add_argument("--plot", metavar="PNG", default=None,
+                   help="write the phase diagram over (alpha, std) for normal data with the "
+                        "given means: where the closed-form PJAP flow ends, reward lost, escape "
+                        "threshold (L2 kernel, eps 0; --alpha/--std only set the printed field)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=_pjap_field)
 
@@ -104,6 +109,10 @@ def _pjap_field(args: argparse.Namespace) -> int:
 
     game = Game(args.reward)
     game.require_numeric()
+    if getattr(args, "plot", None):
+        from brud_analysis.output import check_output_path
+
+        check_output_path(args.plot)  # before any work
     data = data_model_from_args(args, game)
     if data is None:
         raise BrudError("pjap-field needs data: --data normal --mean .. --std .., "
@@ -111,6 +120,9 @@ def _pjap_field(args: argparse.Namespace) -> int:
     if not args.alpha >= 0 or not args.eps >= 0:
         raise BrudError(f"--alpha and --eps must be >= 0, got {args.alpha} and {args.eps}")
     closed = args.distance == "l2" and args.eps == 0 and isinstance(data, Normal)
+    if getattr(args, "plot", None) and not closed:  # say so before any work
+        raise BrudError("--plot draws the closed-form PJAP flow: it needs --data normal, "
+                        "--distance l2 and --eps 0")
     box = ([tuple(args.box)] * game.n_agents if args.box else default_box(data, game))
     if args.box and not args.box[0] < args.box[1]:
         raise BrudError(f"--box needs LO < HI, got {args.box}")
@@ -135,6 +147,12 @@ def _pjap_field(args: argparse.Namespace) -> int:
             threshold = None
         if threshold is not None:
             out["mean_stable_below_alpha"] = float(threshold)
+    if getattr(args, "plot", None):
+        from brud_analysis.phase_diagrams import pjap_phase_diagram
+
+        top = max([1.5] + [1.5 * float(s) for s in data.std])
+        out["plot"] = str(pjap_phase_diagram(game, [float(m) for m in data.mean], args.plot,
+                                             std_range=(0.05, top)))
     if args.json:
         print_json(out)
         return 0
@@ -158,4 +176,6 @@ def _pjap_field(args: argparse.Namespace) -> int:
     for p in points:
         coords = ", ".join(f"{v:.6g}" for v in p.point)
         print(f"  ({coords})  {'stable' if p.stable else 'unstable'}")
+    if out.get("plot"):
+        print(f"plot: {out['plot']}")
     return 0

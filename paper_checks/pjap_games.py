@@ -1,5 +1,6 @@
 """Paper Sec. 4.1: PJAP in polynomial games (Eqs. 6-7, Fig. 5), and the symbolic PJAP field
-analysis the paper does not have (THEORY §6): closed form, limits, escape threshold, eps floor."""
+analysis the paper does not have (docs/theory.md#the-pjap-field):
+closed form, limits, escape threshold, eps floor."""
 
 from __future__ import annotations
 
@@ -170,7 +171,7 @@ def check_consistency(ctx: Context) -> Outcome:
             + (f" (+{len(failures) - 6} more)" if len(failures) > 6 else ""))
 
 
-@claim("pjap.closed_form", "beyond the paper (THEORY §6)",
+@claim("pjap.closed_form", "beyond the paper (docs/theory.md#the-pjap-field)",
        "For the squared-L2 kernel, eps = 0 and independent normal data the PJAP field has a "
        "closed form (reweighted marginals N((m + k theta)/(1 + k), s^2/(1 + k)), k = 2 alpha "
        "s^2); it couples the agents; alpha -> 0 gives BRUD and alpha -> oo gives grad R; "
@@ -216,7 +217,7 @@ def check_closed_form(ctx: Context) -> Outcome:
                    why="" if ok else "closed form, limits or training disagree")
 
 
-@claim("pjap.escape_threshold", "beyond the paper (THEORY §6)",
+@claim("pjap.escape_threshold", "beyond the paper (docs/theory.md#the-pjap-field)",
        "PJAP (L2 kernel, eps 0) escapes BRUD's origin trap of an origin-centred Twin Peaks "
        "dataset iff alpha > (A + B s^2) / (s^2 (C - 2A)); below that the origin stays stable.")
 def check_escape(ctx: Context) -> Outcome:
@@ -257,7 +258,7 @@ def check_escape(ctx: Context) -> Outcome:
                    why="" if ok else "training does not switch behaviour at the threshold")
 
 
-@claim("pjap.eps_floor", "beyond the paper (THEORY §6)",
+@claim("pjap.eps_floor", "beyond the paper (docs/theory.md#the-pjap-field)",
        "With an eps floor, a very large alpha falls back towards BRUD (the floor's share of the "
        "sampling grows), so PJAP's best alpha is finite; wide data can add a second stable "
        "point near the other peak.")

@@ -19,7 +19,8 @@ FIG4_INITS = ((-0.8, 0.6), (0.2, 0.9), (0.9, -0.5))
 
 
 def a_dagger(A=A, B=B, C=C) -> sympy.Expr:  # noqa: N803 (the paper's names)
-    """The peak coordinate sqrt((C - 2A) / (2B)) (THEORY §3; the paper's "(C-2A)/2B").
+    """The peak coordinate sqrt((C - 2A) / (2B)) (docs/theory.md#the-brud-field;
+    the paper's "(C-2A)/2B").
 
     Example:
         >>> a_dagger(1, 4, 5)

@@ -1,4 +1,4 @@
-"""The paper's four games (THEORY.md section 3)."""
+"""The paper's four games (docs/theory.md#the-brud-field)."""
 
 from __future__ import annotations
 

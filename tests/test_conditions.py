@@ -1,4 +1,5 @@
-"""Data conditions (THEORY.md section 4): Twin Peaks Eq. 5 with sign and range, and more."""
+"""Data conditions (docs/theory.md#data-conditions): Twin Peaks Eq. 5 with sign and range,
+and more."""
 
 from __future__ import annotations
 
@@ -99,7 +100,7 @@ def _peak_branch() -> sympy.Expr:
 @given(st.floats(0.41, 0.61))
 def test_every_admissible_mean_reaches_the_peak(mean):
     std = float(_peak_branch().subs(sympy.Symbol("mean_y", real=True), mean))
-    theta = 5 * mean / (2 + 8 * (mean**2 + std**2))  # THEORY.md section 3 fixed point
+    theta = 5 * mean / (2 + 8 * (mean**2 + std**2))  # docs/theory.md#the-brud-field fixed point
     assert theta == pytest.approx(float(PEAK), rel=1e-9)  # float round-off only
 
 

@@ -1,4 +1,5 @@
-"""True and BRUD fields: the paper games (THEORY.md section 3) and properties on random games."""
+"""True and BRUD fields: the paper games (docs/theory.md#the-brud-field)
+and properties on random games."""
 
 from __future__ import annotations
 

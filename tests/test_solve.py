@@ -1,4 +1,5 @@
-"""Stationary points, stationary sets and BRUD fixed points (THEORY.md sections 2-3)."""
+"""Stationary points, stationary sets and BRUD fixed points
+(docs/theory.md#the-true-field, #the-brud-field)."""
 
 from __future__ import annotations
 

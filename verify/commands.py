@@ -74,6 +74,10 @@ def run_verify(args: argparse.Namespace) -> int:
     if data is None:
         raise BrudError("brud verify needs a data model: --data normal|uniform|PATH")
     pjap = parse_pjap(args.pjap) if args.pjap else None
+    if getattr(args, "animate", None):  # refuse a bad path or format before training
+        from verify.animation import check_animation_path
+
+        check_animation_path(args.animate, game)
     if args.plot and game.n_agents != 2:  # say so before training, not after
         raise BrudError(f"--plot draws the reward surface of 2-agent games; this one has "
                         f"{game.n_agents}")
@@ -92,6 +96,12 @@ def run_verify(args: argparse.Namespace) -> int:
         from verify.plots import plot_verification
 
         summary["plot"] = str(plot_verification(result, game, args.plot))
+    if getattr(args, "animate", None):
+        from verify.animation import animate_verification
+
+        summary["animation"] = str(animate_verification(result, game, args.animate, pjap=pjap,
+                                                        batch_size=args.batch_size,
+                                                        seed=args.seed))
     if args.output:
         import json
 
@@ -132,6 +142,8 @@ def run_verify(args: argparse.Namespace) -> int:
     print(f"verdict: {'PASSED' if result.passed else 'FAILED'}")
     if args.plot:
         print(f"plot: {summary['plot']}")
+    if "animation" in summary:
+        print(f"animation: {summary['animation']}")
     return 0
 
 
@@ -151,6 +163,10 @@ def run_online(args: argparse.Namespace) -> int:
         raise BrudError(f"--init needs {game.n_agents} values, got {len(init)}")
     if not args.buffer_sizes:
         raise BrudError("--buffer-sizes needs at least one size")
+    if getattr(args, "animate", None):  # refuse a bad path or format before training
+        from verify.animation import check_animation_path
+
+        check_animation_path(args.animate, game)
     keys = jax.random.split(jax.random.key(args.seed), args.seeds)
     theta0 = jnp.broadcast_to(jnp.asarray(init, jnp.float32), (args.seeds, game.n_agents))
     rows, runs = [], {}
@@ -178,6 +194,14 @@ def run_online(args: argparse.Namespace) -> int:
         from verify.plots import plot_online
 
         out["plot"] = str(plot_online(game, runs, args.plot, steps=args.steps))
+    if getattr(args, "animate", None):
+        from verify.animation import animate_online
+
+        # the first seed's run of each buffer size, replayed step by step (same keys)
+        configs = [OnlineConfig(buffer_size=size, batch_size=args.batch_size, steps=args.steps,
+                                noise_std=args.noise, updates_per_step=args.updates_per_step,
+                                lr=args.lr, clip=args.clip) for size in args.buffer_sizes]
+        out["animation"] = str(animate_online(game, configs, keys[0], init, args.animate))
     if args.json:
         print_json(out)
         return 0
@@ -190,6 +214,8 @@ def run_online(args: argparse.Namespace) -> int:
               f"| {r['mean_distance']:.4f} |")
     if args.plot:
         print(f"plot: {out['plot']}")
+    if "animation" in out:
+        print(f"animation: {out['animation']}")
     return 0
 
 
@@ -236,7 +262,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("expr", help="polynomial reward, e.g. 'x*y' or 'twin_peaks(A=1, B=4, C=5)'")
     add_data_options(p)
     p.add_argument("--pjap", metavar="alpha=..,eps=..,distance=l1|l2",
-                   help="train with PJAP prioritised sampling (THEORY section 6)")
+                   help="train with PJAP prioritised sampling (docs/theory.md#pjap)")
     p.add_argument("--seeds", type=_positive_int, default=256, help="independent runs")
     p.add_argument("--steps", type=_positive_int, default=2000, help="updates per run")
     p.add_argument("--lr", type=_positive_float, default=0.01, help="SGD learning rate")
@@ -251,6 +277,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="|theta| beyond which a run counts as divergent")
     p.add_argument("--seed", type=int, default=0, help="PRNG seed (dataset, inits, minibatches)")
     p.add_argument("--plot", metavar="PNG", help="write trajectories / reward / distance plot")
+    p.add_argument("--animate", metavar="FILE", help="write an animation (.gif, or .mp4 with "
+                   "ffmpeg): policies moving over the reward surface with a sampled minibatch "
+                   "and, with --pjap, the data's priorities")
     p.add_argument("--output", metavar="JSON", help="also write the JSON summary to this file")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=run_verify)
@@ -272,5 +301,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q.add_argument("--seeds", type=_positive_int, default=1, help="runs per buffer size")
     q.add_argument("--seed", type=int, default=0)
     q.add_argument("--plot", metavar="PNG", help="write the Fig. 2 style plot")
+    q.add_argument("--animate", metavar="FILE", help="write an animation (.gif, or .mp4 with "
+                   "ffmpeg): per buffer size, the policy, the FIFO buffer and each minibatch")
     q.add_argument("--json", action="store_true", help="print JSON")
     q.set_defaults(handler=run_online)

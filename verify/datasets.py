@@ -2,7 +2,8 @@
 
 A dataset is a ``(N, n)`` float32 array of joint actions. Predictions for a *finite* dataset use
 :func:`empirical_model`, whose moments are the divisor-N ones that uniform minibatch sampling
-sees (THEORY.md section 3), so the symbolic prediction is for exactly the data the agents train on.
+sees (docs/theory.md#the-brud-field), so the symbolic prediction is for exactly the data
+the agents train on.
 """
 
 from __future__ import annotations

@@ -120,6 +120,72 @@ class VerificationResult:
     dataset: np.ndarray | None = None
     initial_policies: np.ndarray | None = None
 
+    def _rows(self) -> list[tuple[str, str, str, str, str, str]]:
+        """(point, stability, runs, observed, error, tolerance) per predicted point."""
+        by_point = {tuple(b.point): b for b in self.basins}
+        rows = []
+        for p in self.predicted:
+            kind = {True: "stable", False: "unstable", None: "degenerate"}[p.stable]
+            b = by_point.get(tuple(float(v) for v in p.point))
+            if b is not None and b.runs:
+                rows.append((_fmt_point(p.point), kind, str(b.runs),
+                             _fmt_point(b.observed_mean), f"{b.error:.2e}",
+                             f"{b.tolerance:.2e} {'ok' if b.passed else 'FAIL'}"))
+            else:
+                rows.append((_fmt_point(p.point), kind, "0" if b is not None else "", "",
+                             "", ""))
+        return rows
+
+    def __repr__(self) -> str:
+        """One line: verdict, mode, runs and per-basin errors (the arrays are left out).
+
+        Example:
+            >>> VerificationResult([], (0.0,), 0.1, True, 0, np.zeros((3, 1)), [],
+            ...                    np.zeros(3, int), "drift", 0)
+            VerificationResult(PASSED, drift, 3 runs, 0 divergent (expected 0), observed (0.0000) tolerance 1.00e-01)
+        """  # noqa: E501 (a doctest line cannot wrap)
+        verdict = "PASSED" if self.passed else "FAILED"
+        head = (f"{verdict}, {self.mode}, {len(self.basin_of_run)} runs, "
+                f"{self.divergent_runs} divergent (expected {self.expected_divergent_runs})")
+        occupied = [b for b in self.basins if b.runs]
+        if occupied:
+            parts = [f"{_fmt_point(b.point)}: {b.runs} runs, error {b.error:.2e} <= "
+                     f"{b.tolerance:.2e}? {'yes' if b.passed else 'NO'}" for b in occupied]
+            return f"VerificationResult({head}, basins [{'; '.join(parts)}])"
+        return (f"VerificationResult({head}, observed {_fmt_point(self.observed_mean)} "
+                f"tolerance {self.tolerance:.2e})")
+
+    def _repr_markdown_(self) -> str:
+        """A table of predicted vs observed points, for notebooks."""
+        lines = [f"**{'PASSED' if self.passed else 'FAILED'}** ({self.mode} mode, "
+                 f"{len(self.basin_of_run)} runs, {self.divergent_runs} divergent, expected "
+                 f"{self.expected_divergent_runs})", "",
+                 "| predicted | kind | runs | observed mean | error | tolerance |",
+                 "|---|---|---:|---|---:|---|"]
+        lines += ["| " + " | ".join(r) + " |" for r in self._rows()]
+        if not self.predicted:
+            lines.append(f"| none (drift) | | | {_fmt_point(self.observed_mean)} | | "
+                         f"{self.tolerance:.2e} |")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        """The same table as HTML."""
+        import html
+
+        cells = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>"
+            for r in self._rows())
+        if not self.predicted:
+            cells += (f"<tr><td>none (drift)</td><td></td><td></td>"
+                      f"<td>{_fmt_point(self.observed_mean)}</td><td></td>"
+                      f"<td>{self.tolerance:.2e}</td></tr>")
+        head = "".join(f"<th>{h}</th>" for h in ("predicted", "kind", "runs", "observed mean",
+                                                 "error", "tolerance"))
+        verdict = "PASSED" if self.passed else "FAILED"
+        return (f"<p><b>{verdict}</b> ({self.mode} mode, {len(self.basin_of_run)} runs, "
+                f"{self.divergent_runs} divergent, expected {self.expected_divergent_runs})</p>"
+                f"<table><tr>{head}</tr>{cells}</table>")
+
     def summary(self) -> dict:
         """JSON-ready summary with the CLI contract's keys first.
 
@@ -144,6 +210,10 @@ class VerificationResult:
             "basins": [asdict(b) for b in self.basins],
             "details": self.details,
         }
+
+
+def _fmt_point(point) -> str:
+    return "(" + ", ".join(f"{float(v):.4f}" for v in point) + ")"
 
 
 def _log_every(steps: int, max_points: int = 200) -> int:

@@ -3,8 +3,9 @@
 PureJaxRL style: ``make_offline_train(game, config)`` returns a pure ``train(key, ...)`` built on
 ``lax.scan`` that can be ``jit``-ed and ``vmap``-ed over seeds, initialisations and datasets.
 
-Policies are linear and deterministic, ``mu_i(theta_i) = theta_i`` (THEORY.md section 1), and the
-critic is the reward itself. Agent ``i``'s BRUD update (section 3, paper Eq. 2-4) is the gradient
+Policies are linear and deterministic, ``mu_i(theta_i) = theta_i``
+(docs/theory.md#polynomial-games), and the critic is the reward itself. Agent ``i``'s BRUD
+update (section 3, paper Eq. 2-4) is the gradient
 of ``R`` in its own action at ``(theta_i, a_-i)`` with the *other* agents' actions ``a_-i`` taken
 from sampled data rows. It is obtained by autodiff of the reward (never hand-written): the
 gradient in ``theta`` of the MADDPG actor objective
@@ -58,7 +59,7 @@ class OfflineConfig:
         lr: learning rate (gradient *ascent* on the reward).
         optimizer: ``"sgd"`` or ``"adam"`` (optax).
         clip: if set, the policy is projected onto ``[-clip, clip]^n`` after each update.
-        pjap: PJAP prioritised sampling (THEORY.md section 6) instead of uniform.
+        pjap: PJAP prioritised sampling (docs/theory.md#pjap) instead of uniform.
         log_every: record the trajectory every this many steps (must divide ``steps``).
 
     Example:
@@ -81,7 +82,7 @@ class OfflineConfig:
 
 @dataclass(frozen=True)
 class OnlineConfig:
-    """Online MADDPG with a FIFO replay buffer (THEORY.md section 5, paper Fig. 2).
+    """Online MADDPG with a FIFO replay buffer (docs/theory.md#online-learning, paper Fig. 2).
 
     Attributes:
         buffer_size: FIFO capacity ``K``.

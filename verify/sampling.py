@@ -5,7 +5,7 @@ One piece shared by every learner in the toolkit: the polynomial-game trainers
 vector of priorities, one per data item (a joint action, or a sequence of them), so it lives
 inside ``lax.scan`` and is ``vmap``-ed over seeds like any other array.
 
-PJAP (paper Eq. 6, THEORY.md section 6): priority ``rho = max(exp(-alpha * d**2), eps)`` with
+PJAP (paper Eq. 6, docs/theory.md#pjap): priority ``rho = max(exp(-alpha * d**2), eps)`` with
 ``d`` the distance between the item's joint action(s) and the current joint policy's; items are
 drawn with probability ``rho**exponent / sum(rho**exponent)``. Priorities are refreshed either
 for every item each step, or for a "bootstrapped" subset. Importance weights are optional and off
@@ -33,7 +33,8 @@ class PJAPConfig:
         alpha: temperature of the Gaussian transform ``exp(-alpha d^2)`` (>= 0).
         eps: priority floor, so no item is ever starved (>= 0).
         distance: ``"l1"`` (the paper's choice, Eq. 7) or ``"l2"`` (Euclidean; with it the
-            kernel ``exp(-alpha ||a - theta||^2)`` has the closed-form analysis of THEORY §6).
+            kernel ``exp(-alpha ||a - theta||^2)`` has the closed-form analysis of
+            docs/theory.md#the-pjap-field).
         exponent: priority exponent ``omega``; probabilities are ``rho**omega`` normalised.
         refresh: ``None`` refreshes every priority each step; an integer ``K`` refreshes a random
             subset of ``K`` items plus the items just sampled ("bootstrapped" priorities).
