@@ -37,10 +37,11 @@ from brud_analysis.errors import BrudError
 from brud_analysis.fields import brud_field
 from brud_analysis.game import Game
 from brud_analysis.stability import (
+    Box,
+    certified_stability,
     classify_hessian,
-    is_stable,
+    classify_point,
     numeric_eigenvalues,
-    probe_degenerate,
 )
 
 DEFAULT_TIME_BUDGET = 10.0
@@ -54,10 +55,13 @@ _IN_PROCESS_MAX_DEGREE = 7
 
 # ------------------------------------------------------------------------------ result types
 class RealSolution(NamedTuple):
-    """One real solution: floats and, when SymPy found it, the exact values."""
+    """One real solution: floats, the exact values when SymPy found them, and per coordinate
+    a :class:`Box` (the coordinate as an isolated root of a rational polynomial) when the
+    solution came from certified root isolation."""
 
     point: tuple[float, ...]
     exact: tuple[sympy.Expr, ...] | None
+    boxes: tuple[Box, ...] | None = None
 
 
 @dataclass
@@ -78,7 +82,8 @@ class StationaryPoint:
     exact: tuple[sympy.Expr, ...] | None
     kind: str
     eigenvalues: tuple[complex, ...]
-    higher_order: str | None = None  # for "degenerate": probe_degenerate's sampled verdict
+    higher_order: str | None = None  # for "degenerate": the certified higher-order verdict
+    reason: str | None = None  # why a verdict is "undetermined"
 
 
 @dataclass
@@ -89,6 +94,7 @@ class FixedPoint:
     exact: tuple[sympy.Expr, ...] | None
     stable: bool | None
     eigenvalues: tuple[complex, ...]
+    reason: str | None = None  # why ``stable`` is None
 
 
 @dataclass
@@ -157,6 +163,31 @@ def univariate_real_roots(
     return out
 
 
+def real_root_boxes(poly: sympy.Poly, exact: bool = True) -> list[Box]:
+    """The distinct real roots of a non-zero univariate rational polynomial as :class:`Box`es
+    (isolating intervals refined to relative width 1e-15), ascending; exact values attached
+    for degree <= 4 when ``exact``.
+
+    Example:
+        >>> t = sympy.Symbol("t")
+        >>> [(b.value, b.exact) for b in real_root_boxes(sympy.Poly(t**2 - 2*t, t))]
+        [(0.0, 0), (2.0, 2)]
+    """
+    poly = sympy.Poly(_rational(poly.as_expr()), *poly.gens)
+    if poly.is_zero:
+        raise ValueError("zero polynomial has every real number as a root")
+    sqf = poly.sqf_part()
+    if sqf.degree() <= 0:
+        return []
+    boxes = [Box.from_interval(sqf, lo, hi).refined(15) for (lo, hi), _ in sqf.intervals()]
+    if exact and sqf.degree() <= _EXACT_MAX_DEGREE:
+        roots = sorted(set(sympy.real_roots(sqf)), key=lambda r: float(r.evalf(30)))
+        if len(roots) == len(boxes):  # both ascending: the k-th root lies in the k-th box
+            boxes = [Box(b.poly, b.lo, b.hi, sympy.nsimplify(r) if r.is_Rational else r)
+                     for b, r in zip(boxes, roots, strict=True)]
+    return boxes
+
+
 def vanishes_at(poly: sympy.Poly, point: Sequence[float], rel: float = _RESIDUAL_TOL,
                 coordinate_error: float = 1e-12) -> bool:
     """Whether ``poly`` is zero at ``point`` up to float round-off and coordinate error.
@@ -203,14 +234,14 @@ def _decoupled_form(polys: Sequence[sympy.Poly], variables: Sequence[sympy.Symbo
 
 
 def _solve_decoupled(polys, variables, owner, exact):
-    per_var: list[list[tuple[float, Any]] | None] = [None] * len(variables)  # None: any value
+    per_var: list[list[tuple[float, Any, Box]] | None] = [None] * len(variables)  # None: any
     for p, var_index in zip(polys, owner, strict=True):
         if var_index is None:
             if not p.is_zero:
                 return [], []  # a non-zero constant equation has no solution
             continue
         q = sympy.Poly(p.as_expr(), variables[var_index])
-        per_var[var_index] = univariate_real_roots(q, exact)
+        per_var[var_index] = [(b.value, b.exact, b) for b in real_root_boxes(q, exact)]
     if any(r == [] for r in per_var):
         return [], []
     fixed = [i for i, r in enumerate(per_var) if r is not None]
@@ -220,7 +251,8 @@ def _solve_decoupled(polys, variables, owner, exact):
         if not free:
             point = tuple(c[0] for c in combo)
             ex = tuple(c[1] for c in combo)
-            solutions.append(RealSolution(point, ex if all(e is not None for e in ex) else None))
+            solutions.append(RealSolution(point, ex if all(e is not None for e in ex) else None,
+                                          tuple(c[2] for c in combo)))
         else:
             eqs = tuple(
                 variables[i] - (c[1] if c[1] is not None else sympy.Float(c[0]))
@@ -282,27 +314,28 @@ def _solve_coprime_pair(F, G, x, y, deadline, exact):
     ry = sympy.Poly(sympy.resultant(F.as_expr(), G.as_expr(), x), y)
     if rx.is_zero or ry.is_zero:  # cannot happen for coprime F, G; guard anyway
         raise _OutOfTime
-    xs = [r for r, _ in univariate_real_roots(rx, exact=False)] if rx.degree() > 0 else []
-    ys = [r for r, _ in univariate_real_roots(ry, exact=False)] if ry.degree() > 0 else []
+    xs = real_root_boxes(rx, exact=False) if rx.degree() > 0 else []
+    ys = real_root_boxes(ry, exact=False) if ry.degree() > 0 else []
     if time.monotonic() > deadline:
         raise _OutOfTime
-    points = [
+    pairs = [
         (a, b) for a in xs for b in ys
-        if vanishes_at(F, (a, b)) and vanishes_at(G, (a, b))
+        if vanishes_at(F, (a.value, b.value)) and vanishes_at(G, (a.value, b.value))
     ]
     exact_x = exact_y = []
-    if exact and points and time.monotonic() < deadline:
+    if exact and pairs and time.monotonic() < deadline:
         exact_x, exact_y = _exact_roots_by_value(rx), _exact_roots_by_value(ry)
     solutions = []
-    for a, b in points:
+    for a, b in pairs:
         ex = None
-        ea, eb = _match_exact(a, exact_x), _match_exact(b, exact_y)
+        ea, eb = _match_exact(a.value, exact_x), _match_exact(b.value, exact_y)
         if ea is not None and eb is not None and time.monotonic() < deadline:
             fa = sympy.simplify(F.as_expr().subs({x: ea, y: eb}))
             ga = sympy.simplify(G.as_expr().subs({x: ea, y: eb}))
-            if fa == 0 and ga == 0:
+            if fa == 0 and ga == 0 and a.lo <= ea <= a.hi and b.lo <= eb <= b.hi:
                 ex = (ea, eb)
-        solutions.append(RealSolution((a, b), ex))
+                a, b = Box(a.poly, a.lo, a.hi, ea), Box(b.poly, b.lo, b.hi, eb)
+        solutions.append(RealSolution((a.value, b.value), ex, (a, b)))
     return solutions
 
 
@@ -359,10 +392,22 @@ def _point_on_curve(h, x, y) -> tuple[float, float] | None:
     return None
 
 
+def _same_point(a: RealSolution, b: RealSolution) -> bool:
+    """Whether two solutions are one point: certified boxes overlap at 1e-30 (isolating
+    intervals of distinct roots separate once refined), else floats within 1e-9."""
+    if a.boxes is not None and b.boxes is not None:
+        return all(
+            max(p.lo, q.lo) <= min(p.hi, q.hi)
+            for p, q in ((u.refined(30), v.refined(30)) for u, v in zip(a.boxes, b.boxes,
+                                                                         strict=True))
+        )
+    return bool(np.allclose(a.point, b.point, rtol=1e-9, atol=1e-9))
+
+
 def _dedupe(solutions: list[RealSolution]) -> list[RealSolution]:
     out: list[RealSolution] = []
     for s in sorted(solutions, key=lambda s: s.point):
-        if not any(np.allclose(s.point, o.point, rtol=1e-9, atol=1e-9) for o in out):
+        if not any(_same_point(s, o) for o in out):
             out.append(s)
     return out
 
@@ -451,13 +496,14 @@ def _pair_eliminant_roots(eliminants, variables, polys, deadline) -> list[RealSo
     for var, uni in zip(variables, eliminants, strict=True):
         if uni is None:
             raise _OutOfTime  # cannot happen for a zero-dimensional ideal; fall back anyway
-        per_var.append([r for r, _ in univariate_real_roots(sympy.Poly(uni, var), exact=False)])
+        per_var.append(real_root_boxes(sympy.Poly(uni, var), exact=False))
     solutions = []
-    for point in itertools.product(*per_var):
+    for boxes in itertools.product(*per_var):
         if time.monotonic() > deadline:
             raise _OutOfTime
+        point = tuple(b.value for b in boxes)
         if all(vanishes_at(q, point) for q in polys):
-            solutions.append(RealSolution(tuple(point), None))
+            solutions.append(RealSolution(point, None, tuple(boxes)))
     return _dedupe(solutions)
 
 
@@ -514,7 +560,11 @@ def _with_exact_guess(sol: RealSolution, polys, deadline: float) -> RealSolution
         guess.append(g)
     at = dict(zip(polys[0].gens, guess, strict=True))
     if all(sympy.simplify(p.as_expr().subs(at)) == 0 for p in polys):
-        return RealSolution(sol.point, tuple(guess))
+        boxes = sol.boxes
+        if boxes is not None and all(b.lo <= g <= b.hi for b, g in zip(boxes, guess,
+                                                                      strict=True)):
+            boxes = tuple(Box(b.poly, b.lo, b.hi, g) for b, g in zip(boxes, guess, strict=True))
+        return RealSolution(sol.point, tuple(guess), boxes)
     return sol
 
 
@@ -597,12 +647,15 @@ def stationary_points(game: Game, time_budget: float = DEFAULT_TIME_BUDGET) -> S
     sols, sets, method = solve_polynomial_system(game.gradient, game.agents, time_budget)
     points = []
     for s in sols:
-        eig = numeric_eigenvalues(game.hessian, game.agents, s.point)
-        kind = classify_hessian(eig)
-        higher = probe_degenerate(game.reward, game.agents, s.point) if kind == "degenerate" \
-            else None
-        eig_t = tuple(complex(e) for e in eig)
-        points.append(StationaryPoint(s.point, s.exact, kind, eig_t, higher))
+        eig = tuple(complex(e) for e in numeric_eigenvalues(game.hessian, game.agents, s.point))
+        boxes = _boxes_of(s)
+        if boxes is None:
+            points.append(StationaryPoint(s.point, s.exact, "undetermined", eig, None,
+                                          "point from the numeric fallback: no exact form"))
+            continue
+        verdict = classify_point(game.reward, game.hessian, game.agents, boxes)
+        points.append(StationaryPoint(s.point, s.exact, verdict.kind, eig, verdict.higher_order,
+                                      verdict.reason))
     for st in sets:
         if st.sample is not None and st.dimension < game.n_agents:
             eig = numeric_eigenvalues(game.hessian, game.agents, st.sample)
@@ -614,6 +667,24 @@ def stationary_points(game: Game, time_budget: float = DEFAULT_TIME_BUDGET) -> S
     has_max = any(p.kind == "maximum" or p.higher_order == "maximum" for p in points) or any(
         s.kind == "maximum" for s in sets)
     return StationaryAnalysis(points, sets, method, has_max)
+
+
+def _boxes_of(sol: RealSolution) -> tuple[Box, ...] | None:
+    """Certified coordinates of a solution: its boxes, else boxes of its exact values."""
+    if sol.boxes is not None:
+        return sol.boxes
+    if sol.exact is not None:
+        try:
+            return tuple(Box.from_exact(e) for e in sol.exact)
+        except (ValueError, NotImplementedError, sympy.PolynomialError):
+            return None
+    return None
+
+
+def _exact_sample(st: StationarySet, field_, variables) -> bool:
+    """Whether the set's float sample is exactly on the set (so its Box is the point)."""
+    at = {v: sympy.Rational(c) for v, c in zip(variables, st.sample, strict=True)}
+    return all(sympy.sympify(e).subs(at) == 0 for e in st.equations)
 
 
 def brud_jacobian(game: Game, data: DataModel) -> sympy.Matrix:
@@ -646,11 +717,20 @@ def brud_fixed_points(game: Game, data: DataModel,
     jac = sympy.Matrix(field_).jacobian(game.agents)
     points = []
     for s in sols:
-        eig = numeric_eigenvalues(jac, game.agents, s.point)
-        points.append(FixedPoint(s.point, s.exact, is_stable(eig), tuple(complex(e) for e in eig)))
+        eig = tuple(complex(e) for e in numeric_eigenvalues(jac, game.agents, s.point))
+        boxes = _boxes_of(s)
+        if boxes is None:
+            points.append(FixedPoint(s.point, s.exact, None, eig,
+                                     "point from the numeric fallback: no exact form"))
+            continue
+        stable = certified_stability(jac, game.agents, boxes)
+        reason = None if stable is not None else (
+            "an eigenvalue has zero real part (linearisation does not decide)")
+        points.append(FixedPoint(s.point, s.exact, stable, eig, reason))
     for st in sets:
         if st.sample is not None:
-            eig = numeric_eigenvalues(jac, game.agents, st.sample)
-            stab = is_stable(eig)
+            boxes = tuple(Box.rational(sympy.Rational(v)) for v in st.sample)
+            stab = certified_stability(jac, game.agents, boxes) if _exact_sample(
+                st, field_, game.agents) else None
             st.kind = "degenerate" if stab is None else ("stable" if stab else "unstable")
     return FixedPointAnalysis(points, sets, method, field_)
