@@ -83,6 +83,23 @@ def _exact(values) -> list[str] | None:
     return None if values is None else [str(v) for v in values]
 
 
+def _point_json(p) -> dict[str, Any]:
+    """A classified stationary point (kinds and verdicts are certified; see stability.py)."""
+    return {"point": list(p.point), "kind": p.kind, "exact": _exact(p.exact),
+            "eigenvalues": _eig(p.eigenvalues), "higher_order": p.higher_order,
+            "reason": p.reason}
+
+
+def _set_json(s) -> dict[str, Any]:
+    """A stationary set with its pieces of constant kind and its special points."""
+    return {"equations": [str(e) for e in s.equations], "dimension": s.dimension,
+            "kind": s.kind,
+            "pieces": [{"sample": list(pc.sample), "kind": pc.kind, "where": pc.where}
+                       for pc in s.pieces],
+            "special_points": [_point_json(p) for p in s.special_points],
+            "reason": s.reason}
+
+
 def analyse(game, data=None, time_budget: float = 10.0) -> dict[str, Any]:
     """Everything ``brud analyse`` reports, as a JSON-ready dict.
 
@@ -109,15 +126,8 @@ def analyse(game, data=None, time_budget: float = 10.0) -> dict[str, Any]:
         out["notes"].append("symbolic parameters: give values to find stationary points")
     else:
         st = stationary_points(game, time_budget)
-        out["stationary_points"] = [
-            {"point": list(p.point), "kind": p.kind, "exact": _exact(p.exact),
-             "eigenvalues": _eig(p.eigenvalues), "higher_order": p.higher_order}
-            for p in st.points
-        ]
-        out["stationary_sets"] = [
-            {"equations": [str(e) for e in s.equations], "dimension": s.dimension,
-             "kind": s.kind} for s in st.sets
-        ]
+        out["stationary_points"] = [_point_json(p) for p in st.points]
+        out["stationary_sets"] = [_set_json(s) for s in st.sets]
         out["has_maximum"] = st.has_maximum
         out["method"] = st.method
         if not st.has_maximum:
@@ -134,7 +144,7 @@ def analyse(game, data=None, time_budget: float = 10.0) -> dict[str, Any]:
             fp = brud_fixed_points(game, data, time_budget)
             out["brud_fixed_points"] = [
                 {"point": list(p.point), "stable": p.stable, "exact": _exact(p.exact),
-                 "eigenvalues": _eig(p.eigenvalues)} for p in fp.points
+                 "eigenvalues": _eig(p.eigenvalues), "reason": p.reason} for p in fp.points
             ]
             out["brud_fixed_sets"] = [
                 {"equations": [str(e) for e in s.equations], "dimension": s.dimension,
@@ -163,10 +173,19 @@ def _print_analysis(out: dict[str, Any]) -> None:
     for p in out["stationary_points"]:
         exact = f"  = ({', '.join(p['exact'])})" if p["exact"] else ""
         point = ", ".join(f"{v:.6g}" for v in p["point"])
-        higher = f" (sampled higher order: {p['higher_order']})" if p["higher_order"] else ""
-        print(f"  point ({point}){exact}: {p['kind']}{higher}")
+        higher = f" (higher order: {p['higher_order']})" if p["higher_order"] else ""
+        reason = f" [{p['reason']}]" if p.get("reason") else ""
+        print(f"  point ({point}){exact}: {p['kind']}{higher}{reason}")
     for s in out["stationary_sets"]:
         print(f"  set {_set_text(s)}: {s['kind']}")
+        for pc in s.get("pieces", []):
+            sample = ", ".join(f"{v:.6g}" for v in pc["sample"])
+            where = f" where {pc['where']}" if pc["where"] else ""
+            print(f"    piece{where}: {pc['kind']} (sample point ({sample}))")
+        for q in s.get("special_points", []):
+            point = ", ".join(f"{v:.6g}" for v in q["point"])
+            higher = f" (higher order: {q['higher_order']})" if q["higher_order"] else ""
+            print(f"    special point ({point}): {q['kind']}{higher}")
     print(f"BRUD field  ({', '.join(out['brud_field_moments'])})   [moments of the data]")
     if "data" in out:
         print(f"data        {out['data']}")

@@ -38,6 +38,7 @@ from brud_analysis.fields import brud_field
 from brud_analysis.game import Game
 from brud_analysis.stability import (
     Box,
+    certified_sign,
     certified_stability,
     classify_hessian,
     classify_point,
@@ -65,16 +66,6 @@ class RealSolution(NamedTuple):
 
 
 @dataclass
-class StationarySet:
-    """A non-isolated solution set {equations = 0} of the given (real) dimension."""
-
-    equations: tuple[sympy.Expr, ...]
-    dimension: int
-    kind: str = ""
-    sample: tuple[float, ...] | None = None
-
-
-@dataclass
 class StationaryPoint:
     """An isolated stationary point of R with its Hessian classification."""
 
@@ -84,6 +75,33 @@ class StationaryPoint:
     eigenvalues: tuple[complex, ...]
     higher_order: str | None = None  # for "degenerate": the certified higher-order verdict
     reason: str | None = None  # why a verdict is "undetermined"
+
+
+@dataclass
+class SetPiece:
+    """A part of a stationary set on which the kind is constant (``where``: the sign condition
+    that defines it, empty for the whole set), with one real sample point."""
+
+    sample: tuple[float, ...]
+    kind: str
+    where: str = ""
+
+
+@dataclass
+class StationarySet:
+    """A non-isolated solution set {equations = 0} of the given (real) dimension.
+
+    ``kind`` is the pieces' common kind, "mixed" when they differ; ``special_points`` are the
+    set's crossings and the points where the kind changes, classified on their own.
+    """
+
+    equations: tuple[sympy.Expr, ...]
+    dimension: int
+    kind: str = ""
+    sample: tuple[float, ...] | None = None
+    pieces: list[SetPiece] = field(default_factory=list)
+    special_points: list[StationaryPoint] = field(default_factory=list)
+    reason: str | None = None
 
 
 @dataclass
@@ -657,16 +675,149 @@ def stationary_points(game: Game, time_budget: float = DEFAULT_TIME_BUDGET) -> S
         points.append(StationaryPoint(s.point, s.exact, verdict.kind, eig, verdict.higher_order,
                                       verdict.reason))
     for st in sets:
-        if st.sample is not None and st.dimension < game.n_agents:
-            eig = numeric_eigenvalues(game.hessian, game.agents, st.sample)
-            st.kind = classify_hessian(eig, flat_directions=st.dimension)
-        else:
-            # the whole space (R constant) is degenerate; without a real sample point we
-            # cannot classify the set
-            st.kind = "degenerate" if st.dimension == game.n_agents else "unclassified"
+        _classify_set(game, st)
     has_max = any(p.kind == "maximum" or p.higher_order == "maximum" for p in points) or any(
-        s.kind == "maximum" for s in sets)
+        piece.kind == "maximum" for s in sets for piece in s.pieces)
     return StationaryAnalysis(points, sets, method, has_max)
+
+
+def _classify_set(game: Game, st: StationarySet) -> None:
+    """Pieces of constant kind (certified for hypersurfaces, whose R - c = h^m g), else the
+    kind at a sample point from the Hessian with the set's tangent directions removed."""
+    if st.dimension == game.n_agents:  # R constant: every point is a (weak) max and min
+        st.kind = "degenerate"
+        st.pieces = [SetPiece(tuple(0.0 for _ in game.agents), "degenerate")]
+        return
+    rational = all(c.is_Rational for e in st.equations
+                   for c in sympy.Poly(e, *game.agents).coeffs())
+    if (len(st.equations) == 1 and st.dimension == game.n_agents - 1 and game.n_agents == 2
+            and rational):
+        _hypersurface_pieces(game, st)
+    elif st.sample is not None:
+        eig = numeric_eigenvalues(game.hessian, game.agents, st.sample)
+        kind = classify_hessian(eig, flat_directions=st.dimension)
+        st.pieces = [SetPiece(st.sample, kind,
+                              "(not certified: numeric Hessian at one sample point)")]
+    if not st.pieces:
+        st.kind = "undetermined"
+        st.reason = st.reason or "no real sample point found"
+    else:
+        kinds = {p.kind for p in st.pieces}
+        st.kind = kinds.pop() if len(kinds) == 1 else "mixed"
+        st.sample = st.pieces[0].sample
+
+
+def _hypersurface_pieces(game: Game, st: StationarySet) -> None:
+    """R is constant (c) on the irreducible curve h = 0 and R - c = h^m g with h not dividing
+    g: where g != 0, an even m gives maxima (g < 0) or minima (g > 0), an odd m a saddle-like
+    set (R - c changes sign across it). Samples come from a projection decomposition of the
+    curve (every real branch is met), signs of g are certified; crossings and the points where
+    g = 0 are classified on their own."""
+    x, y = game.agents
+    h = sympy.Poly(st.equations[0], x, y)
+    reward = sympy.Poly(_rational(game.reward), x, y)
+    _, rem = sympy.reduced(reward.as_expr(), [h.as_expr()], x, y)
+    if not sympy.sympify(rem).is_number:
+        st.reason = "R is not constant on the set's complex components"
+        return
+    g, m = reward - sympy.Poly(rem, x, y), 0
+    while True:
+        q, r = sympy.div(g, h)
+        if not r.is_zero:
+            break
+        g, m = q, m + 1
+    samples = _curve_samples(h, g, x, y)
+    by_sign: dict[int | None, tuple[float, ...]] = {}
+    for boxes, sign in samples:
+        by_sign.setdefault(sign, tuple(b.value for b in boxes))
+    g_text = str(g.as_expr())
+    if None in by_sign:
+        st.pieces.append(SetPiece(by_sign.pop(None), "undetermined",
+                                  f"sign of {g_text} not decided in time"))
+    for sign, sample in sorted(by_sign.items()):
+        if sign == 0:
+            continue
+        if m % 2 == 1:
+            kind = "saddle"
+        else:
+            kind = "maximum" if sign < 0 else "minimum"
+        where = "" if g.is_ground else f"{g_text} {'<' if sign < 0 else '>'} 0"
+        st.pieces.append(SetPiece(sample, kind, where))
+    if m % 2 == 1 and len(st.pieces) > 1:  # both signs of g: still one kind
+        st.pieces = [SetPiece(st.pieces[0].sample, "saddle",
+                              "" if g.is_ground else f"{g_text} != 0")]
+    special = []
+    fx, fy = h.diff(x), h.diff(y)
+    try:
+        if not g.is_ground and sympy.gcd(h, g).is_ground:
+            special += _solve_coprime_pair(h, g, x, y, math.inf, False)
+        sing, _ = _solve_bivariate(fx, fy, x, y, math.inf, False, 1)
+        special += [p for p in sing if vanishes_at(h, p.point)]
+    except _OutOfTime:
+        st.reason = "special points of the set not computed"
+    for p in _dedupe(special):
+        if p.boxes is None:
+            continue
+        verdict = classify_point(game.reward, game.hessian, game.agents, p.boxes)
+        eig = tuple(complex(e) for e in numeric_eigenvalues(game.hessian, game.agents, p.point))
+        st.special_points.append(StationaryPoint(p.point, p.exact, verdict.kind, eig,
+                                                 verdict.higher_order, verdict.reason))
+
+
+def _curve_samples(h: sympy.Poly, g: sympy.Poly, x: sympy.Symbol, y: sympy.Symbol
+                   ) -> list[tuple[tuple[Box, Box], int]]:
+    """Real points of h = 0 with the certified sign of g there: one vertical line in every
+    cell of the projection to x cut at the discriminant, leading coefficient and h = g = 0
+    abscissae (so every real branch and every sign of g along it is met); curves without y
+    are handled by projecting to y instead."""
+    swap = h.degree(y) == 0
+    u, w = (y, x) if swap else (x, y)
+    hu = sympy.Poly(h.as_expr(), w)
+    crit_polys = [sympy.Poly(hu.LC(), u)]
+    if hu.degree() >= 2:
+        crit_polys.append(sympy.Poly(sympy.discriminant(h.as_expr(), w), u))
+    if not g.is_ground:
+        res = sympy.resultant(h.as_expr(), g.as_expr(), w)
+        if res != 0:
+            crit_polys.append(sympy.Poly(res, u))
+    crit: list[Box] = []
+    for cp in crit_polys:
+        if not cp.is_zero and cp.degree() > 0:
+            crit += real_root_boxes(cp, exact=False)
+    crit.sort(key=lambda b: b.value)
+    cuts = [b.value for b in crit]
+    if not cuts:
+        values = [sympy.Integer(0)]
+    else:
+        lo, hi = crit[0].refined(20), crit[-1].refined(20)
+        values = [sympy.floor(lo.lo) - 1]
+        for a, b in itertools.pairwise(crit):
+            a, b = a.refined(20), b.refined(20)
+            if a.hi < b.lo:
+                values.append(_simple_rational_between(a.hi, b.lo))
+        values.append(sympy.ceiling(hi.hi) + 1)
+    out = []
+    for v in values:
+        line = sympy.Poly(h.as_expr().subs(u, v), w)
+        if line.is_zero or line.degree() <= 0:
+            continue
+        for b in real_root_boxes(line, exact=False):
+            boxes = (Box.rational(v), b)
+            if swap:
+                boxes = boxes[::-1]
+            sign = certified_sign(g, boxes) if not g.is_ground else int(sympy.sign(g.LC()))
+            out.append((boxes, sign))
+    return out
+
+
+def _simple_rational_between(a: sympy.Rational, b: sympy.Rational) -> sympy.Rational:
+    """A rational with a small denominator strictly between a < b."""
+    q = 1
+    while True:
+        cand = sympy.ceiling(a * q + sympy.Rational(1, 2)) / sympy.Integer(q)
+        if a < cand < b:
+            return sympy.Rational(cand)
+        q *= 2
 
 
 def _boxes_of(sol: RealSolution) -> tuple[Box, ...] | None:

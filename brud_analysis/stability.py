@@ -359,7 +359,6 @@ def _charpoly_coefficients(matrix: sympy.ImmutableMatrix, variables: tuple[sympy
 def _interval_inertia(matrix: sympy.ImmutableMatrix, variables, boxes, dps) -> tuple | None:
     """Inertia by symmetric Gaussian elimination in interval arithmetic (Sylvester's law):
     certified when every pivot's enclosure excludes zero, else None."""
-    from mpmath import iv
 
     n = matrix.shape[0]
     polys = [[sympy.Poly(matrix[i, j], *variables) for j in range(n)] for i in range(n)]
