@@ -431,7 +431,39 @@ def _dedupe(solutions: list[RealSolution]) -> list[RealSolution]:
 
 
 # ------------------------------------------------------------------------------ n >= 3
-def _budget_worker(fn, args, conn):
+def _die_with_parent(parent_pid: int) -> None:
+    """Make this (forked) process die when its parent dies, whatever killed the parent.
+
+    Linux: prctl(PR_SET_PDEATHSIG, SIGKILL) via ctypes; then re-check the parent, in case it
+    died before the call. Elsewhere a daemon thread polls the parent id.
+    """
+    import os
+    import signal
+    import sys
+    import threading
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _budget_worker(fn, args, conn, parent_pid=None):
+    if parent_pid is not None:
+        _die_with_parent(parent_pid)
     try:
         conn.send(("ok", fn(*args)))
     except Exception as err:  # report; the parent falls back
@@ -450,9 +482,11 @@ def run_with_budget(fn, args: tuple, budget: float):
         >>> run_with_budget(sum, ([1, 2, 3],), 10.0)
         6
     """
+    import os
+
     ctx = multiprocessing.get_context("fork")
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_budget_worker, args=(fn, args, child), daemon=True)
+    proc = ctx.Process(target=_budget_worker, args=(fn, args, child, os.getpid()), daemon=True)
     proc.start()
     child.close()
     try:
@@ -540,25 +574,125 @@ def _point_on_variety(basis, variables) -> tuple[float, ...] | None:
     return None
 
 
+_MULTISTART_BOX = 3.0
+
+
 def _multistart(exprs, variables, polys):
+    """Newton from a grid of starts in [-3, 3]^n; only points certified by a Krawczyk test
+    (a unique true solution in a small box around them) are kept: the answer can be
+    incomplete (far or singular solutions are missed) but never contains a spurious point."""
     from scipy.optimize import root
 
     funcs = sympy.lambdify([variables], list(exprs), "numpy")
     jac = sympy.lambdify([variables], sympy.Matrix(exprs).jacobian(variables), "numpy")
-    grid = np.linspace(-3.0, 3.0, 7 if len(variables) <= 3 else 4)
+    grid = np.linspace(-_MULTISTART_BOX, _MULTISTART_BOX, 7 if len(variables) <= 3 else 4)
     found: list[RealSolution] = []
+    jac_polys = [[p.diff(v) for v in variables] for p in polys]
     for start in itertools.product(grid, repeat=len(variables)):
-        sol = root(lambda v: np.asarray(funcs(v), dtype=float), np.array(start),
-                   jac=lambda v: np.asarray(jac(v), dtype=float), method="hybr")
-        if sol.success and all(vanishes_at(p, sol.x, 1e-10) for p in polys):
-            found.append((float(np.linalg.norm(sol.fun)), tuple(float(v) for v in sol.x)))
-    # Newton crawls towards a multiple root and stops short of it: merge points closer than
-    # 1e-3, keeping the smallest residual (this method is not certified anyway).
-    kept: list[tuple[float, ...]] = []
-    for _, point in sorted(found):
-        if all(np.max(np.abs(np.subtract(point, k))) > 1e-3 for k in kept):
-            kept.append(point)
-    return _dedupe([RealSolution(p, None) for p in kept])
+        with np.errstate(all="ignore"):
+            sol = root(lambda v: np.asarray(funcs(v), dtype=float), np.array(start),
+                       jac=lambda v: np.asarray(jac(v), dtype=float), method="hybr")
+        if not np.all(np.isfinite(sol.x)):
+            continue
+        candidate = RealSolution(tuple(float(v) for v in sol.x), None)
+        if any(_same_point(candidate, o) or np.allclose(candidate.point, o.point, rtol=1e-6,
+                                                        atol=0) for o in found):
+            continue
+        boxes = _exact_rational_guess(polys, candidate.point) or krawczyk_boxes(
+            polys, jac_polys, candidate.point)
+        if boxes is not None and not any(_same_point(RealSolution(b_point(boxes), None, boxes),
+                                                     o) for o in found):
+            found.append(RealSolution(b_point(boxes), None, boxes))
+    return _dedupe(found)
+
+
+def _exact_rational_guess(polys, point) -> tuple[Box, ...] | None:
+    """Boxes of a nearby rational point with small denominators that solves the system
+    *exactly* (singular solutions, which a Krawczyk test cannot certify, are often such)."""
+    guess = [sympy.nsimplify(v, rational=True, tolerance=1e-9 * max(1.0, abs(v)))
+             for v in point]
+    if any(sympy.Rational(g).q > 10**6 for g in guess):
+        return None
+    at = dict(zip(polys[0].gens, guess, strict=True))
+    if all(p.eval(at) == 0 for p in polys):
+        return tuple(Box.rational(g) for g in guess)
+    return None
+
+
+def b_point(boxes: Sequence[Box]) -> tuple[float, ...]:
+    """Float midpoints of boxes."""
+    return tuple(b.value for b in boxes)
+
+
+def krawczyk_boxes(polys: Sequence[sympy.Poly], jac_polys, point: Sequence[float]
+                   ) -> tuple[Box, ...] | None:
+    """Boxes around ``point`` proven (Krawczyk operator, interval arithmetic at 50 digits) to
+    contain exactly one solution of ``polys = 0``; ``None`` when the test fails (no solution
+    nearby, or a singular one).
+
+    Example:
+        >>> x, y = sympy.symbols("x y")
+        >>> P = [sympy.Poly(x**2 - 2, x, y), sympy.Poly(y - x, x, y)]
+        >>> J = [[p.diff(v) for v in (x, y)] for p in P]
+        >>> boxes = krawczyk_boxes(P, J, (1.4142, 1.4142))
+        >>> boxes[0].lo < sympy.sqrt(2) < boxes[0].hi
+        True
+        >>> krawczyk_boxes(P, J, (1.0, 1.0)) is None or True
+        True
+    """
+    import mpmath
+    from mpmath import iv
+
+    from brud_analysis.stability import _interval_value, _iv_precision
+
+    n = len(point)
+    dps = 50
+    with mpmath.workdps(dps):
+        m = [mpmath.mpf(v) for v in point]
+        for _ in range(60):  # Newton polish at 50 digits (the float root is ~1e-12 off)
+            at = tuple(Box.rational(sympy.Rational(str(v))) for v in m)
+            f = mpmath.matrix([_interval_value(p, at, dps).mid for p in polys])
+            jm = mpmath.matrix([[_interval_value(q, at, dps).mid for q in row]
+                                for row in jac_polys])
+            try:
+                step = mpmath.lu_solve(jm, f)
+            except ZeroDivisionError:
+                return None
+            m = [mi - si for mi, si in zip(m, step, strict=True)]
+            if mpmath.norm(step) <= mpmath.mpf(10) ** -40 * max(1, mpmath.norm(mpmath.matrix(m))):
+                break
+        mid = tuple(sympy.Rational(str(v)) for v in m)
+        at = tuple(Box.rational(v) for v in mid)
+        jm = mpmath.matrix([[_interval_value(q, at, dps).mid for q in row] for row in jac_polys])
+        try:
+            y = mpmath.inverse(jm)
+        except ZeroDivisionError:
+            return None
+        scale = max([abs(v) for v in mid] + [sympy.Integer(1)])
+        for rel in (sympy.Rational(1, 10**30), sympy.Rational(1, 10**20),
+                    sympy.Rational(1, 10**10)):
+            r = rel * scale
+            boxes = tuple(Box(None, v - r, v + r) for v in mid)
+            with _iv_precision(dps):
+                fm = [_interval_value(p, at, dps) for p in polys]
+                jx = [[_interval_value(q, boxes, dps) for q in row] for row in jac_polys]
+                ok = True
+                for i in range(n):
+                    k = iv.mpf(mid[i].p) / iv.mpf(mid[i].q)
+                    for j in range(n):
+                        k -= iv.mpf(y[i, j]) * fm[j]
+                        coeff = iv.mpf(1 if i == j else 0)
+                        for t in range(n):
+                            coeff -= iv.mpf(y[i, t]) * jx[t][j]
+                        k += coeff * (iv.mpf([-1, 1]) * (iv.mpf(r.p) / iv.mpf(r.q)))
+                    lo = iv.mpf(boxes[i].lo.p) / iv.mpf(boxes[i].lo.q)
+                    hi = iv.mpf(boxes[i].hi.p) / iv.mpf(boxes[i].hi.q)
+                    if not (k.a > lo.b and k.b < hi.a):
+                        ok = False
+                        break
+            if ok:
+                return boxes
+    return None
 
 
 def _with_exact_guess(sol: RealSolution, polys, deadline: float) -> RealSolution:
@@ -643,7 +777,9 @@ def solve_polynomial_system(
                     "groebner (lex): positive-dimensional")
         except _OutOfTime:
             pass
-    method = "numeric multistart (completeness not certified)"
+    method = ("numeric multistart (incomplete: Newton from starts in "
+              f"[-{_MULTISTART_BOX:g}, {_MULTISTART_BOX:g}]^{len(variables)} only; every point "
+              "certified by a Krawczyk test)")
     return _multistart(exprs, variables, polys), [], method
 
 

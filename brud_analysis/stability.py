@@ -191,7 +191,7 @@ class Box:
         (t**2 - 2, True)
     """
 
-    poly: sympy.Poly
+    poly: sympy.Poly | None  # None: an enclosure only (e.g. from a Krawczyk test)
     lo: sympy.Rational
     hi: sympy.Rational
     exact: sympy.Expr | None = None
@@ -227,7 +227,7 @@ class Box:
 
     def refined(self, digits: int) -> Box:
         """The same root in an interval of relative width <= 10**-digits."""
-        if self.lo == self.hi:
+        if self.lo == self.hi or self.poly is None:
             return self
         size = max(abs(self.lo), abs(self.hi), sympy.Integer(1))
         eps = size / sympy.Integer(10) ** digits
@@ -331,6 +331,8 @@ def certified_sign(poly: sympy.Poly, boxes: Sequence[Box], zero_budget: float =
             return 1
         if value.b < 0:
             return -1
+    if any(b.poly is None and b.exact is None for b in boxes):
+        return None  # an enclosure without an algebraic description: no exact zero test
     expr = poly.as_expr().subs(dict(zip(poly.gens, (b.crootof() for b in boxes), strict=True)))
     from brud_analysis.solve import _OutOfTime, run_with_budget
 
