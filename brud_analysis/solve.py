@@ -197,7 +197,8 @@ def real_root_boxes(poly: sympy.Poly, exact: bool = True) -> list[Box]:
     sqf = poly.sqf_part()
     if sqf.degree() <= 0:
         return []
-    boxes = [Box.from_interval(sqf, lo, hi).refined(15) for (lo, hi), _ in sqf.intervals()]
+    boxes = [Box(sqf, sympy.Rational(lo), sympy.Rational(hi)).refined(15)
+             for (lo, hi), _ in sqf.intervals()]
     if exact and sqf.degree() <= _EXACT_MAX_DEGREE:
         roots = sorted(set(sympy.real_roots(sqf)), key=lambda r: float(r.evalf(30)))
         if len(roots) == len(boxes):  # both ascending: the k-th root lies in the k-th box
@@ -414,6 +415,8 @@ def _same_point(a: RealSolution, b: RealSolution) -> bool:
     """Whether two solutions are one point: certified boxes overlap at 1e-30 (isolating
     intervals of distinct roots separate once refined), else floats within 1e-9."""
     if a.boxes is not None and b.boxes is not None:
+        if any(max(p.lo, q.lo) > min(p.hi, q.hi) for p, q in zip(a.boxes, b.boxes, strict=True)):
+            return False
         return all(
             max(p.lo, q.lo) <= min(p.hi, q.hi)
             for p, q in ((u.refined(30), v.refined(30)) for u, v in zip(a.boxes, b.boxes,
@@ -577,7 +580,7 @@ def _point_on_variety(basis, variables) -> tuple[float, ...] | None:
 _MULTISTART_BOX = 3.0
 
 
-def _multistart(exprs, variables, polys):
+def _multistart(exprs, variables, polys, deadline=math.inf):
     """Newton from a grid of starts in [-3, 3]^n; only points certified by a Krawczyk test
     (a unique true solution in a small box around them) are kept: the answer can be
     incomplete (far or singular solutions are missed) but never contains a spurious point."""
@@ -587,19 +590,24 @@ def _multistart(exprs, variables, polys):
     jac = sympy.lambdify([variables], sympy.Matrix(exprs).jacobian(variables), "numpy")
     grid = np.linspace(-_MULTISTART_BOX, _MULTISTART_BOX, 7 if len(variables) <= 3 else 4)
     found: list[RealSolution] = []
+    rejected: list[tuple[float, ...]] = []
     jac_polys = [[p.diff(v) for v in variables] for p in polys]
     for start in itertools.product(grid, repeat=len(variables)):
+        if time.monotonic() > deadline:
+            break  # the fallback has its own budget; the answer is incomplete either way
         with np.errstate(all="ignore"):
             sol = root(lambda v: np.asarray(funcs(v), dtype=float), np.array(start),
                        jac=lambda v: np.asarray(jac(v), dtype=float), method="hybr")
         if not np.all(np.isfinite(sol.x)):
             continue
         candidate = RealSolution(tuple(float(v) for v in sol.x), None)
-        if any(_same_point(candidate, o) or np.allclose(candidate.point, o.point, rtol=1e-6,
-                                                        atol=0) for o in found):
-            continue
+        if any(np.allclose(candidate.point, o, rtol=1e-6, atol=0) for o in
+               [f.point for f in found] + rejected):
+            continue  # Newton landed on a point already certified or already rejected
         boxes = _exact_rational_guess(polys, candidate.point) or krawczyk_boxes(
             polys, jac_polys, candidate.point)
+        if boxes is None:
+            rejected.append(candidate.point)
         if boxes is not None and not any(_same_point(RealSolution(b_point(boxes), None, boxes),
                                                      o) for o in found):
             found.append(RealSolution(b_point(boxes), None, boxes))
@@ -647,23 +655,24 @@ def krawczyk_boxes(polys: Sequence[sympy.Poly], jac_polys, point: Sequence[float
 
     n = len(point)
     dps = 50
+    gens = polys[0].gens
+    f_mp = sympy.lambdify(gens, [p.as_expr() for p in polys], "mpmath")
+    j_mp = sympy.lambdify(gens, [[q.as_expr() for q in row] for row in jac_polys], "mpmath")
     with mpmath.workdps(dps):
         m = [mpmath.mpf(v) for v in point]
         for _ in range(60):  # Newton polish at 50 digits (the float root is ~1e-12 off)
-            at = tuple(Box.rational(sympy.Rational(str(v))) for v in m)
-            f = mpmath.matrix([_interval_value(p, at, dps).mid for p in polys])
-            jm = mpmath.matrix([[_interval_value(q, at, dps).mid for q in row]
-                                for row in jac_polys])
             try:
-                step = mpmath.lu_solve(jm, f)
+                step = mpmath.lu_solve(mpmath.matrix(j_mp(*m)), mpmath.matrix(f_mp(*m)))
             except ZeroDivisionError:
                 return None
             m = [mi - si for mi, si in zip(m, step, strict=True)]
             if mpmath.norm(step) <= mpmath.mpf(10) ** -40 * max(1, mpmath.norm(mpmath.matrix(m))):
                 break
-        mid = tuple(sympy.Rational(str(v)) for v in m)
+        if not all(mpmath.isfinite(v) for v in m):
+            return None
+        mid = tuple(sympy.Rational(mpmath.nstr(v, dps, strip_zeros=False)) for v in m)
         at = tuple(Box.rational(v) for v in mid)
-        jm = mpmath.matrix([[_interval_value(q, at, dps).mid for q in row] for row in jac_polys])
+        jm = mpmath.matrix(j_mp(*[mpmath.mpf(v.p) / v.q for v in mid]))
         try:
             y = mpmath.inverse(jm)
         except ZeroDivisionError:
@@ -780,7 +789,7 @@ def solve_polynomial_system(
     method = ("numeric multistart (incomplete: Newton from starts in "
               f"[-{_MULTISTART_BOX:g}, {_MULTISTART_BOX:g}]^{len(variables)} only; every point "
               "certified by a Krawczyk test)")
-    return _multistart(exprs, variables, polys), [], method
+    return _multistart(exprs, variables, polys, time.monotonic() + time_budget), [], method
 
 
 # ------------------------------------------------------------------------------ analyses
@@ -958,6 +967,8 @@ def _simple_rational_between(a: sympy.Rational, b: sympy.Rational) -> sympy.Rati
 
 def _boxes_of(sol: RealSolution) -> tuple[Box, ...] | None:
     """Certified coordinates of a solution: its boxes, else boxes of its exact values."""
+    if sol.exact is not None and all(e.is_Rational for e in sol.exact):
+        return tuple(Box.rational(e) for e in sol.exact)
     if sol.boxes is not None:
         return sol.boxes
     if sol.exact is not None:

@@ -229,12 +229,8 @@ class Box:
         """The same root in an interval of relative width <= 10**-digits."""
         if self.lo == self.hi or self.poly is None:
             return self
-        size = max(abs(self.lo), abs(self.hi), sympy.Integer(1))
-        eps = size / sympy.Integer(10) ** digits
-        if self.hi - self.lo <= eps:
-            return self
-        lo, hi = self.poly.refine_root(self.lo, self.hi, eps=eps)
-        return Box(self.poly, sympy.Rational(lo), sympy.Rational(hi), self.exact)
+        lo, hi = _refine(self.poly, self.lo, self.hi, digits)
+        return Box(self.poly, lo, hi, self.exact)
 
     def interval(self, dps: int):
         """An mpmath ``iv`` enclosure of the coordinate at the current ``iv.dps``."""
@@ -266,6 +262,62 @@ class Box:
 
 
 _T = sympy.Symbol("t_")
+
+
+def _sign_at(coeffs: Sequence[int], r: sympy.Rational) -> int:
+    """Exact sign of the integer polynomial ``coeffs`` (highest first) at the rational r."""
+    p, q = int(r.p), int(r.q)
+    d = len(coeffs) - 1
+    value = sum(c * p ** (d - k) * q**k for k, c in enumerate(coeffs))
+    return (value > 0) - (value < 0)
+
+
+@functools.lru_cache(maxsize=8192)
+def _refine(poly: sympy.Poly, lo: sympy.Rational, hi: sympy.Rational, digits: int
+            ) -> tuple[sympy.Rational, sympy.Rational]:
+    """Shrink the isolating interval [lo, hi] of a square-free poly's only root in it.
+
+    Newton's method at ``digits + 20`` digits proposes a tiny interval; it is accepted only
+    when the polynomial has opposite exact signs at its rational ends (so it holds a root, and
+    the only root of [lo, hi]). Otherwise SymPy's certified continued-fraction refinement.
+    """
+    import mpmath
+
+    size = max(abs(lo), abs(hi), sympy.Integer(1))
+    eps = size / sympy.Integer(10) ** digits
+    if hi - lo <= eps:
+        return lo, hi
+    _, zpoly = poly.clear_denoms(convert=True)
+    coeffs = [int(c) for c in zpoly.all_coeffs()]
+    with mpmath.workdps(digits + 20):
+        x = (mpmath.mpf(lo.p) / lo.q + mpmath.mpf(hi.p) / hi.q) / 2
+        dcoeffs = [c * (len(coeffs) - 1 - k) for k, c in enumerate(coeffs[:-1])]
+        for _ in range(200):
+            d = mpmath.polyval(dcoeffs, x)
+            if d == 0:
+                break
+            step = mpmath.polyval(coeffs, x) / d
+            x -= step
+            if abs(step) <= abs(x) * mpmath.mpf(10) ** -(digits + 10) or step == 0:
+                break
+        centre = sympy.Rational(mpmath.nstr(x, digits + 20, strip_zeros=False)) if mpmath.isfinite(
+            x) else None
+    # SymPy's isolating intervals may end at a neighbouring rational root: stay strictly inside
+    if centre is not None and lo < centre < hi:
+        if _sign_at(coeffs, centre) == 0:
+            return centre, centre
+        from fractions import Fraction
+
+        simple = Fraction(str(centre)).limit_denominator(10**8)  # a rational root, exactly?
+        simple = sympy.Rational(simple.numerator, simple.denominator)
+        if lo < simple < hi and _sign_at(coeffs, simple) == 0:
+            return simple, simple
+        a, b = max(lo, centre - eps / 4), min(hi, centre + eps / 4)
+        sa, sb = _sign_at(coeffs, a), _sign_at(coeffs, b)
+        if sa and sb and sa != sb:
+            return a, b
+    new_lo, new_hi = poly.refine_root(lo, hi, eps=eps)
+    return sympy.Rational(new_lo), sympy.Rational(new_hi)
 
 
 @contextlib.contextmanager
@@ -538,14 +590,47 @@ def classify_point(reward: sympy.Expr, hessian: sympy.Matrix, variables: Sequenc
     return LocalVerdict("degenerate", inertia, higher, reason)
 
 
+def _compose(reward_terms, images, truncate=None):
+    """sum_c c * prod_i images[i]**e_i in a sparse ring (``truncate`` after each product)."""
+    powers: dict[tuple[int, int], Any] = {}
+    zero = images[0].ring.zero
+    total = zero
+    for monom, coeff in reward_terms:
+        term = images[0].ring.one * coeff
+        for i, e in enumerate(monom):
+            if e:
+                key = (i, e)
+                if key not in powers:
+                    powers[key] = images[i] ** e if truncate is None else _trunc_power(
+                        images[i], e, truncate)
+                term = term * powers[key]
+                if truncate is not None:
+                    term = truncate(term)
+        total += term
+    return total
+
+
+def _trunc_power(p, e, truncate):
+    out = p.ring.one
+    for _ in range(e):
+        out = truncate(out * p)
+    return out
+
+
 def _line_coefficients(reward, variables, direction, order):
     """Taylor coefficients c_k(x) of t -> R(x + t v), k = 1..order, as polynomials in x."""
-    t = sympy.Symbol("t_line")
-    shifted = sympy.expand(reward.subs({v: v + t * d for v, d in zip(variables, direction,
-                                                                     strict=True)},
-                                       simultaneous=True))
-    poly = sympy.Poly(shifted, t)
-    return [sympy.Poly(poly.coeff_monomial(t**k), *variables) for k in range(1, order + 1)]
+    from sympy.polys.rings import ring
+
+    ring_, *gens = ring([*(str(v) for v in variables), "t_line"], sympy.QQ)
+    xs, t = gens[:-1], gens[-1]
+    images = [x + d * t for x, d in zip(xs, direction, strict=True)]
+    terms = [(m, sympy.QQ.convert(c)) for m, c in sympy.Poly(reward, *variables).terms()]
+    shifted = _compose(terms, images)
+    by_k: dict[int, dict] = {}
+    for monom, coeff in shifted.items():
+        by_k.setdefault(monom[-1], {})[monom[:-1]] = coeff
+    return [sympy.Poly.from_dict(by_k.get(k, {}), *variables, domain=sympy.QQ)
+            if by_k.get(k) else sympy.Poly(0, *variables) for k in range(1, order + 1)]
 
 
 def _higher_order(reward, variables, boxes, inertia, hessian) -> tuple[str, str | None]:
@@ -611,39 +696,49 @@ def _rational_basis(vectors) -> list[list[sympy.Rational]]:
 def _splitting_lemma(reward, variables, at, h_exact, order) -> tuple[str, str | None]:
     """Corank-1 Hessian at a rational point: R - R(p) = Q(u) + g(s) after a smooth change of
     coordinates (splitting lemma); g's lowest term decides (even order with Q's sign: strict
-    extremum; otherwise a saddle)."""
+    extremum; otherwise a saddle). Truncated power series in a sparse rational ring."""
+    from sympy.polys.rings import ring
+
     n = len(variables)
     (kernel,) = _rational_basis(h_exact.nullspace())
     image = _rational_basis(h_exact.columnspace())
-    s = sympy.Symbol("s_split")
-    us = sympy.symbols(f"u_split0:{n - 1}")
-    z = [kernel[i] * s + sum(image[j][i] * us[j] for j in range(n - 1)) for i in range(n)]
-    f = sympy.expand(reward.subs({v: at[v] + zi for v, zi in zip(variables, z, strict=True)},
-                                 simultaneous=True) - reward.subs(at))
-    grad_u = [sympy.diff(f, u) for u in us]
-    q = sympy.hessian(f, us).subs({u: 0 for u in us}).subs(s, 0)
+    ring_, *gens = ring(["s_split", *(f"u_split{j}" for j in range(n - 1))], sympy.QQ)
+    s, us = gens[0], gens[1:]
+    qq = sympy.QQ.convert
+    coords = [qq(at[v]) + qq(kernel[i]) * s + sum((qq(image[j][i]) * us[j]
+                                                  for j in range(n - 1)), ring_.zero)
+              for i, v in enumerate(variables)]
+    terms = [(m, qq(c)) for m, c in sympy.Poly(reward, *variables).terms()]
+    f = _compose(terms, coords)
+    f -= f.coeff(1) if f.coeff(1) else 0  # R - R(p)
+    grad_u = [f.diff(u) for u in us]
+    q = sympy.Matrix(n - 1, n - 1, lambda i, j: sympy.Rational(
+        str(grad_u[i].diff(us[j]).coeff(1))))
     q_inv = q.inv()
     sign_q = -1 if q[0, 0] < 0 else 1  # q is definite (the other eigenvalues share a sign)
+    ring_s, s1 = ring("s_split", sympy.QQ)
 
-    def truncate(expr):
-        poly = sympy.Poly(sympy.expand(expr), s)
-        return sum(c * s**m for (m,), c in poly.terms() if m <= order)
+    def truncate(p):
+        return ring_s({m: c for m, c in p.items() if m[0] <= order})
 
-    phi = sympy.zeros(n - 1, 1)
+    def in_s(p, phi):  # substitute u = phi(s) into a polynomial of the big ring
+        p_terms = [((m[1:] + (m[0],)), c) for m, c in p.items()]
+        return _compose(p_terms, [*phi, s1], truncate) if p_terms else ring_s.zero
+
+    phi = [ring_s.zero] * (n - 1)
     for _ in range(order + 1):
-        at_phi = {u: phi[j] for j, u in enumerate(us)}
-        residual = sympy.Matrix([truncate(g.subs(at_phi, simultaneous=True)) for g in grad_u])
-        if residual.is_zero_matrix:
+        residual = [in_s(g, phi) for g in grad_u]
+        if all(r == 0 for r in residual):
             break
-        phi = (phi - q_inv * residual).applyfunc(truncate)
-    g = sympy.Poly(truncate(f.subs({u: phi[j] for j, u in enumerate(us)}, simultaneous=True)),
-                   s)
-    terms = sorted((m, c) for (m,), c in g.terms() if c != 0)
-    if not terms:
+        phi = [truncate(phi[i] - sum((qq(q_inv[i, j]) * residual[j] for j in range(n - 1)),
+                                     ring_s.zero)) for i in range(n - 1)]
+    g = in_s(f, phi)
+    terms_g = sorted((m[0], c) for m, c in g.items() if c != 0)
+    if not terms_g:
         return "undetermined", (f"corank-1 point: the reduced function vanishes to order "
                                 f"{order} (splitting lemma)")
-    m, c = terms[0]
-    if m % 2 == 1 or sympy.sign(c) != sign_q:
+    m, c = terms_g[0]
+    if m % 2 == 1 or (1 if c > 0 else -1) != sign_q:
         return "saddle", None
     return ("maximum" if sign_q < 0 else "minimum"), None
 
