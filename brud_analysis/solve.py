@@ -63,6 +63,8 @@ class RealSolution(NamedTuple):
     point: tuple[float, ...]
     exact: tuple[sympy.Expr, ...] | None
     boxes: tuple[Box, ...] | None = None
+    # (symbol, box) of each algebraic coefficient the system was solved with (sqrt(2) -> t)
+    constants: tuple[tuple[sympy.Symbol, Box], ...] = ()
 
 
 @dataclass
@@ -729,6 +731,71 @@ def _with_exact_guess(sol: RealSolution, polys, deadline: float) -> RealSolution
     return sol
 
 
+# ------------------------------------------------------------------------------ algebraic
+def algebraic_atoms(exprs: Sequence[sympy.Expr], variables: Sequence[sympy.Symbol]
+                    ) -> dict[sympy.Expr, sympy.Symbol]:
+    """Irrational algebraic numbers (surds such as sqrt(2), 2**(1/3)) in the coefficients,
+    each with the symbol that stands for it when the system is solved over QQ; a
+    transcendental coefficient (pi) is a :class:`BrudError`.
+
+    Example:
+        >>> x, y = sympy.symbols("x y")
+        >>> algebraic_atoms([sympy.sqrt(2) * x + y], [x, y])
+        {sqrt(2): alg_0}
+    """
+    found: set[sympy.Expr] = set()
+    for e in exprs:
+        for c in sympy.Poly(e, *variables).coeffs():
+            if c.is_Rational:
+                continue
+            surds = {a for a in c.atoms(sympy.Pow) if a.base.is_Rational and a.exp.is_Rational
+                     and not a.exp.is_Integer}
+            surds |= c.atoms(sympy.CRootOf)
+            rest = c.xreplace({a: sympy.Integer(1) for a in surds})
+            if not sympy.nsimplify(rest).is_Rational or c.has(sympy.pi, sympy.E):
+                raise BrudError(f"coefficient {c} is not an algebraic number in radicals: "
+                                "give a rational value")
+            found |= surds
+    return {a: sympy.Symbol(f"alg_{k}", real=True)
+            for k, a in enumerate(sorted(found, key=sympy.default_sort_key))}
+
+
+def _solve_over_extension(exprs, variables, atoms, time_budget):
+    """Solve a system with algebraic coefficients over QQ: each surd a becomes a variable t
+    with its minimal polynomial m(t) = 0 added, and only solutions whose t-coordinate is the
+    real root a itself (isolating intervals overlap) are kept."""
+    ts = tuple(atoms.values())
+    minpolys = [sympy.minimal_polynomial(a, t) for a, t in atoms.items()]
+    extended = [sympy.expand(e.xreplace(atoms)) for e in exprs] + minpolys
+    atom_boxes = [Box.from_exact(a) for a in atoms]
+    sols, sets, method = solve_polynomial_system(extended, variables + ts, time_budget,
+                                                 exact=False)
+    n = len(variables)
+    kept = []
+    for sol in sols:
+        if sol.boxes is None:
+            continue  # uncertified point: we cannot tell which conjugate it belongs to
+        t_boxes = sol.boxes[n:]
+        if all(_overlap(tb, ab) for tb, ab in zip(t_boxes, atom_boxes, strict=True)):
+            kept.append(RealSolution(sol.point[:n], None, sol.boxes[:n],
+                                     tuple(zip(ts, atom_boxes, strict=True))))
+    back = {t: a for a, t in atoms.items()}
+    out_sets = []
+    for st in sets:
+        eqs = tuple(e for e in (sympy.expand(sympy.sympify(q).xreplace(back))
+                                for q in st.equations) if e != 0)
+        out_sets.append(StationarySet(eqs or (sympy.Integer(0),), st.dimension,
+                                      sample=None if st.sample is None else st.sample[:n]))
+    names = ", ".join(str(a) for a in atoms)
+    return kept, out_sets, f"{method} over QQ({names})"
+
+
+def _overlap(a: Box, b: Box) -> bool:
+    """Whether two isolating boxes of roots of one polynomial hold the same root."""
+    a, b = a.refined(30), b.refined(30)
+    return max(a.lo, b.lo) <= min(a.hi, b.hi)
+
+
 # ------------------------------------------------------------------------------ public solver
 def solve_polynomial_system(
     equations: Sequence[sympy.Expr], variables: Sequence[sympy.Symbol],
@@ -749,6 +816,9 @@ def solve_polynomial_system(
     exprs = [sympy.expand(_rational(sympy.sympify(e))) for e in equations]
     exact = exact and not any(sympy.sympify(e).has(sympy.Float) for e in equations)
     _check_numeric(exprs, variables)
+    atoms = algebraic_atoms(exprs, variables)
+    if atoms:
+        return _solve_over_extension(exprs, variables, atoms, time_budget)
     polys = [sympy.Poly(e, *variables) for e in exprs]
     deadline = time.monotonic() + time_budget
 
@@ -816,7 +886,15 @@ def stationary_points(game: Game, time_budget: float = DEFAULT_TIME_BUDGET) -> S
             points.append(StationaryPoint(s.point, s.exact, "undetermined", eig, None,
                                           "point from the numeric fallback: no exact form"))
             continue
-        verdict = classify_point(game.reward, game.hessian, game.agents, boxes)
+        if s.constants:  # algebraic coefficients: their symbols are extra (fixed) coordinates
+            consts = dict(zip(algebraic_atoms(game.gradient, game.agents),
+                              (t for t, _ in s.constants), strict=True))
+            reward_t = sympy.expand(game.reward.xreplace(consts))
+            verdict = classify_point(reward_t, sympy.hessian(reward_t, game.agents),
+                                     game.agents + tuple(t for t, _ in s.constants),
+                                     boxes + tuple(b for _, b in s.constants))
+        else:
+            verdict = classify_point(game.reward, game.hessian, game.agents, boxes)
         points.append(StationaryPoint(s.point, s.exact, verdict.kind, eig, verdict.higher_order,
                                       verdict.reason))
     for st in sets:
@@ -1021,7 +1099,14 @@ def brud_fixed_points(game: Game, data: DataModel,
             points.append(FixedPoint(s.point, s.exact, None, eig,
                                      "point from the numeric fallback: no exact form"))
             continue
-        stable = certified_stability(jac, game.agents, boxes)
+        if s.constants:
+            consts = dict(zip(algebraic_atoms(field_, game.agents),
+                              (t for t, _ in s.constants), strict=True))
+            stable = certified_stability(jac.xreplace(consts),
+                                         game.agents + tuple(t for t, _ in s.constants),
+                                         boxes + tuple(b for _, b in s.constants))
+        else:
+            stable = certified_stability(jac, game.agents, boxes)
         reason = None if stable is not None else (
             "an eigenvalue has zero real part (linearisation does not decide)")
         points.append(FixedPoint(s.point, s.exact, stable, eig, reason))

@@ -635,8 +635,9 @@ def _line_coefficients(reward, variables, direction, order):
 
 def _higher_order(reward, variables, boxes, inertia, hessian) -> tuple[str, str | None]:
     pos, neg, zero = inertia
-    n = len(variables)
-    degree = sympy.Poly(reward, *variables).total_degree()
+    n = hessian.shape[0]  # the free coordinates; further variables are fixed constants
+    pad = (0,) * (len(variables) - n)
+    degree = sympy.Poly(reward, *variables[:n]).total_degree()
     expected = -1 if neg else (1 if pos else 0)  # sign of the non-degenerate part
     # 1) lines through the point: the lowest non-zero Taylor coefficient along a line decides
     #    the sign of R - R(p) for small t; an odd order or opposite signs prove a saddle
@@ -655,6 +656,7 @@ def _higher_order(reward, variables, boxes, inertia, hessian) -> tuple[str, str 
         if d in seen:
             continue
         seen.add(d)
+        d = tuple(d) + pad
         lead = None
         for k, c in enumerate(_line_coefficients(reward, variables, d, degree), start=1):
             s = certified_sign(c, boxes)
@@ -673,8 +675,9 @@ def _higher_order(reward, variables, boxes, inertia, hessian) -> tuple[str, str 
         if not expected:
             expected = s
     if not rational_point:
-        return "undetermined", ("degenerate point at irrational coordinates: lines through it "
-                                "show no saddle; extremum certificates need exact coordinates")
+        return "undetermined", ("degenerate point at irrational coordinates (or irrational "
+                                "coefficients): lines through it show no saddle; extremum "
+                                "certificates need rational ones")
     at = dict(zip(variables, (b.lo for b in boxes), strict=True))
     h_exact = sympy.Matrix(hessian).applyfunc(_rational).subs(at)
     if zero == 1:

@@ -190,3 +190,34 @@ def test_three_agent_stationary_points_satisfy_the_gradient(game):
         scale = 1 + sum(abs(float(c)) for c in game.poly.coeffs()) * (1 + max(map(abs, p.point)))**3
         for d in game.gradient:
             assert abs(float(d.subs(at))) <= 1e-9 * scale  # certified roots + round-off
+
+
+def test_algebraic_coefficients_are_solved_exactly_over_the_extension():
+    """sqrt(2) coefficients: solved over QQ with t^2 = 2 added, the conjugate t = -sqrt(2)
+    solutions dropped; classification and BRUD stability certified with t as a constant."""
+    game = Game("sqrt(2)*x*y - x**2 - y**2 + x")
+    a = stationary_points(game)
+    (p,) = a.points  # -2x + sqrt(2) y + 1 = 0, sqrt(2) x - 2y = 0: x = 1, y = sqrt(2)/2
+    assert p.point == pytest.approx((1.0, 2**0.5 / 2), rel=1e-14)  # isolating boxes, 1e-15
+    assert p.kind == "maximum" and "QQ(sqrt(2))" in a.method
+    fp = brud_fixed_points(game, Normal([1, 2], [1, 1]))
+    (q,) = fp.points
+    assert q.point == pytest.approx(((1 + 2 * 2**0.5) / 2, 2**0.5 / 2), rel=1e-14)
+    assert q.stable is True
+    with pytest.raises(BrudError, match="algebraic"):
+        stationary_points(Game("pi*x*y - x**2 - y**2"))
+
+
+def test_fallback_reports_only_certified_points():
+    """The multistart fallback never prints a non-solution: every point passes a Krawczyk
+    test or solves the system exactly (here the budget is too small for the exact route)."""
+    from brud_analysis.solve import _multistart
+
+    x, y = sympy.symbols("x y", real=True)
+    exprs = [sympy.expand((x - 1) ** 6 + sympy.Rational(1, 10**12)), y - x]  # no real root
+    polys = [sympy.Poly(e, x, y) for e in exprs]
+    assert _multistart(exprs, (x, y), polys) == []
+    exprs = [x**2 - 2, y - 3 * x]
+    polys = [sympy.Poly(e, x, y) for e in exprs]
+    found = _multistart(exprs, (x, y), polys)
+    assert sorted(round(s.point[0], 12) for s in found) == [round(-2**0.5, 12), round(2**0.5, 12)]
