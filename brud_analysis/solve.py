@@ -38,6 +38,7 @@ from brud_analysis.fields import brud_field
 from brud_analysis.game import Game
 from brud_analysis.stability import (
     Box,
+    certified_inertia,
     certified_sign,
     certified_stability,
     classify_hessian,
@@ -104,6 +105,7 @@ class StationarySet:
     pieces: list[SetPiece] = field(default_factory=list)
     special_points: list[StationaryPoint] = field(default_factory=list)
     reason: str | None = None
+    sample_boxes: list[tuple[Box, ...]] = field(default_factory=list)  # certified samples
 
 
 @dataclass
@@ -564,6 +566,75 @@ def _pair_eliminant_roots(eliminants, variables, polys, deadline) -> list[RealSo
     return _dedupe(solutions)
 
 
+def _decompose(exprs, variables) -> list[tuple[list, list | None, int]]:
+    """Factorizing Groebner decomposition: split the ideal at every basis element that
+    factors (V(I + (f g)) = V(I + (f)) u V(I + (g))) until every basis element is irreducible;
+    each component: (lex basis, eliminants if zero-dimensional else None, dimension)."""
+    stack = [list(exprs)]
+    done: list[tuple[list, list | None, int]] = []
+    seen: set = set()
+    while stack:
+        ideal = stack.pop()
+        basis = sympy.groebner(ideal, *variables, order="lex")
+        key = tuple(basis.exprs)
+        if key in seen or list(basis.exprs) == [1]:
+            continue
+        seen.add(key)
+        split = None
+        for b in basis.exprs:
+            factors = [f for f, _ in sympy.factor_list(b, *variables)[1]
+                       if sympy.Poly(f, *variables).total_degree() > 0]
+            if len(factors) > 1 or (factors and sympy.Poly(b, *variables).total_degree()
+                                    > sympy.Poly(factors[0], *variables).total_degree()):
+                split = factors
+                break
+        if split is not None:
+            for f in split:
+                stack.append([*basis.exprs, f])
+            continue
+        if basis.is_zero_dimensional:
+            _, eliminants = _groebner_eliminants(list(basis.exprs), variables)
+            done.append((list(basis.exprs), eliminants, 0))
+        else:
+            done.append((list(basis.exprs), None, _ideal_dimension(list(basis.exprs),
+                                                                   variables)))
+    # drop components contained in another (their basis reduces to zero on the bigger one)
+    out = []
+    for k, (basis, elim, dim) in enumerate(done):
+        bigger = [c for j, c in enumerate(done) if j != k and c[2] > dim]
+        if any(all(sympy.reduced(g, c[0], *variables, order="lex")[1] == 0 for g in c[0])
+               and all(sympy.reduced(g, basis, *variables, order="lex")[1] == 0
+                       for g in c[0]) for c in bigger):
+            continue
+        out.append((basis, elim, dim))
+    return out
+
+
+def _slice_samples(equations, variables, dim, deadline, tries: int = 6
+                   ) -> list[tuple[Box, ...]]:
+    """Certified real points of a positive-dimensional component: intersect it with ``dim``
+    affine hyperplanes x_i = c (several choices of c and of coordinates) and isolate the
+    real roots of the zero-dimensional slices. Every real point found lies on the component;
+    a component missed by all slices gets no sample (reported, never guessed)."""
+    samples: list[tuple[Box, ...]] = []
+    values = [sympy.Rational(v) for v in (0, 1, -1, 3, -7, 29)]
+    for k in range(tries):
+        if time.monotonic() > deadline or len(samples) >= 4:
+            break
+        fixed = [variables[(k + j) % len(variables)] for j in range(dim)]
+        cut = [f - values[(k + j) % len(values)] for j, f in enumerate(fixed)]
+        try:
+            basis, eliminants = _groebner_eliminants(list(equations) + cut, variables)
+        except Exception:  # noqa: BLE001 (SymPy raises assorted errors on odd inputs)
+            continue
+        if eliminants is None or basis == [1]:
+            continue
+        polys = [sympy.Poly(b, *variables) for b in basis]
+        samples += [s.boxes for s in _pair_eliminant_roots(eliminants, variables, polys,
+                                                           deadline) if s.boxes]
+    return samples
+
+
 def _point_on_variety(basis, variables) -> tuple[float, ...] | None:
     """One real point of {basis = 0} by least squares (for classifying a stationary set)."""
     from scipy.optimize import least_squares
@@ -850,15 +921,33 @@ def solve_polynomial_system(
                 sols = [_with_exact_guess(sol, polys, deadline) if exact else sol
                         for sol in sols]
                 return sols, [], "groebner eliminants + real-root isolation"
-            dim = _ideal_dimension(exprs, variables)
-            sample = _point_on_variety(basis, variables)
-            return ([], [StationarySet(tuple(basis), dim, sample=sample)],
-                    "groebner (lex): positive-dimensional")
+            remaining = max(deadline - time.monotonic(), 0.1)
+            comps = run_with_budget(_decompose, (exprs, variables), remaining)
+            sols, sets = [], []
+            for comp_basis, comp_eliminants, dim in comps:
+                if comp_eliminants is not None:
+                    comp_polys = [sympy.Poly(b, *variables) for b in comp_basis]
+                    sols += _pair_eliminant_roots(comp_eliminants, variables, comp_polys,
+                                                  deadline)
+                else:
+                    sets.append(StationarySet(tuple(comp_basis), dim))
+            # an isolated point on a positive-dimensional component belongs to that set
+            on_set = [[sympy.Poly(b, *variables) for b in st.equations] for st in sets]
+            sols = [p for p in _dedupe(sols)
+                    if not any(all(vanishes_at(q, p.point) for q in qs) for qs in on_set)]
+            for st in sets:
+                st.sample_boxes = _slice_samples(st.equations, variables, st.dimension,
+                                                 deadline)
+                st.sample = b_point(st.sample_boxes[0]) if st.sample_boxes else None
+            sols = [_with_exact_guess(sol, polys, deadline) if exact else sol for sol in sols]
+            return sols, sets, ("factorizing groebner decomposition: isolated points by "
+                                "eliminants + real-root isolation, components by slicing")
         except _OutOfTime:
             pass
     method = ("numeric multistart (incomplete: Newton from starts in "
               f"[-{_MULTISTART_BOX:g}, {_MULTISTART_BOX:g}]^{len(variables)} only; every point "
-              "certified by a Krawczyk test)")
+              "certified a solution, by a Krawczyk test (isolated) or exactly (rational; it may "
+              "lie on a stationary set the exact route would have found))")
     return _multistart(exprs, variables, polys, time.monotonic() + time_budget), [], method
 
 
@@ -916,6 +1005,21 @@ def _classify_set(game: Game, st: StationarySet) -> None:
     if (len(st.equations) == 1 and st.dimension == game.n_agents - 1 and game.n_agents == 2
             and rational):
         _hypersurface_pieces(game, st)
+    elif st.sample_boxes:
+        # Morse-Bott test at certified samples: exactly ``dimension`` zero eigenvalues and the
+        # rest of one sign give (weak) maxima/minima, of both signs a saddle
+        by_kind: dict[str, tuple[float, ...]] = {}
+        for boxes in st.sample_boxes:
+            inertia = certified_inertia(game.hessian, game.agents, boxes)
+            if inertia is None:
+                kind = "undetermined"
+            else:
+                pos, neg, zero = inertia
+                kind = ("saddle" if pos and neg else "degenerate" if zero > st.dimension
+                        else "maximum" if neg else "minimum")
+            by_kind.setdefault(kind, b_point(boxes))
+        st.pieces = [SetPiece(sample, kind, "kind at certified sample points of slices")
+                     for kind, sample in by_kind.items()]
     elif st.sample is not None:
         eig = numeric_eigenvalues(game.hessian, game.agents, st.sample)
         kind = classify_hessian(eig, flat_directions=st.dimension)
