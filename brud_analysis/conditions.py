@@ -29,17 +29,16 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import mpmath
 import sympy
 
 from brud_analysis.data import DataModel, Normal, Uniform
 from brud_analysis.errors import BrudError
 from brud_analysis.fields import brud_component
 from brud_analysis.game import Game, _to_exact
-from brud_analysis.solve import univariate_real_roots
+from brud_analysis.solve import algebraic_atoms, real_root_boxes
+from brud_analysis.stability import Box, certified_sign
 
 FAMILIES = ("normal", "uniform")  # data families parametrised by (mean, std) per agent
-_NEG_TOL = 1e-12  # a variance root in [-1e-12, 0) is round-off of a root at 0
 
 
 @dataclass
@@ -75,31 +74,94 @@ class DataCondition:
         return True
 
 
-def _real_roots_m(poly: sympy.Poly) -> list[float]:
-    """Real roots of a univariate polynomial whose coefficients may be algebraic numbers."""
+def _with_symbols(expr: sympy.Expr, gens: Sequence[sympy.Symbol]
+                  ) -> tuple[sympy.Expr, tuple[sympy.Symbol, ...], tuple[Box, ...]]:
+    """``expr`` with its irrational algebraic numbers replaced by symbols, and their boxes."""
+    atoms = algebraic_atoms([expr], gens) if gens else _number_atoms(expr)
+    return (expr.xreplace(atoms), tuple(atoms.values()),
+            tuple(Box.from_exact(a) for a in atoms))
+
+
+def _number_atoms(c: sympy.Expr) -> dict[sympy.Expr, sympy.Symbol]:
+    t = sympy.Symbol("t_number")
+    return algebraic_atoms([c * t], [t])
+
+
+def _sign_of_number(c: sympy.Expr) -> int | None:
+    """Exact sign of an algebraic number (interval arithmetic plus an exact zero test)."""
+    c = sympy.sympify(c)
+    if c.is_Rational:
+        return int(sympy.sign(c))
+    expr, ts, boxes = _with_symbols(sympy.expand(c), ())
+    if not ts:
+        return int(sympy.sign(sympy.nsimplify(expr)))
+    return certified_sign(sympy.Poly(expr, *ts), boxes)
+
+
+def _real_root_boxes(poly: sympy.Poly) -> list[Box]:
+    """Certified real roots of a univariate polynomial whose coefficients may be algebraic
+    numbers: the roots of its norm over QQ (resultant with each surd's minimal polynomial)
+    where the polynomial itself vanishes (certified sign 0)."""
     if poly.is_zero or poly.degree() <= 0:
         return []
-    coeffs = poly.all_coeffs()
-    if all(c.is_Rational for c in coeffs):
-        return [r for r, _ in univariate_real_roots(poly, exact=False)]
-    with mpmath.workdps(60):
-        values = [mpmath.mpf(sympy.N(c, 70)) for c in coeffs]
-        while values and values[0] == 0:
-            values.pop(0)
-        if len(values) <= 1:
-            return []
-        roots = mpmath.polyroots(values, maxsteps=500, extraprec=200)
-        scale = max(1.0, max(abs(complex(r)) for r in roots))
-        return sorted(float(mpmath.re(r)) for r in roots if abs(mpmath.im(r)) <= 1e-25 * scale)
+    if all(c.is_Rational for c in poly.all_coeffs()):
+        return real_root_boxes(poly, exact=False)
+    var = poly.gen
+    expr, ts, boxes = _with_symbols(poly.as_expr(), (var,))
+    norm = expr
+    for t, b in zip(ts, boxes, strict=True):
+        norm = sympy.resultant(norm, b.poly.as_expr().subs(b.poly.gen, t), t)
+    candidates = real_root_boxes(sympy.Poly(norm, var), exact=False)
+    exact_poly = sympy.Poly(expr, var, *ts)
+    # the norm is the product of P over all conjugates of the surds: at a root of the norm
+    # where every *other* conjugate product is certified non-zero, P itself vanishes exactly
+    conjugates = []
+    all_real = True
+    for b in boxes:
+        roots = real_root_boxes(b.poly, exact=False)
+        all_real = all_real and len(roots) == b.poly.degree()
+        conjugates.append(roots)
+    out = []
+    for c in candidates:
+        sign = certified_sign(exact_poly, (c, *boxes), zero_test=False)
+        if sign is not None:
+            if sign == 0:
+                out.append(c)
+            continue
+        others = [combo for combo in itertools.product(*conjugates)
+                  if not all(_same_root(a, b) for a, b in zip(combo, boxes, strict=True))]
+        if all_real and all(certified_sign(exact_poly, (c, *combo), zero_test=False)
+                            not in (None, 0) for combo in others):
+            out.append(c)
+        elif certified_sign(exact_poly, (c, *boxes)) == 0:  # exact zero test
+            out.append(c)
+    return out
 
 
-def _nonnegative_var_roots(p_of_v: sympy.Poly) -> list[float] | None:
-    """Non-negative real roots of P(m0, var); ``None`` means every var works (P == 0)."""
-    coeffs = [complex(sympy.N(c, 30)) for c in p_of_v.all_coeffs()]
-    if all(abs(c) <= 1e-13 for c in coeffs):
+def _same_root(a: Box, b: Box) -> bool:
+    a, b = a.refined(30), b.refined(30)
+    return max(a.lo, b.lo) <= min(a.hi, b.hi)
+
+
+def _real_roots_m(poly: sympy.Poly) -> list[float]:
+    """Real roots (floats of certified boxes) of a univariate polynomial with algebraic
+    coefficients."""
+    return [b.value for b in _real_root_boxes(poly)]
+
+
+def _nonnegative_var_roots(p_of_v: sympy.Poly) -> list[Box] | None:
+    """Certified non-negative real roots of P(m0, var); ``None`` means every var works (P is
+    exactly zero). No tolerance: a root counts as >= 0 by its certified sign."""
+    if all(_sign_of_number(c) == 0 for c in p_of_v.all_coeffs()):
         return None
-    poly = sympy.Poly([sympy.nsimplify(c.real, rational=True) for c in coeffs], p_of_v.gen)
-    return [max(v, 0.0) for v in _real_roots_m(poly) if v >= -_NEG_TOL]
+    var = sympy.Poly(p_of_v.gen, p_of_v.gen)
+    return [b for b in _real_root_boxes(p_of_v) if (certified_sign(var, (b,)) or 0) >= 0]
+
+
+def _sign_at_root(expr: sympy.Expr, var: sympy.Symbol, root: Box) -> int | None:
+    """Certified sign of ``expr(var)`` (algebraic coefficients allowed) at a root box."""
+    e, ts, boxes = _with_symbols(sympy.expand(expr), (var,))
+    return certified_sign(sympy.Poly(e, var, *ts), (root, *boxes))
 
 
 def _merge(pieces: list[tuple[float, float, bool]]) -> list[tuple[float, float]]:
@@ -188,12 +250,13 @@ def _agent_condition(game: Game, i: int, target_i: sympy.Expr,
     for lo, hi, m0 in samples:
         m_exact = sympy.nsimplify(m0, rational=True)
         roots = _nonnegative_var_roots(sympy.Poly(P.as_expr().subs(mean, m_exact), var))
-        slope_at = sympy.lambdify(var, slope.subs(mean, m_exact))
+        slope_here = sympy.expand(slope.subs(mean, m_exact))
         if roots is None:
-            ok, stable = True, float(sympy.N(slope.subs({mean: m_exact, var: 1}))) < 0
+            ok = True
+            stable = _sign_of_number(slope_here.subs(var, 1)) == -1
         else:
             ok = bool(roots)
-            stable = any(float(sympy.re(sympy.N(slope_at(v)))) < 0 for v in roots)
+            stable = any(_sign_at_root(slope_here, var, v) == -1 for v in roots)
         pieces.append((lo, hi, ok))
         stable_pieces.append((lo, hi, ok and stable))
     intervals = _merge(pieces)
@@ -238,7 +301,8 @@ def _has_negative_value_on_nonnegative_axis(p_of_v: sympy.Poly) -> bool:
     roots = sorted(v for v in _real_roots_m(p_of_v) if v > 0)
     probes = [0.0] + [(a + b) / 2 for a, b in zip([0.0] + roots, roots, strict=False)]
     probes.append((roots[-1] + 1.0) if roots else 1.0)
-    return any(float(p_of_v.eval(sympy.nsimplify(v, rational=True))) < 0 for v in probes)
+    return any(_sign_of_number(p_of_v.eval(sympy.nsimplify(v, rational=True))) == -1
+               for v in probes)
 
 
 def _representative(lo: float, hi: float) -> float:

@@ -355,7 +355,7 @@ def _zero_test(expr: sympy.Expr) -> bool:
 
 
 def certified_sign(poly: sympy.Poly, boxes: Sequence[Box], zero_budget: float =
-                   _ZERO_TEST_BUDGET) -> int | None:
+                   _ZERO_TEST_BUDGET, zero_test: bool = True) -> int | None:
     """Sign (-1, 0, 1) of a rational-coefficient ``poly`` at the algebraic point ``boxes``.
 
     Interval evaluation at rising precision decides non-zero values; a value whose enclosure
@@ -383,8 +383,8 @@ def certified_sign(poly: sympy.Poly, boxes: Sequence[Box], zero_budget: float =
             return 1
         if value.b < 0:
             return -1
-    if any(b.poly is None and b.exact is None for b in boxes):
-        return None  # an enclosure without an algebraic description: no exact zero test
+    if not zero_test or any(b.poly is None and b.exact is None for b in boxes):
+        return None  # not asked for, or an enclosure without an algebraic description
     expr = poly.as_expr().subs(dict(zip(poly.gens, (b.crootof() for b in boxes), strict=True)))
     from brud_analysis.solve import _OutOfTime, run_with_budget
 

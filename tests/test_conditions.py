@@ -131,3 +131,16 @@ def test_uniform_family_differs_where_fourth_moments_matter():
         assert any(sympy.simplify(s**4 - std4) == 0 for s in stds)
         ((lo, hi),) = cond.mean_intervals
         assert (lo, hi) == pytest.approx((-1.0, 1.0))  # E[y^4] >= mean^4: |mean| <= 1
+
+
+@pytest.mark.parametrize("power", [-12, -3, 0, 6])
+def test_conditions_do_not_depend_on_the_game_scale(power):
+    """Scaling R by 10^power changes no admissible interval (no absolute tolerance)."""
+    scale = sympy.Integer(10) ** power
+    base = data_conditions(twin_peaks(1, 4, 5), [PEAK, PEAK])
+    scaled = data_conditions(Game(scale * twin_peaks(1, 4, 5).reward), [PEAK, PEAK])
+    for a, b in zip(base.per_agent, scaled.per_agent, strict=True):
+        assert a.mean_intervals == b.mean_intervals
+        assert a.stable_mean_intervals == b.stable_mean_intervals
+    tiny = data_conditions(Game(scale * sympy.sympify("2*x*y**2 - x**2 - y**2")), [1, 0])
+    assert tiny.per_agent[0].mean_intervals == [pytest.approx((-1.0, 1.0), rel=1e-14)]
