@@ -17,7 +17,8 @@ For every game, in the same run on the same machine:
 Correctness: games where ours reports a positive-dimensional set are counted apart (the
 blackbox solver returns isolated solutions only). Otherwise the real isolated points are
 compared (same count and each point matched within 1e-6 relative); every disagreement is
-settled by a Krawczyk test at 50 digits (``brud_analysis.solve.krawczyk_boxes``) on the
+settled by a Krawczyk test at 50 digits (``brud_analysis.solve.krawczyk_boxes``) or an exact
+rational check on the
 points one solver has and the other lacks: "missed" counts certified solutions a solver did
 not report, "spurious" reported points that are not solutions (no solution within 1e-6).
 Timings are medians within one run; nothing here is asserted in tests.
@@ -41,7 +42,7 @@ import sympy
 from sympy.core.cache import clear_cache
 
 from brud_analysis.game import Game
-from brud_analysis.solve import krawczyk_boxes, stationary_points
+from brud_analysis.solve import _exact_rational_guess, krawczyk_boxes, stationary_points
 
 _PHC_SERVER = r"""
 import json, sys, time
@@ -176,9 +177,12 @@ def _close(p, q) -> bool:
 
 
 def _is_solution(game: Game, point) -> bool:
+    """A Krawczyk test (isolated regular solutions) or an exact rational check (singular
+    solutions such as a degenerate origin, which no Krawczyk test can certify)."""
     polys = [sympy.Poly(d, *game.agents) for d in game.gradient]
     jac = [[p.diff(v) for v in game.agents] for p in polys]
-    return krawczyk_boxes(polys, jac, point) is not None
+    return (_exact_rational_guess(polys, point) is not None
+            or krawczyk_boxes(polys, jac, point) is not None)
 
 
 def compare(game: Game, reference: list, other: list | None) -> tuple[int, int]:

@@ -385,6 +385,22 @@ def certified_sign(poly: sympy.Poly, boxes: Sequence[Box], zero_budget: float =
             return -1
     if not zero_test or any(b.poly is None and b.exact is None for b in boxes):
         return None  # not asked for, or an enclosure without an algebraic description
+    irrational = [i for i, b in enumerate(boxes) if b.lo != b.hi]
+    if len(irrational) == 1 and boxes[irrational[0]].poly is not None:
+        # one algebraic coordinate a (root of p), the others rational: q(a) = 0 exactly iff
+        # gcd(q, p) has a root in a's isolating interval (no minimal polynomial needed)
+        k = irrational[0]
+        box = boxes[k].refined(_DPS_LADDER[-1])
+        at = {g: b.lo for i, (g, b) in enumerate(zip(poly.gens, boxes, strict=True)) if i != k}
+        uni = sympy.Poly(poly.as_expr().subs(at), poly.gens[k])
+        if uni.is_zero:
+            return 0
+        base = sympy.Poly(box.poly.as_expr().subs(box.poly.gen, poly.gens[k]), poly.gens[k])
+        common = sympy.gcd(uni, base)
+        if common.degree() <= 0:
+            return None  # non-zero, but 200 digits did not resolve its sign
+        if common.eval(box.lo) != 0 and common.eval(box.hi) != 0:
+            return 0 if common.count_roots(box.lo, box.hi) > 0 else None
     expr = poly.as_expr().subs(dict(zip(poly.gens, (b.crootof() for b in boxes), strict=True)))
     from brud_analysis.solve import _OutOfTime, run_with_budget
 
