@@ -45,9 +45,11 @@ def register(subparsers: Any) -> None:
         "condition",
         help="data conditions for BRUD to reach a target joint action (generalised Eq. 5)",
         description=(
-            "For each agent, the relation between the other agent's data mean and std that "
+            "For each agent, the relation between the other agents' data means and stds that "
             "makes TARGET a BRUD fixed point, every real branch, and the admissible mean "
-            "intervals (where a real std >= 0 exists). Targets may be exact: 'sqrt(3/8)'."
+            "intervals (where a real std >= 0 exists); with three or more agents, when the "
+            "relation involves several agents' data, whether data satisfying it exist and an "
+            "example. Targets may be exact: 'sqrt(3/8)'."
         ),
     )
     c.add_argument("expr", metavar="EXPR", help="reward polynomial or catalogue name")
@@ -261,6 +263,8 @@ def condition(game, target, family: str = "normal") -> dict[str, Any]:
                 "stable_mean_intervals": [_interval_json(lo, hi)
                                           for lo, hi in a.stable_mean_intervals],
                 "relations": a.relations,
+                "witness": a.witness,
+                "reason": a.reason,
             }
             for a in cond.per_agent
         ],
@@ -310,7 +314,7 @@ def run_condition(args: argparse.Namespace) -> int:
         print(f"agent {a['agent']}: needs the data of {a['data_of']} to satisfy")
         for r in a["relations"]:
             print(f"    {r}")
-        if a["possible"]:
+        if a["possible"] and a["mean_intervals"]:
             spans = _spans(a["mean_intervals"])
             exact = ", ".join(f"[{lo}, {hi}]" for lo, hi in a["mean_intervals_exact"])
             symbolic = all(not _is_plain_number(e) for pair in a["mean_intervals_exact"]
@@ -321,9 +325,14 @@ def run_condition(args: argparse.Namespace) -> int:
             stable = _spans(a["stable_mean_intervals"])
             print(f"    target is a stable BRUD fixed point for mean_{a['data_of']} in: "
                   f"{stable or 'none'}")
+        elif a.get("witness"):
+            data = ", ".join(f"{k} = {v:.6g}" for k, v in a["witness"].items())
+            print(f"    satisfied, for example, by data with {data} (a solution lies within "
+                  "2^-45 of it on a certified segment)")
         elif a["possible"] is None:
-            print("    admissible means: give the parameters values to decide")
-        elif not a["relations"][0].startswith("impossible"):
+            why = a.get("reason") or "give the parameters values to decide"
+            print(f"    admissible means: {why}")
+        elif a["possible"] is False and not a["relations"][0].startswith("impossible"):
             print("    impossible: no real std >= 0 satisfies this for any mean")
     verdict = "undecided (symbolic parameters)" if out["possible"] is None else out["possible"]
     print(f"possible    {verdict}")

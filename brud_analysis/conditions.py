@@ -54,6 +54,8 @@ class AgentCondition:
     branches: list[sympy.Expr] = field(default_factory=list)  # std = branch(mean), exact
     polynomial: sympy.Expr | None = None  # P(mean, std) whose zeros are the condition
     exact_endpoints: list[tuple[str, str]] = field(default_factory=list)
+    witness: dict[str, float] | None = None  # data satisfying it (several agents' data)
+    reason: str | None = None  # why ``possible`` is None
 
 
 @dataclass
@@ -190,17 +192,26 @@ def _family_model(family: str, means: list, stds: list) -> DataModel:
 
 def _agent_condition(game: Game, i: int, target_i: sympy.Expr,
                      family: str = "normal") -> AgentCondition:
-    j = 1 - i
-    other = game.agent_names[j]
-    mean = sympy.Symbol(f"mean_{other}", real=True)
-    std = sympy.Symbol(f"std_{other}", nonnegative=True)
-    var = sympy.Symbol(f"var_{other}", nonnegative=True)
-    means, stds = [0, 0], [0, 0]
-    means[j], stds[j] = mean, sympy.sqrt(var)
+    n = game.n_agents
+    names = game.agent_names
+    mean_s = {j: sympy.Symbol(f"mean_{names[j]}", real=True) for j in range(n) if j != i}
+    var_s = {j: sympy.Symbol(f"var_{names[j]}", nonnegative=True) for j in range(n) if j != i}
+    means: list = [0] * n
+    stds: list = [0] * n
+    for j in mean_s:
+        means[j], stds[j] = mean_s[j], sympy.sqrt(var_s[j])
     g = sympy.expand(brud_component(game, i, _family_model(family, means, stds)))
     own = game.agents[i]
     condition = sympy.expand(g.subs(own, target_i))
     slope = sympy.expand(sympy.diff(g, own).subs(own, target_i))
+    involved = sorted({j for j in mean_s if condition.has(mean_s[j]) or condition.has(var_s[j])
+                       or slope.has(mean_s[j]) or slope.has(var_s[j])})
+    if len(involved) > 1:  # three or more agents, the target depends on several agents' data
+        return _multi_agent_condition(game, i, condition, slope, involved, mean_s, var_s)
+    j = involved[0] if involved else (i + 1) % n
+    other = names[j]
+    mean, var = mean_s[j], var_s[j]
+    std = sympy.Symbol(f"std_{other}", nonnegative=True)
     P = sympy.Poly(condition, var)
     relations: list[str] = []
     branches: list[sympy.Expr] = []
@@ -265,6 +276,81 @@ def _agent_condition(game: Game, i: int, target_i: sympy.Expr,
         game.agent_names[i], other, bool(intervals), intervals, _merge(stable_pieces),
         relations, branches, P.as_expr().subs(var, std**2), endpoints,
     )
+
+
+def _multi_agent_condition(game, i, condition, slope, involved, mean_s, var_s
+                           ) -> AgentCondition:
+    """The target's condition when it involves the data of several other agents: the
+    relation P(means, variances) = 0 and whether some data (variances >= 0) satisfy it.
+
+    P is continuous on the convex set {variances >= 0}, so two rational data points where P
+    has opposite exact signs prove a solution exists (intermediate value theorem); a
+    bisection along the segment between them gives a certified witness. P == 0 means any
+    data; a non-zero constant means none; one sign everywhere we looked: undetermined.
+    """
+    agent = game.agent_names[i]
+    others = ", ".join(game.agent_names[j] for j in involved)
+    symbols = [s for j in involved for s in (mean_s[j], var_s[j])]
+    stds = {var_s[j]: sympy.Symbol(f"std_{game.agent_names[j]}", nonnegative=True)
+            for j in involved}
+    relation = sympy.expand(condition.subs({v: sd**2 for v, sd in stds.items()}))
+    relations = [f"{sympy.factor(relation)} = 0"]
+    if condition.free_symbols - set(symbols):
+        return AgentCondition(agent, others, None, [], [], relations, polynomial=relation,
+                              reason="symbolic parameters: relations only")
+    if condition == 0:
+        return AgentCondition(agent, others, True, [], [], [f"any data of {others} "
+                              f"(g_{agent} vanishes at the target)"], polynomial=relation)
+    if condition.is_number:
+        return AgentCondition(agent, others, False, [], [], [
+            f"impossible: g_{agent} = {condition} at the target whatever the data"],
+            polynomial=relation)
+    grid = [sympy.Rational(v) for v in (0, 1, -1, 2, -2, sympy.Rational(1, 2), 3, -3, 10, -10)]
+    signs: dict[int, dict] = {}
+    for k, values in enumerate(itertools.product(grid[:5], repeat=len(symbols))):
+        if k > 4000:
+            break
+        at = {}
+        for (sym, v) in zip(symbols, values, strict=True):
+            at[sym] = abs(v) if sym in stds else v  # variances >= 0
+        sign = _sign_of_number(condition.subs(at))
+        if sign is not None:
+            signs.setdefault(sign, at)
+        if 0 in signs or (1 in signs and -1 in signs):
+            break
+    witness = signs.get(0)
+    if witness is None and 1 in signs and -1 in signs:
+        witness = _bisect_witness(condition, signs[1], signs[-1])
+    if witness is not None:
+        data = {str(sym): float(v) for sym, v in witness.items() if sym not in stds}
+        data.update({str(stds[sym]): float(sympy.sqrt(v)) for sym, v in witness.items()
+                     if sym in stds})
+        return AgentCondition(agent, others, True, [], [], relations, polynomial=relation,
+                              witness=data)
+    return AgentCondition(agent, others, None, [], [], relations, polynomial=relation,
+                          reason="P kept one sign at every data point tried: existence of a "
+                                 "solution with variances >= 0 is undetermined")
+
+
+def _bisect_witness(condition, pos: dict, neg: dict) -> dict:
+    """Data on the segment between points where P > 0 and P < 0 with P = 0 in between,
+    located by exact bisection to relative width 1e-12 (reported as floats)."""
+    lo, hi = sympy.Integer(0), sympy.Integer(1)
+    t = sympy.Symbol("t_segment")
+    line = sympy.Poly(sympy.expand(condition.subs({k: pos[k] + t * (neg[k] - pos[k])
+                                                   for k in pos}, simultaneous=True)), t)
+    for _ in range(45):
+        mid = (lo + hi) / 2
+        s = _sign_of_number(line.eval(mid))
+        if s == 0:
+            lo = hi = mid
+            break
+        if s == 1:
+            lo = mid
+        else:
+            hi = mid
+    t0 = (lo + hi) / 2
+    return {k: pos[k] + t0 * (neg[k] - pos[k]) for k in pos}
 
 
 def _symbolic_condition(agent, other, P, condition, mean, std, var) -> AgentCondition:
@@ -386,8 +472,6 @@ def data_conditions(game: Game, target: Sequence, family: str = "normal") -> Dat
     """
     if family not in FAMILIES:
         raise BrudError(f"unknown data family {family!r}: use one of {', '.join(FAMILIES)}")
-    if game.n_agents != 2:
-        raise BrudError(f"data conditions need a 2-agent game, this one has {game.n_agents}")
     target = list(target)
     if len(target) != game.n_agents:
         raise BrudError(

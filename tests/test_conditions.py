@@ -81,9 +81,26 @@ def test_unbounded_interval():
     assert cond.per_agent[1].stable_mean_intervals == [(-math.inf, pytest.approx(0.5))]
 
 
+def test_three_agents_one_entry_per_agent():
+    """Pairwise terms reuse the 1-D analysis; a relation in two agents' data gets a certified
+    existence verdict and a witness dataset that satisfies it."""
+    cond = data_conditions(Game("x*y - x**2 + y*z - z**2"), [1, 2, 3])
+    x_cond, y_cond, z_cond = cond.per_agent
+    assert (x_cond.other, x_cond.mean_intervals) == ("y", [(2.0, 2.0)])  # g_x = E[y] - 2x
+    assert (z_cond.other, z_cond.mean_intervals) == ("y", [(6.0, 6.0)])  # g_z = E[y] - 2z
+    assert y_cond.other == "x, z" and y_cond.possible is True  # g_y = E[x] + E[z]
+    w = y_cond.witness
+    assert w["mean_x"] + w["mean_z"] == pytest.approx(0.0, abs=1e-12)  # bisection to 2^-45
+    product = data_conditions(Game("x*y*z - x**2 - y**2 - z**2"), [1, 1, 1], family="uniform")
+    for a in product.per_agent:  # g_x = E[y] E[z] - 2 x: mean_y mean_z = 2
+        assert a.possible is True
+        m = [v for k, v in a.witness.items() if k.startswith("mean")]
+        assert m[0] * m[1] == pytest.approx(2.0, rel=1e-12)
+    impossible = data_conditions(Game("x + y + z"), [0, 0, 0])
+    assert impossible.possible is False
+
+
 def test_bad_inputs():
-    with pytest.raises(BrudError, match="2-agent"):
-        data_conditions(Game("x*y*z"), [1, 1, 1])
     with pytest.raises(BrudError, match="mismatched"):
         data_conditions(twin_peaks(), [1])
     with pytest.raises(BrudError, match="family"):
