@@ -381,7 +381,7 @@ def _solve_bivariate(F, G, x, y, deadline, exact, depth=0):
             if _curve_is_one_dimensional(factor, x, y):
                 curves.append(factor)
                 sets.append(StationarySet((factor.as_expr(),), 1,
-                                          sample=_point_on_curve(factor, x, y)))
+                                          sample=_curve_sample_point(factor, x, y)))
             elif depth == 0:
                 # an irreducible factor with finitely many real points: they are singular points
                 fx, fy = factor.diff(x), factor.diff(y)
@@ -400,19 +400,15 @@ def _solve_bivariate(F, G, x, y, deadline, exact, depth=0):
     return _dedupe(solutions), sets
 
 
-def _point_on_curve(h, x, y) -> tuple[float, float] | None:
-    for c in (0.0, 0.5, -0.5, 1.0, -1.0, 2.0, -2.0, 0.25, 3.0, -3.0):
-        hx = sympy.Poly(h.as_expr().subs(x, sympy.nsimplify(c, rational=True)), y)
-        if hx.is_zero:
-            return (c, 0.0)
-        roots = univariate_real_roots(hx, exact=False) if hx.degree() > 0 else []
-        if roots:
-            return (c, roots[0][0])
-        hy = sympy.Poly(h.as_expr().subs(y, sympy.nsimplify(c, rational=True)), x)
-        roots = univariate_real_roots(hy, exact=False) if hy.degree() > 0 else []
-        if roots:
-            return (roots[0][0], c)
-    return None
+def _curve_sample_point(h, x, y) -> tuple[float, ...] | None:
+    """A real point of the curve h = 0 wherever it lies (projection decomposition, not a
+    fixed box); rational coordinates first when a sample line gives one."""
+    one = sympy.Poly(1, x, y)
+    samples = _curve_samples(h, one, x, y)
+    if not samples:
+        return None
+    rational = [b for b, _ in samples if all(c.lo == c.hi for c in b)]
+    return b_point(rational[0] if rational else samples[0][0])
 
 
 def _same_point(a: RealSolution, b: RealSolution) -> bool:
@@ -633,21 +629,6 @@ def _slice_samples(equations, variables, dim, deadline, tries: int = 6
         samples += [s.boxes for s in _pair_eliminant_roots(eliminants, variables, polys,
                                                            deadline) if s.boxes]
     return samples
-
-
-def _point_on_variety(basis, variables) -> tuple[float, ...] | None:
-    """One real point of {basis = 0} by least squares (for classifying a stationary set)."""
-    from scipy.optimize import least_squares
-
-    funcs = sympy.lambdify([variables], list(basis), "numpy")
-    polys = [sympy.Poly(b, *variables) for b in basis]
-    for start in (0.3, -0.7, 1.3, 0.0):
-        sol = least_squares(lambda v: np.asarray(funcs(v), dtype=float),
-                            np.full(len(variables), start) + 0.1 * np.arange(len(variables)),
-                            xtol=1e-15, ftol=1e-15, gtol=1e-15)
-        if all(vanishes_at(p, sol.x) for p in polys):
-            return tuple(float(v) for v in sol.x)
-    return None
 
 
 _MULTISTART_BOX = 3.0
