@@ -164,3 +164,24 @@ def _not_zombie(pid: str) -> bool:
         return False
 
 
+
+
+@settings(max_examples=8, deadline=None)
+@given(st.integers(-9, 9), st.integers(-1000, 1000), st.integers(-3, 3).filter(bool),
+       st.integers(-1000, 1000), st.sampled_from([1, -1]))
+def test_curve_kinds_follow_the_cofactor_at_every_scale(power, shift, slope, c, sign):
+    """R = sign 10^power (y - slope x - shift)^2 (x - c): along the line the kind flips at
+    x = c (maxima where sign (x - c) < 0), wherever the line lies and whatever the scale."""
+    x, y = sympy.symbols("x y", real=True)
+    reward = sign * sympy.Integer(10) ** power * (y - slope * x - shift) ** 2 * (x - c)
+    a = stationary_points(Game(sympy.expand(reward), agents=["x", "y"]))
+    (line,) = a.sets
+    assert line.kind == "mixed" and len(line.pieces) == 2
+    for piece in line.pieces:
+        px, py = piece.sample
+        assert py == pytest.approx(slope * px + shift, rel=1e-12, abs=1e-9)  # on the line
+        expected = "maximum" if sign * (px - c) < 0 else "minimum"
+        assert piece.kind == expected
+    (special,) = line.special_points
+    assert special.point == pytest.approx((c, slope * c + shift), rel=1e-12, abs=1e-12)
+    assert special.higher_order == "saddle"
