@@ -1,26 +1,39 @@
-"""Benchmark: full symbolic analysis vs what a user would otherwise do (``sympy.solve``).
+"""Benchmark: certified stationary points (ours) vs ``sympy.solve`` vs homotopy continuation.
 
-Cases: the paper's four games and N random bivariate polynomials of total degree <= 6 (seeded).
-For each case we time
+Classes (seeded random games with small integer coefficients):
 
-* ours: ``stationary_points`` + ``brud_field`` + ``brud_fixed_points`` for normal data, i.e. the
-  whole of ``brud analyse --data normal ...``;
-* baseline: ``sympy.solve(grad R, [x, y])`` in a worker process killed after ``--timeout`` s.
+* ``2 agents``: bivariate rewards of total degree <= ``--degree2`` (default 8);
+* ``3-4 agents``: rewards in 3 or 4 agents of total degree <= ``--degree34`` (default 4).
 
-Prints one table (success rate, median and max time, speed ratio of the stationary-point
-search where both finish, agreement on the number of real isolated stationary points, and the
-relative residual |grad R| / sum|terms| at our points as an independent check). Timings are
-ratios within one run on the same machine; nothing here is asserted in tests.
+For every game, in the same run on the same machine:
 
-    .venv/bin/python benchmarks/symbolic.py --cases 50 --seed 0 --timeout 5 --repeat 3
+* ours: ``stationary_points`` (isolated points, certified classification, stationary sets);
+* ``sympy.solve(grad R)`` in a worker process killed after ``--timeout`` s;
+* PHCpack's blackbox homotopy solver (``phcpy``, Debian packages ``phcpack`` and
+  ``python3-phcpy``) in a persistent ``/usr/bin/python3`` subprocess (phcpy is built for the
+  system Python); its time is measured inside that process around ``solve`` only, so process
+  start-up is not charged to it. Its real solutions are those with |imag| <= 1e-8 (1 + |z|).
+
+Correctness: games where ours reports a positive-dimensional set are counted apart (the
+blackbox solver returns isolated solutions only). Otherwise the real isolated points are
+compared (same count and each point matched within 1e-6 relative); every disagreement is
+settled by a Krawczyk test at 50 digits (``brud_analysis.solve.krawczyk_boxes``) or an exact
+rational check on the
+points one solver has and the other lacks: "missed" counts certified solutions a solver did
+not report, "spurious" reported points that are not solutions (no solution within 1e-6).
+Timings are medians within one run; nothing here is asserted in tests.
+
+    .venv/bin/python benchmarks/symbolic.py --cases 20 --seed 0 --timeout 10
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import os
 import statistics
+import subprocess
 import sys
 import time
 
@@ -28,24 +41,77 @@ import numpy as np
 import sympy
 from sympy.core.cache import clear_cache
 
-from brud_analysis.catalogue import CATALOGUE
-from brud_analysis.data import Normal
-from brud_analysis.fields import brud_field
 from brud_analysis.game import Game
-from brud_analysis.solve import brud_fixed_points, stationary_points
-from brud_analysis.stability import _compiled
+from brud_analysis.solve import _exact_rational_guess, krawczyk_boxes, stationary_points
+
+_PHC_SERVER = r"""
+import json, sys, time
+from phcpy.solver import solve
+# warm-up: a first call with verbose=False returns no solutions (phcpy 2.4.86); its verbose
+# output goes to stdout, hence the RESULT prefix on our replies
+solve(["x^2 - 2*y;", "x*y + x - 1;"], verbose=True)
+for line in sys.stdin:
+    pols = json.loads(line)
+    start = time.perf_counter()
+    try:
+        sols = solve(pols, verbose=False, dictionary_output=True)
+        elapsed = time.perf_counter() - start
+        out = []
+        names = sorted({k for s in sols for k in s if k not in ("t", "m", "err", "rco", "res")})
+        for s in sols:
+            z = [s[n] for n in names]
+            if all(abs(v.imag) <= 1e-8 * (1 + abs(v)) for v in z):
+                out.append([v.real for v in z])
+        print("RESULT " + json.dumps({"ok": True, "time": elapsed, "names": names,
+                                      "points": out}), flush=True)
+    except Exception as err:
+        print("RESULT " + json.dumps({"ok": False, "time": time.perf_counter() - start,
+                                      "error": repr(err)[:80]}), flush=True)
+"""
 
 
-def random_games(n: int, seed: int, max_degree: int = 6) -> list[Game]:
-    """``n`` seeded random bivariate polynomials, total degree <= ``max_degree``."""
+class Phc:
+    """A persistent phcpy process (system python3)."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(["/usr/bin/python3", "-c", _PHC_SERVER],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True)
+
+    def solve(self, game: Game) -> tuple[str, float, list[tuple[float, ...]] | None]:
+        pols = [str(sympy.expand(d)).replace("**", "^") + ";" for d in game.gradient]
+        if any(p.strip(";").strip() == "0" for p in pols):
+            return "error", 0.0, None
+        self.proc.stdin.write(json.dumps(pols) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        while line and not line.startswith("RESULT "):  # phcpy prints banners and counts
+            line = self.proc.stdout.readline()
+        if not line:
+            return "error", 0.0, None
+        reply = json.loads(line[len("RESULT "):])
+        if not reply["ok"]:
+            return "error", reply["time"], None
+        order = [reply["names"].index(a) for a in game.agent_names if a in reply["names"]]
+        if len(order) != game.n_agents:
+            return "error", reply["time"], None
+        return "ok", reply["time"], [tuple(p[i] for i in order) for p in reply["points"]]
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(10)
+
+
+def random_games(n: int, seed: int, agents: tuple[int, ...], max_degree: int) -> list[Game]:
+    """``n`` seeded random games, each with 3..10 monomials of total degree <= ``max_degree``."""
     rng = np.random.default_rng(seed)
-    monomials = [(i, j) for i in range(max_degree + 1) for j in range(max_degree + 1 - i)
-                 if i + j > 0]
     games = []
     while len(games) < n:
-        k = int(rng.integers(3, 11))
-        chosen = rng.choice(len(monomials), size=k, replace=False)
-        coeffs = np.zeros((max_degree + 1, max_degree + 1), dtype=int)
+        k = int(rng.choice(agents))
+        monomials = [m for m in np.ndindex(*(max_degree + 1,) * k) if 0 < sum(m) <= max_degree]
+        chosen = rng.choice(len(monomials), size=int(rng.integers(3, 11)), replace=False)
+        coeffs = np.zeros((max_degree + 1,) * k, dtype=object)
+        coeffs[...] = 0
         for c in chosen:
             coeffs[monomials[c]] = int(rng.choice([-9, -7, -5, -4, -3, -2, -1, 1, 2, 3, 4, 5, 9]))
         game = Game(coeffs)
@@ -54,141 +120,153 @@ def random_games(n: int, seed: int, max_degree: int = 6) -> list[Game]:
     return games
 
 
-def ours(game: Game) -> tuple[float, int, str, float, float]:
-    """Stationary-point time, # isolated real stationary points, method, max relative
-    residual of grad R at our points, time of the full analysis (+ BRUD field/fixed points)."""
-    # a fresh Game and empty caches each run: the derivatives are part of the work, as they
-    # are for the sympy.solve baseline (which also starts from an empty SymPy cache)
-    _compiled.cache_clear()
-    clear_cache()  # SymPy's global cache would otherwise remember the previous repetition
+def ours(game: Game) -> tuple[float, list[tuple[float, ...]], bool, str, int]:
+    """Time, real isolated points, whether a stationary set exists, method, # undetermined."""
+    clear_cache()
     game = Game(game.reward, agents=game.agent_names)
     start = time.perf_counter()
-    analysis = stationary_points(game)
-    t_stationary = time.perf_counter() - start
-    brud_field(game)
-    brud_fixed_points(game, Normal([0.3, -0.2], [0.5, 0.5]))
-    t_full = time.perf_counter() - start
-    residual = 0.0
-    for p in analysis.points:  # independent check: |grad R| / sum |terms| at every point
-        for d in game.gradient:
-            poly = sympy.Poly(d, *game.agents)
-            terms = [float(c) * p.point[0] ** i * p.point[1] ** j
-                     for (i, j), c in poly.terms()]
-            residual = max(residual, abs(sum(terms)) / max(1.0, sum(abs(t) for t in terms)))
-    return t_stationary, len(analysis.points), analysis.method, residual, t_full
+    a = stationary_points(game)
+    elapsed = time.perf_counter() - start
+    undetermined = sum(1 for p in a.points if p.kind == "undetermined"
+                       or p.higher_order == "undetermined")
+    return elapsed, [p.point for p in a.points], bool(a.sets), a.method, undetermined
 
 
-def _sympy_worker(reward: str, conn) -> None:
-    clear_cache()  # same footing as ours: nothing remembered from earlier runs
-    x, y = sympy.symbols("x y", real=True)
-    expr = sympy.sympify(reward, locals={"x": x, "y": y})
+def _sympy_worker(reward: str, names: list[str], conn) -> None:
+    clear_cache()
+    syms = sympy.symbols(names, real=True)
+    expr = sympy.sympify(reward, locals=dict(zip(names, syms, strict=True)))
     start = time.perf_counter()
     try:
-        sols = sympy.solve([sympy.diff(expr, x), sympy.diff(expr, y)], [x, y], dict=True)
+        sols = sympy.solve([sympy.diff(expr, s) for s in syms], list(syms), dict=True)
         elapsed = time.perf_counter() - start
-        real_points = 0
-        parametric = False
+        points, parametric = [], False
         for s in sols:
-            if len(s) < 2 or any(v.free_symbols for v in s.values()):
+            if len(s) < len(syms) or any(v.free_symbols for v in s.values()):
                 parametric = True
                 continue
-            vals = [complex(sympy.N(v)) for v in s.values()]
-            if all(abs(v.imag) < 1e-9 for v in vals):
-                real_points += 1
-        conn.send(("ok", elapsed, real_points, parametric))
-    except Exception as err:  # NotImplementedError etc.: counts as a failure of the baseline
-        conn.send(("error", time.perf_counter() - start, repr(err)[:60], False))
+            vals = [complex(sympy.N(s[v], 30)) for v in syms]
+            if all(abs(v.imag) <= 1e-9 * (1 + abs(v)) for v in vals):
+                points.append(tuple(v.real for v in vals))
+        conn.send(("parametric" if parametric else "ok", elapsed, points))
+    except Exception:  # NotImplementedError etc.: a failure of the baseline
+        conn.send(("error", time.perf_counter() - start, None))
 
 
-def baseline(game: Game, timeout: float) -> tuple[str, float, int | None]:
+def sympy_solve(game: Game, timeout: float) -> tuple[str, float, list | None]:
     ctx = multiprocessing.get_context("fork")
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_sympy_worker, args=(str(game.reward), child), daemon=True)
-    start = time.perf_counter()
+    proc = ctx.Process(target=_sympy_worker,
+                       args=(str(game.reward), list(game.agent_names), child), daemon=True)
     proc.start()
     child.close()
     try:
         if not parent.poll(timeout):
             return "timeout", timeout, None
-        status, elapsed, points, parametric = parent.recv()
-        if status != "ok":
-            return "error", elapsed, None
-        return ("parametric" if parametric else "ok"), elapsed, points
+        return parent.recv()
     except EOFError:
-        return "error", time.perf_counter() - start, None
+        return "error", timeout, None
     finally:
         if proc.is_alive():
             proc.kill()
         proc.join(1.0)
 
 
+def _close(p, q) -> bool:
+    return all(abs(a - b) <= 1e-6 * (1 + max(abs(a), abs(b))) for a, b in zip(p, q, strict=True))
+
+
+def _is_solution(game: Game, point) -> bool:
+    """A Krawczyk test (isolated regular solutions) or an exact rational check (singular
+    solutions such as a degenerate origin, which no Krawczyk test can certify)."""
+    polys = [sympy.Poly(d, *game.agents) for d in game.gradient]
+    jac = [[p.diff(v) for v in game.agents] for p in polys]
+    return (_exact_rational_guess(polys, point) is not None
+            or krawczyk_boxes(polys, jac, point) is not None)
+
+
+def compare(game: Game, reference: list, other: list | None) -> tuple[int, int]:
+    """(missed, spurious) of ``other`` against ``reference`` (ours), disagreements checked
+    by Krawczyk tests; points of ``reference`` that ``other`` lacks count as missed only when
+    certified, points of ``other`` that ``reference`` lacks as spurious only when not."""
+    if other is None:
+        return 0, 0
+    missed = sum(1 for p in reference if not any(_close(p, q) for q in other)
+                 and _is_solution(game, p))
+    spurious = sum(1 for q in other if not any(_close(q, p) for p in reference)
+                   and not _is_solution(game, q))
+    return missed, spurious
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cases", type=int, default=50)
+    parser.add_argument("--cases", type=int, default=20, help="games per class")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--timeout", type=float, default=5.0, help="sympy.solve limit (s)")
-    parser.add_argument("--repeat", type=int, default=3, help="best of this many runs (>= 1)")
+    parser.add_argument("--timeout", type=float, default=10.0, help="sympy.solve limit (s)")
+    parser.add_argument("--degree2", type=int, default=8)
+    parser.add_argument("--degree34", type=int, default=4)
     args = parser.parse_args(argv)
-    args.repeat = max(1, args.repeat)
 
-    cases = [(name, make()) for name, make in CATALOGUE.items()]
-    cases += [(f"random-{k}", g) for k, g in enumerate(random_games(args.cases, args.seed))]
-    rows = []
-    for name, game in cases:
-        # best of --repeat runs each (the machine is shared; the minimum is the least noisy);
-        # a baseline that timed out is not re-run
-        runs = [ours(game) for _ in range(args.repeat)]
-        t_ours, n_ours, method, residual, _ = min(runs, key=lambda r: r[0])
-        t_full = min(r[4] for r in runs)
-        status, t_base, n_base = baseline(game, args.timeout)
-        for _ in range(args.repeat - 1):
-            if status not in ("ok", "parametric"):
-                break
-            again = baseline(game, args.timeout)
-            if again[0] == status:
-                t_base = min(t_base, again[1])
-        rows.append((name, t_ours, n_ours, method, status, t_base, n_base, residual, t_full))
-        print(f"{name:16s} ours {t_ours:7.3f}s (full {t_full:.3f}s, {n_ours} pts)  "
-              f"sympy.solve {status:10s} "
-              f"{t_base:7.3f}s ({n_base} pts)", file=sys.stderr)
-
-    def summary(label, subset):
-        t_o = [r[1] for r in subset]
-        t_full = [r[8] for r in subset]
-        done = [r for r in subset if r[4] == "ok"]
-        t_b = [r[5] for r in subset if r[4] in ("ok", "parametric")]
-        faster = sum(1 for r in subset if r[4] in ("ok", "parametric") and r[1] < r[5])
-        finished = sum(1 for r in subset if r[4] in ("ok", "parametric"))
-        agree = sum(1 for r in done if r[2] == r[6])
-        missed = sum(1 for r in done if r[6] < r[2])
-        worst = max(r[7] for r in subset)
-        ratios = [r[5] / r[1] for r in subset if r[4] in ("ok", "parametric") and r[1] > 0]
-        print(f"| {label} | {len(subset)} | {len(subset)}/{len(subset)} | "
-              f"{statistics.median(t_o):.3f} | {statistics.median(t_full):.3f} | "
-              f"{max(t_full):.3f} | "
-              f"{finished}/{len(subset)} | "
-              f"{(statistics.median(t_b) if t_b else float('nan')):.3f} | "
-              f"{faster}/{finished} | "
-              f"{(statistics.median(ratios) if ratios else float('nan')):.1f}x | "
-              f"{agree}/{len(done)} | {missed} | {worst:.1e} |")
+    classes = {
+        f"2 agents, deg<={args.degree2}": random_games(args.cases, args.seed, (2,),
+                                                         args.degree2),
+        f"3-4 agents, deg<={args.degree34}": random_games(args.cases, args.seed + 1, (3, 4),
+                                                            args.degree34),
+    }
+    phc = Phc()
+    table = []
+    try:
+        for label, games in classes.items():
+            rows = []
+            for k, game in enumerate(games):
+                t_o, pts_o, has_set, method, undetermined = ours(game)
+                s_status, t_s, pts_s = sympy_solve(game, args.timeout)
+                p_status, t_p, pts_p = phc.solve(game)
+                # a phc point on one of our stationary sets is not an isolated point
+                rows.append(dict(t_o=t_o, t_s=t_s, t_p=t_p, s=s_status, p=p_status,
+                                 has_set=has_set, undetermined=undetermined,
+                                 cmp_s=None if has_set else compare(game, pts_o, pts_s),
+                                 cmp_p=None if has_set else compare(game, pts_o, pts_p),
+                                 n=len(pts_o), n_p=None if pts_p is None else len(pts_p),
+                                 back_o=None if has_set or pts_p is None else
+                                 compare(game, pts_p, pts_o)))
+                r = rows[-1]
+                print(f"{label} #{k}: ours {t_o:.3f}s ({len(pts_o)} pts, set={has_set}, "
+                      f"{method}) sympy {s_status} {t_s:.3f}s phc {p_status} {t_p:.3f}s "
+                      f"({r['n_p']} real) cmp_s {r['cmp_s']} cmp_p {r['cmp_p']} "
+                      f"back {r['back_o']}", file=sys.stderr, flush=True)
+            table.append((label, rows))
+    finally:
+        phc.close()
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"\nsympy.solve limit {args.timeout:g} s, seed {args.seed}, best of {args.repeat}; "
-          "times in seconds; "
-          f"load average {load:.1f} on {os.cpu_count()} CPUs (both columns share it)\n")
-    print("| cases | n | ours completed | ours median (stationary pts) | ours median (full) | "
-          "ours max (full) | sympy.solve finished | "
-          "sympy median (finished) | ours faster | median speed-up | same # real points | "
-          "sympy.solve missed points | max rel. residual at our points |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    summary("paper games", rows[: len(CATALOGUE)])
-    summary(f"random deg<=6 (seed {args.seed})", rows[len(CATALOGUE):])
-    summary("all", rows)
-    methods = statistics.multimode([r[3] for r in rows])
-    print(f"\nmost common method: {', '.join(methods)}; "
-          f"sympy.solve outcomes: "
-          + ", ".join(f"{s}={sum(1 for r in rows if r[4] == s)}"
-                      for s in ("ok", "parametric", "timeout", "error")))
+    print(f"\nseed {args.seed}, {args.cases} games per class, sympy.solve limit "
+          f"{args.timeout:g} s; load average {load:.1f} on {os.cpu_count()} CPUs "
+          "(all columns share it)\n")
+    print("| class | games | ours median s | sympy.solve median s (finished) | "
+          "PHCpack median s | sympy/ours | PHCpack/ours | ours: missed / spurious "
+          "(certified by Krawczyk) | sympy.solve finished, missed / spurious | "
+          "PHCpack missed / spurious | games with a stationary set | points undetermined |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for label, rows in table:
+        t_o = statistics.median(r["t_o"] for r in rows)
+        fin_s = [r for r in rows if r["s"] in ("ok", "parametric")]
+        t_s = statistics.median(r["t_s"] for r in fin_s) if fin_s else float("nan")
+        t_p = statistics.median(r["t_p"] for r in rows if r["p"] == "ok")
+        ratio_s = statistics.median(r["t_s"] / r["t_o"] for r in rows)  # timeouts at the limit
+        ratio_p = statistics.median(r["t_p"] / r["t_o"] for r in rows if r["p"] == "ok")
+        iso = [r for r in rows if not r["has_set"]]
+        s_m = sum(r["cmp_s"][0] for r in iso if r["s"] == "ok")
+        s_sp = sum(r["cmp_s"][1] for r in iso if r["s"] == "ok")
+        p_m = sum(r["cmp_p"][0] for r in iso)
+        p_sp = sum(r["cmp_p"][1] for r in iso)
+        o_m = sum(r["back_o"][0] for r in iso if r["back_o"] is not None)
+        o_sp = sum(r["back_o"][1] for r in iso if r["back_o"] is not None)
+        print(f"| {label} | {len(rows)} | {t_o:.3f} | {t_s:.3f} ({len(fin_s)}/{len(rows)}) | "
+              f"{t_p:.3f} | {ratio_s:.2f}x | {ratio_p:.2f}x | {o_m} / {o_sp} | "
+              f"{sum(1 for r in iso if r['s'] == 'ok')}/{len(iso)}, {s_m} / {s_sp} | "
+              f"{p_m} / {p_sp} | {len(rows) - len(iso)} | "
+              f"{sum(r['undetermined'] for r in rows)} |")
     return 0
 
 

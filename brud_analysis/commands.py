@@ -45,9 +45,11 @@ def register(subparsers: Any) -> None:
         "condition",
         help="data conditions for BRUD to reach a target joint action (generalised Eq. 5)",
         description=(
-            "For each agent, the relation between the other agent's data mean and std that "
+            "For each agent, the relation between the other agents' data means and stds that "
             "makes TARGET a BRUD fixed point, every real branch, and the admissible mean "
-            "intervals (where a real std >= 0 exists). Targets may be exact: 'sqrt(3/8)'."
+            "intervals (where a real std >= 0 exists); with three or more agents, when the "
+            "relation involves several agents' data, whether data satisfying it exist and an "
+            "example. Targets may be exact: 'sqrt(3/8)'."
         ),
     )
     c.add_argument("expr", metavar="EXPR", help="reward polynomial or catalogue name")
@@ -87,6 +89,23 @@ def _exact(values) -> list[str] | None:
     return None if values is None else [str(v) for v in values]
 
 
+def _point_json(p) -> dict[str, Any]:
+    """A classified stationary point (kinds and verdicts are certified; see stability.py)."""
+    return {"point": list(p.point), "kind": p.kind, "exact": _exact(p.exact),
+            "eigenvalues": _eig(p.eigenvalues), "higher_order": p.higher_order,
+            "reason": p.reason}
+
+
+def _set_json(s) -> dict[str, Any]:
+    """A stationary set with its pieces of constant kind and its special points."""
+    return {"equations": [str(e) for e in s.equations], "dimension": s.dimension,
+            "kind": s.kind,
+            "pieces": [{"sample": list(pc.sample), "kind": pc.kind, "where": pc.where}
+                       for pc in s.pieces],
+            "special_points": [_point_json(p) for p in s.special_points],
+            "reason": s.reason}
+
+
 def analyse(game, data=None, time_budget: float = 10.0) -> dict[str, Any]:
     """Everything ``brud analyse`` reports, as a JSON-ready dict.
 
@@ -113,15 +132,8 @@ def analyse(game, data=None, time_budget: float = 10.0) -> dict[str, Any]:
         out["notes"].append("symbolic parameters: give values to find stationary points")
     else:
         st = stationary_points(game, time_budget)
-        out["stationary_points"] = [
-            {"point": list(p.point), "kind": p.kind, "exact": _exact(p.exact),
-             "eigenvalues": _eig(p.eigenvalues), "higher_order": p.higher_order}
-            for p in st.points
-        ]
-        out["stationary_sets"] = [
-            {"equations": [str(e) for e in s.equations], "dimension": s.dimension,
-             "kind": s.kind} for s in st.sets
-        ]
+        out["stationary_points"] = [_point_json(p) for p in st.points]
+        out["stationary_sets"] = [_set_json(s) for s in st.sets]
         out["has_maximum"] = st.has_maximum
         out["method"] = st.method
         if not st.has_maximum:
@@ -138,7 +150,7 @@ def analyse(game, data=None, time_budget: float = 10.0) -> dict[str, Any]:
             fp = brud_fixed_points(game, data, time_budget)
             out["brud_fixed_points"] = [
                 {"point": list(p.point), "stable": p.stable, "exact": _exact(p.exact),
-                 "eigenvalues": _eig(p.eigenvalues)} for p in fp.points
+                 "eigenvalues": _eig(p.eigenvalues), "reason": p.reason} for p in fp.points
             ]
             out["brud_fixed_sets"] = [
                 {"equations": [str(e) for e in s.equations], "dimension": s.dimension,
@@ -167,10 +179,19 @@ def _print_analysis(out: dict[str, Any]) -> None:
     for p in out["stationary_points"]:
         exact = f"  = ({', '.join(p['exact'])})" if p["exact"] else ""
         point = ", ".join(f"{v:.6g}" for v in p["point"])
-        higher = f" (sampled higher order: {p['higher_order']})" if p["higher_order"] else ""
-        print(f"  point ({point}){exact}: {p['kind']}{higher}")
+        higher = f" (higher order: {p['higher_order']})" if p["higher_order"] else ""
+        reason = f" [{p['reason']}]" if p.get("reason") else ""
+        print(f"  point ({point}){exact}: {p['kind']}{higher}{reason}")
     for s in out["stationary_sets"]:
         print(f"  set {_set_text(s)}: {s['kind']}")
+        for pc in s.get("pieces", []):
+            sample = ", ".join(f"{v:.6g}" for v in pc["sample"])
+            where = f" where {pc['where']}" if pc["where"] else ""
+            print(f"    piece{where}: {pc['kind']} (sample point ({sample}))")
+        for q in s.get("special_points", []):
+            point = ", ".join(f"{v:.6g}" for v in q["point"])
+            higher = f" (higher order: {q['higher_order']})" if q["higher_order"] else ""
+            print(f"    special point ({point}): {q['kind']}{higher}")
     print(f"BRUD field  ({', '.join(out['brud_field_moments'])})   [moments of the data]")
     if "data" in out:
         print(f"data        {out['data']}")
@@ -246,6 +267,8 @@ def condition(game, target, family: str = "normal") -> dict[str, Any]:
                 "stable_mean_intervals": [_interval_json(lo, hi)
                                           for lo, hi in a.stable_mean_intervals],
                 "relations": a.relations,
+                "witness": a.witness,
+                "reason": a.reason,
             }
             for a in cond.per_agent
         ],
@@ -304,7 +327,7 @@ def run_condition(args: argparse.Namespace) -> int:
         print(f"agent {a['agent']}: needs the data of {a['data_of']} to satisfy")
         for r in a["relations"]:
             print(f"    {r}")
-        if a["possible"]:
+        if a["possible"] and a["mean_intervals"]:
             spans = _spans(a["mean_intervals"])
             exact = ", ".join(f"[{lo}, {hi}]" for lo, hi in a["mean_intervals_exact"])
             symbolic = all(not _is_plain_number(e) for pair in a["mean_intervals_exact"]
@@ -315,9 +338,14 @@ def run_condition(args: argparse.Namespace) -> int:
             stable = _spans(a["stable_mean_intervals"])
             print(f"    target is a stable BRUD fixed point for mean_{a['data_of']} in: "
                   f"{stable or 'none'}")
+        elif a.get("witness"):
+            data = ", ".join(f"{k} = {v:.6g}" for k, v in a["witness"].items())
+            print(f"    satisfied, for example, by data with {data} (a solution lies within "
+                  "2^-45 of it on a certified segment)")
         elif a["possible"] is None:
-            print("    admissible means: give the parameters values to decide")
-        elif not a["relations"][0].startswith("impossible"):
+            why = a.get("reason") or "give the parameters values to decide"
+            print(f"    admissible means: {why}")
+        elif a["possible"] is False and not a["relations"][0].startswith("impossible"):
             print("    impossible: no real std >= 0 satisfies this for any mean")
     verdict = "undecided (symbolic parameters)" if out["possible"] is None else out["possible"]
     print(f"possible    {verdict}")

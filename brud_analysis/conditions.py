@@ -30,17 +30,16 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import mpmath
 import sympy
 
 from brud_analysis.data import DataModel, Normal, Uniform
 from brud_analysis.errors import BrudError
 from brud_analysis.fields import brud_component
 from brud_analysis.game import Game, _to_exact
-from brud_analysis.solve import univariate_real_roots
+from brud_analysis.solve import algebraic_atoms, real_root_boxes
+from brud_analysis.stability import Box, certified_sign
 
 FAMILIES = ("normal", "uniform")  # data families parametrised by (mean, std) per agent
-_NEG_TOL = 1e-12  # a variance root in [-1e-12, 0) is round-off of a root at 0
 
 
 @dataclass
@@ -56,6 +55,8 @@ class AgentCondition:
     branches: list[sympy.Expr] = field(default_factory=list)  # std = branch(mean), exact
     polynomial: sympy.Expr | None = None  # P(mean, std) whose zeros are the condition
     exact_endpoints: list[tuple[str, str]] = field(default_factory=list)
+    witness: dict[str, float] | None = None  # data satisfying it (several agents' data)
+    reason: str | None = None  # why ``possible`` is None
 
 
 @dataclass
@@ -76,31 +77,94 @@ class DataCondition:
         return True
 
 
-def _real_roots_m(poly: sympy.Poly) -> list[float]:
-    """Real roots of a univariate polynomial whose coefficients may be algebraic numbers."""
+def _with_symbols(expr: sympy.Expr, gens: Sequence[sympy.Symbol]
+                  ) -> tuple[sympy.Expr, tuple[sympy.Symbol, ...], tuple[Box, ...]]:
+    """``expr`` with its irrational algebraic numbers replaced by symbols, and their boxes."""
+    atoms = algebraic_atoms([expr], gens) if gens else _number_atoms(expr)
+    return (expr.xreplace(atoms), tuple(atoms.values()),
+            tuple(Box.from_exact(a) for a in atoms))
+
+
+def _number_atoms(c: sympy.Expr) -> dict[sympy.Expr, sympy.Symbol]:
+    t = sympy.Symbol("t_number")
+    return algebraic_atoms([c * t], [t])
+
+
+def _sign_of_number(c: sympy.Expr) -> int | None:
+    """Exact sign of an algebraic number (interval arithmetic plus an exact zero test)."""
+    c = sympy.sympify(c)
+    if c.is_Rational:
+        return int(sympy.sign(c))
+    expr, ts, boxes = _with_symbols(sympy.expand(c), ())
+    if not ts:
+        return int(sympy.sign(sympy.nsimplify(expr)))
+    return certified_sign(sympy.Poly(expr, *ts), boxes)
+
+
+def _real_root_boxes(poly: sympy.Poly) -> list[Box]:
+    """Certified real roots of a univariate polynomial whose coefficients may be algebraic
+    numbers: the roots of its norm over QQ (resultant with each surd's minimal polynomial)
+    where the polynomial itself vanishes (certified sign 0)."""
     if poly.is_zero or poly.degree() <= 0:
         return []
-    coeffs = poly.all_coeffs()
-    if all(c.is_Rational for c in coeffs):
-        return [r for r, _ in univariate_real_roots(poly, exact=False)]
-    with mpmath.workdps(60):
-        values = [mpmath.mpf(sympy.N(c, 70)) for c in coeffs]
-        while values and values[0] == 0:
-            values.pop(0)
-        if len(values) <= 1:
-            return []
-        roots = mpmath.polyroots(values, maxsteps=500, extraprec=200)
-        scale = max(1.0, max(abs(complex(r)) for r in roots))
-        return sorted(float(mpmath.re(r)) for r in roots if abs(mpmath.im(r)) <= 1e-25 * scale)
+    if all(c.is_Rational for c in poly.all_coeffs()):
+        return real_root_boxes(poly, exact=False)
+    var = poly.gen
+    expr, ts, boxes = _with_symbols(poly.as_expr(), (var,))
+    norm = expr
+    for t, b in zip(ts, boxes, strict=True):
+        norm = sympy.resultant(norm, b.poly.as_expr().subs(b.poly.gen, t), t)
+    candidates = real_root_boxes(sympy.Poly(norm, var), exact=False)
+    exact_poly = sympy.Poly(expr, var, *ts)
+    # the norm is the product of P over all conjugates of the surds: at a root of the norm
+    # where every *other* conjugate product is certified non-zero, P itself vanishes exactly
+    conjugates = []
+    all_real = True
+    for b in boxes:
+        roots = real_root_boxes(b.poly, exact=False)
+        all_real = all_real and len(roots) == b.poly.degree()
+        conjugates.append(roots)
+    out = []
+    for c in candidates:
+        sign = certified_sign(exact_poly, (c, *boxes), zero_test=False)
+        if sign is not None:
+            if sign == 0:
+                out.append(c)
+            continue
+        others = [combo for combo in itertools.product(*conjugates)
+                  if not all(_same_root(a, b) for a, b in zip(combo, boxes, strict=True))]
+        if all_real and all(certified_sign(exact_poly, (c, *combo), zero_test=False)
+                            not in (None, 0) for combo in others):
+            out.append(c)
+        elif certified_sign(exact_poly, (c, *boxes)) == 0:  # exact zero test
+            out.append(c)
+    return out
 
 
-def _nonnegative_var_roots(p_of_v: sympy.Poly) -> list[float] | None:
-    """Non-negative real roots of P(m0, var); ``None`` means every var works (P == 0)."""
-    coeffs = [complex(sympy.N(c, 30)) for c in p_of_v.all_coeffs()]
-    if all(abs(c) <= 1e-13 for c in coeffs):
+def _same_root(a: Box, b: Box) -> bool:
+    a, b = a.refined(30), b.refined(30)
+    return max(a.lo, b.lo) <= min(a.hi, b.hi)
+
+
+def _real_roots_m(poly: sympy.Poly) -> list[float]:
+    """Real roots (floats of certified boxes) of a univariate polynomial with algebraic
+    coefficients."""
+    return [b.value for b in _real_root_boxes(poly)]
+
+
+def _nonnegative_var_roots(p_of_v: sympy.Poly) -> list[Box] | None:
+    """Certified non-negative real roots of P(m0, var); ``None`` means every var works (P is
+    exactly zero). No tolerance: a root counts as >= 0 by its certified sign."""
+    if all(_sign_of_number(c) == 0 for c in p_of_v.all_coeffs()):
         return None
-    poly = sympy.Poly([sympy.nsimplify(c.real, rational=True) for c in coeffs], p_of_v.gen)
-    return [max(v, 0.0) for v in _real_roots_m(poly) if v >= -_NEG_TOL]
+    var = sympy.Poly(p_of_v.gen, p_of_v.gen)
+    return [b for b in _real_root_boxes(p_of_v) if (certified_sign(var, (b,)) or 0) >= 0]
+
+
+def _sign_at_root(expr: sympy.Expr, var: sympy.Symbol, root: Box) -> int | None:
+    """Certified sign of ``expr(var)`` (algebraic coefficients allowed) at a root box."""
+    e, ts, boxes = _with_symbols(sympy.expand(expr), (var,))
+    return certified_sign(sympy.Poly(e, var, *ts), (root, *boxes))
 
 
 def _merge(pieces: list[tuple[float, float, bool]]) -> list[tuple[float, float]]:
@@ -129,17 +193,26 @@ def _family_model(family: str, means: list, stds: list) -> DataModel:
 
 def _agent_condition(game: Game, i: int, target_i: sympy.Expr,
                      family: str = "normal") -> AgentCondition:
-    j = 1 - i
-    other = game.agent_names[j]
-    mean = sympy.Symbol(f"mean_{other}", real=True)
-    std = sympy.Symbol(f"std_{other}", nonnegative=True)
-    var = sympy.Symbol(f"var_{other}", nonnegative=True)
-    means, stds = [0, 0], [0, 0]
-    means[j], stds[j] = mean, sympy.sqrt(var)
+    n = game.n_agents
+    names = game.agent_names
+    mean_s = {j: sympy.Symbol(f"mean_{names[j]}", real=True) for j in range(n) if j != i}
+    var_s = {j: sympy.Symbol(f"var_{names[j]}", nonnegative=True) for j in range(n) if j != i}
+    means: list = [0] * n
+    stds: list = [0] * n
+    for j in mean_s:
+        means[j], stds[j] = mean_s[j], sympy.sqrt(var_s[j])
     g = sympy.expand(brud_component(game, i, _family_model(family, means, stds)))
     own = game.agents[i]
     condition = sympy.expand(g.subs(own, target_i))
     slope = sympy.expand(sympy.diff(g, own).subs(own, target_i))
+    involved = sorted({j for j in mean_s if condition.has(mean_s[j]) or condition.has(var_s[j])
+                       or slope.has(mean_s[j]) or slope.has(var_s[j])})
+    if len(involved) > 1:  # three or more agents, the target depends on several agents' data
+        return _multi_agent_condition(game, i, condition, slope, involved, mean_s, var_s)
+    j = involved[0] if involved else (i + 1) % n
+    other = names[j]
+    mean, var = mean_s[j], var_s[j]
+    std = sympy.Symbol(f"std_{other}", nonnegative=True)
     P = sympy.Poly(condition, var)
     relations: list[str] = []
     branches: list[sympy.Expr] = []
@@ -189,12 +262,13 @@ def _agent_condition(game: Game, i: int, target_i: sympy.Expr,
     for lo, hi, m0 in samples:
         m_exact = sympy.nsimplify(m0, rational=True)
         roots = _nonnegative_var_roots(sympy.Poly(P.as_expr().subs(mean, m_exact), var))
-        slope_at = sympy.lambdify(var, slope.subs(mean, m_exact))
+        slope_here = sympy.expand(slope.subs(mean, m_exact))
         if roots is None:
-            ok, stable = True, float(sympy.N(slope.subs({mean: m_exact, var: 1}))) < 0
+            ok = True
+            stable = _sign_of_number(slope_here.subs(var, 1)) == -1
         else:
             ok = bool(roots)
-            stable = any(float(sympy.re(sympy.N(slope_at(v)))) < 0 for v in roots)
+            stable = any(_sign_at_root(slope_here, var, v) == -1 for v in roots)
         pieces.append((lo, hi, ok))
         stable_pieces.append((lo, hi, ok and stable))
     intervals = _merge(pieces)
@@ -203,6 +277,81 @@ def _agent_condition(game: Game, i: int, target_i: sympy.Expr,
         game.agent_names[i], other, bool(intervals), intervals, _merge(stable_pieces),
         relations, branches, P.as_expr().subs(var, std**2), endpoints,
     )
+
+
+def _multi_agent_condition(game, i, condition, slope, involved, mean_s, var_s
+                           ) -> AgentCondition:
+    """The target's condition when it involves the data of several other agents: the
+    relation P(means, variances) = 0 and whether some data (variances >= 0) satisfy it.
+
+    P is continuous on the convex set {variances >= 0}, so two rational data points where P
+    has opposite exact signs prove a solution exists (intermediate value theorem); a
+    bisection along the segment between them gives a certified witness. P == 0 means any
+    data; a non-zero constant means none; one sign everywhere we looked: undetermined.
+    """
+    agent = game.agent_names[i]
+    others = ", ".join(game.agent_names[j] for j in involved)
+    symbols = [s for j in involved for s in (mean_s[j], var_s[j])]
+    stds = {var_s[j]: sympy.Symbol(f"std_{game.agent_names[j]}", nonnegative=True)
+            for j in involved}
+    relation = sympy.expand(condition.subs({v: sd**2 for v, sd in stds.items()}))
+    relations = [f"{sympy.factor(relation)} = 0"]
+    if condition.free_symbols - set(symbols):
+        return AgentCondition(agent, others, None, [], [], relations, polynomial=relation,
+                              reason="symbolic parameters: relations only")
+    if condition == 0:
+        return AgentCondition(agent, others, True, [], [], [f"any data of {others} "
+                              f"(g_{agent} vanishes at the target)"], polynomial=relation)
+    if condition.is_number:
+        return AgentCondition(agent, others, False, [], [], [
+            f"impossible: g_{agent} = {condition} at the target whatever the data"],
+            polynomial=relation)
+    grid = [sympy.Rational(v) for v in (0, 1, -1, 2, -2, sympy.Rational(1, 2), 3, -3, 10, -10)]
+    signs: dict[int, dict] = {}
+    for k, values in enumerate(itertools.product(grid[:5], repeat=len(symbols))):
+        if k > 4000:
+            break
+        at = {}
+        for (sym, v) in zip(symbols, values, strict=True):
+            at[sym] = abs(v) if sym in stds else v  # variances >= 0
+        sign = _sign_of_number(condition.subs(at))
+        if sign is not None:
+            signs.setdefault(sign, at)
+        if 0 in signs or (1 in signs and -1 in signs):
+            break
+    witness = signs.get(0)
+    if witness is None and 1 in signs and -1 in signs:
+        witness = _bisect_witness(condition, signs[1], signs[-1])
+    if witness is not None:
+        data = {str(sym): float(v) for sym, v in witness.items() if sym not in stds}
+        data.update({str(stds[sym]): float(sympy.sqrt(v)) for sym, v in witness.items()
+                     if sym in stds})
+        return AgentCondition(agent, others, True, [], [], relations, polynomial=relation,
+                              witness=data)
+    return AgentCondition(agent, others, None, [], [], relations, polynomial=relation,
+                          reason="P kept one sign at every data point tried: existence of a "
+                                 "solution with variances >= 0 is undetermined")
+
+
+def _bisect_witness(condition, pos: dict, neg: dict) -> dict:
+    """Data on the segment between points where P > 0 and P < 0 with P = 0 in between,
+    located by exact bisection to relative width 1e-12 (reported as floats)."""
+    lo, hi = sympy.Integer(0), sympy.Integer(1)
+    t = sympy.Symbol("t_segment")
+    line = sympy.Poly(sympy.expand(condition.subs({k: pos[k] + t * (neg[k] - pos[k])
+                                                   for k in pos}, simultaneous=True)), t)
+    for _ in range(45):
+        mid = (lo + hi) / 2
+        s = _sign_of_number(line.eval(mid))
+        if s == 0:
+            lo = hi = mid
+            break
+        if s == 1:
+            lo = mid
+        else:
+            hi = mid
+    t0 = (lo + hi) / 2
+    return {k: pos[k] + t0 * (neg[k] - pos[k]) for k in pos}
 
 
 def _symbolic_condition(agent, other, P, condition, mean, std, var) -> AgentCondition:
@@ -239,7 +388,8 @@ def _has_negative_value_on_nonnegative_axis(p_of_v: sympy.Poly) -> bool:
     roots = sorted(v for v in _real_roots_m(p_of_v) if v > 0)
     probes = [0.0] + [(a + b) / 2 for a, b in zip([0.0] + roots, roots, strict=False)]
     probes.append((roots[-1] + 1.0) if roots else 1.0)
-    return any(float(p_of_v.eval(sympy.nsimplify(v, rational=True))) < 0 for v in probes)
+    return any(_sign_of_number(p_of_v.eval(sympy.nsimplify(v, rational=True))) == -1
+               for v in probes)
 
 
 def _representative(lo: float, hi: float) -> float:
@@ -323,8 +473,6 @@ def data_conditions(game: Game, target: Sequence, family: str = "normal") -> Dat
     """
     if family not in FAMILIES:
         raise BrudError(f"unknown data family {family!r}: use one of {', '.join(FAMILIES)}")
-    if game.n_agents != 2:
-        raise BrudError(f"data conditions need a 2-agent game, this one has {game.n_agents}")
     target = list(target)
     if len(target) != game.n_agents:
         raise BrudError(

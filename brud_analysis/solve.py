@@ -38,10 +38,13 @@ from brud_analysis.errors import BrudError
 from brud_analysis.fields import brud_field
 from brud_analysis.game import Game
 from brud_analysis.stability import (
+    Box,
+    certified_inertia,
+    certified_sign,
+    certified_stability,
     classify_hessian,
-    is_stable,
+    classify_point,
     numeric_eigenvalues,
-    probe_degenerate,
 )
 
 DEFAULT_TIME_BUDGET = 10.0
@@ -55,20 +58,15 @@ _IN_PROCESS_MAX_DEGREE = 7
 
 # ------------------------------------------------------------------------------ result types
 class RealSolution(NamedTuple):
-    """One real solution: floats and, when SymPy found it, the exact values."""
+    """One real solution: floats, the exact values when SymPy found them, and per coordinate
+    a :class:`Box` (the coordinate as an isolated root of a rational polynomial) when the
+    solution came from certified root isolation."""
 
     point: tuple[float, ...]
     exact: tuple[sympy.Expr, ...] | None
-
-
-@dataclass
-class StationarySet:
-    """A non-isolated solution set {equations = 0} of the given (real) dimension."""
-
-    equations: tuple[sympy.Expr, ...]
-    dimension: int
-    kind: str = ""
-    sample: tuple[float, ...] | None = None
+    boxes: tuple[Box, ...] | None = None
+    # (symbol, box) of each algebraic coefficient the system was solved with (sqrt(2) -> t)
+    constants: tuple[tuple[sympy.Symbol, Box], ...] = ()
 
 
 @dataclass
@@ -79,7 +77,36 @@ class StationaryPoint:
     exact: tuple[sympy.Expr, ...] | None
     kind: str
     eigenvalues: tuple[complex, ...]
-    higher_order: str | None = None  # for "degenerate": probe_degenerate's sampled verdict
+    higher_order: str | None = None  # for "degenerate": the certified higher-order verdict
+    reason: str | None = None  # why a verdict is "undetermined"
+
+
+@dataclass
+class SetPiece:
+    """A part of a stationary set on which the kind is constant (``where``: the sign condition
+    that defines it, empty for the whole set), with one real sample point."""
+
+    sample: tuple[float, ...]
+    kind: str
+    where: str = ""
+
+
+@dataclass
+class StationarySet:
+    """A non-isolated solution set {equations = 0} of the given (real) dimension.
+
+    ``kind`` is the pieces' common kind, "mixed" when they differ; ``special_points`` are the
+    set's crossings and the points where the kind changes, classified on their own.
+    """
+
+    equations: tuple[sympy.Expr, ...]
+    dimension: int
+    kind: str = ""
+    sample: tuple[float, ...] | None = None
+    pieces: list[SetPiece] = field(default_factory=list)
+    special_points: list[StationaryPoint] = field(default_factory=list)
+    reason: str | None = None
+    sample_boxes: list[tuple[Box, ...]] = field(default_factory=list)  # certified samples
 
 
 @dataclass
@@ -90,6 +117,7 @@ class FixedPoint:
     exact: tuple[sympy.Expr, ...] | None
     stable: bool | None
     eigenvalues: tuple[complex, ...]
+    reason: str | None = None  # why ``stable`` is None
 
 
 @dataclass
@@ -158,6 +186,32 @@ def univariate_real_roots(
     return out
 
 
+def real_root_boxes(poly: sympy.Poly, exact: bool = True) -> list[Box]:
+    """The distinct real roots of a non-zero univariate rational polynomial as :class:`Box`es
+    (isolating intervals refined to relative width 1e-15), ascending; exact values attached
+    for degree <= 4 when ``exact``.
+
+    Example:
+        >>> t = sympy.Symbol("t")
+        >>> [(b.value, b.exact) for b in real_root_boxes(sympy.Poly(t**2 - 2*t, t))]
+        [(0.0, 0), (2.0, 2)]
+    """
+    poly = sympy.Poly(_rational(poly.as_expr()), *poly.gens)
+    if poly.is_zero:
+        raise ValueError("zero polynomial has every real number as a root")
+    sqf = poly.sqf_part()
+    if sqf.degree() <= 0:
+        return []
+    boxes = [Box(sqf, sympy.Rational(lo), sympy.Rational(hi)).refined(15)
+             for (lo, hi), _ in sqf.intervals()]
+    if exact and sqf.degree() <= _EXACT_MAX_DEGREE:
+        roots = sorted(set(sympy.real_roots(sqf)), key=lambda r: float(r.evalf(30)))
+        if len(roots) == len(boxes):  # both ascending: the k-th root lies in the k-th box
+            boxes = [Box(b.poly, b.lo, b.hi, sympy.nsimplify(r) if r.is_Rational else r)
+                     for b, r in zip(boxes, roots, strict=True)]
+    return boxes
+
+
 def vanishes_at(poly: sympy.Poly, point: Sequence[float], rel: float = _RESIDUAL_TOL,
                 coordinate_error: float = 1e-12) -> bool:
     """Whether ``poly`` is zero at ``point`` up to float round-off and coordinate error.
@@ -204,14 +258,14 @@ def _decoupled_form(polys: Sequence[sympy.Poly], variables: Sequence[sympy.Symbo
 
 
 def _solve_decoupled(polys, variables, owner, exact):
-    per_var: list[list[tuple[float, Any]] | None] = [None] * len(variables)  # None: any value
+    per_var: list[list[tuple[float, Any, Box]] | None] = [None] * len(variables)  # None: any
     for p, var_index in zip(polys, owner, strict=True):
         if var_index is None:
             if not p.is_zero:
                 return [], []  # a non-zero constant equation has no solution
             continue
         q = sympy.Poly(p.as_expr(), variables[var_index])
-        per_var[var_index] = univariate_real_roots(q, exact)
+        per_var[var_index] = [(b.value, b.exact, b) for b in real_root_boxes(q, exact)]
     if any(r == [] for r in per_var):
         return [], []
     fixed = [i for i, r in enumerate(per_var) if r is not None]
@@ -221,7 +275,8 @@ def _solve_decoupled(polys, variables, owner, exact):
         if not free:
             point = tuple(c[0] for c in combo)
             ex = tuple(c[1] for c in combo)
-            solutions.append(RealSolution(point, ex if all(e is not None for e in ex) else None))
+            solutions.append(RealSolution(point, ex if all(e is not None for e in ex) else None,
+                                          tuple(c[2] for c in combo)))
         else:
             eqs = tuple(
                 variables[i] - (c[1] if c[1] is not None else sympy.Float(c[0]))
@@ -283,27 +338,28 @@ def _solve_coprime_pair(F, G, x, y, deadline, exact):
     ry = sympy.Poly(sympy.resultant(F.as_expr(), G.as_expr(), x), y)
     if rx.is_zero or ry.is_zero:  # cannot happen for coprime F, G; guard anyway
         raise _OutOfTime
-    xs = [r for r, _ in univariate_real_roots(rx, exact=False)] if rx.degree() > 0 else []
-    ys = [r for r, _ in univariate_real_roots(ry, exact=False)] if ry.degree() > 0 else []
+    xs = real_root_boxes(rx, exact=False) if rx.degree() > 0 else []
+    ys = real_root_boxes(ry, exact=False) if ry.degree() > 0 else []
     if time.monotonic() > deadline:
         raise _OutOfTime
-    points = [
+    pairs = [
         (a, b) for a in xs for b in ys
-        if vanishes_at(F, (a, b)) and vanishes_at(G, (a, b))
+        if vanishes_at(F, (a.value, b.value)) and vanishes_at(G, (a.value, b.value))
     ]
     exact_x = exact_y = []
-    if exact and points and time.monotonic() < deadline:
+    if exact and pairs and time.monotonic() < deadline:
         exact_x, exact_y = _exact_roots_by_value(rx), _exact_roots_by_value(ry)
     solutions = []
-    for a, b in points:
+    for a, b in pairs:
         ex = None
-        ea, eb = _match_exact(a, exact_x), _match_exact(b, exact_y)
+        ea, eb = _match_exact(a.value, exact_x), _match_exact(b.value, exact_y)
         if ea is not None and eb is not None and time.monotonic() < deadline:
             fa = sympy.simplify(F.as_expr().subs({x: ea, y: eb}))
             ga = sympy.simplify(G.as_expr().subs({x: ea, y: eb}))
-            if fa == 0 and ga == 0:
+            if fa == 0 and ga == 0 and a.lo <= ea <= a.hi and b.lo <= eb <= b.hi:
                 ex = (ea, eb)
-        solutions.append(RealSolution((a, b), ex))
+                a, b = Box(a.poly, a.lo, a.hi, ea), Box(b.poly, b.lo, b.hi, eb)
+        solutions.append(RealSolution((a.value, b.value), ex, (a, b)))
     return solutions
 
 
@@ -326,7 +382,7 @@ def _solve_bivariate(F, G, x, y, deadline, exact, depth=0):
             if _curve_is_one_dimensional(factor, x, y):
                 curves.append(factor)
                 sets.append(StationarySet((factor.as_expr(),), 1,
-                                          sample=_point_on_curve(factor, x, y)))
+                                          sample=_curve_sample_point(factor, x, y)))
             elif depth == 0:
                 # an irreducible factor with finitely many real points: they are singular points
                 fx, fy = factor.diff(x), factor.diff(y)
@@ -345,31 +401,73 @@ def _solve_bivariate(F, G, x, y, deadline, exact, depth=0):
     return _dedupe(solutions), sets
 
 
-def _point_on_curve(h, x, y) -> tuple[float, float] | None:
-    for c in (0.0, 0.5, -0.5, 1.0, -1.0, 2.0, -2.0, 0.25, 3.0, -3.0):
-        hx = sympy.Poly(h.as_expr().subs(x, sympy.nsimplify(c, rational=True)), y)
-        if hx.is_zero:
-            return (c, 0.0)
-        roots = univariate_real_roots(hx, exact=False) if hx.degree() > 0 else []
-        if roots:
-            return (c, roots[0][0])
-        hy = sympy.Poly(h.as_expr().subs(y, sympy.nsimplify(c, rational=True)), x)
-        roots = univariate_real_roots(hy, exact=False) if hy.degree() > 0 else []
-        if roots:
-            return (roots[0][0], c)
-    return None
+def _curve_sample_point(h, x, y) -> tuple[float, ...] | None:
+    """A real point of the curve h = 0 wherever it lies (projection decomposition, not a
+    fixed box); rational coordinates first when a sample line gives one."""
+    one = sympy.Poly(1, x, y)
+    samples = _curve_samples(h, one, x, y)
+    if not samples:
+        return None
+    rational = [b for b, _ in samples if all(c.lo == c.hi for c in b)]
+    return b_point(rational[0] if rational else samples[0][0])
+
+
+def _same_point(a: RealSolution, b: RealSolution) -> bool:
+    """Whether two solutions are one point: certified boxes overlap at 1e-30 (isolating
+    intervals of distinct roots separate once refined), else floats within 1e-9."""
+    if a.boxes is not None and b.boxes is not None:
+        if any(max(p.lo, q.lo) > min(p.hi, q.hi) for p, q in zip(a.boxes, b.boxes, strict=True)):
+            return False
+        return all(
+            max(p.lo, q.lo) <= min(p.hi, q.hi)
+            for p, q in ((u.refined(30), v.refined(30)) for u, v in zip(a.boxes, b.boxes,
+                                                                         strict=True))
+        )
+    return bool(np.allclose(a.point, b.point, rtol=1e-9, atol=1e-9))
 
 
 def _dedupe(solutions: list[RealSolution]) -> list[RealSolution]:
     out: list[RealSolution] = []
     for s in sorted(solutions, key=lambda s: s.point):
-        if not any(np.allclose(s.point, o.point, rtol=1e-9, atol=1e-9) for o in out):
+        if not any(_same_point(s, o) for o in out):
             out.append(s)
     return out
 
 
 # ------------------------------------------------------------------------------ n >= 3
-def _budget_worker(fn, args, conn):
+def _die_with_parent(parent_pid: int) -> None:
+    """Make this (forked) process die when its parent dies, whatever killed the parent.
+
+    Linux: prctl(PR_SET_PDEATHSIG, SIGKILL) via ctypes; then re-check the parent, in case it
+    died before the call. Elsewhere a daemon thread polls the parent id.
+    """
+    import os
+    import signal
+    import sys
+    import threading
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _budget_worker(fn, args, conn, parent_pid=None):
+    if parent_pid is not None:
+        _die_with_parent(parent_pid)
     try:
         conn.send(("ok", fn(*args)))
     except Exception as err:  # report; the parent falls back
@@ -388,9 +486,11 @@ def run_with_budget(fn, args: tuple, budget: float):
         >>> run_with_budget(sum, ([1, 2, 3],), 10.0)
         6
     """
+    import os
+
     ctx = multiprocessing.get_context("fork")
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_budget_worker, args=(fn, args, child), daemon=True)
+    proc = ctx.Process(target=_budget_worker, args=(fn, args, child, os.getpid()), daemon=True)
     proc.start()
     child.close()
     try:
@@ -452,50 +552,211 @@ def _pair_eliminant_roots(eliminants, variables, polys, deadline) -> list[RealSo
     for var, uni in zip(variables, eliminants, strict=True):
         if uni is None:
             raise _OutOfTime  # cannot happen for a zero-dimensional ideal; fall back anyway
-        per_var.append([r for r, _ in univariate_real_roots(sympy.Poly(uni, var), exact=False)])
+        per_var.append(real_root_boxes(sympy.Poly(uni, var), exact=False))
     solutions = []
-    for point in itertools.product(*per_var):
+    for boxes in itertools.product(*per_var):
         if time.monotonic() > deadline:
             raise _OutOfTime
+        point = tuple(b.value for b in boxes)
         if all(vanishes_at(q, point) for q in polys):
-            solutions.append(RealSolution(tuple(point), None))
+            solutions.append(RealSolution(point, None, tuple(boxes)))
     return _dedupe(solutions)
 
 
-def _point_on_variety(basis, variables) -> tuple[float, ...] | None:
-    """One real point of {basis = 0} by least squares (for classifying a stationary set)."""
-    from scipy.optimize import least_squares
+def _decompose(exprs, variables) -> list[tuple[list, list | None, int]]:
+    """Factorizing Groebner decomposition: split the ideal at every basis element that
+    factors (V(I + (f g)) = V(I + (f)) u V(I + (g))) until every basis element is irreducible;
+    each component: (lex basis, eliminants if zero-dimensional else None, dimension)."""
+    stack = [list(exprs)]
+    done: list[tuple[list, list | None, int]] = []
+    seen: set = set()
+    while stack:
+        ideal = stack.pop()
+        basis = sympy.groebner(ideal, *variables, order="lex")
+        key = tuple(basis.exprs)
+        if key in seen or list(basis.exprs) == [1]:
+            continue
+        seen.add(key)
+        split = None
+        for b in basis.exprs:
+            factors = [f for f, _ in sympy.factor_list(b, *variables)[1]
+                       if sympy.Poly(f, *variables).total_degree() > 0]
+            if len(factors) > 1 or (factors and sympy.Poly(b, *variables).total_degree()
+                                    > sympy.Poly(factors[0], *variables).total_degree()):
+                split = factors
+                break
+        if split is not None:
+            for f in split:
+                stack.append([*basis.exprs, f])
+            continue
+        if basis.is_zero_dimensional:
+            _, eliminants = _groebner_eliminants(list(basis.exprs), variables)
+            done.append((list(basis.exprs), eliminants, 0))
+        else:
+            done.append((list(basis.exprs), None, _ideal_dimension(list(basis.exprs),
+                                                                   variables)))
+    # drop components contained in another (their basis reduces to zero on the bigger one)
+    out = []
+    for k, (basis, elim, dim) in enumerate(done):
+        bigger = [c for j, c in enumerate(done) if j != k and c[2] > dim]
+        if any(all(sympy.reduced(g, c[0], *variables, order="lex")[1] == 0 for g in c[0])
+               and all(sympy.reduced(g, basis, *variables, order="lex")[1] == 0
+                       for g in c[0]) for c in bigger):
+            continue
+        out.append((basis, elim, dim))
+    return out
 
-    funcs = sympy.lambdify([variables], list(basis), "numpy")
-    polys = [sympy.Poly(b, *variables) for b in basis]
-    for start in (0.3, -0.7, 1.3, 0.0):
-        sol = least_squares(lambda v: np.asarray(funcs(v), dtype=float),
-                            np.full(len(variables), start) + 0.1 * np.arange(len(variables)),
-                            xtol=1e-15, ftol=1e-15, gtol=1e-15)
-        if all(vanishes_at(p, sol.x) for p in polys):
-            return tuple(float(v) for v in sol.x)
-    return None
+
+def _slice_samples(equations, variables, dim, deadline, tries: int = 6
+                   ) -> list[tuple[Box, ...]]:
+    """Certified real points of a positive-dimensional component: intersect it with ``dim``
+    affine hyperplanes x_i = c (several choices of c and of coordinates) and isolate the
+    real roots of the zero-dimensional slices. Every real point found lies on the component;
+    a component missed by all slices gets no sample (reported, never guessed)."""
+    samples: list[tuple[Box, ...]] = []
+    values = [sympy.Rational(v) for v in (0, 1, -1, 3, -7, 29)]
+    for k in range(tries):
+        if time.monotonic() > deadline or len(samples) >= 4:
+            break
+        fixed = [variables[(k + j) % len(variables)] for j in range(dim)]
+        cut = [f - values[(k + j) % len(values)] for j, f in enumerate(fixed)]
+        try:
+            basis, eliminants = _groebner_eliminants(list(equations) + cut, variables)
+        except Exception:  # noqa: BLE001 (SymPy raises assorted errors on odd inputs)
+            continue
+        if eliminants is None or basis == [1]:
+            continue
+        polys = [sympy.Poly(b, *variables) for b in basis]
+        samples += [s.boxes for s in _pair_eliminant_roots(eliminants, variables, polys,
+                                                           deadline) if s.boxes]
+    return samples
 
 
-def _multistart(exprs, variables, polys):
+_MULTISTART_BOX = 3.0
+
+
+def _multistart(exprs, variables, polys, deadline=math.inf):
+    """Newton from a grid of starts in [-3, 3]^n; only points certified by a Krawczyk test
+    (a unique true solution in a small box around them) are kept: the answer can be
+    incomplete (far or singular solutions are missed) but never contains a spurious point."""
     from scipy.optimize import root
 
     funcs = sympy.lambdify([variables], list(exprs), "numpy")
     jac = sympy.lambdify([variables], sympy.Matrix(exprs).jacobian(variables), "numpy")
-    grid = np.linspace(-3.0, 3.0, 7 if len(variables) <= 3 else 4)
+    grid = np.linspace(-_MULTISTART_BOX, _MULTISTART_BOX, 7 if len(variables) <= 3 else 4)
     found: list[RealSolution] = []
+    rejected: list[tuple[float, ...]] = []
+    jac_polys = [[p.diff(v) for v in variables] for p in polys]
     for start in itertools.product(grid, repeat=len(variables)):
-        sol = root(lambda v: np.asarray(funcs(v), dtype=float), np.array(start),
-                   jac=lambda v: np.asarray(jac(v), dtype=float), method="hybr")
-        if sol.success and all(vanishes_at(p, sol.x, 1e-10) for p in polys):
-            found.append((float(np.linalg.norm(sol.fun)), tuple(float(v) for v in sol.x)))
-    # Newton crawls towards a multiple root and stops short of it: merge points closer than
-    # 1e-3, keeping the smallest residual (this method is not certified anyway).
-    kept: list[tuple[float, ...]] = []
-    for _, point in sorted(found):
-        if all(np.max(np.abs(np.subtract(point, k))) > 1e-3 for k in kept):
-            kept.append(point)
-    return _dedupe([RealSolution(p, None) for p in kept])
+        if time.monotonic() > deadline:
+            break  # the fallback has its own budget; the answer is incomplete either way
+        with np.errstate(all="ignore"):
+            sol = root(lambda v: np.asarray(funcs(v), dtype=float), np.array(start),
+                       jac=lambda v: np.asarray(jac(v), dtype=float), method="hybr")
+        if not np.all(np.isfinite(sol.x)):
+            continue
+        candidate = RealSolution(tuple(float(v) for v in sol.x), None)
+        if any(np.allclose(candidate.point, o, rtol=1e-6, atol=0) for o in
+               [f.point for f in found] + rejected):
+            continue  # Newton landed on a point already certified or already rejected
+        boxes = _exact_rational_guess(polys, candidate.point) or krawczyk_boxes(
+            polys, jac_polys, candidate.point)
+        if boxes is None:
+            rejected.append(candidate.point)
+        if boxes is not None and not any(_same_point(RealSolution(b_point(boxes), None, boxes),
+                                                     o) for o in found):
+            found.append(RealSolution(b_point(boxes), None, boxes))
+    return _dedupe(found)
+
+
+def _exact_rational_guess(polys, point) -> tuple[Box, ...] | None:
+    """Boxes of a nearby rational point with small denominators that solves the system
+    *exactly* (singular solutions, which a Krawczyk test cannot certify, are often such)."""
+    guess = [sympy.nsimplify(v, rational=True, tolerance=1e-9 * max(1.0, abs(v)))
+             for v in point]
+    if any(sympy.Rational(g).q > 10**6 for g in guess):
+        return None
+    at = dict(zip(polys[0].gens, guess, strict=True))
+    if all(p.eval(at) == 0 for p in polys):
+        return tuple(Box.rational(g) for g in guess)
+    return None
+
+
+def b_point(boxes: Sequence[Box]) -> tuple[float, ...]:
+    """Float midpoints of boxes."""
+    return tuple(b.value for b in boxes)
+
+
+def krawczyk_boxes(polys: Sequence[sympy.Poly], jac_polys, point: Sequence[float]
+                   ) -> tuple[Box, ...] | None:
+    """Boxes around ``point`` proven (Krawczyk operator, interval arithmetic at 50 digits) to
+    contain exactly one solution of ``polys = 0``; ``None`` when the test fails (no solution
+    nearby, or a singular one).
+
+    Example:
+        >>> x, y = sympy.symbols("x y")
+        >>> P = [sympy.Poly(x**2 - 2, x, y), sympy.Poly(y - x, x, y)]
+        >>> J = [[p.diff(v) for v in (x, y)] for p in P]
+        >>> boxes = krawczyk_boxes(P, J, (1.4142, 1.4142))
+        >>> boxes[0].lo < sympy.sqrt(2) < boxes[0].hi
+        True
+        >>> krawczyk_boxes(P, J, (1.0, 1.0)) is None or True
+        True
+    """
+    import mpmath
+    from mpmath import iv
+
+    from brud_analysis.stability import _interval_value, _iv_precision
+
+    n = len(point)
+    dps = 50
+    gens = polys[0].gens
+    f_mp = sympy.lambdify(gens, [p.as_expr() for p in polys], "mpmath")
+    j_mp = sympy.lambdify(gens, [[q.as_expr() for q in row] for row in jac_polys], "mpmath")
+    with mpmath.workdps(dps):
+        m = [mpmath.mpf(v) for v in point]
+        for _ in range(60):  # Newton polish at 50 digits (the float root is ~1e-12 off)
+            try:
+                step = mpmath.lu_solve(mpmath.matrix(j_mp(*m)), mpmath.matrix(f_mp(*m)))
+            except ZeroDivisionError:
+                return None
+            m = [mi - si for mi, si in zip(m, step, strict=True)]
+            if mpmath.norm(step) <= mpmath.mpf(10) ** -40 * max(1, mpmath.norm(mpmath.matrix(m))):
+                break
+        if not all(mpmath.isfinite(v) for v in m):
+            return None
+        mid = tuple(sympy.Rational(mpmath.nstr(v, dps, strip_zeros=False)) for v in m)
+        at = tuple(Box.rational(v) for v in mid)
+        jm = mpmath.matrix(j_mp(*[mpmath.mpf(v.p) / v.q for v in mid]))
+        try:
+            y = mpmath.inverse(jm)
+        except ZeroDivisionError:
+            return None
+        scale = max([abs(v) for v in mid] + [sympy.Integer(1)])
+        for rel in (sympy.Rational(1, 10**30), sympy.Rational(1, 10**20),
+                    sympy.Rational(1, 10**10)):
+            r = rel * scale
+            boxes = tuple(Box(None, v - r, v + r) for v in mid)
+            with _iv_precision(dps):
+                fm = [_interval_value(p, at, dps) for p in polys]
+                jx = [[_interval_value(q, boxes, dps) for q in row] for row in jac_polys]
+                ok = True
+                for i in range(n):
+                    k = iv.mpf(mid[i].p) / iv.mpf(mid[i].q)
+                    for j in range(n):
+                        k -= iv.mpf(y[i, j]) * fm[j]
+                        coeff = iv.mpf(1 if i == j else 0)
+                        for t in range(n):
+                            coeff -= iv.mpf(y[i, t]) * jx[t][j]
+                        k += coeff * (iv.mpf([-1, 1]) * (iv.mpf(r.p) / iv.mpf(r.q)))
+                    lo = iv.mpf(boxes[i].lo.p) / iv.mpf(boxes[i].lo.q)
+                    hi = iv.mpf(boxes[i].hi.p) / iv.mpf(boxes[i].hi.q)
+                    if not (k.a > lo.b and k.b < hi.a):
+                        ok = False
+                        break
+            if ok:
+                return boxes
+    return None
 
 
 def _with_exact_guess(sol: RealSolution, polys, deadline: float) -> RealSolution:
@@ -515,8 +776,77 @@ def _with_exact_guess(sol: RealSolution, polys, deadline: float) -> RealSolution
         guess.append(g)
     at = dict(zip(polys[0].gens, guess, strict=True))
     if all(sympy.simplify(p.as_expr().subs(at)) == 0 for p in polys):
-        return RealSolution(sol.point, tuple(guess))
+        boxes = sol.boxes
+        if boxes is not None and all(b.lo <= g <= b.hi for b, g in zip(boxes, guess,
+                                                                      strict=True)):
+            boxes = tuple(Box(b.poly, b.lo, b.hi, g) for b, g in zip(boxes, guess, strict=True))
+        return RealSolution(sol.point, tuple(guess), boxes)
     return sol
+
+
+# ------------------------------------------------------------------------------ algebraic
+def algebraic_atoms(exprs: Sequence[sympy.Expr], variables: Sequence[sympy.Symbol]
+                    ) -> dict[sympy.Expr, sympy.Symbol]:
+    """Irrational algebraic numbers (surds such as sqrt(2), 2**(1/3)) in the coefficients,
+    each with the symbol that stands for it when the system is solved over QQ; a
+    transcendental coefficient (pi) is a :class:`BrudError`.
+
+    Example:
+        >>> x, y = sympy.symbols("x y")
+        >>> algebraic_atoms([sympy.sqrt(2) * x + y], [x, y])
+        {sqrt(2): alg_0}
+    """
+    found: set[sympy.Expr] = set()
+    for e in exprs:
+        for c in sympy.Poly(e, *variables).coeffs():
+            if c.is_Rational:
+                continue
+            surds = {a for a in c.atoms(sympy.Pow) if a.base.is_Rational and a.exp.is_Rational
+                     and not a.exp.is_Integer}
+            surds |= c.atoms(sympy.CRootOf)
+            rest = c.xreplace({a: sympy.Integer(1) for a in surds})
+            if not sympy.nsimplify(rest).is_Rational or c.has(sympy.pi, sympy.E):
+                raise BrudError(f"coefficient {c} is not an algebraic number in radicals: "
+                                "give a rational value")
+            found |= surds
+    return {a: sympy.Symbol(f"alg_{k}", real=True)
+            for k, a in enumerate(sorted(found, key=sympy.default_sort_key))}
+
+
+def _solve_over_extension(exprs, variables, atoms, time_budget):
+    """Solve a system with algebraic coefficients over QQ: each surd a becomes a variable t
+    with its minimal polynomial m(t) = 0 added, and only solutions whose t-coordinate is the
+    real root a itself (isolating intervals overlap) are kept."""
+    ts = tuple(atoms.values())
+    minpolys = [sympy.minimal_polynomial(a, t) for a, t in atoms.items()]
+    extended = [sympy.expand(e.xreplace(atoms)) for e in exprs] + minpolys
+    atom_boxes = [Box.from_exact(a) for a in atoms]
+    sols, sets, method = solve_polynomial_system(extended, variables + ts, time_budget,
+                                                 exact=False)
+    n = len(variables)
+    kept = []
+    for sol in sols:
+        if sol.boxes is None:
+            continue  # uncertified point: we cannot tell which conjugate it belongs to
+        t_boxes = sol.boxes[n:]
+        if all(_overlap(tb, ab) for tb, ab in zip(t_boxes, atom_boxes, strict=True)):
+            kept.append(RealSolution(sol.point[:n], None, sol.boxes[:n],
+                                     tuple(zip(ts, atom_boxes, strict=True))))
+    back = {t: a for a, t in atoms.items()}
+    out_sets = []
+    for st in sets:
+        eqs = tuple(e for e in (sympy.expand(sympy.sympify(q).xreplace(back))
+                                for q in st.equations) if e != 0)
+        out_sets.append(StationarySet(eqs or (sympy.Integer(0),), st.dimension,
+                                      sample=None if st.sample is None else st.sample[:n]))
+    names = ", ".join(str(a) for a in atoms)
+    return kept, out_sets, f"{method} over QQ({names})"
+
+
+def _overlap(a: Box, b: Box) -> bool:
+    """Whether two isolating boxes of roots of one polynomial hold the same root."""
+    a, b = a.refined(30), b.refined(30)
+    return max(a.lo, b.lo) <= min(a.hi, b.hi)
 
 
 # ------------------------------------------------------------------------------ public solver
@@ -539,6 +869,9 @@ def solve_polynomial_system(
     exprs = [sympy.expand(_rational(sympy.sympify(e))) for e in equations]
     exact = exact and not any(sympy.sympify(e).has(sympy.Float) for e in equations)
     _check_numeric(exprs, variables)
+    atoms = algebraic_atoms(exprs, variables)
+    if atoms:
+        return _solve_over_extension(exprs, variables, atoms, time_budget)
     polys = [sympy.Poly(e, *variables) for e in exprs]
     deadline = time.monotonic() + time_budget
 
@@ -570,14 +903,34 @@ def solve_polynomial_system(
                 sols = [_with_exact_guess(sol, polys, deadline) if exact else sol
                         for sol in sols]
                 return sols, [], "groebner eliminants + real-root isolation"
-            dim = _ideal_dimension(exprs, variables)
-            sample = _point_on_variety(basis, variables)
-            return ([], [StationarySet(tuple(basis), dim, sample=sample)],
-                    "groebner (lex): positive-dimensional")
+            remaining = max(deadline - time.monotonic(), 0.1)
+            comps = run_with_budget(_decompose, (exprs, variables), remaining)
+            sols, sets = [], []
+            for comp_basis, comp_eliminants, dim in comps:
+                if comp_eliminants is not None:
+                    comp_polys = [sympy.Poly(b, *variables) for b in comp_basis]
+                    sols += _pair_eliminant_roots(comp_eliminants, variables, comp_polys,
+                                                  deadline)
+                else:
+                    sets.append(StationarySet(tuple(comp_basis), dim))
+            # an isolated point on a positive-dimensional component belongs to that set
+            on_set = [[sympy.Poly(b, *variables) for b in st.equations] for st in sets]
+            sols = [p for p in _dedupe(sols)
+                    if not any(all(vanishes_at(q, p.point) for q in qs) for qs in on_set)]
+            for st in sets:
+                st.sample_boxes = _slice_samples(st.equations, variables, st.dimension,
+                                                 deadline)
+                st.sample = b_point(st.sample_boxes[0]) if st.sample_boxes else None
+            sols = [_with_exact_guess(sol, polys, deadline) if exact else sol for sol in sols]
+            return sols, sets, ("factorizing groebner decomposition: isolated points by "
+                                "eliminants + real-root isolation, components by slicing")
         except _OutOfTime:
             pass
-    method = "numeric multistart (completeness not certified)"
-    return _multistart(exprs, variables, polys), [], method
+    method = ("numeric multistart (incomplete: Newton from starts in "
+              f"[-{_MULTISTART_BOX:g}, {_MULTISTART_BOX:g}]^{len(variables)} only; every point "
+              "certified a solution, by a Krawczyk test (isolated) or exactly (rational; it may "
+              "lie on a stationary set the exact route would have found))")
+    return _multistart(exprs, variables, polys, time.monotonic() + time_budget), [], method
 
 
 # ------------------------------------------------------------------------------ analyses
@@ -598,23 +951,202 @@ def stationary_points(game: Game, time_budget: float = DEFAULT_TIME_BUDGET) -> S
     sols, sets, method = solve_polynomial_system(game.gradient, game.agents, time_budget)
     points = []
     for s in sols:
-        eig = numeric_eigenvalues(game.hessian, game.agents, s.point)
-        kind = classify_hessian(eig)
-        higher = probe_degenerate(game.reward, game.agents, s.point) if kind == "degenerate" \
-            else None
-        eig_t = tuple(complex(e) for e in eig)
-        points.append(StationaryPoint(s.point, s.exact, kind, eig_t, higher))
-    for st in sets:
-        if st.sample is not None and st.dimension < game.n_agents:
-            eig = numeric_eigenvalues(game.hessian, game.agents, st.sample)
-            st.kind = classify_hessian(eig, flat_directions=st.dimension)
+        eig = tuple(complex(e) for e in numeric_eigenvalues(game.hessian, game.agents, s.point))
+        boxes = _boxes_of(s)
+        if boxes is None:
+            points.append(StationaryPoint(s.point, s.exact, "undetermined", eig, None,
+                                          "point from the numeric fallback: no exact form"))
+            continue
+        if s.constants:  # algebraic coefficients: their symbols are extra (fixed) coordinates
+            consts = dict(zip(algebraic_atoms(game.gradient, game.agents),
+                              (t for t, _ in s.constants), strict=True))
+            reward_t = sympy.expand(game.reward.xreplace(consts))
+            verdict = classify_point(reward_t, sympy.hessian(reward_t, game.agents),
+                                     game.agents + tuple(t for t, _ in s.constants),
+                                     boxes + tuple(b for _, b in s.constants))
         else:
-            # the whole space (R constant) is degenerate; without a real sample point we
-            # cannot classify the set
-            st.kind = "degenerate" if st.dimension == game.n_agents else "unclassified"
+            verdict = classify_point(game.reward, game.hessian, game.agents, boxes)
+        points.append(StationaryPoint(s.point, s.exact, verdict.kind, eig, verdict.higher_order,
+                                      verdict.reason))
+    for st in sets:
+        _classify_set(game, st)
     has_max = any(p.kind == "maximum" or p.higher_order == "maximum" for p in points) or any(
-        s.kind == "maximum" for s in sets)
+        piece.kind == "maximum" for s in sets for piece in s.pieces)
     return StationaryAnalysis(points, sets, method, has_max)
+
+
+def _classify_set(game: Game, st: StationarySet) -> None:
+    """Pieces of constant kind (certified for hypersurfaces, whose R - c = h^m g), else the
+    kind at a sample point from the Hessian with the set's tangent directions removed."""
+    if st.dimension == game.n_agents:  # R constant: every point is a (weak) max and min
+        st.kind = "degenerate"
+        st.pieces = [SetPiece(tuple(0.0 for _ in game.agents), "degenerate")]
+        return
+    rational = all(c.is_Rational for e in st.equations
+                   for c in sympy.Poly(e, *game.agents).coeffs())
+    if (len(st.equations) == 1 and st.dimension == game.n_agents - 1 and game.n_agents == 2
+            and rational):
+        _hypersurface_pieces(game, st)
+    elif st.sample_boxes:
+        # Morse-Bott test at certified samples: exactly ``dimension`` zero eigenvalues and the
+        # rest of one sign give (weak) maxima/minima, of both signs a saddle
+        by_kind: dict[str, tuple[float, ...]] = {}
+        for boxes in st.sample_boxes:
+            inertia = certified_inertia(game.hessian, game.agents, boxes)
+            if inertia is None:
+                kind = "undetermined"
+            else:
+                pos, neg, zero = inertia
+                kind = ("saddle" if pos and neg else "degenerate" if zero > st.dimension
+                        else "maximum" if neg else "minimum")
+            by_kind.setdefault(kind, b_point(boxes))
+        st.pieces = [SetPiece(sample, kind, "kind at certified sample points of slices")
+                     for kind, sample in by_kind.items()]
+    elif st.sample is not None:
+        eig = numeric_eigenvalues(game.hessian, game.agents, st.sample)
+        kind = classify_hessian(eig, flat_directions=st.dimension)
+        st.pieces = [SetPiece(st.sample, kind,
+                              "(not certified: numeric Hessian at one sample point)")]
+    if not st.pieces:
+        st.kind = "undetermined"
+        st.reason = st.reason or "no real sample point found"
+    else:
+        kinds = {p.kind for p in st.pieces}
+        st.kind = kinds.pop() if len(kinds) == 1 else "mixed"
+        st.sample = st.pieces[0].sample
+
+
+def _hypersurface_pieces(game: Game, st: StationarySet) -> None:
+    """R is constant (c) on the irreducible curve h = 0 and R - c = h^m g with h not dividing
+    g: where g != 0, an even m gives maxima (g < 0) or minima (g > 0), an odd m a saddle-like
+    set (R - c changes sign across it). Samples come from a projection decomposition of the
+    curve (every real branch is met), signs of g are certified; crossings and the points where
+    g = 0 are classified on their own."""
+    x, y = game.agents
+    h = sympy.Poly(st.equations[0], x, y)
+    reward = sympy.Poly(_rational(game.reward), x, y)
+    _, rem = sympy.reduced(reward.as_expr(), [h.as_expr()], x, y)
+    if not sympy.sympify(rem).is_number:
+        st.reason = "R is not constant on the set's complex components"
+        return
+    g, m = reward - sympy.Poly(rem, x, y), 0
+    while True:
+        q, r = sympy.div(g, h)
+        if not r.is_zero:
+            break
+        g, m = q, m + 1
+    samples = _curve_samples(h, g, x, y)
+    by_sign: dict[int | None, tuple[float, ...]] = {}
+    for boxes, sign in samples:
+        by_sign.setdefault(sign, tuple(b.value for b in boxes))
+    g_text = str(g.as_expr())
+    if None in by_sign:
+        st.pieces.append(SetPiece(by_sign.pop(None), "undetermined",
+                                  f"sign of {g_text} not decided in time"))
+    for sign, sample in sorted(by_sign.items()):
+        if sign == 0:
+            continue
+        if m % 2 == 1:
+            kind = "saddle"
+        else:
+            kind = "maximum" if sign < 0 else "minimum"
+        where = "" if g.is_ground else f"{g_text} {'<' if sign < 0 else '>'} 0"
+        st.pieces.append(SetPiece(sample, kind, where))
+    if m % 2 == 1 and len(st.pieces) > 1:  # both signs of g: still one kind
+        st.pieces = [SetPiece(st.pieces[0].sample, "saddle",
+                              "" if g.is_ground else f"{g_text} != 0")]
+    special = []
+    fx, fy = h.diff(x), h.diff(y)
+    try:
+        if not g.is_ground and sympy.gcd(h, g).is_ground:
+            special += _solve_coprime_pair(h, g, x, y, math.inf, False)
+        sing, _ = _solve_bivariate(fx, fy, x, y, math.inf, False, 1)
+        special += [p for p in sing if vanishes_at(h, p.point)]
+    except _OutOfTime:
+        st.reason = "special points of the set not computed"
+    for p in _dedupe(special):
+        if p.boxes is None:
+            continue
+        verdict = classify_point(game.reward, game.hessian, game.agents, p.boxes)
+        eig = tuple(complex(e) for e in numeric_eigenvalues(game.hessian, game.agents, p.point))
+        st.special_points.append(StationaryPoint(p.point, p.exact, verdict.kind, eig,
+                                                 verdict.higher_order, verdict.reason))
+
+
+def _curve_samples(h: sympy.Poly, g: sympy.Poly, x: sympy.Symbol, y: sympy.Symbol
+                   ) -> list[tuple[tuple[Box, Box], int]]:
+    """Real points of h = 0 with the certified sign of g there: one vertical line in every
+    cell of the projection to x cut at the discriminant, leading coefficient and h = g = 0
+    abscissae (so every real branch and every sign of g along it is met); curves without y
+    are handled by projecting to y instead."""
+    swap = h.degree(y) == 0
+    u, w = (y, x) if swap else (x, y)
+    hu = sympy.Poly(h.as_expr(), w)
+    crit_polys = [sympy.Poly(hu.LC(), u)]
+    if hu.degree() >= 2:
+        crit_polys.append(sympy.Poly(sympy.discriminant(h.as_expr(), w), u))
+    if not g.is_ground:
+        res = sympy.resultant(h.as_expr(), g.as_expr(), w)
+        if res != 0:
+            crit_polys.append(sympy.Poly(res, u))
+    crit: list[Box] = []
+    for cp in crit_polys:
+        if not cp.is_zero and cp.degree() > 0:
+            crit += real_root_boxes(cp, exact=False)
+    crit.sort(key=lambda b: b.value)
+    cuts = [b.value for b in crit]
+    if not cuts:
+        values = [sympy.Integer(0)]
+    else:
+        lo, hi = crit[0].refined(20), crit[-1].refined(20)
+        values = [sympy.floor(lo.lo) - 1]
+        for a, b in itertools.pairwise(crit):
+            a, b = a.refined(20), b.refined(20)
+            if a.hi < b.lo:
+                values.append(_simple_rational_between(a.hi, b.lo))
+        values.append(sympy.ceiling(hi.hi) + 1)
+    out = []
+    for v in values:
+        line = sympy.Poly(h.as_expr().subs(u, v), w)
+        if line.is_zero or line.degree() <= 0:
+            continue
+        for b in real_root_boxes(line, exact=False):
+            boxes = (Box.rational(v), b)
+            if swap:
+                boxes = boxes[::-1]
+            sign = certified_sign(g, boxes) if not g.is_ground else int(sympy.sign(g.LC()))
+            out.append((boxes, sign))
+    return out
+
+
+def _simple_rational_between(a: sympy.Rational, b: sympy.Rational) -> sympy.Rational:
+    """A rational with a small denominator strictly between a < b."""
+    q = 1
+    while True:
+        cand = sympy.ceiling(a * q + sympy.Rational(1, 2)) / sympy.Integer(q)
+        if a < cand < b:
+            return sympy.Rational(cand)
+        q *= 2
+
+
+def _boxes_of(sol: RealSolution) -> tuple[Box, ...] | None:
+    """Certified coordinates of a solution: its boxes, else boxes of its exact values."""
+    if sol.exact is not None and all(e.is_Rational for e in sol.exact):
+        return tuple(Box.rational(e) for e in sol.exact)
+    if sol.boxes is not None:
+        return sol.boxes
+    if sol.exact is not None:
+        try:
+            return tuple(Box.from_exact(e) for e in sol.exact)
+        except (ValueError, NotImplementedError, sympy.PolynomialError):
+            return None
+    return None
+
+
+def _exact_sample(st: StationarySet, field_, variables) -> bool:
+    """Whether the set's float sample is exactly on the set (so its Box is the point)."""
+    at = {v: sympy.Rational(c) for v, c in zip(variables, st.sample, strict=True)}
+    return all(sympy.sympify(e).subs(at) == 0 for e in st.equations)
 
 
 def brud_jacobian(game: Game, data: DataModel) -> sympy.Matrix:
@@ -647,11 +1179,27 @@ def brud_fixed_points(game: Game, data: DataModel,
     jac = sympy.Matrix(field_).jacobian(game.agents)
     points = []
     for s in sols:
-        eig = numeric_eigenvalues(jac, game.agents, s.point)
-        points.append(FixedPoint(s.point, s.exact, is_stable(eig), tuple(complex(e) for e in eig)))
+        eig = tuple(complex(e) for e in numeric_eigenvalues(jac, game.agents, s.point))
+        boxes = _boxes_of(s)
+        if boxes is None:
+            points.append(FixedPoint(s.point, s.exact, None, eig,
+                                     "point from the numeric fallback: no exact form"))
+            continue
+        if s.constants:
+            consts = dict(zip(algebraic_atoms(field_, game.agents),
+                              (t for t, _ in s.constants), strict=True))
+            stable = certified_stability(jac.xreplace(consts),
+                                         game.agents + tuple(t for t, _ in s.constants),
+                                         boxes + tuple(b for _, b in s.constants))
+        else:
+            stable = certified_stability(jac, game.agents, boxes)
+        reason = None if stable is not None else (
+            "an eigenvalue has zero real part (linearisation does not decide)")
+        points.append(FixedPoint(s.point, s.exact, stable, eig, reason))
     for st in sets:
         if st.sample is not None:
-            eig = numeric_eigenvalues(jac, game.agents, st.sample)
-            stab = is_stable(eig)
+            boxes = tuple(Box.rational(sympy.Rational(v)) for v in st.sample)
+            stab = certified_stability(jac, game.agents, boxes) if _exact_sample(
+                st, field_, game.agents) else None
             st.kind = "degenerate" if stab is None else ("stable" if stab else "unstable")
     return FixedPointAnalysis(points, sets, method, field_)

@@ -113,3 +113,45 @@ def games_with_stable_brud_fixed_point(draw, n_agents: int = 2) -> tuple[Game, D
         terms[square] = -draw(st.integers(1, 4))
     game = _game_from_terms(n_agents, terms, max(2, n_agents))
     return game, draw(data_models(n_agents))
+
+
+# A stationary point of known kind: R = scale * form(x - x0, y - y0) where the form's kind at 0
+# is known by construction (kind, higher-order verdict).
+_KNOWN_FORMS: tuple[tuple[str, str, str | None], ...] = (
+    ("-(u**2) - v**2", "maximum", None),
+    ("u**2 + v**2", "minimum", None),
+    ("u**2 - v**2", "saddle", None),
+    ("-(u**2) - 10**-10*v**2", "maximum", None),  # eigenvalues 1e10 apart
+    ("u**2 + u*v + v**2", "minimum", None),
+    ("-(u**4) - v**2", "degenerate", "maximum"),
+    ("u**4 + v**2", "degenerate", "minimum"),
+    ("u**3 - v**2", "degenerate", "saddle"),
+    ("-(u**4) - v**4", "degenerate", "maximum"),
+    ("u**2*v**2 - u**4 - v**4", "degenerate", "maximum"),
+    ("-(u**4) + v**2", "degenerate", "saddle"),
+    ("-(u - v)**4 - (u + v)**2", "degenerate", "maximum"),
+)
+
+
+@st.composite
+def structured_stationary_games(draw) -> tuple[Game, tuple[Fraction, Fraction], str, str | None]:
+    """(game, point, kind, higher-order verdict) for a 2-agent game whose only stationary
+    point has a known kind, scaled by a random power of ten and shifted far from the origin.
+
+    Example:
+        >>> game, point, kind, higher = structured_stationary_games().example()
+        >>> kind in ("maximum", "minimum", "saddle", "degenerate")
+        True
+    """
+    import sympy
+
+    form, kind, higher = draw(st.sampled_from(_KNOWN_FORMS))
+    scale = sympy.Integer(10) ** draw(st.integers(-12, 12))
+    x0 = Fraction(draw(st.integers(-10**6, 10**6)), draw(st.sampled_from([1, 2, 7])))
+    y0 = Fraction(draw(st.integers(-10**6, 10**6)), draw(st.sampled_from([1, 3, 10])))
+    x, y = sympy.symbols("x y", real=True)
+    u, v = sympy.symbols("u v", real=True)
+    shift = {u: x - sympy.Rational(x0.numerator, x0.denominator),
+             v: y - sympy.Rational(y0.numerator, y0.denominator)}
+    reward = scale * sympy.sympify(form, locals={"u": u, "v": v}).subs(shift)
+    return Game(sympy.expand(reward), agents=["x", "y"]), (x0, y0), kind, higher

@@ -42,7 +42,8 @@ def test_analyse_line_of_maxima_and_fixed_point(capsys):
                    "--high", "2", "3")
     assert out["stationary_sets"][0]["equations"] == ["x - y"]
     assert out["brud_fixed_points"] == [
-        {"point": [2.0, 1.0], "stable": True, "exact": ["2", "1"], "eigenvalues": [-2.0, -2.0]}]
+        {"point": [2.0, 1.0], "stable": True, "exact": ["2", "1"], "eigenvalues": [-2.0, -2.0],
+         "reason": None}]
 
 
 def test_analyse_with_data_file_and_plot(capsys, tmp_path):

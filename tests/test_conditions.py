@@ -82,9 +82,26 @@ def test_unbounded_interval():
     assert cond.per_agent[1].stable_mean_intervals == [(-math.inf, pytest.approx(0.5))]
 
 
+def test_three_agents_one_entry_per_agent():
+    """Pairwise terms reuse the 1-D analysis; a relation in two agents' data gets a certified
+    existence verdict and a witness dataset that satisfies it."""
+    cond = data_conditions(Game("x*y - x**2 + y*z - z**2"), [1, 2, 3])
+    x_cond, y_cond, z_cond = cond.per_agent
+    assert (x_cond.other, x_cond.mean_intervals) == ("y", [(2.0, 2.0)])  # g_x = E[y] - 2x
+    assert (z_cond.other, z_cond.mean_intervals) == ("y", [(6.0, 6.0)])  # g_z = E[y] - 2z
+    assert y_cond.other == "x, z" and y_cond.possible is True  # g_y = E[x] + E[z]
+    w = y_cond.witness
+    assert w["mean_x"] + w["mean_z"] == pytest.approx(0.0, abs=1e-12)  # bisection to 2^-45
+    product = data_conditions(Game("x*y*z - x**2 - y**2 - z**2"), [1, 1, 1], family="uniform")
+    for a in product.per_agent:  # g_x = E[y] E[z] - 2 x: mean_y mean_z = 2
+        assert a.possible is True
+        m = [v for k, v in a.witness.items() if k.startswith("mean")]
+        assert m[0] * m[1] == pytest.approx(2.0, rel=1e-12)
+    impossible = data_conditions(Game("x + y + z"), [0, 0, 0])
+    assert impossible.possible is False
+
+
 def test_bad_inputs():
-    with pytest.raises(BrudError, match="2-agent"):
-        data_conditions(Game("x*y*z"), [1, 1, 1])
     with pytest.raises(BrudError, match="mismatched"):
         data_conditions(twin_peaks(), [1])
     with pytest.raises(BrudError, match="family"):
@@ -132,3 +149,16 @@ def test_uniform_family_differs_where_fourth_moments_matter():
         assert any(sympy.simplify(s**4 - std4) == 0 for s in stds)
         ((lo, hi),) = cond.mean_intervals
         assert (lo, hi) == pytest.approx((-1.0, 1.0))  # E[y^4] >= mean^4: |mean| <= 1
+
+
+@pytest.mark.parametrize("power", [-12, -3, 0, 6])
+def test_conditions_do_not_depend_on_the_game_scale(power):
+    """Scaling R by 10^power changes no admissible interval (no absolute tolerance)."""
+    scale = sympy.Integer(10) ** power
+    base = data_conditions(twin_peaks(1, 4, 5), [PEAK, PEAK])
+    scaled = data_conditions(Game(scale * twin_peaks(1, 4, 5).reward), [PEAK, PEAK])
+    for a, b in zip(base.per_agent, scaled.per_agent, strict=True):
+        assert a.mean_intervals == b.mean_intervals
+        assert a.stable_mean_intervals == b.stable_mean_intervals
+    tiny = data_conditions(Game(scale * sympy.sympify("2*x*y**2 - x**2 - y**2")), [1, 0])
+    assert tiny.per_agent[0].mean_intervals == [pytest.approx((-1.0, 1.0), rel=1e-14)]

@@ -36,3 +36,152 @@ def test_probe_degenerate():
     assert probe_degenerate(x**4 + y**2, (x, y), (0.0, 0.0)) == "minimum"
     assert probe_degenerate(x**2 * y, (x, y), (0.0, 0.0)) == "saddle"
     assert probe_degenerate(-(x**2) * 0 - y**4, (x, y), (0.0, 0.0)) == "degenerate"  # flat in x
+
+
+
+# --------------------------------------------------------------------------- certified
+
+import pytest  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from brud_analysis.data import Normal  # noqa: E402
+from brud_analysis.game import Game  # noqa: E402
+from brud_analysis.solve import brud_fixed_points, stationary_points  # noqa: E402
+from brud_analysis.stability import (  # noqa: E402
+    Box,
+    certified_inertia,
+    certified_sign,
+    certified_stability,
+    classify_point,
+)
+from brud_analysis.strategies import structured_stationary_games  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(structured_stationary_games())
+def test_classification_is_right_at_every_scale_and_place(case):
+    """Kinds known by construction survive scaling by 1e-12..1e12 and shifts up to 1e6."""
+    game, (x0, y0), kind, higher = case
+    a = stationary_points(game)
+    (p,) = a.points
+    assert p.exact == (sympy.Rational(x0.numerator, x0.denominator),
+                       sympy.Rational(y0.numerator, y0.denominator))
+    assert (p.kind, p.higher_order) == (kind, higher)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(-12, 12), st.integers(-10**5, 10**5), st.sampled_from([1, -1]))
+def test_brud_stability_is_scale_free(power, shift, sign):
+    """g_i = -sign * 2 s (theta_i - m_j): stable iff sign > 0, at any scale and place."""
+    scale = sympy.Integer(10) ** power
+    game = Game(sign * scale * -(sympy.Symbol("x") - sympy.Symbol("y")) ** 2)
+    fp = brud_fixed_points(game, Normal([shift, 2 * shift], [1, 1]))
+    (p,) = fp.points
+    assert p.exact == (2 * shift, shift)
+    assert p.stable is (sign > 0)
+
+
+def test_sign_decisions_need_no_threshold():
+    x, y = sympy.symbols("x y")
+    root2 = Box.from_exact(sympy.sqrt(2))
+    # 1e-40 * (x^2 - 2) + 1e-60 at sqrt(2): positive, though tiny
+    tiny = sympy.Poly(sympy.Rational(1, 10**40) * (x**2 - 2) + sympy.Rational(1, 10**60), x, y)
+    assert certified_sign(tiny, (root2, Box.rational(0))) == 1
+    # exactly zero at an algebraic point: decided by the exact zero test, not a tolerance
+    assert certified_sign(sympy.Poly((x**2 - 2) * (y + 5), x, y), (root2, Box.rational(1))) == 0
+    hessian = sympy.Matrix([[sympy.Rational(-1, 10**15), 0], [0, -(10**15)]])
+    assert certified_inertia(hessian, (x, y), (Box.rational(0), Box.rational(0))) == (0, 2, 0)
+
+
+def test_degenerate_and_non_symmetric_cases():
+    x, y = sympy.symbols("x y")
+    origin = (Box.rational(0), Box.rational(0))
+    monkey = x**3 - 3 * x * y**2  # monkey saddle: zero Hessian, odd cubic form
+    v = classify_point(monkey, sympy.hessian(monkey, (x, y)), (x, y), origin)
+    assert (v.kind, v.higher_order) == ("degenerate", "saddle")
+    flat = -(x**2) * 0 - y**4 - x**6  # zero Hessian, semidefinite quartic form: not certified
+    v = classify_point(flat, sympy.hessian(flat, (x, y)), (x, y), origin)
+    assert v.kind == "degenerate" and v.higher_order == "undetermined" and v.reason
+    rotation = sympy.Matrix([[-1, 3], [-3, -1]])  # eigenvalues -1 +- 3i
+    assert certified_stability(rotation, (x, y), origin) is True
+    assert certified_stability(-rotation, (x, y), origin) is False
+    centre = sympy.Matrix([[0, 1], [-1, 0]])  # +-i: the linearisation does not decide
+    assert certified_stability(centre, (x, y), origin) is None
+
+
+def test_curve_pieces_change_kind_where_the_cofactor_changes_sign():
+    """R = 10^-9 (y - x - 100)^2 (x - 200): maxima for x < 200, minima for x > 200, far away."""
+    a = stationary_points(Game("(y - x - 100)**2*(x - 200)/1000000000"))
+    (curve,) = a.sets
+    kinds = sorted((pc.kind, pc.sample[0] < 200) for pc in curve.pieces)
+    assert kinds == [("maximum", True), ("minimum", False)] and curve.kind == "mixed"
+    (special,) = curve.special_points
+    assert special.point == pytest.approx((200.0, 300.0), rel=1e-15)  # exact rational point
+    assert special.higher_order == "saddle"
+    far = stationary_points(Game("-(x**2 + y**2 - 10**6)**2"))  # circle of radius 1000
+    assert far.sets[0].kind == "maximum" and far.sets[0].pieces[0].sample is not None
+    assert [p.kind for p in far.points] == ["minimum"]
+
+
+def test_worker_dies_with_its_parent():
+    """SIGKILL of the parent takes the forked solver worker with it (PR_SET_PDEATHSIG)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the test reads /proc")
+    code = ("import time; from brud_analysis.solve import run_with_budget; "
+            "run_with_budget(time.sleep, (120,), 120)")
+    parent = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        children: list[str] = []
+        for _ in range(100):
+            time.sleep(0.2)
+            with open(f"/proc/{parent.pid}/task/{parent.pid}/children") as fh:
+                children = fh.read().split()
+            if children:
+                break
+        assert children, "the worker never started"
+    finally:
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait()
+    for _ in range(50):
+        if not any(os.path.exists(f"/proc/{c}") and _not_zombie(c) for c in children):
+            break
+        time.sleep(0.1)
+    assert not any(os.path.exists(f"/proc/{c}") and _not_zombie(c) for c in children)
+
+
+def _not_zombie(pid: str) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+
+
+@settings(max_examples=8, deadline=None)
+@given(st.integers(-9, 9), st.integers(-1000, 1000), st.integers(-3, 3).filter(bool),
+       st.integers(-1000, 1000), st.sampled_from([1, -1]))
+def test_curve_kinds_follow_the_cofactor_at_every_scale(power, shift, slope, c, sign):
+    """R = sign 10^power (y - slope x - shift)^2 (x - c): along the line the kind flips at
+    x = c (maxima where sign (x - c) < 0), wherever the line lies and whatever the scale."""
+    x, y = sympy.symbols("x y", real=True)
+    reward = sign * sympy.Integer(10) ** power * (y - slope * x - shift) ** 2 * (x - c)
+    a = stationary_points(Game(sympy.expand(reward), agents=["x", "y"]))
+    (line,) = a.sets
+    assert line.kind == "mixed" and len(line.pieces) == 2
+    for piece in line.pieces:
+        px, py = piece.sample
+        assert py == pytest.approx(slope * px + shift, rel=1e-12, abs=1e-9)  # on the line
+        expected = "maximum" if sign * (px - c) < 0 else "minimum"
+        assert piece.kind == expected
+    (special,) = line.special_points
+    assert special.point == pytest.approx((c, slope * c + shift), rel=1e-12, abs=1e-12)
+    assert special.higher_order == "saddle"
