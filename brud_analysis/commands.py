@@ -6,7 +6,12 @@ import argparse
 import math
 from typing import Any
 
-from brud_analysis.cli_options import add_data_options, data_model_from_args
+from brud_analysis.cli_options import (
+    add_data_options,
+    add_time_budget_option,
+    data_model_from_args,
+    output_file,
+)
 from brud_analysis.errors import BrudError
 
 __all__ = ["add_data_options", "data_model_from_args", "register"]
@@ -34,10 +39,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("expr", metavar="EXPR", help="reward polynomial or catalogue name")
     p.add_argument("--agents", default=None, help="comma-separated agent names, in order")
     add_data_options(p)
-    p.add_argument("--plot", metavar="PNG", default=None,
+    p.add_argument("--plot", metavar="PNG", default=None, type=output_file,
                    help="write true vs BRUD vector fields (needs --data, 2 agents)")
-    p.add_argument("--time-budget", type=float, default=10.0, metavar="S",
-                   help="seconds for the exact solver before the numeric fallback (default 10)")
+    add_time_budget_option(p, 10.0, "exact solving, its numeric fallback and the output")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=run_analyse)
 
@@ -59,6 +63,7 @@ def register(subparsers: Any) -> None:
     c.add_argument("--family", default="normal", choices=("normal", "uniform"),
                    help="data family of the other agent, by mean and std (default normal; "
                         "uniform = on [mean - sqrt(3) std, mean + sqrt(3) std])")
+    add_time_budget_option(c, 60.0, "deriving every relation")
     c.add_argument("--json", action="store_true", help="print JSON")
     c.set_defaults(handler=run_condition)
 
@@ -190,11 +195,11 @@ def run_analyse(args: argparse.Namespace) -> int:
 
     game = _game(args)
     data = data_model_from_args(args, game)
-    if args.time_budget <= 0 or not math.isfinite(args.time_budget):
-        raise BrudError("--time-budget must be a positive number of seconds")
     if args.plot and data is None:
         raise BrudError("--plot needs --data (the BRUD field depends on the data)")
-    out = analyse(game, data, args.time_budget)
+    # --time-budget bounds the whole command (brud stops its worker at the deadline): each exact
+    # solve gets a share, so that the numeric fallback, classification and output fit in it too.
+    out = analyse(game, data, args.time_budget * (0.3 if data is not None else 0.5))
     if args.plot:
         from brud_analysis.plots import plot_fields
 

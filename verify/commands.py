@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from brud_analysis.cli_options import add_data_options, data_model_from_args
+from brud_analysis.cli_options import add_data_options, data_model_from_args, output_file
 from brud_analysis.errors import BrudError
 
 _PJAP_KEYS = ("alpha", "eps", "distance", "exponent", "refresh", "importance")
@@ -250,8 +250,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--bound", type=_positive_float, default=1e3,
                    help="|theta| beyond which a run counts as divergent")
     p.add_argument("--seed", type=int, default=0, help="PRNG seed (dataset, inits, minibatches)")
-    p.add_argument("--plot", metavar="PNG", help="write trajectories / reward / distance plot")
-    p.add_argument("--output", metavar="JSON", help="also write the JSON summary to this file")
+    p.add_argument("--plot", metavar="PNG", type=output_file,
+                   help="write trajectories / reward / distance plot")
+    p.add_argument("--output", metavar="JSON", type=output_file,
+                   help="also write the JSON summary to this file")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=run_verify)
 
@@ -271,6 +273,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="initial policy (default -0.5 0.6)")
     q.add_argument("--seeds", type=_positive_int, default=1, help="runs per buffer size")
     q.add_argument("--seed", type=int, default=0)
-    q.add_argument("--plot", metavar="PNG", help="write the Fig. 2 style plot")
+    q.add_argument("--plot", metavar="PNG", type=output_file, help="write the Fig. 2 style plot")
     q.add_argument("--json", action="store_true", help="print JSON")
     q.set_defaults(handler=run_online)

@@ -1,8 +1,8 @@
 """``brud halfcheetah ...``: datasets, stats and behaviour-policy training for 2-agent HalfCheetah.
 
 Heavy imports (JAX, MuJoCo, flashbax, matplotlib) happen inside the handlers so that
-``brud --help`` stays fast. The offline-learning helper adds ``train`` / ``report`` through
-:mod:`verify.halfcheetah.experiment_commands` when that module exists.
+``brud --help`` stays fast. ``train`` / ``report`` (the offline-learning experiment) are
+registered by :mod:`verify.halfcheetah.experiment_commands`.
 """
 
 from __future__ import annotations
@@ -79,13 +79,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print the evaluation log as JSON")
     p.set_defaults(handler=_train_behaviour)
 
-    try:
-        experiment = importlib.import_module("verify.halfcheetah.experiment_commands")
-    except ModuleNotFoundError as err:
-        if err.name != "verify.halfcheetah.experiment_commands":
-            raise
-    else:
-        experiment.register(sub)
+    # `train` and `report`; imported by name so that a broken module fails loudly
+    importlib.import_module("verify.halfcheetah.experiment_commands").register(sub)
 
 
 def _print_help(parser: argparse.ArgumentParser) -> int:
