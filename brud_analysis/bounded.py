@@ -16,6 +16,7 @@ killed. The handler runs in a forked worker that
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import multiprocessing
 import os
@@ -23,11 +24,13 @@ import signal
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from brud_analysis.errors import BrudError
 
+#: Imported before the clock starts (the libraries every bounded command needs).
+PRELOAD: tuple[str, ...] = ("brud_analysis.game",)
 #: Address-space limit of a worker (the symbolic commands need ~0.4 GB for their libraries).
 MAX_MEMORY_BYTES = 4 * 1024**3
 
@@ -107,9 +110,11 @@ def _stop(proc: multiprocessing.process.BaseProcess) -> None:
 
 
 def run_bounded(handler: Callable[[Any], int | None], args: Any, seconds: float,
-                what: str = "the command") -> int:
+                what: str = "the command", preload: Sequence[str] = PRELOAD) -> int:
     """``handler(args)`` in a worker killed after ``seconds``; its output is replayed here.
 
+    The modules in ``preload`` are imported first, outside the deadline (loading SymPy takes
+    seconds on a busy machine and cannot hang), so the budget is spent on the user's input.
     Raises :class:`BrudError` (one line) when the deadline passes, the worker runs out of
     memory or the handler raised one; :class:`WorkerCrash` for any other exception.
 
@@ -118,6 +123,8 @@ def run_bounded(handler: Callable[[Any], int | None], args: Any, seconds: float,
         hi
         0
     """
+    for name in preload:
+        importlib.import_module(name)
     ctx = multiprocessing.get_context("fork")
     receiver, sender = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_worker, args=(handler, args, sender, os.getpid()),

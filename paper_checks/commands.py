@@ -45,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "multi-start Newton in a box (default: data mean +- 3 std, at least [-1, 1]).",
     )
     p.add_argument("reward", metavar="EXPR", help="reward polynomial or catalogue name")
-    from brud_analysis.cli_options import add_data_options
+    from brud_analysis.cli_options import add_data_options, add_time_budget_option
 
     add_data_options(p)
     p.add_argument("--alpha", type=float, required=True, help="PJAP temperature (>= 0)")
@@ -54,6 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="l2 (closed form with eps 0 and normal data; default) or l1 (paper)")
     p.add_argument("--box", type=float, nargs=2, metavar=("LO", "HI"),
                    help="search box for fixed points, the same for every agent")
+    add_time_budget_option(p, 60.0, "the field and its fixed-point search")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=_pjap_field)
 
