@@ -135,7 +135,8 @@ def run_bounded(handler: Callable[[Any], int | None], args: Any, seconds: float,
     with contextlib.suppress(OSError):  # also here: no race with the worker's own setpgid
         os.setpgid(proc.pid, proc.pid)
     try:
-        if not receiver.poll(max(seconds, 0.0)):
+        # select() takes no infinite timeout: past ~11 days "a huge budget" means no limit
+        if not receiver.poll(min(max(seconds, 0.0), 1e6)):
             raise BrudError(
                 f"--time-budget {seconds:g} s spent before {what} finished "
                 f"({time.monotonic() - start:.1f} s); give it more time, e.g. "

@@ -13,7 +13,7 @@ import argparse
 import math
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from brud_analysis.errors import BrudError
 
@@ -189,3 +189,34 @@ def data_model_from_args(args: argparse.Namespace, game: Game) -> DataModel | No
             f"{game.n_agents} agents ({', '.join(game.agent_names)})"
         )
     return model
+
+
+def _json_value(value: Any) -> float | str:
+    # a number as a float; a symbolic value (a parameter, '2*m') as a SymPy-parseable string
+    return float(value) if getattr(value, "is_number", True) else str(value)
+
+
+def data_json(model: DataModel) -> dict[str, Any]:
+    """The data model as a JSON object (docs/json.md, ``data``): its family and parameters.
+
+    Example:
+        >>> from brud_analysis.data import Normal
+        >>> data_json(Normal([0.5, 0], [1, 2]))
+        {'family': 'normal', 'mean': [0.5, 0.0], 'std': [1.0, 2.0]}
+    """
+    from brud_analysis.data import Empirical, Mixture, Normal, PointMass, Uniform
+
+    if isinstance(model, Normal):
+        return {"family": "normal", "mean": [_json_value(v) for v in model.mean],
+                "std": [_json_value(v) for v in model.std]}
+    if isinstance(model, Uniform):
+        return {"family": "uniform", "low": [_json_value(v) for v in model.low],
+                "high": [_json_value(v) for v in model.high]}
+    if isinstance(model, PointMass):
+        return {"family": "point_mass", "point": [_json_value(v) for v in model.point]}
+    if isinstance(model, Empirical):
+        return {"family": "empirical", "rows": len(model.samples), "n_agents": model.n_agents}
+    if isinstance(model, Mixture):
+        return {"family": "mixture", "weights": [_json_value(w) for w in model.weights],
+                "components": [data_json(c) for c in model.components]}
+    return {"family": type(model).__name__.lower(), "n_agents": model.n_agents}

@@ -9,6 +9,7 @@ from typing import Any
 from brud_analysis.cli_options import (
     add_data_options,
     add_time_budget_option,
+    data_json,
     data_model_from_args,
     output_file,
 )
@@ -79,9 +80,9 @@ def _game(args: argparse.Namespace):
     return Game(args.expr, agents=agents)
 
 
-def _eig(values) -> list[Any]:
-    return [v.real if abs(v.imag) <= 1e-12 * max(1.0, abs(v)) else str(complex(v))
-            for v in values]
+def _eig(values) -> list[list[float]]:
+    # docs/json.md: eigenvalues are [real, imag] pairs in every command
+    return [[float(complex(v).real), float(complex(v).imag)] for v in values]
 
 
 def _exact(values) -> list[str] | None:
@@ -130,7 +131,7 @@ def analyse(game, data=None, time_budget: float = 10.0) -> dict[str, Any]:
     out["brud_field_moments"] = [str(g) for g in brud_field(game)]
     out["brud_field"] = out["brud_field_moments"]
     if data is not None:
-        out["data"] = repr(data)
+        out["data"] = data_json(data)
         out["brud_field"] = [str(g) for g in brud_field(game, data)]
         if game.parameters:
             out["brud_fixed_points"] = []
@@ -174,7 +175,7 @@ def _print_analysis(out: dict[str, Any]) -> None:
         print(f"  set {_set_text(s)}: {s['kind']}")
     print(f"BRUD field  ({', '.join(out['brud_field_moments'])})   [moments of the data]")
     if "data" in out:
-        print(f"data        {out['data']}")
+        print("data        " + ", ".join(f"{k} {v}" for k, v in out["data"].items()))
         print(f"BRUD field  ({', '.join(out['brud_field'])})")
         if out.get("brud_method"):
             print(f"fixed points ({out['brud_method']})")
@@ -233,8 +234,8 @@ def condition(game, target, family: str = "normal") -> dict[str, Any]:
 
     cond = data_conditions(game, target, family)
     return {
-        "target": [str(t) for t in cond.target],
-        "target_float": [float(t) if t.is_number else None for t in cond.target],
+        "target": [float(t) if t.is_number else None for t in cond.target],
+        "target_exact": [str(t) for t in cond.target],
         "family": cond.family,
         "possible": cond.possible,
         "per_agent": [
@@ -291,7 +292,7 @@ def run_condition(args: argparse.Namespace) -> int:
     if args.json:
         print_json(out)
         return 0
-    print(f"target      ({', '.join(out['target'])})   family {out['family']}")
+    print(f"target      ({', '.join(out['target_exact'])})   family {out['family']}")
     for a in out["per_agent"]:
         print(f"agent {a['agent']}: needs the data of {a['data_of']} to satisfy")
         for r in a["relations"]:

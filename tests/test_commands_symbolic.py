@@ -42,7 +42,8 @@ def test_analyse_line_of_maxima_and_fixed_point(capsys):
                    "--high", "2", "3")
     assert out["stationary_sets"][0]["equations"] == ["x - y"]
     assert out["brud_fixed_points"] == [
-        {"point": [2.0, 1.0], "stable": True, "exact": ["2", "1"], "eigenvalues": [-2.0, -2.0]}]
+        {"point": [2.0, 1.0], "stable": True, "exact": ["2", "1"],
+         "eigenvalues": [[-2.0, 0.0], [-2.0, 0.0]]}]
 
 
 def test_analyse_with_data_file_and_plot(capsys, tmp_path):
@@ -171,14 +172,14 @@ def test_error_non_finite_option_values(capsys):
 def test_condition_negative_exact_target_via_equals_form(capsys):
     out = run_json(capsys, "condition", "twin_peaks(A=1, B=4, C=5)",
                    "--target=-sqrt(3/8),-sqrt(3/8)")
-    assert out["target"] == ["-sqrt(6)/4", "-sqrt(6)/4"]
+    assert out["target_exact"] == ["-sqrt(6)/4", "-sqrt(6)/4"]
     assert out["per_agent"][0]["mean_intervals_exact"] == [["-sqrt(6)/4", "-sqrt(6)/6"]]
 
 
 def test_condition_with_symbolic_parameters(capsys):
     peak = "sqrt((C-2*A)/(2*B))"
     out = run_json(capsys, "condition", "twin_peaks(A=A, B=B, C=C)", "--target", peak, peak)
-    assert out["possible"] is None and out["target_float"] == [None, None]
+    assert out["possible"] is None and out["target"] == [None, None]
     assert out["per_agent"][0]["relations"][0].startswith("std_y = sqrt(-A/B")
 
 

@@ -165,13 +165,13 @@ def run_online(args: argparse.Namespace) -> int:
         buffer_gap = np.nanmean(np.abs(buffers - final[:, None, :]).sum(axis=2), axis=1)
         rows.append({
             "buffer_size": size,
-            "final_policy": final.mean(axis=0).tolist(),
+            "observed_mean": final.mean(axis=0).tolist(),
             "final_reward": float(traj.reward[:, -1].mean()),
             "mean_distance": float(np.nanmean(traj.distance)),
             "final_buffer_distance": float(buffer_gap.mean()),
         })
         runs[size] = (jax.tree.map(lambda a: a[0], traj), buffers[0])
-    out: dict[str, Any] = {"game": str(game.reward), "steps": args.steps,
+    out: dict[str, Any] = {"reward": str(game.reward), "steps": args.steps,
                            "batch_size": args.batch_size, "seeds": args.seeds, "init": init,
                            "results": rows}
     if args.plot:
@@ -186,7 +186,7 @@ def run_online(args: argparse.Namespace) -> int:
     print("| buffer size | final policy | final reward | mean sample-policy L1 distance |")
     print("|---:|---|---:|---:|")
     for r in rows:
-        print(f"| {r['buffer_size']} | {_fmt(r['final_policy'])} | {r['final_reward']:.4f} "
+        print(f"| {r['buffer_size']} | {_fmt(r['observed_mean'])} | {r['final_reward']:.4f} "
               f"| {r['mean_distance']:.4f} |")
     if args.plot:
         print(f"plot: {out['plot']}")
