@@ -25,9 +25,10 @@ from collections.abc import Sequence
 
 from brud_analysis.errors import BrudError
 
-# A word after a single '-' that cannot be an option: an expression such as '-x**4*y' or
-# '-sqrt(3/8)', or a number argparse does not recognise as one ('-1e3', '-.5e-2').
-_EXPRESSION = re.compile(r"^-(?!-)(?:[\d.]|.*[*^()+/,\s])")
+# A word starting with '-' that looks like a value: an expression such as '-x**4*y' or
+# '-sqrt(3/8)', or a number argparse does not recognise as one ('-1e3', '-.5e-2'). It is an
+# option only if it names one ('--target=-sqrt(3/8)').
+_EXPRESSION = re.compile(r"^-+(?:[\d.]|.*[*^()+/,\s])")
 
 
 class BrudArgumentParser(argparse.ArgumentParser):
@@ -41,8 +42,13 @@ class BrudArgumentParser(argparse.ArgumentParser):
     """
 
     def _parse_optional(self, arg_string: str):  # type: ignore[override]
-        if _EXPRESSION.match(arg_string) and arg_string not in self._option_string_actions:
-            return None  # a positional value (an expression, a number), not an option
+        if _EXPRESSION.match(arg_string):
+            name = arg_string.split("=", 1)[0]
+            named = name in self._option_string_actions or (
+                "=" in arg_string and name.startswith("--")
+                and any(option.startswith(name) for option in self._option_string_actions))
+            if not named:
+                return None  # a positional value (an expression, a number), not an option
         return super()._parse_optional(arg_string)
 
     def error(self, message: str):  # type: ignore[override]
