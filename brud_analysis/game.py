@@ -618,7 +618,9 @@ class Game:
 
 def _check_polynomial(expr: sympy.Expr, agents: tuple[sympy.Symbol, ...]) -> None:
     names = ", ".join(a.name for a in agents)
-    if expr.has(sympy.I) or expr.has(sympy.zoo, sympy.oo, -sympy.oo, sympy.nan):
+    non_finite_float = any(not f.is_finite for f in expr.atoms(sympy.Float))
+    if non_finite_float or expr.has(sympy.I) or expr.has(sympy.zoo, sympy.oo, -sympy.oo,
+                                                          sympy.nan):
         raise BrudError(
             f"reward must be a finite real polynomial in {names}: {_short(str(expr))}")
     if not expr.is_polynomial(*agents):

@@ -164,8 +164,8 @@ def _datasets(args: argparse.Namespace) -> int:
         write_vault(path, data["GoodMedium"])
         print(f"wrote {path}", file=sys.stderr)
     result = {name: {"path": str(root / name), **dataset_stats(data[name])} for name in DATASETS}
-    if args.json:
-        print_json(result)
+    if args.json:  # keyed by uid under `datasets`, as in `halfcheetah report` (docs/json.md)
+        print_json({"datasets": result})
     else:
         for name in DATASETS:
             print(_format_stats(result[name]))
