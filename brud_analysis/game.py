@@ -72,6 +72,7 @@ class Limits:
     max_agents: int = 12  # agents of a game
     max_symbols: int = 32  # distinct names in the text (agents, parameters, functions)
     max_operations: int = 1_000  # operators in the text (+ - * / ** ^)
+    max_coefficient: float = 1e300  # |coefficient|: eigenvalues etc. are computed in floats
 
 
 #: The limits every :class:`Game` and :func:`parse_text` enforce.
@@ -633,6 +634,15 @@ def _check_polynomial(expr: sympy.Expr, agents: tuple[sympy.Symbol, ...]) -> Non
     for coeff in poly.coeffs():
         if coeff.free_symbols & set(agents):
             raise BrudError(f"reward is not a polynomial in {names}: {_short(str(expr))}")
+        if not coeff.is_number:
+            continue
+        if coeff.is_algebraic is not True:
+            raise BrudError(f"coefficient {_short(str(coeff), 30)} is not an algebraic number: "
+                            "exact solving works with rationals and roots such as sqrt(2); "
+                            "give a decimal value instead")
+        if bool(sympy.Abs(coeff) > sympy.Float(LIMITS.max_coefficient)):
+            raise BrudError(f"coefficient {_short(str(coeff), 30)} is too large (limit "
+                            f"{LIMITS.max_coefficient:g}: the numeric stages use floating point)")
 
 
 def _catalogue_game(text: str) -> tuple[sympy.Expr, str] | None:
