@@ -1,8 +1,9 @@
 """The paper's four games (docs/theory.md#the-brud-field), usable by name:
 ``Game("twin_peaks(C=5)")``.
 
-Parameters may be numbers or SymPy symbols; the rewards are built from SymPy expressions so that
-every derived quantity (fields, fixed points, Eq. 5) is re-derived, never hard-coded.
+Parameters may be numbers or SymPy symbols; the rewards (:mod:`brud_analysis.paper_rewards`) are
+SymPy expressions so that every derived quantity (fields, fixed points, Eq. 5) is re-derived,
+never hard-coded.
 """
 
 from __future__ import annotations
@@ -10,14 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import sympy
-
-from brud_analysis.game import Game, _agent_symbol, _to_exact
-
-_X, _Y = _agent_symbol("x"), _agent_symbol("y")
+from brud_analysis import paper_rewards
+from brud_analysis.game import Game
 
 
-def _named(game: Game, name: str) -> Game:
+def _named(reward: Any, name: str) -> Game:
+    game = Game(reward, agents=["x", "y"])
     game.name = name
     return game
 
@@ -29,7 +28,7 @@ def decoupled() -> Game:
         >>> decoupled().reward
         x + y
     """
-    return _named(Game(_X + _Y, agents=["x", "y"]), "decoupled")
+    return _named(paper_rewards.decoupled(), "decoupled")
 
 
 def sign_agreement() -> Game:
@@ -39,7 +38,7 @@ def sign_agreement() -> Game:
         >>> sign_agreement().gradient
         (y, x)
     """
-    return _named(Game(_X * _Y, agents=["x", "y"]), "sign_agreement")
+    return _named(paper_rewards.sign_agreement(), "sign_agreement")
 
 
 def action_agreement() -> Game:
@@ -49,7 +48,7 @@ def action_agreement() -> Game:
         >>> action_agreement().reward
         -x**2 + 2*x*y - y**2
     """
-    return _named(Game(-((_X - _Y) ** 2), agents=["x", "y"]), "action_agreement")
+    return _named(paper_rewards.action_agreement(), "action_agreement")
 
 
 def twin_peaks(A: Any = 1, B: Any = 4, C: Any = 5) -> Game:  # noqa: N803 (paper's names)
@@ -58,12 +57,11 @@ def twin_peaks(A: Any = 1, B: Any = 4, C: Any = 5) -> Game:  # noqa: N803 (paper
     Example:
         >>> twin_peaks().reward
         -4*x**2*y**2 - x**2 + 5*x*y - y**2
+        >>> import sympy
         >>> twin_peaks(A=sympy.Symbol("A")).parameters
         (A,)
     """
-    a, b, c = (_to_exact(v) if not isinstance(v, str) else sympy.sympify(v) for v in (A, B, C))
-    reward = -a * (_X**2 + _Y**2) - b * (_X * _Y) ** 2 + c * _X * _Y
-    return _named(Game(reward, agents=["x", "y"]), "twin_peaks")
+    return _named(paper_rewards.twin_peaks(A, B, C), "twin_peaks")
 
 
 CATALOGUE: dict[str, Callable[..., Game]] = {

@@ -1,68 +1,128 @@
-"""The ``brud`` command: a thin dispatcher over subcommand modules.
+"""The ``brud`` command: one parser that wires the toolkit's subcommand modules together.
 
-Each area of the toolkit registers its own subcommands through a ``register(subparsers)``
-function in a ``commands`` module, so that this file never grows with the toolkit and heavy
-imports (JAX, MuJoCo) happen only inside the handler of the subcommand that needs them.
+This is the one place where the layers meet: :mod:`brud_analysis` (symbolic core), :mod:`verify`
+(JAX training) and :mod:`paper_checks` each define their subcommands in a ``commands`` module
+with a ``register(subparsers)`` function, and :func:`build_parser` imports them explicitly, so a
+broken module fails loudly instead of making its subcommands vanish. The ``commands`` modules
+import only ``argparse`` at module level; JAX, MuJoCo and SymPy are imported inside the handler
+of the subcommand that needs them, which keeps ``brud --help`` fast.
+
+Errors: a user error (:class:`~brud_analysis.errors.BrudError`, a bad option, an input beyond
+the limits, an exhausted ``--time-budget``) is one line on stderr and exit code 2. Any other
+exception is a bug in ``brud``: one line naming it and a file holding the full traceback, exit
+code 1 (so it stays visible, and distinguishable from a user error, without a wall of text).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
+import re
 import sys
+import tempfile
+import traceback
 from collections.abc import Sequence
 
 from brud_analysis.errors import BrudError
 
-# Order = order in `brud --help`. A module that is absent (not yet written) is skipped.
-COMMAND_MODULES: tuple[str, ...] = (
-    "brud_analysis.commands",
-    "verify.commands",
-    "paper_checks.commands",
-    "verify.halfcheetah.commands",
-)
+# A word starting with '-' that looks like a value: an expression such as '-x**4*y' or
+# '-sqrt(3/8)', or a number argparse does not recognise as one ('-1e3', '-.5e-2'). It is an
+# option only if it names one ('--target=-sqrt(3/8)').
+_EXPRESSION = re.compile(r"^-+(?:[\d.]|.*[*^()+/,\s])")
+
+
+class BrudArgumentParser(argparse.ArgumentParser):
+    """``argparse`` with one-line errors and expressions that start with ``-``.
+
+    Example:
+        >>> p = BrudArgumentParser(prog="demo")
+        >>> _ = p.add_argument("expr")
+        >>> p.parse_args(["-x**4*y"]).expr
+        '-x**4*y'
+    """
+
+    def _parse_optional(self, arg_string: str):  # type: ignore[override]
+        if _EXPRESSION.match(arg_string):
+            name = arg_string.split("=", 1)[0]
+            named = name in self._option_string_actions or (
+                "=" in arg_string and name.startswith("--")
+                and any(option.startswith(name) for option in self._option_string_actions))
+            if not named:
+                return None  # a positional value (an expression, a number), not an option
+        return super()._parse_optional(arg_string)
+
+    def error(self, message: str):  # type: ignore[override]
+        """Print one line (not the usage block) and exit with code 2."""
+        message = " ".join(message.split())
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Build the ``brud`` argument parser with every registered subcommand.
+    """Build the ``brud`` argument parser with every subcommand.
 
     Example:
         >>> parser = build_parser()
         >>> parser.prog
         'brud'
     """
-    parser = argparse.ArgumentParser(
+    # Explicit, in `brud --help` order. These modules are light (argparse only at import time).
+    from brud_analysis import commands as symbolic
+    from paper_checks import commands as paper
+    from verify import commands as verification
+    from verify.halfcheetah import commands as halfcheetah
+
+    parser = BrudArgumentParser(
         prog="brud",
         description="Derive and verify Best-Response-Under-Data (BRUD) learning dynamics.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as err:
-            if err.name is not None and name.startswith(err.name):
-                continue
-            raise
+    for module in (symbolic, verification, paper, halfcheetah):
         module.register(subparsers)
     return parser
 
 
+def _one_line(text: str, width: int = 400) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _report_bug(summary: str, traceback_text: str) -> int:
+    """One line naming an unexpected exception; the traceback goes to a file (exit code 1)."""
+    try:
+        fd, path = tempfile.mkstemp(prefix="brud-traceback-", suffix=".txt")
+        with os.fdopen(fd, "w") as handle:
+            handle.write(f"brud {' '.join(sys.argv[1:])}\n\n{traceback_text}")
+        where = f"traceback in {path}"
+    except OSError:
+        where = "no traceback file could be written"
+    print(f"brud: internal error (a bug in brud, please report it): {_one_line(summary, 200)} "
+          f"({where})", file=sys.stderr)
+    return 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``brud`` with ``argv``; return the exit code (2 on a user error).
+    """Run ``brud`` with ``argv``; return the exit code (2 on a user error, 1 on a bug).
 
     Example:
         >>> main(["--help"])  # doctest: +SKIP
     """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # --help (0) or a one-line usage error (2)
+        return stop.code if isinstance(stop.code, int) else 2
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
     try:
-        code = args.handler(args)
+        if getattr(args, "time_budget", None) is not None and getattr(args, "bounded", False):
+            from brud_analysis.bounded import run_bounded
+
+            code = run_bounded(args.handler, args, args.time_budget, f"brud {args.command}")
+        else:
+            code = args.handler(args)
     except BrudError as err:
-        print(f"brud: error: {err}", file=sys.stderr)
+        print(f"brud: error: {_one_line(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("brud: interrupted", file=sys.stderr)
@@ -72,6 +132,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except MemoryError:
+        print("brud: error: out of memory (the input is too large for this machine)",
+              file=sys.stderr)
+        return 2
+    except RecursionError:
+        print("brud: error: input nested too deeply (Python's recursion limit)", file=sys.stderr)
+        return 2
+    except Exception as err:  # noqa: BLE001 (a bug: reported in one line + traceback file)
+        from brud_analysis.bounded import WorkerCrash
+
+        if isinstance(err, WorkerCrash):
+            return _report_bug(str(err), err.traceback_text)
+        return _report_bug(f"{type(err).__name__}: {err}", traceback.format_exc())
     return int(code or 0)
 
 

@@ -6,7 +6,13 @@ import argparse
 import math
 from typing import Any
 
-from brud_analysis.cli_options import add_data_options, data_model_from_args
+from brud_analysis.cli_options import (
+    add_data_options,
+    add_time_budget_option,
+    data_json,
+    data_model_from_args,
+    output_file,
+)
 from brud_analysis.errors import BrudError
 
 __all__ = ["add_data_options", "data_model_from_args", "register"]
@@ -34,10 +40,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("expr", metavar="EXPR", help="reward polynomial or catalogue name")
     p.add_argument("--agents", default=None, help="comma-separated agent names, in order")
     add_data_options(p)
-    p.add_argument("--plot", metavar="PNG", default=None,
+    p.add_argument("--plot", metavar="PNG", default=None, type=output_file,
                    help="write true vs BRUD vector fields (needs --data, 2 agents)")
-    p.add_argument("--time-budget", type=float, default=10.0, metavar="S",
-                   help="seconds for the exact solver before the numeric fallback (default 10)")
+    add_time_budget_option(p, 10.0, "exact solving, its numeric fallback and the output")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=run_analyse)
 
@@ -65,6 +70,7 @@ def register(subparsers: Any) -> None:
                    help="write the phase diagram over the other agent's data (mean, std): "
                         "BRUD limit, reward lost, condition curve and admissible means "
                         "(docs/theory.md#data-conditions)")
+    add_time_budget_option(c, 60.0, "deriving every relation")
     c.add_argument("--json", action="store_true", help="print JSON")
     c.set_defaults(handler=run_condition)
 
@@ -80,9 +86,9 @@ def _game(args: argparse.Namespace):
     return Game(args.expr, agents=agents)
 
 
-def _eig(values) -> list[Any]:
-    return [v.real if abs(v.imag) <= 1e-12 * max(1.0, abs(v)) else str(complex(v))
-            for v in values]
+def _eig(values) -> list[list[float]]:
+    # docs/json.md: eigenvalues are [real, imag] pairs in every command
+    return [[float(complex(v).real), float(complex(v).imag)] for v in values]
 
 
 def _exact(values) -> list[str] | None:
@@ -141,7 +147,7 @@ def analyse(game, data=None, time_budget: float = 10.0) -> dict[str, Any]:
     out["brud_field_moments"] = [str(g) for g in brud_field(game)]
     out["brud_field"] = out["brud_field_moments"]
     if data is not None:
-        out["data"] = repr(data)
+        out["data"] = data_json(data)
         out["brud_field"] = [str(g) for g in brud_field(game, data)]
         if game.parameters:
             out["brud_fixed_points"] = []
@@ -194,7 +200,7 @@ def _print_analysis(out: dict[str, Any]) -> None:
             print(f"    special point ({point}): {q['kind']}{higher}")
     print(f"BRUD field  ({', '.join(out['brud_field_moments'])})   [moments of the data]")
     if "data" in out:
-        print(f"data        {out['data']}")
+        print("data        " + ", ".join(f"{k} {v}" for k, v in out["data"].items()))
         print(f"BRUD field  ({', '.join(out['brud_field'])})")
         if out.get("brud_method"):
             print(f"fixed points ({out['brud_method']})")
@@ -215,11 +221,11 @@ def run_analyse(args: argparse.Namespace) -> int:
 
     game = _game(args)
     data = data_model_from_args(args, game)
-    if args.time_budget <= 0 or not math.isfinite(args.time_budget):
-        raise BrudError("--time-budget must be a positive number of seconds")
     if args.plot and data is None:
         raise BrudError("--plot needs --data (the BRUD field depends on the data)")
-    out = analyse(game, data, args.time_budget)
+    # --time-budget bounds the whole command (brud stops its worker at the deadline): each exact
+    # solve gets a share, so that the numeric fallback, classification and output fit in it too.
+    out = analyse(game, data, args.time_budget * (0.3 if data is not None else 0.5))
     if args.plot:
         from brud_analysis.plots import plot_fields
 
@@ -253,8 +259,8 @@ def condition(game, target, family: str = "normal") -> dict[str, Any]:
 
     cond = data_conditions(game, target, family)
     return {
-        "target": [str(t) for t in cond.target],
-        "target_float": [float(t) if t.is_number else None for t in cond.target],
+        "target": [float(t) if t.is_number else None for t in cond.target],
+        "target_exact": [str(t) for t in cond.target],
         "family": cond.family,
         "possible": cond.possible,
         "per_agent": [
@@ -322,7 +328,7 @@ def run_condition(args: argparse.Namespace) -> int:
     if args.json:
         print_json(out)
         return 0
-    print(f"target      ({', '.join(out['target'])})   family {out['family']}")
+    print(f"target      ({', '.join(out['target_exact'])})   family {out['family']}")
     for a in out["per_agent"]:
         print(f"agent {a['agent']}: needs the data of {a['data_of']} to satisfy")
         for r in a["relations"]:

@@ -34,8 +34,9 @@ import sympy
 
 from brud_analysis.data import DataModel, Normal, Uniform
 from brud_analysis.errors import BrudError
+from brud_analysis.exact import to_exact as _to_exact
 from brud_analysis.fields import brud_component
-from brud_analysis.game import Game, _to_exact
+from brud_analysis.game import Game
 from brud_analysis.solve import algebraic_atoms, real_root_boxes
 from brud_analysis.stability import Box, certified_sign
 

@@ -17,7 +17,7 @@ import numpy as np
 import sympy
 
 from brud_analysis.errors import BrudError
-from brud_analysis.game import _to_exact
+from brud_analysis.exact import to_exact as _to_exact
 
 
 def _exact_vector(values: Any, what: str) -> tuple[sympy.Expr, ...]:

@@ -31,8 +31,9 @@ import sympy
 from brud_analysis.conditions import _family_model, data_conditions
 from brud_analysis.data import Normal
 from brud_analysis.errors import BrudError
+from brud_analysis.exact import to_exact as _to_exact
 from brud_analysis.fields import brud_component
-from brud_analysis.game import Game, _to_exact
+from brud_analysis.game import Game
 
 __all__ = [
     "BrudPlane",

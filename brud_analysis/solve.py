@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import multiprocessing
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -33,6 +32,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import sympy
 
+from brud_analysis.bounded import OutOfTime as _OutOfTime
+from brud_analysis.bounded import run_with_budget
 from brud_analysis.data import DataModel
 from brud_analysis.errors import BrudError
 from brud_analysis.fields import brud_field
@@ -138,10 +139,6 @@ class FixedPointAnalysis:
     sets: list[StationarySet]
     method: str
     field: tuple[sympy.Expr, ...] = field(default_factory=tuple)
-
-
-class _OutOfTime(Exception):
-    pass
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -435,79 +432,6 @@ def _dedupe(solutions: list[RealSolution]) -> list[RealSolution]:
 
 
 # ------------------------------------------------------------------------------ n >= 3
-def _die_with_parent(parent_pid: int) -> None:
-    """Make this (forked) process die when its parent dies, whatever killed the parent.
-
-    Linux: prctl(PR_SET_PDEATHSIG, SIGKILL) via ctypes; then re-check the parent, in case it
-    died before the call. Elsewhere a daemon thread polls the parent id.
-    """
-    import os
-    import signal
-    import sys
-    import threading
-
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
-    if os.getppid() != parent_pid:
-        os._exit(1)
-
-    def watch() -> None:
-        while os.getppid() == parent_pid:
-            time.sleep(0.5)
-        os._exit(1)
-
-    threading.Thread(target=watch, daemon=True).start()
-
-
-def _budget_worker(fn, args, conn, parent_pid=None):
-    if parent_pid is not None:
-        _die_with_parent(parent_pid)
-    try:
-        conn.send(("ok", fn(*args)))
-    except Exception as err:  # report; the parent falls back
-        conn.send(("error", repr(err)))
-    finally:
-        conn.close()
-
-
-def run_with_budget(fn, args: tuple, budget: float):
-    """``fn(*args)`` in a forked worker process that is killed after ``budget`` seconds.
-
-    Raises ``_OutOfTime`` on timeout or error, so callers fall back to another method.
-    SymPy calls cannot be interrupted in-process; a process can.
-
-    Example:
-        >>> run_with_budget(sum, ([1, 2, 3],), 10.0)
-        6
-    """
-    import os
-
-    ctx = multiprocessing.get_context("fork")
-    parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_budget_worker, args=(fn, args, child, os.getpid()), daemon=True)
-    proc.start()
-    child.close()
-    try:
-        if not parent.poll(max(budget, 0.1)):
-            raise _OutOfTime
-        status, payload = parent.recv()
-    except EOFError:
-        raise _OutOfTime from None
-    finally:
-        if proc.is_alive():
-            proc.kill()
-        proc.join(1.0)
-    if status != "ok":
-        raise _OutOfTime
-    return payload
-
-
 def _groebner_eliminants(exprs, variables):
     """Lex basis and, if zero-dimensional, each variable's univariate eliminant.
 

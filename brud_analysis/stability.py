@@ -402,11 +402,11 @@ def certified_sign(poly: sympy.Poly, boxes: Sequence[Box], zero_budget: float =
         if common.eval(box.lo) != 0 and common.eval(box.hi) != 0:
             return 0 if common.count_roots(box.lo, box.hi) > 0 else None
     expr = poly.as_expr().subs(dict(zip(poly.gens, (b.crootof() for b in boxes), strict=True)))
-    from brud_analysis.solve import _OutOfTime, run_with_budget
+    from brud_analysis.bounded import OutOfTime, run_with_budget
 
     try:
         return 0 if run_with_budget(_zero_test, (expr,), zero_budget) else None
-    except _OutOfTime:
+    except OutOfTime:
         return None
 
 

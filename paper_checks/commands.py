@@ -46,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "multi-start Newton in a box (default: data mean +- 3 std, at least [-1, 1]).",
     )
     p.add_argument("reward", metavar="EXPR", help="reward polynomial or catalogue name")
-    from brud_analysis.cli_options import add_data_options
+    from brud_analysis.cli_options import add_data_options, add_time_budget_option
 
     add_data_options(p)
     p.add_argument("--alpha", type=float, required=True, help="PJAP temperature (>= 0)")
@@ -59,6 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="write the phase diagram over (alpha, std) for normal data with the "
                         "given means: where the closed-form PJAP flow ends, reward lost, escape "
                         "threshold (L2 kernel, eps 0; --alpha/--std only set the printed field)")
+    add_time_budget_option(p, 60.0, "the field and its fixed-point search")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=_pjap_field)
 
@@ -69,7 +70,12 @@ def _paper_checks(args: argparse.Namespace) -> int:
     if args.list:
         from paper_checks.claims import load_all
 
-        for cid, c in load_all().items():
+        claims = load_all()
+        if args.json:  # the same keys as the claims of a full run (docs/json.md)
+            print_json({"claims": [{"id": cid, "location": c.location, "statement": c.statement}
+                                   for cid, c in claims.items()]})
+            return 0
+        for cid, c in claims.items():
             print(f"{cid:28s} {c.location}")
         return 0
     from paper_checks.report import run_report
@@ -95,7 +101,7 @@ def _paper_checks(args: argparse.Namespace) -> int:
 def _pjap_field(args: argparse.Namespace) -> int:
     import sympy
 
-    from brud_analysis.cli_options import data_model_from_args
+    from brud_analysis.cli_options import data_json, data_model_from_args
     from brud_analysis.data import Normal
     from brud_analysis.errors import BrudError
     from brud_analysis.game import Game
@@ -128,12 +134,12 @@ def _pjap_field(args: argparse.Namespace) -> int:
         raise BrudError(f"--box needs LO < HI, got {args.box}")
     points = pjap_fixed_points(game, data, args.alpha, args.eps, args.distance, box=box)
     out: dict = {
-        "game": str(game.reward), "agents": list(game.agent_names), "data": repr(data),
+        "reward": str(game.reward), "agents": list(game.agent_names), "data": data_json(data),
         "alpha": args.alpha, "eps": args.eps, "distance": args.distance,
         "method": "closed form (L2 kernel, eps 0, normal data)" if closed else
         "numeric quadrature / finite sum",
         "field": None,
-        "fixed_points": [{"point": [float(v) for v in p.point], "stable": p.stable,
+        "fixed_points": [{"point": [float(v) for v in p.point], "exact": None, "stable": p.stable,
                           "eigenvalues": [[float(e.real), float(e.imag)] for e in p.eigenvalues]}
                          for p in points],
         "box": None if closed else [list(b) for b in box],
@@ -157,7 +163,7 @@ def _pjap_field(args: argparse.Namespace) -> int:
         print_json(out)
         return 0
     print(f"PJAP field of R = {game.reward}  ({out['method']})")
-    print(f"data: {out['data']}; alpha = {args.alpha:g}, eps = {args.eps:g}, "
+    print(f"data: {data!r}; alpha = {args.alpha:g}, eps = {args.eps:g}, "
           f"distance = {args.distance}")
     if out["field"]:
         alpha = sympy.nsimplify(args.alpha)

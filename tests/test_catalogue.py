@@ -41,3 +41,12 @@ def test_twin_peaks_peaks_are_stationary():
     for s in (1, -1):
         at = {g.agents[0]: s * a, g.agents[1]: s * a}
         assert all(sympy.simplify(d.subs(at)) == 0 for d in g.gradient)
+
+
+def test_catalogue_and_game_share_the_paper_rewards():
+    # the names Game() accepts are the catalogue's, from the one table both import
+    from brud_analysis.paper_rewards import REWARDS
+
+    assert set(REWARDS) == set(CATALOGUE)
+    for name, make in CATALOGUE.items():
+        assert make().reward == sympy.expand(REWARDS[name]())

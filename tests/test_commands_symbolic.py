@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import glob
 import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
+import sympy
 
 from brud_analysis.cli import main
 from brud_analysis.cli_options import add_data_options, data_model_from_args
@@ -42,8 +49,8 @@ def test_analyse_line_of_maxima_and_fixed_point(capsys):
                    "--high", "2", "3")
     assert out["stationary_sets"][0]["equations"] == ["x - y"]
     assert out["brud_fixed_points"] == [
-        {"point": [2.0, 1.0], "stable": True, "exact": ["2", "1"], "eigenvalues": [-2.0, -2.0],
-         "reason": None}]
+        {"point": [2.0, 1.0], "stable": True, "exact": ["2", "1"],
+         "eigenvalues": [[-2.0, 0.0], [-2.0, 0.0]], "reason": None}]
 
 
 def test_analyse_with_data_file_and_plot(capsys, tmp_path):
@@ -172,14 +179,14 @@ def test_error_non_finite_option_values(capsys):
 def test_condition_negative_exact_target_via_equals_form(capsys):
     out = run_json(capsys, "condition", "twin_peaks(A=1, B=4, C=5)",
                    "--target=-sqrt(3/8),-sqrt(3/8)")
-    assert out["target"] == ["-sqrt(6)/4", "-sqrt(6)/4"]
+    assert out["target_exact"] == ["-sqrt(6)/4", "-sqrt(6)/4"]
     assert out["per_agent"][0]["mean_intervals_exact"] == [["-sqrt(6)/4", "-sqrt(6)/6"]]
 
 
 def test_condition_with_symbolic_parameters(capsys):
     peak = "sqrt((C-2*A)/(2*B))"
     out = run_json(capsys, "condition", "twin_peaks(A=A, B=B, C=C)", "--target", peak, peak)
-    assert out["possible"] is None and out["target_float"] == [None, None]
+    assert out["possible"] is None and out["target"] == [None, None]
     assert out["per_agent"][0]["relations"][0].startswith("std_y = sqrt(-A/B")
 
 
@@ -206,6 +213,118 @@ def test_condition_uniform_family_and_unknown_family(capsys):
                    "sqrt(3/8)", "--family", "uniform")
     assert out["family"] == "uniform"
     assert out["per_agent"][0]["mean_intervals_exact"] == [["sqrt(6)/6", "sqrt(6)/4"]]
-    with pytest.raises(SystemExit) as info:  # argparse choices: usage error, exit code 2
-        main(["condition", "x*y", "--target", "1", "1", "--family", "laplace"])
-    assert info.value.code == 2
+    # argparse choices: a usage error, one line and exit code 2 (no usage block)
+    assert main(["condition", "x*y", "--target", "1", "1", "--family", "laplace"]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "invalid choice: 'laplace'" in line
+
+
+# ----------------------------------------------------------------- robustness (issue 10)
+def test_expression_with_a_leading_minus_is_not_an_option(capsys):
+    out = run_json(capsys, "analyse", "-x**4*y")
+    assert out["reward"] == "-x**4*y"
+    out = run_json(capsys, "condition", "x*y", "--target", "-sqrt(2)", "1")
+    assert out["target_exact"] == ["-sqrt(2)", "1"]
+
+
+@pytest.mark.parametrize("expr, fragment", [
+    ("x**10**10*y", "degree can reach 1e+10 (limit 64)"),
+    ("(x + y)**1000", "degree can reach 1000 (limit 64)"),
+    ("(x + y + z + w)**30", "5456 terms (limit 2000)"),
+    ("x*y + 10**10**5", "120412 digits (limit 1000)"),
+    ("x*y*" + "9" * 1200, "~1200 digits (limit 1000)"),
+    ("*".join(f"a{i}" for i in range(1, 14)), "13 agents (limit 12)"),
+    ("x*y*inf", "coefficients must be finite"),
+    ("x*y*nan", "coefficients must be finite"),
+    ("-" * 3000 + "x*y", "3001 operators (limit 1000)"),
+])
+def test_limits_are_checked_before_expansion(capsys, expr, fragment):
+    assert_user_error(capsys, ["analyse", expr], fragment)
+
+
+def test_irrational_coefficients_pass_the_input_path():
+    g = Game("sqrt(2)*x*y - x**2 - y**2")
+    assert g.poly.coeffs()[1] == sympy.sqrt(2)
+
+
+def test_time_budget_stops_the_whole_command_with_one_line(capsys):
+    # exact solving of this 3-agent degree-12 system takes far longer than 1 s anywhere
+    assert_user_error(capsys, ["analyse", "(x + y + z)**12 - x**3*y**7", "--time-budget", "1"],
+                      "--time-budget 1 s spent before brud analyse finished")
+
+
+def test_an_unexpected_exception_is_one_line_exit_1_with_a_traceback_file(capsys, monkeypatch):
+    import brud_analysis.commands as commands
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("simulated bug")
+
+    monkeypatch.setattr(commands, "analyse", broken)
+    assert main(["analyse", "x*y"]) == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "internal error" in line and "ZeroDivisionError: simulated bug" in line
+    path = line.rsplit("traceback in ", 1)[1].rstrip(")")
+    text = open(path).read()
+    assert "Traceback" in text and "simulated bug" in text
+    os.unlink(path)
+
+
+@pytest.mark.parametrize("argv", [
+    ["analyse", "x*y", "--data", "normal", "--mean", "0", "0", "--std", "1", "1", "--plot"],
+    ["verify", "x*y", "--data", "normal", "--mean", "0", "0", "--std", "1", "1", "--output"],
+    ["verify", "x*y", "--data", "normal", "--mean", "0", "0", "--std", "1", "1", "--plot"],
+    ["online", "x*y", "--plot"],
+])
+def test_unwritable_output_paths_fail_before_any_work(capsys, tmp_path, argv):
+    a_file = tmp_path / "file"
+    a_file.write_text("")
+    for path, fragment in ((a_file / "out", "is not a directory"),
+                           (tmp_path, "it is a directory"),
+                           ("/proc/brud-test/out", "cannot write")):
+        assert main([*argv, str(path)]) == 2
+        (line,) = capsys.readouterr().err.strip().splitlines()
+        # refused by the option parser itself: nothing was computed or trained
+        assert "error: argument --" in line and fragment in line
+
+
+def _children(pid: int) -> list[int]:
+    path = f"/proc/{pid}/task/{pid}/children"
+    return [int(c) for c in open(path).read().split()] if os.path.exists(path) else []
+
+
+def _alive_in_group(pgid: int) -> list[int]:
+    alive = []
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            fields = open(stat).read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":  # (state, ppid, pgrp, ...)
+            alive.append(int(stat.split("/")[2]))
+    return alive
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc and prctl")
+def test_worker_and_its_solver_die_with_a_killed_parent(tmp_path):
+    # a 3-agent game: the solver forks its own Groebner worker inside our worker
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "brud_analysis.cli", "analyse", "(x + y + z)**12 - x**3*y**7",
+         "--time-budget", "120"], cwd=Path(__file__).resolve().parent.parent,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not _children(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        (worker,) = _children(proc.pid)
+        while len(_alive_in_group(worker)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)  # wait for the solver's own worker (same process group)
+        assert len(_alive_in_group(worker)) >= 2
+        proc.kill()  # SIGKILL: the parent cannot clean up
+        proc.wait()
+        deadline = time.monotonic() + 30
+        while _alive_in_group(worker) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _alive_in_group(worker) == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()

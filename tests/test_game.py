@@ -147,3 +147,29 @@ def test_docstring_examples_run(module):
         result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0
     assert result.attempted > 0
+
+
+# ------------------------------------------------------------------ limits before expansion
+@pytest.mark.parametrize("reward, fragment", [
+    (lambda x, y: (x + y) ** 1000, "degree can reach 1000"),
+    (lambda x, y: (x + y + 1) ** 60 * (x - y + 2) ** 4, "terms"),
+    (lambda x, y: sympy.Integer(10) ** 2000 * x * y, "digits"),
+    (lambda x, y: sympy.Float("inf") * x * y, "finite"),
+])
+def test_sympy_input_is_bounded_before_expansion(reward, fragment):
+    x, y = sympy.symbols("x y", real=True)
+    with pytest.raises(BrudError, match=fragment):
+        Game(reward(x, y))
+
+
+def test_coefficient_arrays_are_bounded():
+    with pytest.raises(BrudError, match="limit 12 agents"):
+        Game(np.ones((1,) * 13))
+    with pytest.raises(BrudError, match="limit 64"):
+        Game(np.ones((70, 2)))
+
+
+def test_limits_leave_ordinary_games_alone():
+    g = Game("(x + y)**64")  # at the degree limit: accepted and expanded
+    assert g.poly.total_degree() == 64
+    assert Game("x**2*y - 0.1*x*y").reward.free_symbols == set(g.agents)

@@ -72,7 +72,7 @@ def test_datasets_rerun_keeps_existing_data_and_reports_json(one_episode_dataset
     before = load_vault(out / "2halfcheetah.vlt" / "Good").observations
     assert main(["halfcheetah", "datasets", "--out", str(out), "--episodes", "1", "--json"]) == 0
     captured = capsys.readouterr()
-    result = json.loads(captured.out)
+    result = json.loads(captured.out)["datasets"]
     assert captured.err.count("exists with the same settings: kept") == 3
     assert result["GoodMedium"]["episodes"] == 2 and result["Good"]["transitions"] == 1000
     np.testing.assert_array_equal(load_vault(out / "2halfcheetah.vlt" / "Good").observations,

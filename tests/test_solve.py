@@ -161,10 +161,10 @@ def test_time_budget_falls_back_and_never_hangs():
 
 
 def test_run_with_budget_kills_a_slow_call():
-    from brud_analysis.solve import _OutOfTime, run_with_budget
+    from brud_analysis.bounded import OutOfTime, run_with_budget
 
     start = time.monotonic()
-    with pytest.raises(_OutOfTime):
+    with pytest.raises(OutOfTime):
         run_with_budget(time.sleep, (30,), 0.3)
     assert time.monotonic() - start < 5
 

@@ -134,7 +134,7 @@ def test_worker_dies_with_its_parent():
 
     if not sys.platform.startswith("linux"):
         pytest.skip("the test reads /proc")
-    code = ("import time; from brud_analysis.solve import run_with_budget; "
+    code = ("import time; from brud_analysis.bounded import run_with_budget; "
             "run_with_budget(time.sleep, (120,), 120)")
     parent = subprocess.Popen([sys.executable, "-c", code])
     try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from brud_analysis.cli_options import add_data_options, data_model_from_args
+from brud_analysis.cli_options import add_data_options, data_model_from_args, output_file
 from brud_analysis.errors import BrudError
 
 _PJAP_KEYS = ("alpha", "eps", "distance", "exponent", "refresh", "importance")
@@ -181,13 +181,13 @@ def run_online(args: argparse.Namespace) -> int:
         buffer_gap = np.nanmean(np.abs(buffers - final[:, None, :]).sum(axis=2), axis=1)
         rows.append({
             "buffer_size": size,
-            "final_policy": final.mean(axis=0).tolist(),
+            "observed_mean": final.mean(axis=0).tolist(),
             "final_reward": float(traj.reward[:, -1].mean()),
             "mean_distance": float(np.nanmean(traj.distance)),
             "final_buffer_distance": float(buffer_gap.mean()),
         })
         runs[size] = (jax.tree.map(lambda a: a[0], traj), buffers[0])
-    out: dict[str, Any] = {"game": str(game.reward), "steps": args.steps,
+    out: dict[str, Any] = {"reward": str(game.reward), "steps": args.steps,
                            "batch_size": args.batch_size, "seeds": args.seeds, "init": init,
                            "results": rows}
     if args.plot:
@@ -210,7 +210,7 @@ def run_online(args: argparse.Namespace) -> int:
     print("| buffer size | final policy | final reward | mean sample-policy L1 distance |")
     print("|---:|---|---:|---:|")
     for r in rows:
-        print(f"| {r['buffer_size']} | {_fmt(r['final_policy'])} | {r['final_reward']:.4f} "
+        print(f"| {r['buffer_size']} | {_fmt(r['observed_mean'])} | {r['final_reward']:.4f} "
               f"| {r['mean_distance']:.4f} |")
     if args.plot:
         print(f"plot: {out['plot']}")
@@ -276,11 +276,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--bound", type=_positive_float, default=1e3,
                    help="|theta| beyond which a run counts as divergent")
     p.add_argument("--seed", type=int, default=0, help="PRNG seed (dataset, inits, minibatches)")
-    p.add_argument("--plot", metavar="PNG", help="write trajectories / reward / distance plot")
-    p.add_argument("--animate", metavar="FILE", help="write an animation (.gif, or .mp4 with "
-                   "ffmpeg): policies moving over the reward surface with a sampled minibatch "
-                   "and, with --pjap, the data's priorities")
-    p.add_argument("--output", metavar="JSON", help="also write the JSON summary to this file")
+    p.add_argument("--plot", metavar="PNG", type=output_file,
+                   help="write trajectories / reward / distance plot")
+    p.add_argument("--animate", metavar="FILE", type=output_file, help="write an animation (.gif, "
+                   "or .mp4 with ffmpeg): policies moving over the reward surface with a sampled "
+                   "minibatch and, with --pjap, the data's priorities")
+    p.add_argument("--output", metavar="JSON", type=output_file,
+                   help="also write the JSON summary to this file")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=run_verify)
 
@@ -300,8 +302,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="initial policy (default -0.5 0.6)")
     q.add_argument("--seeds", type=_positive_int, default=1, help="runs per buffer size")
     q.add_argument("--seed", type=int, default=0)
-    q.add_argument("--plot", metavar="PNG", help="write the Fig. 2 style plot")
-    q.add_argument("--animate", metavar="FILE", help="write an animation (.gif, or .mp4 with "
-                   "ffmpeg): per buffer size, the policy, the FIFO buffer and each minibatch")
+    q.add_argument("--plot", metavar="PNG", type=output_file, help="write the Fig. 2 style plot")
+    q.add_argument("--animate", metavar="FILE", type=output_file, help="write an animation (.gif, "
+                   "or .mp4 with ffmpeg): per buffer size, the policy, the FIFO buffer and each "
+                   "minibatch")
     q.add_argument("--json", action="store_true", help="print JSON")
     q.set_defaults(handler=run_online)

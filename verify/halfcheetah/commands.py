@@ -213,8 +213,8 @@ def _datasets(args: argparse.Namespace) -> int:
     data["GoodMedium"] = Transitions(*(np.concatenate([g, m]) for g, m in
                                        zip(data["Good"], data["Medium"], strict=True)))
     result = {name: {"path": str(root / name), **dataset_stats(data[name])} for name in DATASETS}
-    if args.json:
-        print_json(result)
+    if args.json:  # keyed by uid under `datasets`, as in `halfcheetah report` (docs/json.md)
+        print_json({"datasets": result})
     else:
         for name in DATASETS:
             print(_format_stats(result[name]))
