@@ -6,7 +6,11 @@ import argparse
 import math
 from typing import Any
 
-from brud_analysis.cli_options import add_data_options, data_model_from_args
+from brud_analysis.cli_options import (
+    add_data_options,
+    add_parametric_options,
+    data_model_from_args,
+)
 from brud_analysis.errors import BrudError
 
 __all__ = ["add_data_options", "data_model_from_args", "register"]
@@ -39,6 +43,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--time-budget", type=float, default=10.0, metavar="S",
                    help="seconds for the exact solver before the numeric fallback (default 10)")
     p.add_argument("--json", action="store_true", help="print JSON")
+    add_parametric_options(p)
     p.set_defaults(handler=run_analyse)
 
     c = subparsers.add_parser(
@@ -83,8 +88,12 @@ def _exact(values) -> list[str] | None:
     return None if values is None else [str(v) for v in values]
 
 
-def analyse(game, data=None, time_budget: float = 10.0) -> dict[str, Any]:
+def analyse(game, data=None, time_budget: float = 10.0, assumptions=None) -> dict[str, Any]:
     """Everything ``brud analyse`` reports, as a JSON-ready dict.
+
+    With symbols in the game or the data the answer is formulas with conditions
+    (:func:`brud_analysis.parametric_report.analyse_parametric`; ``assumptions`` is an
+    :class:`~brud_analysis.parametric.Assumptions`).
 
     Example:
         >>> from brud_analysis.game import Game
@@ -93,8 +102,11 @@ def analyse(game, data=None, time_budget: float = 10.0) -> dict[str, Any]:
         (['x - y'], True)
     """
     from brud_analysis.fields import brud_field
+    from brud_analysis.parametric_report import analyse_parametric, is_parametric
     from brud_analysis.solve import brud_fixed_points, stationary_points
 
+    if is_parametric(game, data):
+        return analyse_parametric(game, data, assumptions, time_budget)
     out: dict[str, Any] = {
         "reward": str(game.reward),
         "latex": game.latex(),
@@ -192,6 +204,9 @@ def run_analyse(args: argparse.Namespace) -> int:
     data = data_model_from_args(args, game)
     if args.time_budget <= 0 or not math.isfinite(args.time_budget):
         raise BrudError("--time-budget must be a positive number of seconds")
+    game, data, code = _parametric_path(args, game, data)
+    if code is not None:
+        return code
     if args.plot and data is None:
         raise BrudError("--plot needs --data (the BRUD field depends on the data)")
     out = analyse(game, data, args.time_budget)
@@ -210,6 +225,19 @@ def run_analyse(args: argparse.Namespace) -> int:
         if args.plot:
             print(f"plot        {out['plot']}")
     return 0
+
+
+def _parametric_path(args: argparse.Namespace, game, data) -> tuple[Any, Any, int | None]:
+    """Formulas (symbols left after --at), --latex or --sweep: the parametric report's job.
+
+    Returns the game and data with the --at values, and the exit code when it handled them.
+    """
+    from brud_analysis.parametric_report import apply_at, is_parametric, run_parametric
+
+    game, data = apply_at(game, data, getattr(args, "at", None))
+    if is_parametric(game, data) or getattr(args, "sweep", None) or getattr(args, "latex", False):
+        return game, data, run_parametric(args, game, data)
+    return game, data, None
 
 
 def _interval_json(lo: float, hi: float) -> list[float | None]:
