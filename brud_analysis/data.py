@@ -20,9 +20,13 @@ from brud_analysis.game import _to_exact, parse_text
 
 
 def _real_symbols(expr: sympy.Expr) -> sympy.Expr:
-    """Every symbol as the real symbol of the same name (the toolkit's one convention)."""
-    return expr.xreplace({s: sympy.Symbol(s.name, real=True) for s in expr.free_symbols
-                          if isinstance(s, sympy.Symbol)})
+    """Plain symbols as the real symbol of the same name (the toolkit's one convention).
+
+    Symbols that carry assumptions of their own (``positive=True``) are the caller's and stay.
+    """
+    plain = [s for s in expr.free_symbols
+             if isinstance(s, sympy.Symbol) and set(s.assumptions0) <= {"commutative"}]
+    return expr.xreplace({s: sympy.Symbol(s.name, real=True) for s in plain})
 
 
 def _exact_vector(values: Any, what: str) -> tuple[sympy.Expr, ...]:

@@ -79,7 +79,8 @@ class Assumptions:
         parsed: list[sympy.Basic] = []
         for fact in facts:
             if isinstance(fact, str):
-                parsed.extend(parse_assumptions(fact))
+                if fact.strip():  # "" states nothing (Assumptions("") == Assumptions())
+                    parsed.extend(parse_assumptions(fact))
             else:
                 parsed.append(_check_fact(_real(sympy.sympify(fact))))
         self.facts: tuple[sympy.Basic, ...] = tuple(parsed)
@@ -194,11 +195,14 @@ def parse_assumptions(text: str) -> list[sympy.Basic]:
     facts = []
     for part in _split_top_level(text):
         pieces = _RELATION.split(part)
+        if len(pieces) == 1 and "=" in part:
+            raise BrudError(f"assumption {part.strip()!r} is an equation: give the parameter "
+                            "that value instead (e.g. --at A=1)")
         if len(pieces) != 3:
             raise BrudError(f"cannot read assumption {part.strip()!r}: write one relation such "
                             "as 'A > 0' or 'C > 2*A' (operators > >= < <= !=)")
         lhs, op, rhs = pieces
-        if op == "==":
+        if op == "==" or (len(pieces) == 1 and "=" in part):
             raise BrudError(f"assumption {part.strip()!r} is an equation: give the parameter "
                             "that value instead")
         rel = _REL_OF[op](parse_text(lhs), parse_text(rhs))
@@ -224,7 +228,7 @@ def _split_top_level(text: str) -> list[str]:
 
 def _check_fact(fact: sympy.Basic) -> sympy.Basic:
     if fact is sympy.true:
-        return fact
+        raise BrudError("an assumption holds whatever the parameters (it has none in it)")
     if fact is sympy.false:
         raise BrudError("an assumption is false for every parameter value")
     if not isinstance(fact, sympy.core.relational.Relational) or isinstance(fact, sympy.Eq):
@@ -513,7 +517,9 @@ def closed_form_roots(poly: sympy.Poly, assumptions: Assumptions | None = None,
         return [], False
     out = []
     for r in found:
-        cond = sympy.Eq(sympy.im(r), 0) if not r.is_real else sympy.true
+        # unevaluated: evaluating im() of a Cardano formula multiplies its size many times
+        cond = sympy.true if r.is_real else sympy.Eq(sympy.im(r, evaluate=False), 0,
+                                                       evaluate=False)
         out.append(ParametricRoot(r, poly.as_expr(), d, sympy.And(lc_ok, cond),
                                   exact_condition=bool(r.is_real)))
     del var
@@ -531,7 +537,7 @@ def univariate_parametric_roots(expr: sympy.Expr, var: sympy.Symbol,
     Example:
         >>> A, x = sympy.symbols("A x", real=True)
         >>> out = univariate_parametric_roots(A*x**2 - A*x, x, Assumptions("A > 0"))
-        >>> [r.value for r in out.roots], out.zero_if
+        >>> sorted(r.value for r in out.roots), out.zero_if
         ([0, 1], False)
     """
     assumptions = assumptions or Assumptions()
@@ -548,7 +554,10 @@ def univariate_parametric_roots(expr: sympy.Expr, var: sympy.Symbol,
             factors.append((f, mult))
         else:
             content *= f**mult
-    zero_if = assumptions.simplify(sympy.Eq(sympy.numer(sympy.together(content)), 0))
+    # g vanishes identically in var exactly when every coefficient does (not only the content:
+    # a*x - b with a = b = 0 is irreducible, yet zero)
+    zero_if = _and(assumptions, [assumptions.simplify(sympy.Eq(c, 0))
+                                 for c in sympy.Poly(num, var).all_coeffs()])
     roots, unsolved = [], []
     for f, _mult in factors:
         found, solved = closed_form_roots(sympy.Poly(f, var), assumptions)
@@ -629,7 +638,12 @@ def parametric_brud_fixed_points(game: Game, data: DataModel,
         for r in found.roots:
             deriv = _derivative_at(found, r, agent)
             extra = (r.real_if,) if r.real_if not in (sympy.true, sympy.false) else ()
-            stable = assumptions.simplify(deriv < 0, extra) if deriv != 0 else sympy.false
+            if deriv == 0:
+                stable = sympy.false
+            elif r.exact_condition:
+                stable = assumptions.simplify(deriv < 0, extra)
+            else:  # cubic/quartic formulas: the sign of g' there is beyond simplification
+                stable = sympy.StrictLessThan(deriv, 0, evaluate=False)
             entries.append((r, stable))
         if found.no_closed_form:
             notes.append(f"agent {name}: no closed form for the roots of "
@@ -696,19 +710,23 @@ def _main_index(expr: sympy.Expr, variables: Sequence[sympy.Symbol]) -> int | No
 
 def _components(equations: list[sympy.Expr], variables: tuple[sympy.Symbol, ...],
                 parameters: tuple[sympy.Symbol, ...], depth: int = 0
-                ) -> list[tuple[str, list[sympy.Expr]]]:
+                ) -> tuple[list[tuple[str, list[sympy.Expr]]], set[sympy.Expr]]:
     """Split {equations = 0} over Q(parameters) into components along factors of basis elements.
 
     Each component is ``("chain", basis)`` (triangular: one element per variable),
-    ``("other", basis)`` (zero-dimensional, not triangular) or ``("set", basis)``.
+    ``("other", basis)`` (zero-dimensional, not triangular) or ``("set", basis)``. Also returns
+    the parameter polynomials that divide some coefficient of a basis met on the way: where
+    one vanishes, the generic computation need not hold.
     """
     domain = sympy.QQ.frac_field(*parameters) if parameters else sympy.QQ
     basis = sympy.groebner(equations, *variables, order="lex", domain=domain)
     exprs = list(basis.exprs)
     if exprs == [1]:
-        return []
+        return [], set()
+    dens = _denominators(exprs, variables) | _specialisation_conditions(equations, variables,
+                                                                      parameters)
     if not basis.is_zero_dimensional:
-        return [("set", exprs)]
+        return [("set", exprs)], dens
     if depth < 8:
         for element in exprs:
             num = sympy.numer(sympy.together(element))
@@ -718,12 +736,39 @@ def _components(equations: list[sympy.Expr], variables: tuple[sympy.Symbol, ...]
                     num / sympy.factor_list(num, *variables)[0])):
                 out = []
                 for f in with_vars:
-                    out += _components(equations + [f], variables, parameters, depth + 1)
-                return _dedupe_components(out)
+                    comps, more = _components(equations + [f], variables, parameters, depth + 1)
+                    out += comps
+                    dens |= more
+                return _dedupe_components(out), dens
     mains = [_main_index(e, variables) for e in exprs]
     if sorted(mains) == list(range(len(variables))):
-        return [("chain", [exprs[mains.index(i)] for i in range(len(variables))])]
-    return [("other", exprs)]
+        return [("chain", [exprs[mains.index(i)] for i in range(len(variables))])], dens
+    return [("other", exprs)], dens
+
+
+def _specialisation_conditions(equations: list[sympy.Expr], variables: tuple[sympy.Symbol, ...],
+                               parameters: tuple[sympy.Symbol, ...]) -> set[sympy.Expr]:
+    """Parameter polynomials whose non-vanishing makes the generic answer hold.
+
+    A lex basis of the ideal in Q[variables, parameters] (variables first: a block order) is
+    computed; by the Gianni-Kalkbrener specialisation theorem, at parameter values where no
+    element's leading coefficient in the variables vanishes, the basis specialises to a basis of
+    the specialised system, so its solutions are the generic ones specialised. Elements free of
+    the variables are added too (where they vanish the system has solutions it generically
+    lacks).
+    """
+    if not parameters:
+        return set()
+    ext = sympy.groebner(equations, *variables, *parameters, order="lex")
+    found = set()
+    for g in ext.exprs:
+        poly = sympy.Poly(g, *variables)
+        lead = g if poly.total_degree() == 0 else poly.LC()
+        for f in sympy.Mul.make_args(sympy.factor(lead)):
+            base = f.base if isinstance(f, sympy.Pow) else f
+            if not base.is_number:
+                found.add(base)
+    return found
 
 
 def _dedupe_components(comps):
@@ -842,9 +887,9 @@ def parametric_stationary_points(game: Game, assumptions: Assumptions | None = N
         return ParametricStationary([], [], [f"the Groebner basis did not finish within "
                                              f"{time_budget:g} s"], sympy.true, method,
                                     ["no closed form in time: give values or use --sweep"])
-    points, sets, missing, dens = [], [], [], set()
+    comps, dens = comps
+    points, sets, missing = [], [], []
     for kind, exprs in comps:
-        dens |= _denominators(exprs, variables)
         if kind == "set":
             sets.append(tuple(exprs))
         elif kind == "other":
@@ -937,24 +982,39 @@ def plot_sweep(rows: Sequence[SweepRow], parameter: str, path: str) -> str:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     from brud_analysis.output import check_output_path, write_atomic
 
     target = check_output_path(path)
     xs = [r.value for r in rows]
+    width = 0.8 * (min(b - a for a, b in itertools.pairwise(sorted(xs))) if len(xs) > 1 else 1.0)
     kinds = sorted({k for r in rows for k in r.kinds})
+    if any(r.sets for r in rows):
+        kinds.append("sets")
     brud_keys = sorted({k for r in rows if r.brud for k in r.brud})
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for k in kinds:
-        ax.step(xs, [r.kinds.get(k, 0) for r in rows], where="mid", label=f"grad R: {k}")
-    for k in brud_keys:
-        ax.step(xs, [(r.brud or {}).get(k, 0) for r in rows], where="mid", linestyle="--",
-                label=f"BRUD: {k}")
-    ax.set_xlabel(parameter)
-    ax.set_ylabel("number of points")
-    ax.set_title(f"Stationary points and BRUD fixed points as {parameter} varies")
-    ax.legend()
-    ax.grid(alpha=0.3)
+    panels = [("stationary points of R", kinds, lambda r, k: r.sets if k == "sets"
+               else r.kinds.get(k, 0))]
+    if any(r.brud is not None for r in rows):
+        panels.append(("BRUD fixed points", brud_keys, lambda r, k: (r.brud or {}).get(k, 0)))
+    colours = {"maximum": "tab:green", "minimum": "tab:blue", "saddle": "tab:orange",
+               "degenerate": "tab:gray", "sets": "tab:purple", "stable": "tab:green",
+               "unstable": "tab:red"}
+    fig, axes = plt.subplots(len(panels), 1, figsize=(8, 2.6 * len(panels) + 0.6), sharex=True,
+                             squeeze=False)
+    for ax, (title, keys, count) in zip(axes[:, 0], panels, strict=True):
+        bottom = [0] * len(rows)
+        for k in keys:
+            heights = [count(r, k) for r in rows]
+            ax.bar(xs, heights, width=width, bottom=bottom, label=k,
+                   color=colours.get(k, "tab:brown"))
+            bottom = [b_ + h for b_, h in zip(bottom, heights, strict=True)]
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylabel("count")
+        ax.set_title(f"{title} (one bar per sampled {parameter})")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+        ax.grid(alpha=0.3, axis="y")
+    axes[-1, 0].set_xlabel(parameter)
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=120)

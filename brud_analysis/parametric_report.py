@@ -57,7 +57,7 @@ def analyse_parametric(game: Game, data: DataModel | None = None,
         >>> out = analyse_parametric(Game("twin_peaks(A=A, B=B, C=C)"), Normal(["m", "m"], [1, 1]),
         ...                          Assumptions("A>0, B>0, C>2*A"))
         >>> [(p["exact"][0], p["kind"]) for p in out["stationary_points"]][1]
-        ('-sqrt(2)*sqrt(-(2*A - C)/B)/2', 'maximum')
+        ('-sqrt(2)*sqrt((-2*A + C)/B)/2', 'maximum')
         >>> out["brud_fixed_points"][0]["exact"][0], out["brud_fixed_points"][0]["stable_if"]
         ('C*m/(2*(A + B*m**2 + B))', 'True')
     """
