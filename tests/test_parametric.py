@@ -26,7 +26,7 @@ import sympy
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from brud_analysis.data import Mixture, Normal, PointMass, Uniform
+from brud_analysis.data import Normal, Uniform
 from brud_analysis.errors import BrudError
 from brud_analysis.game import Game
 from brud_analysis.parametric import (
@@ -337,15 +337,6 @@ def test_assumptions_simplify_and_parse():
     for bad in ["A", "A = 1", "A == 1", "", "A > 0 > B", "1 > 0"]:
         with pytest.raises(BrudError):
             parse_assumptions(bad)
-
-
-def test_symbolic_data_models():
-    d = Normal(["m", "m"], ["s", "s"])
-    assert d.moment([0, 2]) == m**2 + s**2 and d.free_symbols == {m, s}
-    assert d.subs({"m": 1, "s": 2}).moment([0, 2]) == 5
-    mix = Mixture([PointMass(["m", 0]), PointMass([0, 0])], [1, 1])
-    assert mix.moment([1, 0]) == m / 2
-    assert Uniform(["m", 0], ["m + s", 1]).subs({m: 0, s: 1}).moment([2, 0]) == sympy.Rational(1, 3)
 
 
 def test_sweep_counts_change_at_c_equal_2a():
