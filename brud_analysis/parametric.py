@@ -12,6 +12,8 @@ with the condition under which it holds (docs/theory.md, sections "The BRUD-indu
   leading coefficient non-zero; quadratic: discriminant > 0, i.e. real *and* distinct from its
   twin; cubic/quartic: ``im(root) = 0``, which we cannot reduce to a condition on the parameters)
   and ``stable_if`` (``g_i'(root) < 0``). Factors of degree > 4 are named, without roots.
+  ``real_if`` does not say whether a point coincides with a root of *another* factor: at
+  such boundary values (Twin Peaks at C = 2A) the points merge and the kind turns degenerate.
 * **Stationary points of grad R.** A lex Groebner basis over the field Q(parameters), split along
   the factors of its elements into components; a component whose basis is triangular (one
   element per variable, each in that variable and the later ones) is solved bottom-up by the
@@ -665,10 +667,11 @@ def parametric_brud_fixed_points(game: Game, data: DataModel,
                 tuple(r.value for r, _ in combo), real, stable,
                 all(r.exact_condition for r, _ in combo)))
     if not points and not any(a.no_closed_form for a in per_agent):
-        notes.append("BRUD has no fixed point with a closed form"
-                     + ("" if all(a.every_value_if is sympy.false for a in per_agent)
-                        else " outside the special cases above")
-                     + (": the policy drifts" if all(not a.roots for a in per_agent) else ""))
+        special = any(a.every_value_if is not sympy.false for a in per_agent)
+        notes.append(("BRUD has no fixed point: the policy drifts" if
+                      any(not a.roots for a in per_agent) else
+                      "BRUD has no real fixed point under the assumptions")
+                     + (" (except in the special cases above)" if special else ""))
     return ParametricFixedPoints(per_agent, points, g, notes)
 
 
@@ -965,6 +968,8 @@ def sweep(game: Game, data: DataModel | None, parameter: str, values: Sequence[f
             for p in fp.points:
                 key = {True: "stable", False: "unstable", None: "degenerate"}[p.stable]
                 brud[key] = brud.get(key, 0) + 1
+            if fp.sets:
+                brud["sets"] = len(fp.sets)
         rows.append(SweepRow(float(v), dict(sorted(kinds.items())), len(st.sets), brud))
     return rows
 
