@@ -270,7 +270,7 @@ def _slack_substitution(facts: Sequence[sympy.Basic]) -> dict[sympy.Symbol, symp
         e = (fact.lhs - fact.rhs) if gt else (fact.rhs - fact.lhs)
         e = sympy.expand(e.xreplace(subs))
         choices = [v for v in sorted(e.free_symbols, key=lambda s: natural_key(s.name))
-                   if v in _plain(facts) and v not in subs and sympy.Poly(e, v).degree() == 1
+                   if v not in subs and sympy.Poly(e, v).degree() == 1
                    and sympy.Poly(e, v).LC().is_number]
         if not choices:
             continue
@@ -284,10 +284,6 @@ def _slack_substitution(facts: Sequence[sympy.Basic]) -> dict[sympy.Symbol, symp
         subs = {s: sympy.expand(x.xreplace({v: value})) for s, x in subs.items()}
         subs[v] = sympy.expand(value)
     return subs
-
-
-def _plain(facts: Sequence[sympy.Basic]) -> set[sympy.Symbol]:
-    return set().union(*(f.free_symbols for f in facts)) if facts else set()
 
 
 def _number_signs(e: sympy.Expr) -> frozenset[int]:
@@ -401,7 +397,11 @@ def _simplify(assumptions: Assumptions, cond: sympy.Basic) -> sympy.Basic:
     # drop factors of known strict sign, flipping the relation for negative ones
     num, den = sympy.fraction(sympy.factor(e))
     kept = []
-    for f in sympy.Mul.make_args(num) + sympy.Mul.make_args(den):
+    # a denominator never makes a fraction zero; for an inequality its sign matters as much
+    # as a numerator's (same sign as the product)
+    parts = sympy.Mul.make_args(num) + (() if rel in (sympy.Equality, sympy.Unequality)
+                                         else sympy.Mul.make_args(den))
+    for f in parts:
         s = _factor_signs(assumptions, f)
         if s == {1}:
             continue
@@ -497,7 +497,6 @@ def closed_form_roots(poly: sympy.Poly, assumptions: Assumptions | None = None,
     coeffs = [sympy.sympify(c) for c in poly.all_coeffs()]
     lc = coeffs[0]
     lc_ok = assumptions.simplify(sympy.Ne(lc, 0), extra)
-    var = poly.gen
     if d == 1:
         value = _tidy(-coeffs[1] / lc)
         return [ParametricRoot(value, poly.as_expr(), 1, lc_ok)], True
@@ -524,7 +523,6 @@ def closed_form_roots(poly: sympy.Poly, assumptions: Assumptions | None = None,
                                                        evaluate=False)
         out.append(ParametricRoot(r, poly.as_expr(), d, sympy.And(lc_ok, cond),
                                   exact_condition=bool(r.is_real)))
-    del var
     return out, True
 
 
