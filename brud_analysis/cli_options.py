@@ -5,6 +5,9 @@
     --data normal --mean M1 M2 --std S1 S2
     --data uniform --low L1 L2 --high H1 H2
     --data PATH            (.npy / .csv / .txt of joint actions, shape (N, n))
+
+Means, stds and bounds may be symbols or expressions (``--mean m m --std s s``,
+``--mean=-m,m``); ``brud analyse`` then derives formulas in them (``--assume "s > 0"``).
 """
 
 from __future__ import annotations
@@ -28,18 +31,19 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     Example:
         >>> p = argparse.ArgumentParser()
         >>> add_data_options(p)
-        >>> p.parse_args(["--data", "normal", "--mean", "0.3", "-0.2", "--std", "1", "1"]).mean
-        [0.3, -0.2]
+        >>> p.parse_args(["--data", "normal", "--mean", "0.3", "-0.2", "--std", "s", "s"]).std
+        ['s', 's']
     """
     group = parser.add_argument_group("data model (the dataset's joint actions)")
     group.add_argument(
         "--data", metavar="normal|uniform|PATH", default=None,
         help="independent normal, independent uniform, or a .npy/.csv/.txt file of (N, n) actions",
     )
-    group.add_argument("--mean", type=float, nargs="+", metavar="M", help="per-agent means")
-    group.add_argument("--std", type=float, nargs="+", metavar="S", help="per-agent stds (>= 0)")
-    group.add_argument("--low", type=float, nargs="+", metavar="L", help="per-agent lower bounds")
-    group.add_argument("--high", type=float, nargs="+", metavar="H", help="per-agent upper bounds")
+    symbolic = " (numbers or symbols, e.g. m; for a leading minus: --mean=-m,m)"
+    group.add_argument("--mean", nargs="+", metavar="M", help="per-agent means" + symbolic)
+    group.add_argument("--std", nargs="+", metavar="S", help="per-agent stds (>= 0)")
+    group.add_argument("--low", nargs="+", metavar="L", help="per-agent lower bounds")
+    group.add_argument("--high", nargs="+", metavar="H", help="per-agent upper bounds")
 
 
 #: Largest magnitude of a data mean/std/bound: moments of a degree-64 reward stay exact numbers
@@ -127,23 +131,81 @@ def output_directory(text: str) -> str:
     return text
 
 
-def _per_agent(values: list[float] | None, flag: str, family: str, game: Game) -> list[float]:
+_NOT_FINITE = frozenset({"inf", "infinity", "nan", "oo", "zoo"})
+
+
+def parse_value(text: str, flag: str, game: Game | None = None):
+    """One exact value of a numeric option: a number or an expression in parameter symbols.
+
+    Example:
+        >>> parse_value("0.5", "--mean"), parse_value("2*m", "--mean")
+        (1/2, 2*m)
+    """
+    from brud_analysis.game import parse_text
+
+    if text.strip().lower().lstrip("+-") in _NOT_FINITE:
+        raise BrudError(f"{flag} values must be finite numbers, got {text}")
+    try:
+        value = parse_text(text)
+    except BrudError as err:
+        raise BrudError(f"{flag}: {err}") from None
+    if value.is_number:
+        if not value.is_real or not math.isfinite(float(value)):
+            raise BrudError(f"{flag} values must be finite real numbers, got {text}")
+    elif game is not None:
+        clash = sorted(s.name for s in value.free_symbols if s.name in game.agent_names)
+        if clash:
+            raise BrudError(f"{flag} uses {', '.join(clash)}, an agent of the game: name data "
+                            "parameters differently (e.g. m, s or upper case)")
+    return value
+
+
+def _per_agent(values: list[str] | None, flag: str, family: str, game: Game) -> list:
     if values is None:
         raise BrudError(f"--data {family} needs {flag} with one value per agent")
-    if len(values) != game.n_agents:
+    # "--mean=-m,m": argparse would read a bare "-m" as an option
+    tokens = [part for v in values for part in str(v).split(",") if part.strip()]
+    if len(tokens) != game.n_agents:
         raise BrudError(
-            f"mismatched data lengths: {flag} has {len(values)} values, the game has "
+            f"mismatched data lengths: {flag} has {len(tokens)} values, the game has "
             f"{game.n_agents} agents ({', '.join(game.agent_names)})"
         )
-    bad = [v for v in values if not math.isfinite(v)]
-    if bad:
-        raise BrudError(f"{flag} values must be finite numbers, got {bad[0]}")
-    bad = [v for v in values if v != 0 and not 1 / MAX_DATA_MAGNITUDE <= abs(v)
-           <= MAX_DATA_MAGNITUDE]
+    parsed = [parse_value(t, flag, game) for t in tokens]
+    bad = [v for v in parsed if v.is_number and v != 0
+           and not 1 / MAX_DATA_MAGNITUDE <= abs(float(v)) <= MAX_DATA_MAGNITUDE]
     if bad:
         raise BrudError(f"{flag} values must be 0 or of magnitude between "
-                        f"{1 / MAX_DATA_MAGNITUDE:g} and {MAX_DATA_MAGNITUDE:g}, got {bad[0]:g}")
-    return values
+                        f"{1 / MAX_DATA_MAGNITUDE:g} and {MAX_DATA_MAGNITUDE:g}, got {bad[0]}")
+    return parsed
+
+
+def add_assume_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--assume "A>0, B>0, C>2*A"`` (repeatable) to ``parser``.
+
+    Example:
+        >>> p = argparse.ArgumentParser()
+        >>> add_assume_option(p)
+        >>> p.parse_args(["--assume", "A>0, B>0", "--assume", "s>0"]).assume
+        ['A>0, B>0', 's>0']
+    """
+    parser.add_argument(
+        "--assume", action="append", default=None, metavar="FACTS",
+        help="what you know about the symbols, e.g. \"A>0, B>0, C>2*A, s>0\" "
+             "(relations > >= < <= !=, comma-separated; repeatable)")
+
+
+def assumptions_from_args(args: argparse.Namespace):
+    """The :class:`~brud_analysis.parametric.Assumptions` of ``--assume`` (empty without it).
+
+    Example:
+        >>> p = argparse.ArgumentParser()
+        >>> add_assume_option(p)
+        >>> assumptions_from_args(p.parse_args(["--assume", "A>0"])).facts
+        (A > 0,)
+    """
+    from brud_analysis.parametric import Assumptions
+
+    return Assumptions(list(getattr(args, "assume", None) or []))
 
 
 def data_model_from_args(args: argparse.Namespace, game: Game) -> DataModel | None:
@@ -220,3 +282,23 @@ def data_json(model: DataModel) -> dict[str, Any]:
         return {"family": "mixture", "weights": [_json_value(w) for w in model.weights],
                 "components": [data_json(c) for c in model.components]}
     return {"family": type(model).__name__.lower(), "n_agents": model.n_agents}
+
+
+def add_parametric_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--assume``, ``--latex``, ``--at`` and ``--sweep`` (``brud analyse`` with symbols).
+
+    Example:
+        >>> p = argparse.ArgumentParser()
+        >>> add_parametric_options(p)
+        >>> p.parse_args(["--sweep", "C=0:10:11", "--at", "A=1,B=4"]).sweep
+        'C=0:10:11'
+    """
+    add_assume_option(parser)
+    parser.add_argument("--latex", action="store_true",
+                        help="print the formulas as LaTeX (with symbols or exact values)")
+    parser.add_argument("--at", default=None, metavar="NAME=V,..",
+                        help="give values to some symbols of the game or the data, e.g. A=1,B=4")
+    parser.add_argument("--sweep", default=None, metavar="NAME=LO:HI[:N]",
+                        help="count stationary points (by kind) and BRUD fixed points (by "
+                             "stability) at N values of one symbol (default 21); with --plot, "
+                             "plot the counts")

@@ -8,6 +8,7 @@ from typing import Any
 
 from brud_analysis.cli_options import (
     add_data_options,
+    add_parametric_options,
     add_time_budget_option,
     data_json,
     data_model_from_args,
@@ -44,6 +45,7 @@ def register(subparsers: Any) -> None:
                    help="write true vs BRUD vector fields (needs --data, 2 agents)")
     add_time_budget_option(p, 10.0, "exact solving, its numeric fallback and the output")
     p.add_argument("--json", action="store_true", help="print JSON")
+    add_parametric_options(p)
     p.set_defaults(handler=run_analyse)
 
     c = subparsers.add_parser(
@@ -112,8 +114,12 @@ def _set_json(s) -> dict[str, Any]:
             "reason": s.reason}
 
 
-def analyse(game, data=None, time_budget: float = 10.0) -> dict[str, Any]:
+def analyse(game, data=None, time_budget: float = 10.0, assumptions=None) -> dict[str, Any]:
     """Everything ``brud analyse`` reports, as a JSON-ready dict.
+
+    With symbols in the game or the data the answer is formulas with conditions
+    (:func:`brud_analysis.parametric_report.analyse_parametric`; ``assumptions`` is an
+    :class:`~brud_analysis.parametric.Assumptions`).
 
     Example:
         >>> from brud_analysis.game import Game
@@ -122,8 +128,11 @@ def analyse(game, data=None, time_budget: float = 10.0) -> dict[str, Any]:
         (['x - y'], True)
     """
     from brud_analysis.fields import brud_field
+    from brud_analysis.parametric_report import analyse_parametric, is_parametric
     from brud_analysis.solve import brud_fixed_points, stationary_points
 
+    if is_parametric(game, data):
+        return analyse_parametric(game, data, assumptions, time_budget)
     out: dict[str, Any] = {
         "reward": str(game.reward),
         "latex": game.latex(),
@@ -221,6 +230,9 @@ def run_analyse(args: argparse.Namespace) -> int:
 
     game = _game(args)
     data = data_model_from_args(args, game)
+    game, data, code = _parametric_path(args, game, data)
+    if code is not None:
+        return code
     if args.plot and data is None:
         raise BrudError("--plot needs --data (the BRUD field depends on the data)")
     # --time-budget bounds the whole command (brud stops its worker at the deadline): each exact
@@ -241,6 +253,19 @@ def run_analyse(args: argparse.Namespace) -> int:
         if args.plot:
             print(f"plot        {out['plot']}")
     return 0
+
+
+def _parametric_path(args: argparse.Namespace, game, data) -> tuple[Any, Any, int | None]:
+    """Formulas (symbols left after --at), --latex or --sweep: the parametric report's job.
+
+    Returns the game and data with the --at values, and the exit code when it handled them.
+    """
+    from brud_analysis.parametric_report import apply_at, is_parametric, run_parametric
+
+    game, data = apply_at(game, data, getattr(args, "at", None))
+    if is_parametric(game, data) or getattr(args, "sweep", None) or getattr(args, "latex", False):
+        return game, data, run_parametric(args, game, data)
+    return game, data, None
 
 
 def _interval_json(lo: float, hi: float) -> list[float | None]:

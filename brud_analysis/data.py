@@ -18,18 +18,40 @@ import sympy
 
 from brud_analysis.errors import BrudError
 from brud_analysis.exact import to_exact as _to_exact
+from brud_analysis.game import parse_text
+
+
+def _real_symbols(expr: sympy.Expr) -> sympy.Expr:
+    """Plain symbols as the real symbol of the same name (the toolkit's one convention).
+
+    Symbols that carry assumptions of their own (``positive=True``) are the caller's and stay.
+    """
+    plain = [s for s in expr.free_symbols
+             if isinstance(s, sympy.Symbol) and set(s.assumptions0) <= {"commutative"}]
+    return expr.xreplace({s: sympy.Symbol(s.name, real=True) for s in plain})
 
 
 def _exact_vector(values: Any, what: str) -> tuple[sympy.Expr, ...]:
+    """Numbers, SymPy expressions or text (``"m"``, ``"sqrt(2)*s"``) as exact SymPy values.
+
+    Text is parsed safely (no ``eval``) and every symbol becomes a real symbol of that name, the
+    convention :class:`~brud_analysis.game.Game` uses, so that ``m`` in the data and ``m`` in an
+    assumption are one symbol.
+    """
     if isinstance(values, str | bytes) or not isinstance(values, Sequence | np.ndarray):
         values = [values]
     out = []
     for v in list(values):
         if isinstance(v, str):
-            v = sympy.sympify(v)
+            v = parse_text(v)
         value = _to_exact(v)
-        if value.is_number and (value.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo)):
+        if not isinstance(value, sympy.Expr):
+            raise BrudError(f"{what} entries must be numbers or expressions, got {v!r}")
+        value = _real_symbols(value)
+        if value.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
             raise BrudError(f"{what} must be finite, got {v!r}")
+        if value.is_number and value.is_real is False:
+            raise BrudError(f"{what} must be real, got {v!r}")
         out.append(value)
     if not out:
         raise BrudError(f"{what} is empty")
@@ -88,7 +110,42 @@ class DataModel:
 
     def is_numeric(self) -> bool:
         """Whether every parameter is a number (needed for sampling)."""
-        return all(m.is_number for m in self.means) and all(s.is_number for s in self.stds)
+        return not self.free_symbols
+
+    @property
+    def free_symbols(self) -> set[sympy.Symbol]:
+        """The symbols the model's parameters contain (empty for numeric data).
+
+        Example:
+            >>> sorted(s.name for s in Normal(["m", 0], ["s", 1]).free_symbols)
+            ['m', 's']
+        """
+        found: set[sympy.Symbol] = set()
+        for value in self._parameters():
+            found |= value.free_symbols
+        return found
+
+    def _parameters(self) -> tuple[sympy.Expr, ...]:
+        """Every exact parameter of the model (means, bounds, weights ...)."""
+        return ()
+
+    def subs(self, values: dict) -> DataModel:
+        """The model with symbols replaced by values (``{m: 1}`` or ``{"m": 1}``).
+
+        Example:
+            >>> Normal(["m", "m"], ["s", 1]).subs({"m": 0.5, "s": 2})
+            Normal(mean=[1/2, 1/2], std=[2, 1])
+        """
+        by_name = {s.name: s for s in self.free_symbols}
+        mapping = {}
+        for key, value in values.items():
+            name = key if isinstance(key, str) else key.name
+            if name in by_name:
+                mapping[by_name[name]] = _to_exact(value)
+        return self._substituted(mapping) if mapping else self
+
+    def _substituted(self, mapping: dict) -> DataModel:
+        return self
 
 
 class _Independent(DataModel):
@@ -124,6 +181,13 @@ class Normal(_Independent):
             if s.is_number and s < 0:
                 raise BrudError(f"std must be >= 0, got {s}")
         self.n_agents = len(self.mean)
+
+    def _parameters(self) -> tuple[sympy.Expr, ...]:
+        return self.mean + self.std
+
+    def _substituted(self, mapping: dict) -> Normal:
+        return Normal([m.xreplace(mapping) for m in self.mean],
+                      [s.xreplace(mapping) for s in self.std])
 
     def marginal_moment(self, j: int, k: int) -> sympy.Expr:
         m, s = self.mean[j], self.std[j]
@@ -171,6 +235,13 @@ class Uniform(_Independent):
                 raise BrudError(f"uniform low must be <= high, got low={lo} > high={hi}")
         self.n_agents = len(self.low)
 
+    def _parameters(self) -> tuple[sympy.Expr, ...]:
+        return self.low + self.high
+
+    def _substituted(self, mapping: dict) -> Uniform:
+        return Uniform([v.xreplace(mapping) for v in self.low],
+                       [v.xreplace(mapping) for v in self.high])
+
     def marginal_moment(self, j: int, k: int) -> sympy.Expr:
         lo, hi = self.low[j], self.high[j]
         if (hi - lo).is_number and hi == lo:
@@ -205,6 +276,12 @@ class PointMass(_Independent):
     def __init__(self, point: Sequence[Any]) -> None:
         self.point = _exact_vector(point, "point")
         self.n_agents = len(self.point)
+
+    def _parameters(self) -> tuple[sympy.Expr, ...]:
+        return self.point
+
+    def _substituted(self, mapping: dict) -> PointMass:
+        return PointMass([v.xreplace(mapping) for v in self.point])
 
     def marginal_moment(self, j: int, k: int) -> sympy.Expr:
         return self.point[j] ** k
@@ -333,8 +410,18 @@ class Mixture(DataModel):
         total = sum(self.weights)
         if total.is_number and total <= 0:
             raise BrudError("mixture weights must not all be zero")
-        self.weights = tuple(sympy.nsimplify(w / total) for w in self.weights)
+        # nsimplify only numbers: on symbols it would guess, cancel is exact
+        self.weights = tuple(sympy.nsimplify(w / total) if (w / total).is_number
+                             else sympy.cancel(w / total) for w in self.weights)
         self.n_agents = ns.pop()
+
+    def _parameters(self) -> tuple[sympy.Expr, ...]:
+        return self.weights + tuple(v for c in self.components for v in c._parameters())
+
+    def _substituted(self, mapping: dict) -> Mixture:
+        names = {k.name: v for k, v in mapping.items()}
+        return Mixture([c.subs(names) for c in self.components],
+                       [w.xreplace(mapping) for w in self.weights])
 
     def moment(self, exponents: Sequence[int]) -> sympy.Expr:
         ks = self._check_exponents(exponents)
@@ -374,6 +461,10 @@ class SymbolicMoments(DataModel):
         factors = [n if k == 1 else f"{n}**{k}" for n, k in zip(self.agent_names, ks,
                                                                  strict=True) if k]
         return sympy.Symbol(f"E[{'*'.join(factors)}]", real=True)
+
+    def is_numeric(self) -> bool:
+        """Never: every moment is a symbol."""
+        return False
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         raise BrudError("symbolic moments cannot be sampled: give a data model")

@@ -569,7 +569,8 @@ class Game:
             names = ", ".join(p.name for p in self.parameters)
             raise BrudError(
                 f"reward has symbolic parameter(s) {names}: give values, "
-                f"e.g. twin_peaks(A=1, B=4, C=5)"
+                f"e.g. twin_peaks(A=1, B=4, C=5), or derive formulas with "
+                f"brud_analysis.parametric (brud analyse does so)"
             )
 
     def numeric_reward(self) -> Callable[[np.ndarray], np.ndarray]:

@@ -113,3 +113,38 @@ def test_npy_file_and_missing_file(tmp_path):
         Empirical.from_file(tmp_path / "nope.csv")
     with pytest.raises(BrudError, match="empty"):
         Empirical(np.zeros((0, 2)))
+
+
+def test_symbolic_moments_from_text_are_real_symbols():
+    """Text such as "m" becomes the real symbol m, the one --assume and the game use."""
+    m, s = sympy.symbols("m s", real=True)
+    d = Normal(["m", "2*m"], ["s", 1])
+    assert d.mean == (m, 2 * m) and d.free_symbols == {m, s} and not d.is_numeric()
+    assert d.moment([2, 1]) == sympy.expand((m**2 + s**2) * 2 * m)
+    # a plain SymPy symbol is made real; one with its own assumptions is kept as given
+    assert Normal([sympy.Symbol("m"), 0], [1, 1]).mean[0] == m
+    p = sympy.Symbol("p", positive=True)
+    assert Normal([p, 0], [1, 1]).mean[0] is p
+
+
+def test_symbolic_models_substitute_to_numeric_ones():
+    m, s = sympy.symbols("m s", real=True)
+    assert Normal(["m", 0], ["s", 1]).subs({"m": 0.5, s: 2}).moment([2, 0]) == sympy.Rational(17, 4)
+    u = Uniform(["m", 0], ["m + s", 1])
+    assert sympy.expand(u.moment([2, 0]) - (m**2 + m * s + s**2 / 3)) == 0
+    assert u.subs({m: 0, s: 1}).moment([2, 0]) == sympy.Rational(1, 3)
+    assert PointMass(["m", 1]).subs({"m": 3}).moment([2, 0]) == 9
+    mix = Mixture([PointMass(["m", 0]), PointMass([0, 0])], ["w", 1])
+    w = sympy.Symbol("w", real=True)
+    assert sympy.simplify(mix.moment([1, 0]) - m * w / (w + 1)) == 0
+    assert mix.subs({"m": 2, "w": 1}).moment([1, 0]) == 1
+    assert Empirical([[0.0, 1.0]]).is_numeric() and not SymbolicMoments(["x", "y"]).is_numeric()
+
+
+def test_symbolic_input_errors():
+    with pytest.raises(BrudError, match="cannot parse"):
+        Normal(["m +", 0], [1, 1])
+    with pytest.raises(BrudError, match="finite"):
+        Normal([sympy.oo, 0], [1, 1])
+    with pytest.raises(BrudError, match="symbolic"):
+        Normal(["m", 0], [1, 1]).sample(np.random.default_rng(0), 3)

@@ -93,6 +93,8 @@ FAST_COMMANDS = {
     "pjap-field": ["pjap-field", "twin_peaks(A=1, B=4, C=5)", "--data", "normal", "--mean",
                    "0.5", "0.5", "--std", "1", "1", "--alpha", "2"],
     "paper-checks --list": ["paper-checks", "--list"],
+    "analyse-parametric": ["analyse", "twin_peaks(A=A, B=B, C=C)", "--data", "normal", "--mean",
+                           "m", "m", "--std", "s", "s", "--assume", "A>0, B>0, C>2*A, s>0"],
 }
 
 
