@@ -64,7 +64,12 @@ def _paper_checks(args: argparse.Namespace) -> int:
     if args.list:
         from paper_checks.claims import load_all
 
-        for cid, c in load_all().items():
+        claims = load_all()
+        if args.json:
+            print_json([{"id": cid, "location": c.location, "statement": c.statement,
+                         "refuted_if": c.refuted_if} for cid, c in claims.items()])
+            return 0
+        for cid, c in claims.items():
             print(f"{cid:28s} {c.location}")
         return 0
     from paper_checks.report import run_report
