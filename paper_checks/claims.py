@@ -176,6 +176,7 @@ SECTION_MODULES = (
     "paper_checks.twin_peaks",
     "paper_checks.online_buffer",
     "paper_checks.pjap_games",
+    "paper_checks.statements",
     "paper_checks.halfcheetah",
 )
 
