@@ -141,13 +141,18 @@ def plot_verification(result, game: Game, path: str | Path, *, max_runs: int = 1
         axes[0].plot(*p.point, "X", ms=11, mec="black",
                      color="tab:green" if p.stable else "tab:grey",
                      label="predicted (stable)" if p.stable else "predicted (unstable)")
+    for orbit in getattr(result, "orbits", []):
+        a, b = (np.asarray(v, float) for v in orbit["points"])
+        axes[0].plot([a[0], b[0]], [a[1], b[1]], "o--", ms=7, mec="black", color="tab:orange",
+                     label="predicted period-2 orbit")
     axes[0].set_xlim(limits[:2])
     axes[0].set_ylim(limits[2:])
     handles, labels = axes[0].get_legend_handles_labels()
     unique = dict(zip(labels, handles, strict=True))
-    axes[0].legend(unique.values(), unique.keys(), fontsize=7, loc="lower left")
-    verdict = "passed" if result.passed else "FAILED"
-    axes[0].set_title(f"{result.mode}: {verdict}, {int(keep.sum())}/{len(keep)} runs finite")
+    axes[0].legend(unique.values(), unique.keys(), fontsize=7, loc="best")
+    status = getattr(result, "status", "passed" if result.passed else "failed")
+    axes[0].set_title(f"{result.mode}: {status.upper()}, {int(keep.sum())}/{len(keep)} runs "
+                      "finite")
     _band(axes[1], traj.reward[keep], "reward R(theta)", steps)
     axes[1].set_title("reward over training")
     _band(axes[2], traj.distance[keep], "mean sample-to-policy distance", steps,
