@@ -108,7 +108,8 @@ def fig3(ctx: Context) -> Path:
         ax.quiver(gx, gy, u, v, color="white")
         ax.set_title(title)
     plots.draw_reward_surface(axes[3], game, box)
-    plots.draw_trajectories(axes[3], run["policy"], max_runs=len(run["policy"]))
+    plots.draw_trajectories(axes[3], run["policy"], max_runs=len(run["policy"]), markers=False,
+                            label="BRUD runs")
     starts = run["policy"][:, 0]
     ends = run["policy"][:, -1]
     axes[3].plot(starts[:, 0], starts[:, 1], "o", color="white", mec="black", ms=7,
@@ -184,9 +185,9 @@ def fig5(ctx: Context) -> Path:
         ax = axes[row, 1]
         plots.draw_reward_surface(ax, game, _box())
         plots.draw_trajectories(ax, _one_per_init(base["policy"], len(FIG5_INITS)),
-                                color="white", label="MADDPG")
+                                color="white", label="MADDPG", markers=False)
         plots.draw_trajectories(ax, _one_per_init(prio["policy"], len(FIG5_INITS)),
-                                color="tab:pink", label="MADDPG+PJAP")
+                                color="tab:pink", label="MADDPG+PJAP", markers=False)
         # Distinct markers: one start per initialisation, an end per method in its colour.
         starts = np.asarray(FIG5_INITS)
         ax.plot(starts[:, 0], starts[:, 1], "o", color="white", mec="black", ms=7,
@@ -199,8 +200,8 @@ def fig5(ctx: Context) -> Path:
                 ls="none", label="true peaks")
         ax.set_xlim(-1, 1)
         ax.set_ylim(-1, 1)
-        # Outside the axes: the legend must not hide the (-0.5, -0.5) start or the lower peak.
-        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        # Below the axes: the legend must not hide the (-0.5, -0.5) start or the lower peak.
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3)
         ax.set_title("trajectories")
         for col, (key, label) in ((2, ("distance", "mean sample-to-policy L1 distance")),
                                   (3, ("reward", "reward R(theta)"))):

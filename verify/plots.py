@@ -75,8 +75,9 @@ def draw_reward_surface(ax, game: Game, limits: tuple[float, float, float, float
 
 
 def draw_trajectories(ax, policies: np.ndarray, *, max_runs: int = 16, color: str = "white",
-                      label: str | None = None) -> None:
-    """Policy paths ``(S, T, 2)`` with start (circle) and end (star) markers.
+                      label: str | None = None, markers: bool = True) -> None:
+    """Policy paths ``(S, T, 2)`` with start (circle) and end (star) markers (``markers=False``:
+    paths only, for callers that mark starts and ends per method themselves).
 
     Example:
         >>> fig, ax = _pyplot().subplots()
@@ -92,8 +93,9 @@ def draw_trajectories(ax, policies: np.ndarray, *, max_runs: int = 16, color: st
             continue
         ax.plot(path[:, 0], path[:, 1], color=color, lw=1.0, alpha=0.8,
                 label=label if k == 0 else None)
-        ax.plot(*path[0], "o", color="tab:orange", ms=5, label="start" if k == 0 else None)
-        ax.plot(*path[-1], "*", color="tab:red", ms=10, label="end" if k == 0 else None)
+        if markers:
+            ax.plot(*path[0], "o", color="tab:orange", ms=5, label="start" if k == 0 else None)
+            ax.plot(*path[-1], "*", color="tab:red", ms=10, label="end" if k == 0 else None)
 
 
 def _band(ax, values: np.ndarray, ylabel: str, steps: int, color: str = "tab:blue",
