@@ -235,3 +235,22 @@ def test_pjap_basin_tolerance_stays_finite_when_far_priorities_underflow():
                          pjap=PJAPConfig(alpha=4.0, eps=0.0, distance="l2"))
     assert result.basins and all(np.isfinite(b.tolerance) for b in result.basins)
     assert result.status == "passed"
+
+
+def test_an_infinite_tolerance_is_never_a_pass(monkeypatch):
+    # Force the noise model to an infinite variance (as the old code did for lr*h outside
+    # (0, 2)): the runs cannot be judged, so the status must be inconclusive, not passed.
+    import verify.harness as harness
+
+    real = harness._decoupled_predictions
+
+    def infinite(*args):
+        points, orbits, targets, notes = real(*args)
+        for t in targets:
+            t.variance = np.full_like(t.variance, np.inf)
+        return points, orbits, targets, notes
+
+    monkeypatch.setattr(harness, "_decoupled_predictions", infinite)
+    r = verify_game(twin_peaks(), TWIN_DATA, seeds=8, steps=200, lr=0.02, dataset_size=200)
+    assert r.status == "inconclusive" and not r.passed
+    assert "tolerance" not in r.summary() or math.isfinite(r.summary()["tolerance"])

@@ -610,13 +610,15 @@ def verify_game(
     elif all_diverged_as_predicted:
         status = "passed"
         reasons.append("every run diverges, as the reference map predicts from every start")
-    elif compared == 0 or not math.isfinite(tolerance) or any(
-            "odd number of steps" in r for r in reasons):
+    elif (compared == 0 or not math.isfinite(tolerance)
+          or any(b.runs and not math.isfinite(b.tolerance) for b in basins)
+          or any("odd number of steps" in r for r in reasons)):
+        # Never a pass on an undefined or infinite tolerance, in any occupied basin.
         status = "inconclusive"
         if compared == 0:
             reasons.append("no run could be compared with a prediction")
-        elif not math.isfinite(tolerance):
-            reasons.append("the derived tolerance is not finite")
+        else:
+            reasons.append("a derived tolerance is not finite")
     else:
         status = "passed"
     return VerificationResult(
