@@ -199,10 +199,24 @@ def plot_online(game: Game, runs: Mapping[int, tuple], path: str | Path, *, step
         axes[1, col].set_xlabel("environment step")
         ax = axes[2, col]
         if len(buffer):
-            h = ax.hist2d(buffer[:, 0], buffer[:, 1], bins=30, range=[limits[:2], limits[2:]],
-                          cmap="Blues")
-            fig.colorbar(h[3], ax=ax, label="samples")
-        ax.plot(*policy[-1], "*", color="tab:red", ms=12, label="end policy")
+            # FIFO ring: step t went to slot t % K, so a full buffer's age (in environment
+            # steps) is (last slot - slot) mod K; older (staler) data is darker.
+            raw = np.asarray(runs[size][1], float)
+            filled = np.all(np.isfinite(raw), axis=1)
+            last = (steps - 1) % len(raw)
+            age = ((last - np.arange(len(raw))) % len(raw))[filled]
+            pts = ax.scatter(buffer[:, 0], buffer[:, 1], c=age, cmap="viridis_r", s=6,
+                             alpha=0.7, label="buffer (colour: age)")
+            fig.colorbar(pts, ax=ax, label="age (environment steps)")
+            # A minibatch as the trainer draws it: uniform over the buffer (seeded, shown
+            # for illustration; the size is the trainer's batch if given).
+            batch = min(len(buffer), int(getattr(traj, "batch_size", 32) or 32))
+            chosen = np.random.default_rng(0).integers(0, len(buffer), batch)
+            ax.plot(buffer[chosen, 0], buffer[chosen, 1], "x", color="tab:red", ms=6,
+                    label=f"{batch} samples chosen for training")
+        ax.plot(*policy[-1], "*", color="gold", mec="black", ms=13, label="end policy")
+        ax.set_xlim(limits[:2])
+        ax.set_ylim(limits[2:])
         ax.set_xlabel(f"action {game.agent_names[0]}")
         ax.set_ylabel(f"action {game.agent_names[1]}")
         ax.set_title("final buffer state")
