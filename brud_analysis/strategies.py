@@ -155,3 +155,37 @@ def structured_stationary_games(draw) -> tuple[Game, tuple[Fraction, Fraction], 
              v: y - sympy.Rational(y0.numerator, y0.denominator)}
     reward = scale * sympy.sympify(form, locals={"u": u, "v": v}).subs(shift)
     return Game(sympy.expand(reward), agents=["x", "y"]), (x0, y0), kind, higher
+
+
+@st.composite
+def games_with_nonlinear_brud_field(draw, n_agents: int = 2) -> tuple[Game, DataModel]:
+    """(game, data) whose BRUD field is cubic in each agent's own action, often with two
+    stable roots per agent (several basins).
+
+    R = sum_i -c_i (a_i^2 - s_i)^2 + (a multilinear coupling), so
+    g_i = -4 c_i theta_i^3 + 4 c_i s_i theta_i + (data moments of the coupling): a cubic with
+    negative leading coefficient (every run stays bounded under the flow), one or three real
+    roots depending on s_i and the data. Data are normal with small rational parameters.
+
+    Example:
+        >>> game, data = games_with_nonlinear_brud_field().example()
+        >>> from brud_analysis.fields import brud_field
+        >>> import sympy
+        >>> sympy.degree(brud_field(game, data)[0], game.agents[0])
+        3
+    """
+    multilinear = [m for m in _monomials(n_agents, n_agents) if max(m) <= 1 and sum(m) >= 2]
+    chosen = draw(st.lists(st.sampled_from(multilinear), min_size=1, max_size=2, unique=True))
+    terms: dict[tuple[int, ...], Fraction] = {
+        m: Fraction(draw(st.integers(-2, 2).filter(bool))) for m in chosen}
+    for i in range(n_agents):
+        c = Fraction(draw(st.integers(1, 3)), 2)
+        s = Fraction(draw(st.integers(1, 4)), 2)  # wells at +-sqrt(s)
+        quartic = tuple(4 if j == i else 0 for j in range(n_agents))
+        square = tuple(2 if j == i else 0 for j in range(n_agents))
+        terms[quartic] = terms.get(quartic, 0) - c
+        terms[square] = terms.get(square, 0) + 2 * c * s
+    means = draw(st.lists(small_rationals(1, 4), min_size=n_agents, max_size=n_agents))
+    stds = draw(st.lists(st.integers(1, 4).map(lambda k: Fraction(k, 4)), min_size=n_agents,
+                         max_size=n_agents))
+    return _game_from_terms(n_agents, terms, 4), Normal(means, stds)

@@ -52,7 +52,7 @@ def main() -> None:
     args = parser.parse_args()
     payload = run_report(args.out, quick=not args.full, only=args.claim, progress=True)
     for c in payload["claims"]:
-        print(f"{c['id']:28s} {c['status']}")
+        print(f"{c['id']:28s} {c['status']:9s} refuted if: {c['refuted_if'][:70]}")
     print(f"{payload['counts']} in {payload['seconds']} s -> {args.out}/report.md\n")
     pjap_tour()
 

@@ -56,7 +56,7 @@ def main() -> None:
                 print(f"| {centre_name} | {std} | {method} | "
                       f"{', '.join(fmt(p) for p in stable)} | {fmt(r.observed_mean)} | "
                       f"{main.error if main else float('nan'):.2e} | {r.tolerance:.2e} | "
-                      f"{'passed' if r.passed else 'FAILED'} |")
+                      f"{r.status}{': ' + '; '.join(r.reasons) if r.reasons else ''} |")
                 plot_verification(r, game, out / f"{centre_name}_std{std}_{method}.png")
             if len(runs) == 2:
                 plot_trajectory_comparison(

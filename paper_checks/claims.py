@@ -109,6 +109,7 @@ class Claim:
     check: Callable[[Context], Outcome]
     paper_value: str | None = None
     section: str = ""
+    refuted_if: str = ""
 
 
 @dataclass
@@ -130,6 +131,7 @@ class ClaimResult:
             "statement": self.claim.statement,
             "paper_value": self.claim.paper_value,
             "status": self.status,
+            "refuted_if": self.claim.refuted_if or "(not stated by this check)",
             "derived": None if out is None else out.derived,
             "numeric": None if out is None else out.numeric,
             "why": self.error if out is None else out.why,
@@ -142,12 +144,16 @@ class ClaimResult:
 REGISTRY: dict[str, Claim] = {}
 
 
-def claim(id: str, location: str, statement: str, paper_value: str | None = None
+def claim(id: str, location: str, statement: str, paper_value: str | None = None, *,
+          refuted_if: str = ""
           ) -> Callable[[Callable[[Context], Outcome]], Callable[[Context], Outcome]]:
     """Register ``fn(ctx) -> Outcome`` as the check of a claim (decorator).
 
+    ``refuted_if`` says which observation of the check would make it end *refuted*; every check
+    must be able to end so (a check that cannot fail is a defect).
+
     Example:
-        >>> @claim("demo.one", "Sec. 0", "one is one")
+        >>> @claim("demo.one", "Sec. 0", "one is one", refuted_if="1 != 1")
         ... def _check(ctx):
         ...     return Outcome("confirmed", derived=1)
         >>> REGISTRY.pop("demo.one").statement
@@ -158,7 +164,7 @@ def claim(id: str, location: str, statement: str, paper_value: str | None = None
         if id in REGISTRY:
             raise ValueError(f"claim id {id!r} registered twice")
         REGISTRY[id] = Claim(id, location, statement, fn, paper_value,
-                             fn.__module__.rsplit(".", 1)[-1])
+                             fn.__module__.rsplit(".", 1)[-1], refuted_if)
         return fn
 
     return register
@@ -170,6 +176,7 @@ SECTION_MODULES = (
     "paper_checks.twin_peaks",
     "paper_checks.online_buffer",
     "paper_checks.pjap_games",
+    "paper_checks.statements",
     "paper_checks.halfcheetah",
 )
 
@@ -199,13 +206,12 @@ def run_claims(ctx: Context, claims: Iterable[Claim], progress: bool = False
         >>> [r.status for r in run_claims(Context(Path(".")), [REGISTRY.pop("demo.two")])]
         ['error']
     """
-    import sys
+    from tqdm import tqdm
 
     results = []
-    claims = list(claims)
-    for k, c in enumerate(claims):
-        if progress:
-            print(f"[{k + 1}/{len(claims)}] {c.id} ...", file=sys.stderr, flush=True)
+    bar = tqdm(list(claims), desc="paper checks", unit="claim", disable=not progress)
+    for c in bar:
+        bar.set_postfix_str(c.id)
         start = time.perf_counter()
         try:
             outcome = c.check(ctx)

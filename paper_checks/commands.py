@@ -72,8 +72,8 @@ def _paper_checks(args: argparse.Namespace) -> int:
 
         claims = load_all()
         if args.json:  # the same keys as the claims of a full run (docs/json.md)
-            print_json({"claims": [{"id": cid, "location": c.location, "statement": c.statement}
-                                   for cid, c in claims.items()]})
+            print_json({"claims": [{"id": cid, "location": c.location, "statement": c.statement,
+                                    "refuted_if": c.refuted_if} for cid, c in claims.items()]})
             return 0
         for cid, c in claims.items():
             print(f"{cid:28s} {c.location}")

@@ -97,20 +97,32 @@ def fig3(ctx: Context) -> Path:
     axes[0].scatter(data[:, 0], data[:, 1], s=4, alpha=0.5)
     mean = data.mean(axis=0)
     axes[0].set_title(f"(a) dataset, mean = ({mean[0]:.2f}, {mean[1]:.2f})")
+    axes[0].set_aspect("equal")
     gx, gy = np.meshgrid(np.linspace(-1, 1, 11), np.linspace(-1, 1, 11))
     fields = (("(b) true field grad R", gy, gx),
               ("(b) induced field grad J", np.full_like(gx, mean[1]), np.full_like(gy, mean[0])))
-    box = (-1.05, 1.5, -1.05, 1.05)  # one initialisation travels past x = 1
+    # The paper's action box: the trained policy is projected onto [-1, 1]^2 (fig3_runs).
+    box = (-1.05, 1.05, -1.05, 1.05)
     for ax, (title, u, v) in zip(axes[1:3], fields, strict=True):
         plots.draw_reward_surface(ax, game, box)
         ax.quiver(gx, gy, u, v, color="white")
         ax.set_title(title)
     plots.draw_reward_surface(axes[3], game, box)
-    plots.draw_trajectories(axes[3], run["policy"], max_runs=len(run["policy"]))
-    axes[3].set_title("(c) offline policy-learning trajectories")
+    plots.draw_trajectories(axes[3], run["policy"], max_runs=len(run["policy"]), markers=False,
+                            label="BRUD runs")
+    starts = run["policy"][:, 0]
+    ends = run["policy"][:, -1]
+    axes[3].plot(starts[:, 0], starts[:, 1], "o", color="white", mec="black", ms=7,
+                 label="start")
+    axes[3].plot(ends[:, 0], ends[:, 1], "*", color="tab:red", mec="black", ms=12,
+                 label="end (corner (1, -1), R = -1)")
+    axes[3].legend(fontsize=7, loc="upper left")
+    axes[3].set_title("(c) offline trajectories in the [-1, 1] box")
     for ax in axes:
         ax.set_xlim(*box[:2])
         ax.set_ylim(*box[2:])
+        ax.set_xlabel("action x")
+        ax.set_ylabel("action y")
     fig.tight_layout()
     return _save(fig, ctx.out_dir / "fig3_uniform_dataset.png")
 
@@ -173,12 +185,23 @@ def fig5(ctx: Context) -> Path:
         ax = axes[row, 1]
         plots.draw_reward_surface(ax, game, _box())
         plots.draw_trajectories(ax, _one_per_init(base["policy"], len(FIG5_INITS)),
-                                color="white", label="MADDPG")
+                                color="white", label="MADDPG", markers=False)
         plots.draw_trajectories(ax, _one_per_init(prio["policy"], len(FIG5_INITS)),
-                                color="tab:pink", label="MADDPG+PJAP")
+                                color="tab:pink", label="MADDPG+PJAP", markers=False)
+        # Distinct markers: one start per initialisation, an end per method in its colour.
+        starts = np.asarray(FIG5_INITS)
+        ax.plot(starts[:, 0], starts[:, 1], "o", color="white", mec="black", ms=7,
+                label="start")
+        for run, name, color in ((base, "MADDPG end", "white"), (prio, "MADDPG+PJAP end",
+                                                                  "tab:pink")):
+            ends = _one_per_init(run["policy"], len(FIG5_INITS))[:, -1]
+            ax.plot(ends[:, 0], ends[:, 1], "*", color=color, mec="black", ms=13, label=name)
+        ax.plot([-A_DAG, A_DAG], [-A_DAG, A_DAG], "P", color="gold", mec="black", ms=9,
+                ls="none", label="true peaks")
         ax.set_xlim(-1, 1)
         ax.set_ylim(-1, 1)
-        ax.legend(fontsize=7, loc="lower left")
+        # Below the axes: the legend must not hide the (-0.5, -0.5) start or the lower peak.
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3)
         ax.set_title("trajectories")
         for col, (key, label) in ((2, ("distance", "mean sample-to-policy L1 distance")),
                                   (3, ("reward", "reward R(theta)"))):
@@ -194,9 +217,22 @@ def fig5(ctx: Context) -> Path:
             ax.set_xlabel("update")
             ax.set_ylabel(label)
             ax.legend(fontsize=7)
+            if key == "reward":
+                # Readable: the range the runs occupy after their first 5% of updates (the
+                # start's low reward would compress the gap between the two methods).
+                late = slice(max(1, base[key].shape[1] // 20), None)
+                both = np.concatenate([np.percentile(r[key][:, late], [10, 90], axis=0).ravel()
+                                       for r in (base, prio)])
+                lo, hi = float(np.min(both)), max(float(np.max(both)), R_MAX)
+                ax.set_ylim(lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo))
+                ax.axhline(R_MAX, color="grey", ls=":", lw=1)
     fig.suptitle(f"PJAP: L1 distance, alpha = {FIG5_ALPHA:g}, eps = {FIG5_EPS:g}")
     fig.tight_layout()
     return _save(fig, ctx.out_dir / "fig5_pjap.png")
+
+
+A_DAG = float(np.sqrt(3 / 8))  # Twin Peaks (1, 4, 5) peak coordinate
+R_MAX = 0.5625  # its maximal reward R(a_dag, a_dag)
 
 
 FIGURES = (("Fig. 1", fig1), ("Fig. 2", fig2), ("Fig. 3", fig3), ("Fig. 4", fig4),

@@ -36,8 +36,9 @@ def exact_moment_dataset(mean: Sequence[float], std: Sequence[float], size: int,
 
 
 def offline_runs(game: Game, dataset: np.ndarray, inits: np.ndarray, *, steps: int, lr: float,
-                 batch_size: int = 64, seed: int = 0, pjap: Any = None, log_every: int | None = None
-                 ) -> dict[str, np.ndarray]:
+                 batch_size: int = 64, seed: int = 0, pjap: Any = None,
+                 log_every: int | None = None,
+                 clip: float | None = None) -> dict[str, np.ndarray]:
     """Offline BRUD (or PJAP) training, one run per row of ``inits`` ``(S, n)``.
 
     Returns numpy arrays ``policy (S, L+1, n)``, ``reward (S, L+1)``, ``distance (S, L)``.
@@ -55,7 +56,7 @@ def offline_runs(game: Game, dataset: np.ndarray, inits: np.ndarray, *, steps: i
     while steps % every:
         every -= 1
     config = polygames.OfflineConfig(steps=steps, batch_size=batch_size, lr=lr, pjap=pjap,
-                                     log_every=every)
+                                     log_every=every, clip=clip)
     key = ("offline", str(game.reward), game.agent_names, config)
     if key not in _COMPILED:
         # The dataset is an argument (not a closed-over constant), so one compilation serves

@@ -31,6 +31,9 @@ FIG5_STDS = (0.1, 0.3, 0.5, 1.0)
 FIG5_ALPHA, FIG5_EPS = 16.0, 1e-3
 FIG5_INITS = ((-0.8, 0.6), (0.2, 0.9), (0.9, -0.5), (-0.5, -0.5))
 SOLVED_TOL = 0.05  # |theta - peak|_inf below this counts as "found the solution"
+# "Consistently": at least 95% of the runs of a setting solved (100% would call one unlucky
+# seed of 128 a failure); below half in any setting refutes it.
+CONSISTENT = 0.95
 
 
 def fig5_dataset(std: float, mean: float = A_DAG) -> np.ndarray:
@@ -56,7 +59,10 @@ def _peak_gap(points: np.ndarray) -> np.ndarray:
 @claim("eq6_7.priority", "Sec. 4, Eqs. 6-7",
        "PJAP samples item tau with probability proportional to rho = max(exp(-alpha d^2), eps), "
        "d the L1 distance between the data joint action and the current joint policy.",
-       paper_value="rho = max(exp(-alpha d(mu_k, beta_tau)^2), eps), d = ||a_hat - theta||_1")
+       paper_value="rho = max(exp(-alpha d(mu_k, beta_tau)^2), eps), d = ||a_hat - theta||_1",
+       refuted_if=("the sampler's distances or priorities differ from Eq. 6-7 beyond float32 "
+                   'rounding, or its draw frequencies differ from rho / sum(rho) by more than 5 '
+                   'binomial standard errors'))
 def check_priority(ctx: Context) -> Outcome:
     jax = require("jax")
     sampling = require("verify.sampling")
@@ -87,7 +93,9 @@ def check_priority(ctx: Context) -> Outcome:
 @claim("fig5.distance_and_reward", "Sec. 4.1, Fig. 5",
        "On optimum-centred Twin Peaks datasets of increasing spread, PJAP lowers the mean "
        "distance between sampled data and the current policy and raises the reward reached, "
-       "compared with offline MADDPG (BRUD).")
+       "compared with offline MADDPG (BRUD).",
+       refuted_if=("for some std, PJAP's mean sample-to-policy distance is not below BRUD's, or "
+                   "its final reward is below BRUD's by more than 1e-3"))
 def check_fig5(ctx: Context) -> Outcome:
     harness = require("verify.harness")
     sampling = require("verify.sampling")
@@ -127,21 +135,26 @@ def check_fig5(ctx: Context) -> Outcome:
 
 def _sweep_grid(ctx: Context) -> tuple[list[float], list[float], list[float], list[tuple]]:
     if ctx.quick:
-        return [1.0, 4.0, 16.0, 64.0], [1e-3], [0.3, 1.0], list(FIG5_INITS)
+        return [4.0, 16.0, 64.0], [0.0, 1e-3], [0.3, 1.0], list(FIG5_INITS)
     inits = list(itertools.product((-0.9, 0.0, 0.9), repeat=2))
     return [1.0, 4.0, 16.0, 64.0, 256.0], [0.0, 1e-3, 1e-2], [0.3, 0.5, 1.0], inits
 
 
 @claim("fig5.consistency", "Sec. 4.1, text after Fig. 5",
        "MADDPG with PJAP 'finds the solution consistently across the various datasets' "
-       "(tested here across data spread, alpha, eps and initialisations).",
-       paper_value="consistently finds the solution")
+       "(the paper gives no alpha or eps: tested as 'some (alpha, eps) of a sweep solves every "
+       "data spread, from every initialisation').",
+       paper_value="consistently finds the solution",
+       refuted_if=('for every (alpha, eps) of the sweep, some data spread has fewer than half of '
+                   'the PJAP runs ending within 0.05 of a peak (best setting below 95% but at '
+                   'least half: partly)'))
 def check_consistency(ctx: Context) -> Outcome:
     harness = require("verify.harness")
     sampling = require("verify.sampling")
     game = twin_peaks(**PAPER)
     alphas, epss, stds, inits = _sweep_grid(ctx)
     table, failures = [], []
+    worst: dict[tuple[float, float], float] = {}  # (alpha, eps) -> min over stds
     seeds = 2 if ctx.quick else 8
     for std, alpha, eps in itertools.product(stds, alphas, epss):
         pj = sampling.PJAPConfig(alpha=alpha, eps=eps)
@@ -158,13 +171,21 @@ def check_consistency(ctx: Context) -> Outcome:
                "predicted gap to peak": fmt(pred_gap, 3),
                "median trained gap": fmt(float(np.nanmedian(gaps)), 3)}
         table.append(row)
-        if solved < 1.0:
+        worst[(alpha, eps)] = min(worst.get((alpha, eps), 1.0), solved)
+        if solved < CONSISTENT:
             failures.append(f"std {std}, alpha {alpha}, eps {eps}: {solved:.0%} solved "
                             f"(predicted gap {pred_gap:.3f})")
-    if not failures:
-        return Outcome("confirmed", derived={"tolerance": SOLVED_TOL}, numeric=table)
+    # The paper's hyper-parameters are not stated: the claim holds if *some* (alpha, eps)
+    # finds the solution on every dataset spread.
+    (best_alpha, best_eps), best = max(worst.items(), key=lambda kv: kv[1])
+    note = (f"best setting alpha {best_alpha:g}, eps {best_eps:g}: at least {best:.0%} of runs "
+            "solved for every std")
+    if best >= CONSISTENT:
+        return Outcome("confirmed", derived={"tolerance": SOLVED_TOL}, numeric=table,
+                       note=note)
     return Outcome(
-        "partly", derived={"tolerance": SOLVED_TOL}, numeric=table,
+        "refuted" if best < 0.5 else "partly", derived={"tolerance": SOLVED_TOL},
+        numeric=table, note=note,
         why="PJAP helps but not everywhere: at finite alpha its fixed point is biased towards "
             "BRUD's (wider data, smaller alpha: larger bias), and with an eps floor a large "
             "alpha falls back towards BRUD; failing settings: " + "; ".join(failures[:6])
@@ -175,7 +196,10 @@ def check_consistency(ctx: Context) -> Outcome:
        "For the squared-L2 kernel, eps = 0 and independent normal data the PJAP field has a "
        "closed form (reweighted marginals N((m + k theta)/(1 + k), s^2/(1 + k)), k = 2 alpha "
        "s^2); it couples the agents; alpha -> 0 gives BRUD and alpha -> oo gives grad R; "
-       "trained PJAP (L2, eps 0) lands on its predicted fixed points.")
+       "trained PJAP (L2, eps 0) lands on its predicted fixed points.",
+       refuted_if=('the closed form does not reduce to BRUD (alpha -> 0) or grad R (alpha -> oo),'
+                   ' does not couple the agents, or the harness does not pass trained L2 PJAP '
+                   'runs against the predicted points'))
 def check_closed_form(ctx: Context) -> Outcome:
     harness = require("verify.harness")
     sampling = require("verify.sampling")
@@ -190,7 +214,7 @@ def check_closed_form(ctx: Context) -> Outcome:
                   zip(greedy_limit_field(game, data), true_field(game), strict=True))
     derived = {"G_x": str(sympy.factor(field[0])), "dG_x/dtheta_y at 0 (std 1)": str(jac[0, 1]),
                "alpha -> 0 is BRUD": to_brud, "alpha -> oo is grad R": to_grad}
-    numeric, passed = {}, True
+    numeric, statuses = {}, []
     for std, alpha in ((1.0, 4.0), (0.5, 16.0)):
         pj = sampling.PJAPConfig(alpha=alpha, eps=0.0, distance="l2")
         model = Empirical(fig5_dataset(std))
@@ -208,18 +232,27 @@ def check_closed_form(ctx: Context) -> Outcome:
             "observed mean per basin": {str(fmt(stable[b])): fmt(ends[basins == b].mean(axis=0))
                                         for b in sorted(set(basins.tolist()))},
             "max run distance to nearest predicted point": float(nearest.max()),
-            "harness verdict": result.passed}
-        # Per-run stationary SGD spread at these points is <= 0.02 (harness's stationary
-        # variance ~4e-4) and the tail average shrinks it: 0.03 is a safe bound.
-        passed &= bool(nearest.max() < 0.03)
-    ok = to_brud and to_grad and jac[0, 1] != 0 and passed
-    return Outcome("confirmed" if ok else "refuted", derived=derived, numeric=numeric,
-                   why="" if ok else "closed form, limits or training disagree")
+            "harness status": result.status, "harness reasons": result.reasons}
+        statuses.append(result.status)
+    symbolic = to_brud and to_grad and jac[0, 1] != 0
+    # The verdict is the harness's (derived tolerances), never overridden here.
+    if not symbolic or "failed" in statuses:
+        status = "refuted"
+    elif "inconclusive" in statuses:
+        status = "partly"
+    else:
+        status = "confirmed"
+    return Outcome(status, derived=derived, numeric=numeric,
+                   why="" if status == "confirmed" else
+                   f"symbolic checks {'hold' if symbolic else 'fail'}; harness statuses "
+                   f"{statuses}")
 
 
 @claim("pjap.escape_threshold", "beyond the paper (docs/theory.md#the-pjap-field)",
        "PJAP (L2 kernel, eps 0) escapes BRUD's origin trap of an origin-centred Twin Peaks "
-       "dataset iff alpha > (A + B s^2) / (s^2 (C - 2A)); below that the origin stays stable.")
+       "dataset iff alpha > (A + B s^2) / (s^2 (C - 2A)); below that the origin stays stable.",
+       refuted_if=('the symbolic threshold differs from (A + B s^2)/(s^2 (C - 2A)), or any run '
+                   'leaves the origin at alpha = alpha*/2, or any run stays at alpha = 2 alpha*'))
 def check_escape(ctx: Context) -> Outcome:
     sampling = require("verify.sampling")
     A, B, D, s = sympy.symbols("A B D s", real=True)
@@ -261,7 +294,10 @@ def check_escape(ctx: Context) -> Outcome:
 @claim("pjap.eps_floor", "beyond the paper (docs/theory.md#the-pjap-field)",
        "With an eps floor, a very large alpha falls back towards BRUD (the floor's share of the "
        "sampling grows), so PJAP's best alpha is finite; wide data can add a second stable "
-       "point near the other peak.")
+       "point near the other peak.",
+       refuted_if=("the best PJAP point at alpha 1e4 is not back within 0.05 of BRUD's, alpha 16 "
+                   'is not better, there is no second stable point at alpha 4, or trained runs '
+                   'end more than 0.05 from the predicted coordinate'))
 def check_eps_floor(ctx: Context) -> Outcome:
     game = twin_peaks(**PAPER)
     data = Normal([A_DAG, A_DAG], [1.0, 1.0])

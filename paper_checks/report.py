@@ -32,10 +32,12 @@ def run_report(out_dir: str | os.PathLike[str], *, quick: bool = False,
         ('confirmed', 0)
     """
     from brud_analysis.errors import BrudError
-    from brud_analysis.output import to_jsonable, write_atomic
+    from brud_analysis.output import check_output_path, provenance, to_jsonable, write_atomic
 
     start = time.perf_counter()
-    out = Path(out_dir)
+    out = check_output_path(out_dir, directory=True)
+    if halfcheetah_results is not None and not Path(halfcheetah_results).is_file():
+        raise BrudError(f"--halfcheetah-results: no such file: {halfcheetah_results}")
     out.mkdir(parents=True, exist_ok=True)
     registry = load_all()
     if only:
@@ -55,7 +57,7 @@ def run_report(out_dir: str | os.PathLike[str], *, quick: bool = False,
         if progress:
             import sys
 
-            print("figures ...", file=sys.stderr, flush=True)
+            print("figures ...", file=sys.stderr, flush=True)  # one line; tqdm is per claim
         written, failed = make_figures(ctx)
     for r in results:  # figures produced by checks themselves (Fig. 6 from HalfCheetah)
         if r.outcome is not None:
@@ -76,6 +78,9 @@ def run_report(out_dir: str | os.PathLike[str], *, quick: bool = False,
         "figures": list(written.values()),
         "figure_errors": failed,
         "errata": [e.__dict__ for e in errata()],
+        "provenance": provenance({"quick": quick, "only": only, "figures": figures,
+                                  "halfcheetah_results": halfcheetah_results,
+                                  "seeds": ctx.seeds, "steps": ctx.steps}),
     }
     payload = to_jsonable(payload)
     write_atomic(out / "results.json", json.dumps(payload, indent=1))
@@ -125,6 +130,7 @@ def render_markdown(payload: dict[str, Any], results: list[ClaimResult],
                   ""]
         if j["paper_value"]:
             lines += [f"Paper: `{j['paper_value']}`", ""]
+        lines += [f"Refuted if: {j['refuted_if']}", ""]
         if j["derived"] is not None:
             lines += ["Derived (symbolic):", "", "```json",
                       json.dumps(j["derived"], indent=1, default=str), "```", ""]
@@ -141,4 +147,6 @@ def render_markdown(payload: dict[str, Any], results: list[ClaimResult],
         lines.append(f"| {_cell(e['location'])} | {_cell(e['paper_text'])} | "
                      f"{_cell(e['reading'])} | {_cell(e['evidence'])} |")
     lines.append("")
+    prov = payload.get("provenance") or {}
+    lines += ["## Provenance", "", "```json", json.dumps(prov, indent=1, default=str), "```", ""]
     return "\n".join(lines)

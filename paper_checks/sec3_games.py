@@ -19,7 +19,9 @@ def _points(analysis) -> list[dict]:
 
 
 @claim("games.decoupled", "Sec. 3.2, decoupled rewards",
-       "R = a_x + a_y: grad R = grad J = (1, 1) whatever the data; no miscoordination.")
+       "R = a_x + a_y: grad R = grad J = (1, 1) whatever the data; no miscoordination.",
+       refuted_if=("BRUD's field differs from grad R in the decoupled game, or trained runs do "
+                   'not follow it'))
 def check_decoupled(ctx: Context) -> Outcome:
     solve = require("brud_analysis.solve")
     game = decoupled()
@@ -45,7 +47,9 @@ def check_decoupled(ctx: Context) -> Outcome:
 @claim("games.sign_agreement", "Sec. 3.2, sign agreement",
        "R = a_x a_y: grad J = (mean_y, mean_x) is constant; with sign(mean_x) = sign(mean_y) "
        "the policies move towards high reward, with different signs towards low reward; the "
-       "game has no maximum (only a saddle at the origin).")
+       "game has no maximum (only a saddle at the origin).",
+       refuted_if=("BRUD's field is not the constant (mean_y, mean_x), or trained runs do not "
+                   'drift along it'))
 def check_sign_agreement(ctx: Context) -> Outcome:
     solve = require("brud_analysis.solve")
     game = sign_agreement()
@@ -78,7 +82,9 @@ def check_sign_agreement(ctx: Context) -> Outcome:
 @claim("games.action_agreement", "Sec. 3.2, action agreement",
        "R = -(a_x - a_y)^2: grad R = (2a_y - 2a_x, 2a_x - 2a_y) has a line of optima a_x = a_y; "
        "grad J = (2 mean_y - 2a_x, 2 mean_x - 2a_y) has the single (stable) fixed point "
-       "(mean_y, mean_x), optimal iff mean_x = mean_y.")
+       "(mean_y, mean_x), optimal iff mean_x = mean_y.",
+       refuted_if=('the BRUD fixed point is not (mean_y, mean_x), is not stable, or the harness '
+                   'does not pass trained runs against it'))
 def check_action_agreement(ctx: Context) -> Outcome:
     solve = require("brud_analysis.solve")
     harness = require("verify.harness")

@@ -55,7 +55,9 @@ def _verify(ctx: Context, key: str, mean: float, std: float) -> object:
 @claim("tp.optimum", "Sec. 3.2, Twin Peaks",
        "R = -A(a_x^2 + a_y^2) - B(a_x a_y)^2 + C a_x a_y (A, B > 0, C > 2A) has its maxima at "
        "a_x = a_y = +-sqrt((C - 2A)/(2B)) and a saddle at the origin.",
-       paper_value="a_dag = +-sqrt((C-2A)/2B)")
+       paper_value="a_dag = +-sqrt((C-2A)/2B)",
+       refuted_if=('the symbolic maxima differ from +-sqrt((C-2A)/(2B)) or the origin is not a '
+                   'saddle'))
 def check_optimum(ctx: Context) -> Outcome:
     solve = require("brud_analysis.solve")
     game = twin_peaks(A, B, C)
@@ -85,7 +87,8 @@ def check_optimum(ctx: Context) -> Outcome:
 @claim("tp.quartic_identity", "Sec. 3.2, Twin Peaks",
        "The quartic interaction is optimised under BRUD as E_y[d/da_x (a_x a_y)^2] = "
        "2 a_x (mean_y^2 + var_y), var_y the sample variance of y in B.",
-       paper_value="2 a_x (ybar^2 + sigma_y^2)")
+       paper_value="2 a_x (ybar^2 + sigma_y^2)",
+       refuted_if='the symbolic identity fails')
 def check_quartic(ctx: Context) -> Outcome:
     game = Game("x**2*y**2")
     m, s = sympy.symbols("mean_y std_y", real=True)
@@ -119,7 +122,9 @@ def check_quartic(ctx: Context) -> Outcome:
 
 @claim("tp.converged_policy", "Sec. 3.2, Twin Peaks (unnumbered, after Eq. 5)",
        "Offline BRUD converges to a*_x = C mean_y / (2A + 2B(mean_y^2 + var_y)) (unique, stable).",
-       paper_value="a*_x = C ybar / (2A + 2B(ybar^2 + sigma_y^2))")
+       paper_value="a*_x = C ybar / (2A + 2B(ybar^2 + sigma_y^2))",
+       refuted_if=("the solved fixed point differs from the paper's formula, or the harness does "
+                   'not pass trained runs against it'))
 def check_converged(ctx: Context) -> Outcome:
     theta, m, s = converged_policy_formula()
     paper = C * m / (2 * A + 2 * B * (m**2 + s**2))
@@ -142,7 +147,9 @@ def check_converged(ctx: Context) -> Outcome:
        "BRUD converges to the true optimum iff std_y(mean_y) = sqrt(-mean_y^2 +- C mean_y / "
        "sqrt(2B(C-2A)) - A/B); an origin-centred dataset gives std = sqrt(-A/B), imaginary, so "
        "no origin-centred dataset works, however large.",
-       paper_value="sigma_y = sqrt(-ybar^2 +- C ybar / sqrt(2B(C-2A)) - A/B)")
+       paper_value="sigma_y = sqrt(-ybar^2 +- C ybar / sqrt(2B(C-2A)) - A/B)",
+       refuted_if=('the generalised condition does not reproduce Eq. 5, or trained runs on data '
+                   'satisfying it miss the peak (the omissions it lists make it at best partly)'))
 def check_eq5(ctx: Context) -> Outcome:
     conditions = require("brud_analysis.conditions")
     theta, m, s = converged_policy_formula()
@@ -212,7 +219,9 @@ def check_eq5(ctx: Context) -> Outcome:
 @claim("fig4a.origin_centred", "Sec. 3.2, Fig. 4a (A=1, B=4, C=5)",
        "With an origin-centred dataset offline BRUD converges to (0, 0) whatever the spread "
        "(std 0, 0.3, 1): it never finds the optimum.",
-       paper_value="(0, 0) for std 0, 0.3, 1")
+       paper_value="(0, 0) for std 0, 0.3, 1",
+       refuted_if=('the predicted BRUD point of an origin-centred dataset is not the origin, or '
+                   'the harness does not pass trained runs against it'))
 def check_fig4a(ctx: Context) -> Outcome:
     theta, m, s = converged_policy_formula()
     derived, numeric, ok = {}, {}, True
@@ -231,7 +240,9 @@ def check_fig4a(ctx: Context) -> Outcome:
 @claim("fig4b.optimum_centred", "Sec. 3.2, Fig. 4b (A=1, B=4, C=5)",
        "With a dataset centred on the optimum a_dag, BRUD finds the optimum only for std 0; "
        "as std grows the policy moves towards the origin (a* -> 0 as std -> oo).",
-       paper_value="a_dag only at std 0; -> 0 as std -> oo")
+       paper_value="a_dag only at std 0; -> 0 as std -> oo",
+       refuted_if=('the predicted BRUD point is not C a_dag / (C + 2B std^2), or the harness does'
+                   ' not pass trained runs against it'))
 def check_fig4b(ctx: Context) -> Outcome:
     theta, m, s = converged_policy_formula()
     ad = a_dagger()

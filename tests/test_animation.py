@@ -103,7 +103,7 @@ def test_cli_refuses_before_training(tmp_path, capsys):
                   str(tmp_path / "x.gif")]):
         assert main(argv) == 2
         err = capsys.readouterr().err
-        assert err.startswith("brud: error:") and len(err.strip().splitlines()) == 1
+        assert err.startswith("brud") and " error: " in err and len(err.strip().splitlines()) == 1
 
 
 def test_cli_online_animate(tmp_path, capsys):

@@ -56,3 +56,10 @@ def test_bad_requests_are_user_errors():
         sample_dataset(jax.random.key(0), Normal([0, 0], [1, 1]), 0)
     with pytest.raises(BrudError):
         sample_dataset(jax.random.key(0), Normal([sympy.Symbol("M"), 0], [1, 1]), 5)
+
+
+def test_symbolic_parameters_are_refused_before_sampling():
+    # is_numeric is a method: calling it (not testing the bound method's truth) is what
+    # refuses a symbolic model with a message that says why.
+    with pytest.raises(BrudError, match="symbolic parameters"):
+        sample_dataset(jax.random.key(0), Normal([0, 0], [sympy.Symbol("s"), 1]), 5)

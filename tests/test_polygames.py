@@ -127,11 +127,23 @@ def test_pjap_pulls_twin_peaks_policy_towards_the_true_peak():
         train = make_offline_train(game, OfflineConfig(steps=500, lr=0.04, pjap=pjap,
                                                        log_every=500))
         finals[name] = np.asarray(train(jax.random.key(1), data, jnp.full(2, peak)).policy[-1])
-    # BRUD's fixed point with std 0.5 is C m / (2A + 2B(m^2 + 0.25)) ~ 0.41 (< peak 0.61);
-    # PJAP reweights towards the policy and stays much nearer the peak.
-    assert np.all(np.abs(finals["brud"] - peak) > 0.15)
-    assert np.all(np.abs(finals["pjap"] - peak) < 0.1)
-    assert np.all(np.abs(finals["pjap_bootstrapped"] - peak) < 0.1)
+    # Each run ends nearer its own method's predicted point (for this finite dataset) than the
+    # other method's: BRUD's is C m / (2A + 2B(m^2 + 0.25)) ~ 0.41, PJAP's much nearer the peak.
+    from verify.datasets import empirical_model
+    from verify.harness import predict_fixed_points
+
+    model = empirical_model(data)
+    brud = np.array([p.point for p in predict_fixed_points(game, model) if p.stable][0])
+    pjap_point = np.array([p.point for p in predict_fixed_points(
+        game, model, PJAPConfig(alpha=16.0, eps=1e-3)) if p.stable and min(p.point) > 0][0])
+    assert np.linalg.norm(pjap_point - brud) > 0.15 and np.all(brud < peak)
+
+    def nearer(x, own, other):
+        return np.linalg.norm(x - own) < 0.5 * np.linalg.norm(x - other)
+
+    assert nearer(finals["brud"], brud, pjap_point)
+    assert nearer(finals["pjap"], pjap_point, brud)
+    assert nearer(finals["pjap_bootstrapped"], pjap_point, brud)
 
 
 def test_pjap_distance_is_smaller_than_uniform():
@@ -155,9 +167,13 @@ def test_online_buffer_fifo_and_update_gating():
                                                           jnp.array([0.5, 0.5]))
     buf = np.asarray(buf)
     assert np.all(np.isfinite(buf))
-    # Noise-free actions equal the policy of their step; FIFO keeps only the last 16 steps,
-    # each action entered before that step's update, so the buffer is the policy path 24..39.
-    assert buf[:, 0].min() >= float(traj.policy[24, 0]) - 1e-6
+    # Noise-free actions equal the policy of their step (entered before that step's update);
+    # FIFO keeps the last 16 steps 24..39, step t in slot t % 16.
+    path = np.asarray(traj.policy)  # policy[t] = policy before env step t (log_every 1)
+    expected = np.empty_like(buf)
+    for t in range(24, 40):
+        expected[t % 16] = path[t]
+    assert np.array_equal(buf, expected)
 
 
 def test_larger_buffers_sample_staler_data():
@@ -188,7 +204,10 @@ def test_adam_optimizer_runs():
     train = make_offline_train(twin_peaks(), OfflineConfig(steps=300, lr=0.05, optimizer="adam",
                                                            log_every=300))
     traj = train(jax.random.key(0), jnp.full((4, 2), 0.6), jnp.zeros(2) + 0.1)
-    assert np.allclose(np.asarray(traj.policy[-1]), 3.0 / (2 + 8 * 0.36), atol=0.02)
+    # A point-mass dataset: no minibatch noise, so Adam converges to the BRUD point
+    # 5 * 0.6 / (2 + 8 * 0.36); its second-moment memory damps the final steps to ~1e-6, and
+    # 1e-4 leaves room for float32 rounding of the normalised step.
+    assert np.allclose(np.asarray(traj.policy[-1]), 3.0 / (2 + 8 * 0.36), atol=1e-4)
 
 
 def test_vmap_over_seeds_initialisations_and_datasets_at_once():

@@ -15,7 +15,8 @@ def _result(runs: int = 256) -> VerificationResult:
     q = FixedPoint((0.0, 0.0), None, False, (1 + 0j, 1 + 0j))
     basin = Basin((0.5348, 0.5332), runs, (0.5349, 0.5332), 5.6e-5, 2.3e-4, True)
     traj_like = np.zeros((runs, 201, 2))  # what makes the default dataclass repr huge
-    return VerificationResult([p, q], basin.observed_mean, 2.3e-4, True, 0, traj_like[:, 0],
+    return VerificationResult("passed", [], [p, q], basin.observed_mean, 2.3e-4, 0,
+                              traj_like[:, 0],
                               [basin], np.zeros(runs, int), "fixed_point", 0,
                               details={"per_point": [{"x": list(range(500))}]},
                               dataset=np.zeros((1000, 2)), initial_policies=traj_like[:, 0])

@@ -66,9 +66,11 @@ def run_verify(args: argparse.Namespace) -> int:
     """Handler of ``brud verify``."""
     import numpy as np
 
-    from brud_analysis.output import print_json, write_atomic
+    from brud_analysis.output import check_output_path, print_json, provenance, write_atomic
     from verify.harness import verify_game
 
+    if args.output:  # before any training: a bad path is a one-line error, not lost work
+        check_output_path(args.output)
     game = _game(args.expr)
     data = data_model_from_args(args, game)
     if data is None:
@@ -107,7 +109,9 @@ def run_verify(args: argparse.Namespace) -> int:
 
         from brud_analysis.output import to_jsonable
 
-        write_atomic(args.output, json.dumps(to_jsonable(summary), indent=2))
+        config = {k: v for k, v in vars(args).items() if k != "handler"}
+        write_atomic(args.output, json.dumps(to_jsonable(
+            {**summary, "provenance": provenance(config)}), indent=2))
     if args.json:
         print_json(summary)
         return 0
@@ -118,17 +122,24 @@ def run_verify(args: argparse.Namespace) -> int:
     if result.predicted:
         for p in result.predicted:
             kind = {True: "stable", False: "unstable", None: "degenerate"}[p.stable]
-            print(f"predicted {what} fixed point {_fmt(p.point)}  {kind}")
+            print(f"predicted {what} fixed point {_fmt(p.point)}  {kind} for SGD with lr "
+                  f"{args.lr}")
     else:
-        print(f"predicted: no {what} fixed point (drift mode: compare with the mean flow)")
+        print(f"predicted: no {what} fixed point")
+    for orbit in result.orbits:
+        print(f"predicted period-2 orbit {_fmt(orbit['points'][0])} <-> "
+              f"{_fmt(orbit['points'][1])}  stable for SGD with lr {args.lr}")
+    if result.mode == "drift":
+        print("no stable attractor: drift mode, the runs are compared with the reference map "
+              "(symbolic field in NumPy, same step) from the same starts")
     for b in result.basins:
         if b.runs:
-            print(f"  basin {_fmt(b.point)}: {b.runs} runs, observed {_fmt(b.observed_mean)}, "
-                  f"error {b.error:.2e} <= tolerance {b.tolerance:.2e}? "
-                  f"{'yes' if b.passed else 'NO'}")
-    if result.mode == "drift" and "flow_mean" in result.details:
-        print(f"  mean final policy {_fmt(result.observed_mean)} vs deterministic flow "
-              f"{_fmt(result.details['flow_mean'])}: error {result.details['error']:.2e}, "
+            print(f"  {b.kind} {_fmt(b.point)}: {b.runs} runs, observed {_fmt(b.observed_mean)}"
+                  f", reference {_fmt(b.reference_mean)}, error {b.error:.2e} <= tolerance "
+                  f"{b.tolerance:.2e}? {'yes' if b.passed else 'NO'}")
+    if result.mode == "drift" and "reference_mean" in result.details:
+        print(f"  mean final policy {_fmt(result.observed_mean)} vs reference map "
+              f"{_fmt(result.details['reference_mean'])}: error {result.details['error']:.2e}, "
               f"tolerance {result.tolerance:.2e}")
     if "finite_data_shift" in result.details:
         population = "; ".join(_fmt(p) for p in result.details["population_predicted"])
@@ -137,9 +148,11 @@ def run_verify(args: argparse.Namespace) -> int:
         print(f"  (population prediction {population}: the finite dataset moves it by "
               f"{shift:.1e}, expected ~{expected:.1e} = s / (h sqrt(N)))")
     unassigned = summary["unassigned_runs"]
-    print(f"divergent runs: {result.divergent_runs} (deterministic flow predicts "
-          f"{result.expected_divergent_runs}); runs near no stable point: {unassigned}")
-    print(f"verdict: {'PASSED' if result.passed else 'FAILED'}")
+    print(f"divergent runs: {result.divergent_runs} (the reference map predicts "
+          f"{result.expected_divergent_runs}); runs near no prediction: {unassigned}")
+    for reason in result.reasons:
+        print(f"  - {reason}")
+    print(f"verdict: {result.status.upper()}")
     if args.plot:
         print(f"plot: {summary['plot']}")
     if "animation" in summary:

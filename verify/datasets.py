@@ -43,7 +43,7 @@ def sample_dataset(key: jax.Array, data: DataModel, size: int) -> jax.Array:
     """
     if int(size) < 1:
         raise BrudError(f"dataset size must be a positive integer, got {size}")
-    if hasattr(data, "is_numeric") and not data.is_numeric:
+    if not data.is_numeric():
         raise BrudError(f"data model {data!r} has symbolic parameters: give numbers to sample")
     rows = np.asarray(data.sample(numpy_generator(key), int(size)), dtype=np.float64)
     rows = rows.reshape(int(size), data.n_agents)

@@ -75,8 +75,9 @@ def draw_reward_surface(ax, game: Game, limits: tuple[float, float, float, float
 
 
 def draw_trajectories(ax, policies: np.ndarray, *, max_runs: int = 16, color: str = "white",
-                      label: str | None = None) -> None:
-    """Policy paths ``(S, T, 2)`` with start (circle) and end (star) markers.
+                      label: str | None = None, markers: bool = True) -> None:
+    """Policy paths ``(S, T, 2)`` with start (circle) and end (star) markers (``markers=False``:
+    paths only, for callers that mark starts and ends per method themselves).
 
     Example:
         >>> fig, ax = _pyplot().subplots()
@@ -92,8 +93,9 @@ def draw_trajectories(ax, policies: np.ndarray, *, max_runs: int = 16, color: st
             continue
         ax.plot(path[:, 0], path[:, 1], color=color, lw=1.0, alpha=0.8,
                 label=label if k == 0 else None)
-        ax.plot(*path[0], "o", color="tab:orange", ms=5, label="start" if k == 0 else None)
-        ax.plot(*path[-1], "*", color="tab:red", ms=10, label="end" if k == 0 else None)
+        if markers:
+            ax.plot(*path[0], "o", color="tab:orange", ms=5, label="start" if k == 0 else None)
+            ax.plot(*path[-1], "*", color="tab:red", ms=10, label="end" if k == 0 else None)
 
 
 def _band(ax, values: np.ndarray, ylabel: str, steps: int, color: str = "tab:blue",
@@ -141,13 +143,18 @@ def plot_verification(result, game: Game, path: str | Path, *, max_runs: int = 1
         axes[0].plot(*p.point, "X", ms=11, mec="black",
                      color="tab:green" if p.stable else "tab:grey",
                      label="predicted (stable)" if p.stable else "predicted (unstable)")
+    for orbit in getattr(result, "orbits", []):
+        a, b = (np.asarray(v, float) for v in orbit["points"])
+        axes[0].plot([a[0], b[0]], [a[1], b[1]], "o--", ms=7, mec="black", color="tab:orange",
+                     label="predicted period-2 orbit")
     axes[0].set_xlim(limits[:2])
     axes[0].set_ylim(limits[2:])
     handles, labels = axes[0].get_legend_handles_labels()
     unique = dict(zip(labels, handles, strict=True))
-    axes[0].legend(unique.values(), unique.keys(), fontsize=7, loc="lower left")
-    verdict = "passed" if result.passed else "FAILED"
-    axes[0].set_title(f"{result.mode}: {verdict}, {int(keep.sum())}/{len(keep)} runs finite")
+    axes[0].legend(unique.values(), unique.keys(), fontsize=7, loc="best")
+    status = getattr(result, "status", "passed" if result.passed else "failed")
+    axes[0].set_title(f"{result.mode}: {status.upper()}, {int(keep.sum())}/{len(keep)} runs "
+                      "finite")
     _band(axes[1], traj.reward[keep], "reward R(theta)", steps)
     axes[1].set_title("reward over training")
     _band(axes[2], traj.distance[keep], "mean sample-to-policy distance", steps,
@@ -192,10 +199,24 @@ def plot_online(game: Game, runs: Mapping[int, tuple], path: str | Path, *, step
         axes[1, col].set_xlabel("environment step")
         ax = axes[2, col]
         if len(buffer):
-            h = ax.hist2d(buffer[:, 0], buffer[:, 1], bins=30, range=[limits[:2], limits[2:]],
-                          cmap="Blues")
-            fig.colorbar(h[3], ax=ax, label="samples")
-        ax.plot(*policy[-1], "*", color="tab:red", ms=12, label="end policy")
+            # FIFO ring: step t went to slot t % K, so a full buffer's age (in environment
+            # steps) is (last slot - slot) mod K; older (staler) data is darker.
+            raw = np.asarray(runs[size][1], float)
+            filled = np.all(np.isfinite(raw), axis=1)
+            last = (steps - 1) % len(raw)
+            age = ((last - np.arange(len(raw))) % len(raw))[filled]
+            pts = ax.scatter(buffer[:, 0], buffer[:, 1], c=age, cmap="viridis_r", s=6,
+                             alpha=0.7, label="buffer (colour: age)")
+            fig.colorbar(pts, ax=ax, label="age (environment steps)")
+            # A minibatch as the trainer draws it: uniform over the buffer (seeded, shown
+            # for illustration; the size is the trainer's batch if given).
+            batch = min(len(buffer), int(getattr(traj, "batch_size", 32) or 32))
+            chosen = np.random.default_rng(0).integers(0, len(buffer), batch)
+            ax.plot(buffer[chosen, 0], buffer[chosen, 1], "x", color="tab:red", ms=6,
+                    label=f"{batch} samples chosen for training")
+        ax.plot(*policy[-1], "*", color="gold", mec="black", ms=13, label="end policy")
+        ax.set_xlim(limits[:2])
+        ax.set_ylim(limits[2:])
         ax.set_xlabel(f"action {game.agent_names[0]}")
         ax.set_ylabel(f"action {game.agent_names[1]}")
         ax.set_title("final buffer state")

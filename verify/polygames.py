@@ -32,6 +32,8 @@ from verify import sampling
 from verify.sampling import PJAPConfig
 
 RewardFn = Callable[[jax.Array], jax.Array]
+# (reward, theta (n,), rows (B, n), weights (B,) or None) -> ascent direction (n,).
+GradientEstimator = Callable[[RewardFn, jax.Array, jax.Array, "jax.Array | None"], jax.Array]
 
 
 class Trajectory(NamedTuple):
@@ -61,6 +63,10 @@ class OfflineConfig:
         clip: if set, the policy is projected onto ``[-clip, clip]^n`` after each update.
         pjap: PJAP prioritised sampling (docs/theory.md#pjap) instead of uniform.
         log_every: record the trajectory every this many steps (must divide ``steps``).
+        gradient: the minibatch gradient estimator, ``(reward, theta, rows, weights) ->
+            (n,)``; ``None`` is :func:`brud_gradient`. A seam for variants of the update (and
+            for the verifier's mutation tests, which inject known bugs here); it must be a
+            hashable, JAX-traceable function.
 
     Example:
         >>> OfflineConfig(steps=100).batch_size
@@ -74,6 +80,7 @@ class OfflineConfig:
     clip: float | None = None
     pjap: PJAPConfig | None = None
     log_every: int = 1
+    gradient: GradientEstimator | None = None
 
     def __post_init__(self) -> None:
         _check_common(self.steps, self.batch_size, self.lr, self.optimizer, self.clip,
@@ -298,6 +305,7 @@ def make_offline_train(
     pjap = config.pjap
     batch = config.batch_size
     distance_kind = pjap.distance if pjap is not None else "l1"
+    estimate = config.gradient or brud_gradient
 
     def train(key: jax.Array, dataset: jax.Array, theta0: jax.Array) -> Trajectory:
         dataset = jnp.asarray(dataset, jnp.float32)
@@ -322,7 +330,7 @@ def make_offline_train(
                 rows = dataset[idx]
                 if pjap.importance_weights:
                     weights = sampling.importance_weights(probs, n_items)
-            grad = brud_gradient(reward, theta, rows, weights)
+            grad = estimate(reward, theta, rows, weights)
             dist = _mean_distance(rows, theta, distance_kind) if with_distance else None
             theta, opt_state = _apply(opt, theta, opt_state, grad, config.clip)
             if pjap is not None and pjap.refresh is not None:  # bootstrapped refresh
