@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from brud_analysis.errors import BrudError
 
@@ -97,3 +97,35 @@ def data_model_from_args(args: argparse.Namespace, game: Game) -> DataModel | No
             f"{game.n_agents} agents ({', '.join(game.agent_names)})"
         )
     return model
+
+
+def add_regulariser_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--regulariser bc=LAMBDA | penalty=EXPR`` (beyond the paper: a policy penalty).
+
+    Example:
+        >>> p = argparse.ArgumentParser()
+        >>> add_regulariser_option(p)
+        >>> p.parse_args(["--regulariser", "bc=0.5"]).regulariser
+        'bc=0.5'
+    """
+    parser.add_argument(
+        "--regulariser", metavar="bc=LAMBDA", default=None,
+        help="add a policy penalty to each agent's objective (beyond the paper): bc=LAMBDA is "
+             "behaviour cloning, -LAMBDA E[(theta_i - a_i)^2]; penalty=EXPR any polynomial in "
+             "theta (own action) and a (own data action)",
+    )
+
+
+def regulariser_from_args(args: argparse.Namespace) -> Any:
+    """The :class:`brud_analysis.regularisers.Regulariser` of ``--regulariser`` (or ``None``).
+
+    Example:
+        >>> regulariser_from_args(argparse.Namespace(regulariser="bc=2")).describe()
+        'bc(lambda=2)'
+    """
+    text = getattr(args, "regulariser", None)
+    if text is None:
+        return None
+    from brud_analysis.regularisers import parse_regulariser
+
+    return parse_regulariser(text)

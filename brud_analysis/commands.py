@@ -6,7 +6,12 @@ import argparse
 import math
 from typing import Any
 
-from brud_analysis.cli_options import add_data_options, data_model_from_args
+from brud_analysis.cli_options import (
+    add_data_options,
+    add_regulariser_option,
+    data_model_from_args,
+    regulariser_from_args,
+)
 from brud_analysis.errors import BrudError
 
 __all__ = ["add_data_options", "data_model_from_args", "register"]
@@ -38,6 +43,7 @@ def register(subparsers: Any) -> None:
                    help="write true vs BRUD vector fields (needs --data, 2 agents)")
     p.add_argument("--time-budget", type=float, default=10.0, metavar="S",
                    help="seconds for the exact solver before the numeric fallback (default 10)")
+    add_regulariser_option(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=run_analyse)
 
@@ -59,6 +65,7 @@ def register(subparsers: Any) -> None:
     c.add_argument("--family", default="normal", choices=("normal", "uniform"),
                    help="data family of the other agent, by mean and std (default normal; "
                         "uniform = on [mean - sqrt(3) std, mean + sqrt(3) std])")
+    add_regulariser_option(c)
     c.add_argument("--json", action="store_true", help="print JSON")
     c.set_defaults(handler=run_condition)
 
@@ -83,7 +90,7 @@ def _exact(values) -> list[str] | None:
     return None if values is None else [str(v) for v in values]
 
 
-def analyse(game, data=None, time_budget: float = 10.0) -> dict[str, Any]:
+def analyse(game, data=None, time_budget: float = 10.0, regulariser=None) -> dict[str, Any]:
     """Everything ``brud analyse`` reports, as a JSON-ready dict.
 
     Example:
@@ -122,16 +129,34 @@ def analyse(game, data=None, time_budget: float = 10.0) -> dict[str, Any]:
         out["method"] = st.method
         if not st.has_maximum:
             out["notes"].append("the game has no maximum")
-    out["brud_field_moments"] = [str(g) for g in brud_field(game)]
+    out["brud_field_moments"] = [str(g) for g in brud_field(game, None, regulariser)]
     out["brud_field"] = out["brud_field_moments"]
+    if regulariser is not None:  # beyond the paper: brud_analysis.regularisers
+        out["regulariser"] = regulariser.describe()
+        out["notes"].append(f"BRUD field with the policy penalty {regulariser.describe()} "
+                            "(beyond the paper)")
     if data is not None:
         out["data"] = repr(data)
-        out["brud_field"] = [str(g) for g in brud_field(game, data)]
-        if game.parameters:
+        out["brud_field"] = [str(g) for g in brud_field(game, data, regulariser)]
+        if regulariser is not None and not regulariser.is_numeric() and not game.parameters:
+            from brud_analysis.regularisers import fixed_point_formulas
+
+            roots = fixed_point_formulas(game, data, regulariser)
+            out["brud_fixed_points"] = []
+            out["brud_fixed_point_formulas"] = (
+                None if roots is None else [[str(r) for r in rs] for rs in roots])
+            out["notes"].append("symbolic regulariser weight: give a value to find BRUD fixed "
+                                "points (per-agent root formulas in brud_fixed_point_formulas)")
+        elif game.parameters:
             out["brud_fixed_points"] = []
             out["notes"].append("symbolic parameters: give values to find BRUD fixed points")
         else:
-            fp = brud_fixed_points(game, data, time_budget)
+            if regulariser is None:
+                fp = brud_fixed_points(game, data, time_budget)
+            else:
+                from brud_analysis.regularisers import regularised_fixed_points
+
+                fp = regularised_fixed_points(game, data, regulariser, time_budget)
             out["brud_fixed_points"] = [
                 {"point": list(p.point), "stable": p.stable, "exact": _exact(p.exact),
                  "eigenvalues": _eig(p.eigenvalues)} for p in fp.points
@@ -180,6 +205,9 @@ def _print_analysis(out: dict[str, Any]) -> None:
             print(f"  point ({point}){exact}: {stable}")
         for s in out.get("brud_fixed_sets", []):
             print(f"  set {_set_text(s)}: {s['kind']}")
+        for name, roots in zip(out["agents"], out.get("brud_fixed_point_formulas") or [],
+                               strict=False):
+            print(f"  theta_{name} in {{{', '.join(roots)}}}")
     for note in out["notes"]:
         print(f"note: {note}")
 
@@ -194,7 +222,11 @@ def run_analyse(args: argparse.Namespace) -> int:
         raise BrudError("--time-budget must be a positive number of seconds")
     if args.plot and data is None:
         raise BrudError("--plot needs --data (the BRUD field depends on the data)")
-    out = analyse(game, data, args.time_budget)
+    regulariser = regulariser_from_args(args)
+    if args.plot and regulariser is not None:
+        raise BrudError("--plot does not draw regularised fields yet; drop --plot or "
+                        "--regulariser")
+    out = analyse(game, data, args.time_budget, regulariser)
     if args.plot:
         from brud_analysis.plots import plot_fields
 
@@ -216,7 +248,7 @@ def _interval_json(lo: float, hi: float) -> list[float | None]:
     return [lo if math.isfinite(lo) else None, hi if math.isfinite(hi) else None]
 
 
-def condition(game, target, family: str = "normal") -> dict[str, Any]:
+def condition(game, target, family: str = "normal", regulariser=None) -> dict[str, Any]:
     """Everything ``brud condition`` reports, as a JSON-ready dict (null = unbounded end).
 
     Example:
@@ -226,8 +258,13 @@ def condition(game, target, family: str = "normal") -> dict[str, Any]:
     """
     from brud_analysis.conditions import data_conditions
 
-    cond = data_conditions(game, target, family)
-    return {
+    cond = data_conditions(game, target, family, regulariser=regulariser)
+    extra: dict[str, Any] = {}
+    if regulariser is not None:  # beyond the paper: its term reads the agent's own data
+        extra = {"regulariser": regulariser.describe(),
+                 "assumption": "exchangeable data: both agents' data have the same mean and "
+                               "std (the regulariser reads each agent's own data)"}
+    return extra | {
         "target": [str(t) for t in cond.target],
         "target_float": [float(t) if t.is_number else None for t in cond.target],
         "family": cond.family,
@@ -282,11 +319,14 @@ def run_condition(args: argparse.Namespace) -> int:
                 f" got {t!r}"
             )
         target.append(value)
-    out = condition(game, target, args.family)
+    regulariser = regulariser_from_args(args)
+    out = condition(game, target, args.family, regulariser)
     if args.json:
         print_json(out)
         return 0
     print(f"target      ({', '.join(out['target'])})   family {out['family']}")
+    if "regulariser" in out:
+        print(f"regulariser {out['regulariser']}; {out['assumption']}")
     for a in out["per_agent"]:
         print(f"agent {a['agent']}: needs the data of {a['data_of']} to satisfy")
         for r in a["relations"]:

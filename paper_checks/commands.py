@@ -54,6 +54,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="l2 (closed form with eps 0 and normal data; default) or l1 (paper)")
     p.add_argument("--box", type=float, nargs=2, metavar=("LO", "HI"),
                    help="search box for fixed points, the same for every agent")
+    from brud_analysis.cli_options import add_regulariser_option
+
+    add_regulariser_option(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=_pjap_field)
 
@@ -90,7 +93,7 @@ def _paper_checks(args: argparse.Namespace) -> int:
 def _pjap_field(args: argparse.Namespace) -> int:
     import sympy
 
-    from brud_analysis.cli_options import data_model_from_args
+    from brud_analysis.cli_options import data_model_from_args, regulariser_from_args
     from brud_analysis.data import Normal
     from brud_analysis.errors import BrudError
     from brud_analysis.game import Game
@@ -114,7 +117,11 @@ def _pjap_field(args: argparse.Namespace) -> int:
     box = ([tuple(args.box)] * game.n_agents if args.box else default_box(data, game))
     if args.box and not args.box[0] < args.box[1]:
         raise BrudError(f"--box needs LO < HI, got {args.box}")
-    points = pjap_fixed_points(game, data, args.alpha, args.eps, args.distance, box=box)
+    regulariser = regulariser_from_args(args)  # beyond the paper; None without the flag
+    if regulariser is not None and not regulariser.is_numeric():
+        raise BrudError("pjap-field needs a numeric regulariser weight (e.g. bc=0.5)")
+    points = pjap_fixed_points(game, data, args.alpha, args.eps, args.distance, box=box,
+                               regulariser=regulariser)
     out: dict = {
         "game": str(game.reward), "agents": list(game.agent_names), "data": repr(data),
         "alpha": args.alpha, "eps": args.eps, "distance": args.distance,
@@ -128,22 +135,28 @@ def _pjap_field(args: argparse.Namespace) -> int:
     }
     if closed:
         alpha = sympy.nsimplify(args.alpha)
-        out["field"] = [str(sympy.expand(g)) for g in pjap_field(game, data, alpha)]
+        out["field"] = [str(sympy.expand(g)) for g in pjap_field(game, data, alpha, regulariser)]
         try:
-            threshold = origin_escape_alpha(game, data)
+            threshold = origin_escape_alpha(game, data, regulariser=regulariser)
         except BrudError:  # the data mean is not a fixed point for every alpha
             threshold = None
         if threshold is not None:
             out["mean_stable_below_alpha"] = float(threshold)
+    if regulariser is not None:
+        out["regulariser"] = regulariser.describe()
     if args.json:
         print_json(out)
         return 0
     print(f"PJAP field of R = {game.reward}  ({out['method']})")
+    if regulariser is not None:
+        print(f"with the policy penalty {out['regulariser']} on the prioritised batch "
+              "(beyond the paper)")
     print(f"data: {out['data']}; alpha = {args.alpha:g}, eps = {args.eps:g}, "
           f"distance = {args.distance}")
     if out["field"]:
         alpha = sympy.nsimplify(args.alpha)
-        for name, g in zip(game.agent_names, pjap_field(game, data, alpha), strict=True):
+        for name, g in zip(game.agent_names, pjap_field(game, data, alpha, regulariser),
+                           strict=True):
             print(f"  G_{name} = {sympy.N(sympy.expand(g), 6)}")
     if "mean_stable_below_alpha" in out:
         print(f"the data mean is a fixed point for every alpha; it is stable for alpha < "

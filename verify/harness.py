@@ -50,6 +50,7 @@ from verify.polygames import (
     Trajectory,
     brud_gradient,
     make_offline_train,
+    regulariser_gradient,
     reward_function,
 )
 from verify.sampling import PJAPConfig, joint_action_distance, pjap_priority
@@ -166,8 +167,8 @@ def _as_fixed_points(points: Sequence) -> list[FixedPoint]:
     return out
 
 
-def predict_fixed_points(game: Game, model: Empirical, pjap: PJAPConfig | None = None
-                         ) -> list[FixedPoint]:
+def predict_fixed_points(game: Game, model: Empirical, pjap: PJAPConfig | None = None,
+                         regulariser=None) -> list[FixedPoint]:
     """Predicted fixed points for the finite dataset ``model``: symbolic BRUD, or PJAP.
 
     PJAP uses the prioritised field of :mod:`brud_analysis.pjap` (exact finite sum); a priority
@@ -180,6 +181,10 @@ def predict_fixed_points(game: Game, model: Empirical, pjap: PJAPConfig | None =
         >>> [round(v, 4) for v in pts[0].point], pts[0].stable   # 2.5 / (2 + 8 * 0.25)
         ([0.625, 0.625], True)
     """
+    if regulariser is not None and (pjap is None or pjap.importance_weights):
+        from brud_analysis.regularisers import regularised_fixed_points  # beyond the paper
+
+        return list(regularised_fixed_points(game, model, regulariser).points)
     if pjap is None or pjap.importance_weights:
         from brud_analysis.solve import brud_fixed_points
 
@@ -190,11 +195,12 @@ def predict_fixed_points(game: Game, model: Empirical, pjap: PJAPConfig | None =
     pad = 0.5 * (hi - lo) + 0.5
     box = list(zip((lo - pad).tolist(), (hi + pad).tolist(), strict=True))
     points = pjap_fixed_points(game, model, pjap.alpha * pjap.exponent,
-                               pjap.eps**pjap.exponent, pjap.distance, box=box)
+                               pjap.eps**pjap.exponent, pjap.distance, box=box,
+                               regulariser=regulariser)
     return _as_fixed_points(points)
 
 
-def _expected_field_fn(reward, pjap: PJAPConfig | None):
+def _expected_field_fn(reward, pjap: PJAPConfig | None, regulariser=None):
     """``G(theta, dataset)`` ``(n,)``: the sampler's expected update (uniform BRUD or PJAP with
     every priority fresh), and the per-sample gradient variance ``(n,)`` under that sampler."""
 
@@ -207,7 +213,12 @@ def _expected_field_fn(reward, pjap: PJAPConfig | None):
         w = pjap_priority(d, pjap.alpha * pjap.exponent, pjap.eps**pjap.exponent)
         return w / jnp.sum(w)
 
+    penalty = regulariser_gradient(regulariser) if regulariser is not None else None
+
     def per_sample(theta, dataset):  # (N, n)
+        if penalty is not None:  # beyond the paper: the penalty's per-sample gradient too
+            return jax.vmap(lambda row: brud_gradient(reward, theta, row[None])
+                            + penalty(theta, row[None]))(dataset)
         return jax.vmap(lambda row: brud_gradient(reward, theta, row[None]))(dataset)
 
     def field_fn(theta, dataset):
@@ -270,7 +281,8 @@ class _Compiled:
     """
 
     def __init__(self, game: Game, config: OfflineConfig, bound: float) -> None:
-        field_fn, variance_fn = _expected_field_fn(reward_function(game), config.pjap)
+        field_fn, variance_fn = _expected_field_fn(reward_function(game), config.pjap,
+                                                   config.regulariser)
         lr, clip, steps = config.lr, config.clip, config.steps
         self.train = jax.jit(jax.vmap(make_offline_train(game, config), in_axes=(0, None, 0)))
         self.field = jax.jit(field_fn)
@@ -332,6 +344,7 @@ def verify_game(
     batch_size: int = 64, pjap: PJAPConfig | None = None, init: np.ndarray | None = None,
     dataset_size: int = 1000, seed: int = 0, clip: float | None = None, bound: float = 1e3,
     tail: float = 0.25, predicted: Sequence | None = None, predict: Predictor | None = None,
+    regulariser=None,
 ) -> VerificationResult:
     """Train ``seeds`` offline runs on one dataset from ``data`` and check the prediction.
 
@@ -343,6 +356,8 @@ def verify_game(
         predicted: fixed points to check against instead of predicting (any objects with
             ``.point`` / ``.stable``, or coordinate tuples); ``predict(game, model)`` likewise.
         bound: ``|theta|`` beyond which a run counts as divergent.
+        regulariser: a policy penalty (:mod:`brud_analysis.regularisers`, beyond the paper),
+            trained and predicted.
         tail: fraction of the logged trajectory averaged into each run's final policy.
 
     Example:
@@ -370,7 +385,7 @@ def verify_game(
     elif predict is not None:
         points = _as_fixed_points(predict(game, model))
     else:
-        points = predict_fixed_points(game, model, pjap)
+        points = predict_fixed_points(game, model, pjap, regulariser)
     stable = [p for p in points if p.stable]
 
     if init is None:
@@ -379,7 +394,7 @@ def verify_game(
         inits = np.broadcast_to(np.asarray(init, np.float32), (seeds, game.n_agents)).copy()
     every = _log_every(steps)
     config = OfflineConfig(steps=steps, batch_size=batch_size, lr=lr, clip=clip, pjap=pjap,
-                           log_every=every)
+                           log_every=every, regulariser=regulariser)
     compiled = _compiled(game, config, bound)
     traj = jax.tree.map(np.asarray, compiled.train(jax.random.split(key_train, seeds), dataset,
                                                    jnp.asarray(inits)))
@@ -419,7 +434,7 @@ def verify_game(
         passed = (bool(occupied) and all(b.passed for b in occupied)
                   and not np.any(basin_of_run == UNASSIGNED) and divergence_mismatch == 0)
         mode = "fixed_point"
-        if pjap is None and not isinstance(data, Empirical):
+        if pjap is None and regulariser is None and not isinstance(data, Empirical):
             details.update(_finite_data_shift(game, data, stable, tools, data_np.shape[0]))
     else:
         mode = "drift"
