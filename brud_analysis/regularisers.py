@@ -32,7 +32,7 @@ import sympy
 
 from brud_analysis.data import DataModel
 from brud_analysis.errors import BrudError
-from brud_analysis.game import Game, parse_text
+from brud_analysis.game import Game, _to_exact, parse_text
 
 if TYPE_CHECKING:
     from brud_analysis.conditions import DataCondition
@@ -130,7 +130,8 @@ class Regulariser:
         unknown = [k for k in values if k not in by_name]
         if unknown:
             raise BrudError(f"unknown regulariser parameter(s) {', '.join(unknown)}")
-        subs = {by_name[k]: sympy.nsimplify(v) for k, v in values.items()}
+        subs = {by_name[k]: v if isinstance(v, sympy.Basic) else _to_exact(v)
+                for k, v in values.items()}
         weight = None if self.weight is None else sympy.sympify(self.weight).xreplace(subs)
         return Regulariser(self.penalty.xreplace(subs), self.name, weight)
 
@@ -149,13 +150,14 @@ class Regulariser:
 def bc(weight: Any = LAMBDA) -> Regulariser:
     """Behaviour cloning: ``P = weight (theta - a)^2``, BRUD term ``-2 weight (theta_i - E[a_i])``.
 
-    ``weight`` may be a number (floats become exact rationals) or a SymPy symbol.
+    ``weight`` may be a number (floats become exact decimal rationals) or a SymPy symbol.
 
     Example:
         >>> bc(0.25).gradient_term()
         a/2 - theta/2
     """
-    w = sympy.sympify(weight) if isinstance(weight, sympy.Basic) else sympy.nsimplify(weight)
+    # floats via their shortest decimal, as in reward text: bc(0.1) and "bc=0.1" agree
+    w = sympy.sympify(weight) if isinstance(weight, sympy.Basic) else _to_exact(weight)
     if w.is_number and (not w.is_real or w < 0):
         raise BrudError(f"the BC weight must be a real number >= 0, got {weight}")
     return Regulariser(w * (THETA - ACTION) ** 2, "bc", w)
