@@ -58,6 +58,10 @@ LAMBDAS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 ALPHAS = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
 MAP_ALPHA = 4.0  # the PJAP temperature of the (spread, lambda) maps
 SPREADS = tuple(np.round(np.linspace(0.05, 1.5, 30), 4).tolist())
+#: (method panel, s, lambda) of the trained checks, starred in the figures
+TP_TRAINED_POINTS = [("BRUD+BC", 0.5, 2.0), ("BRUD+BC", 1.0, 8.0),
+                     (f"PJAP+BC (alpha {MAP_ALPHA:g})", 1.0, 2.0)]
+SQ_TRAINED_POINTS = [("BRUD+BC", 0.8, 1.0), (f"PJAP+BC (alpha {MAP_ALPHA:g})", 0.8, 1.0)]
 _DT = 0.01  # Euler step of the flow; |slope| <= ~60 on these grids, so dt * |slope| < 1
 
 
@@ -264,17 +268,16 @@ def _pyplot() -> Any:
     return plt
 
 
-def figure_spread_lambda(setting: Setting, maps: dict[str, np.ndarray], path: Path,
-                         threshold: bool = False, points: list[tuple] | None = None) -> str:
-    """Four panels (BRUD, BRUD+BC, PJAP, PJAP+BC): converged fraction over (spread, lambda)."""
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, 4, figsize=(16, 4), sharey=True, constrained_layout=True)
+def _spread_lambda_row(axes: Any, maps: dict[str, np.ndarray], threshold: bool,
+                       points: list[tuple]) -> Any:
+    """Top row: BRUD, BRUD+BC, PJAP, PJAP+BC over (spread, lambda)."""
     lam_pos = np.arange(len(LAMBDAS))
     for ax, (name, m) in zip(axes, maps.items(), strict=True):
         im = ax.pcolormesh(lam_pos, SPREADS, m, vmin=0, vmax=1, cmap="viridis", shading="nearest")
-        cs = ax.contour(lam_pos, SPREADS, m, levels=[0.5, 0.9, 0.99], colors="w",
-                        linewidths=0.8)
-        ax.clabel(cs, fontsize=7)
+        if np.nanmax(m) - np.nanmin(m) > 1e-9:  # a constant map has no contours
+            cs = ax.contour(lam_pos, SPREADS, m, levels=[0.5, 0.9, 0.99], colors="w",
+                            linewidths=0.8)
+            ax.clabel(cs, fontsize=7)
         ax.set_xticks(lam_pos, [f"{v:g}" for v in LAMBDAS])
         ax.set_xlabel("BC weight lambda")
         ax.set_title(name)
@@ -285,33 +288,41 @@ def figure_spread_lambda(setting: Setting, maps: dict[str, np.ndarray], path: Pa
             ax.plot(np.interp(lam, LAMBDAS, lam_pos, right=np.nan), s, "r--", lw=1.2,
                     label="closed form 90%")
             ax.legend(loc="lower right", fontsize=7)
-        for p in points or []:
+        for p in points:
             if p[0] == name:
                 ax.plot(np.interp(p[2], LAMBDAS, lam_pos), p[1], "r*", ms=12)
     axes[0].set_ylabel("data std s (both agents)")
-    fig.colorbar(im, ax=axes, label="converged reward / optimum")
-    fig.suptitle(f"{setting.label}: reward fraction reached from the data mean "
-                 "(stars: trained checks)")
-    return _save(fig, path)
+    return im
 
 
-def figure_spread_alpha(setting: Setting, cube: np.ndarray, lambdas: tuple[float, ...],
-                        path: Path) -> str:
-    """One panel per BC weight: converged fraction over (spread, alpha); alpha 0 is BRUD."""
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, len(lambdas), figsize=(4 * len(lambdas), 4), sharey=True,
-                             constrained_layout=True)
+def _spread_alpha_row(axes: Any, cube: np.ndarray, lambdas: tuple[float, ...]) -> None:
+    """Bottom row: PJAP(+BC) over (spread, alpha), one panel per BC weight; alpha 0 is BRUD."""
     a_pos = np.arange(len(ALPHAS))
     for ax, lam, m in zip(axes, lambdas, cube, strict=True):
-        im = ax.pcolormesh(a_pos, SPREADS, m, vmin=0, vmax=1, cmap="viridis", shading="nearest")
+        ax.pcolormesh(a_pos, SPREADS, m, vmin=0, vmax=1, cmap="viridis", shading="nearest")
         cs = ax.contour(a_pos, SPREADS, m, levels=[0.5, 0.9, 0.99], colors="w", linewidths=0.8)
         ax.clabel(cs, fontsize=7)
         ax.set_xticks(a_pos, [f"{v:g}" for v in ALPHAS])
         ax.set_xlabel("PJAP alpha (0 = BRUD)")
-        ax.set_title(f"lambda = {lam:g}" + (" (no BC)" if lam == 0 else ""))
+        ax.set_title(f"PJAP+BC, lambda = {lam:g}" + (" (no BC)" if lam == 0 else ""))
     axes[0].set_ylabel("data std s (both agents)")
-    fig.colorbar(im, ax=axes, label="converged reward / optimum")
-    fig.suptitle(f"{setting.label}: PJAP (L2, eps 0) + BC, reward fraction from the data mean")
+
+
+def figure_maps(setting: Setting, maps: dict[str, np.ndarray], cube: np.ndarray,
+                lambdas: tuple[float, ...], path: Path, threshold: bool = False,
+                points: list[tuple] | None = None) -> str:
+    """The game's two maps in one PNG: (spread, lambda) per method, (spread, alpha) per lambda.
+
+    Colour: converged reward / optimum from the data mean; white contours 0.5 / 0.9 / 0.99;
+    red stars: trained checks; red dashes: the closed-form 90% threshold (Twin Peaks).
+    """
+    plt = _pyplot()
+    fig, axes = plt.subplots(2, 4, figsize=(16, 8), constrained_layout=True)
+    im = _spread_lambda_row(axes[0], maps, threshold, points or [])
+    _spread_alpha_row(axes[1], cube, lambdas)
+    fig.colorbar(im, ax=axes, label="converged reward / optimum", shrink=0.6)
+    fig.suptitle(f"{setting.label}: reward fraction reached from the data mean "
+                 f"(top: PJAP alpha {MAP_ALPHA:g}, L2, eps 0; stars: trained checks)")
     return _save(fig, path)
 
 
@@ -527,10 +538,8 @@ def check_tp_maps(ctx: Context) -> Outcome:
     ok = (dom["min over grid of PJAP+BC - max(BRUD+BC, PJAP)"] > -1e-6
           and dom["min over grid of BRUD+BC - BRUD"] > -1e-6 and dom["unconverged cells"] == 0
           and bool(result.passed))
-    figures = [figure_spread_lambda(setting, maps, ctx.out_dir / "beyond_paper_tp_lambda.png",
-                                    threshold=True,
-                                    points=[(f"PJAP+BC (alpha {alpha:g})", std, lam)]),
-               figure_spread_alpha(setting, cube, lams, ctx.out_dir / "beyond_paper_tp_alpha.png")]
+    figures = [figure_maps(setting, maps, cube, lams, ctx.out_dir / "beyond_paper_tp.png",
+                           threshold=True, points=TP_TRAINED_POINTS)]
     rows = {f"s {s_}, lambda {lam_}": _row(maps, s_, lam_)
             for s_, lam_ in ((0.5, 0.0), (0.5, 2.0), (1.0, 0.0), (1.0, 2.0), (1.0, 16.0),
                              (1.5, 16.0))}
@@ -581,10 +590,8 @@ def check_sq_maps(ctx: Context) -> Outcome:
         trained[f"{label}, s 0.8, lambda 1" + ("" if pj is None else f", alpha {MAP_ALPHA:g}")] \
             = _trained_row(setting, result, pop)
         passed &= bool(result.passed)
-    figures = [figure_spread_lambda(setting, maps, ctx.out_dir / "beyond_paper_sq_lambda.png",
-                                    points=[("BRUD+BC", 0.8, 1.0),
-                                            (f"PJAP+BC (alpha {MAP_ALPHA:g})", 0.8, 1.0)]),
-               figure_spread_alpha(setting, cube, lams, ctx.out_dir / "beyond_paper_sq_alpha.png")]
+    figures = [figure_maps(setting, maps, cube, lams, ctx.out_dir / "beyond_paper_sq.png",
+                           points=SQ_TRAINED_POINTS)]
     ok = spread_free and monotone and pj_over > -1e-6 and passed and not np.isnan(pj_bc).any()
     rows = {f"s {s_}, lambda {lam_}": _row(maps, s_, lam_)
             for s_, lam_ in ((0.25, 0.0), (0.25, 1.0), (1.0, 0.0), (1.0, 1.0), (1.0, 16.0))}
@@ -628,20 +635,12 @@ def check_halfcheetah_prediction(ctx: Context) -> Outcome:
 
 def write_docs_figures(out: Path = Path("docs")) -> list[str]:
     """Regenerate ``docs/beyond_paper_*.png`` (no training; stars mark the trained checks)."""
-    paths = []
-    tp, sq = twin_peaks_setting(), quartic_sign_setting()
     lams = (0.0, 1.0, 4.0, 16.0)
-    paths.append(figure_spread_lambda(tp, method_maps(tp), out / "beyond_paper_tp_lambda.png",
-                                      threshold=True,
-                                      points=[(f"PJAP+BC (alpha {MAP_ALPHA:g})", 1.0, 2.0)]))
-    paths.append(figure_spread_alpha(tp, spread_alpha_maps(tp, lams), lams,
-                                     out / "beyond_paper_tp_alpha.png"))
-    paths.append(figure_spread_lambda(sq, method_maps(sq), out / "beyond_paper_sq_lambda.png",
-                                      points=[("BRUD+BC", 0.8, 1.0),
-                                              (f"PJAP+BC (alpha {MAP_ALPHA:g})", 0.8, 1.0)]))
-    paths.append(figure_spread_alpha(sq, spread_alpha_maps(sq, lams), lams,
-                                     out / "beyond_paper_sq_alpha.png"))
-    return paths
+    tp, sq = twin_peaks_setting(), quartic_sign_setting()
+    return [figure_maps(tp, method_maps(tp), spread_alpha_maps(tp, lams), lams,
+                        out / "beyond_paper_tp.png", threshold=True, points=TP_TRAINED_POINTS),
+            figure_maps(sq, method_maps(sq), spread_alpha_maps(sq, lams), lams,
+                        out / "beyond_paper_sq.png", points=SQ_TRAINED_POINTS)]
 
 
 if __name__ == "__main__":  # pragma: no cover
