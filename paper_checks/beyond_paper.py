@@ -228,7 +228,7 @@ def _train(ctx: Context, key: str, game: Game, dataset: np.ndarray, lam: float,
     harness = require("verify.harness")
     reg = bc(lam) if lam else None
     return ctx.cached(f"bp-{key}", lambda: harness.verify_game(
-        game, Empirical(dataset), seeds=ctx.seeds, steps=steps or ctx.steps * 2, lr=0.05,
+        game, Empirical(dataset), seeds=ctx.seeds, steps=steps or ctx.steps, lr=0.05,
         pjap=pjap, **({"regulariser": reg} if reg is not None else {})))
 
 
