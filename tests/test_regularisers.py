@@ -229,7 +229,7 @@ def test_pjap_bc_fixed_points_on_both_sides_of_threshold():
     below = regularised_pjap_fixed_points(game, data, 0.5, bc(1))  # kappa = 1 < 2 lambda
     assert [(p.point, p.stable) for p in below] == [((0.0, 0.0), True)]
     above = regularised_pjap_fixed_points(game, data, 4.0, bc(1))  # kappa = 8 > 2 lambda
-    assert all(not p.stable for p in above)
+    assert [(p.point, p.stable) for p in above] == [((0.0, 0.0), False)]  # a saddle: PJAP leaves
 
 
 # ------------------------------------------------------------------ parsing and CLI
