@@ -302,3 +302,35 @@ def add_parametric_options(parser: argparse.ArgumentParser) -> None:
                         help="count stationary points (by kind) and BRUD fixed points (by "
                              "stability) at N values of one symbol (default 21); with --plot, "
                              "plot the counts")
+
+
+def add_regulariser_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--regulariser bc=LAMBDA | penalty=EXPR`` (beyond the paper: a policy penalty).
+
+    Example:
+        >>> p = argparse.ArgumentParser()
+        >>> add_regulariser_option(p)
+        >>> p.parse_args(["--regulariser", "bc=0.5"]).regulariser
+        'bc=0.5'
+    """
+    parser.add_argument(
+        "--regulariser", metavar="bc=LAMBDA", default=None,
+        help="add a policy penalty to each agent's objective (beyond the paper): bc=LAMBDA is "
+             "behaviour cloning, -LAMBDA E[(theta_i - a_i)^2]; penalty=EXPR any polynomial in "
+             "theta (own action) and a (own data action)",
+    )
+
+
+def regulariser_from_args(args: argparse.Namespace) -> Any:
+    """The :class:`brud_analysis.regularisers.Regulariser` of ``--regulariser`` (or ``None``).
+
+    Example:
+        >>> regulariser_from_args(argparse.Namespace(regulariser="bc=2")).describe()
+        'bc(lambda=2)'
+    """
+    text = getattr(args, "regulariser", None)
+    if text is None:
+        return None
+    from brud_analysis.regularisers import parse_regulariser
+
+    return parse_regulariser(text)

@@ -9,10 +9,12 @@ from typing import Any
 from brud_analysis.cli_options import (
     add_data_options,
     add_parametric_options,
+    add_regulariser_option,
     add_time_budget_option,
     data_json,
     data_model_from_args,
     output_file,
+    regulariser_from_args,
 )
 from brud_analysis.errors import BrudError
 
@@ -44,6 +46,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--plot", metavar="PNG", default=None, type=output_file,
                    help="write true vs BRUD vector fields (needs --data, 2 agents)")
     add_time_budget_option(p, 10.0, "exact solving, its numeric fallback and the output")
+    add_regulariser_option(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     add_parametric_options(p)
     p.set_defaults(handler=run_analyse)
@@ -73,6 +76,7 @@ def register(subparsers: Any) -> None:
                         "BRUD limit, reward lost, condition curve and admissible means "
                         "(docs/theory.md#data-conditions)")
     add_time_budget_option(c, 60.0, "deriving every relation")
+    add_regulariser_option(c)
     c.add_argument("--json", action="store_true", help="print JSON")
     c.set_defaults(handler=run_condition)
 
@@ -114,7 +118,8 @@ def _set_json(s) -> dict[str, Any]:
             "reason": s.reason}
 
 
-def analyse(game, data=None, time_budget: float = 10.0, assumptions=None) -> dict[str, Any]:
+def analyse(game, data=None, time_budget: float = 10.0, assumptions=None,
+            regulariser=None) -> dict[str, Any]:
     """Everything ``brud analyse`` reports, as a JSON-ready dict.
 
     With symbols in the game or the data the answer is formulas with conditions
@@ -153,16 +158,34 @@ def analyse(game, data=None, time_budget: float = 10.0, assumptions=None) -> dic
         out["method"] = st.method
         if not st.has_maximum:
             out["notes"].append("the game has no maximum")
-    out["brud_field_moments"] = [str(g) for g in brud_field(game)]
+    out["brud_field_moments"] = [str(g) for g in brud_field(game, None, regulariser)]
     out["brud_field"] = out["brud_field_moments"]
+    if regulariser is not None:  # beyond the paper: brud_analysis.regularisers
+        out["regulariser"] = regulariser.describe()
+        out["notes"].append(f"BRUD field with the policy penalty {regulariser.describe()} "
+                            "(beyond the paper)")
     if data is not None:
         out["data"] = data_json(data)
-        out["brud_field"] = [str(g) for g in brud_field(game, data)]
-        if game.parameters:
+        out["brud_field"] = [str(g) for g in brud_field(game, data, regulariser)]
+        if regulariser is not None and not regulariser.is_numeric() and not game.parameters:
+            from brud_analysis.regularisers import fixed_point_formulas
+
+            roots = fixed_point_formulas(game, data, regulariser)
+            out["brud_fixed_points"] = []
+            out["brud_fixed_point_formulas"] = (
+                None if roots is None else [[str(r) for r in rs] for rs in roots])
+            out["notes"].append("symbolic regulariser weight: give a value to find BRUD fixed "
+                                "points (per-agent root formulas in brud_fixed_point_formulas)")
+        elif game.parameters:
             out["brud_fixed_points"] = []
             out["notes"].append("symbolic parameters: give values to find BRUD fixed points")
         else:
-            fp = brud_fixed_points(game, data, time_budget)
+            if regulariser is None:
+                fp = brud_fixed_points(game, data, time_budget)
+            else:
+                from brud_analysis.regularisers import regularised_fixed_points
+
+                fp = regularised_fixed_points(game, data, regulariser, time_budget)
             out["brud_fixed_points"] = [
                 {"point": list(p.point), "stable": p.stable, "exact": _exact(p.exact),
                  "eigenvalues": _eig(p.eigenvalues), "reason": p.reason} for p in fp.points
@@ -220,6 +243,9 @@ def _print_analysis(out: dict[str, Any]) -> None:
             print(f"  point ({point}){exact}: {stable}")
         for s in out.get("brud_fixed_sets", []):
             print(f"  set {_set_text(s)}: {s['kind']}")
+        for name, roots in zip(out["agents"], out.get("brud_fixed_point_formulas") or [],
+                               strict=False):
+            print(f"  theta_{name} in {{{', '.join(roots)}}}")
     for note in out["notes"]:
         print(f"note: {note}")
 
@@ -235,9 +261,14 @@ def run_analyse(args: argparse.Namespace) -> int:
         return code
     if args.plot and data is None:
         raise BrudError("--plot needs --data (the BRUD field depends on the data)")
+    regulariser = regulariser_from_args(args)
+    if args.plot and regulariser is not None:
+        raise BrudError("--plot does not draw regularised fields yet; drop --plot or "
+                        "--regulariser")
     # --time-budget bounds the whole command (brud stops its worker at the deadline): each exact
     # solve gets a share, so that the numeric fallback, classification and output fit in it too.
-    out = analyse(game, data, args.time_budget * (0.3 if data is not None else 0.5))
+    out = analyse(game, data, args.time_budget * (0.3 if data is not None else 0.5),
+                  regulariser=regulariser)
     if args.plot:
         from brud_analysis.plots import plot_fields
 
@@ -272,7 +303,7 @@ def _interval_json(lo: float, hi: float) -> list[float | None]:
     return [lo if math.isfinite(lo) else None, hi if math.isfinite(hi) else None]
 
 
-def condition(game, target, family: str = "normal") -> dict[str, Any]:
+def condition(game, target, family: str = "normal", regulariser=None) -> dict[str, Any]:
     """Everything ``brud condition`` reports, as a JSON-ready dict (null = unbounded end).
 
     Example:
@@ -282,8 +313,13 @@ def condition(game, target, family: str = "normal") -> dict[str, Any]:
     """
     from brud_analysis.conditions import data_conditions
 
-    cond = data_conditions(game, target, family)
-    return {
+    cond = data_conditions(game, target, family, regulariser=regulariser)
+    extra: dict[str, Any] = {}
+    if regulariser is not None:  # beyond the paper: its term reads the agent's own data
+        extra = {"regulariser": regulariser.describe(),
+                 "assumption": "exchangeable data: both agents' data have the same mean and "
+                               "std (the regulariser reads each agent's own data)"}
+    return extra | {
         "target": [float(t) if t.is_number else None for t in cond.target],
         "target_exact": [str(t) for t in cond.target],
         "family": cond.family,
@@ -344,7 +380,11 @@ def run_condition(args: argparse.Namespace) -> int:
                 f" got {t!r}"
             )
         target.append(value)
-    out = condition(game, target, args.family)
+    regulariser = regulariser_from_args(args)
+    if getattr(args, "plot", None) and regulariser is not None:
+        raise BrudError("--plot does not draw regularised conditions yet; drop --plot or "
+                        "--regulariser")
+    out = condition(game, target, args.family, regulariser)
     if getattr(args, "plot", None):
         from brud_analysis.phase_diagrams import condition_phase_diagram
 
@@ -354,6 +394,8 @@ def run_condition(args: argparse.Namespace) -> int:
         print_json(out)
         return 0
     print(f"target      ({', '.join(out['target_exact'])})   family {out['family']}")
+    if "regulariser" in out:
+        print(f"regulariser {out['regulariser']}; {out['assumption']}")
     for a in out["per_agent"]:
         print(f"agent {a['agent']}: needs the data of {a['data_of']} to satisfy")
         for r in a["relations"]:

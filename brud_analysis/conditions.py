@@ -193,7 +193,7 @@ def _family_model(family: str, means: list, stds: list) -> DataModel:
 
 
 def _agent_condition(game: Game, i: int, target_i: sympy.Expr,
-                     family: str = "normal") -> AgentCondition:
+                     family: str = "normal", regulariser=None) -> AgentCondition:
     n = game.n_agents
     names = game.agent_names
     mean_s = {j: sympy.Symbol(f"mean_{names[j]}", real=True) for j in range(n) if j != i}
@@ -202,7 +202,16 @@ def _agent_condition(game: Game, i: int, target_i: sympy.Expr,
     stds: list = [0] * n
     for j in mean_s:
         means[j], stds[j] = mean_s[j], sympy.sqrt(var_s[j])
-    g = sympy.expand(brud_component(game, i, _family_model(family, means, stds)))
+    if regulariser is not None:  # its term reads agent i's own data: exchangeable data assumed
+        if n != 2:
+            raise BrudError("data conditions with a regulariser assume two agents with "
+                            f"exchangeable data; the game has {n} agents")
+        (j,) = mean_s
+        means[i], stds[i] = mean_s[j], sympy.sqrt(var_s[j])
+    model = _family_model(family, means, stds)
+    g = sympy.expand(brud_component(game, i, model))
+    if regulariser is not None:  # beyond the paper: brud_analysis.regularisers
+        g = sympy.expand(g + regulariser.component(game.agents[i], model, i))
     own = game.agents[i]
     condition = sympy.expand(g.subs(own, target_i))
     slope = sympy.expand(sympy.diff(g, own).subs(own, target_i))
@@ -449,8 +458,13 @@ def _exact_endpoints(polys, intervals) -> list[tuple[str, str]]:
     return [(exact(lo), exact(hi)) for lo, hi in intervals]
 
 
-def data_conditions(game: Game, target: Sequence, family: str = "normal") -> DataCondition:
+def data_conditions(game: Game, target: Sequence, family: str = "normal", *,
+                    regulariser=None) -> DataCondition:
     """Conditions on the other agent's data for BRUD to have ``target`` as a fixed point.
+
+    ``regulariser`` (beyond the paper): see
+    :func:`brud_analysis.regularisers.regularised_conditions`
+    (both agents' data then have the same law).
 
     Example (Twin Peaks, docs/theory.md#data-conditions, target +a_dag = sqrt(3/8)):
         >>> from brud_analysis.catalogue import twin_peaks
@@ -489,6 +503,6 @@ def data_conditions(game: Game, target: Sequence, family: str = "normal") -> Dat
         t.xreplace({s: by_name[s.name] for s in t.free_symbols if s.name in by_name})
         for t in exact_target
     )
-    per_agent = [_agent_condition(game, i, exact_target[i], family)
+    per_agent = [_agent_condition(game, i, exact_target[i], family, regulariser)
                  for i in range(game.n_agents)]
     return DataCondition(exact_target, family, per_agent)

@@ -9,6 +9,8 @@ agent symbols stand for the policy parameters theta_i (mu_i(theta_i) = theta_i).
 
 from __future__ import annotations
 
+from typing import Any
+
 import sympy
 
 from brud_analysis.data import DataModel, SymbolicMoments
@@ -58,8 +60,12 @@ def brud_component(game: Game, agent: int, data: DataModel) -> sympy.Expr:
     return sympy.expand(total)
 
 
-def brud_field(game: Game, data: DataModel | None = None) -> tuple[sympy.Expr, ...]:
+def brud_field(game: Game, data: DataModel | None = None, regulariser: Any = None
+               ) -> tuple[sympy.Expr, ...]:
     """The BRUD field g = (g_1, .., g_n); in moment symbols (``E[y]``, ``E[y**2]``) without data.
+
+    ``regulariser``: an optional :class:`brud_analysis.regularisers.Regulariser` whose term
+    ``-E[dP/dtheta(theta_i, a_i)]`` is added to each component (beyond the paper).
 
     Example:
         >>> brud_field(Game("x*y"))
@@ -71,6 +77,10 @@ def brud_field(game: Game, data: DataModel | None = None) -> tuple[sympy.Expr, .
     if data is None:
         data = SymbolicMoments(game.agent_names)
     check_data_fits(game, data)
+    if regulariser is not None:
+        return tuple(sympy.expand(brud_component(game, i, data)
+                                  + regulariser.component(game.agents[i], data, i))
+                     for i in range(game.n_agents))
     return tuple(brud_component(game, i, data) for i in range(game.n_agents))
 
 

@@ -75,8 +75,12 @@ def reweighted_normal(data: Normal, policy: Sequence[Any], alpha: Any = ALPHA) -
     return Normal(means, stds)
 
 
-def pjap_field(game: Game, data: Normal, alpha: Any = ALPHA) -> tuple[sympy.Expr, ...]:
+def pjap_field(game: Game, data: Normal, alpha: Any = ALPHA, regulariser: Any = None
+               ) -> tuple[sympy.Expr, ...]:
     """Closed-form PJAP field ``G(theta)`` for the squared-L2 Gaussian kernel, ``eps = 0``.
+
+    ``regulariser`` (beyond the paper, :mod:`brud_analysis.regularisers`): its penalty term is
+    averaged over the prioritised batch, i.e. over agent i's *own* reweighted marginal.
 
     The field is in the agents' symbols (they stand for ``theta``). For numeric ``alpha`` and data
     it is a polynomial in ``theta``; ``alpha`` may stay symbolic (default: the symbol ``alpha``).
@@ -92,12 +96,17 @@ def pjap_field(game: Game, data: Normal, alpha: Any = ALPHA) -> tuple[sympy.Expr
     check_data_fits(game, data)
     # Agent i's own column is unused by brud_component: its kernel factor cancels (see top).
     weighted = reweighted_normal(data, game.agents, alpha)
+    if regulariser is not None:  # uses the own column, reweighted by its own kernel factor
+        return tuple(sympy.simplify(brud_component(game, i, weighted)
+                                    + regulariser.component(game.agents[i], weighted, i))
+                     for i in range(game.n_agents))
     return tuple(
         sympy.simplify(brud_component(game, i, weighted)) for i in range(game.n_agents)
     )
 
 
-def pjap_jacobian(game: Game, data: Normal, alpha: Any = ALPHA) -> sympy.Matrix:
+def pjap_jacobian(game: Game, data: Normal, alpha: Any = ALPHA, regulariser: Any = None
+                  ) -> sympy.Matrix:
     """Jacobian ``dG_i / dtheta_j`` of the closed-form PJAP field (not diagonal in general).
 
     Example:
@@ -107,12 +116,12 @@ def pjap_jacobian(game: Game, data: Normal, alpha: Any = ALPHA) -> sympy.Matrix:
         [  0, 2/3],
         [2/3,   0]])
     """
-    g = pjap_field(game, data, alpha)
+    g = pjap_field(game, data, alpha, regulariser)
     return sympy.Matrix([[sympy.diff(gi, a) for a in game.agents] for gi in g])
 
 
-def origin_escape_alpha(game: Game, data: Normal, point: Sequence[Any] | None = None
-                        ) -> sympy.Expr | None:
+def origin_escape_alpha(game: Game, data: Normal, point: Sequence[Any] | None = None,
+                        regulariser: Any = None) -> sympy.Expr | None:
     """Smallest ``alpha > 0`` above which ``point`` (default: the data mean) stops being stable.
 
     ``point`` must be a fixed point of the PJAP field for every ``alpha`` (the origin for an
@@ -127,7 +136,7 @@ def origin_escape_alpha(game: Game, data: Normal, point: Sequence[Any] | None = 
     """
     point = list(data.mean if point is None else point)
     subs = dict(zip(game.agents, point, strict=True))
-    g = pjap_field(game, data, ALPHA)
+    g = pjap_field(game, data, ALPHA, regulariser)
     residual = [sympy.simplify(gi.subs(subs)) for gi in g]
     if any(r != 0 for r in residual):
         raise BrudError(f"{point} is not a PJAP fixed point for every alpha: G = {residual}")
@@ -248,7 +257,7 @@ def _sample_pieces(data: DataModel, sample_size: int) -> list[tuple[np.ndarray, 
 
 def numeric_pjap_field(
     game: Game, data: DataModel, alpha: float, eps: float = 0.0, distance: Distance = "l1",
-    *, nodes: int | None = None, sample_size: int = 40_000,
+    *, nodes: int | None = None, sample_size: int = 40_000, regulariser: Any = None,
 ) -> Callable[[np.ndarray], np.ndarray]:
     """The PJAP field ``G(theta)`` as a numpy function ``(n,) -> (n,)``, any distance / floor.
 
@@ -273,6 +282,9 @@ def numeric_pjap_field(
         raise BrudError("the numeric PJAP field needs numeric data parameters")
     grads = _gradient_functions(game)
     n = game.n_agents
+    penalty_grad = None
+    if regulariser is not None:  # -dP/dtheta(theta_i, a_i), averaged with the same weights
+        penalty_grad = sympy.lambdify(regulariser.variables, regulariser.gradient_term(), "numpy")
     if nodes is None:
         nodes = max(15, int(round(40_000 ** (1.0 / n))))
 
@@ -295,6 +307,9 @@ def numeric_pjap_field(
                 cols = [pts[:, j] if j != i else np.full(len(pts), theta[i]) for j in range(n)]
                 values = np.broadcast_to(np.asarray(grads[i](*cols), dtype=float), (len(pts),))
                 numer[i] += np.dot(w, values)
+                if penalty_grad is not None:
+                    extra = np.asarray(penalty_grad(theta[i], pts[:, i]), dtype=float)
+                    numer[i] += np.dot(w, np.broadcast_to(extra, (len(pts),)))
         if not total > 0:  # every weight underflowed: the kernel sees no data at all
             raise BrudError(f"PJAP weights underflow at theta={theta.tolist()}: lower alpha or "
                             "add an eps floor")
@@ -376,7 +391,7 @@ def default_box(data: DataModel, game: Game, extra: float = 1.0) -> list[tuple[f
 def pjap_fixed_points(
     game: Game, data: DataModel, alpha: float, eps: float = 0.0, distance: Distance = "l2",
     *, box: Sequence[tuple[float, float]] | None = None, starts_per_axis: int = 7,
-    nodes: int | None = None,
+    nodes: int | None = None, regulariser: Any = None,
 ) -> list[PJAPFixedPoint]:
     """Fixed points of the PJAP field and their stability.
 
@@ -395,7 +410,7 @@ def pjap_fixed_points(
     game.require_numeric()
     box = list(box) if box is not None else default_box(data, game)
     if distance == "l2" and eps == 0 and isinstance(data, Normal) and data.is_numeric():
-        g = pjap_field(game, data, sympy.nsimplify(alpha))
+        g = pjap_field(game, data, sympy.nsimplify(alpha), regulariser)
         jac_expr = sympy.Matrix([[sympy.diff(gi, a) for a in game.agents] for gi in g])
         exact = _closed_form_fixed_points(game, g, jac_expr)
         if exact is not None:
@@ -410,7 +425,8 @@ def pjap_fixed_points(
             return np.asarray(j_raw(x), dtype=float)
 
         return find_fixed_points(f, box, starts_per_axis=starts_per_axis, jacobian=jac)
-    f = numeric_pjap_field(game, data, alpha, eps, distance, nodes=nodes)
+    f = numeric_pjap_field(game, data, alpha, eps, distance, nodes=nodes,
+                           regulariser=regulariser)
     return find_fixed_points(f, box, starts_per_axis=starts_per_axis, tol=1e-6)
 
 

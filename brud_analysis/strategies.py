@@ -16,6 +16,7 @@ import itertools
 from fractions import Fraction
 
 import numpy as np
+import sympy
 from hypothesis import strategies as st
 
 from brud_analysis.data import DataModel, Mixture, Normal, PointMass, Uniform
@@ -189,3 +190,58 @@ def games_with_nonlinear_brud_field(draw, n_agents: int = 2) -> tuple[Game, Data
     stds = draw(st.lists(st.integers(1, 4).map(lambda k: Fraction(k, 4)), min_size=n_agents,
                          max_size=n_agents))
     return _game_from_terms(n_agents, terms, 4), Normal(means, stds)
+
+
+# ------------------------------------------------------------------ regularised games (issue 14)
+
+
+@st.composite
+def regularisers(draw, max_weight: int = 4, general: bool = True):
+    """Random policy penalties (:mod:`brud_analysis.regularisers`): BC with a small rational
+    weight, or (``general``) a convex even power ``c (theta - a)^(2k)`` plus ``d theta^2``.
+
+    Example:
+        >>> regularisers().example().is_numeric()
+        True
+    """
+    from brud_analysis.regularisers import ACTION, THETA, Regulariser, bc
+
+    weight = draw(small_rationals(max_weight).map(abs))
+    if not general or draw(st.booleans()):
+        return bc(weight)
+    k = draw(st.integers(1, 2))
+    d = draw(small_rationals(2).map(abs))
+    penalty = sympy.nsimplify(weight) * (THETA - ACTION) ** (2 * k) + sympy.nsimplify(d) * THETA**2
+    return Regulariser(sympy.expand(penalty), "penalty")
+
+
+@st.composite
+def regularised_games(draw, n_agents: int = 2, families: tuple[str, ...] = (
+        "normal", "uniform", "point", "mixture")):
+    """``(game, data, regulariser)``: a random polynomial game, data model and BC/penalty.
+
+    Example:
+        >>> game, data, reg = regularised_games().example()
+        >>> game.n_agents == data.n_agents
+        True
+    """
+    game = draw(polynomial_games(n_agents=n_agents, max_degree=3, max_terms=4))
+    return game, draw(data_models(n_agents, families)), draw(regularisers())
+
+
+@st.composite
+def games_with_stable_bc_fixed_point(draw, n_agents: int = 2):
+    """``(game, data, bc(lambda))`` whose regularised BRUD flow has one fixed point, stable.
+
+    The games of :func:`games_with_stable_brud_fixed_point` (each ``g_i`` a line of negative
+    slope); BC adds ``-2 lambda`` to the slope, so the fixed point stays unique and stable.
+
+    Example:
+        >>> game, data, reg = games_with_stable_bc_fixed_point().example()
+        >>> reg.name
+        'bc'
+    """
+    from brud_analysis.regularisers import bc
+
+    game, data = draw(games_with_stable_brud_fixed_point(n_agents))
+    return game, data, bc(draw(small_rationals(4).map(abs)))

@@ -60,6 +60,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "given means: where the closed-form PJAP flow ends, reward lost, escape "
                         "threshold (L2 kernel, eps 0; --alpha/--std only set the printed field)")
     add_time_budget_option(p, 60.0, "the field and its fixed-point search")
+    from brud_analysis.cli_options import add_regulariser_option
+
+    add_regulariser_option(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=_pjap_field)
 
@@ -101,7 +104,7 @@ def _paper_checks(args: argparse.Namespace) -> int:
 def _pjap_field(args: argparse.Namespace) -> int:
     import sympy
 
-    from brud_analysis.cli_options import data_json, data_model_from_args
+    from brud_analysis.cli_options import data_json, data_model_from_args, regulariser_from_args
     from brud_analysis.data import Normal
     from brud_analysis.errors import BrudError
     from brud_analysis.game import Game
@@ -132,7 +135,11 @@ def _pjap_field(args: argparse.Namespace) -> int:
     box = ([tuple(args.box)] * game.n_agents if args.box else default_box(data, game))
     if args.box and not args.box[0] < args.box[1]:
         raise BrudError(f"--box needs LO < HI, got {args.box}")
-    points = pjap_fixed_points(game, data, args.alpha, args.eps, args.distance, box=box)
+    regulariser = regulariser_from_args(args)  # beyond the paper; None without the flag
+    if regulariser is not None and not regulariser.is_numeric():
+        raise BrudError("pjap-field needs a numeric regulariser weight (e.g. bc=0.5)")
+    points = pjap_fixed_points(game, data, args.alpha, args.eps, args.distance, box=box,
+                               regulariser=regulariser)
     out: dict = {
         "reward": str(game.reward), "agents": list(game.agent_names), "data": data_json(data),
         "alpha": args.alpha, "eps": args.eps, "distance": args.distance,
@@ -146,13 +153,15 @@ def _pjap_field(args: argparse.Namespace) -> int:
     }
     if closed:
         alpha = sympy.nsimplify(args.alpha)
-        out["field"] = [str(sympy.expand(g)) for g in pjap_field(game, data, alpha)]
+        out["field"] = [str(sympy.expand(g)) for g in pjap_field(game, data, alpha, regulariser)]
         try:
-            threshold = origin_escape_alpha(game, data)
+            threshold = origin_escape_alpha(game, data, regulariser=regulariser)
         except BrudError:  # the data mean is not a fixed point for every alpha
             threshold = None
         if threshold is not None:
             out["mean_stable_below_alpha"] = float(threshold)
+    if regulariser is not None:
+        out["regulariser"] = regulariser.describe()
     if getattr(args, "plot", None):
         from brud_analysis.phase_diagrams import pjap_phase_diagram
 
@@ -163,11 +172,15 @@ def _pjap_field(args: argparse.Namespace) -> int:
         print_json(out)
         return 0
     print(f"PJAP field of R = {game.reward}  ({out['method']})")
+    if regulariser is not None:
+        print(f"with the policy penalty {out['regulariser']} on the prioritised batch "
+              "(beyond the paper)")
     print(f"data: {data!r}; alpha = {args.alpha:g}, eps = {args.eps:g}, "
           f"distance = {args.distance}")
     if out["field"]:
         alpha = sympy.nsimplify(args.alpha)
-        for name, g in zip(game.agent_names, pjap_field(game, data, alpha), strict=True):
+        for name, g in zip(game.agent_names, pjap_field(game, data, alpha, regulariser),
+                           strict=True):
             print(f"  G_{name} = {sympy.N(sympy.expand(g), 6)}")
     if "mean_stable_below_alpha" in out:
         print(f"the data mean is a fixed point for every alpha; it is stable for alpha < "

@@ -106,13 +106,19 @@ def render_markdown(payload: dict[str, Any], results: list[ClaimResult],
               "derivation and training agree with the paper; *partly*: true with caveats the "
               "paper leaves out; *refuted*: contradicted; *not run*: could not run (reason "
               "given); *error*: the check itself failed.", ""]
-    lines += ["## Verdicts", "", "| Claim | Paper | Verdict | Why / note |", "|---|---|---|---|"]
-    for r in results:
-        j = r.to_json()
-        note = j["why"].splitlines()[0] if j["why"] else j.get("note", "")
-        lines.append(f"| `{j['id']}` | {_cell(j['location'])} | **{j['status']}** | "
-                     f"{_cell(note)} |")
-    lines.append("")
+    beyond = [r for r in results if r.claim.section == "beyond_paper"]  # not the paper's
+    for title, group in (("Verdicts", [r for r in results if r not in beyond]),
+                         ("Beyond the paper (not claims of the paper)", beyond)):
+        if not group:
+            continue
+        lines += [f"## {title}", "", "| Claim | Paper | Verdict | Why / note |",
+                  "|---|---|---|---|"]
+        for r in group:
+            j = r.to_json()
+            note = j["why"].splitlines()[0] if j["why"] else j.get("note", "")
+            lines.append(f"| `{j['id']}` | {_cell(j['location'])} | **{j['status']}** | "
+                         f"{_cell(note)} |")
+        lines.append("")
     if figures:
         lines += ["## Figures", ""]
         for label, path in figures.items():

@@ -8,7 +8,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from brud_analysis.cli_options import add_data_options, data_model_from_args, output_file
+from brud_analysis.cli_options import (
+    add_data_options,
+    add_regulariser_option,
+    data_model_from_args,
+    output_file,
+    regulariser_from_args,
+)
 from brud_analysis.errors import BrudError
 
 _PJAP_KEYS = ("alpha", "eps", "distance", "exponent", "refresh", "importance")
@@ -80,6 +86,9 @@ def run_verify(args: argparse.Namespace) -> int:
         from verify.animation import check_animation_path
 
         check_animation_path(args.animate, game)
+    regulariser = regulariser_from_args(args)  # beyond the paper; None without the flag
+    if regulariser is not None and not regulariser.is_numeric():
+        raise BrudError("brud verify needs a numeric regulariser weight (e.g. bc=0.5)")
     if args.plot and game.n_agents != 2:  # say so before training, not after
         raise BrudError(f"--plot draws the reward surface of 2-agent games; this one has "
                         f"{game.n_agents}")
@@ -91,7 +100,7 @@ def run_verify(args: argparse.Namespace) -> int:
     result = verify_game(
         game, data, seeds=args.seeds, steps=args.steps, lr=args.lr, batch_size=args.batch_size,
         pjap=pjap, init=init, dataset_size=args.dataset_size, seed=args.seed, clip=args.clip,
-        bound=args.bound,
+        bound=args.bound, **({"regulariser": regulariser} if regulariser is not None else {}),
     )
     summary = result.summary()
     if args.plot:
@@ -116,6 +125,8 @@ def run_verify(args: argparse.Namespace) -> int:
         print_json(summary)
         return 0
     what = "PJAP" if pjap else "BRUD"
+    if regulariser is not None:
+        what += f"+{regulariser.describe()}"
     print(f"game: R = {game.reward}   data: {data!r}, dataset N={result.dataset.shape[0]}")
     print(f"trained {args.seeds} runs x {args.steps} updates (lr {args.lr}, batch "
           f"{args.batch_size}{', ' + repr(pjap) if pjap else ''})")
@@ -276,6 +287,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_data_options(p)
     p.add_argument("--pjap", metavar="alpha=..,eps=..,distance=l1|l2",
                    help="train with PJAP prioritised sampling (docs/theory.md#pjap)")
+    add_regulariser_option(p)
     p.add_argument("--seeds", type=_positive_int, default=256, help="independent runs")
     p.add_argument("--steps", type=_positive_int, default=2000, help="updates per run")
     p.add_argument("--lr", type=_positive_float, default=0.01, help="SGD learning rate")

@@ -288,8 +288,8 @@ def _as_fixed_points(points: Sequence) -> list[FixedPoint]:
     return out
 
 
-def predict_fixed_points(game: Game, model: Empirical, pjap: PJAPConfig | None = None
-                         ) -> list[FixedPoint]:
+def predict_fixed_points(game: Game, model: Empirical, pjap: PJAPConfig | None = None,
+                         regulariser=None) -> list[FixedPoint]:
     """Predicted fixed points of the expected *flow* for the finite dataset ``model``.
 
     Symbolic BRUD, or the PJAP prioritised field of :mod:`brud_analysis.pjap` (exact finite
@@ -303,6 +303,10 @@ def predict_fixed_points(game: Game, model: Empirical, pjap: PJAPConfig | None =
         >>> [round(v, 4) for v in pts[0].point], pts[0].stable   # 2.5 / (2 + 8 * 0.25)
         ([0.625, 0.625], True)
     """
+    if regulariser is not None and (pjap is None or pjap.importance_weights):
+        from brud_analysis.regularisers import regularised_fixed_points  # beyond the paper
+
+        return list(regularised_fixed_points(game, model, regulariser).points)
     if pjap is None or pjap.importance_weights:
         from brud_analysis.solve import brud_fixed_points
 
@@ -313,7 +317,8 @@ def predict_fixed_points(game: Game, model: Empirical, pjap: PJAPConfig | None =
     pad = 0.5 * (hi - lo) + 0.5
     box = list(zip((lo - pad).tolist(), (hi + pad).tolist(), strict=True))
     points = pjap_fixed_points(game, model, pjap.alpha * pjap.exponent,
-                               pjap.eps**pjap.exponent, pjap.distance, box=box)
+                               pjap.eps**pjap.exponent, pjap.distance, box=box,
+                               regulariser=regulariser)
     return _as_fixed_points(points)
 
 
@@ -549,7 +554,7 @@ def verify_game(
     batch_size: int = 64, pjap: PJAPConfig | None = None, init: np.ndarray | None = None,
     dataset_size: int = 1000, seed: int = 0, clip: float | None = None, bound: float = 1e3,
     tail: float = 0.25, predicted: Sequence | None = None, predict: Predictor | None = None,
-    gradient: GradientEstimator | None = None,
+    gradient: GradientEstimator | None = None, regulariser=None,
 ) -> VerificationResult:
     """Train ``seeds`` offline SGD runs on one dataset from ``data`` and check the prediction.
 
@@ -586,7 +591,7 @@ def verify_game(
         dataset = sample_dataset(key_data, data, dataset_size)
     data_np = np.asarray(dataset)
     model = empirical_model(data_np)
-    ref = ReferenceField(game, data_np, pjap)
+    ref = ReferenceField(game, data_np, pjap, regulariser)
     reasons: list[str] = []
 
     # Predict for the map that is trained. Orbits of period 2 need an even logging interval.
@@ -604,7 +609,7 @@ def verify_game(
     else:
         flow = (_as_fixed_points(predicted) if predicted is not None else
                 _as_fixed_points(predict(game, model)) if predict is not None else
-                predict_fixed_points(game, model, pjap))
+                predict_fixed_points(game, model, pjap, regulariser))
         points, targets, notes = _joint_predictions(ref, flow, lr, clip, batch_size, every)
         orbits = []
     reasons += notes
@@ -616,7 +621,7 @@ def verify_game(
     else:
         inits = np.broadcast_to(np.asarray(init, np.float32), (seeds, game.n_agents)).copy()
     config = OfflineConfig(steps=steps, batch_size=batch_size, lr=lr, clip=clip, pjap=pjap,
-                           log_every=every, gradient=gradient)
+                           log_every=every, gradient=gradient, regulariser=regulariser)
     traj = jax.tree.map(np.asarray, _compiled(game, config).train(
         jax.random.split(key_train, seeds), dataset, jnp.asarray(inits)))
     policy = traj.policy  # (S, L+1, n)
@@ -658,7 +663,7 @@ def verify_game(
             lambda idx: path_variance(ref, inits[idx], steps, lr, batch_size, every, m_tail)[0])
         failed |= check_failed
         reasons += check_reasons
-        if pjap is None and not isinstance(data, Empirical):
+        if pjap is None and regulariser is None and not isinstance(data, Empirical):
             details.update(_finite_data_shift(game, data, targets, ref, data_np.shape[0],
                                               lr))
     else:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -67,6 +67,9 @@ class OfflineConfig:
             (n,)``; ``None`` is :func:`brud_gradient`. A seam for variants of the update (and
             for the verifier's mutation tests, which inject known bugs here); it must be a
             hashable, JAX-traceable function.
+        regulariser: a :class:`brud_analysis.regularisers.Regulariser` (beyond the paper): each
+            agent's objective loses ``mean_b P(theta_i, a_i^b)`` over the sampled batch (BC:
+            ``lambda (theta_i - a_i)^2``, TD3+BC style); ``None``: the paper's objective.
 
     Example:
         >>> OfflineConfig(steps=100).batch_size
@@ -81,10 +84,13 @@ class OfflineConfig:
     pjap: PJAPConfig | None = None
     log_every: int = 1
     gradient: GradientEstimator | None = None
+    regulariser: Any = None
 
     def __post_init__(self) -> None:
         _check_common(self.steps, self.batch_size, self.lr, self.optimizer, self.clip,
                       self.log_every)
+        if self.regulariser is not None and not self.regulariser.is_numeric():
+            raise BrudError("the regulariser has a symbolic weight: give a number to train")
 
 
 @dataclass(frozen=True)
@@ -206,6 +212,34 @@ def brud_gradient(reward: RewardFn, theta: jax.Array, rows: jax.Array,
     return jax.grad(actor_objective)(theta)
 
 
+def regulariser_gradient(regulariser: Any) -> Callable[..., jax.Array]:
+    """``grad(theta, rows, weights=None) -> (n,)``: the ascent direction the penalty adds,
+    ``-d/dtheta_i mean_b P(theta_i, a_i^b)`` (weighted mean with ``weights``), by autodiff of
+    the lambdified penalty (beyond the paper; :mod:`brud_analysis.regularisers`).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from brud_analysis.regularisers import bc
+        >>> g = regulariser_gradient(bc(0.5))   # -2 * 0.5 * (theta_i - mean_b a_i)
+        >>> g(jnp.array([1.0, 0.0]), jnp.array([[0.0, 1.0], [2.0, 3.0]])).tolist()
+        [0.0, 2.0]
+    """
+    from brud_analysis.regularisers import ACTION, THETA
+
+    penalty = sympy.lambdify((THETA, ACTION), regulariser.penalty, modules="jax")
+
+    def objective(theta: jax.Array, rows: jax.Array, weights: jax.Array | None) -> jax.Array:
+        values = penalty(theta[None, :], rows) + jnp.zeros_like(rows)  # (B, n)
+        if weights is None:
+            return -jnp.sum(jnp.mean(values, axis=0))
+        return -jnp.sum(weights @ values) / jnp.sum(weights)
+
+    def grad(theta: jax.Array, rows: jax.Array, weights: jax.Array | None = None) -> jax.Array:
+        return jax.grad(objective)(theta, rows, weights)
+
+    return grad
+
+
 def expected_brud_field(reward: RewardFn, theta: jax.Array, dataset: jax.Array) -> jax.Array:
     """The BRUD field of a finite dataset (full-batch gradient), ``(n,)``.
 
@@ -306,6 +340,8 @@ def make_offline_train(
     batch = config.batch_size
     distance_kind = pjap.distance if pjap is not None else "l1"
     estimate = config.gradient or brud_gradient
+    penalty_grad = (regulariser_gradient(config.regulariser)
+                    if config.regulariser is not None else None)
 
     def train(key: jax.Array, dataset: jax.Array, theta0: jax.Array) -> Trajectory:
         dataset = jnp.asarray(dataset, jnp.float32)
@@ -331,6 +367,8 @@ def make_offline_train(
                 if pjap.importance_weights:
                     weights = sampling.importance_weights(probs, n_items)
             grad = estimate(reward, theta, rows, weights)
+            if penalty_grad is not None:  # the same sampled batch: PJAP reweights a_i too
+                grad = grad + penalty_grad(theta, rows, weights)
             dist = _mean_distance(rows, theta, distance_kind) if with_distance else None
             theta, opt_state = _apply(opt, theta, opt_state, grad, config.clip)
             if pjap is not None and pjap.refresh is not None:  # bootstrapped refresh

@@ -71,9 +71,16 @@ class ReferenceField:
         0.625
     """
 
-    def __init__(self, game: Game, dataset: np.ndarray, pjap: PJAPConfig | None = None) -> None:
+    def __init__(self, game: Game, dataset: np.ndarray, pjap: PJAPConfig | None = None,
+                 regulariser=None) -> None:
         game.require_numeric()
-        self.game, self.pjap = game, pjap
+        self.game, self.pjap, self.regulariser = game, pjap, regulariser
+        # beyond the paper: -dP/dtheta(theta_i, a_i) of a policy penalty, from SymPy too
+        self.penalty = None
+        if regulariser is not None:
+            from brud_analysis.regularisers import ACTION, THETA
+
+            self.penalty = sympy.lambdify((THETA, ACTION), regulariser.gradient_term(), "numpy")
         self.rows = np.asarray(dataset, dtype=np.float64)
         self.n = game.n_agents
         self.grads = [sympy.lambdify(game.agents, g, modules="numpy") for g in game.gradient]
@@ -81,7 +88,7 @@ class ReferenceField:
         self._is_cache: dict = {}
         self.polys: list[Polynomial] = []
         if self.decoupled:
-            field = brud_field(game, Empirical(self.rows))
+            field = brud_field(game, Empirical(self.rows), regulariser)
             self.polys = [_poly_in(f, a) for f, a in zip(field, game.agents, strict=True)]
 
     # ------------------------------------------------------------------ per-sample pieces
@@ -93,6 +100,9 @@ class ReferenceField:
             cols = [thetas[:, i:i + 1] if j == i else self.rows[None, :, j]
                     for j in range(self.n)]
             out[:, :, i] = np.broadcast_to(self.grads[i](*cols), out.shape[:2])
+            if self.penalty is not None:  # the row's own action a_i enters the penalty
+                out[:, :, i] += np.broadcast_to(self.penalty(thetas[:, i:i + 1],
+                                                             self.rows[None, :, i]), out.shape[:2])
         return out
 
     def probabilities(self, thetas: np.ndarray) -> np.ndarray:

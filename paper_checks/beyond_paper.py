@@ -1,0 +1,679 @@
+"""Beyond the paper: policy regularisation (behaviour cloning) in BRUD, alone and with PJAP.
+
+Not a claim of the paper (issue 14). The paper's policy objective (Eq. 1) has no data anchor;
+offline actor-critic methods in practice add one (TD3+BC-style ``-lambda E[(theta_i - a_i)^2]``).
+:mod:`brud_analysis.regularisers` derives what that does to the BRUD and PJAP fields; here the
+derivations are turned into maps of the converged reward (as a fraction of the optimum) over data
+spread ``s``, PJAP temperature ``alpha`` and BC weight ``lambda``, with closed-form thresholds,
+and confirmed by training at a handful of points with the JAX verifier (its derived tolerance).
+
+Two games, both with independent normal data of the same law for both agents:
+
+* Twin Peaks (A, B, C) = (1, 4, 5), data centred on the optimum a_dag = sqrt(3/8) (the paper's
+  Fig. 4-5 datasets) and, for the escape threshold, on the origin.
+* "Sign agreement with quartic confinement" R = x y - (x^4 + y^4)/4 (maxima 1/2 at +-(1, 1)), data
+  centred at (1/2, 1/2): its coupling enters BRUD through the data *mean* only, so here BRUD's
+  error does not depend on the spread, unlike Twin Peaks where it comes from the second moment.
+
+"Converged reward" is the reward at the end of the deterministic flow of the (closed-form, L2
+kernel, eps = 0) field started at the data mean (a behaviour-cloned start); the flow is run until
+the field's max-norm residual is below 1e-9, else the cell is reported as unconverged.
+
+Figures are written to the run's output directory and, by ``python -m paper_checks.beyond_paper``,
+to ``docs/beyond_paper_*.png``.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sympy
+
+from brud_analysis.catalogue import twin_peaks
+from brud_analysis.data import Empirical, Normal
+from brud_analysis.game import Game
+from brud_analysis.pjap import origin_escape_alpha, pjap_field
+from brud_analysis.regularisers import (
+    LAMBDA,
+    bc,
+    fixed_point_formulas,
+    regularised_field,
+)
+from paper_checks.claims import Context, Outcome, claim, fmt, require
+from paper_checks.numeric import exact_moment_dataset
+
+LOCATION = "beyond the paper: policy regularisation (issue 14)"
+SPREAD = sympy.Symbol("s", positive=True)
+TEMPERATURE = sympy.Symbol("alpha", nonnegative=True)
+REFUTED_IF: dict[str, str] = {}
+#: BC weights and PJAP temperatures of the maps (alpha = 0 is BRUD).
+LAMBDAS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+ALPHAS = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
+MAP_ALPHA = 4.0  # the PJAP temperature of the (spread, lambda) maps
+SPREADS = tuple(np.round(np.linspace(0.05, 1.5, 30), 4).tolist())
+#: (method panel, s, lambda) of the trained checks, starred in the figures
+TP_TRAINED_POINTS = [("BRUD+BC", 0.5, 2.0), ("BRUD+BC", 1.0, 8.0),
+                     (f"PJAP+BC (alpha {MAP_ALPHA:g})", 1.0, 2.0)]
+SQ_TRAINED_POINTS = [("BRUD+BC", 0.8, 1.0), (f"PJAP+BC (alpha {MAP_ALPHA:g})", 0.8, 1.0)]
+_DT = 0.01  # Euler step of the flow; |slope| <= ~60 on these grids, so dt * |slope| < 1
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A game, the common data mean of both agents, its maximum reward and a label."""
+
+    key: str
+    label: str
+    game: Game
+    mean: sympy.Expr
+    r_max: float
+
+
+def twin_peaks_setting(mean: Any = None) -> Setting:
+    """Twin Peaks (1, 4, 5) with data centred on the optimum (default) or on ``mean``.
+
+    Example:
+        >>> round(twin_peaks_setting().r_max, 4)
+        0.5625
+    """
+    a_dag = sympy.sqrt(sympy.Rational(3, 8))
+    m = a_dag if mean is None else sympy.nsimplify(mean)
+    key = "tp" if mean is None else f"tp-mean-{float(m):g}"
+    return Setting(key, "Twin Peaks, optimum-centred data" if mean is None else
+                   f"Twin Peaks, data mean {float(m):g}", twin_peaks(1, 4, 5), m, 9 / 16)
+
+
+def quartic_sign_setting() -> Setting:
+    """R = x y - (x^4 + y^4)/4 with data centred at (1/2, 1/2).
+
+    Example:
+        >>> quartic_sign_setting().game.gradient
+        (-x**3 + y, x - y**3)
+    """
+    return Setting("sq", "sign agreement + quartic, data mean 1/2",
+                   Game("x*y - (x**4 + y**4)/4"), sympy.Rational(1, 2), 0.5)
+
+
+@functools.lru_cache(maxsize=8)
+def _field_symbolic(setting: Setting) -> tuple[sympy.Expr, ...]:
+    """PJAP + BC closed-form field in (agents, s, alpha, lambda); alpha = 0 is BRUD + BC."""
+    data = Normal([setting.mean, setting.mean], [SPREAD, SPREAD])
+    return pjap_field(setting.game, data, TEMPERATURE, bc(LAMBDA))
+
+
+@functools.lru_cache(maxsize=8)
+def _field_numeric(setting: Setting) -> Callable[..., Any]:
+    return sympy.lambdify((*setting.game.agents, SPREAD, TEMPERATURE, LAMBDA),
+                          _field_symbolic(setting), "numpy")
+
+
+def converged(setting: Setting, s: Any, alpha: Any, lam: Any, max_steps: int = 200_000,
+              tol: float = 1e-9) -> dict[str, np.ndarray]:
+    """End of the flow of the PJAP+BC field from the data mean, for broadcast ``s, alpha, lam``.
+
+    Returns ``theta (..., 2)``, ``fraction`` (reward / maximum) and ``residual`` (max |G| at the
+    end; cells above ``tol`` did not converge and get a NaN fraction).
+
+    Example:
+        >>> out = converged(twin_peaks_setting(), 0.5, 0.0, 0.0)   # BRUD: C a / (C + 2 B s^2)
+        >>> round(float(out["theta"][0]), 6), round(5 * math.sqrt(3 / 8) / 7, 6)
+        (0.437409, 0.437409)
+    """
+    f = _field_numeric(setting)
+    s, alpha, lam = np.broadcast_arrays(*(np.asarray(v, float) for v in (s, alpha, lam)))
+    x = np.full(s.shape, float(setting.mean))
+    y = x.copy()
+    residual = np.full(s.shape, np.inf)
+    for _ in range(max_steps // 1000):
+        for _ in range(1000):
+            gx, gy = f(x, y, s, alpha, lam)
+            x, y = x + _DT * gx, y + _DT * gy
+        gx, gy = f(x, y, s, alpha, lam)
+        residual = np.maximum(np.abs(gx), np.abs(gy))
+        if np.all(residual < tol):
+            break
+    theta = np.stack([x, y], axis=-1)
+    fraction = setting.game.numeric_reward()(theta) / setting.r_max
+    return {"theta": theta, "fraction": np.where(residual < tol, fraction, np.nan),
+            "residual": residual}
+
+
+def method_maps(setting: Setting, alpha: float = MAP_ALPHA) -> dict[str, np.ndarray]:
+    """(spread x lambda) maps of the converged fraction for BRUD, BRUD+BC, PJAP, PJAP+BC.
+
+    BRUD and PJAP do not depend on lambda (their rows repeat); every map is ``(len(SPREADS),
+    len(LAMBDAS))``.
+    """
+    s, lam = np.meshgrid(SPREADS, LAMBDAS, indexing="ij")
+    with_bc = {a: converged(setting, s, a, lam)["fraction"] for a in (0.0, alpha)}
+    return {"BRUD": np.repeat(with_bc[0.0][:, :1], len(LAMBDAS), axis=1),
+            "BRUD+BC": with_bc[0.0],
+            f"PJAP (alpha {alpha:g})": np.repeat(with_bc[alpha][:, :1], len(LAMBDAS), axis=1),
+            f"PJAP+BC (alpha {alpha:g})": with_bc[alpha]}
+
+
+def spread_alpha_maps(setting: Setting, lambdas: tuple[float, ...] = (0.0, 1.0, 4.0, 16.0)
+                      ) -> np.ndarray:
+    """``(len(lambdas), len(SPREADS), len(ALPHAS))`` converged fractions (alpha 0 = BRUD)."""
+    lam, s, alpha = np.meshgrid(lambdas, SPREADS, ALPHAS, indexing="ij")
+    return converged(setting, s, alpha, lam)["fraction"]
+
+
+# --------------------------------------------------------------------------- closed forms
+
+
+def twin_peaks_bc_closed_form() -> dict[str, sympy.Expr]:
+    """Optimum-centred Twin Peaks, BRUD+BC: fixed point / a_dag, reward fraction, and the BC
+    weight needed for a fraction ``f`` of the optimum, all derived (general A, B, C).
+
+    Example:
+        >>> cf = twin_peaks_bc_closed_form()
+        >>> cf["u"]
+        (C + 2*lambda)/(2*B*s**2 + C + 2*lambda)
+    """
+    game = twin_peaks(*sympy.symbols("A B C", positive=True))
+    A, B, C = game.parameters  # noqa: N806 (the paper's names; the game's own symbols)
+    a_dag = sympy.sqrt((C - 2 * A) / (2 * B))
+    data = Normal([a_dag, a_dag], [SPREAD, SPREAD])
+    root = fixed_point_formulas(game, data, bc(LAMBDA))[0][0]
+    u = sympy.factor(sympy.simplify(root / a_dag))
+    t, frac, f = sympy.symbols("u F f", positive=True)
+    reward = game.reward.subs({game.agents[0]: t * a_dag, game.agents[1]: t * a_dag})
+    fraction = sympy.expand(sympy.cancel(reward / game.reward.subs(
+        {game.agents[0]: a_dag, game.agents[1]: a_dag})))
+    # fraction(u) = f on 0 < u <= 1 (the branch in (0, 1) at f = 1/2): sqrt(1 - sqrt(1 - f))
+    u_f = [r for r in sympy.solve(sympy.Eq(fraction, f), t)
+           if 0 < float(r.subs(f, sympy.Rational(1, 2))) < 1][0]
+    lam_f = sympy.solve(sympy.Eq(u, frac), LAMBDA)[0]
+    return {"u": u, "fraction(u)": fraction.subs(t, sympy.Symbol("u")), "u_f": u_f,
+            "lambda_f": sympy.simplify(lam_f.subs(frac, u_f)), "A": A, "B": B, "C": C, "f": f}
+
+
+def lambda_for_fraction(f: float, s: np.ndarray, A: float = 1, B: float = 4, C: float = 5  # noqa: N803
+                        ) -> np.ndarray:
+    """The BC weight giving fraction ``f`` of the optimum (optimum-centred Twin Peaks), from the
+    closed form; 0 where BRUD alone already reaches it.
+
+    Example:
+        >>> round(float(lambda_for_fraction(0.9, np.array(1.0))), 3)   # 4 s^2 u/(1-u) - 5/2
+        16.609
+    """
+    cf = twin_peaks_bc_closed_form()
+    expr = cf["lambda_f"].subs({cf["A"]: A, cf["B"]: B, cf["C"]: C, cf["f"]: f})
+    fn = sympy.lambdify(SPREAD, expr, "numpy")
+    return np.maximum(np.asarray(fn(np.asarray(s, float)), float), 0.0)
+
+
+# --------------------------------------------------------------------------- registration
+
+
+def _claim(cid: str, statement: str, refuted_if: str):
+    """Register with the claims framework, passing ``refuted_if`` where it is supported."""
+    REFUTED_IF[cid] = refuted_if
+    kwargs = {"refuted_if": refuted_if} if "refuted_if" in inspect.signature(claim).parameters \
+        else {}
+    return claim(cid, LOCATION, statement, **kwargs)
+
+
+def _train(ctx: Context, key: str, game: Game, dataset: np.ndarray, lam: float,
+           pjap: Any = None, steps: int | None = None) -> Any:
+    """The verifier (derived tolerance) on one dataset with BC weight ``lam``, cached per run."""
+    harness = require("verify.harness")
+    reg = bc(lam) if lam else None
+    return ctx.cached(f"bp-{key}", lambda: harness.verify_game(
+        game, Empirical(dataset), seeds=ctx.seeds, steps=steps or ctx.steps, lr=0.05,
+        pjap=pjap, **({"regulariser": reg} if reg is not None else {})))
+
+
+def _trained_row(setting: Setting, result: Any, predicted_population: np.ndarray) -> dict:
+    stable = [p for p in result.predicted if p.stable]
+    pred = min(stable, key=lambda p: np.linalg.norm(np.subtract(p.point, predicted_population)))
+    reward = setting.game.numeric_reward()
+    return {
+        "population prediction": fmt(predicted_population),
+        "finite-dataset prediction": fmt(pred.point),
+        "observed mean": fmt(result.observed_mean),
+        "error": fmt(float(np.linalg.norm(np.subtract(result.observed_mean, pred.point))), 6),
+        "tolerance": fmt(result.tolerance, 6),
+        "passed": result.passed,
+        "predicted fraction": fmt(float(reward(np.asarray(predicted_population))
+                                        / setting.r_max)),
+        "observed fraction": fmt(float(reward(np.asarray(result.observed_mean))
+                                       / setting.r_max)),
+    }
+
+
+def _save(fig: Any, path: Path) -> str:
+    import matplotlib.pyplot as plt
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return str(path)
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _spread_lambda_row(axes: Any, maps: dict[str, np.ndarray], threshold: bool,
+                       points: list[tuple]) -> Any:
+    """Top row: BRUD, BRUD+BC, PJAP, PJAP+BC over (spread, lambda)."""
+    lam_pos = np.arange(len(LAMBDAS))
+    for ax, (name, m) in zip(axes, maps.items(), strict=True):
+        im = ax.pcolormesh(lam_pos, SPREADS, m, vmin=0, vmax=1, cmap="viridis", shading="nearest")
+        if np.nanmax(m) - np.nanmin(m) > 1e-9:  # a constant map has no contours
+            cs = ax.contour(lam_pos, SPREADS, m, levels=[0.5, 0.9, 0.99], colors="w",
+                            linewidths=0.8)
+            ax.clabel(cs, fontsize=7)
+        ax.set_xticks(lam_pos, [f"{v:g}" for v in LAMBDAS])
+        ax.set_xlabel("BC weight lambda")
+        ax.set_title(name)
+        if threshold and name == "BRUD+BC":
+            s = np.linspace(SPREADS[0], SPREADS[-1], 300)
+            lam = lambda_for_fraction(0.9, s)
+            lam[lam <= 0] = np.nan  # BRUD alone already reaches 90% there
+            ax.plot(np.interp(lam, LAMBDAS, lam_pos, right=np.nan), s, "r--", lw=1.2,
+                    label="closed form 90%")
+            ax.legend(loc="lower right", fontsize=7)
+        for p in points:
+            if p[0] == name:
+                ax.plot(np.interp(p[2], LAMBDAS, lam_pos), p[1], "r*", ms=12)
+    axes[0].set_ylabel("data std s (both agents)")
+    return im
+
+
+def _spread_alpha_row(axes: Any, cube: np.ndarray, lambdas: tuple[float, ...]) -> None:
+    """Bottom row: PJAP(+BC) over (spread, alpha), one panel per BC weight; alpha 0 is BRUD."""
+    a_pos = np.arange(len(ALPHAS))
+    for ax, lam, m in zip(axes, lambdas, cube, strict=True):
+        ax.pcolormesh(a_pos, SPREADS, m, vmin=0, vmax=1, cmap="viridis", shading="nearest")
+        cs = ax.contour(a_pos, SPREADS, m, levels=[0.5, 0.9, 0.99], colors="w", linewidths=0.8)
+        ax.clabel(cs, fontsize=7)
+        ax.set_xticks(a_pos, [f"{v:g}" for v in ALPHAS])
+        ax.set_xlabel("PJAP alpha (0 = BRUD)")
+        ax.set_title(f"PJAP+BC, lambda = {lam:g}" + (" (no BC)" if lam == 0 else ""))
+    axes[0].set_ylabel("data std s (both agents)")
+
+
+def figure_maps(setting: Setting, maps: dict[str, np.ndarray], cube: np.ndarray,
+                lambdas: tuple[float, ...], path: Path, threshold: bool = False,
+                points: list[tuple] | None = None) -> str:
+    """The game's two maps in one PNG: (spread, lambda) per method, (spread, alpha) per lambda.
+
+    Colour: converged reward / optimum from the data mean; white contours 0.5 / 0.9 / 0.99;
+    red stars: trained checks; red dashes: the closed-form 90% threshold (Twin Peaks).
+    """
+    plt = _pyplot()
+    fig, axes = plt.subplots(2, 4, figsize=(16, 8), constrained_layout=True)
+    im = _spread_lambda_row(axes[0], maps, threshold, points or [])
+    _spread_alpha_row(axes[1], cube, lambdas)
+    fig.colorbar(im, ax=axes, label="converged reward / optimum", shrink=0.6)
+    fig.suptitle(f"{setting.label}: reward fraction reached from the data mean "
+                 f"(top: PJAP alpha {MAP_ALPHA:g}, L2, eps 0; stars: trained checks)")
+    return _save(fig, path)
+
+
+# --------------------------------------------------------------------------- claims
+
+
+@_claim("bp.bc_field",
+        "A BC term -lambda E[(theta_i - a_i)^2] adds -2 lambda (theta_i - E[a_i]) to agent i's "
+        "BRUD component (the field stays decoupled); under PJAP (L2 kernel, eps 0, normal data) "
+        "the prioritised batch turns it into -2 lambda (theta_i - m_i) / (1 + 2 alpha s_i^2); "
+        "on sign agreement it turns BRUD's drift into the stable point theta_i = m_i + "
+        "m_-i / (2 lambda). The trainer's expected update equals the symbolic field and "
+        "trained runs land on the predicted point.",
+        "the symbolic term differs from -2 lambda (theta_i - E[a_i]) (or the PJAP factor from "
+        "1/(1 + 2 alpha s^2)), the JAX trainer's full-batch update differs from the symbolic "
+        "field by more than float32 rounding, or trained sign-agreement runs miss the predicted "
+        "point by more than the verifier's derived tolerance")
+def check_bc_field(ctx: Context) -> Outcome:
+    jax = require("jax")
+    polygames = require("verify.polygames")
+    game = Game("-A*(x**2 + y**2) - B*x**2*y**2 + C*x*y")  # any polynomial game
+    m = sympy.symbols("m_x m_y", real=True)
+    brud = regularised_field(game, Normal(list(m), [SPREAD, SPREAD]), None)
+    with_bc = regularised_field(game, Normal(list(m), [SPREAD, SPREAD]), bc(LAMBDA))
+    term = [sympy.factor(a - b) for a, b in zip(with_bc, brud, strict=True)]
+    term_ok = all(sympy.simplify(t + 2 * LAMBDA * (a - mi)) == 0
+                  for t, a, mi in zip(term, game.agents, m, strict=True))
+    data = Normal(list(m), [SPREAD, SPREAD])
+    pj_bc = pjap_field(game, data, TEMPERATURE, bc(LAMBDA))
+    pj = pjap_field(game, data, TEMPERATURE)
+    pj_term = [sympy.factor(sympy.simplify(a - b)) for a, b in zip(pj_bc, pj, strict=True)]
+    pj_ok = all(sympy.simplify(t + 2 * LAMBDA * (a - mi) / (1 + 2 * TEMPERATURE * SPREAD**2))
+                == 0 for t, a, mi in zip(pj_term, game.agents, m, strict=True))
+    # The trainer's full-batch update (JAX autodiff of the sampled objective) vs the symbolic
+    # field of the same finite dataset, at random policies.
+    tp = twin_peaks(1, 4, 5)
+    rng = np.random.default_rng(5)
+    dataset = rng.normal(0.4, 0.6, size=(500, 2)).astype(np.float32)
+    jnp = jax.numpy
+    reward = polygames.reward_function(tp)
+    penalty = polygames.regulariser_gradient(bc(1.5))
+    field = sympy.lambdify(tp.agents, regularised_field(tp, Empirical(dataset.astype(float)),
+                                                        bc(1.5)), "numpy")
+    worst = 0.0
+    for theta in rng.uniform(-1, 1, size=(5, 2)):
+        th = jnp.asarray(theta, jnp.float32)
+        got = np.asarray(polygames.brud_gradient(reward, th, jnp.asarray(dataset))
+                         + penalty(th, jnp.asarray(dataset)))
+        want = np.asarray(field(*theta), float)
+        worst = max(worst, float(np.max(np.abs(got - want) / (1 + np.abs(want)))))
+    # float32 sums over 500 rows of O(10) terms: relative error ~ 500 * 6e-8 * 10 = 3e-4
+    field_ok = worst < 3e-4
+    # Sign agreement: drift -> stable point.
+    sa = Game("x*y")
+    lam, means, std = 0.5, (0.5, -0.3), 0.5
+    ds = exact_moment_dataset(means, [std, std], 1000, seed=21)
+    result = _train(ctx, "sa", sa, ds, lam)
+    predicted = np.array([means[0] + means[1] / (2 * lam), means[1] + means[0] / (2 * lam)])
+    fp = [p for p in result.predicted if p.stable]
+    trained_ok = bool(result.passed and len(fp) == 1
+                      and np.allclose(fp[0].point, predicted, atol=1e-9))
+    ok = term_ok and pj_ok and field_ok and trained_ok
+    return Outcome(
+        "confirmed" if ok else "refuted",
+        derived={"BC term (any game)": [str(t) for t in term],
+                 "BC term under PJAP": [str(t) for t in pj_term],
+                 "sign agreement fixed point": "theta_i = m_i + m_-i / (2 lambda), stable",
+                 "refuted_if": REFUTED_IF["bp.bc_field"]},
+        numeric={"trainer vs symbolic field, max relative gap (tolerance 3e-4)": worst,
+                 "sign agreement, lambda 0.5, means (0.5, -0.3), std 0.5": {
+                     "predicted": fmt(predicted), "observed mean": fmt(result.observed_mean),
+                     "error": fmt(float(np.linalg.norm(np.subtract(result.observed_mean,
+                                                                   predicted))), 6),
+                     "tolerance": fmt(result.tolerance, 6), "passed": result.passed}},
+        note=f"PJAP weakens BC by 1/(1 + 2 alpha s^2); trainer field gap {worst:.1e}",
+        why="" if ok else f"term {term_ok}, PJAP term {pj_ok}, trainer field {field_ok}, "
+                          f"trained {trained_ok}")
+
+
+@_claim("bp.tp_bc_threshold",
+        "Optimum-centred Twin Peaks, BRUD+BC: the fixed point is a_dag (C + 2 lambda) / (C + 2 B "
+        "s^2 + 2 lambda), moving from BRUD's C a_dag / (C + 2 B s^2) to the data mean as lambda "
+        "grows; the reward fraction is 1 - (1 - u^2)^2 with u that ratio, so reaching a fraction "
+        "f needs lambda >= B s^2 u_f / (1 - u_f) - C/2, u_f = sqrt(1 - sqrt(1 - f)).",
+        "the numeric flow map differs from the closed form by more than 1e-6 anywhere on the "
+        "grid, or a trained BRUD+BC run set fails the verifier (observed mean outside the "
+        "derived tolerance of the predicted point)")
+def check_tp_threshold(ctx: Context) -> Outcome:
+    cf = twin_peaks_bc_closed_form()
+    setting = twin_peaks_setting()
+    s, lam = np.meshgrid(SPREADS, LAMBDAS, indexing="ij")
+    flow = ctx.cached("bp-tp-bc-map", lambda: converged(setting, s, 0.0, lam))
+    subs = {cf["A"]: 1, cf["B"]: 4, cf["C"]: 5}
+    u = sympy.lambdify((SPREAD, LAMBDA), cf["u"].subs(subs), "numpy")(s, lam)
+    closed = 1 - (1 - u**2) ** 2
+    gap = float(np.nanmax(np.abs(flow["fraction"] - closed)))
+    unconverged = int(np.sum(np.isnan(flow["fraction"])))
+    thresholds = {f"s = {v}": round(float(lambda_for_fraction(0.9, np.array(v))), 3)
+                  for v in (0.25, 0.5, 0.75, 1.0, 1.5)}
+    a_dag = math.sqrt(3 / 8)
+    trained = {}
+    ok = gap < 1e-6 and unconverged == 0
+    for std, lam_v in ((0.5, 0.0), (0.5, 2.0), (1.0, 8.0)):
+        ds = exact_moment_dataset([a_dag, a_dag], [std, std], 1000, seed=31)
+        result = _train(ctx, f"tp-{std}-{lam_v}", setting.game, ds, lam_v)
+        uu = (5 + 2 * lam_v) / (5 + 8 * std**2 + 2 * lam_v)
+        row = _trained_row(setting, result, np.array([uu * a_dag] * 2))
+        trained[f"s {std}, lambda {lam_v:g}"] = row
+        ok &= bool(result.passed)
+    return Outcome(
+        "confirmed" if ok else "refuted",
+        derived={"theta*/a_dag": str(cf["u"]), "fraction(u)": str(cf["fraction(u)"]),
+                 "u_f": str(cf["u_f"]), "lambda_f": str(cf["lambda_f"]),
+                 "lambda for 90% (A, B, C = 1, 4, 5)": thresholds,
+                 "refuted_if": REFUTED_IF["bp.tp_bc_threshold"]},
+        numeric={"max |flow map - closed form|": gap, "unconverged cells": unconverged,
+                 "trained (verifier, derived tolerance)": trained},
+        note=f"lambda_0.9(s) = {fmt(float(lambda_for_fraction(0.9, np.array(1.0))), 3)} at s=1; "
+             f"map vs closed form {gap:.1e}",
+        why="" if ok else "closed form, map or training disagree")
+
+
+@_claim("bp.tp_origin",
+        "Origin-centred Twin Peaks: BC cannot move BRUD off the origin (fixed point 0 for every "
+        "lambda, reward 0), and it delays PJAP's escape: with BC the origin stays stable for "
+        "alpha < (A + B s^2 + lambda) / (s^2 (C - 2A)), lambda / (s^2 (C - 2A)) above PJAP's "
+        "own threshold.",
+        "the derived threshold differs from (A + B s^2 + lambda)/(s^2 (C - 2A)), or trained "
+        "PJAP+BC runs (L2, eps 0) at half the threshold leave the origin / at twice it stay")
+def check_tp_origin(ctx: Context) -> Outcome:
+    sampling = require("verify.sampling")
+    A, B, D, s = sympy.symbols("A B D s", real=True)  # noqa: N806
+    general = origin_escape_alpha(twin_peaks(A, B, 2 * A + D), Normal([0, 0], [s, s]),
+                                  regulariser=bc(LAMBDA))
+    expected = (A + B * s**2 + LAMBDA) / (s**2 * D)
+    sym_ok = general is not None and sympy.simplify(general - expected) == 0
+    setting_origin = twin_peaks_setting(0)
+    brud_bc = fixed_point_formulas(setting_origin.game, Normal([0, 0], [s, s]), bc(LAMBDA))
+    stays = all(sympy.simplify(r[0]) == 0 for r in brud_bc)
+    numeric, ok = {}, sym_ok and stays
+    std, lam = 1.0, 1.0
+    threshold = float(origin_escape_alpha(twin_peaks(1, 4, 5), Normal([0, 0], [std, std]),
+                                          regulariser=bc(lam)))
+    ds = exact_moment_dataset([0.0, 0.0], [std, std], 1000, seed=41)
+    for factor in (0.5, 2.0):
+        pj = sampling.PJAPConfig(alpha=factor * threshold, eps=0.0, distance="l2")
+        result = _train(ctx, f"tp-origin-{factor}", setting_origin.game, ds, lam, pjap=pj)
+        stable = [p.point for p in result.predicted if p.stable]
+        ends = result.final_policies[np.all(np.isfinite(result.final_policies), axis=1)]
+        near_origin = float(np.mean(np.max(np.abs(ends), axis=1) < 0.1))
+        numeric[f"alpha = {factor} x {threshold:g}"] = {
+            "predicted stable points": fmt(stable), "runs ending within 0.1 of the origin":
+            near_origin, "verifier passed": result.passed}
+        # The finite dataset's odd moments are not exactly 0, so its stable point below the
+        # threshold sits a few 1e-2 off the origin; the escaped points are at ~0.45: 0.1 splits.
+        origin_predicted = any(np.max(np.abs(p)) < 0.1 for p in stable)
+        ok &= bool(result.passed) and (origin_predicted == (factor < 1))
+        ok &= near_origin == (1.0 if factor < 1 else 0.0)
+    return Outcome(
+        "confirmed" if ok else "refuted",
+        derived={"alpha* with BC": str(general.subs(D, sympy.Symbol("C") - 2 * A)),
+                 "BRUD+BC fixed point": "0 for every lambda",
+                 f"alpha* at s = {std}, lambda = {lam} (A, B, C = 1, 4, 5)": threshold,
+                 "alpha* without BC there": float(origin_escape_alpha(
+                     twin_peaks(1, 4, 5), Normal([0, 0], [std, std]))),
+                 "refuted_if": REFUTED_IF["bp.tp_origin"]},
+        numeric=numeric, note=f"BC raises PJAP's escape alpha to {threshold:g} (from 5/3) at "
+                              "s = 1, lambda = 1",
+        why="" if ok else "threshold or training disagree")
+
+
+def _dominance(maps: dict[str, np.ndarray]) -> dict[str, Any]:
+    names = list(maps)
+    brud, brud_bc, pj, pj_bc = (maps[n] for n in names)
+    best_single = np.fmax(brud_bc, pj)
+    return {"min over grid of PJAP+BC - max(BRUD+BC, PJAP)": float(np.nanmin(pj_bc
+                                                                           - best_single)),
+            "min over grid of PJAP+BC - PJAP": float(np.nanmin(pj_bc - pj)),
+            "min over grid of BRUD+BC - BRUD": float(np.nanmin(brud_bc - brud)),
+            "max over grid of BRUD+BC - BRUD": float(np.nanmax(brud_bc - brud)),
+            "unconverged cells": int(sum(np.isnan(m).sum() for m in maps.values()))}
+
+
+def _row(maps: dict[str, np.ndarray], s: float, lam: float) -> dict[str, float]:
+    i = int(np.argmin(np.abs(np.asarray(SPREADS) - s)))
+    j = LAMBDAS.index(lam)
+    return {name: fmt(float(m[i, j]), 3) for name, m in maps.items()}
+
+
+@_claim("bp.tp_maps",
+        "Optimum-centred Twin Peaks, maps over (s, lambda) and (s, alpha, lambda): BC and PJAP "
+        "each raise the converged reward over BRUD, and PJAP+BC is at least as good as either "
+        "alone everywhere on the grid (BC also pulls PJAP's biased point to the data); PJAP's "
+        "gain is smaller once BC is on.",
+        "on some grid cell PJAP+BC converges lower than BRUD+BC or than PJAP by more than 1e-6, "
+        "or BRUD+BC lower than BRUD, or the trained PJAP+BC check fails the verifier")
+def check_tp_maps(ctx: Context) -> Outcome:
+    sampling = require("verify.sampling")
+    setting = twin_peaks_setting()
+    maps = ctx.cached("bp-tp-maps", lambda: method_maps(setting))
+    lams = (0.0, 1.0, 4.0, 16.0)
+    cube = ctx.cached("bp-tp-cube", lambda: spread_alpha_maps(setting, lams))
+    dom = _dominance(maps)
+    cube_gain = {f"lambda {lam:g}": fmt(float(np.nanmin(cube[k][:, 1:] - cube[k][:, :1])), 4)
+                 for k, lam in enumerate(lams)}
+    a_dag = math.sqrt(3 / 8)
+    std, lam, alpha = 1.0, 2.0, MAP_ALPHA
+    pj = sampling.PJAPConfig(alpha=alpha, eps=0.0, distance="l2")
+    ds = exact_moment_dataset([a_dag, a_dag], [std, std], 1000, seed=31)
+    result = _train(ctx, f"tp-pjbc-{std}-{lam}", setting.game, ds, lam, pjap=pj)
+    pop = converged(setting, std, alpha, lam)["theta"]
+    trained = _trained_row(setting, result, pop)
+    ok = (dom["min over grid of PJAP+BC - max(BRUD+BC, PJAP)"] > -1e-6
+          and dom["min over grid of BRUD+BC - BRUD"] > -1e-6 and dom["unconverged cells"] == 0
+          and bool(result.passed))
+    figures = [figure_maps(setting, maps, cube, lams, ctx.out_dir / "beyond_paper_tp.png",
+                           threshold=True, points=TP_TRAINED_POINTS)]
+    rows = {f"s {s_}, lambda {lam_}": _row(maps, s_, lam_)
+            for s_, lam_ in ((0.5, 0.0), (0.5, 2.0), (1.0, 0.0), (1.0, 2.0), (1.0, 16.0),
+                             (1.5, 16.0))}
+    return Outcome(
+        "confirmed" if ok else "refuted",
+        derived={"grid": {"s": [SPREADS[0], SPREADS[-1], len(SPREADS)], "lambda": LAMBDAS,
+                          "alpha": ALPHAS, "map alpha": MAP_ALPHA},
+                 "fractions (s, lambda)": rows, "dominance": fmt(dom, 6),
+                 "min PJAP gain over BRUD+BC (over s, alpha > 0), per lambda": cube_gain,
+                 "refuted_if": REFUTED_IF["bp.tp_maps"]},
+        numeric={f"trained PJAP+BC, s {std}, alpha {alpha:g}, lambda {lam:g}": trained},
+        figures=figures,
+        note=f"s=1: BRUD {rows['s 1.0, lambda 0.0']['BRUD']}, +BC(2) "
+             f"{rows['s 1.0, lambda 2.0']['BRUD+BC']}, PJAP "
+             f"{rows['s 1.0, lambda 0.0'][f'PJAP (alpha {MAP_ALPHA:g})']}, PJAP+BC(2) "
+             f"{rows['s 1.0, lambda 2.0'][f'PJAP+BC (alpha {MAP_ALPHA:g})']}",
+        why="" if ok else f"dominance fails somewhere: {fmt(dom, 6)}; trained {result.passed}")
+
+
+@_claim("bp.sq_maps",
+        "Sign agreement with quartic confinement (R = x y - (x^4 + y^4)/4, data mean 1/2): BRUD "
+        "and BRUD+BC do not depend on the data spread (the coupling reads only E[a]); BC lowers "
+        "the reward monotonically in lambda, towards the data mean's; PJAP raises it with spread "
+        "(kappa = 2 alpha s^2) and, since it divides BC's pull by 1 + kappa, also undoes most of "
+        "BC's harm. BC helps exactly where the data mean is better than BRUD's point.",
+        "the BRUD(+BC) field depends on s, BRUD+BC's fraction increases with lambda somewhere, "
+        "PJAP+BC is below BRUD+BC somewhere on the grid, or a trained check fails the verifier")
+def check_sq_maps(ctx: Context) -> Outcome:
+    sampling = require("verify.sampling")
+    setting = quartic_sign_setting()
+    field = regularised_field(setting.game, Normal([setting.mean] * 2, [SPREAD] * 2), bc(LAMBDA))
+    spread_free = all(SPREAD not in g.free_symbols for g in field)
+    maps = ctx.cached("bp-sq-maps", lambda: method_maps(setting))
+    lams = (0.0, 1.0, 4.0, 16.0)
+    cube = ctx.cached("bp-sq-cube", lambda: spread_alpha_maps(setting, lams))
+    names = list(maps)
+    brud_bc, pj_bc = maps[names[1]], maps[names[3]]
+    monotone = bool(np.all(np.diff(brud_bc, axis=1) < 1e-9))
+    pj_over = float(np.nanmin(pj_bc - brud_bc))
+    mean_value = float(setting.game.numeric_reward()(np.array([0.5, 0.5])) / setting.r_max)
+    trained, passed = {}, True
+    ds = exact_moment_dataset([0.5, 0.5], [0.8, 0.8], 1000, seed=51)
+    for label, pj in (("BRUD+BC", None),
+                      ("PJAP+BC", sampling.PJAPConfig(alpha=MAP_ALPHA, eps=0.0, distance="l2"))):
+        lam = 1.0
+        result = _train(ctx, f"sq-{label}", setting.game, ds, lam, pjap=pj)
+        pop = converged(setting, 0.8, 0.0 if pj is None else MAP_ALPHA, lam)["theta"]
+        trained[f"{label}, s 0.8, lambda 1" + ("" if pj is None else f", alpha {MAP_ALPHA:g}")] \
+            = _trained_row(setting, result, pop)
+        passed &= bool(result.passed)
+    figures = [figure_maps(setting, maps, cube, lams, ctx.out_dir / "beyond_paper_sq.png",
+                           points=SQ_TRAINED_POINTS)]
+    ok = spread_free and monotone and pj_over > -1e-6 and passed and not np.isnan(pj_bc).any()
+    rows = {f"s {s_}, lambda {lam_}": _row(maps, s_, lam_)
+            for s_, lam_ in ((0.25, 0.0), (0.25, 1.0), (1.0, 0.0), (1.0, 1.0), (1.0, 16.0))}
+    return Outcome(
+        "confirmed" if ok else "refuted",
+        derived={"BRUD+BC field": [str(g) for g in field], "spread-free": spread_free,
+                 "fraction at the data mean (lambda -> oo limit)": round(mean_value, 4),
+                 "fractions (s, lambda)": rows,
+                 "BRUD+BC non-increasing in lambda": monotone,
+                 "min over grid of PJAP+BC - BRUD+BC": pj_over,
+                 "refuted_if": REFUTED_IF["bp.sq_maps"]},
+        numeric=trained, figures=figures,
+        note=f"BRUD {rows['s 1.0, lambda 0.0']['BRUD']} -> BRUD+BC(16) "
+             f"{rows['s 1.0, lambda 16.0']['BRUD+BC']}; PJAP+BC(16) at s=1 "
+             f"{rows['s 1.0, lambda 16.0'][names[3]]}",
+        why="" if ok else "spread independence, monotonicity, PJAP+BC or training fail")
+
+
+@_claim("bp.halfcheetah_prediction",
+        "Prediction for the HalfCheetah regularised pair (TD3+BC-style actor term, with and "
+        "without PJAP), from the polynomial games: on near-optimal data (Good), adding PJAP to a "
+        "BC-anchored learner should still not lower the return, and its gain should be smaller "
+        "than PJAP's gain without BC; on data whose mean is poor, BC lowers the return and PJAP "
+        "undoes part of that.",
+        "HalfCheetah returns (per-seed, with CIs) show PJAP+BC significantly below BC alone on "
+        "the Good dataset, or PJAP's gain with BC significantly larger than without")
+def check_halfcheetah_prediction(ctx: Context) -> Outcome:
+    tp = ctx.cached("bp-tp-maps", lambda: method_maps(twin_peaks_setting()))
+    names = list(tp)
+    i = int(np.argmin(np.abs(np.asarray(SPREADS) - 1.0)))
+    gains = {f"lambda {lam:g}": fmt(float(tp[names[3]][i, j] - tp[names[1]][i, j]), 3)
+             for j, lam in enumerate(LAMBDAS)}
+    derived = {"PJAP gain over BRUD+BC, Twin Peaks optimum-centred, s = 1, alpha 4": gains,
+               "BC under PJAP": "pull divided by 1 + 2 alpha s^2 (bp.bc_field)",
+               "refuted_if": REFUTED_IF["bp.halfcheetah_prediction"]}
+    prediction = ("PJAP's gain shrinks as lambda grows: "
+                  + ", ".join(f"{k}: {v}" for k, v in list(gains.items())[::2]))
+    hc = require("paper_checks.halfcheetah")
+    pair_rows = getattr(hc, "_pair_rows", None)  # the HalfCheetah report reader (other worker)
+    path = hc.find_results(ctx) if hasattr(hc, "find_results") else None
+    if path is None or pair_rows is None:
+        return Outcome("not run", derived=derived,
+                       why="no HalfCheetah results with the regularised pair (maddpg-cql-bc vs "
+                           "maddpg-cql-bc-pjap) here; the lead compares them with this "
+                           f"prediction ({prediction})")
+    import json
+
+    summary = json.loads(Path(path).read_text())
+    with_bc = pair_rows(summary, "maddpg-cql-bc", "maddpg-cql-bc-pjap", "bc_pjap_over_bc")
+    plain = pair_rows(summary, "maddpg-cql", "maddpg-cql-pjap", "pjap_over_baseline")
+    if not with_bc:
+        return Outcome("not run", derived=derived,
+                       why=f"{path} has no regularised pair; prediction: {prediction}")
+    lower = [d for d, r in with_bc.items() if r["return with PJAP"] == "lower"]
+    poi = {d: e.get("probability_of_improvement", {})
+           for d, e in summary.get("datasets", {}).items()}
+    larger = []  # PJAP's P(improvement) with BC above its CI without BC: gain not smaller
+    for d in with_bc:
+        a, b = poi[d].get("bc_pjap_over_bc"), poi[d].get("pjap_over_baseline")
+        if a and b and a.get("ci") and b.get("ci") and a["ci"][0] > b["ci"][1]:
+            larger.append(d)
+    numeric = {"regularised pair": with_bc, "paper's pair": plain, "results": str(path)}
+    if lower or larger:
+        return Outcome("refuted", derived=derived, numeric=numeric,
+                       why=f"PJAP+BC below BC on {lower}; PJAP gain larger with BC on {larger}")
+    if not plain or any(r["return with PJAP"] != "higher" for r in with_bc.values()):
+        return Outcome("partly", derived=derived, numeric=numeric,
+                       why="not contradicted, but not shown either (no detectable difference "
+                           "or no paper pair to compare the gain with)")
+    return Outcome("confirmed", derived=derived, numeric=numeric)
+
+
+def write_docs_figures(out: Path = Path("docs")) -> list[str]:
+    """Regenerate ``docs/beyond_paper_*.png`` (no training; stars mark the trained checks)."""
+    lams = (0.0, 1.0, 4.0, 16.0)
+    tp, sq = twin_peaks_setting(), quartic_sign_setting()
+    return [figure_maps(tp, method_maps(tp), spread_alpha_maps(tp, lams), lams,
+                        out / "beyond_paper_tp.png", threshold=True, points=TP_TRAINED_POINTS),
+            figure_maps(sq, method_maps(sq), spread_alpha_maps(sq, lams), lams,
+                        out / "beyond_paper_sq.png", points=SQ_TRAINED_POINTS)]
+
+
+if __name__ == "__main__":  # pragma: no cover
+    for p in write_docs_figures():
+        print(p)
