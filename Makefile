@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test paper lint bench clean lock fresh-clone-check docs
+.PHONY: test paper lint typecheck bench clean lock fresh-clone-check docs
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -35,6 +35,11 @@ paper: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+# Static types, settings in pyproject.toml [tool.mypy]; incremental cache in .mypy_cache
+# (tests/test_types.py runs the same check).
+typecheck: $(STAMP)
+	$(BIN)/mypy brud_analysis verify paper_checks
 
 # API reference + theory as a static site in site/; warnings are errors (tests/test_docs.py
 # runs the same build).

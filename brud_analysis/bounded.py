@@ -132,8 +132,10 @@ def run_bounded(handler: Callable[[Any], int | None], args: Any, seconds: float,
     start = time.monotonic()
     proc.start()
     sender.close()
+    pid = proc.pid
+    assert pid is not None  # set by start()
     with contextlib.suppress(OSError):  # also here: no race with the worker's own setpgid
-        os.setpgid(proc.pid, proc.pid)
+        os.setpgid(pid, pid)
     try:
         # select() takes no infinite timeout: past ~11 days "a huge budget" means no limit
         if not receiver.poll(min(max(seconds, 0.0), 1e6)):

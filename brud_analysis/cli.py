@@ -22,6 +22,7 @@ import sys
 import tempfile
 import traceback
 from collections.abc import Sequence
+from typing import Any, NoReturn
 
 from brud_analysis.errors import BrudError
 
@@ -41,7 +42,7 @@ class BrudArgumentParser(argparse.ArgumentParser):
         '-x**4*y'
     """
 
-    def _parse_optional(self, arg_string: str):  # type: ignore[override]
+    def _parse_optional(self, arg_string: str) -> Any:  # the private return type differs by version
         if _EXPRESSION.match(arg_string):
             name = arg_string.split("=", 1)[0]
             named = name in self._option_string_actions or (
@@ -51,7 +52,7 @@ class BrudArgumentParser(argparse.ArgumentParser):
                 return None  # a positional value (an expression, a number), not an option
         return super()._parse_optional(arg_string)
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         """Print one line (not the usage block) and exit with code 2."""
         message = " ".join(message.split())
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
@@ -122,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             code = args.handler(args)
     except BrudError as err:
-        print(f"brud: error: {_one_line(err)}", file=sys.stderr)
+        print(f"brud: error: {_one_line(str(err))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("brud: interrupted", file=sys.stderr)

@@ -114,7 +114,7 @@ def _real_root_boxes(poly: sympy.Poly) -> list[Box]:
     expr, ts, boxes = _with_symbols(poly.as_expr(), (var,))
     norm = expr
     for t, b in zip(ts, boxes, strict=True):
-        norm = sympy.resultant(norm, b.poly.as_expr().subs(b.poly.gen, t), t)
+        norm = sympy.resultant(norm, b.defining_poly.as_expr().subs(b.defining_poly.gen, t), t)
     candidates = real_root_boxes(sympy.Poly(norm, var), exact=False)
     exact_poly = sympy.Poly(expr, var, *ts)
     # the norm is the product of P over all conjugates of the surds: at a root of the norm
@@ -122,8 +122,8 @@ def _real_root_boxes(poly: sympy.Poly) -> list[Box]:
     conjugates = []
     all_real = True
     for b in boxes:
-        roots = real_root_boxes(b.poly, exact=False)
-        all_real = all_real and len(roots) == b.poly.degree()
+        roots = real_root_boxes(b.defining_poly, exact=False)
+        all_real = all_real and len(roots) == b.defining_poly.degree()
         conjugates.append(roots)
     out = []
     for c in candidates:

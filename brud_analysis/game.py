@@ -206,19 +206,20 @@ def _node_size(node: ast.AST, source: str, sizes: list[_Size],
     if isinstance(node, ast.Constant):
         if not isinstance(node.value, int | float) or isinstance(node.value, bool):
             raise BrudError(f"cannot parse reward: {node.value!r} is not a number")
-        value = _literal_value(ast.get_source_segment(source, node) or repr(node.value))
-        return _number_size(value), value
+        number = _literal_value(ast.get_source_segment(source, node) or repr(node.value))
+        return _number_size(number), number
     if isinstance(node, ast.Name):
         return _Size(0 if node.id in _CONSTANTS else 1, 1, 1), None
     if isinstance(node, ast.UnaryOp):
-        value = values[0]
+        value: Fraction | None = values[0]
         if value is not None and isinstance(node.op, ast.USub):
             value = -value
         return sizes[0], value
     if isinstance(node, ast.Call | ast.Tuple):
         if not sizes:
             return _Size(0, 1, 1), None
-        if isinstance(node, ast.Call) and node.func.id == "sqrt":
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id == "sqrt"):
             return _pow_size(sizes[0], 0.5), None
         agg = _add_sizes(sizes)
         return _Size(agg.degree, agg.terms + 1, agg.digits), None

@@ -30,11 +30,12 @@ as a readable but unsimplified condition, never guessed. Where no closed form ex
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import itertools
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -215,7 +216,9 @@ def parse_assumptions(text: str) -> list[sympy.Basic]:
 
 
 def _split_top_level(text: str) -> list[str]:
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for ch in text:
         depth += ch == "("
         depth -= ch == ")"
@@ -610,7 +613,7 @@ class ParametricFixedPoints:
     per_agent: list[AgentFixedPoints]
     points: list[ParametricFixedPoint]
     field: tuple[sympy.Expr, ...]
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = dataclasses.field(default_factory=list)
 
 
 def parametric_brud_fixed_points(game: Game, data: DataModel,
@@ -701,7 +704,7 @@ class ParametricStationary:
     no_closed_form: list[str]
     valid_if: sympy.Basic
     method: str
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = dataclasses.field(default_factory=list)
 
 
 def _main_index(expr: sympy.Expr, variables: Sequence[sympy.Symbol]) -> int | None:
@@ -742,7 +745,8 @@ def _components(equations: list[sympy.Expr], variables: tuple[sympy.Symbol, ...]
                     dens |= more
                 return _dedupe_components(out), dens
     mains = [_main_index(e, variables) for e in exprs]
-    if sorted(mains) == list(range(len(variables))):
+    known = [m for m in mains if m is not None]  # a reduced basis has no constant element
+    if len(known) == len(mains) and sorted(known) == list(range(len(variables))):
         return [("chain", [exprs[mains.index(i)] for i in range(len(variables))])], dens
     return [("other", exprs)], dens
 
@@ -959,12 +963,12 @@ def sweep(game: Game, data: DataModel | None, parameter: str, values: Sequence[f
         kinds: dict[str, int] = {}
         for p in st.points:
             kinds[p.kind] = kinds.get(p.kind, 0) + 1
-        brud = None
+        brud: dict[str, int] | None = None
         if data is not None:
             fp = brud_fixed_points(g, data.subs({parameter: exact}), time_budget)
             brud = {}
-            for p in fp.points:
-                key = {True: "stable", False: "unstable", None: "degenerate"}[p.stable]
+            for q in fp.points:
+                key = {True: "stable", False: "unstable", None: "degenerate"}[q.stable]
                 brud[key] = brud.get(key, 0) + 1
             if fp.sets:
                 brud["sets"] = len(fp.sets)

@@ -331,10 +331,12 @@ def _draw_condition(ax, a, mg, sg, *, label: bool, color: str = "black", style: 
                                 f"condition (target {what})")
         return drawn
     syms = sorted(a.polynomial.free_symbols, key=lambda s: s.name)
-    mean = next(s for s in syms if s.name.startswith("mean"))
-    std = next((s for s in syms if s.name.startswith("std")), None)
-    fn = sympy.lambdify((mean, std) if std is not None else (mean,), a.polynomial, "numpy")
-    P = np.broadcast_to(np.asarray(fn(mg, sg) if std is not None else fn(mg), float), mg.shape)
+    mean_sym = next(s for s in syms if s.name.startswith("mean"))
+    std_sym = next((s for s in syms if s.name.startswith("std")), None)
+    fn = sympy.lambdify((mean_sym, std_sym) if std_sym is not None else (mean_sym,),
+                        a.polynomial, "numpy")
+    P = np.broadcast_to(np.asarray(fn(mg, sg) if std_sym is not None else fn(mg), float),
+                        mg.shape)
     for what, ls in kinds:
         keep = stable_at(mg) if what == "stable" else ~stable_at(mg)
         Pm = np.where(keep, P, np.nan)

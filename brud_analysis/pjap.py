@@ -425,9 +425,9 @@ def pjap_fixed_points(
             return np.asarray(j_raw(x), dtype=float)
 
         return find_fixed_points(f, box, starts_per_axis=starts_per_axis, jacobian=jac)
-    f = numeric_pjap_field(game, data, alpha, eps, distance, nodes=nodes,
-                           regulariser=regulariser)
-    return find_fixed_points(f, box, starts_per_axis=starts_per_axis, tol=1e-6)
+    field_fn = numeric_pjap_field(game, data, alpha, eps, distance, nodes=nodes,
+                                  regulariser=regulariser)
+    return find_fixed_points(field_fn, box, starts_per_axis=starts_per_axis, tol=1e-6)
 
 
 def _closed_form_fixed_points(game: Game, field_exprs: Sequence[sympy.Expr],

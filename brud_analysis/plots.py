@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +34,7 @@ def _grid_field(exprs, agents, grid):
 def plot_fields(
     game: Game, data: DataModel, path: str | Path,
     bounds: Sequence[tuple[float, float]] | None = None, resolution: int = 17,
-    marks: dict[str, Sequence[Sequence[float]]] | None = None,
+    marks: Mapping[str, Sequence[Sequence[float]]] | None = None,
 ) -> Path:
     """Write a PNG: reward contours, grad R (black) and BRUD field (red) arrows, marked points.
 

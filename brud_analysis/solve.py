@@ -268,7 +268,7 @@ def _solve_decoupled(polys, variables, owner, exact):
     fixed = [i for i, r in enumerate(per_var) if r is not None]
     free = [i for i, r in enumerate(per_var) if r is None]
     solutions, sets = [], []
-    for combo in itertools.product(*(per_var[i] for i in fixed)):
+    for combo in itertools.product(*(r for r in per_var if r is not None)):  # the fixed ones
         if not free:
             point = tuple(c[0] for c in combo)
             ex = tuple(c[1] for c in combo)
@@ -965,9 +965,10 @@ def _hypersurface_pieces(game: Game, st: StationarySet) -> None:
         by_sign.setdefault(sign, tuple(b.value for b in boxes))
     g_text = str(g.as_expr())
     if None in by_sign:
-        st.pieces.append(SetPiece(by_sign.pop(None), "undetermined",
+        st.pieces.append(SetPiece(by_sign[None], "undetermined",
                                   f"sign of {g_text} not decided in time"))
-    for sign, sample in sorted(by_sign.items()):
+    decided = {s: sample for s, sample in by_sign.items() if s is not None}
+    for sign, sample in sorted(decided.items()):
         if sign == 0:
             continue
         if m % 2 == 1:
@@ -998,7 +999,7 @@ def _hypersurface_pieces(game: Game, st: StationarySet) -> None:
 
 
 def _curve_samples(h: sympy.Poly, g: sympy.Poly, x: sympy.Symbol, y: sympy.Symbol
-                   ) -> list[tuple[tuple[Box, Box], int]]:
+                   ) -> list[tuple[tuple[Box, Box], int | None]]:
     """Real points of h = 0 with the certified sign of g there: one vertical line in every
     cell of the projection to x cut at the discriminant, leading coefficient and h = g = 0
     abscissae (so every real branch and every sign of g along it is met); curves without y
@@ -1069,6 +1070,8 @@ def _boxes_of(sol: RealSolution) -> tuple[Box, ...] | None:
 
 def _exact_sample(st: StationarySet, field_, variables) -> bool:
     """Whether the set's float sample is exactly on the set (so its Box is the point)."""
+    if st.sample is None:
+        return False
     at = {v: sympy.Rational(c) for v, c in zip(variables, st.sample, strict=True)}
     return all(sympy.sympify(e).subs(at) == 0 for e in st.equations)
 

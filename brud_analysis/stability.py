@@ -78,7 +78,8 @@ def _is_zero(values: np.ndarray) -> np.ndarray:
     return np.abs(values) <= ZERO_TOL * scale
 
 
-def classify_hessian(eigenvalues: Sequence[complex], flat_directions: int = 0) -> str:
+def classify_hessian(eigenvalues: Sequence[complex] | np.ndarray, flat_directions: int = 0
+                     ) -> str:
     """"maximum" | "minimum" | "saddle" | "degenerate" from Hessian eigenvalues.
 
     ``flat_directions`` eigenvalues closest to zero are ignored (the tangent directions of a
@@ -102,7 +103,7 @@ def classify_hessian(eigenvalues: Sequence[complex], flat_directions: int = 0) -
     return "maximum" if np.all(values < 0) else "minimum"
 
 
-def is_stable(eigenvalues: Sequence[complex]) -> bool | None:
+def is_stable(eigenvalues: Sequence[complex] | np.ndarray) -> bool | None:
     """Stability of a fixed point of the flow d theta/dt = g(theta) from Jacobian eigenvalues.
 
     True if every real part is negative, False if one is positive, None (degenerate) otherwise.
@@ -225,6 +226,18 @@ class Box:
         sqf = sympy.Poly(sqf.as_expr().subs(sqf.gen, _T), _T)
         return Box(sqf, sympy.Rational(lo), sympy.Rational(hi), exact)
 
+    @property
+    def defining_poly(self) -> sympy.Poly:
+        """``poly``, for a box that has one; an enclosure-only box (``poly`` None) raises.
+
+        Example:
+            >>> Box.rational(sympy.Rational(1, 2)).defining_poly.degree()
+            1
+        """
+        if self.poly is None:
+            raise ValueError("an enclosure-only box (poly None) has no defining polynomial")
+        return self.poly
+
     def refined(self, digits: int) -> Box:
         """The same root in an interval of relative width <= 10**-digits."""
         if self.lo == self.hi or self.poly is None:
@@ -247,13 +260,14 @@ class Box:
             return self.exact
         if self.lo == self.hi:
             return self.lo
-        below = self.poly.count_roots(None, self.lo) - (1 if self.poly.eval(self.lo) == 0 else 0)
-        for factor, _ in self.poly.factor_list()[1]:
+        poly = self.defining_poly
+        below = poly.count_roots(None, self.lo) - (1 if poly.eval(self.lo) == 0 else 0)
+        for factor, _ in poly.factor_list()[1]:
             if factor.count_roots(self.lo, self.hi) == 1:
                 below = factor.count_roots(None, self.lo) - (
                     1 if factor.eval(self.lo) == 0 else 0)
                 return sympy.CRootOf(factor.as_expr(), below)
-        return sympy.CRootOf(self.poly.as_expr(), below)
+        return sympy.CRootOf(poly.as_expr(), below)
 
     @property
     def value(self) -> float:
@@ -395,7 +409,8 @@ def certified_sign(poly: sympy.Poly, boxes: Sequence[Box], zero_budget: float =
         uni = sympy.Poly(poly.as_expr().subs(at), poly.gens[k])
         if uni.is_zero:
             return 0
-        base = sympy.Poly(box.poly.as_expr().subs(box.poly.gen, poly.gens[k]), poly.gens[k])
+        box_poly = box.defining_poly
+        base = sympy.Poly(box_poly.as_expr().subs(box_poly.gen, poly.gens[k]), poly.gens[k])
         common = sympy.gcd(uni, base)
         if common.degree() <= 0:
             return None  # non-zero, but 200 digits did not resolve its sign

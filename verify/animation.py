@@ -273,10 +273,10 @@ def record_online(game: Game, config: OnlineConfig, key: jax.Array,
     from dataclasses import replace
 
     cfg = replace(config, log_every=1)
-    theta0 = jnp.asarray(theta0, jnp.float32)
-    traj, _ = jax.jit(make_online_train(game, cfg))(key, theta0)
+    start = jnp.asarray(theta0, jnp.float32)
+    traj, _ = jax.jit(make_online_train(game, cfg))(key, start)
     policy = np.asarray(traj.policy, np.float32)
-    n, steps, K, B, U = theta0.shape[0], cfg.steps, cfg.buffer_size, cfg.batch_size, \
+    n, steps, K, B, U = start.shape[0], cfg.steps, cfg.buffer_size, cfg.batch_size, \
         cfg.updates_per_step
     # Same keys and counters as make_online_train: split(key) -> (minibatch stream, noise).
     seed_key, noise_key = jax.random.split(key)
@@ -284,10 +284,10 @@ def record_online(game: Game, config: OnlineConfig, key: jax.Array,
     t = jnp.arange(steps, dtype=jnp.uint32)
     noise = jax.vmap(lambda s: jax.random.normal(jax.random.fold_in(noise_key, s), (n,),
                                                  jnp.float32))(t)
-    actions = jnp.asarray(policy[:-1]) + cfg.noise_std * noise
+    noisy = jnp.asarray(policy[:-1]) + cfg.noise_std * noise
     if cfg.clip is not None:
-        actions = jnp.clip(actions, -cfg.clip, cfg.clip)
-    actions = np.asarray(actions)
+        noisy = jnp.clip(noisy, -cfg.clip, cfg.clip)
+    actions = np.asarray(noisy)
     idx = np.asarray(jax.vmap(lambda s: uniform_indices(
         seed, s * jnp.uint32(U) + jnp.uint32(U - 1), B, jnp.minimum(s + 1, K).astype(
             jnp.int32)))(t))

@@ -358,8 +358,10 @@ def export_policy(snapshot: str | os.PathLike[str], out: str | os.PathLike[str])
     with np.load(Path(snapshot).expanduser()) as data:
         meta = {k: data[k] for k in data.files if k not in params}
     meta["reference_return"] = rollout_returns(numpy_policy(params), episodes=1, seed=0)[0]
+    # one dict[str, Any]: numpy's stubs read a ** of arrays as possibly its allow_pickle flag
+    arrays: dict[str, Any] = {**params, **meta}
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **params, **meta)
+    np.savez_compressed(buffer, **arrays)
     return write_atomic(out, buffer.getvalue())
 
 
@@ -374,7 +376,7 @@ def _save_tree(path: Path, tree: Any, extra: dict[str, Any]) -> None:
     from brud_analysis.output import write_atomic
 
     leaves = jax.tree_util.tree_leaves(tree)
-    arrays = {f"leaf_{i:04d}": np.asarray(x) for i, x in enumerate(leaves)}
+    arrays: dict[str, Any] = {f"leaf_{i:04d}": np.asarray(x) for i, x in enumerate(leaves)}
     buffer = io.BytesIO()
     np.savez(buffer, **arrays, **extra)
     write_atomic(path, buffer.getvalue())
@@ -455,7 +457,7 @@ def train_behaviour(
         print(f"resuming {out} at step {step}", file=sys.stderr)
 
     def save_checkpoint(step: int) -> None:
-        extra = {f"buffer_{k}": v[:step] for k, v in buffer.data.items()}
+        extra: dict[str, Any] = {f"buffer_{k}": v[:step] for k, v in buffer.data.items()}
         extra.update(step=np.int64(step), episode=np.int64(episode),
                      rng_state=np.array(json.dumps(rng.bit_generator.state)))
         _save_tree(ckpt, ts, extra)
@@ -472,7 +474,8 @@ def train_behaviour(
             ep_return, done = 0.0, False
             while not done:
                 if step < config.start_steps:
-                    action = rng.uniform(-1, 1, (N_AGENTS, ACT_DIM)).astype(np.float32)
+                    action: np.ndarray = rng.uniform(-1, 1, (N_AGENTS, ACT_DIM)).astype(
+                        np.float32)
                 else:
                     action = np.asarray(act(ts.actor, obs)) + rng.normal(
                         0, config.explore_noise, (N_AGENTS, ACT_DIM)

@@ -406,8 +406,7 @@ def combine_vaults(
         raise BrudError(f"combining needs at least two datasets, got {len(sources)}")
     rel_dir, name, uid = _split_path(out)
     final = rel_dir / name / uid
-    fulls = [_split_path(source) for source in sources]
-    fulls = [r / n / u for r, n, u in fulls]
+    fulls = [r / n / u for r, n, u in (_split_path(source) for source in sources)]
     if final in fulls:
         raise BrudError(f"{final} is one of the datasets being combined; choose another output")
     if final.exists() and not overwrite:
@@ -445,7 +444,7 @@ def episode_starts(t: Transitions) -> np.ndarray:
         >>> episode_starts(t)
         array([0, 2])
     """
-    ends = t.terminals.any(axis=1) | t.truncations.any(axis=1)
+    ends = np.asarray(t.terminals.any(axis=1) | t.truncations.any(axis=1))
     starts = np.flatnonzero(ends[:-1]) + 1
     return np.concatenate([[0], starts]).astype(np.int64)
 

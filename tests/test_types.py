@@ -1,0 +1,61 @@
+"""mypy over the public packages, with the settings in pyproject.toml ([tool.mypy]).
+
+The same check as ``make typecheck``. It runs mypy in-process (``mypy.api.run``) with the
+incremental cache in ``.mypy_cache`` (gitignored): about 20 s cold, about 1 s warm.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from mypy import api
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("brud_analysis", "verify", "paper_checks")
+
+# Files with mypy errors still being fixed elsewhere (issue 13, item 6). Every error must lie in
+# one of these; empty this set (and drop the xfail below) once they are clean.
+PENDING = frozenset({
+    "paper_checks/commands.py", "paper_checks/figures.py", "paper_checks/numeric.py",
+    "paper_checks/online_buffer.py", "paper_checks/pjap_games.py", "paper_checks/report.py",
+    "paper_checks/twin_peaks.py", "verify/commands.py", "verify/datasets.py", "verify/plots.py",
+    "verify/polygames.py", "verify/halfcheetah/checkpoint.py", "verify/halfcheetah/networks.py",
+    "verify/halfcheetah/replay.py",
+})
+
+_ERROR = re.compile(r"^(?P<file>[^:\s]+\.py):\d+(?::\d+)?: error: ", re.MULTILINE)
+
+
+@pytest.fixture(scope="module")
+def mypy_report(monkeypatch_module: pytest.MonkeyPatch) -> tuple[str, int]:
+    monkeypatch_module.chdir(ROOT)  # [tool.mypy] and the cache are found from the repo root
+    stdout, stderr, status = api.run(["--config-file", str(ROOT / "pyproject.toml"),
+                                      "--cache-dir", str(ROOT / ".mypy_cache"), *PACKAGES])
+    assert status in (0, 1), f"mypy did not run (exit {status}):\n{stderr}{stdout}"
+    return stdout, status
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as mp:
+        yield mp
+
+
+def _errors(report: str) -> list[tuple[str, str]]:
+    return [(m["file"].replace("\\", "/"), line) for line in report.splitlines()
+            if (m := _ERROR.match(line))]
+
+
+def test_errors_only_in_pending_files(mypy_report: tuple[str, int]) -> None:
+    stdout, _ = mypy_report
+    outside = [line for file, line in _errors(stdout) if file not in PENDING]
+    assert not outside, "mypy errors outside the pending files:\n" + "\n".join(outside)
+
+
+@pytest.mark.xfail(bool(PENDING), strict=True,
+                   reason="mypy errors remain in files being fixed elsewhere (PENDING)")
+def test_mypy_clean(mypy_report: tuple[str, int]) -> None:
+    stdout, status = mypy_report
+    assert status == 0 and not _errors(stdout), stdout
