@@ -11,7 +11,7 @@ from scipy import stats
 
 from brud_analysis.errors import BrudError
 from verify.halfcheetah.experiment import normalisation
-from verify.halfcheetah.statistics import (
+from verify.halfcheetah.run_statistics import (
     interval_estimates,
     load_results,
     plot_figure,
