@@ -137,7 +137,12 @@ def _report(args: argparse.Namespace) -> int:
         to_jsonable,
         write_atomic,
     )
-    from verify.halfcheetah.run_statistics import load_results, plot_figure, summarise
+    from verify.halfcheetah.run_statistics import (
+        load_results,
+        plot_diagnostics,
+        plot_figure,
+        summarise,
+    )
 
     if args.reps < 100:
         raise BrudError(f"--reps must be >= 100, got {args.reps}")
@@ -148,6 +153,8 @@ def _report(args: argparse.Namespace) -> int:
                                         "reps": args.reps, "runs": [r["path"] for r in results]})
     figure = plot_figure(summary, results, out / "fig6.png")
     summary["figure"] = str(figure)
+    summary["diagnostics_figure"] = str(plot_diagnostics(summary, results,
+                                                         out / "diagnostics.png"))
     write_atomic(out / "summary.json", json.dumps(to_jsonable(summary), indent=1))
     if args.json:
         print_json(summary)
@@ -156,15 +163,21 @@ def _report(args: argparse.Namespace) -> int:
     for dataset, entry in summary["datasets"].items():
         print(f"\n{dataset}")
         for name, s in entry["systems"].items():
-            cells = "  ".join(
-                f"{agg} {s[agg]['estimate']:.3f} [{s[agg]['ci'][0]:.3f}, {s[agg]['ci'][1]:.3f}]"
-                for agg in ("median", "iqm", "mean")
-            )
-            print(f"  {name:16s} {cells}  distance {s['mean_distance_over_training']:.4f}"
-                  f"  ({s['seeds']} seeds, {s['updates']} updates, {s['config']})")
-        if "probability_of_improvement" in entry:
-            poi = entry["probability_of_improvement"]["pjap_over_baseline"]
-            print(f"  P(PJAP > baseline) = {poi['estimate']:.3f} "
-                  f"[{poi['ci'][0]:.3f}, {poi['ci'][1]:.3f}]")
+            if s["evaluated"]:
+                cells = "  ".join(
+                    f"{agg} {s[agg]['estimate']:.3f} [{s[agg]['ci'][0]:.3f}, "
+                    f"{s[agg]['ci'][1]:.3f}]" for agg in ("median", "iqm", "mean"))
+            else:
+                cells = "(trained with --no-eval: no returns)"
+            c = s["critic"]
+            q = "-" if c["q_data_final"] is None else f"{c['q_data_final']:.0f}"
+            mc = "-" if c["data_mc_return"] is None else f"{c['data_mc_return']:.0f}"
+            print(f"  {name:18s} {cells}  distance {s['mean_distance_over_training']:.4f}"
+                  f"  Q(data) {q} vs MC {mc}  ({s['seeds']} seeds, {s['updates']} updates, "
+                  f"{s['config']}){'  [not the paper algorithm]' if 'deviation' in s else ''}")
+        for key, poi in entry.get("probability_of_improvement", {}).items():
+            label = {"pjap_over_baseline": "P(maddpg-cql-pjap > maddpg-cql)",
+                     "bc_pjap_over_bc": "P(maddpg-cql-bc-pjap > maddpg-cql-bc)"}[key]
+            print(f"  {label} = {poi['estimate']:.3f} [{poi['ci'][0]:.3f}, {poi['ci'][1]:.3f}]")
     print(f"\nfigure: {figure}\nsummary: {out / 'summary.json'}")
     return 0
