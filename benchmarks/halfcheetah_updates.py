@@ -168,9 +168,10 @@ def main() -> int:
           f"{'GFLOP/upd':>9s} {'GFLOP/s':>8s} {'% peak':>7s}")
     for r in rows:
         frac = "-" if r["fraction_of_peak"] is None else f"{100 * r['fraction_of_peak']:.1f}"
-        gflop, gflops = (r[k] or float("nan") for k in ("gflop_per_update", "gflop_per_s"))
+        gflop, gflops, tf2 = (r[k] or float("nan") for k in
+                              ("gflop_per_update", "gflop_per_s", "speedup_per_seed_vs_tf2"))
         print(f"{r['system']:18s} {r['seeds']:5d} {r['updates_per_s']:8.2f} "
-              f"{r['seed_updates_per_s']:10.2f} {r['speedup_per_seed_vs_tf2'] or float('nan'):10.1f} "
+              f"{r['seed_updates_per_s']:10.2f} {tf2:10.1f} "
               f"{gflop:9.2f} {gflops:8.1f} {frac:>7s}")
     return 0
 
