@@ -85,8 +85,8 @@ def data_value(transitions, gamma: float) -> dict[str, Any]:
         >>> from types import SimpleNamespace
         >>> t = SimpleNamespace(rewards=np.ones((600, 2)), terminals=np.zeros((600, 2), bool),
         ...                     truncations=np.zeros((600, 2), bool))
-        >>> round(data_value(t, 0.99)["mc_return"], 2)  # ~ 1 / (1 - 0.99) = 100
-        99.58
+        >>> round(data_value(t, 0.99)["mc_return"], 2)  # (1 - 0.99^k) / 0.01, k >= 459 left
+        99.47
     """
     rewards = np.asarray(transitions.rewards, np.float64).mean(axis=-1)
     ends = (np.asarray(transitions.terminals, bool).any(axis=-1)

@@ -191,7 +191,7 @@ def critic_diagnostics(result: dict) -> dict:
         >>> r = {"history": {"steps": [1000, 2000], "q_data": [[10.0], [30.0]],
         ...      "cql_loss": [[1.0], [0.5]]}, "data_value": {"mc_return": 25.0}}
         >>> d = critic_diagnostics(r)
-        >>> d["q_data_final"], d["q_data_growth_per_1k_updates"], d["q_over_mc_return"]
+        >>> d["q_data_final"], round(d["q_data_growth_per_1k_updates"], 6), d["q_over_mc_return"]
         (30.0, 20.0, 1.2)
     """
     steps, q, _ = metric_curve(result, "q_data")
@@ -255,7 +255,7 @@ def summarise(results: Sequence[dict], reps: int = 5000) -> dict:
             entry["systems"][name] = {
                 **estimates.get(name, {}),
                 "evaluated": name in scores,
-                "seeds": result["seeds"],
+                "seeds": result.get("seeds", len(result["final_normalised"] or [])),
                 "updates": result["updates"],
                 "config": result["config"],
                 "final_normalised": result["final_normalised"],
