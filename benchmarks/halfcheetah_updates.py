@@ -1,15 +1,18 @@
-"""Updates per second of the HalfCheetah MADDPG+CQL(+PJAP) learner at the paper's configuration.
+"""Updates per second of the HalfCheetah learner, all four systems: MADDPG+CQL, +PJAP, and the
+TD3+BC-anchored pair (``maddpg-cql-bc[-pjap]``, not the paper's algorithm).
 
-Configuration (the authors' reference): 64 windows x 20 steps, shared GRU-64 policy, twin
-128-128 critics on state + joint action, 10 + 10 + 10 = 30 CQL out-of-distribution actions,
-PJAP refreshing 1024 windows per update. Measured for 1 seed and for 10 seeds vmapped in one
-jitted update, on whatever JAX backend is present (CPU here; GPU when run on one), with the
-XLA cost-analysis FLOP count of one update and the fraction of the machine's peak reached.
+``--config paper`` (default; the authors' reference): 64 windows x 20 steps, shared GRU-64
+policy, twin 128-128 critics on state + joint action, 10 + 10 + 10 = 30 CQL out-of-distribution
+actions, PJAP refreshing 1024 windows per update. ``--config cpu``: the scaled system the CPU
+evidence uses. Measured for 1 seed and for 10 seeds vmapped in one jitted update, on whatever
+JAX backend is present (CPU here; GPU when run on one), with the XLA cost-analysis FLOP count of
+one update and the fraction of the machine's peak reached (CPU only).
 
 Reference point: the authors' TF2 implementation does 0.14 updates/s at this configuration on
 a 2-core CPU of this kind (measured by the project, see issue 6).
 
-    .venv/bin/python benchmarks/halfcheetah_updates.py [--seeds 1 10] [--updates 10] [--json]
+    .venv/bin/python benchmarks/halfcheetah_updates.py [--config paper|cpu] [--seeds 1 10]
+        [--updates 10] [--systems ...] [--dataset-steps 1000000] [--json] [--out FILE.json]
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
-from verify.halfcheetah.configs import make_config  # noqa: E402
+from verify.halfcheetah.configs import SYSTEMS, make_config  # noqa: E402
 from verify.halfcheetah.experiment import chunk_runner  # noqa: E402
 from verify.halfcheetah.learner import make_learner  # noqa: E402
 from verify.halfcheetah.replay import make_sequence_dataset  # noqa: E402
@@ -84,8 +87,9 @@ def update_flops(config, data, seeds: int) -> float | None:
     return float(cost.get("flops", 0.0)) or None
 
 
-def measure(system: str, seeds: int, updates: int, data) -> dict:
-    config = make_config("paper", system).learner
+def measure(system: str, seeds: int, updates: int, data, config_name: str = "paper") -> dict:
+    """Time ``updates`` updates of ``seeds`` vmapped seeds (after one untimed compile run)."""
+    config = make_config(config_name, system).learner
     init, run = chunk_runner(config, 12, 3, 2, 17)
     states = init(jax.vmap(jax.random.PRNGKey)(jnp.arange(seeds)), int(data.starts.shape[0]))
     tick = time.perf_counter()
@@ -100,11 +104,14 @@ def measure(system: str, seeds: int, updates: int, data) -> dict:
     rate = updates / seconds
     return {
         "system": system,
+        "config": config_name,
         "seeds": seeds,
         "updates_timed": updates,
         "updates_per_s": rate,
         "seed_updates_per_s": rate * seeds,
-        "speedup_per_seed_vs_tf2": rate * seeds / TF2_REFERENCE_UPDATES_PER_S,
+        # the TF2 reference was measured at the paper configuration only
+        "speedup_per_seed_vs_tf2": (rate * seeds / TF2_REFERENCE_UPDATES_PER_S
+                                    if config_name == "paper" else None),
         "gflop_per_update": None if flops is None else flops / 1e9,
         "gflop_per_s": None if flops is None else flops * rate / 1e9,
         "compile_and_first_chunk_s": compile_s,
@@ -115,16 +122,23 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 10])
     parser.add_argument("--updates", type=int, default=10, help="timed updates per case (10)")
-    parser.add_argument("--systems", nargs="+", default=["maddpg-cql-pjap", "maddpg-cql"])
+    parser.add_argument("--systems", nargs="+", default=list(SYSTEMS), choices=list(SYSTEMS))
+    parser.add_argument("--config", default="paper", choices=["paper", "cpu"])
+    parser.add_argument("--out", help="also write the JSON report to this file")
     parser.add_argument("--dataset-steps", type=int, default=1_000_000,
                         help="synthetic dataset size; 1e6 is one OG-MARL vault (1000000)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    data = make_sequence_dataset(synthetic_dataset(args.dataset_steps), 20)
+    from brud_analysis.output import check_output_path, provenance, write_atomic
+
+    if args.out:
+        check_output_path(args.out)
+    length = make_config(args.config, "maddpg-cql").learner.sequence_length
+    data = make_sequence_dataset(synthetic_dataset(args.dataset_steps), length)
     backend = jax.default_backend()
     peak, peak_note = cpu_peak_flops() if backend == "cpu" else (None, "see device spec")
-    rows = [measure(system, s, args.updates, data)
+    rows = [measure(system, s, args.updates, data, args.config)
             for system in args.systems for s in args.seeds]
     for row in rows:
         row["fraction_of_peak"] = (
@@ -136,23 +150,28 @@ def main() -> int:
         "peak_flops": peak,
         "peak_estimate": peak_note,
         "tf2_reference_updates_per_s": TF2_REFERENCE_UPDATES_PER_S,
+        "config": args.config,
         "dataset_windows": int(data.starts.shape[0]),
         "rows": rows,
+        "provenance": provenance(vars(args)),
     }
+    if args.out:
+        write_atomic(args.out, json.dumps(report, indent=2))
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
     print(f"backend {backend} {report['devices']}; peak {peak_note}"
           + (f" = {peak / 1e9:.0f} GFLOP/s" if peak else ""))
-    print(f"paper configuration, {report['dataset_windows']} windows; TF2 reference "
+    print(f"{args.config} configuration, {report['dataset_windows']} windows; TF2 reference "
           f"{TF2_REFERENCE_UPDATES_PER_S} updates/s")
-    print(f"{'system':16s} {'seeds':>5s} {'upd/s':>8s} {'seed-upd/s':>10s} {'x TF2/seed':>10s} "
+    print(f"{'system':18s} {'seeds':>5s} {'upd/s':>8s} {'seed-upd/s':>10s} {'x TF2/seed':>10s} "
           f"{'GFLOP/upd':>9s} {'GFLOP/s':>8s} {'% peak':>7s}")
     for r in rows:
         frac = "-" if r["fraction_of_peak"] is None else f"{100 * r['fraction_of_peak']:.1f}"
-        gflop, gflops = (r[k] or float("nan") for k in ("gflop_per_update", "gflop_per_s"))
-        print(f"{r['system']:16s} {r['seeds']:5d} {r['updates_per_s']:8.2f} "
-              f"{r['seed_updates_per_s']:10.2f} {r['speedup_per_seed_vs_tf2']:10.1f} "
+        gflop, gflops, tf2 = (r[k] or float("nan") for k in
+                              ("gflop_per_update", "gflop_per_s", "speedup_per_seed_vs_tf2"))
+        print(f"{r['system']:18s} {r['seeds']:5d} {r['updates_per_s']:8.2f} "
+              f"{r['seed_updates_per_s']:10.2f} {tf2:10.1f} "
               f"{gflop:9.2f} {gflops:8.1f} {frac:>7s}")
     return 0
 

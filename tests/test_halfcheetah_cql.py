@@ -18,7 +18,7 @@ def test_cql_penalty_on_a_case_computed_by_hand() -> None:
     # sample 1: Q = log [1, 2, 5], log p = 0     -> logsumexp = log 8
     # data Q = [1, 3]                            -> penalty = (log 3 + log 8) / 2 - 2
     q_ood = jnp.array([[[1.0, 0.0], [2.0, math.log(2.0)], [3.0, math.log(5.0)]]])
-    log_density = jnp.array([[1.0, 0.0], [2.0, 0.0], [3.0, 0.0]])
+    log_density = jnp.array([[1.0, 0.0], [2.0, 0.0], [3.0, 0.0]])[..., None]  # one agent
     q_data = jnp.array([[1.0, 3.0]])
     penalty = cql_penalty(q_ood, log_density, q_data)
     assert penalty.shape == (1,)
@@ -28,7 +28,7 @@ def test_cql_penalty_on_a_case_computed_by_hand() -> None:
 
 def test_cql_penalty_pushes_data_up_and_ood_down() -> None:
     q_ood = jnp.array([[[0.5], [1.5]]])
-    log_density = jnp.zeros((2, 1))
+    log_density = jnp.zeros((2, 1, 1))
     q_data = jnp.array([[0.7]])
     g_ood, g_data = jax.grad(lambda o, d: cql_penalty(o, log_density, d)[0], argnums=(0, 1))(
         q_ood, q_data
@@ -41,23 +41,38 @@ def test_cql_penalty_pushes_data_up_and_ood_down() -> None:
 
 def test_penalty_is_per_critic() -> None:
     q_ood = jnp.stack([jnp.zeros((4, 3)), jnp.ones((4, 3))])  # critic 1 is shifted by +1
-    penalty = cql_penalty(q_ood, jnp.zeros((4, 3)), jnp.zeros((2, 3)))
+    penalty = cql_penalty(q_ood, jnp.zeros((4, 3, 1)), jnp.zeros((2, 3)))
     np.testing.assert_allclose(penalty, [math.log(4.0), math.log(4.0) + 1.0], atol=1e-6)
 
 
-def test_ood_actions_three_kinds_with_exact_log_densities() -> None:
-    current = jnp.full((5, 6), 0.2)  # (samples, joint action dims)
+def test_ood_actions_three_kinds_with_exact_per_agent_log_densities() -> None:
+    current = jnp.full((5, 6), 0.2)  # (samples, joint action dims), 2 agents x 3
     following = jnp.full((5, 6), -0.4)
-    actions, log_density = ood_joint_actions(jax.random.PRNGKey(3), current, following, 4, 0.3)
-    assert actions.shape == (12, 5, 6) and log_density.shape == (12, 5)
-    uniform, near_current, near_next = actions[:4], actions[4:8], actions[8:]
-    assert float(jnp.min(uniform)) >= -1.0 and float(jnp.max(uniform)) <= 1.0
-    # uniform on [-1, 1]^6 has density 2^-6
-    np.testing.assert_allclose(log_density[:4], -6 * math.log(2.0), rtol=1e-6)
-    # Gaussian kinds: density of N(policy action, 0.3^2 I) at the sampled action
+    actions, log_density = ood_joint_actions(jax.random.PRNGKey(3), current, following, 4, 0.3,
+                                             n_agents=2)
+    assert actions.shape == (12, 5, 6) and log_density.shape == (12, 5, 2)
+    near_current, near_next = actions[4:8], actions[8:]
+    # every OOD action lies in the action box (the authors clip the noisy ones)
+    assert float(jnp.min(actions)) >= -1.0 and float(jnp.max(actions)) <= 1.0
+    # uniform on [-1, 1]^3 per agent has density 2^-3 (the authors' log(0.5^A))
+    np.testing.assert_allclose(log_density[:4], -3 * math.log(2.0), rtol=1e-6)
+    # Gaussian kinds: density of N(policy action, 0.3^2 I) of each agent's 3 dims, at the
+    # unclipped noise; away from the box edge (|centre| + 3 sigma < 1.3) clipping rarely acts,
+    # so test on the samples it did not touch
     for sampled, centre, logp in ((near_current, 0.2, log_density[4:8]),
                                   (near_next, -0.4, log_density[8:])):
-        expected = stats.norm.logpdf(np.asarray(sampled), loc=centre, scale=0.3).sum(-1)
-        np.testing.assert_allclose(logp, expected, rtol=1e-5)  # float32 vs float64
-    # the noise really has std 0.3 (120 draws: 3 sigma of the sample std is about 0.06)
+        s = np.asarray(sampled).reshape(4, 5, 2, 3)
+        inside = np.all(np.abs(s) < 1.0, axis=-1)
+        expected = stats.norm.logpdf(s, loc=centre, scale=0.3).sum(-1)
+        np.testing.assert_allclose(np.asarray(logp)[inside], expected[inside], rtol=1e-5)
+        assert inside.mean() > 0.5  # the check covers most samples
+    # the noise really has std 0.3 (clipping shrinks it a little: 3 sigma of the sample std
+    # of 120 draws is about 0.06)
     assert abs(float(jnp.std(near_current - 0.2)) - 0.3) < 0.06
+
+
+def test_noisy_ood_actions_are_clipped_to_the_box() -> None:
+    edge = jnp.full((50, 6), 0.95)  # half the noise leaves the box
+    actions, _ = ood_joint_actions(jax.random.PRNGKey(0), edge, edge, 8, 0.3, n_agents=2)
+    assert float(jnp.max(actions)) == 1.0  # reached and clipped
+    assert float(jnp.mean(actions[8:] == 1.0)) > 0.3

@@ -61,9 +61,15 @@ def _assert_same_run(a: Path, b: Path) -> None:
     ra, rb = (json.loads((d / "result.json").read_text()) for d in (a, b))
     for key in ("history", "final_returns", "final_normalised"):
         assert ra[key] == rb[key], key
+    _assert_same_state(a, b)
+
+
+def _assert_same_state(a: Path, b: Path) -> None:
     with np.load(a / CHECKPOINT) as xa, np.load(b / CHECKPOINT) as xb:
-        leaves = [k for k in xa.files if k.startswith("leaf_")]
-        assert leaves == [k for k in xb.files if k.startswith("leaf_")]
+        leaves = [k for k in xa.files if k != "__document__"]
+        assert leaves and leaves == [k for k in xb.files if k != "__document__"]
+        # leaves are stored by pytree path, e.g. .policy['...']
+        assert any(k.startswith(".policy") for k in leaves)
         for k in leaves:  # bit-for-bit: every parameter, optimiser moment, priority and key
             np.testing.assert_array_equal(xa[k], xb[k], err_msg=k)
 
@@ -94,7 +100,7 @@ def test_ctrl_c_saves_a_checkpoint_that_resumes_identically(
     out = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt):
         _run(out, evaluator=ParamEvaluator(interrupt_on=interrupt_on))
-    state_doc = json.loads(np.load(out / CHECKPOINT)["document"].tobytes().decode())
+    state_doc = json.loads(np.load(out / CHECKPOINT)["__document__"].tobytes().decode())
     assert state_doc["step"] == saved_step
     _run(out, evaluator=ParamEvaluator(), resume=True)
     _assert_same_run(uninterrupted, out)
@@ -111,6 +117,72 @@ def test_existing_run_needs_resume_and_must_match(uninterrupted: Path, tmp_path:
               evaluator=ParamEvaluator())
 
 
+def test_resume_with_nothing_to_resume_and_corrupt_checkpoint(tmp_path: Path) -> None:
+    with pytest.raises(BrudError, match="nothing to resume"):
+        _run(tmp_path / "empty", evaluator=ParamEvaluator(), resume=True)
+    out = tmp_path / "run"
+    _run(out, evaluator=ParamEvaluator(), stop_after=3)
+    data = (out / CHECKPOINT).read_bytes()
+    (out / CHECKPOINT).write_bytes(data[: len(data) // 2])  # truncated, as by a full disk
+    with pytest.raises(BrudError, match="truncated or corrupt"):
+        _run(out, evaluator=ParamEvaluator(), resume=True)
+
+
+def test_checkpoint_of_another_learner_names_the_leaf(tmp_path: Path) -> None:
+    from verify.halfcheetah.checkpoint import load_checkpoint, save_checkpoint
+    from verify.halfcheetah.learner import make_learner
+
+    init_a, _ = make_learner(TINY_LEARNER, 12, 3, 2, 17)
+    bigger = replace(TINY_LEARNER, critic_hidden=(8, 16))
+    init_b, _ = make_learner(bigger, 12, 3, 2, 17)
+    path = save_checkpoint(tmp_path / "c.npz", init_a(jax.random.PRNGKey(0), 10), {})
+    with pytest.raises(BrudError, match=r"\.critic\["):
+        load_checkpoint(path, init_b(jax.random.PRNGKey(0), 10))
+
+
+def test_finished_run_extends_to_more_updates(uninterrupted: Path, tmp_path: Path) -> None:
+    # 6 updates (finished, final evaluation), then resumed with 12: the learner state equals
+    # the 12-update run's bit-for-bit (evaluations never touch it)
+    out = tmp_path / "run"
+    half = ExperimentConfig(**{**TINY_PJAP.__dict__, "updates": 6})
+    first = train(synthetic_transitions(), dataset="Syn", system="maddpg-cql-pjap", config=half,
+                  seeds=2, out_dir=out, progress=False, evaluator=ParamEvaluator())
+    assert first["finished"] and first["updates"] == 6
+    again = train(synthetic_transitions(), dataset="Syn", system="maddpg-cql-pjap",
+                  config=half, seeds=2, out_dir=out, progress=False, resume=True,
+                  evaluator=ParamEvaluator())
+    assert again["updates"] == 6  # nothing more to do: the stored result
+    longer = _run(out, evaluator=ParamEvaluator(), resume=True)
+    assert longer["updates"] == 12 and longer["history"]["steps"][-1] == 12
+    _assert_same_state(uninterrupted, out)
+
+
+def test_observation_mismatch_refused_before_training_or_trained_without_eval(
+    tmp_path: Path
+) -> None:
+    # An OG-MARL vault of HalfCheetah-v2 has 13-d observations; the installed env gives 12
+    base = synthetic_transitions()
+    og = base._replace(observations=np.concatenate(
+        [base.observations, np.zeros(base.observations.shape[:-1] + (1,), np.float32)], -1))
+    with pytest.raises(BrudError, match="--no-eval"):
+        train(og, dataset="OG", system="maddpg-cql-pjap", config=TINY_PJAP, seeds=1,
+              out_dir=tmp_path / "refused", progress=False)
+    assert not (tmp_path / "refused").exists()  # refused before any work
+    result = train(og, dataset="OG", system="maddpg-cql-pjap", config=TINY_PJAP, seeds=1,
+                   out_dir=tmp_path / "offline", progress=False, no_eval=True)
+    assert result["finished"] and result["evaluated"] is False
+    assert result["final_returns"] is None and len(result["history"]["distance"]) == 4
+    assert result["history"]["eval_steps"] == []
+    assert "config" in result["provenance"] and result["provenance"]["config"]["no_eval"]
+    assert result["data_value"]["polyak_time_constant_updates"] == pytest.approx(20000.0)
+
+
+def test_cli_system_choices_match_the_configurations() -> None:
+    from verify.halfcheetah import experiment_commands
+
+    assert experiment_commands.SYSTEMS == configs.SYSTEMS
+
+
 def test_cli_train_and_report_end_to_end(tmp_path: Path, monkeypatch, capsys) -> None:
     # The real command path (vault on disk, MaMuJoCo evaluation, rliable report), with the cpu
     # configuration shrunk so the test takes seconds.
@@ -118,7 +190,7 @@ def test_cli_train_and_report_end_to_end(tmp_path: Path, monkeypatch, capsys) ->
     monkeypatch.setitem(configs._BASE, "cpu", tiny_cpu)
     vault = write_vault(tmp_path / "2halfcheetah.vlt" / "Tiny", synthetic_transitions())
     runs = tmp_path / "runs"
-    for system in ("maddpg-cql", "maddpg-cql-pjap"):
+    for system in ("maddpg-cql", "maddpg-cql-pjap", "maddpg-cql-bc", "maddpg-cql-bc-pjap"):
         code = main(["halfcheetah", "train", "--dataset", str(vault), "--system", system,
                      "--config", "cpu", "--seeds", "2", "--out", str(runs), "--no-progress",
                      "--json"])
@@ -134,11 +206,14 @@ def test_cli_train_and_report_end_to_end(tmp_path: Path, monkeypatch, capsys) ->
     assert code == 0
     summary = json.loads(capsys.readouterr().out)
     entry = summary["datasets"]["Tiny"]
-    for system in ("maddpg-cql", "maddpg-cql-pjap"):
+    for system in ("maddpg-cql", "maddpg-cql-pjap", "maddpg-cql-bc", "maddpg-cql-bc-pjap"):
         for agg in ("median", "iqm", "mean"):
             low, high = entry["systems"][system][agg]["ci"]
             assert low <= entry["systems"][system][agg]["estimate"] <= high
     assert 0.0 <= entry["probability_of_improvement"]["pjap_over_baseline"]["estimate"] <= 1.0
+    assert 0.0 <= entry["probability_of_improvement"]["bc_pjap_over_bc"]["estimate"] <= 1.0
+    assert "not the paper" in entry["systems"]["maddpg-cql-bc-pjap"]["deviation"]
+    assert summary["provenance"]["config"]["reps"] == 200
     assert "dataset min" in summary["normalisation"]
     png = Path(summary["figure"])
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -150,6 +225,24 @@ def test_bad_user_input_is_a_one_line_error(tmp_path: Path, capsys) -> None:
     assert code == 2
     assert "brud: error:" in capsys.readouterr().err
     assert main(["halfcheetah", "report", str(tmp_path), "--out", str(tmp_path / "f")]) == 2
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "result.json").write_text('{"dataset": "Go')  # truncated
+    capsys.readouterr()
+    assert main(["halfcheetah", "report", str(tmp_path / "r"), "--out", str(tmp_path / "f")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "truncated or corrupt" in err
+    # --resume with nothing to resume: one line, before loading the vault
+    assert main(["halfcheetah", "train", "--dataset", str(tmp_path / "missing.vlt" / "X"),
+                 "--system", "maddpg-cql-bc", "--out", str(tmp_path / "o"), "--resume"]) == 2
+    assert "nothing to resume" in capsys.readouterr().err
+    # an output path that cannot be written is refused first
+    (tmp_path / "file").write_text("")
+    assert main(["halfcheetah", "train", "--dataset", str(tmp_path / "missing.vlt" / "X"),
+                 "--system", "maddpg-cql", "--out", str(tmp_path / "file" / "o")]) == 2
+    assert "not a directory" in capsys.readouterr().err
+    # flags that do not apply to a system
+    assert main(["halfcheetah", "train", "--dataset", "x", "--system", "maddpg-cql",
+                 "--bc-weight", "2", "--out", str(tmp_path / "o")]) == 2
 
 
 def test_seeds_sharded_across_two_devices_train_like_one_device(

@@ -136,3 +136,48 @@ def test_one_update_moves_parameters_and_polyak_targets(recurrent: bool) -> None
     assert max(changed) > 0.0
     # uniform system: the sampler state is untouched
     np.testing.assert_array_equal(new.sampler.priorities, 1.0)
+
+
+def test_td_loss_has_the_authors_scaling() -> None:
+    # cql_weight 0 and gamma 0: the critic loss is the average over the two critics of
+    # 0.5 * mean((Q_k(s, a) - r)^2), recomputed here on the batch the update draws
+    from verify.halfcheetah.replay import gather
+
+    config = LearnerConfig(recurrent=False, policy_hidden=8, critic_hidden=(8, 8),
+                           batch_sequences=4, sequence_length=3, ood_per_kind=2,
+                           cql_weight=0.0, gamma=0.0)
+    data = make_sequence_dataset(synthetic_transitions(), config.sequence_length)
+    init, update = make_learner(config, obs_dim=12, act_dim=3, n_agents=2, state_dim=17)
+    state = init(jax.random.PRNGKey(0), int(data.starts.shape[0]))
+    _, metrics = jax.jit(update)(state, data)
+    _, k_sample, _, _ = jax.random.split(state.key, 4)
+    items = jax.random.randint(k_sample, (4,), 0, int(data.starts.shape[0]), jnp.int32)
+    batch = gather(data, items, 3)
+    critic = TwinCritic(17, 6, (8, 8))
+    q = critic.apply(state.critic, batch.states[:-1],
+                     batch.actions[:-1].reshape(batch.actions[:-1].shape[:2] + (6,)))
+    expected = np.mean(0.5 * np.mean((np.asarray(q) - np.asarray(batch.rewards[:-1])) ** 2,
+                                     axis=(1, 2)))
+    np.testing.assert_allclose(float(metrics.critic_loss), expected, rtol=1e-5)  # float32
+
+
+def test_bc_actor_term_pulls_the_policy_to_the_data() -> None:
+    # TD3+BC actor (bc_weight w; not the paper's algorithm): the loss is
+    # bc_mse - w * mean(Q) / mean|Q|, so it differs from bc_mse by at most w; with a tiny w the
+    # policy is fitted to the data actions (here all 0.5), halving the squared error quickly.
+    t = synthetic_transitions(steps=200)
+    t = t._replace(actions=np.full_like(t.actions, 0.5))
+    config = LearnerConfig(recurrent=False, policy_hidden=16, critic_hidden=(8, 8),
+                           batch_sequences=8, sequence_length=3, ood_per_kind=2,
+                           policy_lr=1e-2, bc_weight=1e-3)
+    data = make_sequence_dataset(t, config.sequence_length)
+    init, update = make_learner(config, obs_dim=12, act_dim=3, n_agents=2, state_dim=17)
+    state = init(jax.random.PRNGKey(0), int(data.starts.shape[0]))
+    step = jax.jit(update)
+    state, first = step(state, data)
+    assert abs(float(first.policy_loss) - float(first.bc_mse)) <= 1e-3 + 1e-6
+    for _ in range(100):
+        state, last = step(state, data)
+    assert float(last.bc_mse) < 0.5 * float(first.bc_mse)
+    # the paper's actor has no such pull: its loss is -mean(Q) + 1e-3 mean(a^2)
+    assert LearnerConfig().bc_weight is None

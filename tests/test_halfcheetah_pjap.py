@@ -88,3 +88,26 @@ def test_bootstrapped_refresh_touches_only_sampled_and_refresh_windows() -> None
     np.testing.assert_array_equal(state_u.sampler.priorities, 1.0)
 
 
+
+
+def test_priority_proportional_refresh_draws_only_weighted_windows() -> None:
+    # The authors' refresh draws windows in proportion to their sampling weight: with all the
+    # weight on windows 0-4, every re-prioritised window is one of them; the uniform refresh of
+    # 64 windows out of ~190 touches others (probability of missing all others < 1e-20).
+    pjap = PJAPConfig(alpha=16.0, eps=1e-4, exponent=0.99, refresh=64)
+    config = LearnerConfig(recurrent=False, policy_hidden=8, critic_hidden=(8,),
+                           batch_sequences=2, sequence_length=2, ood_per_kind=1, pjap=pjap,
+                           pjap_refresh="priority")
+    data = make_sequence_dataset(synthetic_transitions(steps=200), config.sequence_length)
+    n_items = int(data.starts.shape[0])
+    marker = 0.5  # a weight no refresh produces exactly
+    weights = jnp.full((n_items,), 0.0).at[:5].set(marker)
+    for mode, only_heavy in (("priority", True), ("uniform", False)):
+        init, update = make_learner(replace(config, pjap_refresh=mode), obs_dim=12, act_dim=3,
+                                    n_agents=2, state_dim=17)
+        state = init(jax.random.PRNGKey(0), n_items)
+        state = state._replace(sampler=state.sampler._replace(priorities=weights))
+        new, _ = jax.jit(update)(state, data)
+        changed = np.flatnonzero(np.asarray(new.sampler.priorities != weights))
+        assert len(changed) > 0
+        assert bool(np.all(changed < 5)) == only_heavy, (mode, changed)

@@ -140,8 +140,13 @@ def _summary(tmp_path: Path, pjap_iqm: float, pjap_distance: float, config: str)
                 for agg in ("median", "iqm", "mean")} | {
             "mean_distance_over_training": dist, "seeds": 3, "updates": 1000, "config": config}
 
+    # P(PJAP > baseline): a CI above 0.5 when PJAP is better by 0.1, below when worse by 0.3,
+    # straddling 0.5 otherwise (the verdict reads the CI, not the point estimates)
+    poi_ci = [0.6, 1.0] if pjap_iqm >= 0.8 else [0.0, 0.3] if pjap_iqm <= 0.4 else [0.2, 0.8]
     entry = {"systems": {"maddpg-cql": system(0.7, 0.1),
-                         "maddpg-cql-pjap": system(pjap_iqm, pjap_distance)}}
+                         "maddpg-cql-pjap": system(pjap_iqm, pjap_distance)},
+             "probability_of_improvement": {"pjap_over_baseline": {
+                 "estimate": sum(poi_ci) / 2, "ci": poi_ci}}}
     summary = {"datasets": {"Good": entry, "GoodMedium": entry}}
     path = tmp_path / "summary.json"
     path.write_text(json.dumps(summary))
@@ -151,8 +156,10 @@ def _summary(tmp_path: Path, pjap_iqm: float, pjap_distance: float, config: str)
 @pytest.mark.parametrize(("pjap_iqm", "pjap_distance", "config", "status"), [
     (0.8, 0.05, "paper", "confirmed"),
     (0.8, 0.05, "cpu", "partly"),  # a scaled run only shows a direction
-    (0.6, 0.05, "paper", "partly"),  # closer but not better
-    (0.6, 0.2, "cpu", "refuted"),
+    (0.6, 0.05, "paper", "partly"),  # closer but not detectably better
+    (0.4, 0.05, "paper", "refuted"),  # closer but detectably worse
+    (0.4, 0.05, "cpu", "partly"),  # ... at a scaled configuration: a direction only
+    (0.6, 0.2, "cpu", "refuted"),  # the distance half fails at any scale
 ])
 def test_fig6_verdict_from_halfcheetah_summary(tmp_path, pjap_iqm, pjap_distance, config,
                                                status):

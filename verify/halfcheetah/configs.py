@@ -1,7 +1,14 @@
-"""Named configurations of the HalfCheetah experiment: ``paper`` (GPU scale) and ``cpu``.
+"""Named configurations of the HalfCheetah experiment: ``paper`` (GPU scale) and ``cpu``, and
+the four systems.
 
-Both run the same code; ``cpu`` is a complete, smaller system sized so that two datasets x two
-systems x 3 seeds finish in about half an hour on a shared 2-core machine.
+Both configurations run the same code; ``cpu`` is a complete, smaller system sized so that two
+datasets x two systems x 3 seeds finish in about half an hour on a shared 2-core machine.
+
+Systems: ``maddpg-cql`` and ``maddpg-cql-pjap`` are the paper's pair. ``maddpg-cql-bc`` and
+``maddpg-cql-bc-pjap`` are a **deviation from the paper's algorithm**: the same critic with a
+TD3+BC-style actor term (``bc_weight``, default :data:`DEFAULT_BC_WEIGHT`), identical in both
+arms except the sampler, so that PJAP can be compared on a CPU budget where the pure actor does
+not yet run (README, "Why the paper's algorithm needs GPU-scale updates").
 """
 
 from __future__ import annotations
@@ -11,7 +18,11 @@ from dataclasses import dataclass, replace
 from verify.halfcheetah.learner import LearnerConfig
 from verify.sampling import PJAPConfig
 
-SYSTEMS = ("maddpg-cql", "maddpg-cql-pjap")
+SYSTEMS = ("maddpg-cql", "maddpg-cql-pjap", "maddpg-cql-bc", "maddpg-cql-bc-pjap")
+#: Systems that deviate from the paper's algorithm (TD3+BC-style actor term).
+BC_SYSTEMS = ("maddpg-cql-bc", "maddpg-cql-bc-pjap")
+#: TD3+BC's alpha (Fujimoto & Gu 2021): the actor term is -w/mean|Q| * mean(Q) + BC MSE.
+DEFAULT_BC_WEIGHT = 2.5
 
 
 @dataclass(frozen=True)
@@ -71,14 +82,38 @@ _BASE = {
 _PJAP_REFRESH = {"paper": 1024, "cpu": 256}
 
 
-def make_config(name: str, system: str, updates: int | None = None) -> ExperimentConfig:
-    """The named configuration for ``system`` (``maddpg-cql`` or ``maddpg-cql-pjap``),
-    optionally with a different number of updates (the schedule is clipped to fit).
+def is_pjap(system: str) -> bool:
+    """Whether ``system`` samples by PJAP.
+
+    Example:
+        >>> is_pjap("maddpg-cql-bc-pjap"), is_pjap("maddpg-cql-bc")
+        (True, False)
+    """
+    return system.endswith("-pjap")
+
+
+def make_config(
+    name: str,
+    system: str,
+    updates: int | None = None,
+    *,
+    bc_weight: float | None = None,
+    pjap_refresh: str = "uniform",
+    eval_every: int | None = None,
+) -> ExperimentConfig:
+    """The named configuration for ``system`` (one of :data:`SYSTEMS`), optionally with a
+    different number of updates (the schedule is clipped to fit).
+
+    ``bc_weight`` (only for the ``-bc`` systems; default :data:`DEFAULT_BC_WEIGHT`) is the
+    TD3+BC weight; ``pjap_refresh`` is ``"uniform"`` or ``"priority"`` (the authors') for the
+    PJAP systems; ``eval_every`` is rounded up to a multiple of the chunk.
 
     Example:
         >>> c = make_config("paper", "maddpg-cql-pjap", updates=300)
         >>> c.updates, c.chunk, c.eval_every, c.learner.pjap.alpha
         (300, 300, 300, 16.0)
+        >>> make_config("cpu", "maddpg-cql-bc-pjap").learner.bc_weight
+        2.5
     """
     from brud_analysis.errors import BrudError
 
@@ -87,9 +122,22 @@ def make_config(name: str, system: str, updates: int | None = None) -> Experimen
     if system not in SYSTEMS:
         raise BrudError(f"unknown system {system!r}; choose one of {list(SYSTEMS)}")
     config = _BASE[name]
-    if system == "maddpg-cql-pjap":
+    if is_pjap(system):
         pjap = replace(PAPER_PJAP, refresh=_PJAP_REFRESH[name])
-        config = replace(config, learner=replace(config.learner, pjap=pjap))
+        config = replace(config, learner=replace(config.learner, pjap=pjap,
+                                                 pjap_refresh=pjap_refresh))
+    elif pjap_refresh != "uniform":
+        raise BrudError(f"--pjap-refresh applies to the PJAP systems, not {system}")
+    if system in BC_SYSTEMS:
+        weight = DEFAULT_BC_WEIGHT if bc_weight is None else bc_weight
+        config = replace(config, learner=replace(config.learner, bc_weight=weight))
+    elif bc_weight is not None:
+        raise BrudError(f"--bc-weight applies to {list(BC_SYSTEMS)}, not {system}")
+    if eval_every is not None:
+        if eval_every < 1:
+            raise BrudError(f"--eval-every must be a positive integer, got {eval_every}")
+        chunk = min(config.chunk, eval_every)
+        config = replace(config, chunk=chunk, eval_every=-(-eval_every // chunk) * chunk)
     if updates is not None:
         if updates < 1:
             raise BrudError(f"--updates must be a positive integer, got {updates}")

@@ -32,7 +32,7 @@ from verify.halfcheetah.replay import make_sequence_dataset
 
 CHECKPOINT = "checkpoint.npz"
 RESULT = "result.json"
-METRICS = ("critic_loss", "cql_loss", "policy_loss", "q_data", "distance")
+METRICS = ("critic_loss", "cql_loss", "policy_loss", "q_data", "distance", "bc_mse")
 
 
 def normalisation(episode_returns: np.ndarray) -> dict[str, Any]:
@@ -55,6 +55,91 @@ def normalisation(episode_returns: np.ndarray) -> dict[str, Any]:
     }
 
 
+def discounted_returns(rewards: np.ndarray, episode_ends: np.ndarray, gamma: float) -> np.ndarray:
+    """Monte-Carlo discounted return-to-go ``G_t = r_t + gamma G_{t+1}`` inside each episode.
+
+    Example:
+        >>> discounted_returns(np.ones(4), np.array([0, 1, 0, 1], bool), 0.5).tolist()
+        [1.5, 1.0, 1.5, 1.0]
+    """
+    out = np.zeros(len(rewards), np.float64)
+    following = 0.0
+    for t in range(len(rewards) - 1, -1, -1):  # one pass; T ~ 1e6 takes ~0.3 s
+        if episode_ends[t]:
+            following = 0.0
+        following = rewards[t] + gamma * following
+        out[t] = following
+    return out
+
+
+def data_value(transitions, gamma: float) -> dict[str, Any]:
+    """The data's own discounted value, the number the critic's ``q_data`` should approach.
+
+    ``mc_return``: mean Monte-Carlo discounted return over time steps with at least
+    ``H = ceil(log(0.01) / log(gamma))`` steps left in their episode (so the cut-off at the
+    episode's end changes each by under 1% of its tail: 1000-step episodes are *truncated*, not
+    terminated, and the critic bootstraps through that cut-off). ``mc_return_all``: over every
+    step. ``polyak_time_constant``: see :func:`polyak_time_constant` (filled in by the caller).
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> t = SimpleNamespace(rewards=np.ones((600, 2)), terminals=np.zeros((600, 2), bool),
+        ...                     truncations=np.zeros((600, 2), bool))
+        >>> round(data_value(t, 0.99)["mc_return"], 2)  # (1 - 0.99^k) / 0.01, k >= 459 left
+        99.47
+    """
+    rewards = np.asarray(transitions.rewards, np.float64).mean(axis=-1)
+    ends = (np.asarray(transitions.terminals, bool).any(axis=-1)
+            | np.asarray(transitions.truncations, bool).any(axis=-1))
+    ends[-1] = True
+    returns = discounted_returns(rewards, ends, gamma)
+    horizon = math.ceil(math.log(0.01) / math.log(gamma))
+    # steps left in the episode, counting this one
+    left = np.zeros(len(ends), np.int64)
+    count = 0
+    for t in range(len(ends) - 1, -1, -1):
+        count = 1 if ends[t] else count + 1
+        left[t] = count
+    far = left >= horizon
+    return {
+        "gamma": gamma,
+        "mc_return": float(returns[far].mean()) if far.any() else None,
+        "mc_return_all": float(returns.mean()),
+        "mc_return_max": float(returns.max()),
+        "mc_horizon_steps": horizon,
+    }
+
+
+def polyak_time_constant(tau: float, gamma: float) -> float:
+    """Updates for a value to propagate through Polyak targets: ``1 / (tau (1 - gamma))``.
+
+    The target network follows the online one with time constant ``1/tau`` updates, and a value
+    needs ``~1/(1 - gamma)`` bootstrap steps to build up; each step waits on the target.
+
+    Example:
+        >>> round(polyak_time_constant(0.005, 0.99))
+        20000
+    """
+    return 1.0 / (tau * (1.0 - gamma))
+
+
+def check_observations(obs_dim: int, env_obs_dim: int, no_eval: bool) -> None:
+    """Refuse, before training, a dataset the evaluation environment cannot play.
+
+    Example:
+        >>> check_observations(13, 12, no_eval=True)
+        >>> check_observations(13, 12, no_eval=False)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        brud_analysis.errors.BrudError: the dataset has 13-d observations but the installed ...
+    """
+    if obs_dim != env_obs_dim and not no_eval:
+        raise BrudError(
+            f"the dataset has {obs_dim}-d observations but the installed environment "
+            f"(HalfCheetah-v5 2x3) gives {env_obs_dim}-d ones (an OG-MARL vault of "
+            "HalfCheetah-v2?), so its policies cannot be evaluated online; pass --no-eval "
+            "to train with offline metrics only")
+
+
 def _run_description(config: ExperimentConfig, system: str, dataset: str, seeds: int) -> dict:
     return {
         "dataset": dataset,
@@ -63,6 +148,41 @@ def _run_description(config: ExperimentConfig, system: str, dataset: str, seeds:
         "config_values": asdict(config),
         "seeds": seeds,
     }
+
+
+def _comparable(description: dict) -> dict:
+    """A run description without its update count, so that a run can be extended.
+
+    Example:
+        >>> _comparable({"config_values": {"updates": 5, "chunk": 1}})
+        {'config_values': {'chunk': 1}}
+    """
+    from brud_analysis.output import to_jsonable
+
+    plain = json.loads(json.dumps(to_jsonable(description)))
+    plain.get("config_values", {}).pop("updates", None)
+    return plain
+
+
+def read_result(path: str | Path) -> dict:
+    """A run's ``result.json``; a truncated or corrupt one is a one-line :class:`BrudError`.
+
+    Example:
+        >>> import tempfile
+        >>> p = Path(tempfile.mkdtemp()) / "result.json"
+        >>> _ = p.write_text('{"dataset": "Go')
+        >>> read_result(p)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        brud_analysis.errors.BrudError: .../result.json is not a readable result (truncated ...
+    """
+    try:
+        result = json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise BrudError(f"{path} is not a readable result (truncated or corrupt: "
+                        f"{type(err).__name__})") from None
+    if not isinstance(result, dict) or "dataset" not in result or "system" not in result:
+        raise BrudError(f"{path} is not a result of `brud halfcheetah train`")
+    return result
 
 
 def _place_seeds(tree: Any, n_seeds: int) -> Any:
@@ -123,14 +243,18 @@ def train(
     evaluator=None,
     stop_after: int | None = None,
     time_limit_s: float | None = None,
+    no_eval: bool = False,
 ) -> dict:
     """Train ``seeds`` learners on ``transitions`` and write ``out_dir/result.json``.
 
     Args:
         transitions: a :class:`verify.halfcheetah.vault.Transitions` record.
         dataset: its name (for reports), e.g. ``"Good"``.
-        system: ``"maddpg-cql"`` or ``"maddpg-cql-pjap"`` (must match ``config.learner.pjap``).
+        system: one of :data:`verify.halfcheetah.configs.SYSTEMS` (must match ``config``).
         evaluator: an :class:`verify.halfcheetah.evaluate.Evaluator` (default: MaMuJoCo).
+        no_eval: train without online evaluation (offline metrics only; ``final_returns`` is
+            ``None``), e.g. for a vault whose observations the installed environment does not
+            produce. Without it such a vault is refused before training.
         stop_after: stop (with a checkpoint) once this many updates are done, as an
             interruption would; ``time_limit_s`` likewise after that much wall time.
 
@@ -158,21 +282,32 @@ def train(
     description = _run_description(config, system, dataset, seeds)
     if checkpoint_path.exists() and not resume:
         raise BrudError(f"{out_dir} already holds a run; pass --resume to continue it")
-    if resume and checkpoint_path.exists():
+    if resume and not checkpoint_path.exists():
+        raise BrudError(f"nothing to resume: {out_dir} holds no checkpoint "
+                        f"({CHECKPOINT}); run without --resume to start")
+    if resume:
         stored = load_document(checkpoint_path)
-        if stored["run"] != json.loads(json.dumps(to_jsonable(description))):
+        if _comparable(stored["run"]) != _comparable(description):
             raise BrudError(
                 f"{out_dir} holds a different run ({stored['run']['system']}, "
                 f"{stored['run']['config']}, {stored['run']['seeds']} seeds, dataset "
                 f"{stored['run']['dataset']}); use another --out"
             )
-        if (out_dir / RESULT).exists():
-            return json.loads((out_dir / RESULT).read_text())
+        # A finished run resumed with more --updates continues (extends) from its checkpoint.
+        if (out_dir / RESULT).exists() and stored["step"] >= config.updates:
+            return read_result(out_dir / RESULT)
 
     n_agents, obs_dim = transitions.observations.shape[1:]
+    if evaluator is None:
+        from verify.halfcheetah.env import OBS_DIM
+
+        check_observations(obs_dim, OBS_DIM, no_eval)
     act_dim = transitions.actions.shape[-1]
     state_dim = transitions.states.shape[-1]
     norm = normalisation(episode_returns(transitions))
+    value = data_value(transitions, config.learner.gamma)
+    value["polyak_time_constant_updates"] = polyak_time_constant(config.learner.tau,
+                                                                 config.learner.gamma)
     data = make_sequence_dataset(transitions, config.learner.sequence_length)
     n_items = int(data.starts.shape[0])
     init, run_chunk = chunk_runner(config.learner, obs_dim, act_dim, n_agents, state_dim)
@@ -181,12 +316,14 @@ def train(
 
     history: dict[str, list] = {"steps": [], "eval_steps": [], "eval_returns": []}
     history.update({name: [] for name in METRICS})
-    if resume and checkpoint_path.exists():
+    if resume:
         states, stored = load_checkpoint(checkpoint_path, states)
         history = stored["history"]
+        for name in METRICS:  # a checkpoint from before a metric existed
+            history.setdefault(name, [None] * len(history["steps"]))
     states = _place_seeds(states, seeds)
 
-    if evaluator is None:
+    if evaluator is None and not no_eval:
         from verify.halfcheetah.evaluate import Evaluator
 
         evaluator = Evaluator(policy_network(config.learner, obs_dim, act_dim, n_agents))
@@ -215,7 +352,8 @@ def train(
             done = step + length
             returns = None
             # (the final evaluation below covers the last update)
-            if done // config.eval_every > step // config.eval_every and done < config.updates:
+            if (not no_eval and done // config.eval_every > step // config.eval_every
+                    and done < config.updates):
                 returns = evaluator.returns(new_states.policy, config.eval_episodes, seed=done)
             # Commit the chunk only now: an interrupt before this line leaves the previous
             # chunk's state and history, which resume recomputes identically.
@@ -243,28 +381,37 @@ def train(
                 bar.close()
                 return checkpoint_document(False)
         bar.close()
-        final = evaluator.returns(states.policy, config.final_episodes, seed=10**6)
+        final = (None if no_eval
+                 else evaluator.returns(states.policy, config.final_episodes, seed=10**6))
     except KeyboardInterrupt:
         save()
         bar.close()
         print(f"\ninterrupted at update {step}; checkpoint saved, continue with --resume",
               file=sys.stderr)
         raise
-    final_mean = final.mean(axis=1)
-    history["eval_steps"].append(step)
-    history["eval_returns"].append(final_mean.tolist())
+    if final is not None:
+        final_mean = final.mean(axis=1)
+        history["eval_steps"].append(step)
+        history["eval_returns"].append(final_mean.tolist())
+    from brud_analysis.output import provenance
+
     result = {
         **description,
         "updates": config.updates,
         "n_windows": n_items,
         "normalisation": norm,
-        "final_returns": final_mean.tolist(),
-        "final_normalised": ((final_mean - norm["min"]) / (norm["max"] - norm["min"])).tolist(),
-        "final_episode_returns": final.tolist(),
+        "evaluated": final is not None,
+        "final_returns": None if final is None else final_mean.tolist(),
+        "final_normalised": None if final is None else (
+            (final_mean - norm["min"]) / (norm["max"] - norm["min"])).tolist(),
+        "final_episode_returns": None if final is None else final.tolist(),
+        "data_value": value,
         "history": history,
         "updates_per_second": timed_updates / timed_seconds if timed_seconds else None,
         "devices": [str(d) for d in jax.devices()],
         "finished": True,
+        "provenance": provenance({**description, "seed_keys": list(range(seeds)),
+                                  "no_eval": no_eval}),
     }
     save_checkpoint(checkpoint_path, states, checkpoint_document(True))
     write_atomic(out_dir / RESULT, json.dumps(to_jsonable(result), indent=1))

@@ -10,6 +10,12 @@ import argparse
 import json
 from pathlib import Path
 
+from brud_analysis.errors import BrudError
+
+# verify.halfcheetah.configs.SYSTEMS, spelt out so that `brud --help` does not import JAX
+# (tests/test_halfcheetah_experiment.py checks that the two agree).
+SYSTEMS = ("maddpg-cql", "maddpg-cql-pjap", "maddpg-cql-bc", "maddpg-cql-bc-pjap")
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``train`` and ``report`` to the ``halfcheetah`` subcommand group.
@@ -25,11 +31,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "train", help="offline MADDPG+CQL (+PJAP) on a dataset, many seeds at once",
         description="Train MADDPG+CQL with the BRUD joint action, with uniform sampling "
         "(maddpg-cql) or PJAP (maddpg-cql-pjap), all seeds vmapped in one jitted update. "
+        "maddpg-cql-bc and maddpg-cql-bc-pjap are a DEVIATION FROM THE PAPER'S ALGORITHM: the "
+        "same critic with a TD3+BC-style actor term -lambda*mean(min Q) + mean((mu(o)-a)^2), "
+        "lambda = w / mean|Q| (--bc-weight w), identical in both arms except the sampler; for "
+        "CPU budgets on which the paper's actor does not yet run. "
         "Writes OUT/<system>/checkpoint.npz and, when finished, OUT/<system>/result.json. "
         "Ctrl-C saves a checkpoint; --resume continues bit-for-bit.",
     )
     p.add_argument("--dataset", required=True, help="vault, e.g. data/2halfcheetah.vlt/Good")
-    p.add_argument("--system", required=True, choices=["maddpg-cql", "maddpg-cql-pjap"])
+    p.add_argument("--system", required=True, choices=list(SYSTEMS),
+                   help="maddpg-cql[-pjap]: the paper's algorithm; maddpg-cql-bc[-pjap]: with "
+                   "a TD3+BC actor term (not the paper's algorithm)")
+    p.add_argument("--bc-weight", type=float, metavar="W",
+                   help="TD3+BC weight w of the -bc systems (default 2.5)")
+    p.add_argument("--pjap-refresh", choices=["uniform", "priority"], default="uniform",
+                   help="PJAP systems: refresh windows drawn uniformly (default) or in "
+                   "proportion to priority (the authors' code)")
+    p.add_argument("--eval-every", type=int, metavar="UPDATES",
+                   help="updates between online evaluations (config default 5000)")
+    p.add_argument("--no-eval", action="store_true",
+                   help="no online evaluation (offline metrics only), e.g. for an OG-MARL "
+                   "vault whose observations the installed environment does not produce")
     p.add_argument("--config", default="cpu", choices=["paper", "cpu"],
                    help="paper: GRU policy, 64x20 windows, 500k updates (GPU scale); "
                    "cpu: feedforward, smaller, 20k updates (default cpu)")
@@ -58,15 +80,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from brud_analysis.output import print_json
+    from brud_analysis.output import check_output_path, print_json
     from verify.halfcheetah.configs import make_config
     from verify.halfcheetah.experiment import train
     from verify.halfcheetah.vault import load_vault
 
-    config = make_config(args.config, args.system, args.updates)
-    dataset = Path(args.dataset)
+    config = make_config(args.config, args.system, args.updates, bc_weight=args.bc_weight,
+                         pjap_refresh=args.pjap_refresh, eval_every=args.eval_every)
+    out = check_output_path(Path(args.out) / args.system, directory=True)
+    if args.resume and not (out / "checkpoint.npz").exists():
+        raise BrudError(f"nothing to resume: {out} holds no checkpoint; run without --resume")
+    dataset = Path(args.dataset).expanduser()
     transitions = load_vault(dataset)
-    out = Path(args.out) / args.system
     result = train(
         transitions,
         dataset=dataset.name,
@@ -77,6 +102,7 @@ def _train(args: argparse.Namespace) -> int:
         resume=args.resume,
         progress=not args.no_progress,
         time_limit_s=None if args.time_limit is None else 60.0 * args.time_limit,
+        no_eval=args.no_eval,
     )
     if not result.get("finished"):
         message = f"stopped at update {result['step']} of {config.updates}; checkpoint in {out}"
@@ -89,6 +115,10 @@ def _train(args: argparse.Namespace) -> int:
         print_json({k: v for k, v in result.items() if k != "history"})
         return 0
     norm = result["normalisation"]
+    if not result.get("evaluated", True):
+        print(f"{result['system']} on {result['dataset']}: trained without online evaluation "
+              f"(--no-eval) -> {out / 'result.json'}")
+        return 0
     print(f"{result['system']} on {result['dataset']} ({result['config']} config, "
           f"{result['updates']} updates, {result['seeds']} seeds) -> {out / 'result.json'}")
     print(f"final return per seed: {[round(r, 1) for r in result['final_returns']]}")
@@ -100,14 +130,31 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from brud_analysis.output import print_json, to_jsonable, write_atomic
-    from verify.halfcheetah.statistics import load_results, plot_figure, summarise
+    from brud_analysis.output import (
+        check_output_path,
+        print_json,
+        provenance,
+        to_jsonable,
+        write_atomic,
+    )
+    from verify.halfcheetah.run_statistics import (
+        load_results,
+        plot_diagnostics,
+        plot_figure,
+        summarise,
+    )
 
+    if args.reps < 100:
+        raise BrudError(f"--reps must be >= 100, got {args.reps}")
+    out = check_output_path(Path(args.out), directory=True)
     results = load_results(args.dirs)
     summary = summarise(results, reps=args.reps)
-    out = Path(args.out)
+    summary["provenance"] = provenance({"dirs": [str(d) for d in args.dirs],
+                                        "reps": args.reps, "runs": [r["path"] for r in results]})
     figure = plot_figure(summary, results, out / "fig6.png")
     summary["figure"] = str(figure)
+    summary["diagnostics_figure"] = str(plot_diagnostics(summary, results,
+                                                         out / "diagnostics.png"))
     write_atomic(out / "summary.json", json.dumps(to_jsonable(summary), indent=1))
     if args.json:
         print_json(summary)
@@ -116,15 +163,21 @@ def _report(args: argparse.Namespace) -> int:
     for dataset, entry in summary["datasets"].items():
         print(f"\n{dataset}")
         for name, s in entry["systems"].items():
-            cells = "  ".join(
-                f"{agg} {s[agg]['estimate']:.3f} [{s[agg]['ci'][0]:.3f}, {s[agg]['ci'][1]:.3f}]"
-                for agg in ("median", "iqm", "mean")
-            )
-            print(f"  {name:16s} {cells}  distance {s['mean_distance_over_training']:.4f}"
-                  f"  ({s['seeds']} seeds, {s['updates']} updates, {s['config']})")
-        if "probability_of_improvement" in entry:
-            poi = entry["probability_of_improvement"]["pjap_over_baseline"]
-            print(f"  P(PJAP > baseline) = {poi['estimate']:.3f} "
-                  f"[{poi['ci'][0]:.3f}, {poi['ci'][1]:.3f}]")
+            if s["evaluated"]:
+                cells = "  ".join(
+                    f"{agg} {s[agg]['estimate']:.3f} [{s[agg]['ci'][0]:.3f}, "
+                    f"{s[agg]['ci'][1]:.3f}]" for agg in ("median", "iqm", "mean"))
+            else:
+                cells = "(trained with --no-eval: no returns)"
+            c = s["critic"]
+            q = "-" if c["q_data_final"] is None else f"{c['q_data_final']:.0f}"
+            mc = "-" if c["data_mc_return"] is None else f"{c['data_mc_return']:.0f}"
+            print(f"  {name:18s} {cells}  distance {s['mean_distance_over_training']:.4f}"
+                  f"  Q(data) {q} vs MC {mc}  ({s['seeds']} seeds, {s['updates']} updates, "
+                  f"{s['config']}){'  [not the paper algorithm]' if 'deviation' in s else ''}")
+        for key, poi in entry.get("probability_of_improvement", {}).items():
+            label = {"pjap_over_baseline": "P(maddpg-cql-pjap > maddpg-cql)",
+                     "bc_pjap_over_bc": "P(maddpg-cql-bc-pjap > maddpg-cql-bc)"}[key]
+            print(f"  {label} = {poi['estimate']:.3f} [{poi['ci'][0]:.3f}, {poi['ci'][1]:.3f}]")
     print(f"\nfigure: {figure}\nsummary: {out / 'summary.json'}")
     return 0

@@ -1,4 +1,6 @@
-"""Offline MADDPG+CQL with the BRUD joint action, and its PJAP variant, as pure JAX functions.
+"""Offline MADDPG+CQL with the BRUD joint action, its PJAP variant, and (a deviation from the
+paper's algorithm, for CPU budgets) the same learner with a TD3+BC actor term, as pure JAX
+functions.
 
 PureJaxRL style: :func:`make_learner` returns ``init(key) -> LearnerState`` and
 ``update(state, data) -> (state, metrics)``; both are pure, so the caller ``vmap``-s them over
@@ -7,18 +9,27 @@ seeds and ``lax.scan``-s the update over a chunk of steps inside one ``jit``.
 One update (paper Sec. 4.2; the authors' reference settings in HALFCHEETAH.md):
 
 * sample ``B`` windows of ``L`` transitions, uniformly or by PJAP priority;
-* critics: ``Q_k(s, a_data) -> r + gamma (1 - done) min_k Q'_k(s', mu'(o'))`` plus
-  ``cql_weight * (logsumexp_j [Q_k(s, a_j) - log p(a_j)] - Q_k(s, a_data))`` over ``3K``
-  out-of-distribution joint actions ``a_j``: ``K`` uniform on ``[-1, 1]^{NA}``, ``K`` from the
-  current policy at ``o`` plus ``N(0, sigma^2)`` noise, ``K`` from the current policy at ``o'``
-  plus noise, each corrected by its log-density ``log p(a_j)`` (of the whole joint action);
+* critics, scaled as in the authors' code (``maddpg_cql.py``): each critic's loss is
+  ``0.5 mean((Q_k(s, a_data) - y)^2) + cql_weight * CQL_k`` with
+  ``y = r + gamma (1 - done) min_k Q'_k(s', mu'(o'))``, and the two critics' losses are
+  *averaged*. ``CQL_k = mean_i mean(logsumexp_j [Q_k(s, a_j) - log p_i(a_j^i)]) - mean(Q_k(s,
+  a_data))`` over ``3K`` out-of-distribution joint actions ``a_j``: ``K`` uniform on
+  ``[-1, 1]^{NA}``, ``K`` from the current policy at ``o`` plus ``N(0, sigma^2)`` noise, ``K``
+  from the current policy at ``o'`` plus noise, the noisy ones clipped to ``[-1, 1]``; the
+  log-density correction ``log p_i`` is that of agent ``i``'s own ``A``-dimensional part (of the
+  unclipped noise), one logsumexp per agent slot, as the authors do;
 * policy (BRUD): agent ``i`` maximises ``min_k Q_k(s, (a^{-i}_data, mu_i(o^i)))``; the other
   agents' slots keep the recorded actions, with no gradient through them; plus
-  ``action_penalty * mean(mu^2)``;
+  ``action_penalty * mean(mu^2)``. With ``bc_weight = w`` (systems ``maddpg-cql-bc*``; **not
+  the paper's algorithm**, a TD3+BC-style anchor) the policy loss is instead
+  ``-lambda mean(min_k Q_k) + mean((mu(o) - a_data)^2)`` with ``lambda = w / mean|min_k Q_k|``
+  (no gradient through ``lambda``), Fujimoto & Gu (2021);
 * critics and policy are differentiated at the same parameters, then Polyak targets;
-* PJAP: re-prioritise the sampled windows and ``refresh`` random ones with the (updated) target
-  policy's Eq. 8 distance. The sampler state holds ``priority ** exponent`` (the sampling
-  weights) rather than the priorities themselves.
+* PJAP: re-prioritise the sampled windows and ``refresh`` more with the (updated) target
+  policy's Eq. 8 distance; the ``refresh`` windows are drawn uniformly (default) or, as in the
+  authors' code, in proportion to their sampling weight (``pjap_refresh="priority"``).
+  The sampler state holds ``priority ** exponent`` (the sampling weights) rather than the
+  priorities themselves.
 
 Shapes: ``L`` window, ``B`` windows per batch, ``N`` agents, ``A`` action dims per agent.
 """
@@ -55,6 +66,9 @@ from verify.sampling import (
 class LearnerConfig:
     """Hyper-parameters of MADDPG+CQL(+PJAP); ``pjap=None`` means uniform sampling.
 
+    ``bc_weight=None`` is the paper's actor; a number ``w`` switches to the TD3+BC-style actor
+    term (a deviation from the paper's algorithm, see the module docstring).
+
     Example:
         >>> LearnerConfig().ood_per_kind
         10
@@ -74,6 +88,17 @@ class LearnerConfig:
     tau: float = 0.005
     action_penalty: float = 1e-3
     pjap: PJAPConfig | None = None
+    pjap_refresh: str = "uniform"
+    bc_weight: float | None = None
+
+    def __post_init__(self) -> None:
+        from brud_analysis.errors import BrudError
+
+        if self.pjap_refresh not in ("uniform", "priority"):
+            raise BrudError(f"PJAP refresh must be 'uniform' or 'priority', "
+                            f"got {self.pjap_refresh!r}")
+        if self.bc_weight is not None and not self.bc_weight > 0:
+            raise BrudError(f"--bc-weight must be positive, got {self.bc_weight}")
 
 
 class LearnerState(NamedTuple):
@@ -91,13 +116,16 @@ class LearnerState(NamedTuple):
 
 
 class Metrics(NamedTuple):
-    """Scalars of one update: losses, mean Q on the data, mean Eq. 8 distance of the batch."""
+    """Scalars of one update: losses, mean Q on the data (the critics' mean value of the recorded
+    state-action pairs), mean Eq. 8 distance of the batch, and the policy's mean squared error to
+    the data actions (the BC term, logged for every system)."""
 
     critic_loss: jax.Array
     cql_loss: jax.Array
     policy_loss: jax.Array
     q_data: jax.Array
     distance: jax.Array
+    bc_mse: jax.Array
 
 
 def brud_joint_actions(policy_actions: jax.Array, data_actions: jax.Array) -> jax.Array:
@@ -133,47 +161,59 @@ def _gaussian_log_density(noise: jax.Array, std: float) -> jax.Array:
 
 
 def ood_joint_actions(
-    key: jax.Array, current: jax.Array, following: jax.Array, count: int, noise_std: float
+    key: jax.Array, current: jax.Array, following: jax.Array, count: int, noise_std: float,
+    n_agents: int = 1,
 ) -> tuple[jax.Array, jax.Array]:
-    """The three kinds of CQL out-of-distribution joint actions and their log-densities.
+    """The three kinds of CQL out-of-distribution joint actions and their per-agent
+    log-densities (the authors' form).
 
     Args:
-        current: ``(..., D)`` policy joint action at the current observations.
+        current: ``(..., D)`` policy joint action at the current observations, ``D = N A``.
         following: ``(..., D)`` policy joint action at the next observations.
         count: ``K`` actions of each kind.
+        n_agents: ``N``; the log-density is that of each agent's ``A = D / N`` dimensions.
 
     Returns:
-        ``actions (3K, ..., D)`` and ``log_density (3K, ...)``: ``K`` uniform on ``[-1, 1]^D``
-        (log-density ``-D log 2``), then ``K`` of ``current + N(0, noise_std^2)``, then ``K``
-        of ``following + noise``.
+        ``actions (3K, ..., D)`` and ``log_density (3K, ..., N)``: ``K`` uniform on
+        ``[-1, 1]^D`` (log-density ``-A log 2`` per agent), then ``K`` of
+        ``clip(current + N(0, noise_std^2), -1, 1)``, then ``K`` of ``clip(following + noise)``;
+        the Gaussian log-densities are of the unclipped noise, as in the authors' code.
 
     Example:
         >>> a, lp = ood_joint_actions(jax.random.PRNGKey(0), jnp.zeros((5, 6)),
-        ...                           jnp.zeros((5, 6)), 2, 0.3)
-        >>> a.shape, lp.shape, round(float(lp[0, 0]), 4)  # -6 log 2
-        ((6, 5, 6), (6, 5), -4.1589)
+        ...                           jnp.zeros((5, 6)), 2, 0.3, n_agents=2)
+        >>> a.shape, lp.shape, round(float(lp[0, 0, 0]), 4)  # -3 log 2
+        ((6, 5, 6), (6, 5, 2), -2.0794)
+        >>> bool(jnp.all(jnp.abs(a) <= 1.0))
+        True
     """
     k_uniform, k_current, k_next = jax.random.split(key, 3)
     shape = (count,) + current.shape
+    per_agent = shape[:-1] + (n_agents, shape[-1] // n_agents)
     uniform = jax.random.uniform(k_uniform, shape, current.dtype, -1.0, 1.0)
-    uniform_log_density = jnp.full(shape[:-1], -shape[-1] * math.log(2.0), current.dtype)
+    uniform_log_density = jnp.full(per_agent[:-1], -per_agent[-1] * math.log(2.0), current.dtype)
     noise_current = noise_std * jax.random.normal(k_current, shape, current.dtype)
     noise_next = noise_std * jax.random.normal(k_next, shape, current.dtype)
-    actions = jnp.concatenate([uniform, current + noise_current, following + noise_next])
+    actions = jnp.concatenate([
+        uniform,
+        jnp.clip(current + noise_current, -1.0, 1.0),
+        jnp.clip(following + noise_next, -1.0, 1.0),
+    ])
     log_density = jnp.concatenate([
         uniform_log_density,
-        _gaussian_log_density(noise_current, noise_std),
-        _gaussian_log_density(noise_next, noise_std),
+        _gaussian_log_density(noise_current.reshape(per_agent), noise_std),
+        _gaussian_log_density(noise_next.reshape(per_agent), noise_std),
     ])
     return actions, log_density
 
 
 def cql_penalty(q_ood: jax.Array, log_density: jax.Array, q_data: jax.Array) -> jax.Array:
-    """CQL regulariser per critic: ``mean(logsumexp_j [Q(a_j) - log p(a_j)]) - mean(Q(data))``.
+    """CQL regulariser per critic, with per-agent log-density corrections (the authors' form):
+    ``mean_i mean(logsumexp_j [Q(a_j) - log p_i(a_j)]) - mean(Q(data))``.
 
     Args:
-        q_ood: ``(C, J, ...)`` each critic's value of ``J`` OOD actions per sample.
-        log_density: ``(J, ...)`` their log-densities.
+        q_ood: ``(C, J, ...)`` each critic's value of ``J`` OOD joint actions per sample.
+        log_density: ``(J, ..., N)`` their log-densities, one per agent's part of the action.
         q_data: ``(C, ...)`` each critic's value of the recorded action.
 
     Returns:
@@ -181,12 +221,12 @@ def cql_penalty(q_ood: jax.Array, log_density: jax.Array, q_data: jax.Array) -> 
 
     Example:
         >>> q_ood = jnp.log(jnp.array([[[1.0], [3.0]]]))  # one critic, J = 2, one sample
-        >>> float(cql_penalty(q_ood, jnp.zeros((2, 1)), jnp.zeros((1, 1)))[0])  # log(1 + 3)
+        >>> float(cql_penalty(q_ood, jnp.zeros((2, 1, 1)), jnp.zeros((1, 1)))[0])  # log(1 + 3)
         1.3862943649291992
     """
-    lse = jax.scipy.special.logsumexp(q_ood - log_density[None], axis=1)
+    lse = jax.scipy.special.logsumexp(q_ood[..., None] - log_density[None], axis=1)  # (C, ..., N)
     axes = tuple(range(1, lse.ndim))
-    return jnp.mean(lse, axis=axes) - jnp.mean(q_data, axis=axes)
+    return jnp.mean(lse, axis=axes) - jnp.mean(q_data, axis=tuple(range(1, q_data.ndim)))
 
 
 def _flat_joint(actions: jax.Array) -> jax.Array:
@@ -246,22 +286,29 @@ def make_learner(
         target = batch.rewards[:-1] + config.gamma * (1.0 - batch.terminals[:-1]) * jnp.min(
             q_next, axis=0
         )
-        td = jnp.mean((q_data - jax.lax.stop_gradient(target)[None]) ** 2, axis=(1, 2))
+        # The authors' scaling: 0.5 * squared TD error per critic, critics' losses averaged
+        # (so cql_weight means what it means in their code).
+        td = 0.5 * jnp.mean((q_data - jax.lax.stop_gradient(target)[None]) ** 2, axis=(1, 2))
         ood, log_density = ood_joint_actions(
             key, _flat_joint(current), _flat_joint(following), config.ood_per_kind,
-            config.ood_noise,
+            config.ood_noise, n_agents,
         )
         q_ood = critic_net.apply(critic, states, ood)  # (2, 3K, L, B)
         cql = cql_penalty(q_ood, log_density, q_data)
-        loss = jnp.sum(td + config.cql_weight * cql)
+        loss = jnp.mean(td + config.cql_weight * cql)
         return loss, (jnp.mean(cql), jnp.mean(q_data))
 
     def policy_loss_fn(policy, critic, batch):
         actions = policy_net.apply_sequence(policy, batch.observations[:-1])  # (L, B, N, A)
         joint = brud_joint_actions(actions, batch.actions[:-1])  # (L, B, N, N*A)
-        q = critic_net.apply(critic, batch.states[:-1, :, None, :], joint)  # (2, L, B, N)
-        loss = -jnp.mean(jnp.min(q, axis=0)) + config.action_penalty * jnp.mean(actions**2)
-        return loss, actions
+        q = jnp.min(critic_net.apply(critic, batch.states[:-1, :, None, :], joint), axis=0)
+        bc_mse = jnp.mean((actions - batch.actions[:-1]) ** 2)
+        if config.bc_weight is None:  # the paper's actor
+            loss = -jnp.mean(q) + config.action_penalty * jnp.mean(actions**2)
+        else:  # TD3+BC anchor (deviation from the paper): lambda = w / mean|Q|, no gradient
+            scale = config.bc_weight / jax.lax.stop_gradient(jnp.mean(jnp.abs(q)) + 1e-6)
+            loss = -scale * jnp.mean(q) + bc_mse
+        return loss, (actions, bc_mse)
 
     def update(state: LearnerState, data: SequenceDataset) -> tuple[LearnerState, Metrics]:
         key, k_sample, k_ood, k_refresh = jax.random.split(state.key, 4)
@@ -282,7 +329,7 @@ def make_learner(
             critic_loss_fn, has_aux=True
         )(state.critic, state, batch, target_actions[1:], online_actions[:-1],
           online_actions[1:], k_ood)
-        (policy_loss, actions), policy_grads = jax.value_and_grad(
+        (policy_loss, (actions, bc_mse)), policy_grads = jax.value_and_grad(
             policy_loss_fn, has_aux=True
         )(state.policy, state.critic, batch)
 
@@ -295,7 +342,12 @@ def make_learner(
 
         sampler = state.sampler
         if pjap is not None:
-            refresh = refresh_indices(k_refresh, n_items, items, pjap.refresh)
+            if pjap.refresh is not None and config.pjap_refresh == "priority":
+                # the authors' refresh: windows drawn in proportion to their sampling weight
+                extra, _ = sample(k_refresh, state.sampler, pjap.refresh)
+                refresh = jnp.concatenate([items, extra])
+            else:
+                refresh = refresh_indices(k_refresh, n_items, items, pjap.refresh)
             if refresh is None:  # refresh every window (only sensible for small datasets)
                 refresh = jnp.arange(n_items, dtype=jnp.int32)
             windows = gather(data, refresh, L)
@@ -319,7 +371,8 @@ def make_learner(
             key=key,
             step=state.step + 1,
         )
-        metrics = Metrics(critic_loss, cql, policy_loss, q_data, jax.lax.stop_gradient(distance))
+        metrics = Metrics(critic_loss, cql, policy_loss, q_data, jax.lax.stop_gradient(distance),
+                          jax.lax.stop_gradient(bc_mse))
         return new_state, metrics
 
     return init, update

@@ -104,7 +104,9 @@ def make_sequence_dataset(transitions, sequence_length: int) -> SequenceDataset:
         raise BrudError("dataset contains NaN or infinite observations, actions or rewards")
     return SequenceDataset(
         observations=jnp.asarray(transitions.observations, jnp.float32),
-        actions=jnp.asarray(transitions.actions, jnp.float32),
+        # Clipped to the action box as the authors do: a vault's recorded (noisy) actions may
+        # leave [-1, 1] (OG-MARL's do), which the environment would have clamped anyway.
+        actions=jnp.clip(jnp.asarray(transitions.actions, jnp.float32), -1.0, 1.0),
         rewards=jnp.asarray(np.asarray(transitions.rewards).mean(axis=-1), jnp.float32),
         terminals=jnp.asarray(terminals, jnp.float32),
         states=jnp.asarray(transitions.states, jnp.float32),

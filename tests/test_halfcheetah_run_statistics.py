@@ -11,9 +11,12 @@ from scipy import stats
 
 from brud_analysis.errors import BrudError
 from verify.halfcheetah.experiment import normalisation
-from verify.halfcheetah.statistics import (
+from verify.halfcheetah.run_statistics import (
+    critic_diagnostics,
     interval_estimates,
     load_results,
+    metric_curve,
+    plot_diagnostics,
     plot_figure,
     probability_of_improvement,
     summarise,
@@ -60,14 +63,22 @@ def _fake_result(dataset: str, system: str, finals: list[float], distance: float
         "dataset": dataset, "system": system, "config": "cpu", "updates": 100, "seeds": 3,
         "normalisation": normalisation(np.array([0.0, 100.0])),
         "final_returns": [100 * f for f in finals], "final_normalised": finals,
-        "history": {"steps": [50, 100], "distance": [[distance] * 3, [distance / 2] * 3]},
+        "history": {"steps": [50, 100], "distance": [[distance] * 3, [distance / 2] * 3],
+                    "q_data": [[10.0, 12.0, 14.0], [20.0, 22.0, 24.0]],
+                    "cql_loss": [[1.0] * 3, [0.5] * 3], "bc_mse": [[0.2] * 3, [0.1] * 3],
+                    "eval_steps": [50, 100], "eval_returns": [[10.0] * 3, [100 * f for f in
+                                                                          finals]]},
+        "data_value": {"mc_return": 11.0, "mc_return_max": 15.0,
+                       "polyak_time_constant_updates": 20000.0},
     }
 
 
 def test_summary_and_figure(tmp_path: Path) -> None:
     for dataset in ("Good", "GoodMedium"):
         for system, finals, dist in (("maddpg-cql", [0.5, 0.6, 0.55], 0.2),
-                                     ("maddpg-cql-pjap", [0.7, 0.8, 0.75], 0.1)):
+                                     ("maddpg-cql-pjap", [0.7, 0.8, 0.75], 0.1),
+                                     ("maddpg-cql-bc", [0.9, 0.8, 0.85], 0.15),
+                                     ("maddpg-cql-bc-pjap", [0.6, 0.7, 0.65], 0.1)):
             run = tmp_path / dataset / system
             run.mkdir(parents=True)
             (run / "result.json").write_text(json.dumps(_fake_result(dataset, system, finals,
@@ -79,7 +90,47 @@ def test_summary_and_figure(tmp_path: Path) -> None:
     assert good["systems"]["maddpg-cql"]["mean_distance_over_training"] == pytest.approx(0.15)
     # every PJAP seed beats every baseline seed
     assert good["probability_of_improvement"]["pjap_over_baseline"]["estimate"] == 1.0
+    # the regularised pair is compared within itself, and labelled as a deviation
+    assert good["probability_of_improvement"]["bc_pjap_over_bc"]["estimate"] == 0.0
+    assert "not the paper" in good["systems"]["maddpg-cql-bc"]["deviation"]
+    assert "deviation" not in good["systems"]["maddpg-cql"]
+    critic = good["systems"]["maddpg-cql"]["critic"]
+    assert critic["q_data_final"] == pytest.approx(22.0)
+    assert critic["q_over_mc_return"] == pytest.approx(2.0)
     png = plot_figure(summary, results, tmp_path / "fig" / "fig6.png")
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    png = plot_diagnostics(summary, results, tmp_path / "fig" / "diagnostics.png")
     assert png.read_bytes()[:4] == b"\x89PNG"
     with pytest.raises(BrudError, match="two runs"):
         summarise(results + results[:1])
+
+
+def test_critic_diagnostics_by_hand() -> None:
+    # Q on the data grows by 5 per 1000 updates over the last half; the data's value is 50
+    result = {"history": {"steps": [1000, 2000, 3000, 4000],
+                          "q_data": [[0.0, 2.0], [5.0, 7.0], [10.0, 12.0], [15.0, 17.0]]},
+              "data_value": {"mc_return": 50.0, "polyak_time_constant_updates": 20000.0}}
+    d = critic_diagnostics(result)
+    assert d["q_data_final"] == pytest.approx(16.0)
+    assert d["q_data_growth_per_1k_updates"] == pytest.approx(5.0)
+    assert d["q_over_mc_return"] == pytest.approx(16.0 / 50.0)
+    assert d["cql_loss_final"] is None  # not logged in this run
+    steps, mean, band = metric_curve(result, "q_data")
+    # band: mean +- 1.96 s.e. of two seeds 2 apart (std 1.414, s.e. 1)
+    assert band[1, 0] - mean[0] == pytest.approx(1.96)
+
+
+def test_unevaluated_runs_report_offline_metrics_only(tmp_path: Path) -> None:
+    run = _fake_result("OGM", "maddpg-cql", [0.5], 0.2)
+    run.update(final_normalised=None, final_returns=None, evaluated=False)
+    summary = summarise([run], reps=100)
+    entry = summary["datasets"]["OGM"]["systems"]["maddpg-cql"]
+    assert entry["evaluated"] is False and "mean" not in entry
+    assert entry["mean_distance_over_training"] == pytest.approx(0.15)
+
+
+def test_truncated_result_is_a_one_line_error(tmp_path: Path) -> None:
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "result.json").write_text('{"dataset": "Good", "sys')
+    with pytest.raises(BrudError, match="truncated or corrupt"):
+        load_results([tmp_path])

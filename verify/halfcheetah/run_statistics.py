@@ -1,0 +1,418 @@
+"""Statistics of finished HalfCheetah runs (``brud halfcheetah report``) and the Fig. 6-style
+figures.
+
+Per dataset and system: median, IQM and mean of the seeds' normalised final returns, each with a
+95% stratified-bootstrap confidence interval (rliable, ``percentile`` method), the probability
+that PJAP improves on its uniform twin (with its CI) for each pair (the paper's ``maddpg-cql``
+pair and the ``maddpg-cql-bc`` pair, which is *not* the paper's algorithm), the mean Eq. 8
+distance between sampled data actions and the current policy over training, and the critic
+diagnostics: the critics' value on the data (``q_data``) against the data's own Monte-Carlo
+discounted return. Normalisation (stated in every summary):
+``(return - dataset min) / (dataset max - dataset min)`` over the dataset's episode returns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from brud_analysis.errors import BrudError
+from verify.halfcheetah.experiment import read_result
+
+AGGREGATES = ("median", "iqm", "mean")
+BASELINE, PJAP = "maddpg-cql", "maddpg-cql-pjap"
+BC, BC_PJAP = "maddpg-cql-bc", "maddpg-cql-bc-pjap"
+#: (uniform system, PJAP system, key under ``probability_of_improvement``)
+PAIRS = ((BASELINE, PJAP, "pjap_over_baseline"), (BC, BC_PJAP, "bc_pjap_over_bc"))
+DEVIATION = "not the paper's algorithm: TD3+BC-style actor term (maddpg-cql-bc systems)"
+COLOURS = {BASELINE: "tab:blue", PJAP: "tab:orange", BC: "tab:green", BC_PJAP: "tab:red"}
+
+
+def load_results(directories: Iterable[str | Path]) -> list[dict]:
+    """Every finished run's ``result.json`` found in or under ``directories``.
+
+    Raises:
+        BrudError: a directory is missing or holds no finished run.
+
+    Example:
+        >>> import tempfile
+        >>> load_results([tempfile.mkdtemp()])
+        Traceback (most recent call last):
+        brud_analysis.errors.BrudError: ... holds no finished run (no result.json under it)
+    """
+    results = []
+    for directory in directories:
+        directory = Path(directory)
+        if not directory.is_dir():
+            raise BrudError(f"{directory} is not a directory")
+        found = sorted(directory.rglob("result.json"))
+        if not found:
+            raise BrudError(f"{directory} holds no finished run (no result.json under it)")
+        for path in found:
+            result = read_result(path)
+            result["path"] = str(path.parent)
+            results.append(result)
+    return results
+
+
+def _aggregate(scores: np.ndarray) -> np.ndarray:
+    from rliable import metrics
+
+    # Median over runs: rliable's aggregate_median is a median over *tasks* of per-task means,
+    # which for one task would just repeat the mean.
+    return np.array([
+        np.median(scores),
+        metrics.aggregate_iqm(scores),
+        metrics.aggregate_mean(scores),
+    ])
+
+
+@contextlib.contextmanager
+def _quiet_arch() -> Iterator[None]:
+    """rliable passes a ``RandomState`` to ``arch``'s bootstrap, which warns that this is
+    deprecated; it is still honoured (it keeps the CIs seeded), so the warning is noise here."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning, module=r"arch(\.|$)")
+        yield
+
+
+def interval_estimates(
+    scores: dict[str, np.ndarray], reps: int = 5000, seed: int = 0
+) -> dict[str, dict[str, dict[str, float | list[float]]]]:
+    """Median / IQM / mean of each system's scores ``(runs,)`` with 95% stratified-bootstrap
+    confidence intervals.
+
+    Example:
+        >>> est = interval_estimates({"a": np.array([0.1, 0.2, 0.3, 0.4])}, reps=200)
+        >>> round(est["a"]["mean"]["estimate"], 3), est["a"]["median"]["estimate"]
+        (0.25, 0.25)
+    """
+    from rliable import library
+
+    matrices = {name: np.asarray(s, float).reshape(-1, 1) for name, s in scores.items()}
+    with _quiet_arch():
+        point, intervals = library.get_interval_estimates(
+            matrices, _aggregate, reps=reps, random_state=np.random.RandomState(seed)
+        )
+    return {
+        name: {
+            agg: {"estimate": float(point[name][i]), "ci": intervals[name][:, i].tolist()}
+            for i, agg in enumerate(AGGREGATES)
+        }
+        for name in matrices
+    }
+
+
+def probability_of_improvement(
+    x: np.ndarray, y: np.ndarray, reps: int = 5000, seed: int = 0
+) -> dict[str, float | list[float]]:
+    """``P(X > Y)`` (ties count half) of runs of system X over system Y, with a 95% CI.
+
+    Example:
+        >>> round(probability_of_improvement(np.array([1.0, 2.0]), np.array([0.0, 0.0]),
+        ...                                  reps=100)["estimate"], 3)
+        1.0
+    """
+    from rliable import library, metrics
+
+    pair = {"x_vs_y": [np.asarray(x, float).reshape(-1, 1), np.asarray(y, float).reshape(-1, 1)]}
+    with _quiet_arch():
+        point, intervals = library.get_interval_estimates(
+            pair, metrics.probability_of_improvement, reps=reps,
+            random_state=np.random.RandomState(seed),
+        )
+    return {"estimate": float(point["x_vs_y"]), "ci": np.ravel(intervals["x_vs_y"]).tolist()}
+
+
+def distance_curve(result: dict) -> tuple[np.ndarray, np.ndarray]:
+    """``(updates, mean distance over seeds)`` per logged chunk of a run.
+
+    Example:
+        >>> distance_curve({"history": {"steps": [10, 20], "distance": [[0.2, 0.4], [0.1, 0.1]]}})
+        (array([10, 20]), array([0.3, 0.1]))
+    """
+    return metric_curve(result, "distance")[:2]
+
+
+def metric_curve(result: dict, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(updates, mean over seeds, (2, T) 95% normal-approximation band over seeds)`` of a
+    logged training metric (chunks logged before the metric existed are dropped).
+
+    Example:
+        >>> steps, mean, band = metric_curve({"history": {"steps": [10, 20],
+        ...     "q_data": [[1.0, 3.0], [2.0, 2.0]]}}, "q_data")
+        >>> mean.tolist(), band[:, 1].tolist()
+        ([2.0, 2.0], [2.0, 2.0])
+    """
+    history = result["history"]
+    rows = [(s, v) for s, v in zip(history["steps"], history.get(name, []), strict=False)
+            if v is not None]
+    if not rows:
+        return np.zeros(0), np.zeros(0), np.zeros((2, 0))
+    steps = np.asarray([s for s, _ in rows])
+    values = np.asarray([v for _, v in rows], float)  # (T, S)
+    return (steps,) + _mean_band(values)
+
+
+def _mean_band(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean over seeds (last axis) and mean +- 1.96 standard errors."""
+    mean = values.mean(axis=1)
+    n = values.shape[1]
+    half = 1.96 * values.std(axis=1, ddof=1) / np.sqrt(n) if n > 1 else np.zeros_like(mean)
+    return mean, np.stack([mean - half, mean + half])
+
+
+def return_curve(result: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(updates, mean normalised evaluation return, (2, T) band)`` over training.
+
+    Example:
+        >>> r = {"normalisation": {"min": 0.0, "max": 10.0},
+        ...      "history": {"eval_steps": [5], "eval_returns": [[5.0, 5.0]]}}
+        >>> return_curve(r)[1].tolist()
+        [0.5]
+    """
+    history, norm = result["history"], result["normalisation"]
+    if not history.get("eval_steps"):
+        return np.zeros(0), np.zeros(0), np.zeros((2, 0))
+    values = (np.asarray(history["eval_returns"], float) - norm["min"]) / (
+        norm["max"] - norm["min"])
+    return (np.asarray(history["eval_steps"]),) + _mean_band(values)
+
+
+def critic_diagnostics(result: dict) -> dict:
+    """The critics' value on the data against the data's discounted value, at the end of
+    training, and how fast it was still moving (per 1000 updates, over the last half).
+
+    Example:
+        >>> r = {"history": {"steps": [1000, 2000], "q_data": [[10.0], [30.0]],
+        ...      "cql_loss": [[1.0], [0.5]]}, "data_value": {"mc_return": 25.0}}
+        >>> d = critic_diagnostics(r)
+        >>> d["q_data_final"], round(d["q_data_growth_per_1k_updates"], 6), d["q_over_mc_return"]
+        (30.0, 20.0, 1.2)
+    """
+    steps, q, _ = metric_curve(result, "q_data")
+    value = result.get("data_value") or {}
+    out: dict = {
+        "q_data_final": float(q[-1]) if len(q) else None,
+        "q_data_final_per_seed": (result["history"]["q_data"][-1] if len(q) else None),
+        "data_mc_return": value.get("mc_return"),
+        "data_mc_return_max": value.get("mc_return_max"),
+        "polyak_time_constant_updates": value.get("polyak_time_constant_updates"),
+    }
+    half = steps >= steps[-1] / 2 if len(steps) else steps
+    if len(steps) and np.count_nonzero(half) >= 2:
+        slope = np.polyfit(steps[half], q[half], 1)[0]
+        out["q_data_growth_per_1k_updates"] = float(1000 * slope)
+    else:
+        out["q_data_growth_per_1k_updates"] = None
+    mc = value.get("mc_return")
+    out["q_over_mc_return"] = (float(q[-1] / mc) if len(q) and mc else None)
+    for name in ("cql_loss", "bc_mse"):
+        _, curve, _ = metric_curve(result, name)
+        out[f"{name}_final"] = float(curve[-1]) if len(curve) else None
+    return out
+
+
+def summarise(results: Sequence[dict], reps: int = 5000) -> dict:
+    """Per-dataset summary of finished runs (one run per dataset and system).
+
+    Raises:
+        BrudError: two runs of the same dataset and system.
+
+    Example:
+        >>> run = {"dataset": "Good", "system": "maddpg-cql", "config": "cpu", "updates": 10,
+        ...        "final_normalised": [0.5, 0.7], "final_returns": [50.0, 70.0],
+        ...        "normalisation": {"method": "range", "min": 0.0, "max": 100.0},
+        ...        "history": {"steps": [10], "distance": [[0.2, 0.2]]}}
+        >>> summarise([run], reps=100)["datasets"]["Good"]["systems"]["maddpg-cql"]["mean"]
+        {'estimate': 0.6, 'ci': [0.5, 0.7]}
+    """
+    by_dataset: dict[str, dict[str, dict]] = {}
+    for result in results:
+        systems = by_dataset.setdefault(result["dataset"], {})
+        if result["system"] in systems:
+            raise BrudError(
+                f"two runs of {result['system']} on {result['dataset']}: "
+                f"{systems[result['system']]['path']} and {result.get('path')}"
+            )
+        systems[result["system"]] = result
+    summary: dict = {"normalisation": None, "datasets": {}}
+    for dataset, systems in sorted(by_dataset.items()):
+        # runs trained with --no-eval have offline metrics only
+        scores = {name: np.asarray(r["final_normalised"]) for name, r in sorted(systems.items())
+                  if r.get("final_normalised") is not None}
+        entry: dict = {
+            "normalisation": next(iter(systems.values()))["normalisation"],
+            "systems": {},
+        }
+        estimates = interval_estimates(scores, reps=reps) if scores else {}
+        for name, result in sorted(systems.items()):
+            steps, curve = distance_curve(result)
+            entry["systems"][name] = {
+                **estimates.get(name, {}),
+                "evaluated": name in scores,
+                "seeds": result.get("seeds", len(result["final_normalised"] or [])),
+                "updates": result["updates"],
+                "config": result["config"],
+                "final_normalised": result["final_normalised"],
+                "final_returns": result["final_returns"],
+                "mean_distance_over_training": float(np.mean(curve)),
+                "final_distance": float(curve[-1]),
+                "critic": critic_diagnostics(result),
+                "path": result.get("path"),
+            }
+            if name in (BC, BC_PJAP):
+                entry["systems"][name]["deviation"] = DEVIATION
+                entry["systems"][name]["bc_weight"] = (
+                    result.get("config_values", {}).get("learner", {}).get("bc_weight"))
+        for uniform, pjap, key in PAIRS:
+            if uniform in scores and pjap in scores:
+                entry.setdefault("probability_of_improvement", {})[key] = (
+                    probability_of_improvement(scores[pjap], scores[uniform], reps=reps))
+        summary["datasets"][dataset] = entry
+        summary["normalisation"] = entry["normalisation"]["method"]
+    return summary
+
+
+def _save(fig, path: str | Path) -> Path:
+    import io
+
+    import matplotlib.pyplot as plt
+
+    from brud_analysis.output import write_atomic
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return write_atomic(path, buffer.getvalue())
+
+
+def _label(name: str) -> str:
+    return f"{name} (not paper)" if name in (BC, BC_PJAP) else name
+
+
+def _curve_panel(ax, results: Sequence[dict], dataset: str, curve, title: str,
+                 ylabel: str) -> None:
+    """One panel of per-system curves with 95% bands over seeds, drawn by rliable."""
+    from rliable import plot_utils
+
+    for result in results:
+        if result["dataset"] != dataset:
+            continue
+        steps, mean, band = curve(result)
+        if not len(steps):
+            continue
+        name = _label(result["system"])
+        plot_utils.plot_sample_efficiency_curve(
+            steps / 1000.0, {name: mean}, {name: band}, algorithms=[name],
+            colors={name: COLOURS.get(result["system"], "tab:gray")}, ax=ax,
+            xlabel="updates (thousands)", ylabel=ylabel, labelsize="small",
+            ticklabelsize="small")
+    ax.set_title(f"{dataset}: {title}", fontsize=9)
+    ax.legend(fontsize=6)
+
+
+def plot_figure(summary: dict, results: Sequence[dict], path: str | Path) -> Path:
+    """Fig. 6 layout, one row per dataset: median / IQM / mean of the normalised final return
+    with 95% CIs, the Eq. 8 distance and the evaluation return over training, and the
+    probability of improvement of each PJAP arm over its uniform twin. Written atomically as a
+    PNG at ``path``; the critic diagnostics go to :func:`plot_diagnostics`.
+
+    Example:
+        >>> plot_figure(summarise(runs), runs, "fig6/fig6.png")  # doctest: +SKIP
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from rliable import plot_utils
+
+    datasets = list(summary["datasets"])
+    fig, axes = plt.subplots(
+        len(datasets), 6, figsize=(24, 3.4 * len(datasets)), squeeze=False,
+        gridspec_kw={"width_ratios": [1, 1, 1, 1.5, 1.5, 1.1]},
+    )
+    for row, dataset in enumerate(datasets):
+        entry = summary["datasets"][dataset]
+        systems = entry["systems"]
+        names = [n for n in sorted(systems) if systems[n]["evaluated"]]
+        # Hand-drawn: rliable's plot_interval_estimates makes a figure of its own and cannot
+        # draw into this grid; the bars are the same (CI bar, point estimate tick).
+        for col, agg in enumerate(AGGREGATES):
+            ax = axes[row, col]
+            for y, name in enumerate(names):
+                low, high = systems[name][agg]["ci"]
+                ax.barh(y, high - low, left=low, height=0.6,
+                        color=COLOURS.get(name, "tab:gray"), alpha=0.75)
+                ax.plot([systems[name][agg]["estimate"]] * 2, [y - 0.3, y + 0.3], "k-", lw=2)
+            ax.set_yticks(range(len(names)))
+            ax.set_yticklabels([_label(n) for n in names] if col == 0 else [], fontsize=8)
+            ax.set_title(f"{dataset}: {agg.upper() if agg == 'iqm' else agg.title()}",
+                         fontsize=9)
+            ax.set_xlabel("normalised final return", fontsize=8)
+            ax.grid(axis="x", alpha=0.3)
+        _curve_panel(axes[row, 3], results, dataset, lambda r: metric_curve(r, "distance"),
+                     "data-to-policy distance (Eq. 8)", "distance")
+        _curve_panel(axes[row, 4], results, dataset, return_curve,
+                     "evaluation return over training", "normalised return")
+        ax = axes[row, 5]
+        poi = entry.get("probability_of_improvement", {})
+        if poi:
+            labels = {"pjap_over_baseline": f"{PJAP},{BASELINE}",
+                      "bc_pjap_over_bc": f"{BC_PJAP},{BC}"}
+            plot_utils.plot_probability_of_improvement(
+                {labels[k]: v["estimate"] for k, v in poi.items()},
+                {labels[k]: np.asarray(v["ci"]) for k, v in poi.items()},
+                ax=ax, colors=[COLOURS[PJAP if k == "pjap_over_baseline" else BC_PJAP]
+                               for k in poi],  # rliable indexes colours by position
+                xticks=[0.0, 0.25, 0.5, 0.75, 1.0], left_ylabel="", right_ylabel="",
+                ticklabelsize="small", labelsize="small")
+            ax.tick_params(labelsize=7)
+            ax.set_title(f"{dataset}: P(PJAP arm > uniform arm)", fontsize=9)
+        else:
+            ax.axis("off")
+    fig.suptitle("2-agent HalfCheetah, PJAP vs uniform sampling (95% stratified-bootstrap CIs "
+                 "over seeds; curve bands: mean +- 1.96 s.e.). 'not paper': TD3+BC actor term, "
+                 "a deviation from the paper's algorithm", fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_diagnostics(summary: dict, results: Sequence[dict], path: str | Path) -> Path:
+    """Critic diagnostics, one row per dataset: the critics' value on the data against the
+    data's Monte-Carlo discounted return (dashed), the CQL term, and the policy's squared error
+    to the data actions, over training.
+
+    Example:
+        >>> plot_diagnostics(summarise(runs), runs, "fig6/diagnostics.png")  # doctest: +SKIP
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    datasets = list(summary["datasets"])
+    fig, axes = plt.subplots(len(datasets), 3, figsize=(16, 3.4 * len(datasets)),
+                             squeeze=False)
+    for row, dataset in enumerate(datasets):
+        ax = axes[row, 0]
+        _curve_panel(ax, results, dataset, lambda r: metric_curve(r, "q_data"),
+                     "critic's value on the data vs data MC return", "Q(s, a_data)")
+        mc = [s["critic"]["data_mc_return"] for s in
+              summary["datasets"][dataset]["systems"].values() if s["critic"]["data_mc_return"]]
+        if mc:
+            ax.axhline(mc[0], color="k", ls="--", lw=1,
+                       label=f"data MC discounted return {mc[0]:.0f}")
+            ax.legend(fontsize=6)
+        _curve_panel(axes[row, 1], results, dataset, lambda r: metric_curve(r, "cql_loss"),
+                     "CQL term (logsumexp OOD - Q data)", "CQL term")
+        axes[row, 1].axhline(0.0, color="k", lw=0.5)
+        _curve_panel(axes[row, 2], results, dataset, lambda r: metric_curve(r, "bc_mse"),
+                     "policy's squared error to data actions", "mean (mu(o) - a)^2")
+    fig.suptitle("Critic diagnostics (mean over seeds +- 1.96 s.e.)", fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
