@@ -23,7 +23,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Figs. 1-5 into OUT/report.md (+ results.json, PNGs). Exit code 1 only if a check "
         "errors; a refuted claim is a result.",
     )
-    p.add_argument("--out", default="report", help="output directory (default: report/)")
+    from brud_analysis.cli_options import output_directory
+
+    p.add_argument("--out", default="report", type=output_directory,
+                   help="output directory (default: report/); checked before any work")
     p.add_argument("--quick", action="store_true",
                    help="small numeric runs (16 seeds, 400 updates; < 5 min on 2 cores)")
     p.add_argument("--claim", action="append", metavar="ID",

@@ -255,3 +255,11 @@ def test_pjap_field_cli_bad_input(capsys):
     assert main(["pjap-field", "x*y", "--alpha", "1"]) == 2
     err = capsys.readouterr().err
     assert "alpha" in err and "needs data" in err
+
+
+def test_unwritable_out_is_refused_before_any_check(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert main(["paper-checks", "--out", str(blocker / "report")]) == 2
+    err = capsys.readouterr().err
+    assert "is not a directory" in err and len(err.strip().splitlines()) == 1

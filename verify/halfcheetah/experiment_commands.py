@@ -73,7 +73,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "PJAP distance over training. Writes OUT/fig6.png and OUT/summary.json.",
     )
     p.add_argument("dirs", nargs="+", metavar="DIR", help="run directories")
-    p.add_argument("--out", required=True, help="directory for fig6.png and summary.json")
+    from brud_analysis.cli_options import output_directory
+
+    p.add_argument("--out", required=True, type=output_directory,
+                   help="directory for fig6.png and summary.json (checked before any work)")
     p.add_argument("--reps", type=int, default=5000, help="bootstrap resamples (5000)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(handler=_report)
