@@ -156,6 +156,16 @@ def _check_numeric(expressions: Sequence[sympy.Expr], variables: Sequence[sympy.
         raise BrudError(f"cannot solve numerically with symbolic {names}: give values first")
 
 
+def _squarefree_rational(poly: sympy.Poly) -> sympy.Poly | None:
+    """The square-free part over exact rationals (floats made exact); None without real roots
+    to look for (a constant). A zero polynomial is a caller's error."""
+    poly = sympy.Poly(_rational(poly.as_expr()), *poly.gens)
+    if poly.is_zero:
+        raise ValueError("zero polynomial has every real number as a root")
+    sqf = poly.sqf_part()
+    return None if sqf.degree() <= 0 else sqf
+
+
 def univariate_real_roots(
     poly: sympy.Poly, exact: bool = True
 ) -> list[tuple[float, sympy.Expr | None]]:
@@ -168,11 +178,8 @@ def univariate_real_roots(
         >>> [exact for value, exact in univariate_real_roots(sympy.Poly(t**3 - 2*t, t))]
         [-sqrt(2), 0, sqrt(2)]
     """
-    poly = sympy.Poly(_rational(poly.as_expr()), *poly.gens)
-    if poly.is_zero:
-        raise ValueError("zero polynomial has every real number as a root")
-    sqf = poly.sqf_part()
-    if sqf.degree() <= 0:
+    sqf = _squarefree_rational(poly)
+    if sqf is None:
         return []
     if exact and sqf.degree() <= _EXACT_MAX_DEGREE:
         roots = sorted(set(sympy.real_roots(sqf)), key=lambda r: float(r.evalf(30)))
@@ -193,11 +200,8 @@ def real_root_boxes(poly: sympy.Poly, exact: bool = True) -> list[Box]:
         >>> [(b.value, b.exact) for b in real_root_boxes(sympy.Poly(t**2 - 2*t, t))]
         [(0.0, 0), (2.0, 2)]
     """
-    poly = sympy.Poly(_rational(poly.as_expr()), *poly.gens)
-    if poly.is_zero:
-        raise ValueError("zero polynomial has every real number as a root")
-    sqf = poly.sqf_part()
-    if sqf.degree() <= 0:
+    sqf = _squarefree_rational(poly)
+    if sqf is None:
         return []
     boxes = [Box(sqf, sympy.Rational(lo), sympy.Rational(hi)).refined(15)
              for (lo, hi), _ in sqf.intervals()]
