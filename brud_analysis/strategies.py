@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from fractions import Fraction
 
 import numpy as np
@@ -43,7 +44,8 @@ def small_rationals(limit: int = 3, denominator: int = 4) -> st.SearchStrategy[F
     ).filter(lambda f: abs(f) <= limit)
 
 
-def _game_from_terms(n_agents: int, terms: dict[tuple[int, ...], int], max_degree: int) -> Game:
+def _game_from_terms(n_agents: int, terms: Mapping[tuple[int, ...], int | Fraction],
+                     max_degree: int) -> Game:
     coeffs = np.zeros((max_degree + 1,) * n_agents, dtype=object)
     coeffs[...] = 0
     for monomial, c in terms.items():

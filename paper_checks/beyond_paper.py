@@ -46,7 +46,7 @@ from brud_analysis.regularisers import (
     fixed_point_formulas,
     regularised_field,
 )
-from paper_checks.claims import Context, Outcome, claim, fmt, require
+from paper_checks.claims import Context, Outcome, claim, fmt, must_derive, require
 from paper_checks.numeric import exact_moment_dataset
 
 LOCATION = "beyond the paper: policy regularisation (issue 14)"
@@ -182,7 +182,8 @@ def twin_peaks_bc_closed_form() -> dict[str, sympy.Expr]:
     A, B, C = game.parameters  # noqa: N806 (the paper's names; the game's own symbols)
     a_dag = sympy.sqrt((C - 2 * A) / (2 * B))
     data = Normal([a_dag, a_dag], [SPREAD, SPREAD])
-    root = fixed_point_formulas(game, data, bc(LAMBDA))[0][0]
+    root = must_derive(fixed_point_formulas(game, data, bc(LAMBDA)),
+                       "BRUD+BC fixed points of Twin Peaks")[0][0]
     u = sympy.factor(sympy.simplify(root / a_dag))
     t, frac, f = sympy.symbols("u F f", positive=True)
     reward = game.reward.subs({game.agents[0]: t * a_dag, game.agents[1]: t * a_dag})
@@ -461,11 +462,12 @@ def check_tp_origin(ctx: Context) -> Outcome:
     sym_ok = general is not None and sympy.simplify(general - expected) == 0
     setting_origin = twin_peaks_setting(0)
     brud_bc = fixed_point_formulas(setting_origin.game, Normal([0, 0], [s, s]), bc(LAMBDA))
-    stays = all(sympy.simplify(r[0]) == 0 for r in brud_bc)
+    stays = all(sympy.simplify(r[0]) == 0
+                for r in must_derive(brud_bc, "BRUD+BC fixed points at the origin"))
     numeric, ok = {}, sym_ok and stays
     std, lam = 1.0, 1.0
-    threshold = float(origin_escape_alpha(twin_peaks(1, 4, 5), Normal([0, 0], [std, std]),
-                                          regulariser=bc(lam)))
+    threshold = float(must_derive(origin_escape_alpha(
+        twin_peaks(1, 4, 5), Normal([0, 0], [std, std]), regulariser=bc(lam)), "alpha* with BC"))
     ds = exact_moment_dataset([0.0, 0.0], [std, std], 1000, seed=41)
     for factor in (0.5, 2.0):
         pj = sampling.PJAPConfig(alpha=factor * threshold, eps=0.0, distance="l2")
@@ -483,11 +485,12 @@ def check_tp_origin(ctx: Context) -> Outcome:
         ok &= near_origin == (1.0 if factor < 1 else 0.0)
     return Outcome(
         "confirmed" if ok else "refuted",
-        derived={"alpha* with BC": str(general.subs(D, sympy.Symbol("C") - 2 * A)),
+        derived={"alpha* with BC": "none (no eigenvalue crosses zero)" if general is None
+                 else str(general.subs(D, sympy.Symbol("C") - 2 * A)),
                  "BRUD+BC fixed point": "0 for every lambda",
                  f"alpha* at s = {std}, lambda = {lam} (A, B, C = 1, 4, 5)": threshold,
-                 "alpha* without BC there": float(origin_escape_alpha(
-                     twin_peaks(1, 4, 5), Normal([0, 0], [std, std]))),
+                 "alpha* without BC there": float(must_derive(origin_escape_alpha(
+                     twin_peaks(1, 4, 5), Normal([0, 0], [std, std])), "alpha* without BC")),
                  "refuted_if": REFUTED_IF["bp.tp_origin"]},
         numeric=numeric, note=f"BC raises PJAP's escape alpha to {threshold:g} (from 5/3) at "
                               "s = 1, lambda = 1",

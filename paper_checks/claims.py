@@ -20,7 +20,7 @@ import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 VERDICTS = ("confirmed", "refuted", "partly", "not run")
 STATUSES = (*VERDICTS, "error")
@@ -242,6 +242,26 @@ def require(module: str) -> Any:
         return importlib.import_module(module)
     except ModuleNotFoundError as err:
         raise NotRun(f"{module} is not available ({err})") from None
+
+
+_T = TypeVar("_T")
+
+
+def must_derive(value: _T | None, what: str) -> _T:
+    """``value``, or an error when a derivation the check relies on came back empty (``None``);
+    the check is then reported as ``error`` with this message.
+
+    Example:
+        >>> must_derive(5, "the escape threshold")
+        5
+        >>> must_derive(None, "the escape threshold")
+        Traceback (most recent call last):
+        ...
+        ValueError: the escape threshold: the derivation found none
+    """
+    if value is None:
+        raise ValueError(f"{what}: the derivation found none")
+    return value
 
 
 def fmt(value: Any, digits: int = 4) -> Any:

@@ -131,7 +131,11 @@ def _pjap_field(args: argparse.Namespace) -> int:
                         "--data uniform --low .. --high .., or --data FILE")
     if not args.alpha >= 0 or not args.eps >= 0:
         raise BrudError(f"--alpha and --eps must be >= 0, got {args.alpha} and {args.eps}")
-    closed = args.distance == "l2" and args.eps == 0 and isinstance(data, Normal)
+    # The closed form (and the phase diagram) exist only for normal data: ``normal`` is the data
+    # when they apply, else None.
+    normal = (data if args.distance == "l2" and args.eps == 0 and isinstance(data, Normal)
+              else None)
+    closed = normal is not None
     if getattr(args, "plot", None) and not closed:  # say so before any work
         raise BrudError("--plot draws the closed-form PJAP flow: it needs --data normal, "
                         "--distance l2 and --eps 0")
@@ -154,22 +158,23 @@ def _pjap_field(args: argparse.Namespace) -> int:
                          for p in points],
         "box": None if closed else [list(b) for b in box],
     }
-    if closed:
+    if normal is not None:
         alpha = sympy.nsimplify(args.alpha)
-        out["field"] = [str(sympy.expand(g)) for g in pjap_field(game, data, alpha, regulariser)]
+        out["field"] = [str(sympy.expand(g))
+                        for g in pjap_field(game, normal, alpha, regulariser)]
         try:
-            threshold = origin_escape_alpha(game, data, regulariser=regulariser)
+            threshold = origin_escape_alpha(game, normal, regulariser=regulariser)
         except BrudError:  # the data mean is not a fixed point for every alpha
             threshold = None
         if threshold is not None:
             out["mean_stable_below_alpha"] = float(threshold)
     if regulariser is not None:
         out["regulariser"] = regulariser.describe()
-    if getattr(args, "plot", None):
+    if getattr(args, "plot", None) and normal is not None:  # --plot without it raised above
         from brud_analysis.phase_diagrams import pjap_phase_diagram
 
-        top = max([1.5] + [1.5 * float(s) for s in data.std])
-        out["plot"] = str(pjap_phase_diagram(game, [float(m) for m in data.mean], args.plot,
+        top = max([1.5] + [1.5 * float(s) for s in normal.std])
+        out["plot"] = str(pjap_phase_diagram(game, [float(m) for m in normal.mean], args.plot,
                                              std_range=(0.05, top)))
     if args.json:
         print_json(out)
@@ -180,9 +185,9 @@ def _pjap_field(args: argparse.Namespace) -> int:
               "(beyond the paper)")
     print(f"data: {data!r}; alpha = {args.alpha:g}, eps = {args.eps:g}, "
           f"distance = {args.distance}")
-    if out["field"]:
+    if normal is not None:  # out["field"] was set from the closed form
         alpha = sympy.nsimplify(args.alpha)
-        for name, g in zip(game.agent_names, pjap_field(game, data, alpha, regulariser),
+        for name, g in zip(game.agent_names, pjap_field(game, normal, alpha, regulariser),
                            strict=True):
             print(f"  G_{name} = {sympy.N(sympy.expand(g), 6)}")
     if "mean_stable_below_alpha" in out:

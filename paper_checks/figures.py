@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Literal
 
 import numpy as np
 
@@ -140,9 +141,12 @@ def fig4(ctx: Context) -> Path:
         result = results[key]
         std = key.split("-", 1)[1]
         title = ("(a) origin-centred" if key.startswith("fig4a") else "(b) optimum-centred")
+        # verify_game always returns the trajectories and the dataset it trained on
+        assert result.trajectories is not None and result.dataset is not None
         ax = axes[0, col]
         plots.draw_reward_surface(ax, game, _box())
-        plots.draw_trajectories(ax, _one_per_init(result.trajectories.policy, len(FIG4_INITS)))
+        plots.draw_trajectories(ax, _one_per_init(np.asarray(result.trajectories.policy),
+                                                  len(FIG4_INITS)))
         for p in result.predicted:
             if p.stable:
                 ax.plot(*p.point, "X", color="tab:green", mec="black", ms=12)
@@ -203,8 +207,9 @@ def fig5(ctx: Context) -> Path:
         # Below the axes: the legend must not hide the (-0.5, -0.5) start or the lower peak.
         ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3)
         ax.set_title("trajectories")
-        for col, (key, label) in ((2, ("distance", "mean sample-to-policy L1 distance")),
-                                  (3, ("reward", "reward R(theta)"))):
+        panels: tuple[tuple[int, Literal["distance", "reward"], str], ...] = (
+            (2, "distance", "mean sample-to-policy L1 distance"), (3, "reward", "reward R(theta)"))
+        for col, key, label in panels:
             ax = axes[row, col]
             for run, name, color in ((prio, "MADDPG+PJAP", "tab:pink"),
                                      (base, "MADDPG", "tab:blue")):

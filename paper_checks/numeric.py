@@ -8,7 +8,7 @@ dataset; the remaining gap between prediction and training is SGD noise and floa
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import numpy as np
 
@@ -17,6 +17,18 @@ from paper_checks.claims import Context, require
 
 # Jitted trainers by (game, config): compiling dominates short runs on a 2-core CPU.
 _COMPILED: dict[tuple, Any] = {}
+
+
+class Runs(TypedDict):
+    """Logged training runs, one row per run: ``policy (S, L+1, n)``, ``reward (S, L+1)``,
+    ``distance (S, L)``, the log interval ``log_every`` (updates per logged point) and, for
+    online runs only, the final replay ``buffer (S, K, n)``."""
+
+    policy: np.ndarray
+    reward: np.ndarray
+    distance: np.ndarray
+    log_every: int
+    buffer: NotRequired[np.ndarray]
 
 
 def exact_moment_dataset(mean: Sequence[float], std: Sequence[float], size: int, seed: int = 0,
@@ -38,7 +50,7 @@ def exact_moment_dataset(mean: Sequence[float], std: Sequence[float], size: int,
 def offline_runs(game: Game, dataset: np.ndarray, inits: np.ndarray, *, steps: int, lr: float,
                  batch_size: int = 64, seed: int = 0, pjap: Any = None,
                  log_every: int | None = None,
-                 clip: float | None = None) -> dict[str, np.ndarray]:
+                 clip: float | None = None) -> Runs:
     """Offline BRUD (or PJAP) training, one run per row of ``inits`` ``(S, n)``.
 
     Returns numpy arrays ``policy (S, L+1, n)``, ``reward (S, L+1)``, ``distance (S, L)``.
@@ -72,7 +84,7 @@ def offline_runs(game: Game, dataset: np.ndarray, inits: np.ndarray, *, steps: i
 
 def online_runs(game: Game, theta0: Sequence[float], *, buffer_size: int, batch_size: int,
                 steps: int, seeds: int, lr: float, noise_std: float = 0.1, seed: int = 0
-                ) -> dict[str, np.ndarray]:
+                ) -> Runs:
     """Online MADDPG with a FIFO buffer (paper Fig. 2), ``seeds`` runs from ``theta0``.
 
     Returns ``policy (S, L+1, n)``, ``reward (S, L+1)``, ``distance (S, L)``, ``buffer (S, K, n)``.
@@ -94,7 +106,7 @@ def online_runs(game: Game, theta0: Sequence[float], *, buffer_size: int, batch_
             "log_every": every}
 
 
-def cached_offline(ctx: Context, key: str, *args: Any, **kwargs: Any) -> dict[str, np.ndarray]:
+def cached_offline(ctx: Context, key: str, *args: Any, **kwargs: Any) -> Runs:
     """:func:`offline_runs` memoised in ``ctx`` (a claim and its figure share one run)."""
     return ctx.cached(key, lambda: offline_runs(*args, **kwargs))
 

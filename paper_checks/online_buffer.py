@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import sympy
 
@@ -9,22 +11,22 @@ from brud_analysis.catalogue import sign_agreement
 from brud_analysis.data import Normal, PointMass
 from brud_analysis.fields import brud_field, true_field
 from paper_checks.claims import Context, Outcome, claim, fmt
-from paper_checks.numeric import online_runs
+from paper_checks.numeric import Runs, online_runs
 
 BUFFER_SIZES = (128, 256, 512, 1024)
 FIG2_START = (-0.5, 0.7)  # top-left, |y| > |x|: grad R goes via the saddle to ++ (as in Fig. 2)
 FIG2_BATCH, FIG2_LR, FIG2_NOISE = 32, 0.005, 0.1
 
 
-def fig2_runs(ctx: Context) -> dict[int, dict[str, np.ndarray]]:
+def fig2_runs(ctx: Context) -> dict[int, Runs]:
     """Online runs per buffer size (cached; the figure uses the same runs)."""
     # Both modes: 1500 steps, long enough for every K to reach ++ while the final buffer still
     # shows the stale data of the large ones; full mode adds seeds.
     steps = 1500
     seeds = max(4, ctx.seeds // 2)
-    return {k: ctx.cached(f"fig2-{k}", lambda k=k: online_runs(
-        sign_agreement(), FIG2_START, buffer_size=k, batch_size=FIG2_BATCH, steps=steps,
-        seeds=seeds, lr=FIG2_LR, noise_std=FIG2_NOISE)) for k in BUFFER_SIZES}
+    return {k: ctx.cached(f"fig2-{k}", functools.partial(
+        online_runs, sign_agreement(), FIG2_START, buffer_size=k, batch_size=FIG2_BATCH,
+        steps=steps, seeds=seeds, lr=FIG2_LR, noise_std=FIG2_NOISE)) for k in BUFFER_SIZES}
 
 
 @claim("fig2.buffer_size", "Sec. 3.1, Fig. 2",

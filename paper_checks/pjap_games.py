@@ -4,7 +4,9 @@ closed form, limits, escape threshold, eps floor."""
 
 from __future__ import annotations
 
+import functools
 import itertools
+from typing import Any
 
 import numpy as np
 import sympy
@@ -21,8 +23,8 @@ from brud_analysis.pjap import (
     pjap_fixed_points,
     pjap_jacobian,
 )
-from paper_checks.claims import Context, Outcome, claim, fmt, require
-from paper_checks.numeric import cached_offline, exact_moment_dataset, seeds_inits
+from paper_checks.claims import Context, Outcome, claim, fmt, must_derive, require
+from paper_checks.numeric import Runs, cached_offline, exact_moment_dataset, seeds_inits
 
 PAPER = {"A": 1, "B": 4, "C": 5}
 A_DAG = float(np.sqrt(3 / 8))
@@ -41,7 +43,7 @@ def fig5_dataset(std: float, mean: float = A_DAG) -> np.ndarray:
     return exact_moment_dataset([mean, mean], [std, std], 1000, seed=11)
 
 
-def fig5_runs(ctx: Context, std: float, use_pjap: bool) -> dict[str, np.ndarray]:
+def fig5_runs(ctx: Context, std: float, use_pjap: bool) -> Runs:
     """Offline MADDPG with / without PJAP (L1, Eq. 7) on the optimum-centred dataset."""
     sampling = require("verify.sampling")
     pjap = sampling.PJAPConfig(alpha=FIG5_ALPHA, eps=FIG5_EPS) if use_pjap else None
@@ -219,9 +221,9 @@ def check_closed_form(ctx: Context) -> Outcome:
         pj = sampling.PJAPConfig(alpha=alpha, eps=0.0, distance="l2")
         model = Empirical(fig5_dataset(std))
         pts = pjap_fixed_points(game, Normal([A_DAG, A_DAG], [std, std]), alpha)
-        result = ctx.cached(f"closed-{std}-{alpha}", lambda pj=pj, model=model:
-                            harness.verify_game(game, model, seeds=ctx.seeds, steps=ctx.steps,
-                                                lr=0.05, pjap=pj))
+        result = ctx.cached(f"closed-{std}-{alpha}", functools.partial(
+            harness.verify_game, game, model, seeds=ctx.seeds, steps=ctx.steps, lr=0.05,
+            pjap=pj))
         stable = np.array([p.point for p in result.predicted if p.stable])
         ends = result.final_policies
         nearest = np.min(np.max(np.abs(ends[:, None, :] - stable[None]), axis=-1), axis=1)
@@ -256,13 +258,15 @@ def check_closed_form(ctx: Context) -> Outcome:
 def check_escape(ctx: Context) -> Outcome:
     sampling = require("verify.sampling")
     A, B, D, s = sympy.symbols("A B D s", real=True)
-    general = origin_escape_alpha(twin_peaks(A, B, 2 * A + D), Normal([0, 0], [s, s]))
+    general = must_derive(origin_escape_alpha(twin_peaks(A, B, 2 * A + D),
+                                              Normal([0, 0], [s, s])), "alpha* (general A, B, D)")
     C = sympy.Symbol("C", real=True)
-    derived = {"alpha*": str(general.subs(D, C - 2 * A))}
+    derived: dict[str, Any] = {"alpha*": str(general.subs(D, C - 2 * A))}
     numeric, ok = {}, sympy.simplify(general - (A + B * s**2) / (s**2 * D)) == 0
     game = twin_peaks(**PAPER)
     for std in (0.3, 1.0):
-        threshold = float(origin_escape_alpha(game, Normal([0, 0], [std, std])))
+        threshold = float(must_derive(origin_escape_alpha(game, Normal([0, 0], [std, std])),
+                                      f"alpha* at std {std}"))
         derived[f"alpha* at std {std}"] = round(threshold, 4)
         data = fig5_dataset(std, mean=0.0)
         # A run "left" the origin if its tail-averaged end is nearer the escaped stable points

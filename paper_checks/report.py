@@ -50,7 +50,8 @@ def run_report(out_dir: str | os.PathLike[str], *, quick: bool = False,
         claims = list(registry.values())
     ctx = Context.for_mode(out, quick, Path(halfcheetah_results) if halfcheetah_results else None)
     results = run_claims(ctx, claims, progress=progress)
-    written, failed = {}, {}
+    written: dict[str, str] = {}  # figure label -> path
+    failed: dict[str, str] = {}   # figure label -> error
     if figures:
         from paper_checks.figures import make_figures
 

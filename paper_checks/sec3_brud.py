@@ -11,7 +11,7 @@ from brud_analysis.data import Empirical
 from brud_analysis.fields import brud_field, true_field
 from brud_analysis.game import Game
 from paper_checks.claims import Context, Outcome, claim, fmt, require
-from paper_checks.numeric import cached_offline, seeds_inits
+from paper_checks.numeric import Runs, cached_offline, seeds_inits
 
 PAPER_GAMES = {
     "decoupled": decoupled(), "sign_agreement": sign_agreement(),
@@ -42,7 +42,7 @@ FIG3_CLIP = 1.0
 FIG3_TRAVEL = 5.0
 
 
-def fig3_runs(ctx: Context) -> tuple[dict[str, np.ndarray], int, float]:
+def fig3_runs(ctx: Context) -> tuple[Runs, int, float]:
     """Offline runs on the Fig. 3 dataset from its three initialisations, kept in the
     [-1, 1] box: (run, steps, lr)."""
     data = fig3_dataset()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import sympy
 
@@ -11,6 +13,9 @@ from brud_analysis.fields import brud_component
 from brud_analysis.game import Game
 from paper_checks.claims import Context, Outcome, claim, fmt, require
 from paper_checks.numeric import exact_moment_dataset
+
+if TYPE_CHECKING:  # verify (JAX) is imported lazily, through require()
+    from verify.harness import VerificationResult
 
 A, B, C = sympy.symbols("A B C", real=True)
 PAPER = {"A": 1, "B": 4, "C": 5}
@@ -38,13 +43,13 @@ def converged_policy_formula() -> tuple[sympy.Expr, sympy.Symbol, sympy.Symbol]:
     return sympy.simplify(theta), m, s
 
 
-def _verify(ctx: Context, key: str, mean: float, std: float) -> object:
+def _verify(ctx: Context, key: str, mean: float, std: float) -> VerificationResult:
     """verify_game on a dataset with exactly this mean/std for both agents (cached per run)."""
     harness = require("verify.harness")
     game = twin_peaks(**PAPER)
     inits = np.repeat(np.asarray(FIG4_INITS), max(2, ctx.seeds // len(FIG4_INITS)), axis=0)
 
-    def run():
+    def run() -> VerificationResult:
         data = Empirical(exact_moment_dataset([mean, mean], [std, std], 1000, seed=7))
         return harness.verify_game(game, data, seeds=len(inits), steps=ctx.steps, lr=0.05,
                                    init=inits)
@@ -266,7 +271,7 @@ def check_fig4b(ctx: Context) -> Outcome:
                    why="" if ok else "training disagrees with the derived policy")
 
 
-def fig4_results(ctx: Context) -> dict[str, object]:
+def fig4_results(ctx: Context) -> dict[str, VerificationResult]:
     """The cached Fig. 4 verification runs, keyed like ``fig4a-0.3`` (for the figure)."""
     out = {}
     for panel, mean in (("fig4a", 0.0), ("fig4b", float(a_dagger(**PAPER)))):

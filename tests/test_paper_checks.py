@@ -178,7 +178,7 @@ def test_every_claim_of_this_module_says_what_would_refute_it():
 
 def test_list_json_and_missing_halfcheetah_results(tmp_path, capsys):
     assert main(["paper-checks", "--list", "--json"]) == 0
-    listed = json.loads(capsys.readouterr().out)
+    listed = json.loads(capsys.readouterr().out)["claims"]  # {claims: [...]} (docs/json.md)
     assert {"id", "location", "statement", "refuted_if"} <= set(listed[0])
     assert main(["paper-checks", "--halfcheetah-results", str(tmp_path / "missing.json"),
                  "--out", str(tmp_path / "r")]) == 2

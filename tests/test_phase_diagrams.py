@@ -121,6 +121,10 @@ def test_pjap_plot_cli(tmp_path, capsys):
     assert main(["pjap-field", "sign_agreement", "--data", "normal", "--mean", "0", "0",
                  "--std", "1", "1", "--alpha", "1", "--eps", "0.1", "--plot", str(out)]) == 2
     assert "closed-form" in capsys.readouterr().err
+    # Non-normal data never reach the normal-only closed form (its std / mean).
+    assert main(["pjap-field", "sign_agreement", "--data", "uniform", "--low", "-1", "-1",
+                 "--high", "1", "1", "--alpha", "1", "--plot", str(out)]) == 2
+    assert "closed-form" in capsys.readouterr().err
 
 
 def test_docstring_examples_run():

@@ -127,6 +127,7 @@ def run_verify(args: argparse.Namespace) -> int:
     what = "PJAP" if pjap else "BRUD"
     if regulariser is not None:
         what += f"+{regulariser.describe()}"
+    assert result.dataset is not None  # verify_game always returns the dataset it trained on
     print(f"game: R = {game.reward}   data: {data!r}, dataset N={result.dataset.shape[0]}")
     print(f"trained {args.seeds} runs x {args.steps} updates (lr {args.lr}, batch "
           f"{args.batch_size}{', ' + repr(pjap) if pjap else ''})")

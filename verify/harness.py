@@ -334,7 +334,6 @@ class _Target:
     variance: np.ndarray        # (n,) stationary variance of one iterate, per agent
     correlation: np.ndarray     # (n,) correlation of consecutive logged iterates
     deterministic: float        # bias + rounding + importance bias (distance units)
-    averaged: np.ndarray = None  # (n,) variance of one run's tail average
     single_tol: float = math.nan
     orbit: tuple = ()            # which joint orbit (phases of one orbit share it)
 
@@ -390,9 +389,9 @@ def _decoupled_predictions(ref: ReferenceField, lr: float, clip: float | None, b
     predicted = []
     for combo in itertools.product(*[[o for o in orbits if o.period == 1]
                                      for orbits in per_agent]):
-        point = tuple(o.values[0] for o in combo)
-        eig = tuple(complex(ref.polys[i].deriv()(v)) for i, v in enumerate(point))
-        predicted.append(FixedPoint(point, None, all(o.stable for o in combo), eig))
+        fixed = tuple(o.values[0] for o in combo)
+        eig = tuple(complex(ref.polys[i].deriv()(v)) for i, v in enumerate(fixed))
+        predicted.append(FixedPoint(fixed, None, all(o.stable for o in combo), eig))
     targets, orbits_out, notes = [], [], []
     stable_per_agent = [[o for o in orbits if o.stable] for orbits in per_agent]
     for i, orbits in enumerate(per_agent):
@@ -442,10 +441,12 @@ def _box_points(ref: ReferenceField, clip: float, flow_points: list[FixedPoint]
                     x[free] = z
                     return x
 
+                def free_field(z: np.ndarray, full=full, free=free) -> np.ndarray:
+                    return ref.field(full(z))[free]
+
                 if free:
-                    cands = find_fixed_points(lambda z, full=full, free=free:
-                                              ref.field(full(z))[free],
-                                              [(-clip, clip)] * len(free), starts_per_axis=5)
+                    cands = find_fixed_points(free_field, [(-clip, clip)] * len(free),
+                                              starts_per_axis=5)
                     zs = [np.asarray(c.point) for c in cands if np.all(np.abs(c.point) < clip)]
                 else:
                     zs = [np.zeros(0)]
@@ -716,11 +717,12 @@ def _basin_check(targets: list[_Target], final: np.ndarray, last: np.ndarray, sk
     with that reference alone, with the noise propagated along the path (``path_var``)."""
     seeds, n = final.shape
     centres = np.array([t.point for t in targets])
+    averaged = []  # per target: (n,) variance of one run's tail average
     for t in targets:
         # Tail average of m correlated iterates; r -> 1 leaves one iterate's variance.
         r = np.minimum(t.correlation, 1 - 1e-12)
-        t.averaged = np.minimum(t.variance, t.variance / m_tail * (1 + r) / (1 - r))
-        t.single_tol = Z_SCORE * math.sqrt(float(np.sum(t.averaged))) + t.deterministic
+        averaged.append(np.minimum(t.variance, t.variance / m_tail * (1 + r) / (1 - r)))
+        t.single_tol = Z_SCORE * math.sqrt(float(np.sum(averaged[-1]))) + t.deterministic
     single = np.array([t.single_tol for t in targets])
 
     # Where the reference map from each start ends, relative to the targets.
@@ -792,7 +794,7 @@ def _basin_check(targets: list[_Target], final: np.ndarray, last: np.ndarray, sk
             unreferenced = members & ~(ref_at_target & (ref_nearest == k))
             transient = float(np.max(ref_gap[ref_at_target & (ref_nearest == k)], initial=0.0)
                               ) if unreferenced.any() else 0.0
-            tol = Z_SCORE * math.sqrt(float(np.sum(t.averaged)) / count) + t.deterministic \
+            tol = Z_SCORE * math.sqrt(float(np.sum(averaged[k])) / count) + t.deterministic \
                 + transient
             err = float(np.linalg.norm(mean - ref_mean))
         else:

@@ -34,7 +34,7 @@ def _require_two_agents(game: Game) -> None:
                         f"{game.n_agents} ({', '.join(game.agent_names)})")
 
 
-def _limits(*arrays: np.ndarray, pad: float = 0.1) -> tuple[float, float, float, float]:
+def _limits(*arrays: np.ndarray | None, pad: float = 0.1) -> tuple[float, float, float, float]:
     pts = np.concatenate([np.asarray(a, float).reshape(-1, 2) for a in arrays if a is not None
                           and np.size(a)])
     pts = pts[np.all(np.isfinite(pts), axis=1)]
@@ -63,6 +63,8 @@ def draw_reward_surface(ax, game: Game, limits: tuple[float, float, float, float
     from matplotlib.colors import BoundaryNorm
 
     top, span = float(z.max()), float(z.max() - z.min())
+    levels: np.ndarray | int  # explicit band edges, or a number of linear levels
+    norm: BoundaryNorm | None
     if span > 0 and (top - float(np.median(z))) < 0.2 * span:
         levels = np.concatenate([top - np.geomspace(span, span * 1e-4, 32), [top]])
         norm = BoundaryNorm(levels, 256)  # one even colour step per band

@@ -307,7 +307,7 @@ def _apply(opt: optax.GradientTransformation, theta: jax.Array, opt_state: optax
     return theta, opt_state
 
 
-def _mean_distance(rows: jax.Array, theta: jax.Array, distance: str) -> jax.Array:
+def _mean_distance(rows: jax.Array, theta: jax.Array, distance: sampling.Distance) -> jax.Array:
     return jnp.mean(sampling.joint_action_distance(rows, theta, distance))
 
 
@@ -338,7 +338,7 @@ def make_offline_train(
     opt = _optimizer(config.optimizer, config.lr)
     pjap = config.pjap
     batch = config.batch_size
-    distance_kind = pjap.distance if pjap is not None else "l1"
+    distance_kind: sampling.Distance = pjap.distance if pjap is not None else "l1"
     estimate = config.gradient or brud_gradient
     penalty_grad = (regulariser_gradient(config.regulariser)
                     if config.regulariser is not None else None)

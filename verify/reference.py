@@ -359,7 +359,7 @@ def agent_orbits(g: Polynomial, lr: float, clip: float | None) -> list[Orbit]:
             out.append(Orbit((float(w),), 0.0, True, True, (True,)))
     # Period 2 inside the box: divide out the fixed points (F(x) - x = lr g).
     quotient, _ = divmod(F(F) - x, lr * g) if g.degree() >= 1 else (F(F) - x, None)
-    seen: set[tuple[float, float]] = set()
+    seen: set[tuple[float, ...]] = set()  # sorted (a, b) of each period-2 orbit
     for r in _real_roots(quotient):
         a, b = float(r), float(F(r))
         if abs(a - b) <= 1e-9 * (1 + abs(a)) or not (inside(a) and inside(b)):
@@ -372,7 +372,7 @@ def agent_orbits(g: Polynomial, lr: float, clip: float | None) -> list[Orbit]:
         seen.add(key)
         m = float(dF(a) * dF(b))
         out.append(Orbit(tuple(sorted((a, b))), m, abs(m) < 1, None, (False, False)))
-    # Period 2 through a wall: w -> b -> w.
+    # Period 2 through a wall: w -> b -> w (|w| is the clip bound).
     for w in walls:
         b = step(w)
         if abs(b - w) > 1e-12 and abs(step(b) - w) <= 1e-12 * (1 + abs(w)):
@@ -382,7 +382,7 @@ def agent_orbits(g: Polynomial, lr: float, clip: float | None) -> list[Orbit]:
             seen.add(key)
             m = slope(w) * slope(b)
             out.append(Orbit(tuple(sorted((w, b))), m, abs(m) < 1, None,
-                             tuple(abs(abs(v) - clip) < 1e-12 for v in sorted((w, b)))))
+                             tuple(abs(abs(v) - abs(w)) < 1e-12 for v in sorted((w, b)))))
     return out
 
 

@@ -17,7 +17,7 @@ Shapes: ``N`` items, batch ``B``, ``n`` agents.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, overload
 
 import jax
 import jax.numpy as jnp
@@ -217,6 +217,12 @@ def importance_weights(probabilities: jax.Array, n_items: int) -> jax.Array:
     return w / jnp.max(w)
 
 
+@overload
+def refresh_indices(key: jax.Array, n_items: int, sampled: jax.Array, refresh: int
+                    ) -> jax.Array: ...
+@overload
+def refresh_indices(key: jax.Array, n_items: int, sampled: jax.Array, refresh: None
+                    ) -> None: ...
 def refresh_indices(
     key: jax.Array, n_items: int, sampled: jax.Array, refresh: int | None
 ) -> jax.Array | None:
