@@ -15,14 +15,6 @@ from mypy import api
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("brud_analysis", "verify", "paper_checks")
 
-# Files with mypy errors still being fixed elsewhere (issue 13, item 6: the HalfCheetah learner
-# side, edited in parallel). Every error must lie in one of these; empty this set (and drop the
-# xfail below) once they are clean.
-PENDING = frozenset({
-    "verify/halfcheetah/checkpoint.py", "verify/halfcheetah/networks.py",
-    "verify/halfcheetah/replay.py",
-})
-
 _ERROR = re.compile(r"^(?P<file>[^:\s]+\.py):\d+(?::\d+)?: error: ", re.MULTILINE)
 
 
@@ -46,14 +38,6 @@ def _errors(report: str) -> list[tuple[str, str]]:
             if (m := _ERROR.match(line))]
 
 
-def test_errors_only_in_pending_files(mypy_report: tuple[str, int]) -> None:
-    stdout, _ = mypy_report
-    outside = [line for file, line in _errors(stdout) if file not in PENDING]
-    assert not outside, "mypy errors outside the pending files:\n" + "\n".join(outside)
-
-
-@pytest.mark.xfail(bool(PENDING), strict=True,
-                   reason="mypy errors remain in files being fixed elsewhere (PENDING)")
 def test_mypy_clean(mypy_report: tuple[str, int]) -> None:
     stdout, status = mypy_report
     assert status == 0 and not _errors(stdout), stdout

@@ -52,7 +52,8 @@ def save_checkpoint(path: str | Path, state: Any, document: dict) -> Path:
     """
     from brud_analysis.output import to_jsonable, write_atomic
 
-    arrays = {name: np.asarray(leaf) for name, leaf in _named_leaves(state)}
+    # dict[str, Any]: numpy's stubs read a ** of arrays as possibly its allow_pickle flag
+    arrays: dict[str, Any] = {name: np.asarray(leaf) for name, leaf in _named_leaves(state)}
     arrays[_DOCUMENT] = np.frombuffer(json.dumps(to_jsonable(document)).encode(), np.uint8)
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)

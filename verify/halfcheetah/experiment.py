@@ -89,8 +89,8 @@ def data_value(transitions, gamma: float) -> dict[str, Any]:
         99.47
     """
     rewards = np.asarray(transitions.rewards, np.float64).mean(axis=-1)
-    ends = (np.asarray(transitions.terminals, bool).any(axis=-1)
-            | np.asarray(transitions.truncations, bool).any(axis=-1))
+    ends = np.asarray(np.asarray(transitions.terminals, bool).any(axis=-1)
+                      | np.asarray(transitions.truncations, bool).any(axis=-1))
     ends[-1] = True
     returns = discounted_returns(rewards, ends, gamma)
     horizon = math.ceil(math.log(0.01) / math.log(gamma))

@@ -345,7 +345,7 @@ def make_learner(
             if pjap.refresh is not None and config.pjap_refresh == "priority":
                 # the authors' refresh: windows drawn in proportion to their sampling weight
                 extra, _ = sample(k_refresh, state.sampler, pjap.refresh)
-                refresh = jnp.concatenate([items, extra])
+                refresh: jax.Array | None = jnp.concatenate([items, extra])
             else:
                 refresh = refresh_indices(k_refresh, n_items, items, pjap.refresh)
             if refresh is None:  # refresh every window (only sensible for small datasets)

@@ -14,6 +14,7 @@ size 2) on the global state and the joint action.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -145,7 +146,7 @@ class TwinCritic:
     def _init_one(self, key: jax.Array) -> Params:
         keys = jax.random.split(key, len(self.hidden) + 2)
         first = self.hidden[0]
-        params = {
+        params: dict[str, Any] = {
             "state": _dense_init(keys[0], self.state_dim, first),
             # No bias: the state half's bias is the first layer's bias.
             "action": {"w": _dense_init(keys[1], self.joint_action_dim, first)["w"]},

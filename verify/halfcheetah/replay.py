@@ -91,8 +91,8 @@ def make_sequence_dataset(transitions, sequence_length: int) -> SequenceDataset:
     """
     from brud_analysis.errors import BrudError
 
-    terminals = np.asarray(transitions.terminals, bool).any(axis=-1)
-    truncations = np.asarray(transitions.truncations, bool).any(axis=-1)
+    terminals = np.asarray(np.asarray(transitions.terminals, bool).any(axis=-1))
+    truncations = np.asarray(np.asarray(transitions.truncations, bool).any(axis=-1))
     starts = window_starts(terminals | truncations, sequence_length)
     if len(starts) == 0:
         raise BrudError(
