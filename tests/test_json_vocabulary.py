@@ -155,4 +155,6 @@ def test_halfcheetah_commands_speak_the_vocabulary(capsys, tmp_path, monkeypatch
                                               str(runs), "--no-progress"]))
     found += violations(run_json(capsys, ["halfcheetah", "report", str(runs), "--out",
                                           str(tmp_path / "f"), "--reps", "100"]))
-    assert sorted({re.sub(r"\[\d+\]", "[]", f) for f in found}) == []
+    distinct = sorted({re.sub(r"\[\d+\]", "[]", f) for f in found})
+    print("\n".join(distinct))
+    assert distinct == []
