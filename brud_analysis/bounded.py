@@ -8,8 +8,8 @@ killed. The handler runs in a forked worker that
   started (:func:`run_with_budget`);
 * dies with its parent, whatever killed the parent (``PR_SET_PDEATHSIG`` on Linux: SIGTERM,
   whose handler kills the whole group), so no orphan keeps a CPU busy;
-* runs under an address-space limit (:data:`MAX_MEMORY_BYTES`), so an input that would eat the
-  machine's memory ends with a one-line error instead;
+* runs under an address-space limit (:data:`MAX_MEMORY_BYTES` beyond what it maps at the
+  start), so an input that would eat the machine's memory ends with a one-line error instead;
 * sends back what it printed, so a killed worker never leaves half an answer on stdout.
 """
 
@@ -68,6 +68,18 @@ def _kill_group(*_: Any) -> None:
     os.killpg(os.getpgrp(), signal.SIGKILL)
 
 
+def _mapped_bytes() -> int:
+    """Address space this process maps now (Linux ``VmSize``; 0 where unknown)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 def _worker(handler: Callable[[Any], int | None], args: Any, conn: Any, parent: int) -> None:
     os.setpgid(0, 0)
     signal.signal(signal.SIGTERM, _kill_group)
@@ -78,7 +90,11 @@ def _worker(handler: Callable[[Any], int | None], args: Any, conn: Any, parent: 
     with contextlib.suppress(ValueError, OSError):
         import resource
 
-        resource.setrlimit(resource.RLIMIT_AS, (MAX_MEMORY_BYTES, MAX_MEMORY_BYTES))
+        # On top of what the forked worker already maps: a parent that has loaded JAX (a test
+        # session, a notebook) maps several GiB of address space before the handler starts, and
+        # a flat cap below that makes every allocation fail (seen as SystemErrors in SymPy).
+        limit = _mapped_bytes() + MAX_MEMORY_BYTES
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     out, err = io.StringIO(), io.StringIO()
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):

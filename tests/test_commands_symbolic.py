@@ -328,3 +328,17 @@ def test_worker_and_its_solver_die_with_a_killed_parent(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_worker_memory_cap_is_on_top_of_what_the_caller_already_maps(capsys):
+    # A session that loaded JAX maps several GiB before `main` forks its worker; a flat 4 GiB
+    # address-space cap then made every allocation fail (exit 1/2 on a valid command).
+    import mmap
+
+    reserved = mmap.mmap(-1, 5 * 1024**3)  # address space only: never touched
+    try:
+        assert main(["condition", "twin_peaks(A=1, B=4, C=5)", "--target", "sqrt(3/8)",
+                     "sqrt(3/8)", "--json"]) == 0
+    finally:
+        reserved.close()
+    assert '"possible": true' in capsys.readouterr().out
