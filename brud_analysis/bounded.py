@@ -43,10 +43,10 @@ class WorkerCrash(Exception):
         self.traceback_text = traceback_text
 
 
-def die_with_parent() -> None:
-    """Ask Linux to send this process SIGTERM when its parent exits (no-op elsewhere).
+def die_with_parent(signum: int = signal.SIGTERM) -> None:
+    """Ask Linux to send this process ``signum`` when its parent exits (no-op elsewhere).
 
-    Call it first thing in a forked worker; pair it with a SIGTERM handler that cleans up.
+    Call it first thing in a forked worker; with SIGTERM, pair it with a handler that cleans up.
 
     Example:
         >>> die_with_parent()  # in the test process: harmless
@@ -58,7 +58,7 @@ def die_with_parent() -> None:
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+        libc.prctl(pr_set_pdeathsig, signum, 0, 0, 0)
     except (OSError, AttributeError):  # no prctl: the worker may outlive a killed parent
         pass
 
@@ -187,22 +187,13 @@ class OutOfTime(Exception):
 def _die_with_parent(parent_pid: int) -> None:
     """Make this (forked) process die when its parent dies, whatever killed the parent.
 
-    Linux: prctl(PR_SET_PDEATHSIG, SIGKILL) via ctypes; then re-check the parent, in case it
-    died before the call. Elsewhere a daemon thread polls the parent id.
+    Linux: SIGKILL on the parent's death (:func:`die_with_parent`); then re-check the parent,
+    in case it died before the call. A daemon thread also polls the parent id (the only guard
+    where prctl does not exist).
     """
-    import os
-    import signal
-    import sys
     import threading
 
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
+    die_with_parent(signal.SIGKILL)
     if os.getppid() != parent_pid:
         os._exit(1)
 
