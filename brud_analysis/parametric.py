@@ -9,11 +9,13 @@ with the condition under which it holds (docs/theory.md, sections "The BRUD-indu
   polynomial ``g_i(theta_i)`` whose coefficients are in the parameters. It is factored over
   Q(parameters); every factor of degree <= 4 has closed-form roots (degree 1 and 2 by the usual
   formulas, 3 and 4 by SymPy's Cardano/Ferrari formulas). Each root carries ``real_if`` (linear:
-  leading coefficient non-zero; quadratic: discriminant > 0, i.e. real *and* distinct from its
-  twin; cubic/quartic: ``im(root) = 0``, which we cannot reduce to a condition on the parameters)
+  leading coefficient non-zero; quadratic: discriminant >= 0, equal to its twin at 0;
+  cubic/quartic: ``im(root) = 0``, which we cannot reduce to a condition on the parameters)
   and ``stable_if`` (``g_i'(root) < 0``). Factors of degree > 4 are named, without roots.
-  ``real_if`` does not say whether a point coincides with a root of *another* factor: at
-  such boundary values (Twin Peaks at C = 2A) the points merge and the kind turns degenerate.
+  ``degenerate_if`` (``g_i'(root) = 0`` for some agent) names the parameter values where a
+  root is multiple: there two formulas give the same point (two roots of one factor, or
+  roots of two factors, coincide) and linearisation cannot decide stability, so the numeric
+  solver reports one point with stability undetermined.
 * **Stationary points of grad R.** A lex Groebner basis over the field Q(parameters), split along
   the factors of its elements into components; a component whose basis is triangular (one
   element per variable, each in that variable and the later ones) is solved bottom-up by the
@@ -159,11 +161,16 @@ class Assumptions:
                 or any(not p.exp.is_Integer for p in expr.atoms(sympy.Pow))):
             return possible
         out = set(possible)
-        for sign, query in ((1, Q.positive), (-1, Q.negative)):
+        for sign, query, mirror in ((1, Q.positive, Q.negative), (-1, Q.negative, Q.positive)):
             if sign not in out:
                 continue
             try:
                 answer = sympy.ask(query(expr), self._predicate)
+                # SymPy 1.14's ask answers wrongly through a negation under weak facts:
+                # ask(Q.negative(-x), Q.nonnegative(x)) is True (x = 0 refutes it). Trust
+                # an answer only when the mirrored question (sign of -expr) gives the same.
+                if answer is not None and sympy.ask(mirror(-expr), self._predicate) != answer:
+                    answer = None
             except Exception:  # noqa: BLE001 (ask raises on inconsistent facts etc.)
                 answer = None
             if answer is True:
@@ -411,6 +418,9 @@ def _simplify(assumptions: Assumptions, cond: sympy.Basic) -> sympy.Basic:
         if s == {-1}:
             rel = _FLIP[rel]
             continue
+        if (rel in (sympy.Equality, sympy.Unequality) and isinstance(f, sympy.Pow)
+                and f.exp.is_positive):
+            f = f.base  # sqrt(X) = 0 exactly when X = 0
         kept.append(f)
     if not kept:  # every factor had a known strict sign
         return sympy.sympify(_decide(frozenset({1}), rel))
@@ -443,9 +453,9 @@ def _isolate(rel: type, e: sympy.Expr) -> sympy.Basic:
 class ParametricRoot:
     """One closed-form root of a univariate polynomial with symbolic coefficients.
 
-    ``real_if`` is the condition for the root to be real (and, for a quadratic factor, distinct
-    from its twin); ``exact_condition`` is False when that condition could not be reduced to
-    the parameters (cubic and quartic formulas: ``im(root) = 0``).
+    ``real_if`` is the condition for the root to be real (for a quadratic factor: discriminant
+    >= 0; at 0 the two roots coincide); ``exact_condition`` is False when that condition could
+    not be reduced to the parameters (cubic and quartic formulas: ``im(root) = 0``).
     """
 
     value: sympy.Expr
@@ -492,7 +502,7 @@ def closed_form_roots(poly: sympy.Poly, assumptions: Assumptions | None = None,
         >>> B, C, y = sympy.symbols("B C y", real=True)
         >>> roots, _ = closed_form_roots(sympy.Poly(2*B*y**2 - C, y), Assumptions("B > 0"))
         >>> [(r.value, r.real_if) for r in roots]
-        [(-sqrt(2)*sqrt(C/B)/2, C > 0), (sqrt(2)*sqrt(C/B)/2, C > 0)]
+        [(-sqrt(2)*sqrt(C/B)/2, C >= 0), (sqrt(2)*sqrt(C/B)/2, C >= 0)]
     """
     assumptions = assumptions or Assumptions()
     extra = tuple(extra)
@@ -506,7 +516,9 @@ def closed_form_roots(poly: sympy.Poly, assumptions: Assumptions | None = None,
     if d == 2:
         a, b, c = coeffs
         disc = sympy.factor(b**2 - 4 * a * c)
-        real_if = sympy.And(lc_ok, assumptions.simplify(disc > 0, extra))
+        # disc = 0 is a real double root: kept (both formulas give it), and flagged where it
+        # matters: a BRUD point's degenerate_if, a stationary point's "degenerate" kind
+        real_if = sympy.And(lc_ok, assumptions.simplify(disc >= 0, extra))
         if b == 0:
             r = sympy.sqrt(_radicand(-c / a))
             values = [-r, r]
@@ -593,6 +605,9 @@ class ParametricFixedPoint:
     real_if: sympy.Basic
     stable_if: sympy.Basic
     exact_conditions: bool = True
+    # where it holds, the point is a multiple root (it coincides with another formula's point)
+    # and its stability is undetermined by linearisation
+    degenerate_if: sympy.Basic = sympy.false
 
 
 @dataclass
@@ -604,6 +619,8 @@ class AgentFixedPoints:
     roots: list[tuple[ParametricRoot, sympy.Basic]]  # (root, stable_if)
     no_closed_form: list[sympy.Expr]
     every_value_if: sympy.Basic  # g_i identically zero: every theta_i is fixed
+    # one per root: g_i'(root) = 0, a multiple root (merges with another; stability undetermined)
+    degenerate_if: list[sympy.Basic] = dataclasses.field(default_factory=list)
 
 
 @dataclass
@@ -637,17 +654,20 @@ def parametric_brud_fixed_points(game: Game, data: DataModel,
     notes = []
     for name, agent, gi in zip(game.agent_names, game.agents, g, strict=True):
         found = univariate_parametric_roots(gi, agent, assumptions)
-        entries = []
+        entries, degenerate = [], []
         for r in found.roots:
             deriv = _derivative_at(found, r, agent)
             extra = (r.real_if,) if r.real_if not in (sympy.true, sympy.false) else ()
             if deriv == 0:
-                stable = sympy.false
+                stable, multiple = sympy.false, sympy.true
             elif r.exact_condition:
                 stable = assumptions.simplify(deriv < 0, extra)
+                multiple = assumptions.simplify(sympy.Eq(deriv, 0), extra)
             else:  # cubic/quartic formulas: the sign of g' there is beyond simplification
                 stable = sympy.StrictLessThan(deriv, 0, evaluate=False)
+                multiple = sympy.Eq(deriv, 0, evaluate=False)
             entries.append((r, stable))
+            degenerate.append(multiple)
         if found.no_closed_form:
             notes.append(f"agent {name}: no closed form for the roots of "
                          + ", ".join(f"{f} (degree {sympy.degree(f, agent)})"
@@ -656,17 +676,19 @@ def parametric_brud_fixed_points(game: Game, data: DataModel,
         if found.zero_if is not sympy.false:
             notes.append(f"agent {name}: every {name} is a fixed point when {found.zero_if}")
         per_agent.append(AgentFixedPoints(name, gi, entries, found.no_closed_form,
-                                          found.zero_if))
+                                          found.zero_if, degenerate))
     points = []
     if not any(a.no_closed_form for a in per_agent):
-        for combo in itertools.product(*(a.roots for a in per_agent)):
-            real = _and(assumptions, [r.real_if for r, _ in combo])
+        for combo in itertools.product(*(zip(a.roots, a.degenerate_if, strict=True)
+                                         for a in per_agent)):
+            real = _and(assumptions, [r.real_if for (r, _), _ in combo])
             if real is sympy.false:
                 continue
-            stable = _and(assumptions, [s for _, s in combo])
+            stable = _and(assumptions, [s for (_, s), _ in combo])
             points.append(ParametricFixedPoint(
-                tuple(r.value for r, _ in combo), real, stable,
-                all(r.exact_condition for r, _ in combo)))
+                tuple(r.value for (r, _), _ in combo), real, stable,
+                all(r.exact_condition for (r, _), _ in combo),
+                sympy.Or(*(d for _, d in combo))))
     if not points and not any(a.no_closed_form for a in per_agent):
         special = any(a.every_value_if is not sympy.false for a in per_agent)
         notes.append(("BRUD has no fixed point: the policy drifts" if

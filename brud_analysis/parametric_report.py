@@ -47,6 +47,13 @@ def _put_condition(entry: dict[str, Any], key: str, cond: sympy.Basic) -> None:
         entry[key + "_latex"] = sympy.latex(cond)
 
 
+def _put_degenerate(entry: dict[str, Any], cond: sympy.Basic) -> None:
+    """``degenerate_if`` is absent when the point is never a multiple root."""
+    if cond is not sympy.false:
+        entry["degenerate_if"] = _cond(cond)
+        entry["degenerate_if_latex"] = sympy.latex(cond)
+
+
 def analyse_parametric(game: Game, data: DataModel | None = None,
                        assumptions: Assumptions | None = None,
                        time_budget: float = 10.0) -> dict[str, Any]:
@@ -154,8 +161,9 @@ def _fixed_entry(p) -> dict[str, Any]:
                              "exact_latex": [sympy.latex(v) for v in p.exact],
                              "stable_if": _cond(p.stable_if),
                              "stable_if_latex": sympy.latex(p.stable_if)}
-    if p.stable_if in (sympy.true, sympy.false):
+    if p.stable_if in (sympy.true, sympy.false) and p.degenerate_if is sympy.false:
         entry["stable"] = bool(p.stable_if)
+    _put_degenerate(entry, p.degenerate_if)
     _put_condition(entry, "real_if", p.real_if)
     if not p.exact_conditions:
         entry["real_if_simplified"] = False
@@ -164,9 +172,11 @@ def _fixed_entry(p) -> dict[str, Any]:
 
 def _agent_entry(a) -> dict[str, Any]:
     roots = []
-    for r, stable in a.roots:
+    degenerate = a.degenerate_if or [sympy.false] * len(a.roots)
+    for (r, stable), multiple in zip(a.roots, degenerate, strict=True):
         entry: dict[str, Any] = {"exact": str(r.value), "exact_latex": sympy.latex(r.value),
                                  "stable_if": _cond(stable)}
+        _put_degenerate(entry, multiple)
         _put_condition(entry, "real_if", r.real_if)
         roots.append(entry)
     out: dict[str, Any] = {"agent": a.agent, "component": str(a.component), "roots": roots,
@@ -253,10 +263,15 @@ def print_parametric(out: dict[str, Any], latex: bool = False) -> None:
                         r["stable_if"],
                         r"\text{stable if } " + sympy.latex(sympy.sympify(r["stable_if"])))
                     real = rf",\ \text{{real if }} {r['real_if_latex']}" if "real_if" in r else ""
-                    print(rf"{a['agent']}^* = {r['exact_latex']} \quad {tex_stable}{real}")
+                    multiple = (rf",\ \text{{degenerate if }} {r['degenerate_if_latex']}"
+                                if "degenerate_if" in r else "")
+                    print(rf"{a['agent']}^* = {r['exact_latex']} \quad {tex_stable}{real}"
+                          + multiple)
                 else:
                     real = f"   real if {r['real_if']}" if "real_if" in r else ""
-                    print(f"  {a['agent']}* = {r['exact']}: {stable}{real}")
+                    multiple = (f"   degenerate (a multiple root, stability undetermined) if "
+                                f"{r['degenerate_if']}" if "degenerate_if" in r else "")
+                    print(f"  {a['agent']}* = {r['exact']}: {stable}{real}{multiple}")
         if not out.get("brud_fixed_points_per_agent"):
             for p in out["brud_fixed_points"]:
                 text = _point_text(p, latex)
