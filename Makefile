@@ -27,8 +27,10 @@ lock:
 fresh-clone-check:
 	bash scripts/fresh_clone_check.sh
 
+# Every core (at most 4) runs test files in parallel (pytest-xdist; a file stays on one worker so
+# its module fixtures are built once); Hypothesis draws the same examples every run (profile ci).
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist loadfile --hypothesis-profile ci
 
 paper: $(STAMP)
 	$(BIN)/brud paper-checks --out report/

@@ -1,8 +1,10 @@
 """Test-suite settings shared by every module.
 
-Under CI (``CI`` set, as `.ci/run` is run) Hypothesis draws the same examples on every run
-(``derandomize``), so a landing never depends on a lucky draw; on a developer's machine it
-explores new examples each run and keeps failures in its database.
+``make test`` (what CI runs) selects the profile ``ci`` (``--hypothesis-profile ci``; also
+when ``CI`` is set): Hypothesis draws the same examples on every run (``derandomize``), so a
+landing never depends on a lucky draw. A plain ``pytest`` on a developer's machine explores new
+examples each run and keeps failures in its database; a failure it finds becomes an explicit
+regression test.
 """
 
 from __future__ import annotations
