@@ -157,6 +157,33 @@ def test_finished_run_extends_to_more_updates(uninterrupted: Path, tmp_path: Pat
     _assert_same_state(uninterrupted, out)
 
 
+def test_more_seeds_in_a_second_run_pool_like_one_run(uninterrupted: Path,
+                                                      tmp_path: Path) -> None:
+    """Seed 1 trained alone (--first-seed 1) is seed 1 of the two-seed run; pooled with seed 0
+    trained alone, the report sees the two-seed run. Tolerance 1e-5 relative: the same keys
+    and arithmetic, but XLA fuses a batch of 1 and of 2 differently (float32 reassociation)."""
+    from verify.halfcheetah.run_statistics import load_results, merge_runs
+
+    for first in (0, 1):
+        _run_one = train(synthetic_transitions(), dataset="Syn", system="maddpg-cql-pjap",
+                         config=TINY_PJAP, seeds=1, first_seed=first,
+                         out_dir=tmp_path / f"seed{first}", progress=False,
+                         evaluator=ParamEvaluator())
+        assert _run_one["first_seed"] == first
+    pooled = merge_runs(load_results([tmp_path / "seed0", tmp_path / "seed1"]))
+    both = json.loads((uninterrupted / "result.json").read_text())
+    assert pooled["seeds"] == 2 and pooled["seed_keys"] == [0, 1]
+    np.testing.assert_allclose(pooled["final_returns"], both["final_returns"], rtol=1e-5)
+    np.testing.assert_allclose(pooled["history"]["distance"], both["history"]["distance"],
+                               rtol=1e-5)
+    with pytest.raises(BrudError, match="share seeds"):
+        merge_runs(load_results([tmp_path / "seed0", uninterrupted]))
+    longer = json.loads((tmp_path / "seed1" / "result.json").read_text())
+    longer["updates"] += 1
+    with pytest.raises(BrudError, match="differ in updates"):
+        merge_runs([json.loads((tmp_path / "seed0" / "result.json").read_text()), longer])
+
+
 def test_observation_mismatch_refused_before_training_or_trained_without_eval(
     tmp_path: Path
 ) -> None:

@@ -101,7 +101,7 @@ def test_summary_and_figure(tmp_path: Path) -> None:
     assert png.read_bytes()[:4] == b"\x89PNG"
     png = plot_diagnostics(summary, results, tmp_path / "fig" / "diagnostics.png")
     assert png.read_bytes()[:4] == b"\x89PNG"
-    with pytest.raises(BrudError, match="two runs"):
+    with pytest.raises(BrudError, match="share seeds"):  # the same run twice
         summarise(results + results[:1])
 
 

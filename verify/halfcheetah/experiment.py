@@ -140,14 +140,28 @@ def check_observations(obs_dim: int, env_obs_dim: int, no_eval: bool) -> None:
             "to train with offline metrics only")
 
 
-def _run_description(config: ExperimentConfig, system: str, dataset: str, seeds: int) -> dict:
+def _run_description(config: ExperimentConfig, system: str, dataset: str, seeds: int,
+                     first_seed: int = 0) -> dict:
     return {
         "dataset": dataset,
         "system": system,
         "config": config.name,
         "config_values": asdict(config),
         "seeds": seeds,
+        "first_seed": first_seed,
     }
+
+
+def seed_keys(result: dict) -> list[int]:
+    """The PRNG seeds of a run's learners (``first_seed`` .. ``first_seed + seeds - 1``).
+
+    Example:
+        >>> seed_keys({"seeds": 3, "first_seed": 5}), seed_keys({"seeds": 2})
+        ([5, 6, 7], [0, 1])
+    """
+    first = int(result.get("first_seed", 0))  # runs from before --first-seed started at 0
+    n = result.get("seeds", len(result.get("final_normalised") or []))
+    return list(range(first, first + int(n)))
 
 
 def _comparable(description: dict) -> dict:
@@ -155,12 +169,13 @@ def _comparable(description: dict) -> dict:
 
     Example:
         >>> _comparable({"config_values": {"updates": 5, "chunk": 1}})
-        {'config_values': {'chunk': 1}}
+        {'config_values': {'chunk': 1}, 'first_seed': 0}
     """
     from brud_analysis.output import to_jsonable
 
     plain = json.loads(json.dumps(to_jsonable(description)))
     plain.get("config_values", {}).pop("updates", None)
+    plain.setdefault("first_seed", 0)  # checkpoints from before --first-seed
     return plain
 
 
@@ -238,6 +253,7 @@ def train(
     config: ExperimentConfig,
     seeds: int,
     out_dir: str | Path,
+    first_seed: int = 0,
     resume: bool = False,
     progress: bool = True,
     evaluator=None,
@@ -251,6 +267,9 @@ def train(
         transitions: a :class:`verify.halfcheetah.vault.Transitions` record.
         dataset: its name (for reports), e.g. ``"Good"``.
         system: one of :data:`verify.halfcheetah.configs.SYSTEMS` (must match ``config``).
+        first_seed: the learners' PRNG seeds are ``first_seed .. first_seed + seeds - 1``; a
+            later run with ``first_seed`` = an earlier run's next seed adds independent seeds
+            (:func:`verify.halfcheetah.run_statistics.merge_runs` pools them).
         evaluator: an :class:`verify.halfcheetah.evaluate.Evaluator` (default: MaMuJoCo).
         no_eval: train without online evaluation (offline metrics only; ``final_returns`` is
             ``None``), e.g. for a vault whose observations the installed environment does not
@@ -277,9 +296,11 @@ def train(
 
     if seeds < 1:
         raise BrudError(f"--seeds must be a positive integer, got {seeds}")
+    if first_seed < 0:
+        raise BrudError(f"--first-seed must be >= 0, got {first_seed}")
     out_dir = Path(out_dir)
     checkpoint_path = out_dir / CHECKPOINT
-    description = _run_description(config, system, dataset, seeds)
+    description = _run_description(config, system, dataset, seeds, first_seed)
     if checkpoint_path.exists() and not resume:
         raise BrudError(f"{out_dir} already holds a run; pass --resume to continue it")
     if resume and not checkpoint_path.exists():
@@ -311,7 +332,7 @@ def train(
     data = make_sequence_dataset(transitions, config.learner.sequence_length)
     n_items = int(data.starts.shape[0])
     init, run_chunk = chunk_runner(config.learner, obs_dim, act_dim, n_agents, state_dim)
-    keys = jax.vmap(jax.random.PRNGKey)(jnp.arange(seeds))
+    keys = jax.vmap(jax.random.PRNGKey)(first_seed + jnp.arange(seeds))
     states = init(keys, n_items)
 
     history: dict[str, list] = {"steps": [], "eval_steps": [], "eval_returns": []}
@@ -410,7 +431,7 @@ def train(
         "updates_per_second": timed_updates / timed_seconds if timed_seconds else None,
         "devices": [str(d) for d in jax.devices()],
         "finished": True,
-        "provenance": provenance({**description, "seed_keys": list(range(seeds)),
+        "provenance": provenance({**description, "seed_keys": seed_keys(description),
                                   "no_eval": no_eval}),
     }
     save_checkpoint(checkpoint_path, states, checkpoint_document(True))

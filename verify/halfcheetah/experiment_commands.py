@@ -56,6 +56,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="paper: GRU policy, 64x20 windows, 500k updates (GPU scale); "
                    "cpu: feedforward, smaller, 20k updates (default cpu)")
     p.add_argument("--seeds", type=int, default=3, help="independent seeds, vmapped (3)")
+    p.add_argument("--first-seed", type=int, default=0, metavar="K",
+                   help="seed keys K..K+SEEDS-1 (0); to add seeds to a finished run, train "
+                   "into another --out from its next key: `report` pools runs that differ "
+                   "only in their seeds")
     p.add_argument("--updates", type=int, help="override the configuration's update count")
     p.add_argument("--out", required=True, help="run directory (one per dataset)")
     p.add_argument("--resume", action="store_true", help="continue the run in OUT")
@@ -101,6 +105,7 @@ def _train(args: argparse.Namespace) -> int:
         system=args.system,
         config=config,
         seeds=args.seeds,
+        first_seed=args.first_seed,
         out_dir=out,
         resume=args.resume,
         progress=not args.no_progress,
@@ -144,16 +149,18 @@ def _report(args: argparse.Namespace) -> int:
         load_results,
         plot_diagnostics,
         plot_figure,
+        pool_runs,
         summarise,
     )
 
     if args.reps < 100:
         raise BrudError(f"--reps must be >= 100, got {args.reps}")
     out = check_output_path(Path(args.out), directory=True)
-    results = load_results(args.dirs)
+    runs = load_results(args.dirs)
+    results = pool_runs(runs)  # runs that differ only in their seeds count as one
     summary = summarise(results, reps=args.reps)
     summary["provenance"] = provenance({"dirs": [str(d) for d in args.dirs],
-                                        "reps": args.reps, "runs": [r["path"] for r in results]})
+                                        "reps": args.reps, "runs": [r["path"] for r in runs]})
     figure = plot_figure(summary, results, out / "fig6.png")
     summary["figure"] = str(figure)
     summary["diagnostics_figure"] = str(plot_diagnostics(summary, results,

@@ -59,6 +59,98 @@ def load_results(directories: Iterable[str | Path]) -> list[dict]:
     return results
 
 
+def merge_runs(results: Sequence[dict]) -> dict:
+    """Pool runs of one dataset and system that differ only in their seeds.
+
+    Runs started with ``--first-seed`` add independent seeds to an earlier run; pooled, they
+    are one run whose per-seed arrays (final returns, every history metric) are concatenated
+    in the order given. Anything else that differs (configuration, update count, the steps
+    logged or evaluated, an overlapping seed) is refused: such runs do not measure the same
+    thing.
+
+    Raises:
+        BrudError: the runs differ in more than their seeds, or share a seed.
+
+    Example:
+        >>> run = {"dataset": "Good", "system": "maddpg-cql", "config": "cpu", "updates": 10,
+        ...        "config_values": {}, "evaluated": True, "seeds": 1, "first_seed": 0,
+        ...        "final_normalised": [0.5], "final_returns": [50.0],
+        ...        "history": {"steps": [10], "eval_steps": [], "eval_returns": [],
+        ...                    "distance": [[0.2]]}}
+        >>> merged = merge_runs([run, {**run, "first_seed": 1, "final_normalised": [0.7]}])
+        >>> merged["seeds"], merged["seed_keys"], merged["final_normalised"]
+        (2, [0, 1], [0.5, 0.7])
+        >>> merge_runs([run, run])
+        Traceback (most recent call last):
+        brud_analysis.errors.BrudError: runs of maddpg-cql on Good share seeds [0]: ...
+    """
+    from verify.halfcheetah.experiment import seed_keys
+
+    first = results[0]
+    if len(results) == 1:
+        return {**first, "seed_keys": seed_keys(first)}
+    where = f"{first['system']} on {first['dataset']}"
+    paths = [str(r.get("path", "?")) for r in results]
+    keys: list[int] = []
+    for r in results:
+        for field in ("config", "updates", "config_values", "evaluated"):
+            if r.get(field) != first.get(field):
+                raise BrudError(f"runs of {where} differ in {field}: {', '.join(paths)}; "
+                                "only runs that differ in their seeds can be pooled")
+        for field in ("steps", "eval_steps"):
+            if r["history"].get(field) != first["history"].get(field):
+                raise BrudError(f"runs of {where} logged different {field}: "
+                                f"{', '.join(paths)}")
+        shared = sorted(set(keys) & set(seed_keys(r)))
+        if shared:
+            raise BrudError(f"runs of {where} share seeds {shared}: {', '.join(paths)}")
+        keys += seed_keys(r)
+
+    def pooled(name: str) -> list | None:
+        if first.get(name) is None:
+            return None
+        return [x for r in results for x in r[name]]
+
+    history = {"steps": first["history"]["steps"],
+               "eval_steps": first["history"]["eval_steps"]}
+    for name, values in first["history"].items():
+        if name in history:
+            continue
+        if any(v is None for r in results for v in r["history"].get(name) or [None]):
+            history[name] = [None] * len(values)  # a metric one of the runs did not log
+        else:
+            history[name] = [[x for r in results for x in r["history"][name][i]]
+                             for i in range(len(values))]
+    return {
+        **first,
+        "seeds": len(keys),
+        "seed_keys": keys,
+        "final_normalised": pooled("final_normalised"),
+        "final_returns": pooled("final_returns"),
+        "final_episode_returns": pooled("final_episode_returns"),
+        "history": history,
+        "updates_per_second": None,  # runs timed on different occasions: not comparable
+        "path": "; ".join(paths),
+        "pooled_from": paths,
+    }
+
+
+def pool_runs(results: Sequence[dict]) -> list[dict]:
+    """One run per dataset and system: runs that differ only in their seeds pooled
+    (:func:`merge_runs`), in order of first appearance.
+
+    Example:
+        >>> run = {"dataset": "Good", "system": "maddpg-cql", "seeds": 1,
+        ...        "final_normalised": [0.5], "history": {"steps": [1], "eval_steps": []}}
+        >>> [r["seed_keys"] for r in pool_runs([run, {**run, "first_seed": 1}])]
+        [[0, 1]]
+    """
+    grouped: dict[tuple[str, str], list[dict]] = {}
+    for result in results:
+        grouped.setdefault((result["dataset"], result["system"]), []).append(result)
+    return [merge_runs(runs) for runs in grouped.values()]
+
+
 def _aggregate(scores: np.ndarray) -> np.ndarray:
     from rliable import metrics
 
@@ -218,10 +310,11 @@ def critic_diagnostics(result: dict) -> dict:
 
 
 def summarise(results: Sequence[dict], reps: int = 5000) -> dict:
-    """Per-dataset summary of finished runs (one run per dataset and system).
+    """Per-dataset summary of finished runs; runs of one dataset and system that differ only in
+    their seeds are pooled (:func:`merge_runs`).
 
     Raises:
-        BrudError: two runs of the same dataset and system.
+        BrudError: two runs of the same dataset and system that differ in more than seeds.
 
     Example:
         >>> run = {"dataset": "Good", "system": "maddpg-cql", "config": "cpu", "updates": 10,
@@ -232,14 +325,8 @@ def summarise(results: Sequence[dict], reps: int = 5000) -> dict:
         {'estimate': 0.6, 'ci': [0.5, 0.7]}
     """
     by_dataset: dict[str, dict[str, dict]] = {}
-    for result in results:
-        systems = by_dataset.setdefault(result["dataset"], {})
-        if result["system"] in systems:
-            raise BrudError(
-                f"two runs of {result['system']} on {result['dataset']}: "
-                f"{systems[result['system']]['path']} and {result.get('path')}"
-            )
-        systems[result["system"]] = result
+    for result in pool_runs(results):
+        by_dataset.setdefault(result["dataset"], {})[result["system"]] = result
     summary: dict = {"normalisation": None, "datasets": {}}
     for dataset, systems in sorted(by_dataset.items()):
         # runs trained with --no-eval have offline metrics only
@@ -256,6 +343,7 @@ def summarise(results: Sequence[dict], reps: int = 5000) -> dict:
                 **estimates.get(name, {}),
                 "evaluated": name in scores,
                 "seeds": result.get("seeds", len(result["final_normalised"] or [])),
+                "seed_keys": result["seed_keys"],
                 "updates": result["updates"],
                 "config": result["config"],
                 "final_normalised": result["final_normalised"],
