@@ -136,8 +136,8 @@ def analyse(game, data=None, time_budget: float = 10.0, assumptions=None,
     from brud_analysis.parametric_report import analyse_parametric, is_parametric
     from brud_analysis.solve import brud_fixed_points, stationary_points
 
-    if is_parametric(game, data):
-        return analyse_parametric(game, data, assumptions, time_budget)
+    if is_parametric(game, data, regulariser):
+        return analyse_parametric(game, data, assumptions, time_budget, regulariser)
     out: dict[str, Any] = {
         "reward": str(game.reward),
         "latex": game.latex(),
@@ -167,16 +167,7 @@ def analyse(game, data=None, time_budget: float = 10.0, assumptions=None,
     if data is not None:
         out["data"] = data_json(data)
         out["brud_field"] = [str(g) for g in brud_field(game, data, regulariser)]
-        if regulariser is not None and not regulariser.is_numeric() and not game.parameters:
-            from brud_analysis.regularisers import fixed_point_formulas
-
-            roots = fixed_point_formulas(game, data, regulariser)
-            out["brud_fixed_points"] = []
-            out["brud_fixed_point_formulas"] = (
-                None if roots is None else [[str(r) for r in rs] for rs in roots])
-            out["notes"].append("symbolic regulariser weight: give a value to find BRUD fixed "
-                                "points (per-agent root formulas in brud_fixed_point_formulas)")
-        elif game.parameters:
+        if game.parameters:
             out["brud_fixed_points"] = []
             out["notes"].append("symbolic parameters: give values to find BRUD fixed points")
         else:
@@ -243,9 +234,6 @@ def _print_analysis(out: dict[str, Any]) -> None:
             print(f"  point ({point}){exact}: {stable}")
         for s in out.get("brud_fixed_sets", []):
             print(f"  set {_set_text(s)}: {s['kind']}")
-        for name, roots in zip(out["agents"], out.get("brud_fixed_point_formulas") or [],
-                               strict=False):
-            print(f"  theta_{name} in {{{', '.join(roots)}}}")
     for note in out["notes"]:
         print(f"note: {note}")
 
@@ -256,12 +244,12 @@ def run_analyse(args: argparse.Namespace) -> int:
 
     game = _game(args)
     data = data_model_from_args(args, game)
-    game, data, code = _parametric_path(args, game, data)
+    regulariser = regulariser_from_args(args)
+    game, data, regulariser, code = _parametric_path(args, game, data, regulariser)
     if code is not None:
         return code
     if args.plot and data is None:
         raise BrudError("--plot needs --data (the BRUD field depends on the data)")
-    regulariser = regulariser_from_args(args)
     if args.plot and regulariser is not None:
         raise BrudError("--plot does not draw regularised fields yet; drop --plot or "
                         "--regulariser")
@@ -286,17 +274,20 @@ def run_analyse(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parametric_path(args: argparse.Namespace, game, data) -> tuple[Any, Any, int | None]:
+def _parametric_path(args: argparse.Namespace, game, data, regulariser=None
+                     ) -> tuple[Any, Any, Any, int | None]:
     """Formulas (symbols left after --at), --latex or --sweep: the parametric report's job.
 
-    Returns the game and data with the --at values, and the exit code when it handled them.
+    Returns the game, data and regulariser with the --at values, and the exit code when it
+    handled them.
     """
     from brud_analysis.parametric_report import apply_at, is_parametric, run_parametric
 
-    game, data = apply_at(game, data, getattr(args, "at", None))
-    if is_parametric(game, data) or getattr(args, "sweep", None) or getattr(args, "latex", False):
-        return game, data, run_parametric(args, game, data)
-    return game, data, None
+    game, data, regulariser = apply_at(game, data, getattr(args, "at", None), regulariser)
+    if (is_parametric(game, data, regulariser) or getattr(args, "sweep", None)
+            or getattr(args, "latex", False)):
+        return game, data, regulariser, run_parametric(args, game, data, regulariser)
+    return game, data, regulariser, None
 
 
 def _interval_json(lo: float, hi: float) -> list[float | None]:

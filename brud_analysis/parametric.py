@@ -24,8 +24,11 @@ with the condition under which it holds (docs/theory.md, sections "The BRUD-indu
   for *generic* parameter values: the denominators met on the way are reported as ``valid_if``.
 
 Every condition is simplified under the user's :class:`Assumptions` (``A > 0, C > 2*A``) by
-deciding signs of factors (SymPy's ``ask`` and, for linear facts, a substitution into positive
-slack variables that SymPy's old assumptions handle well). What cannot be decided is returned
+deciding signs of factors: linear facts become a substitution into positive (or, for weak
+facts, nonnegative) slack variables that SymPy's old assumptions handle well, and ``!=`` facts
+exclude zero. SymPy's ``ask`` is deliberately not used: in SymPy 1.14 it answers wrongly on
+such questions (``ask(Q.negative(3*a - 5), Q.nonzero(a))`` and ``ask(Q.positive(2*a - 2),
+Q.nonnegative(a - 1))`` are both True). What cannot be decided is returned
 as a readable but unsimplified condition, never guessed. Where no closed form exists,
 :func:`sweep` samples the numeric solver over a parameter range.
 """
@@ -42,7 +45,6 @@ from functools import lru_cache
 from typing import Any
 
 import sympy
-from sympy import Q
 
 from brud_analysis.data import DataModel
 from brud_analysis.errors import BrudError
@@ -89,7 +91,6 @@ class Assumptions:
             else:
                 parsed.append(_check_fact(_real(sympy.sympify(fact))))
         self.facts: tuple[sympy.Basic, ...] = tuple(parsed)
-        self._predicate = sympy.And(*[_as_predicate(f) for f in self.facts])
         self._slack = _slack_substitution(self.facts)
         self._derived: dict[tuple, Assumptions] = {}
 
@@ -135,7 +136,6 @@ class Assumptions:
         if facts not in self._derived:
             derived = Assumptions(())
             derived.facts = self.facts + facts
-            derived._predicate = sympy.And(*[_as_predicate(f) for f in derived.facts])
             derived._slack = _slack_substitution(derived.facts)
             self._derived[facts] = derived
         return self._derived[facts]
@@ -151,33 +151,6 @@ class Assumptions:
             if len(possible) > 1:
                 possible &= _old_assumption_signs(sympy.factor(slack))
         return frozenset(possible)
-
-    def _ask_signs(self, expr: sympy.Expr, possible: frozenset[int]) -> frozenset[int]:
-        """Narrow ``possible`` with SymPy's ``ask`` (slow: only for what is still open)."""
-        # ask's SAT search grows fast with facts and terms: keep it to small questions, which
-        # is where it helps (nonlinear facts); linear ones are the slack substitution's job
-        if (self._predicate is sympy.true or len(possible) <= 1 or sympy.count_ops(expr) > 20
-                or len(self.facts) > 6 or len(expr.free_symbols) > 3
-                or any(not p.exp.is_Integer for p in expr.atoms(sympy.Pow))):
-            return possible
-        out = set(possible)
-        for sign, query, mirror in ((1, Q.positive, Q.negative), (-1, Q.negative, Q.positive)):
-            if sign not in out:
-                continue
-            try:
-                answer = sympy.ask(query(expr), self._predicate)
-                # SymPy 1.14's ask answers wrongly through a negation under weak facts:
-                # ask(Q.negative(-x), Q.nonnegative(x)) is True (x = 0 refutes it). Trust
-                # an answer only when the mirrored question (sign of -expr) gives the same.
-                if answer is not None and sympy.ask(mirror(-expr), self._predicate) != answer:
-                    answer = None
-            except Exception:  # noqa: BLE001 (ask raises on inconsistent facts etc.)
-                answer = None
-            if answer is True:
-                return frozenset({sign})
-            if answer is False:
-                out.discard(sign)
-        return frozenset(out)
 
     # -------------------------------------------------------------------- conditions
     def simplify(self, condition: Any, extra: Sequence[sympy.Basic] = ()) -> sympy.Basic:
@@ -250,19 +223,6 @@ def _check_fact(fact: sympy.Basic) -> sympy.Basic:
     return fact
 
 
-def _as_predicate(fact: sympy.Basic) -> sympy.Basic:
-    if fact in (sympy.true, sympy.false):
-        return fact
-    if isinstance(fact, sympy.And | sympy.Or):
-        return fact.func(*[_as_predicate(a) for a in fact.args])
-    if isinstance(fact, sympy.Not):
-        return ~_as_predicate(fact.args[0])
-    e = fact.lhs - fact.rhs
-    return {sympy.StrictGreaterThan: Q.positive, sympy.GreaterThan: Q.nonnegative,
-            sympy.StrictLessThan: Q.negative, sympy.LessThan: Q.nonpositive,
-            sympy.Unequality: Q.nonzero, sympy.Equality: Q.zero}[type(fact)](e)
-
-
 def _slack_substitution(facts: Sequence[sympy.Basic]) -> dict[sympy.Symbol, sympy.Expr]:
     """Map symbols so that linear facts become positivity of fresh symbols.
 
@@ -270,8 +230,9 @@ def _slack_substitution(facts: Sequence[sympy.Basic]) -> dict[sympy.Symbol, symp
     SymPy's old assumptions decide the sign of sums and products of positive symbols reliably,
     which ``ask`` does not do for expanded polynomials (``2*A + 2*B*m**2`` with A, B > 0).
     """
-    ordered = sorted((f for f in facts if isinstance(f, sympy.core.relational.Relational)
-                      and not isinstance(f, sympy.Ne | sympy.Eq)),
+    ordered = sorted(_tightest_bounds([f for f in facts
+                                       if isinstance(f, sympy.core.relational.Relational)
+                                       and not isinstance(f, sympy.Ne | sympy.Eq)]),
                      key=lambda f: len(f.free_symbols))
     subs: dict[sympy.Symbol, sympy.Expr] = {}
     for k, fact in enumerate(ordered):
@@ -294,6 +255,38 @@ def _slack_substitution(facts: Sequence[sympy.Basic]) -> dict[sympy.Symbol, symp
         subs = {s: sympy.expand(x.xreplace({v: value})) for s, x in subs.items()}
         subs[v] = sympy.expand(value)
     return subs
+
+
+def _tightest_bounds(facts: list[sympy.Basic]) -> list[sympy.Basic]:
+    """Drop numeric bounds on one symbol that a tighter one implies (``a >= 0`` given
+    ``a >= 5/3``): the slack substitution takes one fact per symbol, and should take the
+    tightest (first, below, in the caller's order by number of symbols)."""
+    best: dict[tuple[sympy.Symbol, int], tuple[sympy.Basic, sympy.Basic, bool]] = {}
+    others = []
+    for f in facts:
+        e = sympy.expand(f.lhs - f.rhs)
+        symbols = e.free_symbols
+        if len(symbols) != 1:
+            others.append(f)
+            continue
+        (v,) = symbols
+        poly = sympy.Poly(e, v)
+        if poly.degree() != 1:
+            others.append(f)
+            continue
+        k, c = poly.all_coeffs()
+        bound = -c / k
+        gt = isinstance(f, sympy.StrictGreaterThan | sympy.GreaterThan)
+        lower = gt == bool(k > 0)  # v > bound, or v < bound
+        strict = isinstance(f, sympy.StrictGreaterThan | sympy.StrictLessThan)
+        key = (v, 1 if lower else -1)
+        old = best.get(key)
+        tighter = old is None or (bound > old[1] if lower else bound < old[1]) or (
+            bound == old[1] and strict and not old[2])
+        if tighter:
+            best[key] = (f, bound, strict)
+    kept = [f for f, _, _ in best.values()]
+    return [f for f in facts if f in kept or f in others]
 
 
 def _number_signs(e: sympy.Expr) -> frozenset[int]:
@@ -335,6 +328,8 @@ def _signs(assumptions: Assumptions, expr: sympy.Expr) -> frozenset[int]:
     if not expr.is_number:
         expr = sympy.cancel(sympy.together(expr))
     possible = assumptions._cheap_signs(expr)
+    if 0 in possible and len(possible) > 1 and _stated_nonzero(assumptions, expr):
+        possible = possible - {0}
     if len(possible) <= 1:
         return possible
     # factor-wise: the sign of a product is the product of the factors' signs
@@ -346,9 +341,18 @@ def _signs(assumptions: Assumptions, expr: sympy.Expr) -> frozenset[int]:
             total = _mul_signs(total, _factor_signs(assumptions, f))
         if total & possible:
             possible = total & possible
-    if len(possible) <= 1:
-        return possible
-    return assumptions._ask_signs(expr, possible)
+    return possible
+
+
+def _stated_nonzero(assumptions: Assumptions, expr: sympy.Expr) -> bool:
+    """Whether a ``!=`` fact says ``expr`` (or ``-expr``) is not zero."""
+    e = sympy.expand(expr)
+    for fact in assumptions.facts:
+        if isinstance(fact, sympy.Ne):
+            d = sympy.expand(fact.lhs - fact.rhs)
+            if d - e == 0 or d + e == 0:
+                return True
+    return False
 
 
 def _factor_signs(assumptions: Assumptions, f: sympy.Expr) -> frozenset[int]:
@@ -365,9 +369,11 @@ def _factor_signs(assumptions: Assumptions, f: sympy.Expr) -> frozenset[int]:
         if f.exp.is_Integer:
             if f.exp < 0:
                 base = base - {0}
-            if f.exp % 2 == 0:
-                return frozenset({0 if b == 0 else 1 for b in base})
-            return base
+            out = (frozenset({0 if b == 0 else 1 for b in base}) if f.exp % 2 == 0
+                   else base)
+            if len(out) > 1:  # the power as a whole may be decided (a**2 > 0 given a != 0)
+                out = (out & _signs(assumptions, f)) or out
+            return out
         return _SIGNS
     return _signs(assumptions, f)
 
@@ -425,6 +431,9 @@ def _simplify(assumptions: Assumptions, cond: sympy.Basic) -> sympy.Basic:
     if not kept:  # every factor had a known strict sign
         return sympy.sympify(_decide(frozenset({1}), rel))
     product = sympy.Mul(*kept)
+    decided = _decide(_signs(assumptions, product), rel)
+    if decided is not None:
+        return sympy.sympify(decided)
     return _isolate(rel, product)
 
 
@@ -518,7 +527,9 @@ def closed_form_roots(poly: sympy.Poly, assumptions: Assumptions | None = None,
         disc = sympy.factor(b**2 - 4 * a * c)
         # disc = 0 is a real double root: kept (both formulas give it), and flagged where it
         # matters: a BRUD point's degenerate_if, a stationary point's "degenerate" kind
-        real_if = sympy.And(lc_ok, assumptions.simplify(disc >= 0, extra))
+        # a != 0 (leading coefficient) helps: a**2*(3*a - 5) >= 0 is then a >= 5/3
+        known = extra + ((lc_ok,) if lc_ok not in (sympy.true, sympy.false) else ())
+        real_if = sympy.And(lc_ok, assumptions.simplify(disc >= 0, known))
         if b == 0:
             r = sympy.sqrt(_radicand(-c / a))
             values = [-r, r]
@@ -571,8 +582,10 @@ def univariate_parametric_roots(expr: sympy.Expr, var: sympy.Symbol,
             content *= f**mult
     # g vanishes identically in var exactly when every coefficient does (not only the content:
     # a*x - b with a = b = 0 is irreducible, yet zero)
-    zero_if = _and(assumptions, [assumptions.simplify(sympy.Eq(c, 0))
-                                 for c in sympy.Poly(num, var).all_coeffs()])
+    coeffs = sympy.Poly(num, var).all_coeffs()
+    zero_if = _and(assumptions, [assumptions.simplify(sympy.Eq(c, 0)) for c in coeffs])
+    if zero_if is not sympy.false and _inconsistent(coeffs):
+        zero_if = sympy.false
     roots, unsolved = [], []
     for f, _mult in factors:
         found, solved = closed_form_roots(sympy.Poly(f, var), assumptions)
@@ -580,6 +593,19 @@ def univariate_parametric_roots(expr: sympy.Expr, var: sympy.Symbol,
             unsolved.append(f)
         roots += found
     return UnivariateRoots(roots, unsolved, zero_if, content, factors)
+
+
+def _inconsistent(polys: Sequence[sympy.Expr]) -> bool:
+    """Whether the polynomials (in the parameters) have no common zero at all: their reduced
+    Groebner basis is {1}. E.g. ``k*37 + 125`` and ``k`` (which ``_and`` would leave as
+    ``Eq(k, -125/37) & Eq(k, 0)``). Small systems only (a handful of coefficients)."""
+    polys = [sympy.numer(sympy.together(p)) for p in polys if p != 0]
+    symbols = sorted(set().union(*(p.free_symbols for p in polys)), key=lambda s: s.name)
+    if not polys or any(p.is_number for p in polys):
+        return any(p.is_number for p in polys)
+    if len(polys) > 6 or len(symbols) > 4:
+        return False
+    return list(sympy.groebner(polys, *symbols, order="grevlex").exprs) == [1]
 
 
 def _derivative_at(roots: UnivariateRoots, root: ParametricRoot, var: sympy.Symbol
@@ -634,9 +660,12 @@ class ParametricFixedPoints:
 
 
 def parametric_brud_fixed_points(game: Game, data: DataModel,
-                                 assumptions: Assumptions | None = None
-                                 ) -> ParametricFixedPoints:
+                                 assumptions: Assumptions | None = None,
+                                 regulariser: Any = None) -> ParametricFixedPoints:
     """BRUD fixed points as formulas in the game's parameters and the data's moments.
+
+    ``regulariser`` (a :class:`brud_analysis.regularisers.Regulariser`, beyond the paper) adds
+    its policy penalty to each agent's component; its weight may be a symbol too.
 
     Example:
         >>> from brud_analysis.data import Normal
@@ -649,7 +678,7 @@ def parametric_brud_fixed_points(game: Game, data: DataModel,
     from brud_analysis.fields import brud_field
 
     assumptions = assumptions or Assumptions()
-    g = brud_field(game, data)
+    g = brud_field(game, data, regulariser)
     per_agent = []
     notes = []
     for name, agent, gi in zip(game.agent_names, game.agents, g, strict=True):
@@ -699,10 +728,21 @@ def parametric_brud_fixed_points(game: Game, data: DataModel,
 
 
 def _and(assumptions: Assumptions, conditions: Iterable[sympy.Basic]) -> sympy.Basic:
-    parts = [c for c in conditions if c is not sympy.true]
-    if any(c is sympy.false for c in parts):
+    conditions = list(conditions)
+    if any(c is sympy.false for c in conditions):
         return sympy.false
-    return sympy.And(*dict.fromkeys(parts)) if parts else sympy.true
+    parts = list(dict.fromkeys(p for c in conditions for p in _conjuncts(c)))
+    # each part under the others: a >= 5/3 makes a != 0 redundant, lam > 0 turns
+    # lam*(4*lam - 1) > 0 into lam > 1/4 (small conjunctions only: each is a simplify call)
+    if 1 < len(parts) <= 4:
+        for i in range(len(parts)):
+            others = parts[:i] + parts[i + 1:]
+            parts[i] = assumptions.simplify(parts[i], [o for o in others
+                                                       if o not in (sympy.true, sympy.false)])
+            if parts[i] is sympy.false:
+                return sympy.false
+    kept = list(dict.fromkeys(p for p in parts if p is not sympy.true))
+    return sympy.And(*kept) if kept else sympy.true
 
 
 # ------------------------------------------------------------------------------ stationary
@@ -892,29 +932,46 @@ def _stationary_worker(gradient, variables, parameters):
     return _components(list(gradient), tuple(variables), tuple(parameters))
 
 
-def parametric_stationary_points(game: Game, assumptions: Assumptions | None = None,
-                                 time_budget: float = 10.0) -> ParametricStationary:
-    """Stationary points of R as formulas in the game's parameters, with conditions.
+@dataclass
+class ParametricZeros:
+    """Common zeros of polynomials with symbolic coefficients (see :func:`parametric_zeros`)."""
+
+    points: list[tuple[tuple[sympy.Expr, ...], sympy.Basic, bool]]  # exact, real_if, exact
+    sets: list[tuple[sympy.Expr, ...]]
+    no_closed_form: list[str]
+    valid_if: sympy.Basic
+    method: str
+
+
+def parametric_zeros(equations: Sequence[sympy.Expr], variables: Sequence[sympy.Symbol],
+                     parameters: Sequence[sympy.Symbol], assumptions: Assumptions | None = None,
+                     time_budget: float = 10.0) -> ParametricZeros:
+    """Zeros of ``equations`` in ``variables`` as formulas in ``parameters``, with conditions.
+
+    A lex Groebner basis over Q(parameters) (in a bounded worker: at most ``time_budget``
+    seconds), split into components; triangular ones are solved by closed forms. Each point
+    carries ``real_if``; ``valid_if`` names the parameter values where the generic computation
+    may fail. What has no closed form is listed in ``no_closed_form``.
 
     Example:
-        >>> out = parametric_stationary_points(Game("twin_peaks(A=A, B=B, C=C)"),
-        ...                                    Assumptions("A>0, B>0, C>2*A"))
-        >>> [(p.exact, p.kind) for p in out.points][:2]
-        [((0, 0), 'saddle'), ((-sqrt(2)*sqrt((-2*A + C)/B)/2, -sqrt(2)*sqrt((-2*A + C)/B)/2), 'maximum')]
-    """  # noqa: E501 (doctest output)
+        >>> x, y, a = sympy.symbols("x y a", real=True)
+        >>> z = parametric_zeros([x - a*y, y**2 - a], (x, y), (a,))
+        >>> [(p, str(real)) for p, real, _ in z.points]
+        [((-a**(3/2), -sqrt(a)), 'a >= 0'), ((a**(3/2), sqrt(a)), 'a >= 0')]
+    """
     from brud_analysis.solve import _OutOfTime, run_with_budget
 
     assumptions = assumptions or Assumptions()
-    variables, params = game.agents, game.parameters
-    method = "groebner (lex) over Q(" + ", ".join(p.name for p in params) + ") + closed forms"
+    variables, parameters = tuple(variables), tuple(parameters)
+    method = ("groebner (lex) over Q(" + ", ".join(p.name for p in parameters)
+              + ") + closed forms")
+    equations = [sympy.expand(sympy.numer(sympy.together(e))) for e in equations]
     try:
-        comps = run_with_budget(_stationary_worker, (game.gradient, variables, params),
-                                time_budget)
+        comps, dens = run_with_budget(_stationary_worker, (equations, variables, parameters),
+                                      time_budget)
     except _OutOfTime:
-        return ParametricStationary([], [], [f"the Groebner basis did not finish within "
-                                             f"{time_budget:g} s"], sympy.true, method,
-                                    ["no closed form in time: give values or use --sweep"])
-    comps, dens = comps
+        return ParametricZeros([], [], [f"the Groebner basis did not finish within "
+                                        f"{time_budget:g} s"], sympy.true, method)
     points, sets, missing = [], [], []
     for kind, exprs in comps:
         if kind == "set":
@@ -926,11 +983,65 @@ def parametric_stationary_points(game: Game, assumptions: Assumptions | None = N
             found, reason = _solve_chain(exprs, variables, assumptions)
             if reason:
                 missing.append(reason)
-            for exact, real_if, exact_c in found:
-                kind_, kind_if = _kind_conditions(game, exact, assumptions, real_if)
-                points.append(ParametricStationaryPoint(exact, real_if, kind_, kind_if, exact_c))
+            points += found
     valid_if = _and(assumptions, [assumptions.simplify(sympy.Ne(d, 0)) for d in
                                   sorted(dens, key=sympy.default_sort_key)])
+    points.sort(key=lambda p: sympy.default_sort_key(p[0]))
+    return ParametricZeros(points, sets, missing, valid_if, method)
+
+
+def hurwitz_conditions(jacobian: sympy.Matrix, assumptions: Assumptions,
+                       extra: Sequence[sympy.Basic] = ()) -> tuple[sympy.Basic, sympy.Basic]:
+    """``(stable_if, degenerate_if)`` of a fixed point from its Jacobian (Routh-Hurwitz).
+
+    Stable (every eigenvalue in the open left half-plane) exactly when every leading minor of
+    the Hurwitz matrix of ``det(lambda I - J)`` is positive. Degenerate (linearisation cannot
+    decide) where ``det J = 0`` or the last-but-one Hurwitz minor vanishes (a purely imaginary
+    pair): a conservative flag, it can also mark a saddle at such values.
+
+    Example:
+        >>> a = sympy.Symbol("a", real=True)
+        >>> hurwitz_conditions(sympy.Matrix([[-1, a], [a, -1]]), Assumptions("a > 0"))
+        (a < 1, Eq(a, 1))
+    """
+    n = jacobian.shape[0]
+    lam = sympy.Dummy("lambda")
+    coeffs = sympy.Poly((lam * sympy.eye(n) - jacobian).det(), lam).all_coeffs()  # a0 = 1
+
+    def c(k: int) -> sympy.Expr:
+        return sympy.factor(coeffs[k]) if 0 <= k <= n else sympy.Integer(0)
+
+    hurwitz = sympy.Matrix(n, n, lambda i, j: c(2 * (j + 1) - (i + 1)))
+    minors = [sympy.factor(hurwitz[:k, :k].det()) for k in range(1, n + 1)]
+    stable = _and(assumptions, [assumptions.simplify(m > 0, extra) for m in minors])
+    last_but_one = minors[-2] if n > 1 else sympy.Integer(1)
+    degenerate = sympy.Or(assumptions.simplify(sympy.Eq(c(n), 0), extra),
+                          assumptions.simplify(sympy.Eq(last_but_one, 0), extra))
+    return stable, degenerate
+
+
+def parametric_stationary_points(game: Game, assumptions: Assumptions | None = None,
+                                 time_budget: float = 10.0) -> ParametricStationary:
+    """Stationary points of R as formulas in the game's parameters, with conditions.
+
+    Example:
+        >>> out = parametric_stationary_points(Game("twin_peaks(A=A, B=B, C=C)"),
+        ...                                    Assumptions("A>0, B>0, C>2*A"))
+        >>> [(p.exact, p.kind) for p in out.points][:2]
+        [((0, 0), 'saddle'), ((-sqrt(2)*sqrt((-2*A + C)/B)/2, -sqrt(2)*sqrt((-2*A + C)/B)/2), 'maximum')]
+    """  # noqa: E501 (doctest output)
+    assumptions = assumptions or Assumptions()
+    zeros = parametric_zeros(game.gradient, game.agents, game.parameters, assumptions,
+                             time_budget)
+    if zeros.no_closed_form and "did not finish" in zeros.no_closed_form[0]:
+        return ParametricStationary([], [], zeros.no_closed_form, sympy.true, zeros.method,
+                                    ["no closed form in time: give values or use --sweep"])
+    points = []
+    for exact, real_if, exact_c in zeros.points:
+        kind_, kind_if = _kind_conditions(game, exact, assumptions, real_if)
+        points.append(ParametricStationaryPoint(exact, real_if, kind_, kind_if, exact_c))
+    sets, missing, valid_if, method = (zeros.sets, zeros.no_closed_form, zeros.valid_if,
+                                       zeros.method)
     notes = []
     if sets:
         notes.append("non-isolated stationary sets for generic parameters: "

@@ -25,15 +25,36 @@ from brud_analysis.parametric import (
 )
 
 
-def is_parametric(game: Game, data: DataModel | None) -> bool:
-    """Whether the game or the data still hold symbols.
+def is_parametric(game: Game, data: DataModel | None, regulariser: Any = None) -> bool:
+    """Whether the game, the data or the regulariser's weight still hold symbols.
 
     Example:
         >>> from brud_analysis.data import Normal
         >>> is_parametric(Game("x*y"), Normal(["m", 0], [1, 1])), is_parametric(Game("x*y"), None)
         (True, False)
     """
-    return bool(game.parameters) or (data is not None and bool(data.free_symbols))
+    return (bool(game.parameters) or (data is not None and bool(data.free_symbols))
+            or (regulariser is not None and not regulariser.is_numeric()))
+
+
+def real_weights(regulariser: Any, assumptions: Assumptions) -> tuple[Any, Assumptions]:
+    """The regulariser with its parameters as real symbols (as ``--assume`` and ``--at`` name
+    them) and, for a BC weight, the fact ``weight >= 0`` added to ``assumptions``.
+
+    Example:
+        >>> from brud_analysis.regularisers import parse_regulariser
+        >>> r, facts = real_weights(parse_regulariser("bc=L"), Assumptions("L > 1"))
+        >>> r.describe(), facts
+        ('bc(lambda=L)', Assumptions('L > 1, L >= 0'))
+    """
+    if regulariser is None or regulariser.is_numeric():
+        return regulariser, assumptions
+    real = {p.name: sympy.Symbol(p.name, real=True) for p in regulariser.parameters}
+    regulariser = regulariser.with_values(**real)
+    facts = list(assumptions.facts)
+    if regulariser.name == "bc" and regulariser.weight is not None:
+        facts.append(sympy.GreaterThan(regulariser.weight, 0))
+    return regulariser, Assumptions(facts)
 
 
 def _cond(c: sympy.Basic) -> str:
@@ -56,8 +77,9 @@ def _put_degenerate(entry: dict[str, Any], cond: sympy.Basic) -> None:
 
 def analyse_parametric(game: Game, data: DataModel | None = None,
                        assumptions: Assumptions | None = None,
-                       time_budget: float = 10.0) -> dict[str, Any]:
-    """What ``brud analyse`` reports when the game or the data hold symbols (JSON-ready).
+                       time_budget: float = 10.0, regulariser: Any = None) -> dict[str, Any]:
+    """What ``brud analyse`` reports when the game, the data or a regulariser weight hold
+    symbols (JSON-ready). ``regulariser`` (beyond the paper) enters the BRUD field.
 
     Example:
         >>> from brud_analysis.data import Normal
@@ -69,10 +91,11 @@ def analyse_parametric(game: Game, data: DataModel | None = None,
         ('C*m/(2*(A + B*m**2 + B))', 'True')
     """
     from brud_analysis.fields import brud_field
-    from brud_analysis.solve import brud_fixed_points, stationary_points
+    from brud_analysis.solve import stationary_points
 
-    assumptions = assumptions or Assumptions()
-    symbols = set(game.parameters) | (data.free_symbols if data is not None else set())
+    regulariser, assumptions = real_weights(regulariser, assumptions or Assumptions())
+    symbols = (set(game.parameters) | (data.free_symbols if data is not None else set())
+               | set(regulariser.parameters if regulariser is not None else ()))
     out: dict[str, Any] = {
         "reward": str(game.reward),
         "latex": game.latex(),
@@ -109,22 +132,28 @@ def analyse_parametric(game: Game, data: DataModel | None = None,
                                    "dimension": s.dimension, "kind": s.kind}
                                   for s in st_num.sets]
         out["has_maximum"] = st_num.has_maximum
-    out["brud_field_moments"] = [str(g) for g in brud_field(game)]
+    out["brud_field_moments"] = [str(g) for g in brud_field(game, None, regulariser)]
     out["brud_field"] = out["brud_field_moments"]
+    if regulariser is not None:  # beyond the paper: brud_analysis.regularisers
+        out["regulariser"] = regulariser.describe()
+        out["notes"].append(f"BRUD field with the policy penalty {regulariser.describe()} "
+                            "(beyond the paper)")
     if data is not None:
         from brud_analysis.cli_options import data_json
 
         out["data"] = data_json(data)
         out["data_text"] = repr(data)  # for the printed report only
-        if is_parametric(game, data):
-            fp = parametric_brud_fixed_points(game, data, assumptions)
+        if is_parametric(game, data, regulariser):
+            fp = parametric_brud_fixed_points(game, data, assumptions, regulariser)
             out["brud_field"] = [str(g) for g in fp.field]
             out["brud_method"] = "closed-form roots of each agent's BRUD component"
-            out["brud_fixed_points"] = [_fixed_entry(p) for p in fp.points]
+            out["brud_fixed_points"] = [fixed_point_json(p) for p in fp.points]
             out["brud_fixed_points_per_agent"] = [_agent_entry(a) for a in fp.per_agent]
             out["notes"] += fp.notes
         else:
-            fp_num = brud_fixed_points(game, data, time_budget)
+            from brud_analysis.regularisers import regularised_fixed_points
+
+            fp_num = regularised_fixed_points(game, data, regulariser, time_budget)
             out["brud_field"] = [str(g) for g in fp_num.field]
             out["brud_method"] = fp_num.method
             out["brud_fixed_points"] = [
@@ -156,7 +185,16 @@ def _stationary_entry(p) -> dict[str, Any]:
     return entry
 
 
-def _fixed_entry(p) -> dict[str, Any]:
+def fixed_point_json(p: Any) -> dict[str, Any]:
+    """A :class:`~brud_analysis.parametric.ParametricFixedPoint` as JSON: ``exact``,
+    ``stable_if`` (``stable`` when decided), ``degenerate_if`` and ``real_if`` when not trivial.
+
+    Example:
+        >>> from brud_analysis.parametric import ParametricFixedPoint
+        >>> a = sympy.Symbol("a", real=True)
+        >>> fixed_point_json(ParametricFixedPoint((a,), sympy.true, a < 1))["stable_if"]
+        'a < 1'
+    """
     entry: dict[str, Any] = {"exact": [str(v) for v in p.exact],
                              "exact_latex": [sympy.latex(v) for v in p.exact],
                              "stable_if": _cond(p.stable_if),
@@ -302,27 +340,36 @@ def _parse_at(text: str) -> dict[str, sympy.Expr]:
     return values
 
 
-def apply_at(game: Game, data: DataModel | None, text: str | None
-             ) -> tuple[Game, DataModel | None]:
-    """Substitute ``--at`` values into the game's parameters and the data's symbols.
+def apply_at(game: Game, data: DataModel | None, text: str | None, regulariser: Any = None
+             ) -> tuple[Game, DataModel | None, Any]:
+    """Substitute ``--at`` values into the game's parameters, the data's symbols and the
+    regulariser's weight.
 
     Example:
-        >>> g, d = apply_at(Game("twin_peaks(A=A, B=B, C=C)"), None, "A=1, B=4")
+        >>> g, d, r = apply_at(Game("twin_peaks(A=A, B=B, C=C)"), None, "A=1, B=4")
         >>> g.parameters
         (C,)
     """
     if not text:
-        return game, data
+        return game, data, regulariser
     values = _parse_at(text)
-    known = {p.name for p in game.parameters} | {s.name for s in (data.free_symbols if data
-                                                                   else set())}
+    weights = {p.name for p in regulariser.parameters} if regulariser is not None else set()
+    known = ({p.name for p in game.parameters} | weights
+             | {s.name for s in (data.free_symbols if data else set())})
     unknown = [k for k in values if k not in known]
     if unknown:
         raise BrudError(f"--at: unknown symbol(s) {', '.join(unknown)} (symbols: "
                         f"{', '.join(sorted(known, key=natural_key)) or 'none'})")
     game_values = {k: v for k, v in values.items() if k in {p.name for p in game.parameters}}
     game = game.with_parameters(**game_values) if game_values else game
-    return game, (data.subs(values) if data is not None else None)
+    weight_values = {k: v for k, v in values.items() if k in weights}
+    if weight_values:
+        from brud_analysis.regularisers import parse_regulariser
+
+        regulariser = regulariser.with_values(**weight_values)
+        if regulariser.name == "bc":  # the same checks as a number given to --regulariser
+            parse_regulariser(f"bc={regulariser.weight}")
+    return game, (data.subs(values) if data is not None else None), regulariser
 
 
 def _parse_sweep(text: str) -> tuple[str, list[float]]:
@@ -340,13 +387,17 @@ def _parse_sweep(text: str) -> tuple[str, list[float]]:
     return name.strip(), [lo + (hi - lo) * k / (n - 1) for k in range(n)]
 
 
-def run_parametric(args: argparse.Namespace, game: Game, data: DataModel | None) -> int:
+def run_parametric(args: argparse.Namespace, game: Game, data: DataModel | None,
+                   regulariser: Any = None) -> int:
     """The symbolic path of ``brud analyse`` (formulas, LaTeX, sweeps), after ``--at``."""
     from brud_analysis.cli_options import assumptions_from_args
     from brud_analysis.output import check_output_path, print_json
 
     assumptions = assumptions_from_args(args)
     if getattr(args, "sweep", None):
+        if regulariser is not None:
+            raise BrudError("--sweep does not take --regulariser yet: give its weight a value "
+                            "and sweep a game or data symbol, or use --at")
         from brud_analysis.parametric import plot_sweep, sweep
 
         name, values = _parse_sweep(args.sweep)
@@ -376,11 +427,11 @@ def run_parametric(args: argparse.Namespace, game: Game, data: DataModel | None)
             print(f"plot        {out['plot']}")
         return 0
     if args.plot:
-        if is_parametric(game, data):
+        if is_parametric(game, data, regulariser):
             raise BrudError("--plot with symbols needs --sweep NAME=LO:HI (or --at values for "
                             "every symbol)")
         raise BrudError("--plot with --latex/--assume: drop those to plot the fields")
-    out = analyse_parametric(game, data, assumptions, args.time_budget)
+    out = analyse_parametric(game, data, assumptions, args.time_budget, regulariser)
     if args.json:
         print_json(out)
     else:

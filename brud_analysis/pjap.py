@@ -453,6 +453,74 @@ def _closed_form_fixed_points(game: Game, field_exprs: Sequence[sympy.Expr],
     return out
 
 
+@dataclass
+class ParametricPJAPFixedPoints:
+    """PJAP fixed points as formulas (see :func:`parametric_pjap_fixed_points`)."""
+
+    points: list[Any]  # brud_analysis.parametric.ParametricFixedPoint
+    field: tuple[sympy.Expr, ...]
+    valid_if: sympy.Basic
+    no_closed_form: list[str]
+    sets: list[tuple[sympy.Expr, ...]]
+    notes: list[str] = field(default_factory=list)
+
+
+def parametric_pjap_fixed_points(game: Game, data: Normal, alpha: Any = ALPHA,
+                                 assumptions: Any = None, regulariser: Any = None,
+                                 time_budget: float = 10.0) -> ParametricPJAPFixedPoints:
+    """Fixed points of the closed-form PJAP field as formulas in ``alpha`` (and any symbols of
+    the game, the data or the regulariser), each with ``real_if``, ``stable_if`` (Routh-Hurwitz
+    on the Jacobian) and ``degenerate_if``, simplified under ``assumptions``
+    (:class:`brud_analysis.parametric.Assumptions`). Unlike BRUD the PJAP field couples the
+    agents, so the zeros come from a Groebner basis over Q(parameters) (bounded by
+    ``time_budget``); where a component has no closed form (degree > 4) it is named in
+    ``no_closed_form``: sample ``alpha`` numerically instead.
+
+    Example (Twin Peaks, centred data: the peaks appear for alpha >= 5/3, the escape value):
+        >>> from brud_analysis.catalogue import twin_peaks
+        >>> from brud_analysis.parametric import Assumptions
+        >>> a = sympy.Symbol("a", real=True)
+        >>> out = parametric_pjap_fixed_points(twin_peaks(), Normal([0, 0], [1, 1]), a,
+        ...                                    Assumptions("a >= 0"))
+        >>> [(p.exact, str(p.stable_if)) for p in out.points][0]
+        ((0, 0), 'a < 5/3')
+        >>> sorted({str(p.real_if) for p in out.points[1:]})
+        ['a >= 5/3']
+    """
+    from brud_analysis.parametric import (
+        Assumptions,
+        ParametricFixedPoint,
+        hurwitz_conditions,
+        parametric_zeros,
+    )
+
+    assumptions = assumptions or Assumptions()
+    g = pjap_field(game, data, alpha, regulariser)
+    parameters = sorted(set().union(*(gi.free_symbols for gi in g)) - set(game.agents),
+                        key=lambda s: s.name)
+    zeros = parametric_zeros(g, game.agents, parameters, assumptions, time_budget)
+    jac = sympy.Matrix([[sympy.diff(gi, a) for a in game.agents] for gi in g])
+    points = []
+    for exact, real_if, exact_c in zeros.points:
+        if real_if is sympy.false:
+            continue
+        at = jac.subs(dict(zip(game.agents, exact, strict=True)))
+        at = at.applyfunc(lambda e: sympy.factor(sympy.radsimp(sympy.cancel(e))))
+        extra = [c for c in sympy.And.make_args(real_if) if c is not sympy.true]
+        stable, degenerate = hurwitz_conditions(at, assumptions, extra)
+        points.append(ParametricFixedPoint(exact, real_if, stable, exact_c, degenerate))
+    notes = []
+    if zeros.no_closed_form:
+        notes.append("no closed form: " + "; ".join(zeros.no_closed_form)
+                     + " (give the symbols values for numeric fixed points)")
+    if zeros.sets:
+        notes.append("non-isolated sets of fixed points for generic parameters: give values")
+    if zeros.valid_if is not sympy.true:
+        notes.append(f"formulas hold for generic parameters: {zeros.valid_if}")
+    return ParametricPJAPFixedPoints(points, g, zeros.valid_if, zeros.no_closed_form,
+                                     zeros.sets, notes)
+
+
 def brud_limit_field(game: Game, data: Normal) -> tuple[sympy.Expr, ...]:
     """``alpha -> 0`` limit of the closed-form PJAP field (equals the BRUD field).
 

@@ -52,7 +52,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from brud_analysis.cli_options import add_data_options, add_time_budget_option
 
     add_data_options(p)
-    p.add_argument("--alpha", type=float, required=True, help="PJAP temperature (>= 0)")
+    p.add_argument("--alpha", type=_alpha_value, required=True,
+                   help="PJAP temperature: a number >= 0, or a symbol name (e.g. a) for the "
+                   "fixed points as formulas in it (closed form: normal data, l2, eps 0)")
     p.add_argument("--eps", type=float, default=0.0, help="priority floor (default 0)")
     p.add_argument("--distance", choices=["l1", "l2"], default="l2",
                    help="l2 (closed form with eps 0 and normal data; default) or l1 (paper)")
@@ -66,8 +68,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from brud_analysis.cli_options import add_regulariser_option
 
     add_regulariser_option(p)
+    from brud_analysis.cli_options import add_assume_option
+
+    add_assume_option(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=_pjap_field)
+
+
+def _alpha_value(text: str):
+    """``--alpha``: a finite number >= 0, or a symbol name (a real symbol, taken >= 0)."""
+    import math
+
+    import sympy
+
+    try:
+        value = float(text)
+    except ValueError:
+        if not text.strip().isidentifier():
+            raise argparse.ArgumentTypeError(
+                f"--alpha wants a number >= 0 or a symbol name, got {text!r}") from None
+        return sympy.Symbol(text.strip(), real=True)
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"--alpha must be a finite number >= 0, got {text!r}")
+    return value
 
 
 def _paper_checks(args: argparse.Namespace) -> int:
@@ -104,6 +127,79 @@ def _paper_checks(args: argparse.Namespace) -> int:
     return 1 if payload["errors"] else 0
 
 
+def _parametric_pjap_field(args: argparse.Namespace, game, data, regulariser) -> int:
+    """``pjap-field`` with symbols: the closed-form field and its fixed points as formulas."""
+    import sympy
+
+    from brud_analysis.cli_options import assumptions_from_args, data_json
+    from brud_analysis.data import Normal
+    from brud_analysis.errors import BrudError
+    from brud_analysis.output import print_json
+    from brud_analysis.parametric_report import fixed_point_json, real_weights
+    from brud_analysis.pjap import origin_escape_alpha, parametric_pjap_fixed_points
+
+    if not (args.distance == "l2" and args.eps == 0 and isinstance(data, Normal)):
+        raise BrudError("symbols need the closed-form PJAP field: --data normal, --distance l2 "
+                        "and --eps 0 (else give every symbol a value)")
+    if getattr(args, "plot", None):
+        raise BrudError("--plot draws numbers: give --alpha and every symbol a value (the "
+                        "phase diagram already sweeps alpha)")
+    regulariser, assumptions = real_weights(regulariser, assumptions_from_args(args))
+    alpha = args.alpha if isinstance(args.alpha, sympy.Symbol) else sympy.nsimplify(args.alpha)
+    if isinstance(alpha, sympy.Symbol):  # a temperature: never negative
+        from brud_analysis.parametric import Assumptions
+
+        assumptions = Assumptions([*assumptions.facts, sympy.GreaterThan(alpha, 0)])
+    found = parametric_pjap_fixed_points(game, data, alpha, assumptions, regulariser,
+                                         time_budget=0.5 * args.time_budget)
+    out: dict = {
+        "reward": str(game.reward), "agents": list(game.agent_names), "data": data_json(data),
+        "alpha": str(alpha), "eps": args.eps, "distance": args.distance,
+        "assumptions": [str(f) for f in assumptions.facts],
+        "method": "closed form (L2 kernel, eps 0, normal data); fixed points: groebner over "
+                  "Q(parameters) + closed forms, stability by Routh-Hurwitz",
+        "field": [str(sympy.factor(g)) for g in found.field],
+        "fixed_points": [fixed_point_json(p) for p in found.points],
+        "no_closed_form": found.no_closed_form,
+        "notes": list(found.notes),
+    }
+    if found.valid_if is not sympy.true:
+        out["valid_if"] = str(found.valid_if)
+    try:
+        threshold = origin_escape_alpha(game, data, regulariser=regulariser)
+    except BrudError:  # the data mean is not a fixed point for every alpha
+        threshold = None
+    if threshold is not None:
+        out["mean_stable_below_alpha"] = str(threshold)
+    if regulariser is not None:
+        out["regulariser"] = regulariser.describe()
+    if args.json:
+        print_json(out)
+        return 0
+    print(f"PJAP field of R = {game.reward}  (closed form: L2 kernel, eps 0, normal data)")
+    if regulariser is not None:
+        print(f"with the policy penalty {out['regulariser']} on the prioritised batch "
+              "(beyond the paper)")
+    print(f"data: {data!r}; alpha = {alpha}" + (f"; assuming {', '.join(out['assumptions'])}"
+                                                if out["assumptions"] else ""))
+    for name, g in zip(game.agent_names, out["field"], strict=True):
+        print(f"  G_{name} = {g}")
+    if "mean_stable_below_alpha" in out:
+        print(f"the data mean is a fixed point for every alpha; it is stable for alpha < "
+              f"{out['mean_stable_below_alpha']}")
+    print("fixed points (formulas):" if out["fixed_points"] else "fixed points: none in "
+          "closed form")
+    for p in out["fixed_points"]:
+        stable = {"True": "stable", "False": "unstable"}.get(p["stable_if"],
+                                                             f"stable if {p['stable_if']}")
+        extra = "".join(f"; {label} if {p[key]}" for key, label in
+                        (("degenerate_if", "degenerate"), ("real_if", "real")) if key in p)
+        print(f"  ({', '.join(p['exact'])}): {stable}{extra}")
+    for note in out["notes"]:
+        print(f"note: {note}")
+    return 0
+
+
 def _pjap_field(args: argparse.Namespace) -> int:
     import sympy
 
@@ -120,7 +216,6 @@ def _pjap_field(args: argparse.Namespace) -> int:
     )
 
     game = Game(args.reward)
-    game.require_numeric()
     if getattr(args, "plot", None):
         from brud_analysis.output import check_output_path
 
@@ -129,8 +224,15 @@ def _pjap_field(args: argparse.Namespace) -> int:
     if data is None:
         raise BrudError("pjap-field needs data: --data normal --mean .. --std .., "
                         "--data uniform --low .. --high .., or --data FILE")
-    if not args.alpha >= 0 or not args.eps >= 0:
-        raise BrudError(f"--alpha and --eps must be >= 0, got {args.alpha} and {args.eps}")
+    if not args.eps >= 0:
+        raise BrudError(f"--eps must be >= 0, got {args.eps}")
+    regulariser = regulariser_from_args(args)  # beyond the paper; None without the flag
+    if (isinstance(args.alpha, sympy.Symbol) or game.parameters or data.free_symbols
+            or (regulariser is not None and not regulariser.is_numeric())):
+        return _parametric_pjap_field(args, game, data, regulariser)
+    if getattr(args, "assume", None):
+        raise BrudError("--assume is for symbols (in --alpha, the game, the data or the "
+                        "regulariser); this command has none")
     # The closed form (and the phase diagram) exist only for normal data: ``normal`` is the data
     # when they apply, else None.
     normal = (data if args.distance == "l2" and args.eps == 0 and isinstance(data, Normal)
@@ -142,9 +244,6 @@ def _pjap_field(args: argparse.Namespace) -> int:
     box = ([tuple(args.box)] * game.n_agents if args.box else default_box(data, game))
     if args.box and not args.box[0] < args.box[1]:
         raise BrudError(f"--box needs LO < HI, got {args.box}")
-    regulariser = regulariser_from_args(args)  # beyond the paper; None without the flag
-    if regulariser is not None and not regulariser.is_numeric():
-        raise BrudError("pjap-field needs a numeric regulariser weight (e.g. bc=0.5)")
     points = pjap_fixed_points(game, data, args.alpha, args.eps, args.distance, box=box,
                                regulariser=regulariser)
     out: dict = {

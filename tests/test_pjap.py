@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import json
+
 import numpy as np
 import pytest
 import sympy
@@ -20,6 +23,7 @@ from brud_analysis.pjap import (
     greedy_limit_field,
     numeric_pjap_field,
     origin_escape_alpha,
+    parametric_pjap_fixed_points,
     pjap_field,
     pjap_fixed_points,
     pjap_jacobian,
@@ -157,3 +161,65 @@ def test_certified_fixed_points_match_multistart():
     assert len(exact) == len(numeric) == 3
     for a, b in zip(exact, numeric, strict=True):
         assert np.allclose(a.point, b.point, atol=1e-8) and a.stable == b.stable
+
+
+# ------------------------------------------------------------------ formulas in alpha
+@functools.cache
+def _centred_twin_peaks_formulas():
+    from brud_analysis.parametric import Assumptions
+
+    a = sympy.Symbol("a", real=True)
+    return a, parametric_pjap_fixed_points(twin_peaks(), Normal([0, 0], [1, 1]), a,
+                                           Assumptions("a >= 0"), time_budget=120)
+
+
+def test_formulas_in_alpha_twin_peaks():
+    """Centred data: the origin is stable below the escape value 5/3 (degenerate at it) and the
+    peaks exist, stable, from it on; the formulas say exactly that."""
+    a, out = _centred_twin_peaks_formulas()
+    assert [str(p.stable_if) for p in out.points] == ["a < 5/3", "a > 5/3", "a > 5/3"]
+    assert [str(p.degenerate_if) for p in out.points] == ["Eq(a, 5/3)"] * 3
+    assert [str(p.real_if) for p in out.points] == ["True", "a >= 5/3", "a >= 5/3"]
+    assert origin_escape_alpha(twin_peaks(), Normal([0, 0], [1, 1])) == sympy.Rational(5, 3)
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.fractions(min_value=0, max_value=8, max_denominator=6))
+def test_formulas_in_alpha_match_numeric_fixed_points(alpha):
+    """At random alpha the formulas give the certified numeric fixed points and stability.
+    Tolerance 1e-8: the numeric points are isolated to ~1e-12; the formulas are exact."""
+    a, out = _centred_twin_peaks_formulas()
+    value = sympy.Rational(alpha.numerator, alpha.denominator)
+    predicted = []
+    for p in out.points:
+        if not bool(p.real_if.subs(a, value)):
+            continue
+        point = tuple(float(sympy.N(e.subs(a, value), 30)) for e in p.exact)
+        degenerate = bool(p.degenerate_if.subs(a, value))
+        if any(np.allclose(point, q, atol=1e-8) for q, _ in predicted):
+            assert degenerate  # formulas meet only where the point is a multiple one
+            continue
+        predicted.append((point, None if degenerate else bool(p.stable_if.subs(a, value))))
+    numeric = pjap_fixed_points(twin_peaks(), Normal([0, 0], [1, 1]), float(value))
+    assert len(numeric) == len(predicted), (value, numeric, predicted)
+    for point, stable in predicted:
+        (match,) = [q for q in numeric if np.allclose(q.point, point, atol=1e-8)]
+        if stable is not None:
+            assert match.stable == stable, (value, point)
+
+
+def test_cli_alpha_symbol_prints_formulas(capsys):
+    from brud_analysis.cli import main
+
+    code = main(["pjap-field", "twin_peaks", "--data", "normal", "--mean", "0", "0",
+                 "--std", "1", "1", "--alpha", "a", "--json", "--time-budget", "300"])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["alpha"] == "a" and out["mean_stable_below_alpha"] == "5/3"
+    assert [p["stable_if"] for p in out["fixed_points"]] == ["a < 5/3", "a > 5/3", "a > 5/3"]
+    # symbols need the closed form; one line, exit 2
+    assert main(["pjap-field", "twin_peaks", "--data", "normal", "--mean", "0", "0",
+                 "--std", "1", "1", "--alpha", "a", "--distance", "l1"]) == 2
+    assert "closed-form" in capsys.readouterr().err
+    assert main(["pjap-field", "twin_peaks", "--data", "normal", "--mean", "0", "0",
+                 "--std", "1", "1", "--alpha", "-1"]) == 2

@@ -291,7 +291,8 @@ def test_cli_condition_and_pjap_field_with_regulariser(capsys):
 @pytest.mark.parametrize("argv", [
     ["analyse", "x*y", "--regulariser", "bc=-1"],
     ["condition", "x*y", "--target", "1", "1", "--regulariser", "nonsense"],
-    ["pjap-field", "x*y", *DATA, "--alpha", "1", "--regulariser", "bc=lam"],
+    # a symbolic weight needs the closed-form field (L2 kernel)
+    ["pjap-field", "x*y", *DATA, "--alpha", "1", "--regulariser", "bc=lam", "--distance", "l1"],
 ])
 def test_cli_bad_regulariser_exits_2(argv, capsys):
     assert main(argv) == 2
