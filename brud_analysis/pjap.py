@@ -27,6 +27,7 @@ finite sum (empirical data), or a fixed large sample (other models).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -462,7 +463,8 @@ class ParametricPJAPFixedPoints:
     valid_if: sympy.Basic
     no_closed_form: list[str]
     sets: list[tuple[sympy.Expr, ...]]
-    notes: list[str] = field(default_factory=list)
+    # (dataclasses.field: the attribute ``field`` above shadows the import in this class body)
+    notes: list[str] = dataclasses.field(default_factory=list)
 
 
 def parametric_pjap_fixed_points(game: Game, data: Normal, alpha: Any = ALPHA,
