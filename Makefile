@@ -29,8 +29,12 @@ fresh-clone-check:
 
 # Every core (at most 4) runs test files in parallel (pytest-xdist; a file stays on one worker so
 # its module fixtures are built once); Hypothesis draws the same examples every run (profile ci).
+# The notebooks run afterwards in one plain process: under an xdist worker a notebook's Jupyter
+# kernel twice stalled nbclient on a quiet machine (both kernel and client idle), never alone.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist loadfile --hypothesis-profile ci
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist loadfile --hypothesis-profile ci \
+		--ignore tests/test_notebooks.py
+	$(BIN)/python -m pytest -q --hypothesis-profile ci tests/test_notebooks.py
 
 paper: $(STAMP)
 	$(BIN)/brud paper-checks --out report/
