@@ -133,7 +133,11 @@ def analyse(game, data=None, time_budget: float = 10.0, assumptions=None,
         (['x - y'], True)
     """
     from brud_analysis.fields import brud_field
-    from brud_analysis.parametric_report import analyse_parametric, is_parametric
+    from brud_analysis.parametric_report import (
+        analyse_parametric,
+        is_parametric,
+        put_brud_field_moments,
+    )
     from brud_analysis.solve import brud_fixed_points, stationary_points
 
     if is_parametric(game, data, regulariser):
@@ -158,12 +162,7 @@ def analyse(game, data=None, time_budget: float = 10.0, assumptions=None,
         out["method"] = st.method
         if not st.has_maximum:
             out["notes"].append("the game has no maximum")
-    out["brud_field_moments"] = [str(g) for g in brud_field(game, None, regulariser)]
-    out["brud_field"] = out["brud_field_moments"]
-    if regulariser is not None:  # beyond the paper: brud_analysis.regularisers
-        out["regulariser"] = regulariser.describe()
-        out["notes"].append(f"BRUD field with the policy penalty {regulariser.describe()} "
-                            "(beyond the paper)")
+    put_brud_field_moments(out, game, regulariser)
     if data is not None:
         out["data"] = data_json(data)
         out["brud_field"] = [str(g) for g in brud_field(game, data, regulariser)]

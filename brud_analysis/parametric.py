@@ -941,6 +941,7 @@ class ParametricZeros:
     no_closed_form: list[str]
     valid_if: sympy.Basic
     method: str
+    timed_out: bool = False  # the Groebner basis overran the budget: nothing was solved
 
 
 def parametric_zeros(equations: Sequence[sympy.Expr], variables: Sequence[sympy.Symbol],
@@ -971,7 +972,7 @@ def parametric_zeros(equations: Sequence[sympy.Expr], variables: Sequence[sympy.
                                       time_budget)
     except _OutOfTime:
         return ParametricZeros([], [], [f"the Groebner basis did not finish within "
-                                        f"{time_budget:g} s"], sympy.true, method)
+                                        f"{time_budget:g} s"], sympy.true, method, True)
     points, sets, missing = [], [], []
     for kind, exprs in comps:
         if kind == "set":
@@ -1033,7 +1034,7 @@ def parametric_stationary_points(game: Game, assumptions: Assumptions | None = N
     assumptions = assumptions or Assumptions()
     zeros = parametric_zeros(game.gradient, game.agents, game.parameters, assumptions,
                              time_budget)
-    if zeros.no_closed_form and "did not finish" in zeros.no_closed_form[0]:
+    if zeros.timed_out:
         return ParametricStationary([], [], zeros.no_closed_form, sympy.true, zeros.method,
                                     ["no closed form in time: give values or use --sweep"])
     points = []

@@ -37,6 +37,26 @@ def is_parametric(game: Game, data: DataModel | None, regulariser: Any = None) -
             or (regulariser is not None and not regulariser.is_numeric()))
 
 
+def put_brud_field_moments(out: dict[str, Any], game: Game, regulariser: Any = None) -> None:
+    """Set ``brud_field_moments`` (and ``brud_field``, until data replace it) in a report, with
+    the regulariser's name and note when there is one (beyond the paper).
+
+    Example:
+        >>> out = {"notes": []}
+        >>> put_brud_field_moments(out, Game("x*y"))
+        >>> out["brud_field"]
+        ['E[y]', 'E[x]']
+    """
+    from brud_analysis.fields import brud_field
+
+    out["brud_field_moments"] = [str(g) for g in brud_field(game, None, regulariser)]
+    out["brud_field"] = out["brud_field_moments"]
+    if regulariser is not None:  # beyond the paper: brud_analysis.regularisers
+        out["regulariser"] = regulariser.describe()
+        out["notes"].append(f"BRUD field with the policy penalty {regulariser.describe()} "
+                            "(beyond the paper)")
+
+
 def real_weights(regulariser: Any, assumptions: Assumptions) -> tuple[Any, Assumptions]:
     """The regulariser with its parameters as real symbols (as ``--assume`` and ``--at`` name
     them) and, for a BC weight, the fact ``weight >= 0`` added to ``assumptions``.
@@ -90,7 +110,6 @@ def analyse_parametric(game: Game, data: DataModel | None = None,
         >>> out["brud_fixed_points"][0]["exact"][0], out["brud_fixed_points"][0]["stable_if"]
         ('C*m/(2*(A + B*m**2 + B))', 'True')
     """
-    from brud_analysis.fields import brud_field
     from brud_analysis.solve import stationary_points
 
     regulariser, assumptions = real_weights(regulariser, assumptions or Assumptions())
@@ -132,12 +151,7 @@ def analyse_parametric(game: Game, data: DataModel | None = None,
                                    "dimension": s.dimension, "kind": s.kind}
                                   for s in st_num.sets]
         out["has_maximum"] = st_num.has_maximum
-    out["brud_field_moments"] = [str(g) for g in brud_field(game, None, regulariser)]
-    out["brud_field"] = out["brud_field_moments"]
-    if regulariser is not None:  # beyond the paper: brud_analysis.regularisers
-        out["regulariser"] = regulariser.describe()
-        out["notes"].append(f"BRUD field with the policy penalty {regulariser.describe()} "
-                            "(beyond the paper)")
+    put_brud_field_moments(out, game, regulariser)
     if data is not None:
         from brud_analysis.cli_options import data_json
 

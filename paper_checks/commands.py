@@ -127,6 +127,18 @@ def _paper_checks(args: argparse.Namespace) -> int:
     return 1 if payload["errors"] else 0
 
 
+def _mean_escape_alpha(game, normal, regulariser):
+    """The alpha below which the data mean is a stable PJAP fixed point, or ``None`` where the
+    mean is not a fixed point for every alpha (or no eigenvalue crosses zero)."""
+    from brud_analysis.errors import BrudError
+    from brud_analysis.pjap import origin_escape_alpha
+
+    try:
+        return origin_escape_alpha(game, normal, regulariser=regulariser)
+    except BrudError:
+        return None
+
+
 def _parametric_pjap_field(args: argparse.Namespace, game, data, regulariser) -> int:
     """``pjap-field`` with symbols: the closed-form field and its fixed points as formulas."""
     import sympy
@@ -136,7 +148,7 @@ def _parametric_pjap_field(args: argparse.Namespace, game, data, regulariser) ->
     from brud_analysis.errors import BrudError
     from brud_analysis.output import print_json
     from brud_analysis.parametric_report import fixed_point_json, real_weights
-    from brud_analysis.pjap import origin_escape_alpha, parametric_pjap_fixed_points
+    from brud_analysis.pjap import parametric_pjap_fixed_points
 
     if not (args.distance == "l2" and args.eps == 0 and isinstance(data, Normal)):
         raise BrudError("symbols need the closed-form PJAP field: --data normal, --distance l2 "
@@ -165,10 +177,7 @@ def _parametric_pjap_field(args: argparse.Namespace, game, data, regulariser) ->
     }
     if found.valid_if is not sympy.true:
         out["valid_if"] = str(found.valid_if)
-    try:
-        threshold = origin_escape_alpha(game, data, regulariser=regulariser)
-    except BrudError:  # the data mean is not a fixed point for every alpha
-        threshold = None
+    threshold = _mean_escape_alpha(game, data, regulariser)
     if threshold is not None:
         out["mean_stable_below_alpha"] = str(threshold)
     if regulariser is not None:
@@ -210,7 +219,6 @@ def _pjap_field(args: argparse.Namespace) -> int:
     from brud_analysis.output import print_json
     from brud_analysis.pjap import (
         default_box,
-        origin_escape_alpha,
         pjap_field,
         pjap_fixed_points,
     )
@@ -261,10 +269,7 @@ def _pjap_field(args: argparse.Namespace) -> int:
         alpha = sympy.nsimplify(args.alpha)
         out["field"] = [str(sympy.expand(g))
                         for g in pjap_field(game, normal, alpha, regulariser)]
-        try:
-            threshold = origin_escape_alpha(game, normal, regulariser=regulariser)
-        except BrudError:  # the data mean is not a fixed point for every alpha
-            threshold = None
+        threshold = _mean_escape_alpha(game, normal, regulariser)
         if threshold is not None:
             out["mean_stable_below_alpha"] = float(threshold)
     if regulariser is not None:
