@@ -10,10 +10,12 @@ Methods, in the order they are tried (the result says which one produced it):
   positive-dimensional part (e.g. the line x = y of R = -(x - y)^2); the rest is coprime, so
   its solutions are finitely many, and their coordinates are real roots of the two resultants;
   candidate pairs are kept when both equations vanish there.
-* ``groebner eliminants + real-root isolation`` (n >= 3), run in a worker process with a time
-  budget: each variable's univariate eliminant (lex basis with that variable last) has the
-  coordinates among its certified real roots; candidate tuples are kept when all equations
-  vanish there. The Groebner basis also gives the dimension of non-isolated sets.
+* ``groebner eliminants + real-root isolation`` (n >= 3): a grevlex Groebner basis (FLINT,
+  :mod:`brud_analysis.groebner`; in a killable worker process with the time budget when it
+  outgrows in-process limits); each variable's eliminant is the characteristic polynomial of
+  multiplication by that variable on the quotient ring, so the coordinates are among its
+  certified real roots; candidate tuples are kept when all equations vanish there. A
+  positive-dimensional ideal is split into components (factorizing Groebner decomposition).
 * ``numeric multistart (completeness not certified)``: Newton/least-squares from a grid of
   starting points, only when the above ran out of time.
 
@@ -29,6 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+import flint
 import numpy as np
 import sympy
 
@@ -38,6 +41,7 @@ from brud_analysis.data import DataModel
 from brud_analysis.errors import BrudError
 from brud_analysis.fields import brud_field
 from brud_analysis.game import Game
+from brud_analysis.groebner import Quotient, groebner_basis
 from brud_analysis.stability import (
     Box,
     certified_inertia,
@@ -184,10 +188,31 @@ def univariate_real_roots(
     if exact and sqf.degree() <= _EXACT_MAX_DEGREE:
         roots = sorted(set(sympy.real_roots(sqf)), key=lambda r: float(r.evalf(30)))
         return [(float(r.evalf(30)), sympy.nsimplify(r) if r.is_Rational else r) for r in roots]
-    out = []
-    for (lo, hi), _mult in sqf.intervals(eps=_ROOT_EPS):
-        out.append((float((lo + hi) / 2), None))
-    return out
+    return [(box.value, None) for box in _isolated_roots(sqf, 15)]
+
+
+def _isolated_roots(sqf: sympy.Poly, digits: int) -> list[Box]:
+    """Isolating boxes of the real roots of a square-free rational polynomial, ascending,
+    refined to relative width 10**-digits.
+
+    FLINT's certified complex root isolation (``arb_fmpz_poly_complex_roots``: disjoint balls,
+    one root each, real roots with an exactly zero imaginary part) instead of SymPy's
+    continued-fraction isolation, which took 0.5-60 s on the degree 30-55 eliminants of the
+    3-4-agent benchmark games against 5-40 ms here.
+    """
+    _, ints = sqf.clear_denoms(convert=True)
+    coeffs = [int(c) for c in ints.all_coeffs()[::-1]]
+    boxes = []
+    roots: list[Any] = flint.fmpz_poly(coeffs).complex_roots()  # (acb, multiplicity) pairs
+    for root, _ in roots:
+        if not root.imag.is_zero():
+            continue
+        man, exp = root.real.mid().man_exp()
+        rman, rexp = root.real.rad().man_exp()
+        mid = sympy.Integer(int(man)) * sympy.Integer(2) ** int(exp)
+        rad = sympy.Integer(int(rman)) * sympy.Integer(2) ** int(rexp)
+        boxes.append(Box(sqf, mid - rad, mid + rad).refined(digits))
+    return sorted(boxes, key=lambda b: b.lo)
 
 
 def real_root_boxes(poly: sympy.Poly, exact: bool = True) -> list[Box]:
@@ -203,8 +228,7 @@ def real_root_boxes(poly: sympy.Poly, exact: bool = True) -> list[Box]:
     sqf = _squarefree_rational(poly)
     if sqf is None:
         return []
-    boxes = [Box(sqf, sympy.Rational(lo), sympy.Rational(hi)).refined(15)
-             for (lo, hi), _ in sqf.intervals()]
+    boxes = _isolated_roots(sqf, 15)
     if exact and sqf.degree() <= _EXACT_MAX_DEGREE:
         roots = sorted(set(sympy.real_roots(sqf)), key=lambda r: float(r.evalf(30)))
         if len(roots) == len(boxes):  # both ascending: the k-th root lies in the k-th box
@@ -436,42 +460,94 @@ def _dedupe(solutions: list[RealSolution]) -> list[RealSolution]:
 
 
 # ------------------------------------------------------------------------------ n >= 3
-def _groebner_eliminants(exprs, variables):
-    """Lex basis and, if zero-dimensional, each variable's univariate eliminant.
+# in-process limits for FLINT's naive Buchberger (basis length, terms per polynomial,
+# coefficient bits); a system that exceeds them is redone in a killable worker under the budget
+_BUCHBERGER_LIMITS = (400, 4000, 20000)
+_IN_PROCESS_QUOTIENT = 160  # larger quotients (charpolys of bigger matrices): worker
 
-    The eliminant of v (the generator of the ideal intersected with Q[v]) is the univariate
-    element of the lex basis with v ordered last; every solution's v-coordinate is one of its
-    roots.
+
+def _groebner_eliminants(exprs, variables, limits=None):
+    """A Groebner basis and, if the ideal is zero-dimensional, each variable's eliminant.
+
+    The eliminant of v is a square-free polynomial in v whose roots are exactly the
+    v-coordinates of the complex solutions (the characteristic polynomial of multiplication
+    by v on the quotient ring, see :mod:`brud_analysis.groebner`); ``([1], None)`` when there is
+    no solution, ``(reduced grevlex basis, None)`` for a positive-dimensional ideal. ``None``
+    overall when ``limits`` were given and exceeded.
     """
-    basis = sympy.groebner(exprs, *variables, order="lex")
-    if not basis.is_zero_dimensional:
-        return list(basis.exprs), None
-    eliminants = []
-    for k, var in enumerate(variables):
-        order = [v for j, v in enumerate(variables) if j != k] + [var]
-        rotated = basis if k == len(variables) - 1 else sympy.groebner(exprs, *order, order="lex")
-        (uni,) = [p for p in rotated.exprs if p.free_symbols <= {var}][:1] or (None,)
-        eliminants.append(uni)
-    return list(basis.exprs), eliminants
+    quotient = Quotient.of(exprs, variables, limits)
+    if quotient is None:
+        return None
+    if quotient.inconsistent:
+        return [sympy.Integer(1)], None
+    if not quotient.zero_dimensional:
+        return groebner_basis(exprs, variables), None
+    return quotient.basis_exprs(), [e.as_expr() for e in quotient.eliminants()]
 
 
 def _groebner_with_budget(exprs, variables, budget):
-    """``_groebner_eliminants`` within ``budget`` seconds (killable worker process)."""
+    """``_groebner_eliminants`` in this process when the system is small, else within
+    ``budget`` seconds in a killable worker process."""
+    found = _groebner_eliminants(exprs, tuple(variables), _BUCHBERGER_LIMITS)
+    if found is not None:
+        return found
     return run_with_budget(_groebner_eliminants, (exprs, tuple(variables)), budget)
 
 
-def _ideal_dimension(exprs, variables) -> int:
+def _ideal_dimension(basis, variables) -> int:
     """Krull dimension from the leading monomials of a grevlex basis (independent sets)."""
-    basis = sympy.groebner(exprs, *variables, order="grevlex")
-    if list(basis.exprs) == [1]:
+    if list(basis) == [1]:
         return -1
-    leads = [sympy.Poly(p, *variables).monoms(order="grevlex")[0] for p in basis.exprs]
+    leads = [sympy.Poly(p, *variables).monoms(order="grevlex")[0] for p in basis]
     n = len(variables)
     for size in range(n, -1, -1):
         for subset in itertools.combinations(range(n), size):
             if all(any(m[i] > 0 for i in range(n) if i not in subset) for m in leads):
                 return size
     return 0
+
+
+def _vanishing_combinations(polys, per_var: list[list[float]], deadline: float
+                            ) -> list[tuple[int, ...]]:
+    """Index tuples of the product of per-variable root values at which every poly vanishes
+    (the :func:`vanishes_at` test, vectorised over the product in chunks)."""
+    sizes = [len(v) for v in per_var]
+    total = math.prod(sizes)
+    if total == 0:
+        return []
+    tables = []  # per poly: coefficients, exponents, and the derivative terms' data
+    for p in polys:
+        monoms = np.array(p.monoms(), dtype=np.int64).reshape(-1, len(per_var))
+        coeffs = np.array([float(c) for c in p.coeffs()])
+        tables.append((monoms, coeffs))
+    values = [np.asarray(v, dtype=float) for v in per_var]
+    found: list[tuple[int, ...]] = []
+    chunk = 200_000
+    for start in range(0, total, chunk):
+        if time.monotonic() > deadline:
+            raise _OutOfTime
+        flat = np.arange(start, min(start + chunk, total))
+        idx = np.unravel_index(flat, sizes)
+        coords = [values[k][idx[k]] for k in range(len(per_var))]
+        ok = np.ones(flat.shape, dtype=bool)
+        for monoms, coeffs in tables:
+            # terms[t, c] = coeff_t * prod_k coord_k ** e_tk
+            terms = coeffs[:, None] * np.prod(
+                [coords[k][None, :] ** monoms[:, k][:, None] for k in range(len(per_var))],
+                axis=0)
+            value = terms.sum(axis=0)
+            scale = np.abs(terms).sum(axis=0)
+            slope = np.zeros_like(value)
+            for k in range(len(per_var)):
+                e = monoms[:, k][:, None]
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    d = np.where(e > 0, e * coeffs[:, None] * np.prod(
+                        [coords[j][None, :] ** (monoms[:, j][:, None] - (j == k) * (e > 0))
+                         for j in range(len(per_var))], axis=0), 0.0)
+                slope += np.abs(d).sum(axis=0)
+            ok &= np.abs(value) <= _RESIDUAL_TOL * scale + 1e-12 * slope
+        found += [tuple(int(i[j]) for i in idx) for j in np.flatnonzero(ok)]
+    return found
 
 
 def _pair_eliminant_roots(eliminants, variables, polys, deadline) -> list[RealSolution]:
@@ -481,32 +557,33 @@ def _pair_eliminant_roots(eliminants, variables, polys, deadline) -> list[RealSo
         if uni is None:
             raise _OutOfTime  # cannot happen for a zero-dimensional ideal; fall back anyway
         per_var.append(real_root_boxes(sympy.Poly(uni, var), exact=False))
+    hits = _vanishing_combinations(polys, [[b.value for b in boxes] for boxes in per_var],
+                                   deadline)
     solutions = []
-    for boxes in itertools.product(*per_var):
-        if time.monotonic() > deadline:
-            raise _OutOfTime
-        point = tuple(b.value for b in boxes)
-        if all(vanishes_at(q, point) for q in polys):
-            solutions.append(RealSolution(point, None, tuple(boxes)))
+    for combo in hits:
+        boxes = tuple(per_var[k][i] for k, i in enumerate(combo))
+        if all(vanishes_at(q, tuple(b.value for b in boxes)) for q in polys):
+            solutions.append(RealSolution(tuple(b.value for b in boxes), None, boxes))
     return _dedupe(solutions)
 
 
 def _decompose(exprs, variables) -> list[tuple[list, list | None, int]]:
     """Factorizing Groebner decomposition: split the ideal at every basis element that
     factors (V(I + (f g)) = V(I + (f)) u V(I + (g))) until every basis element is irreducible;
-    each component: (lex basis, eliminants if zero-dimensional else None, dimension)."""
+    each component: (reduced grevlex basis, eliminants if zero-dimensional else None,
+    dimension)."""
     stack = [list(exprs)]
     done: list[tuple[list, list | None, int]] = []
     seen: set = set()
     while stack:
         ideal = stack.pop()
-        basis = sympy.groebner(ideal, *variables, order="lex")
-        key = tuple(basis.exprs)
-        if key in seen or list(basis.exprs) == [1]:
+        basis = groebner_basis(ideal, variables)
+        key = tuple(basis)
+        if key in seen or basis == [1]:
             continue
         seen.add(key)
         split = None
-        for b in basis.exprs:
+        for b in basis:
             factors = [f for f, _ in sympy.factor_list(b, *variables)[1]
                        if sympy.Poly(f, *variables).total_degree() > 0]
             if len(factors) > 1 or (factors and sympy.Poly(b, *variables).total_degree()
@@ -515,20 +592,20 @@ def _decompose(exprs, variables) -> list[tuple[list, list | None, int]]:
                 break
         if split is not None:
             for f in split:
-                stack.append([*basis.exprs, f])
+                stack.append([*basis, f])
             continue
-        if basis.is_zero_dimensional:
-            _, eliminants = _groebner_eliminants(list(basis.exprs), variables)
-            done.append((list(basis.exprs), eliminants, 0))
+        dim = _ideal_dimension(basis, variables)
+        if dim == 0:
+            found = _groebner_eliminants(basis, variables)
+            done.append((basis, found[1] if found else None, 0))
         else:
-            done.append((list(basis.exprs), None, _ideal_dimension(list(basis.exprs),
-                                                                   variables)))
+            done.append((basis, None, dim))
     # drop components contained in another (their basis reduces to zero on the bigger one)
     out = []
     for k, (basis, elim, dim) in enumerate(done):
         bigger = [c for j, c in enumerate(done) if j != k and c[2] > dim]
-        if any(all(sympy.reduced(g, c[0], *variables, order="lex")[1] == 0 for g in c[0])
-               and all(sympy.reduced(g, basis, *variables, order="lex")[1] == 0
+        if any(all(sympy.reduced(g, c[0], *variables, order="grevlex")[1] == 0 for g in c[0])
+               and all(sympy.reduced(g, basis, *variables, order="grevlex")[1] == 0
                        for g in c[0]) for c in bigger):
             continue
         out.append((basis, elim, dim))
@@ -825,7 +902,7 @@ def solve_polynomial_system(
             remaining = max(deadline - time.monotonic(), 0.1)
             basis, eliminants = _groebner_with_budget(exprs, variables, remaining)
             if basis == [1]:
-                return [], [], "groebner (lex): no solution"
+                return [], [], "groebner (grevlex): no solution"
             if eliminants is not None:
                 sols = _pair_eliminant_roots(eliminants, variables, polys, deadline)
                 sols = [_with_exact_guess(sol, polys, deadline) if exact else sol
