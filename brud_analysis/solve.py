@@ -163,7 +163,8 @@ def _check_numeric(expressions: Sequence[sympy.Expr], variables: Sequence[sympy.
 def _squarefree_rational(poly: sympy.Poly) -> sympy.Poly | None:
     """The square-free part over exact rationals (floats made exact); None without real roots
     to look for (a constant). A zero polynomial is a caller's error."""
-    poly = sympy.Poly(_rational(poly.as_expr()), *poly.gens)
+    if not (poly.domain.is_ZZ or poly.domain.is_QQ):  # floats etc. -> exact rationals
+        poly = sympy.Poly(_rational(poly.as_expr()), *poly.gens)
     if poly.is_zero:
         raise ValueError("zero polynomial has every real number as a root")
     sqf = poly.sqf_part()
@@ -357,10 +358,27 @@ def _match_exact(value: float, table: list[tuple[float, sympy.Expr]]) -> sympy.E
     return None
 
 
+def _resultant(F: sympy.Poly, G: sympy.Poly, eliminate: sympy.Symbol, keep: sympy.Symbol
+               ) -> sympy.Poly:
+    """Res_eliminate(F, G) of two rational bivariate polynomials as a polynomial in ``keep``
+    (up to a non-zero constant factor: only its roots are used).
+
+    FLINT's resultant on integer polynomials: SymPy's subresultant PRS through expressions was
+    a third of the 2-agent solver's time on the benchmark games.
+    """
+    gens = F.gens
+    ctx = flint.fmpz_mpoly_ctx.get([str(g) for g in gens], "lex")
+    f, g = (ctx.from_dict({m: int(c) for m, c in P.clear_denoms(convert=True)[1].terms()})
+            for P in (F, G))
+    res = f.resultant(g, str(eliminate))
+    k = gens.index(keep)
+    coeffs: dict[tuple[int, ...], Any] = {(m[k],): int(c) for m, c in res.to_dict().items()}
+    return sympy.Poly.from_dict(coeffs, keep) if coeffs else sympy.Poly(0, keep)
+
+
 def _solve_coprime_pair(F, G, x, y, deadline, exact):
     """Isolated real solutions of F = G = 0 for coprime F, G in x, y."""
-    rx = sympy.Poly(sympy.resultant(F.as_expr(), G.as_expr(), y), x)
-    ry = sympy.Poly(sympy.resultant(F.as_expr(), G.as_expr(), x), y)
+    rx, ry = _resultant(F, G, y, x), _resultant(F, G, x, y)
     if rx.is_zero or ry.is_zero:  # cannot happen for coprime F, G; guard anyway
         raise _OutOfTime
     xs = real_root_boxes(rx, exact=False) if rx.degree() > 0 else []
@@ -460,10 +478,14 @@ def _dedupe(solutions: list[RealSolution]) -> list[RealSolution]:
 
 
 # ------------------------------------------------------------------------------ n >= 3
-# in-process limits for FLINT's naive Buchberger (basis length, terms per polynomial,
-# coefficient bits); a system that exceeds them is redone in a killable worker under the budget
+# Small systems (product of the equations' degrees, an upper bound on the number of isolated
+# solutions, at most this: every 3-4-agent game of degree <= 4) are solved in this process;
+# FLINT's naive Buchberger can run for minutes on bigger ones, so those go to a killable
+# worker process under the time budget (a fork costs ~20 ms, the benchmark's median solve 30 ms)
+_IN_PROCESS_BEZOUT = 81
+# size limits for the in-process Buchberger (basis length, terms per polynomial, coefficient
+# bits); a small system that exceeds them is redone in the worker
 _BUCHBERGER_LIMITS = (400, 4000, 20000)
-_IN_PROCESS_QUOTIENT = 160  # larger quotients (charpolys of bigger matrices): worker
 
 
 def _groebner_eliminants(exprs, variables, limits=None):
@@ -488,9 +510,11 @@ def _groebner_eliminants(exprs, variables, limits=None):
 def _groebner_with_budget(exprs, variables, budget):
     """``_groebner_eliminants`` in this process when the system is small, else within
     ``budget`` seconds in a killable worker process."""
-    found = _groebner_eliminants(exprs, tuple(variables), _BUCHBERGER_LIMITS)
-    if found is not None:
-        return found
+    bezout = math.prod(max(1, sympy.Poly(e, *variables).total_degree()) for e in exprs)
+    if bezout <= _IN_PROCESS_BEZOUT:
+        found = _groebner_eliminants(exprs, tuple(variables), _BUCHBERGER_LIMITS)
+        if found is not None:
+            return found
     return run_with_budget(_groebner_eliminants, (exprs, tuple(variables)), budget)
 
 
@@ -764,28 +788,49 @@ def krawczyk_boxes(polys: Sequence[sympy.Poly], jac_polys, point: Sequence[float
     return None
 
 
-def _with_exact_guess(sol: RealSolution, polys, deadline: float) -> RealSolution:
-    """Add exact coordinates when small rationals/surds fit and *exactly* solve the system.
+def _exact_coordinate(box: Box) -> sympy.Expr | None:
+    """The coordinate exactly when its minimal polynomial has degree <= 2 (a rational or a
+    quadratic surd): the irreducible factor of the box's polynomial (FLINT factoring) with
+    the box's root, solved in radicals; None otherwise."""
+    if box.exact is not None:
+        return box.exact
+    if box.lo == box.hi:
+        return box.lo
+    if box.poly is None:
+        return None
+    _, ints = box.poly.clear_denoms(convert=True)
+    factors: list[Any] = flint.fmpz_poly([int(c) for c in ints.all_coeffs()[::-1]]).factor()[1]
+    for factor, _ in factors:
+        if not 0 < factor.degree() <= 2:
+            continue
+        coeffs = [sympy.Integer(int(c)) for c in factor.coeffs()]
+        if factor.degree() == 1:
+            roots = [-coeffs[0] / coeffs[1]]
+        else:
+            c, b, a = coeffs
+            disc = b**2 - 4 * a * c
+            if disc < 0:
+                continue
+            roots = [(-b - sympy.sqrt(disc)) / (2 * a), (-b + sympy.sqrt(disc)) / (2 * a)]
+        inside = [r for r in roots if bool(box.lo <= r) and bool(r <= box.hi)]
+        if inside:  # the box isolates one root of the polynomial, so of this factor too
+            return sympy.radsimp(inside[0])
+    return None
 
-    A guess is only kept after exact substitution gives zero for every equation, so a wrong
-    guess can cost time but never produce a wrong exact value.
-    """
-    if sol.exact is not None or time.monotonic() > deadline:
+
+def _with_exact_guess(sol: RealSolution, polys, deadline: float) -> RealSolution:
+    """Add exact coordinates when every one is rational or a quadratic surd (read off its
+    isolating box's polynomial) and the tuple *exactly* solves the system (the pairing of
+    coordinates was a floating-point test; this makes it exact)."""
+    if sol.exact is not None or sol.boxes is None or time.monotonic() > deadline:
         return sol
-    guess = []
-    for v in sol.point:
-        g = sympy.nsimplify(v, [sympy.sqrt(2), sympy.sqrt(3), sympy.sqrt(5), sympy.sqrt(6)],
-                            tolerance=1e-12)
-        if g.count_ops() > 12 or abs(float(g) - v) > 1e-10 * max(1.0, abs(v)):
-            return sol
-        guess.append(g)
-    at = dict(zip(polys[0].gens, guess, strict=True))
-    if all(sympy.simplify(p.as_expr().subs(at)) == 0 for p in polys):
-        boxes = sol.boxes
-        if boxes is not None and all(b.lo <= g <= b.hi for b, g in zip(boxes, guess,
-                                                                      strict=True)):
-            boxes = tuple(Box(b.poly, b.lo, b.hi, g) for b, g in zip(boxes, guess, strict=True))
-        return RealSolution(sol.point, tuple(guess), boxes)
+    exact = [_exact_coordinate(b) for b in sol.boxes]
+    if any(e is None for e in exact):
+        return sol
+    at = dict(zip(polys[0].gens, exact, strict=True))
+    if all(sympy.expand(p.as_expr().xreplace(at)) == 0 for p in polys):
+        boxes = tuple(Box(b.poly, b.lo, b.hi, e) for b, e in zip(sol.boxes, exact, strict=True))
+        return RealSolution(sol.point, tuple(exact), boxes)
     return sol
 
 

@@ -348,19 +348,33 @@ def _iv_precision(dps: int):
 
 
 def _interval_value(poly: sympy.Poly, boxes: Sequence[Box], dps: int):
-    from mpmath import iv
 
     with _iv_precision(dps + 10):
         coords = [b.interval(dps + 10) for b in boxes]
-        total = iv.mpf(0)
-        for monom, coeff in poly.terms():
-            c = sympy.Rational(coeff)
-            term = iv.mpf(c.p) / iv.mpf(c.q)
-            for v, k in zip(coords, monom, strict=True):
-                if k:
-                    term = term * v**k
-            total = total + term
-        return total
+        return _interval_sum(_poly_terms(poly), coords)
+
+
+def _poly_terms(poly: sympy.Poly) -> tuple[tuple[tuple[int, ...], int, int], ...]:
+    """``poly``'s terms as (exponents, numerator, denominator) for interval evaluation."""
+    out = []
+    for monom, coeff in poly.terms():
+        c = sympy.Rational(coeff)
+        out.append((monom, int(c.p), int(c.q)))
+    return tuple(out)
+
+
+def _interval_sum(terms, coords):
+    """Interval enclosure of sum_t c_t prod_k coords_k ** e_tk (at the current iv.dps)."""
+    from mpmath import iv
+
+    total = iv.mpf(0)
+    for monom, p, q in terms:
+        term = iv.mpf(p) / iv.mpf(q)
+        for v, k in zip(coords, monom, strict=True):
+            if k:
+                term = term * v**k
+        total = total + term
+    return total
 
 
 def _zero_test(expr: sympy.Expr) -> bool:
@@ -441,14 +455,25 @@ def _charpoly_coefficients(matrix: sympy.ImmutableMatrix, variables: tuple[sympy
     return tuple(sympy.Poly(sympy.expand(c), *variables) for c in coeffs)
 
 
+@functools.lru_cache(maxsize=64)
+def _entry_terms(matrix: sympy.ImmutableMatrix, variables: tuple[sympy.Symbol, ...]):
+    """Each entry of a polynomial matrix as terms for :func:`_interval_sum` (cached: every
+    stationary point of a game evaluates the same Hessian)."""
+    n, m = matrix.shape
+    return [[_poly_terms(sympy.Poly(matrix[i, j], *variables)) for j in range(m)]
+            for i in range(n)]
+
+
 def _interval_inertia(matrix: sympy.ImmutableMatrix, variables, boxes, dps) -> tuple | None:
     """Inertia by symmetric Gaussian elimination in interval arithmetic (Sylvester's law):
     certified when every pivot's enclosure excludes zero, else None."""
 
     n = matrix.shape[0]
-    polys = [[sympy.Poly(matrix[i, j], *variables) for j in range(n)] for i in range(n)]
+    entries = _entry_terms(matrix, variables)
+    with _iv_precision(dps + 10):
+        coords = [b.interval(dps + 10) for b in boxes]
+        a = [[_interval_sum(entries[i][j], coords) for j in range(n)] for i in range(n)]
     with _iv_precision(dps):
-        a = [[_interval_value(polys[i][j], boxes, dps) for j in range(n)] for i in range(n)]
         order = sorted(range(n), key=lambda k: -abs(a[k][k].mid))  # bigger pivots first
         a = [[a[i][j] for j in order] for i in order]
         pos = neg = 0
