@@ -42,7 +42,12 @@ import sympy
 from sympy.core.cache import clear_cache
 
 from brud_analysis.game import Game
-from brud_analysis.solve import _exact_rational_guess, krawczyk_boxes, stationary_points
+from brud_analysis.solve import (
+    _exact_rational_guess,
+    krawczyk_boxes,
+    solve_polynomial_system,
+    stationary_points,
+)
 
 _PHC_SERVER = r"""
 import json, sys, time
@@ -130,6 +135,17 @@ def ours(game: Game) -> tuple[float, list[tuple[float, ...]], bool, str, int]:
     undetermined = sum(1 for p in a.points if p.kind == "undetermined"
                        or p.higher_order == "undetermined")
     return elapsed, [p.point for p in a.points], bool(a.sets), a.method, undetermined
+
+
+def ours_solve_only(game: Game) -> float:
+    """Time of the certified solve alone on the expanded gradient (what PHCpack is given):
+    no classification, no gradient computation."""
+    clear_cache()
+    game = Game(game.reward, agents=game.agent_names)
+    gradient = game.gradient
+    start = time.perf_counter()
+    solve_polynomial_system(gradient, game.agents)
+    return time.perf_counter() - start
 
 
 def _sympy_worker(reward: str, names: list[str], conn) -> None:
@@ -220,10 +236,11 @@ def main(argv: list[str] | None = None) -> int:
             rows = []
             for k, game in enumerate(games):
                 t_o, pts_o, has_set, method, undetermined = ours(game)
+                t_solve = ours_solve_only(game)
                 s_status, t_s, pts_s = sympy_solve(game, args.timeout)
                 p_status, t_p, pts_p = phc.solve(game)
                 # a phc point on one of our stationary sets is not an isolated point
-                rows.append(dict(t_o=t_o, t_s=t_s, t_p=t_p, s=s_status, p=p_status,
+                rows.append(dict(t_o=t_o, t_solve=t_solve, t_s=t_s, t_p=t_p, s=s_status, p=p_status,
                                  has_set=has_set, undetermined=undetermined,
                                  cmp_s=None if has_set else compare(game, pts_o, pts_s),
                                  cmp_p=None if has_set else compare(game, pts_o, pts_p),
@@ -231,7 +248,8 @@ def main(argv: list[str] | None = None) -> int:
                                  back_o=None if has_set or pts_p is None else
                                  compare(game, pts_p, pts_o)))
                 r = rows[-1]
-                print(f"{label} #{k}: ours {t_o:.3f}s ({len(pts_o)} pts, set={has_set}, "
+                print(f"{label} #{k}: ours {t_o:.3f}s (solve {t_solve:.3f}s; {len(pts_o)} pts, "
+                      f"set={has_set}, "
                       f"{method}) sympy {s_status} {t_s:.3f}s phc {p_status} {t_p:.3f}s "
                       f"({r['n_p']} real) cmp_s {r['cmp_s']} cmp_p {r['cmp_p']} "
                       f"back {r['back_o']}", file=sys.stderr, flush=True)
@@ -243,11 +261,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nseed {args.seed}, {args.cases} games per class, sympy.solve limit "
           f"{args.timeout:g} s; load average {load:.1f} on {os.cpu_count()} CPUs "
           "(all columns share it)\n")
-    print("| class | games | ours median s | sympy.solve median s (finished) | "
-          "PHCpack median s | sympy/ours | PHCpack/ours | ours: missed / spurious "
+    print("| class | games | ours median s (solve + classify) | ours solve-only median s | "
+          "sympy.solve median s (finished) | "
+          "PHCpack median s | sympy/ours | PHCpack/ours | PHCpack/ours solve-only | "
+          "ours: missed / spurious "
           "(certified by Krawczyk) | sympy.solve finished, missed / spurious | "
           "PHCpack missed / spurious | games with a stationary set | points undetermined |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for label, rows in table:
         t_o = statistics.median(r["t_o"] for r in rows)
         fin_s = [r for r in rows if r["s"] in ("ok", "parametric")]
@@ -255,6 +275,8 @@ def main(argv: list[str] | None = None) -> int:
         t_p = statistics.median(r["t_p"] for r in rows if r["p"] == "ok")
         ratio_s = statistics.median(r["t_s"] / r["t_o"] for r in rows)  # timeouts at the limit
         ratio_p = statistics.median(r["t_p"] / r["t_o"] for r in rows if r["p"] == "ok")
+        t_solve = statistics.median(r["t_solve"] for r in rows)
+        ratio_solve = statistics.median(r["t_p"] / r["t_solve"] for r in rows if r["p"] == "ok")
         iso = [r for r in rows if not r["has_set"]]
         s_m = sum(r["cmp_s"][0] for r in iso if r["s"] == "ok")
         s_sp = sum(r["cmp_s"][1] for r in iso if r["s"] == "ok")
@@ -262,8 +284,10 @@ def main(argv: list[str] | None = None) -> int:
         p_sp = sum(r["cmp_p"][1] for r in iso)
         o_m = sum(r["back_o"][0] for r in iso if r["back_o"] is not None)
         o_sp = sum(r["back_o"][1] for r in iso if r["back_o"] is not None)
-        print(f"| {label} | {len(rows)} | {t_o:.3f} | {t_s:.3f} ({len(fin_s)}/{len(rows)}) | "
-              f"{t_p:.3f} | {ratio_s:.2f}x | {ratio_p:.2f}x | {o_m} / {o_sp} | "
+        print(f"| {label} | {len(rows)} | {t_o:.3f} | {t_solve:.3f} | "
+              f"{t_s:.3f} ({len(fin_s)}/{len(rows)}) | "
+              f"{t_p:.3f} | {ratio_s:.2f}x | {ratio_p:.2f}x | {ratio_solve:.2f}x | "
+              f"{o_m} / {o_sp} | "
               f"{sum(1 for r in iso if r['s'] == 'ok')}/{len(iso)}, {s_m} / {s_sp} | "
               f"{p_m} / {p_sp} | {len(rows) - len(iso)} | "
               f"{sum(r['undetermined'] for r in rows)} |")

@@ -661,18 +661,26 @@ def _slice_samples(equations, variables, dim, deadline, tries: int = 6
     return samples
 
 
-_MULTISTART_BOX = 3.0
+def _multistart_grid(n: int) -> np.ndarray:
+    """Start coordinates on a log scale from 0 to +-100 (fewer values for more variables, so
+    the number of starts stays in the thousands); the fallback looks near these only."""
+    if n <= 2:
+        return np.array([0.0, 0.3, -0.3, 1.0, -1.0, 3.0, -3.0, 10.0, -10.0, 100.0, -100.0])
+    if n == 3:
+        return np.array([0.0, 0.5, -0.5, 2.0, -2.0, 10.0, -10.0, 100.0, -100.0])
+    return np.array([0.0, 1.0, -1.0, 10.0, -10.0, 100.0, -100.0][:7 if n == 4 else 5])
 
 
 def _multistart(exprs, variables, polys, deadline=math.inf):
-    """Newton from a grid of starts in [-3, 3]^n; only points certified by a Krawczyk test
-    (a unique true solution in a small box around them) are kept: the answer can be
-    incomplete (far or singular solutions are missed) but never contains a spurious point."""
+    """Newton from a log-spaced grid of starts (:func:`_multistart_grid`); only points
+    certified by a Krawczyk test (a unique true solution in a small box around them) are kept:
+    the answer can be incomplete (solutions far from every start, or singular ones, are
+    missed) but never contains a spurious point."""
     from scipy.optimize import root
 
     funcs = sympy.lambdify([variables], list(exprs), "numpy")
     jac = sympy.lambdify([variables], sympy.Matrix(exprs).jacobian(variables), "numpy")
-    grid = np.linspace(-_MULTISTART_BOX, _MULTISTART_BOX, 7 if len(variables) <= 3 else 4)
+    grid = _multistart_grid(len(variables))
     found: list[RealSolution] = []
     rejected: list[tuple[float, ...]] = []
     jac_polys = [[p.diff(v) for v in variables] for p in polys]
@@ -976,10 +984,12 @@ def solve_polynomial_system(
                                 "eliminants + real-root isolation, components by slicing")
         except _OutOfTime:
             pass
-    method = ("numeric multistart (incomplete: Newton from starts in "
-              f"[-{_MULTISTART_BOX:g}, {_MULTISTART_BOX:g}]^{len(variables)} only; every point "
-              "certified a solution, by a Krawczyk test (isolated) or exactly (rational; it may "
-              "lie on a stationary set the exact route would have found))")
+    grid = _multistart_grid(len(variables))
+    method = ("numeric multistart (incomplete: Newton from the starts with every coordinate in "
+              f"{{{', '.join(f'{v:g}' for v in grid)}}}, {len(variables)} coordinates, within "
+              "the time budget only; every point certified a solution, by a Krawczyk test "
+              "(isolated) or exactly (rational; it may lie on a stationary set the exact route "
+              "would have found))")
     return _multistart(exprs, variables, polys, time.monotonic() + time_budget), [], method
 
 

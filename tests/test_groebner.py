@@ -1,0 +1,79 @@
+"""FLINT Groebner bases and quotient-ring eliminants against SymPy's independent routes."""
+
+from __future__ import annotations
+
+import pytest
+import sympy
+from hypothesis import given, settings
+
+from brud_analysis.groebner import Quotient, groebner_basis
+from brud_analysis.strategies import polynomial_games
+
+x, y, z = sympy.symbols("x y z")
+
+
+def _same_up_to_scale(p: sympy.Poly, q: sympy.Poly) -> bool:
+    return p.degree() == q.degree() and (p.monic() - q.monic()).is_zero
+
+
+@settings(max_examples=15, deadline=None)
+@given(polynomial_games(n_agents=3, max_degree=3, max_terms=5))
+def test_reduced_grevlex_basis_equals_sympys(game):
+    # reduced Groebner bases are unique (monic): FLINT's and SymPy's must be the same set
+    # (SymPy scales its basis to integer coefficients: compare monic forms)
+    def monic(exprs):
+        return sorted(sympy.srepr(sympy.Poly(e, *game.agents).monic().as_expr()) for e in exprs)
+
+    mine = groebner_basis(list(game.gradient), game.agents)
+    theirs = sympy.groebner(list(game.gradient), *game.agents, order="grevlex")
+    assert monic(mine) == monic(theirs.exprs)
+
+
+@settings(max_examples=15, deadline=None)
+@given(polynomial_games(n_agents=3, max_degree=3, max_terms=5))
+def test_charpoly_eliminants_have_the_lex_eliminants_roots(game):
+    """Each variable's eliminant (charpoly of multiplication on the quotient, square-free)
+    equals the square-free part of the univariate element of a lex basis with that variable
+    last (SymPy's Buchberger): the same roots, so the same polynomial up to scale."""
+    quotient = Quotient.of(list(game.gradient), game.agents)
+    if quotient is None or not quotient.zero_dimensional or quotient.inconsistent:
+        return
+    for var, mine in zip(game.agents, quotient.eliminants(), strict=True):
+        order = [v for v in game.agents if v != var] + [var]
+        lex = sympy.groebner(list(game.gradient), *order, order="lex")
+        (uni,) = [p for p in lex.exprs if p.free_symbols <= {var}]
+        assert _same_up_to_scale(mine, sympy.Poly(uni, var).sqf_part())
+
+
+def test_normal_set_counts_solutions_with_multiplicity():
+    # x^2 = y, y^2 = 1: four complex solutions (x = +-1, +-i)
+    q = Quotient.of([x**2 - y, y**2 - 1], [x, y])
+    assert q is not None and q.zero_dimensional and q.dimension == 4
+    assert [str(e.as_expr()) for e in q.eliminants()] == ["x**4 - 1", "y**2 - 1"]
+    # a double root counts twice in the dimension, once in the (square-free) eliminant
+    q = Quotient.of([x**2, y - 1], [x, y])
+    assert q.dimension == 2 and [str(e.as_expr()) for e in q.eliminants()] == ["x", "y - 1"]
+
+
+def test_multiplication_matrices_commute_and_act_on_the_normal_set():
+    q = Quotient.of([x**2 + y**2 + z**2 - 3, x - y, y * z - 1], [x, y, z])
+    mx, my = q.multiplication_matrix(0), q.multiplication_matrix(1)
+    assert mx * my == my * mx  # multiplication in a commutative ring
+    assert mx == my  # x = y in the quotient
+
+
+@pytest.mark.parametrize("exprs, zero_dimensional, inconsistent", [
+    ([x * y, x + y - 1], True, False),
+    ([x * y], False, False),
+    ([x - 1, x - 2], True, True),
+    ([sympy.Integer(0)], False, False),
+])
+def test_dimension_and_consistency(exprs, zero_dimensional, inconsistent):
+    q = Quotient.of(exprs, [x, y])
+    assert (q.zero_dimensional, q.inconsistent) == (zero_dimensional, inconsistent)
+
+
+def test_buchberger_limits_give_up_instead_of_running_on():
+    # a basis longer than one element is over the (tiny) limit: None, not a partial basis
+    assert Quotient.of([x**2 - y, x * y - 1], [x, y], limits=(1, 10, 64)) is None
+    assert Quotient.of([x**2 - y, x * y - 1], [x, y], limits=(100, 1000, 1000)) is not None
