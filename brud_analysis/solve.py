@@ -24,6 +24,7 @@ Methods, in the order they are tried (the result says which one produced it):
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import time
@@ -192,6 +193,12 @@ def univariate_real_roots(
     return [(box.value, None) for box in _isolated_roots(sqf, 15)]
 
 
+def _dyadic(man: Any, exp: Any) -> sympy.Rational:
+    """man * 2**exp exactly (integer shifts: SymPy's power of 2 was most of the root time)."""
+    man, exp = int(man), int(exp)
+    return sympy.Integer(man << exp) if exp >= 0 else sympy.Rational(man, 1 << -exp)
+
+
 def _isolated_roots(sqf: sympy.Poly, digits: int) -> list[Box]:
     """Isolating boxes of the real roots of a square-free rational polynomial, ascending,
     refined to relative width 10**-digits.
@@ -208,10 +215,7 @@ def _isolated_roots(sqf: sympy.Poly, digits: int) -> list[Box]:
     for root, _ in roots:
         if not root.imag.is_zero():
             continue
-        man, exp = root.real.mid().man_exp()
-        rman, rexp = root.real.rad().man_exp()
-        mid = sympy.Integer(int(man)) * sympy.Integer(2) ** int(exp)
-        rad = sympy.Integer(int(rman)) * sympy.Integer(2) ** int(rexp)
+        mid, rad = (_dyadic(*ball.man_exp()) for ball in (root.real.mid(), root.real.rad()))
         boxes.append(Box(sqf, mid - rad, mid + rad).refined(digits))
     return sorted(boxes, key=lambda b: b.lo)
 
@@ -491,26 +495,27 @@ _BUCHBERGER_LIMITS = (400, 4000, 20000)
 def _groebner_eliminants(exprs, variables, limits=None):
     """A Groebner basis and, if the ideal is zero-dimensional, each variable's eliminant.
 
-    The eliminant of v is a square-free polynomial in v whose roots are exactly the
+    The eliminant of v is a square-free ``Poly`` in v whose roots are exactly the
     v-coordinates of the complex solutions (the characteristic polynomial of multiplication
-    by v on the quotient ring, see :mod:`brud_analysis.groebner`); ``([1], None)`` when there is
-    no solution, ``(reduced grevlex basis, None)`` for a positive-dimensional ideal. ``None``
-    overall when ``limits`` were given and exceeded.
+    by v on the quotient ring, see :mod:`brud_analysis.groebner`). Returns
+    ``(equations, eliminants)``, ``(equations, None)`` for a positive-dimensional ideal and
+    ``([1], None)`` when there is no solution; ``None`` overall when ``limits`` were given and
+    exceeded.
     """
     quotient = Quotient.of(exprs, variables, limits)
     if quotient is None:
         return None
     if quotient.inconsistent:
         return [sympy.Integer(1)], None
-    if not quotient.zero_dimensional:
-        return groebner_basis(exprs, variables), None
-    return quotient.basis_exprs(), [e.as_expr() for e in quotient.eliminants()]
+    # the equations themselves stand for the ideal otherwise: converting FLINT's basis back
+    # to SymPy expressions was a quarter of the 3-4-agent solve time, and nothing needs it
+    return list(exprs), (quotient.eliminants() if quotient.zero_dimensional else None)
 
 
-def _groebner_with_budget(exprs, variables, budget):
-    """``_groebner_eliminants`` in this process when the system is small, else within
-    ``budget`` seconds in a killable worker process."""
-    bezout = math.prod(max(1, sympy.Poly(e, *variables).total_degree()) for e in exprs)
+def _groebner_with_budget(exprs, variables, budget, polys):
+    """``_groebner_eliminants`` in this process when the system (``polys``, the same
+    equations as Polys) is small, else within ``budget`` seconds in a killable worker."""
+    bezout = math.prod(max(1, p.total_degree()) for p in polys)
     if bezout <= _IN_PROCESS_BEZOUT:
         found = _groebner_eliminants(exprs, tuple(variables), _BUCHBERGER_LIMITS)
         if found is not None:
@@ -580,14 +585,14 @@ def _pair_eliminant_roots(eliminants, variables, polys, deadline) -> list[RealSo
     for var, uni in zip(variables, eliminants, strict=True):
         if uni is None:
             raise _OutOfTime  # cannot happen for a zero-dimensional ideal; fall back anyway
-        per_var.append(real_root_boxes(sympy.Poly(uni, var), exact=False))
+        uni = uni if isinstance(uni, sympy.Poly) else sympy.Poly(uni, var)
+        per_var.append(real_root_boxes(uni, exact=False))
     hits = _vanishing_combinations(polys, [[b.value for b in boxes] for boxes in per_var],
                                    deadline)
     solutions = []
-    for combo in hits:
+    for combo in hits:  # (the vectorised test is vanishes_at's, no need to repeat it)
         boxes = tuple(per_var[k][i] for k, i in enumerate(combo))
-        if all(vanishes_at(q, tuple(b.value for b in boxes)) for q in polys):
-            solutions.append(RealSolution(tuple(b.value for b in boxes), None, boxes))
+        solutions.append(RealSolution(tuple(b.value for b in boxes), None, boxes))
     return _dedupe(solutions)
 
 
@@ -796,33 +801,53 @@ def krawczyk_boxes(polys: Sequence[sympy.Poly], jac_polys, point: Sequence[float
     return None
 
 
+@functools.lru_cache(maxsize=256)
+def _small_degree_roots(poly: sympy.Poly) -> tuple[tuple[Any, sympy.Expr], ...]:
+    """The real roots of ``poly``'s irreducible factors of degree <= 2 (FLINT factoring),
+    exactly (a rational or a quadratic surd) with a 50-digit value (mpmath): computed once per
+    eliminant, not once per point."""
+    import mpmath
+
+    _, ints = poly.clear_denoms(convert=True)
+    factors: list[Any] = flint.fmpz_poly([int(c) for c in ints.all_coeffs()[::-1]]).factor()[1]
+    out = []
+    for factor, _ in factors:
+        coeffs = [sympy.Integer(int(c)) for c in factor.coeffs()]
+        if factor.degree() == 1:
+            roots = [-coeffs[0] / coeffs[1]]
+        elif factor.degree() == 2:
+            c, b, a = coeffs
+            disc = b**2 - 4 * a * c
+            roots = [] if disc < 0 else [sympy.radsimp((-b + sign * sympy.sqrt(disc)) / (2 * a))
+                                         for sign in (-1, 1)]
+        else:
+            continue
+        with mpmath.workdps(50):
+            out += [(mpmath.mpf(sympy.N(r, 50)), r) for r in roots]
+    return tuple(out)
+
+
 def _exact_coordinate(box: Box) -> sympy.Expr | None:
     """The coordinate exactly when its minimal polynomial has degree <= 2 (a rational or a
-    quadratic surd): the irreducible factor of the box's polynomial (FLINT factoring) with
-    the box's root, solved in radicals; None otherwise."""
+    quadratic surd): the root of one of the box polynomial's small factors that lies in the
+    box (the box isolates one root of the polynomial, so at most one does); None otherwise."""
+    import mpmath
+
     if box.exact is not None:
         return box.exact
     if box.lo == box.hi:
         return box.lo
     if box.poly is None:
         return None
-    _, ints = box.poly.clear_denoms(convert=True)
-    factors: list[Any] = flint.fmpz_poly([int(c) for c in ints.all_coeffs()[::-1]]).factor()[1]
-    for factor, _ in factors:
-        if not 0 < factor.degree() <= 2:
-            continue
-        coeffs = [sympy.Integer(int(c)) for c in factor.coeffs()]
-        if factor.degree() == 1:
-            roots = [-coeffs[0] / coeffs[1]]
-        else:
-            c, b, a = coeffs
-            disc = b**2 - 4 * a * c
-            if disc < 0:
-                continue
-            roots = [(-b - sympy.sqrt(disc)) / (2 * a), (-b + sympy.sqrt(disc)) / (2 * a)]
-        inside = [r for r in roots if bool(box.lo <= r) and bool(r <= box.hi)]
-        if inside:  # the box isolates one root of the polynomial, so of this factor too
-            return sympy.radsimp(inside[0])
+    with mpmath.workdps(50):
+        lo, hi = mpmath.mpf(box.lo.p) / box.lo.q, mpmath.mpf(box.hi.p) / box.hi.q
+        margin = mpmath.mpf(10) ** -40 * max(1, abs(lo))
+        for value, exact in _small_degree_roots(box.poly):
+            if lo + margin < value < hi - margin:
+                return exact
+            if lo - margin <= value <= hi + margin and bool(box.lo <= exact) and bool(
+                    exact <= box.hi):  # too close to an end for 50 digits: decide exactly
+                return exact
     return None
 
 
@@ -832,11 +857,16 @@ def _with_exact_guess(sol: RealSolution, polys, deadline: float) -> RealSolution
     coordinates was a floating-point test; this makes it exact)."""
     if sol.exact is not None or sol.boxes is None or time.monotonic() > deadline:
         return sol
-    exact = [_exact_coordinate(b) for b in sol.boxes]
-    if any(e is None for e in exact):
+    found = [_exact_coordinate(b) for b in sol.boxes]
+    exact = [e for e in found if e is not None]
+    if len(exact) < len(found):
         return sol
     at = dict(zip(polys[0].gens, exact, strict=True))
-    if all(sympy.expand(p.as_expr().xreplace(at)) == 0 for p in polys):
+    if all(e.is_Rational for e in exact):  # exact rational evaluation is cheap
+        solves = all(p.eval(at) == 0 for p in polys)
+    else:
+        solves = all(sympy.expand(p.as_expr().xreplace(at)) == 0 for p in polys)
+    if solves:
         boxes = tuple(Box(b.poly, b.lo, b.hi, e) for b, e in zip(sol.boxes, exact, strict=True))
         return RealSolution(sol.point, tuple(exact), boxes)
     return sol
@@ -953,7 +983,7 @@ def solve_polynomial_system(
     else:
         try:
             remaining = max(deadline - time.monotonic(), 0.1)
-            basis, eliminants = _groebner_with_budget(exprs, variables, remaining)
+            basis, eliminants = _groebner_with_budget(exprs, variables, remaining, polys)
             if basis == [1]:
                 return [], [], "groebner (grevlex): no solution"
             if eliminants is not None:
