@@ -208,7 +208,3 @@ class Quotient:
             out.append(sympy.Poly.from_list([int(c) for c in sqf.coeffs()[::-1]], var))
         return out
 
-    def basis_exprs(self) -> list[sympy.Expr]:
-        """The reduced basis as SymPy expressions."""
-        return [_to_sympy(p, self.variables) for p in self.basis]
-

@@ -259,17 +259,8 @@ def vanishes_at(poly: sympy.Poly, point: Sequence[float], rel: float = _RESIDUAL
         >>> vanishes_at(sympy.Poly(y**10, x, y), (0.0, 0.05))
         False
     """
-    value = 0.0
-    scale = 0.0
-    for monom, coeff in poly.terms():
-        term = float(coeff) * math.prod(p**k for p, k in zip(point, monom, strict=True))
-        value += term
-        scale += abs(term)
-    slope = 0.0
-    for gen in poly.gens:
-        for monom, coeff in poly.diff(gen).terms():
-            slope += abs(float(coeff) * math.prod(p**k for p, k in zip(point, monom, strict=True)))
-    return abs(value) <= rel * scale + coordinate_error * slope
+    return bool(_vanishing_combinations([poly], [[c] for c in point], math.inf, rel,
+                                        coordinate_error))
 
 
 # ------------------------------------------------------------------------------ decoupled
@@ -346,22 +337,6 @@ def _curve_is_one_dimensional(h: sympy.Poly, x: sympy.Symbol, y: sympy.Symbol) -
     return False
 
 
-def _exact_roots_by_value(poly: sympy.Poly) -> list[tuple[float, sympy.Expr]]:
-    out = []
-    for factor, _ in sympy.factor_list(poly)[1]:
-        if 0 < factor.degree() <= 2:
-            for r in sympy.real_roots(factor):
-                out.append((float(r.evalf(30)), r))
-    return out
-
-
-def _match_exact(value: float, table: list[tuple[float, sympy.Expr]]) -> sympy.Expr | None:
-    for v, e in table:
-        if abs(v - value) <= 1e-9 * max(1.0, abs(v)):
-            return e
-    return None
-
-
 def _resultant(F: sympy.Poly, G: sympy.Poly, eliminate: sympy.Symbol, keep: sympy.Symbol
                ) -> sympy.Poly:
     """Res_eliminate(F, G) of two rational bivariate polynomials as a polynomial in ``keep``
@@ -381,33 +356,13 @@ def _resultant(F: sympy.Poly, G: sympy.Poly, eliminate: sympy.Symbol, keep: symp
 
 
 def _solve_coprime_pair(F, G, x, y, deadline, exact):
-    """Isolated real solutions of F = G = 0 for coprime F, G in x, y."""
+    """Isolated real solutions of F = G = 0 for coprime F, G in x, y: the two resultants are
+    the eliminants, paired like any system's (:func:`_pair_eliminant_roots`)."""
     rx, ry = _resultant(F, G, y, x), _resultant(F, G, x, y)
     if rx.is_zero or ry.is_zero:  # cannot happen for coprime F, G; guard anyway
         raise _OutOfTime
-    xs = real_root_boxes(rx, exact=False) if rx.degree() > 0 else []
-    ys = real_root_boxes(ry, exact=False) if ry.degree() > 0 else []
-    if time.monotonic() > deadline:
-        raise _OutOfTime
-    pairs = [
-        (a, b) for a in xs for b in ys
-        if vanishes_at(F, (a.value, b.value)) and vanishes_at(G, (a.value, b.value))
-    ]
-    exact_x = exact_y = []
-    if exact and pairs and time.monotonic() < deadline:
-        exact_x, exact_y = _exact_roots_by_value(rx), _exact_roots_by_value(ry)
-    solutions = []
-    for a, b in pairs:
-        ex = None
-        ea, eb = _match_exact(a.value, exact_x), _match_exact(b.value, exact_y)
-        if ea is not None and eb is not None and time.monotonic() < deadline:
-            fa = sympy.simplify(F.as_expr().subs({x: ea, y: eb}))
-            ga = sympy.simplify(G.as_expr().subs({x: ea, y: eb}))
-            if fa == 0 and ga == 0 and a.lo <= ea <= a.hi and b.lo <= eb <= b.hi:
-                ex = (ea, eb)
-                a, b = Box(a.poly, a.lo, a.hi, ea), Box(b.poly, b.lo, b.hi, eb)
-        solutions.append(RealSolution((a.value, b.value), ex, (a, b)))
-    return solutions
+    solutions = _pair_eliminant_roots([rx, ry], (x, y), [F, G], deadline)
+    return [_with_exact_guess(s, [F, G], deadline) for s in solutions] if exact else solutions
 
 
 def _solve_bivariate(F, G, x, y, deadline, exact, depth=0):
@@ -536,10 +491,12 @@ def _ideal_dimension(basis, variables) -> int:
     return 0
 
 
-def _vanishing_combinations(polys, per_var: list[list[float]], deadline: float
+def _vanishing_combinations(polys, per_var: list[list[float]], deadline: float,
+                            rel: float = _RESIDUAL_TOL, coordinate_error: float = 1e-12
                             ) -> list[tuple[int, ...]]:
-    """Index tuples of the product of per-variable root values at which every poly vanishes
-    (the :func:`vanishes_at` test, vectorised over the product in chunks)."""
+    """Index tuples of the product of per-variable values at which every poly vanishes in
+    the sense of :func:`vanishes_at` (which is this test at one point), vectorised over the
+    product in chunks."""
     sizes = [len(v) for v in per_var]
     total = math.prod(sizes)
     if total == 0:
@@ -574,7 +531,7 @@ def _vanishing_combinations(polys, per_var: list[list[float]], deadline: float
                         [coords[j][None, :] ** (monoms[:, j][:, None] - (j == k) * (e > 0))
                          for j in range(len(per_var))], axis=0), 0.0)
                 slope += np.abs(d).sum(axis=0)
-            ok &= np.abs(value) <= _RESIDUAL_TOL * scale + 1e-12 * slope
+            ok &= np.abs(value) <= rel * scale + coordinate_error * slope
         found += [tuple(int(i[j]) for i in idx) for j in np.flatnonzero(ok)]
     return found
 
@@ -625,8 +582,8 @@ def _decompose(exprs, variables) -> list[tuple[list, list | None, int]]:
             continue
         dim = _ideal_dimension(basis, variables)
         if dim == 0:
-            found = _groebner_eliminants(basis, variables)
-            done.append((basis, found[1] if found else None, 0))
+            _, eliminants = _groebner_eliminants(basis, variables)  # (no limits: never None)
+            done.append((basis, eliminants, 0))
         else:
             done.append((basis, None, dim))
     # drop components contained in another (their basis reduces to zero on the bigger one)

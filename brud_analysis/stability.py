@@ -348,7 +348,6 @@ def _iv_precision(dps: int):
 
 
 def _interval_value(poly: sympy.Poly, boxes: Sequence[Box], dps: int):
-
     with _iv_precision(dps + 10):
         coords = [b.interval(dps + 10) for b in boxes]
         return _interval_sum(_poly_terms(poly), coords)
