@@ -139,6 +139,22 @@ def _mean_escape_alpha(game, normal, regulariser):
         return None
 
 
+def _print_field_header(game, out: dict, method: str, data_line: str, field: list,
+                        threshold: object) -> None:
+    """What both ``pjap-field`` paths print first: the reward and method, the regulariser (if
+    any), the data, each agent's field, and the data mean's escape threshold (if known)."""
+    print(f"PJAP field of R = {game.reward}  ({method})")
+    if "regulariser" in out:
+        print(f"with the policy penalty {out['regulariser']} on the prioritised batch "
+              "(beyond the paper)")
+    print(data_line)
+    for name, g in zip(game.agent_names, field, strict=True):
+        print(f"  G_{name} = {g}")
+    if threshold is not None:
+        print(f"the data mean is a fixed point for every alpha; it is stable for alpha < "
+              f"{threshold}")
+
+
 def _parametric_pjap_field(args: argparse.Namespace, game, data, regulariser) -> int:
     """``pjap-field`` with symbols: the closed-form field and its fixed points as formulas."""
     import sympy
@@ -185,17 +201,11 @@ def _parametric_pjap_field(args: argparse.Namespace, game, data, regulariser) ->
     if args.json:
         print_json(out)
         return 0
-    print(f"PJAP field of R = {game.reward}  (closed form: L2 kernel, eps 0, normal data)")
-    if regulariser is not None:
-        print(f"with the policy penalty {out['regulariser']} on the prioritised batch "
-              "(beyond the paper)")
-    print(f"data: {data!r}; alpha = {alpha}" + (f"; assuming {', '.join(out['assumptions'])}"
-                                                if out["assumptions"] else ""))
-    for name, g in zip(game.agent_names, out["field"], strict=True):
-        print(f"  G_{name} = {g}")
-    if "mean_stable_below_alpha" in out:
-        print(f"the data mean is a fixed point for every alpha; it is stable for alpha < "
-              f"{out['mean_stable_below_alpha']}")
+    _print_field_header(game, out, "closed form: L2 kernel, eps 0, normal data",
+                        f"data: {data!r}; alpha = {alpha}"
+                        + (f"; assuming {', '.join(out['assumptions'])}"
+                           if out["assumptions"] else ""),
+                        out["field"], out.get("mean_stable_below_alpha"))
     print("fixed points (formulas):" if out["fixed_points"] else "fixed points: none in "
           "closed form")
     for p in out["fixed_points"]:
@@ -265,10 +275,11 @@ def _pjap_field(args: argparse.Namespace) -> int:
                          for p in points],
         "box": None if closed else [list(b) for b in box],
     }
+    field = None
     if normal is not None:
-        alpha = sympy.nsimplify(args.alpha)
-        out["field"] = [str(sympy.expand(g))
-                        for g in pjap_field(game, normal, alpha, regulariser)]
+        field = [sympy.expand(g)
+                 for g in pjap_field(game, normal, sympy.nsimplify(args.alpha), regulariser)]
+        out["field"] = [str(g) for g in field]
         threshold = _mean_escape_alpha(game, normal, regulariser)
         if threshold is not None:
             out["mean_stable_below_alpha"] = float(threshold)
@@ -283,20 +294,12 @@ def _pjap_field(args: argparse.Namespace) -> int:
     if args.json:
         print_json(out)
         return 0
-    print(f"PJAP field of R = {game.reward}  ({out['method']})")
-    if regulariser is not None:
-        print(f"with the policy penalty {out['regulariser']} on the prioritised batch "
-              "(beyond the paper)")
-    print(f"data: {data!r}; alpha = {args.alpha:g}, eps = {args.eps:g}, "
-          f"distance = {args.distance}")
-    if normal is not None:  # out["field"] was set from the closed form
-        alpha = sympy.nsimplify(args.alpha)
-        for name, g in zip(game.agent_names, pjap_field(game, normal, alpha, regulariser),
-                           strict=True):
-            print(f"  G_{name} = {sympy.N(sympy.expand(g), 6)}")
-    if "mean_stable_below_alpha" in out:
-        print(f"the data mean is a fixed point for every alpha; it is stable for alpha < "
-              f"{out['mean_stable_below_alpha']:.6g}")
+    threshold = out.get("mean_stable_below_alpha")
+    _print_field_header(game, out, out["method"],
+                        f"data: {data!r}; alpha = {args.alpha:g}, eps = {args.eps:g}, "
+                        f"distance = {args.distance}",
+                        [sympy.N(g, 6) for g in field or []],
+                        None if threshold is None else f"{threshold:.6g}")
     if closed:
         print("fixed points (all real ones, certified root isolation):")
     else:
