@@ -34,15 +34,26 @@ def _integer_poly(expr: sympy.Expr, variables: Sequence[sympy.Symbol],
     return ctx.from_dict({m: int(c) for m, c in poly.terms()})
 
 
-def _to_sympy(poly: flint.fmpz_mpoly | flint.fmpq_mpoly, variables: Sequence[sympy.Symbol]
-              ) -> sympy.Expr:
-    def coefficient(c: flint.fmpz | flint.fmpq) -> sympy.Rational:
-        return (sympy.Rational(int(c.p), int(c.q)) if isinstance(c, flint.fmpq)
-                else sympy.Integer(int(c)))
-
-    return sympy.Add(*[coefficient(c) * sympy.Mul(*[v**k for v, k in zip(variables, m,
-                                                                         strict=True)])
+def _to_sympy(poly: flint.fmpz_mpoly, variables: Sequence[sympy.Symbol]) -> sympy.Expr:
+    return sympy.Add(*[sympy.Integer(int(c)) * sympy.Mul(*[v**k for v, k in zip(variables, m,
+                                                                                 strict=True)])
                        for m, c in poly.to_dict().items()])
+
+
+def _buchberger(exprs: Sequence[sympy.Expr], variables: Sequence[sympy.Symbol], order: str,
+                limits: tuple[int, int, int] | None = None) -> list[flint.fmpz_mpoly] | None:
+    """A (not reduced) Groebner basis over Z of the non-zero ``exprs``, by FLINT's Buchberger;
+    ``[]`` for no non-zero equation, None when ``limits`` were given and exceeded."""
+    ctx = flint.fmpz_mpoly_ctx.get([str(v) for v in variables], _ORDERS[order])
+    polys = [p for p in (_integer_poly(e, variables, ctx) for e in exprs) if not p.is_zero()]
+    if not polys:
+        return []
+    gb: Any = flint.fmpz_mpoly_vec(polys, ctx).buchberger_naive(limits=limits)
+    if limits is not None:  # then a (basis, complete) pair
+        gb, complete = gb
+        if not complete:
+            return None
+    return list(gb)
 
 
 def groebner_basis(exprs: Sequence[sympy.Expr], variables: Sequence[sympy.Symbol],
@@ -56,12 +67,11 @@ def groebner_basis(exprs: Sequence[sympy.Expr], variables: Sequence[sympy.Symbol
         >>> groebner_basis([x**2 + y**2 - 2, x - y], [x, y])
         [x - y, y**2 - 1]
     """
-    ctx = flint.fmpz_mpoly_ctx.get([str(v) for v in variables], _ORDERS[order])
-    polys = [p for p in (_integer_poly(e, variables, ctx) for e in exprs) if not p.is_zero()]
-    if not polys:
+    basis = _buchberger(exprs, variables, order)
+    if not basis:
         return []
     # (python-flint 0.9's type stubs lack the runtime's ``groebner`` keyword)
-    reduced = flint.fmpz_mpoly_vec(polys, ctx).buchberger_naive().autoreduction(
+    reduced = flint.fmpz_mpoly_vec(basis, basis[0].context()).autoreduction(
         groebner=True)  # type: ignore[call-arg]
     out = [sympy.Poly(_to_sympy(p, variables), *variables).monic() for p in reduced]
     if any(p.is_ground for p in out):
@@ -72,7 +82,8 @@ def groebner_basis(exprs: Sequence[sympy.Expr], variables: Sequence[sympy.Symbol
 
 
 class Quotient:
-    """The quotient ring Q[x]/I of a zero-dimensional ideal, from its reduced grevlex basis.
+    """The quotient ring Q[x]/I of a zero-dimensional ideal, from a grevlex Groebner basis
+    (made monic, not reduced: :meth:`normal_form` copes with unreduced tails).
 
     ``normal_set`` are the standard monomials (a basis of the quotient as a vector space; its
     size ``dimension`` is the number of complex solutions counted with multiplicity).
@@ -116,18 +127,12 @@ class Quotient:
             >>> Quotient.of([x*y], [x, y]).zero_dimensional
             False
         """
-        names = [str(v) for v in variables]
-        zctx = flint.fmpz_mpoly_ctx.get(names, "degrevlex")
-        polys = [p for p in (_integer_poly(e, variables, zctx) for e in exprs) if not p.is_zero()]
-        ctx = flint.fmpq_mpoly_ctx.get(names, "degrevlex")
-        if not polys:
+        gb = _buchberger(exprs, variables, "grevlex", limits)
+        if gb is None:
+            return None
+        ctx = flint.fmpq_mpoly_ctx.get([str(v) for v in variables], "degrevlex")
+        if not gb:
             return Quotient([], variables, ctx, [], zero_dimensional=False)
-        vec = flint.fmpz_mpoly_vec(polys, zctx)
-        gb: Any = vec.buchberger_naive(limits=limits)  # a (basis, complete) pair with limits
-        if limits is not None:
-            gb, complete = gb
-            if not complete:
-                return None
         # not autoreduced (FLINT's autoreduction over Z costs 10-20x the basis itself here);
         # normal_form copes with unreduced tails
         basis = []
