@@ -9,12 +9,18 @@ import numpy as np
 import pytest
 import sympy
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from brud_analysis.catalogue import action_agreement, decoupled, sign_agreement, twin_peaks
 from brud_analysis.data import Empirical, Normal
 from brud_analysis.errors import BrudError
 from brud_analysis.game import Game
-from brud_analysis.solve import brud_fixed_points, solve_polynomial_system, stationary_points
+from brud_analysis.solve import (
+    _solves_exactly,
+    brud_fixed_points,
+    solve_polynomial_system,
+    stationary_points,
+)
 from brud_analysis.strategies import (
     data_models,
     games_with_stable_brud_fixed_point,
@@ -239,3 +245,24 @@ def test_three_agent_decomposition_lists_isolated_points_beside_sets():
     assert sympy.expand(sphere.equations[0] - (x**2 + y**2 + z**2 - 1)) == 0
     sample = sphere.pieces[0].sample  # a certified real point of the sphere
     assert sum(v * v for v in sample) == pytest.approx(1.0, rel=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(-9, 9), st.integers(-9, 9),
+                          st.sampled_from([2, 3, 5, 6, 57, 481])), min_size=3, max_size=3),
+       st.lists(st.tuples(st.integers(-5, 5), st.integers(0, 3), st.integers(0, 3),
+                          st.integers(0, 3)), min_size=1, max_size=6))
+def test_multiquadratic_exact_check_agrees_with_sympy(coords, terms):
+    """The field arithmetic behind exact forms (``_solves_exactly``) against SymPy's expansion
+    of the substituted polynomial, on points whose coordinates mix different square roots
+    (exact, no tolerance). Times the first coordinate's minimal polynomial the same
+    polynomial must vanish, so both answers are exercised."""
+    x, y, z = sympy.symbols("x y z")
+    point = [sympy.Rational(a, 3) + b * sympy.sqrt(s) / 7 for a, b, s in coords]
+    expr = sum((c * x**i * y**j * z**k for c, i, j, k in terms), sympy.Integer(0)) + 1
+    a, b, s = coords[0]
+    minimal = (x - sympy.Rational(a, 3))**2 - sympy.Rational(b, 7)**2 * s
+    at = dict(zip((x, y, z), point, strict=True))
+    assert _solves_exactly([sympy.Poly(expr * minimal, x, y, z)], point)
+    want = sympy.expand(expr.subs(at)) == 0
+    assert _solves_exactly([sympy.Poly(expr, x, y, z)], point) == want
