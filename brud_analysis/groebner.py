@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,33 +28,117 @@ import sympy
 _ORDERS = {"grevlex": "degrevlex", "lex": "lex"}
 
 
-def _integer_poly(expr: sympy.Expr, variables: Sequence[sympy.Symbol],
-                  ctx: flint.fmpz_mpoly_ctx) -> flint.fmpz_mpoly:
-    """``expr`` (rational coefficients) times its common denominator, as a FLINT polynomial."""
-    _, poly = sympy.Poly(expr, *variables).clear_denoms()
-    return ctx.from_dict({m: int(c) for m, c in poly.terms()})
+def grevlex_context(variables: Sequence[sympy.Symbol]) -> flint.fmpz_mpoly_ctx:
+    """FLINT's integer polynomial ring in ``variables`` with graded reverse lex order.
+
+    Example:
+        >>> grevlex_context(sympy.symbols("x y")).gens()
+        (x, y)
+    """
+    return flint.fmpz_mpoly_ctx.get([str(v) for v in variables], "degrevlex")
 
 
-def _to_sympy(poly: flint.fmpz_mpoly, variables: Sequence[sympy.Symbol]) -> sympy.Expr:
-    return sympy.Add(*[sympy.Integer(int(c)) * sympy.Mul(*[v**k for v, k in zip(variables, m,
-                                                                                 strict=True)])
-                       for m, c in poly.to_dict().items()])
+def integer_polys(exprs: Sequence[sympy.Expr], variables: Sequence[sympy.Symbol],
+                  ctx: flint.fmpz_mpoly_ctx) -> list[flint.fmpz_mpoly]:
+    """The non-zero ``exprs`` (rational coefficients), each times its common denominator, as
+    FLINT polynomials in ``ctx``.
+
+    Example:
+        >>> x, y = sympy.symbols("x y")
+        >>> integer_polys([x / 2 - y / 3, 0 * x], [x, y], grevlex_context([x, y]))
+        [3*x - 2*y]
+    """
+    out = []
+    for e in exprs:
+        try:  # an expanded expression (the usual input) parses ~15x faster without expand
+            poly = sympy.Poly(e, *variables, expand=False)
+        except sympy.PolynomialError:
+            poly = sympy.Poly(e, *variables)
+        _, poly = poly.clear_denoms()
+        p = ctx.from_dict({m: int(c) for m, c in poly.terms()})
+        if not p.is_zero():
+            out.append(p)
+    return out
 
 
-def _buchberger(exprs: Sequence[sympy.Expr], variables: Sequence[sympy.Symbol], order: str,
-                limits: tuple[int, int, int] | None = None) -> list[flint.fmpz_mpoly] | None:
-    """A (not reduced) Groebner basis over Z of the non-zero ``exprs``, by FLINT's Buchberger;
-    ``[]`` for no non-zero equation, None when ``limits`` were given and exceeded."""
-    ctx = flint.fmpz_mpoly_ctx.get([str(v) for v in variables], _ORDERS[order])
-    polys = [p for p in (_integer_poly(e, variables, ctx) for e in exprs) if not p.is_zero()]
+def buchberger(polys: Sequence[flint.fmpz_mpoly], limits: tuple[int, int, int] | None = None,
+               reduce: bool = False) -> list[flint.fmpz_mpoly] | None:
+    """A Groebner basis over Z of the ideal of ``polys`` (non-zero, one FLINT context), by
+    FLINT's Buchberger; the reduced basis when ``reduce`` ([1] when inconsistent); ``[]`` for
+    no polynomial; None when ``limits`` (basis length, terms per polynomial, coefficient bits)
+    were given and exceeded.
+
+    Example:
+        >>> ctx = grevlex_context(sympy.symbols("x y"))
+        >>> x, y = ctx.gens()
+        >>> buchberger([x**2 + y**2 - 2, x - y], reduce=True)
+        [x - y, y^2 - 1]
+    """
     if not polys:
         return []
-    gb: Any = flint.fmpz_mpoly_vec(polys, ctx).buchberger_naive(limits=limits)
+    gb: Any = flint.fmpz_mpoly_vec(list(polys), polys[0].context()).buchberger_naive(
+        limits=limits)
     if limits is not None:  # then a (basis, complete) pair
         gb, complete = gb
         if not complete:
             return None
-    return list(gb)
+    if not reduce:
+        return list(gb)
+    if any(p.is_constant() for p in gb):
+        return [polys[0].context().from_dict({(0,) * len(polys[0].context().gens()): 1})]
+    # (python-flint 0.9's type stubs lack the runtime's ``groebner`` keyword)
+    return list(flint.fmpz_mpoly_vec(list(gb), polys[0].context()).autoreduction(
+        groebner=True))  # type: ignore[call-arg]
+
+
+def basis_exprs(basis: Sequence[flint.fmpz_mpoly], variables: Sequence[sympy.Symbol],
+                order: str = "grevlex") -> list[sympy.Expr]:
+    """A reduced basis as SymPy expressions: monic, leading monomials ascending as
+    ``sympy.groebner`` lists them; ``[1]`` when it holds a constant.
+
+    Example:
+        >>> x, y = sympy.symbols("x y")
+        >>> gx, gy = grevlex_context([x, y]).gens()
+        >>> basis_exprs([2 * gy**2 - 2, gx - gy], [x, y])
+        [x - y, y**2 - 1]
+    """
+    out = [sympy.Poly.from_dict({m: int(c) for m, c in p.to_dict().items()}, *variables,
+                                domain=sympy.QQ).monic() for p in basis]
+    if any(p.is_ground for p in out):
+        return [sympy.Integer(1)]
+    key = sympy.polys.orderings.monomial_key(order)
+    out.sort(key=lambda p: key(p.monoms(order=order)[0]))  # ascending, as SymPy lists them
+    return [p.as_expr() for p in out]
+
+
+def independent_sets(basis: Sequence[flint.fmpz_mpoly], n: int, size: int
+                     ) -> list[tuple[int, ...]]:
+    """The sets of ``size`` variable indices that no leading monomial of the grevlex
+    Groebner ``basis`` lies in (independent modulo the ideal: a component of that dimension
+    projects onto them, so fixing them slices it into finitely many points).
+
+    Example:
+        >>> x, y, z = grevlex_context(sympy.symbols("x y z")).gens()
+        >>> independent_sets(buchberger([x * y, x * z]), 3, 2)
+        [(1, 2)]
+    """
+    leads = [p.monoms()[0] for p in basis]
+    return [subset for subset in itertools.combinations(range(n), size)
+            if all(any(m[i] > 0 for i in range(n) if i not in subset) for m in leads)]
+
+
+def krull_dimension(basis: Sequence[flint.fmpz_mpoly], n: int) -> int:
+    """The dimension of the ideal of a grevlex Groebner ``basis`` in ``n`` variables (the
+    size of its largest :func:`independent_sets`); -1 when the ideal is everything.
+
+    Example:
+        >>> x, y, z = grevlex_context(sympy.symbols("x y z")).gens()
+        >>> krull_dimension(buchberger([x * y, x * z]), 3)
+        2
+    """
+    if any(p.is_constant() for p in basis):
+        return -1
+    return next(size for size in range(n, -1, -1) if independent_sets(basis, n, size))
 
 
 def groebner_basis(exprs: Sequence[sympy.Expr], variables: Sequence[sympy.Symbol],
@@ -67,18 +152,9 @@ def groebner_basis(exprs: Sequence[sympy.Expr], variables: Sequence[sympy.Symbol
         >>> groebner_basis([x**2 + y**2 - 2, x - y], [x, y])
         [x - y, y**2 - 1]
     """
-    basis = _buchberger(exprs, variables, order)
-    if not basis:
-        return []
-    # (python-flint 0.9's type stubs lack the runtime's ``groebner`` keyword)
-    reduced = flint.fmpz_mpoly_vec(basis, basis[0].context()).autoreduction(
-        groebner=True)  # type: ignore[call-arg]
-    out = [sympy.Poly(_to_sympy(p, variables), *variables).monic() for p in reduced]
-    if any(p.is_ground for p in out):
-        return [sympy.Integer(1)]
-    key = sympy.polys.orderings.monomial_key(order)
-    out.sort(key=lambda p: key(p.monoms(order=order)[0]))  # ascending, as SymPy lists them
-    return [p.as_expr() for p in out]
+    ctx = flint.fmpz_mpoly_ctx.get([str(v) for v in variables], _ORDERS[order])
+    basis = buchberger(integer_polys(exprs, variables, ctx), reduce=True)
+    return basis_exprs(basis, variables, order) if basis else []
 
 
 class Quotient:
@@ -127,9 +203,14 @@ class Quotient:
             >>> Quotient.of([x*y], [x, y]).zero_dimensional
             False
         """
-        gb = _buchberger(exprs, variables, "grevlex", limits)
-        if gb is None:
-            return None
+        gb = buchberger(integer_polys(exprs, variables, grevlex_context(variables)), limits)
+        return None if gb is None else Quotient.from_groebner(gb, variables)
+
+    @staticmethod
+    def from_groebner(gb: Sequence[flint.fmpz_mpoly], variables: Sequence[sympy.Symbol]
+                      ) -> Quotient:
+        """The quotient by the ideal of which ``gb`` is a grevlex Groebner basis over Z (as
+        :func:`buchberger` returns it, reduced or not)."""
         ctx = flint.fmpq_mpoly_ctx.get([str(v) for v in variables], "degrevlex")
         if not gb:
             return Quotient([], variables, ctx, [], zero_dimensional=False)

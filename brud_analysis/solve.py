@@ -42,7 +42,15 @@ from brud_analysis.data import DataModel
 from brud_analysis.errors import BrudError
 from brud_analysis.fields import brud_field
 from brud_analysis.game import Game
-from brud_analysis.groebner import Quotient, groebner_basis
+from brud_analysis.groebner import (
+    Quotient,
+    basis_exprs,
+    buchberger,
+    grevlex_context,
+    independent_sets,
+    integer_polys,
+    krull_dimension,
+)
 from brud_analysis.stability import (
     Box,
     certified_inertia,
@@ -440,7 +448,8 @@ def _dedupe(solutions: list[RealSolution]) -> list[RealSolution]:
 # Small systems (product of the equations' degrees, an upper bound on the number of isolated
 # solutions, at most this: every 3-4-agent game of degree <= 4) are solved in this process;
 # FLINT's naive Buchberger can run for minutes on bigger ones, so those go to a killable
-# worker process under the time budget (a fork costs ~20 ms, the benchmark's median solve 30 ms)
+# worker process under the time budget (a fork costs ~20 ms, the benchmark's median solve 30 ms).
+# The same rule for the factorizing decomposition of positive-dimensional systems.
 _IN_PROCESS_BEZOUT = 81
 # size limits for the in-process Buchberger (basis length, terms per polynomial, coefficient
 # bits); a small system that exceeds them is redone in the worker
@@ -467,28 +476,16 @@ def _groebner_eliminants(exprs, variables, limits=None):
     return list(exprs), (quotient.eliminants() if quotient.zero_dimensional else None)
 
 
-def _groebner_with_budget(exprs, variables, budget, polys):
-    """``_groebner_eliminants`` in this process when the system (``polys``, the same
-    equations as Polys) is small, else within ``budget`` seconds in a killable worker."""
+def _limited_or_worker(func, exprs, variables, budget, polys):
+    """``func(exprs, variables, limits)`` in this process with the Buchberger limits when the
+    system (``polys``, the same equations as Polys) is small and stays within them, else
+    ``func(exprs, variables)`` within ``budget`` seconds in a killable worker."""
     bezout = math.prod(max(1, p.total_degree()) for p in polys)
     if bezout <= _IN_PROCESS_BEZOUT:
-        found = _groebner_eliminants(exprs, tuple(variables), _BUCHBERGER_LIMITS)
+        found = func(exprs, tuple(variables), _BUCHBERGER_LIMITS)
         if found is not None:
             return found
-    return run_with_budget(_groebner_eliminants, (exprs, tuple(variables)), budget)
-
-
-def _ideal_dimension(basis, variables) -> int:
-    """Krull dimension from the leading monomials of a grevlex basis (independent sets)."""
-    if list(basis) == [1]:
-        return -1
-    leads = [sympy.Poly(p, *variables).monoms(order="grevlex")[0] for p in basis]
-    n = len(variables)
-    for size in range(n, -1, -1):
-        for subset in itertools.combinations(range(n), size):
-            if all(any(m[i] > 0 for i in range(n) if i not in subset) for m in leads):
-                return size
-    return 0
+    return run_with_budget(func, (exprs, tuple(variables)), budget)
 
 
 def _vanishing_combinations(polys, per_var: list[list[float]], deadline: float,
@@ -553,73 +550,81 @@ def _pair_eliminant_roots(eliminants, variables, polys, deadline) -> list[RealSo
     return _dedupe(solutions)
 
 
-def _decompose(exprs, variables) -> list[tuple[list, list | None, int]]:
+def _decompose(exprs, variables, limits=None) -> list[tuple[list, list | None, int]] | None:
     """Factorizing Groebner decomposition: split the ideal at every basis element that
     factors (V(I + (f g)) = V(I + (f)) u V(I + (g))) until every basis element is irreducible;
-    each component: (reduced grevlex basis, eliminants if zero-dimensional else None,
-    dimension)."""
-    stack = [list(exprs)]
-    done: list[tuple[list, list | None, int]] = []
+    each component: (reduced grevlex basis as SymPy expressions, eliminants if
+    zero-dimensional else None, dimension). None when ``limits`` (FLINT's Buchberger limits)
+    were given and a basis exceeded them.
+
+    All in FLINT (bases, factoring, ideal membership): through SymPy expressions and
+    ``sympy.factor_list`` the decomposition took 0.1-9 s on the benchmark's 3-4-agent games
+    with stationary sets, most of it converting between expressions and polynomials."""
+    ctx = grevlex_context(variables)
+    stack = [integer_polys(exprs, variables, ctx)]
+    done: list[tuple[list, int]] = []
     seen: set = set()
     while stack:
-        ideal = stack.pop()
-        basis = groebner_basis(ideal, variables)
-        key = tuple(basis)
-        if key in seen or basis == [1]:
+        basis = buchberger(stack.pop(), limits, reduce=True)
+        if basis is None:
+            return None
+        key = tuple(str(b) for b in basis)
+        if key in seen or not basis or basis[0].is_constant():
             continue
         seen.add(key)
         split = None
         for b in basis:
-            factors = [f for f, _ in sympy.factor_list(b, *variables)[1]
-                       if sympy.Poly(f, *variables).total_degree() > 0]
-            if len(factors) > 1 or (factors and sympy.Poly(b, *variables).total_degree()
-                                    > sympy.Poly(factors[0], *variables).total_degree()):
-                split = factors
+            factors = b.factor()[1]
+            if len(factors) > 1 or factors[0][1] > 1:  # a product or a power
+                split = [f for f, _ in factors]
                 break
         if split is not None:
-            for f in split:
-                stack.append([*basis, f])
+            stack += [[*basis, f] for f in split]
             continue
-        dim = _ideal_dimension(basis, variables)
-        if dim == 0:
-            _, eliminants = _groebner_eliminants(basis, variables)  # (no limits: never None)
-            done.append((basis, eliminants, 0))
-        else:
-            done.append((basis, None, dim))
-    # drop components contained in another (their basis reduces to zero on the bigger one)
+        done.append((basis, krull_dimension(basis, len(variables))))
     out = []
-    for k, (basis, elim, dim) in enumerate(done):
-        bigger = [c for j, c in enumerate(done) if j != k and c[2] > dim]
-        if any(all(sympy.reduced(g, c[0], *variables, order="grevlex")[1] == 0 for g in c[0])
-               and all(sympy.reduced(g, basis, *variables, order="grevlex")[1] == 0
-                       for g in c[0]) for c in bigger):
+    for k, (basis, dim) in enumerate(done):
+        # drop a component contained in a bigger one: the bigger one's ideal lies in its
+        # ideal (every generator reduces to zero modulo its Groebner basis)
+        vec = flint.fmpz_mpoly_vec(basis, ctx)
+        if any(big_dim > dim and all(g.reduction_primitive_part(vec).is_zero() for g in big)
+               for j, (big, big_dim) in enumerate(done) if j != k):
             continue
-        out.append((basis, elim, dim))
+        eliminants = (Quotient.from_groebner(basis, variables).eliminants() if dim == 0
+                      else None)
+        out.append((basis_exprs(basis, variables), eliminants, dim))
     return out
 
 
 def _slice_samples(equations, variables, dim, deadline, tries: int = 6
                    ) -> list[tuple[Box, ...]]:
-    """Certified real points of a positive-dimensional component: intersect it with ``dim``
-    affine hyperplanes x_i = c (several choices of c and of coordinates) and isolate the
-    real roots of the zero-dimensional slices. Every real point found lies on the component;
-    a component missed by all slices gets no sample (reported, never guessed)."""
+    """Certified real points of a positive-dimensional component (``equations``: its reduced
+    grevlex Groebner basis, as :func:`_decompose` gives it): intersect it with ``dim`` affine
+    hyperplanes x_i = c, the x_i an independent set of the component (so each slice is a
+    finite set; slicing along a coordinate that is constant on the component found nothing
+    and one such slice took 0.3 s), several values c, and isolate the real roots of the
+    zero-dimensional slices. Every real point found lies on the component; a component missed
+    by all slices gets no sample (reported, never guessed)."""
     samples: list[tuple[Box, ...]] = []
-    values = [sympy.Rational(v) for v in (0, 1, -1, 3, -7, 29)]
+    values = (0, 1, -1, 3, -7, 29)
+    ctx = grevlex_context(variables)
+    basis = integer_polys(equations, variables, ctx)
+    subsets = independent_sets(basis, len(variables), dim) or [tuple(range(dim))]
+    gens = ctx.gens()
     for k in range(tries):
         if time.monotonic() > deadline or len(samples) >= 4:
             break
-        fixed = [variables[(k + j) % len(variables)] for j in range(dim)]
-        cut = [f - values[(k + j) % len(values)] for j, f in enumerate(fixed)]
-        try:
-            basis, eliminants = _groebner_eliminants(list(equations) + cut, variables)
-        except Exception:  # noqa: BLE001 (SymPy raises assorted errors on odd inputs)
+        fixed = subsets[k % len(subsets)]
+        cut = [gens[i] - values[(k + j) % len(values)] for j, i in enumerate(fixed)]
+        gb = buchberger([*basis, *cut], _BUCHBERGER_LIMITS)
+        if gb is None:
+            continue  # (a slice too big for the in-process limits: try the next one)
+        quotient = Quotient.from_groebner(gb, variables)
+        if not quotient.zero_dimensional or quotient.inconsistent:
             continue
-        if eliminants is None or basis == [1]:
-            continue
-        polys = [sympy.Poly(b, *variables) for b in basis]
-        samples += [s.boxes for s in _pair_eliminant_roots(eliminants, variables, polys,
-                                                           deadline) if s.boxes]
+        polys = [sympy.Poly(e, *variables) for e in basis_exprs(gb, variables)]
+        samples += [s.boxes for s in _pair_eliminant_roots(quotient.eliminants(), variables,
+                                                           polys, deadline) if s.boxes]
     return samples
 
 
@@ -997,7 +1002,8 @@ def solve_polynomial_system(
     else:
         try:
             remaining = max(deadline - time.monotonic(), 0.1)
-            basis, eliminants = _groebner_with_budget(exprs, variables, remaining, polys)
+            basis, eliminants = _limited_or_worker(_groebner_eliminants, exprs, variables,
+                                                   remaining, polys)
             if basis == [1]:
                 return [], [], "groebner (grevlex): no solution"
             if eliminants is not None:
@@ -1006,7 +1012,7 @@ def solve_polynomial_system(
                         for sol in sols]
                 return sols, [], "groebner eliminants + real-root isolation"
             remaining = max(deadline - time.monotonic(), 0.1)
-            comps = run_with_budget(_decompose, (exprs, variables), remaining)
+            comps = _limited_or_worker(_decompose, exprs, variables, remaining, polys)
             sols, sets = [], []
             for comp_basis, comp_eliminants, dim in comps:
                 if comp_eliminants is not None:

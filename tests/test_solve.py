@@ -266,3 +266,26 @@ def test_multiquadratic_exact_check_agrees_with_sympy(coords, terms):
     assert _solves_exactly([sympy.Poly(expr * minimal, x, y, z)], point)
     want = sympy.expand(expr.subs(at)) == 0
     assert _solves_exactly([sympy.Poly(expr, x, y, z)], point) == want
+
+
+def test_decomposition_splits_factors_and_drops_contained_components():
+    """``_decompose`` (FLINT): x z = y z = 0 is the plane z = 0 and the line x = y = 0;
+    x^2 y = x y^2 = 0 is the planes x = 0 and y = 0;
+    a set of lines with constant x, y, z (the parabola's conjugate points times a line) is
+    sliced along its free coordinate only."""
+    from brud_analysis.solve import _decompose, _slice_samples
+
+    x, y, z = sympy.symbols("x y z")
+    comps = {(frozenset(b), dim) for b, _, dim in _decompose([x * z, y * z], (x, y, z))}
+    assert comps == {(frozenset({z}), 2), (frozenset({x, y}), 1)}
+    comps = {(tuple(b), dim) for b, _, dim in _decompose([x**2 * y, x * y**2], (x, y, z))}
+    assert comps == {((x,), 2), ((y,), 2)}
+    # x y = x (x - 1) = 0: the plane x = 0 and the line x - 1 = y = 0; the branch
+    # x = y = 0 lies in the plane and is dropped
+    comps = {(frozenset(b), dim) for b, _, dim in _decompose([x * y, x * (x - 1)], (x, y, z))}
+    assert comps == {(frozenset({x}), 2), (frozenset({x - 1, y}), 1)}
+    (comp,) = _decompose([x**2 - 2, y - x, z * 0], (x, y, z))
+    assert comp[2] == 1
+    samples = _slice_samples(comp[0], (x, y, z), 1, time.monotonic() + 30)
+    assert samples and all(abs(b[0].value**2 - 2) < 1e-12 for b in samples)  # (floats of
+    # certified boxes: 1e-12 is far above their width and far below any other root's gap)
