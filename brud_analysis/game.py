@@ -516,6 +516,10 @@ class Game:
             >>> Game("x*y").gradient
             (y, x)
         """
+        if self.poly.domain in (sympy.ZZ, sympy.QQ):
+            # (Poly derivatives: the same expressions ~6x faster than expand(diff), which was
+            # a third of the 3-4-agent analysis in benchmarks/symbolic.py)
+            return tuple(self.poly.diff(a).as_expr() for a in self.agents)
         return tuple(sympy.expand(sympy.diff(self.reward, a)) for a in self.agents)
 
     @cached_property
@@ -528,6 +532,9 @@ class Game:
             [-2,  2],
             [ 2, -2]])
         """
+        if self.poly.domain in (sympy.ZZ, sympy.QQ):
+            firsts = [self.poly.diff(a) for a in self.agents]
+            return sympy.Matrix([[f.diff(b).as_expr() for b in self.agents] for f in firsts])
         return sympy.hessian(self.reward, self.agents)
 
     @cached_property
