@@ -25,6 +25,8 @@ from typing import Any
 import flint
 import sympy
 
+from brud_analysis.modular import annihilating_charpoly
+
 _ORDERS = {"grevlex": "degrevlex", "lex": "lex"}
 
 
@@ -286,10 +288,17 @@ class Quotient:
     def eliminants(self) -> list[sympy.Poly]:
         """For each variable the square-free polynomial whose roots are exactly that
         coordinate of the complex solutions (charpoly of the multiplication matrix, made
-        square-free)."""
+        square-free). The charpoly is computed multimodularly and checked exactly to vanish
+        on the variable in the quotient ring, which proves every coordinate is a root
+        (:func:`brud_analysis.modular.annihilating_charpoly`); that no other root creeps in
+        rests on the reconstruction, and would only add candidates that the solver's exact
+        pairing test rejects."""
         out = []
+        one = self.index[(0,) * len(self.variables)]
         for i, var in enumerate(self.variables):
-            cp = self.multiplication_matrix(i).charpoly().numer()
+            # (multimodular, checked to annihilate 1: every coordinate is a root; 7-18x
+            # faster than FLINT's exact charpoly on the 4-agent benchmark games)
+            cp = annihilating_charpoly(self.multiplication_matrix(i), one).numer()
             sqf = cp / cp.gcd(cp.derivative()) if cp.degree() > 0 else cp
             out.append(sympy.Poly.from_list([int(c) for c in sqf.coeffs()[::-1]], var))
         return out
