@@ -50,6 +50,7 @@ from brud_analysis.groebner import (
     independent_sets,
     integer_polys,
     krull_dimension,
+    parse_poly,
 )
 from brud_analysis.stability import (
     Box,
@@ -160,16 +161,6 @@ def _rational(expr: sympy.Expr) -> sympy.Expr:
     if expr.has(sympy.Float):
         return sympy.nsimplify(expr, rational=True)
     return expr
-
-
-def _expanded(expr: sympy.Expr, variables: Sequence[sympy.Symbol]) -> sympy.Expr:
-    """``expr`` expanded in ``variables``: itself when it already is (the usual input, a
-    gradient; SymPy's ``expand`` walked it again, ~9 ms of a 15 ms 3-agent solve)."""
-    try:
-        sympy.Poly(expr, *variables, expand=False)
-        return expr
-    except sympy.PolynomialError:
-        return sympy.expand(expr)
 
 
 def _check_numeric(expressions: Sequence[sympy.Expr], variables: Sequence[sympy.Symbol]) -> None:
@@ -632,10 +623,52 @@ def _slice_samples(equations, variables, dim, deadline, tries: int = 6
         quotient = Quotient.from_groebner(gb, variables)
         if not quotient.zero_dimensional or quotient.inconsistent:
             continue
-        polys = [sympy.Poly(e, *variables) for e in basis_exprs(gb, variables)]
+        polys = [parse_poly(e, variables) for e in basis_exprs(gb, variables)]
         samples += [s.boxes for s in _pair_eliminant_roots(quotient.eliminants(), variables,
                                                            polys, deadline) if s.boxes]
     return samples
+
+
+def _centre(k: int, n: int) -> tuple[sympy.Rational, ...]:
+    """The k-th fixed, unremarkable centre in n coordinates (small odd fractions of mixed
+    signs: a centre on a symmetry axis of a set can make its closest points a curve, and
+    then the next centre is tried)."""
+    return tuple(sympy.Rational((-1) ** (i + k) * (2 * i + 1 + 4 * k), 7 + 6 * i + 5 * k)
+                 for i in range(n))
+
+
+def _closest_point_samples(equations, variables, dim, deadline) -> list[tuple[Box, ...]]:
+    """Certified real points of a hypersurface component h = 0 with at least one on every
+    connected component of its real points: the critical points of the squared distance to
+    a fixed centre c (every closed connected set has a point closest to c), which solve
+    h = 0 and (x_i - c_i) dh/dx_j = (x_j - c_j) dh/dx_i (singular points satisfy them too).
+    Empty when that system is not zero-dimensional for either of two centres (e.g. h a
+    power, whose gradient vanishes on the set), exceeds the in-process Buchberger limits,
+    or the component is not a hypersurface: for curves in 3-4 variables the Lagrange minors
+    of their (often 15-30 element) bases were too big to solve, so those have the slices of
+    :func:`_slice_samples` only, which need not meet every connected component."""
+    n = len(variables)
+    if len(equations) != 1 or dim != n - 1:
+        return []
+    h = sympy.Poly(equations[0], *variables)
+    grad = [h.diff(v) for v in variables]
+    for k in range(2):
+        if time.monotonic() > deadline:
+            break
+        shifted = [sympy.Poly(v - c, *variables) for v, c in zip(variables, _centre(k, n),
+                                                                 strict=True)]
+        minors = [shifted[i] * grad[j] - shifted[j] * grad[i]
+                  for i, j in itertools.combinations(range(n), 2)]
+        system = [h.as_expr(), *(m.as_expr() for m in minors if not m.is_zero)]
+        quotient = Quotient.of(system, variables, _BUCHBERGER_LIMITS)
+        if quotient is None or not quotient.zero_dimensional:
+            continue
+        if quotient.inconsistent:
+            return []
+        polys = [parse_poly(e, variables) for e in system]
+        return [s.boxes for s in _pair_eliminant_roots(quotient.eliminants(), variables, polys,
+                                                        deadline) if s.boxes]
+    return []
 
 
 def _multistart_grid(n: int) -> np.ndarray:
@@ -915,7 +948,7 @@ def algebraic_atoms(exprs: Sequence[sympy.Expr], variables: Sequence[sympy.Symbo
     """
     found: set[sympy.Expr] = set()
     for e in exprs:
-        for c in sympy.Poly(e, *variables).coeffs():
+        for c in parse_poly(e, variables).coeffs():
             if c.is_Rational:
                 continue
             surds = {a for a in c.atoms(sympy.Pow) if a.base.is_Rational and a.exp.is_Rational
@@ -983,13 +1016,14 @@ def solve_polynomial_system(
         ((x - y,), 1)
     """
     variables = tuple(variables)
-    exprs = [_expanded(_rational(sympy.sympify(e)), variables) for e in equations]
+    # (not expanded: every consumer parses them with parse_poly, which expands if needed)
+    exprs = [_rational(sympy.sympify(e)) for e in equations]
     exact = exact and not any(sympy.sympify(e).has(sympy.Float) for e in equations)
     _check_numeric(exprs, variables)
     atoms = algebraic_atoms(exprs, variables)
     if atoms:
         return _solve_over_extension(exprs, variables, atoms, time_budget)
-    polys = [sympy.Poly(e, *variables, expand=False) for e in exprs]
+    polys = [parse_poly(e, variables) for e in exprs]
     deadline = time.monotonic() + time_budget
 
     order = _decoupled_form(polys, variables)
@@ -1026,22 +1060,24 @@ def solve_polynomial_system(
             sols, sets = [], []
             for comp_basis, comp_eliminants, dim in comps:
                 if comp_eliminants is not None:
-                    comp_polys = [sympy.Poly(b, *variables) for b in comp_basis]
+                    comp_polys = [parse_poly(b, variables) for b in comp_basis]
                     sols += _pair_eliminant_roots(comp_eliminants, variables, comp_polys,
                                                   deadline)
                 else:
                     sets.append(StationarySet(tuple(comp_basis), dim))
             # an isolated point on a positive-dimensional component belongs to that set
-            on_set = [[sympy.Poly(b, *variables) for b in st.equations] for st in sets]
+            on_set = [[parse_poly(b, variables) for b in st.equations] for st in sets]
             sols = [p for p in _dedupe(sols)
                     if not any(all(vanishes_at(q, p.point) for q in qs) for qs in on_set)]
             for st in sets:
-                st.sample_boxes = _slice_samples(st.equations, variables, st.dimension,
-                                                 deadline)
+                st.sample_boxes = _closest_point_samples(
+                    st.equations, variables, st.dimension, deadline) + _slice_samples(
+                    st.equations, variables, st.dimension, deadline)
                 st.sample = b_point(st.sample_boxes[0]) if st.sample_boxes else None
             sols = [_with_exact_guess(sol, polys, deadline) if exact else sol for sol in sols]
             return sols, sets, ("factorizing groebner decomposition: isolated points by "
-                                "eliminants + real-root isolation, components by slicing")
+                                "eliminants + real-root isolation, components sampled at "
+                                "closest points and slices")
         except _OutOfTime:
             pass
     grid = _multistart_grid(len(variables))
@@ -1104,8 +1140,8 @@ def _classify_set(game: Game, st: StationarySet) -> None:
         return
     rational = all(c.is_Rational for e in st.equations
                    for c in sympy.Poly(e, *game.agents).coeffs())
-    if (len(st.equations) == 1 and st.dimension == game.n_agents - 1 and game.n_agents == 2
-            and rational):
+    if (len(st.equations) == 1 and st.dimension == game.n_agents - 1 and rational
+            and (game.n_agents == 2 or st.sample_boxes)):
         _hypersurface_pieces(game, st)
     elif st.sample_boxes:
         # Morse-Bott test at certified samples: exactly ``dimension`` zero eigenvalues and the
@@ -1120,7 +1156,8 @@ def _classify_set(game: Game, st: StationarySet) -> None:
                 kind = ("saddle" if pos and neg else "degenerate" if zero > st.dimension
                         else "maximum" if neg else "minimum")
             by_kind.setdefault(kind, b_point(boxes))
-        st.pieces = [SetPiece(sample, kind, "kind at certified sample points of slices")
+        st.pieces = [SetPiece(sample, kind,
+                              "kind at certified sample points (closest points, slices)")
                      for kind, sample in by_kind.items()]
     elif st.sample is not None:
         eig = numeric_eigenvalues(game.hessian, game.agents, st.sample)
@@ -1137,25 +1174,34 @@ def _classify_set(game: Game, st: StationarySet) -> None:
 
 
 def _hypersurface_pieces(game: Game, st: StationarySet) -> None:
-    """R is constant (c) on the irreducible curve h = 0 and R - c = h^m g with h not dividing
-    g: where g != 0, an even m gives maxima (g < 0) or minima (g > 0), an odd m a saddle-like
-    set (R - c changes sign across it). Samples come from a projection decomposition of the
-    curve (every real branch is met), signs of g are certified; crossings and the points where
-    g = 0 are classified on their own."""
-    x, y = game.agents
-    h = sympy.Poly(st.equations[0], x, y)
-    reward = sympy.Poly(_rational(game.reward), x, y)
-    _, rem = sympy.reduced(reward.as_expr(), [h.as_expr()], x, y)
+    """R is constant (c) on the irreducible hypersurface h = 0 and R - c = h^m g with h not
+    dividing g: where g != 0, an even m gives maxima (g < 0) or minima (g > 0), an odd m a
+    saddle-like set (R - c changes sign across it); a constant g gives one kind on the whole
+    set. Signs of g are certified at the samples. 2 agents: samples from a projection
+    decomposition of the curve (every real branch and every sign of g along it is met), and
+    crossings and the points where g = 0 are classified on their own. 3 or more agents: the
+    set's certified samples (closest points to a centre, one on every connected component,
+    and slices), so a region where g has another sign can be missed when g is not constant;
+    the singular locus and g = 0 are not classified apart."""
+    agents = game.agents
+    h = sympy.Poly(st.equations[0], *agents)
+    reward = sympy.Poly(_rational(game.reward), *agents)
+    _, rem = sympy.reduced(reward.as_expr(), [h.as_expr()], *agents)
     if not sympy.sympify(rem).is_number:
         st.reason = "R is not constant on the set's complex components"
         return
-    g, m = reward - sympy.Poly(rem, x, y), 0
+    g, m = reward - sympy.Poly(rem, *agents), 0
     while True:
         q, r = sympy.div(g, h)
         if not r.is_zero:
             break
         g, m = q, m + 1
-    samples = _curve_samples(h, g, x, y)
+    samples: list[tuple[tuple[Box, ...], int | None]]
+    if game.n_agents > 2:
+        samples = [(boxes, int(sympy.sign(g.LC())) if g.is_ground else certified_sign(g, boxes))
+                   for boxes in st.sample_boxes]
+    else:
+        samples = list(_curve_samples(h, g, *agents))
     by_sign: dict[int | None, tuple[float, ...]] = {}
     for boxes, sign in samples:
         by_sign.setdefault(sign, tuple(b.value for b in boxes))
@@ -1176,6 +1222,9 @@ def _hypersurface_pieces(game: Game, st: StationarySet) -> None:
     if m % 2 == 1 and len(st.pieces) > 1:  # both signs of g: still one kind
         st.pieces = [SetPiece(st.pieces[0].sample, "saddle",
                               "" if g.is_ground else f"{g_text} != 0")]
+    if game.n_agents > 2:
+        return
+    x, y = agents
     special = []
     fx, fy = h.diff(x), h.diff(y)
     try:

@@ -289,3 +289,36 @@ def test_decomposition_splits_factors_and_drops_contained_components():
     samples = _slice_samples(comp[0], (x, y, z), 1, time.monotonic() + 30)
     assert samples and all(abs(b[0].value**2 - 2) < 1e-12 for b in samples)  # (floats of
     # certified boxes: 1e-12 is far above their width and far below any other root's gap)
+
+
+def test_closest_points_sample_every_sheet_and_a_far_small_set():
+    """Closest points to a fixed centre meet every connected component of a hypersurface:
+    both sheets of x^2 - y^2 - z^2 = 1, and a sphere of radius 1/10 around (50, 50, 50) that
+    the fixed slice values (0, +-1, 3, -7, 29) all miss, whose maxima were reported
+    "undetermined: no real sample point found" before."""
+    from brud_analysis.solve import _closest_point_samples
+
+    x, y, z = sympy.symbols("x y z")
+    samples = _closest_point_samples([x**2 - y**2 - z**2 - 1], (x, y, z), 2,
+                                     time.monotonic() + 30)
+    assert {b[0].value > 0 for b in samples} == {True, False}
+    a = stationary_points(Game("-((x - 50)**2 + (y - 50)**2 + (z - 50)**2 - 1/100)**2"))
+    (sphere,) = a.sets
+    assert sphere.kind == "maximum"
+    sample = sphere.pieces[0].sample  # a certified point of the sphere, as floats
+    assert sum((v - 50) ** 2 for v in sample) == pytest.approx(0.01, rel=1e-9)
+
+
+def test_three_agent_hypersurface_pieces_follow_the_sign_of_the_cofactor():
+    """R = x (x^2 + y^2 + z^2 - 1)^2 = h^2 g with g = x: maxima on the sphere where x < 0,
+    minima where x > 0 (certified sign of g at the samples; the Hessian test cannot decide
+    these irrational sample points); R = -h^4 far from the origin is maxima everywhere."""
+    a = stationary_points(Game("x*(x**2 + y**2 + z**2 - 1)**2"))
+    (sphere,) = [s for s in a.sets if s.dimension == 2]
+    kinds = {(p.kind, p.where) for p in sphere.pieces}
+    assert kinds == {("maximum", "x < 0"), ("minimum", "x > 0")} and sphere.kind == "mixed"
+    for piece in sphere.pieces:
+        assert (piece.sample[0] < 0) == (piece.kind == "maximum")
+    a = stationary_points(Game("-((x - 50)**2 + (y - 50)**2 + (z - 50)**2 - 1/100)**4"))
+    (sphere,) = a.sets
+    assert [(p.kind, p.where) for p in sphere.pieces] == [("maximum", "")]
