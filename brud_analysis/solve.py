@@ -494,16 +494,19 @@ def _vanishing_combinations(polys, per_var: list[list[float]], deadline: float,
                             ) -> list[tuple[int, ...]]:
     """Index tuples of the product of per-variable values at which every poly vanishes in
     the sense of :func:`vanishes_at` (which is this test at one point), vectorised over the
-    product in chunks."""
+    product in chunks; powers are looked up in per-chunk tables (x_k^e for every e up to the
+    degree) rather than raised per term and per derivative."""
     sizes = [len(v) for v in per_var]
     total = math.prod(sizes)
     if total == 0:
         return []
-    tables = []  # per poly: coefficients, exponents, and the derivative terms' data
+    n = len(per_var)
+    tables = []  # per poly: exponents (terms x n) and coefficients
     for p in polys:
-        monoms = np.array(p.monoms(), dtype=np.int64).reshape(-1, len(per_var))
+        monoms = np.array(p.monoms(), dtype=np.int64).reshape(-1, n)
         coeffs = np.array([float(c) for c in p.coeffs()])
         tables.append((monoms, coeffs))
+    top = max(int(m.max(initial=0)) for m, _ in tables)
     values = [np.asarray(v, dtype=float) for v in per_var]
     found: list[tuple[int, ...]] = []
     chunk = 200_000
@@ -512,22 +515,23 @@ def _vanishing_combinations(polys, per_var: list[list[float]], deadline: float,
             raise _OutOfTime
         flat = np.arange(start, min(start + chunk, total))
         idx = np.unravel_index(flat, sizes)
-        coords = [values[k][idx[k]] for k in range(len(per_var))]
+        # powers[k][e, c] = x_k(c) ** e
+        powers = [values[k][idx[k]][None, :] ** np.arange(top + 1)[:, None] for k in range(n)]
         ok = np.ones(flat.shape, dtype=bool)
         for monoms, coeffs in tables:
-            # terms[t, c] = coeff_t * prod_k coord_k ** e_tk
-            terms = coeffs[:, None] * np.prod(
-                [coords[k][None, :] ** monoms[:, k][:, None] for k in range(len(per_var))],
-                axis=0)
+            factors = [powers[k][monoms[:, k]] for k in range(n)]  # each terms x combos
+            terms = coeffs[:, None] * np.prod(factors, axis=0)
             value = terms.sum(axis=0)
             scale = np.abs(terms).sum(axis=0)
             slope = np.zeros_like(value)
-            for k in range(len(per_var)):
-                e = monoms[:, k][:, None]
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    d = np.where(e > 0, e * coeffs[:, None] * np.prod(
-                        [coords[j][None, :] ** (monoms[:, j][:, None] - (j == k) * (e > 0))
-                         for j in range(len(per_var))], axis=0), 0.0)
+            for k in range(n):
+                e = monoms[:, k]
+                if not e.any():
+                    continue
+                # d term / d x_k = e_k coeff x_k^(e_k - 1) prod_{j != k} x_j^e_j
+                lowered = powers[k][np.maximum(e - 1, 0)] * (e * coeffs)[:, None]
+                others = [factors[j] for j in range(n) if j != k]
+                d = lowered * np.prod(others, axis=0) if others else lowered
                 slope += np.abs(d).sum(axis=0)
             ok &= np.abs(value) <= rel * scale + coordinate_error * slope
         found += [tuple(int(i[j]) for i in idx) for j in np.flatnonzero(ok)]
