@@ -173,9 +173,24 @@ def random_games(n: int, seed: int, agents: tuple[int, ...], max_degree: int) ->
     return games
 
 
+def _clear_caches() -> None:
+    """Forget everything cached (SymPy's cache and the toolkit's lru caches), so that every
+    timed call starts as a first call in a new process would."""
+    import functools
+
+    import brud_analysis
+
+    clear_cache()
+    for module in list(sys.modules.values()):
+        if getattr(module, "__name__", "").startswith(brud_analysis.__name__):
+            for value in vars(module).values():
+                if isinstance(value, functools._lru_cache_wrapper):
+                    value.cache_clear()
+
+
 def ours(game: Game) -> tuple[float, list[tuple[float, ...]], bool, str, int]:
     """Time, real isolated points, whether a stationary set exists, method, # undetermined."""
-    clear_cache()
+    _clear_caches()
     game = Game(game.reward, agents=game.agent_names)
     start = time.perf_counter()
     a = stationary_points(game)
@@ -188,7 +203,7 @@ def ours(game: Game) -> tuple[float, list[tuple[float, ...]], bool, str, int]:
 def ours_solve_only(game: Game) -> float:
     """Time of the certified solve alone on the expanded gradient (what PHCpack is given):
     no classification, no gradient computation."""
-    clear_cache()
+    _clear_caches()
     game = Game(game.reward, agents=game.agent_names)
     gradient = game.gradient
     start = time.perf_counter()

@@ -820,19 +820,24 @@ def _small_degree_roots(poly: sympy.Poly) -> tuple[tuple[Any, sympy.Expr], ...]:
     _, ints = poly.clear_denoms(convert=True)
     factors: list[Any] = flint.fmpz_poly([int(c) for c in ints.all_coeffs()[::-1]]).factor()[1]
     out = []
-    for factor, _ in factors:
-        coeffs = [sympy.Integer(int(c)) for c in factor.coeffs()]
-        if factor.degree() == 1:
-            roots = [-coeffs[0] / coeffs[1]]
-        elif factor.degree() == 2:
-            c, b, a = coeffs
-            disc = b**2 - 4 * a * c
-            roots = [] if disc < 0 else [sympy.radsimp((-b + sign * sympy.sqrt(disc)) / (2 * a))
-                                         for sign in (-1, 1)]
-        else:
-            continue
-        with mpmath.workdps(50):
-            out += [(mpmath.mpf(sympy.N(r, 50)), r) for r in roots]
+    with mpmath.workdps(50):
+        for factor, _ in factors:
+            coeffs = [int(c) for c in factor.coeffs()]
+            if factor.degree() == 1:
+                c, b = coeffs
+                out.append((mpmath.mpf(-c) / b, sympy.Rational(-c, b)))
+            elif factor.degree() == 2:
+                c, b, a = coeffs
+                disc = b * b - 4 * a * c
+                if disc < 0:
+                    continue
+                # (-b +- sqrt(disc)) / 2a built as p + q sqrt(disc): SymPy takes the square
+                # factor out of sqrt(disc); radsimp and N of the whole expression cost ~1 ms
+                # per root
+                for sign in (-1, 1):
+                    exact = sympy.Rational(-b, 2 * a) + sympy.Rational(sign, 2 * a) * sympy.sqrt(
+                        disc)
+                    out.append(((-b + sign * mpmath.sqrt(disc)) / (2 * a), exact))
     return tuple(out)
 
 
