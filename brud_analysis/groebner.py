@@ -112,6 +112,19 @@ def buchberger(polys: Sequence[flint.fmpz_mpoly], limits: tuple[int, int, int] |
         groebner=True))  # type: ignore[call-arg]
 
 
+def sympy_polys(polys: Sequence[flint.fmpz_mpoly], variables: Sequence[sympy.Symbol]
+                ) -> list[sympy.Poly]:
+    """FLINT polynomials as SymPy ``Poly`` objects over QQ (no expressions built).
+
+    Example:
+        >>> gx, gy = grevlex_context(sympy.symbols("x y")).gens()
+        >>> sympy_polys([2 * gx * gy - 1], sympy.symbols("x y"))
+        [Poly(2*x*y - 1, x, y, domain='QQ')]
+    """
+    return [sympy.Poly.from_dict({m: int(c) for m, c in p.to_dict().items()}, *variables,
+                                 domain=sympy.QQ) for p in polys]
+
+
 def basis_exprs(basis: Sequence[flint.fmpz_mpoly], variables: Sequence[sympy.Symbol],
                 order: str = "grevlex") -> list[sympy.Expr]:
     """A reduced basis as SymPy expressions: monic, leading monomials ascending as
@@ -123,8 +136,7 @@ def basis_exprs(basis: Sequence[flint.fmpz_mpoly], variables: Sequence[sympy.Sym
         >>> basis_exprs([2 * gy**2 - 2, gx - gy], [x, y])
         [x - y, y**2 - 1]
     """
-    out = [sympy.Poly.from_dict({m: int(c) for m, c in p.to_dict().items()}, *variables,
-                                domain=sympy.QQ).monic() for p in basis]
+    out = [p.monic() for p in sympy_polys(basis, variables)]
     if any(p.is_ground for p in out):
         return [sympy.Integer(1)]
     key = sympy.polys.orderings.monomial_key(order)

@@ -51,6 +51,7 @@ from brud_analysis.groebner import (
     integer_polys,
     krull_dimension,
     parse_poly,
+    sympy_polys,
 )
 from brud_analysis.stability import (
     Box,
@@ -627,7 +628,7 @@ def _slice_samples(equations, variables, dim, deadline, tries: int = 6
         quotient = Quotient.from_groebner(gb, variables)
         if not quotient.zero_dimensional or quotient.inconsistent:
             continue
-        polys = [parse_poly(e, variables) for e in basis_exprs(gb, variables)]
+        polys = sympy_polys(gb, variables)
         samples += [s.boxes for s in _pair_eliminant_roots(quotient.eliminants(), variables,
                                                            polys, deadline) if s.boxes]
     return samples
