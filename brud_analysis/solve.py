@@ -62,6 +62,7 @@ from brud_analysis.stability import (
     classify_point,
     numeric_eigenvalues,
 )
+from brud_analysis.surds import solves_exactly
 
 DEFAULT_TIME_BUDGET = 10.0
 _EXACT_MAX_DEGREE = 4  # above this, roots are reported as floats (CRootOf objects help nobody)
@@ -876,72 +877,10 @@ def _with_exact_guess(sol: RealSolution, polys, deadline: float) -> RealSolution
     exact = [e for e in found if e is not None]
     if len(exact) < len(found):
         return sol
-    if _solves_exactly(polys, exact):
+    if solves_exactly(polys, exact):
         boxes = tuple(Box(b.poly, b.lo, b.hi, e) for b, e in zip(sol.boxes, exact, strict=True))
         return RealSolution(sol.point, tuple(exact), boxes)
     return sol
-
-
-def _surd_parts(value: sympy.Expr) -> dict[int, flint.fmpq] | None:
-    """``value`` = sum_s c_s sqrt(s) as {s: c_s} (s square-free, s = 1 the rational part), or
-    None when it is not a sum of rational multiples of square roots of integers."""
-    parts: dict[int, flint.fmpq] = {}
-    for term in sympy.Add.make_args(value):
-        coeff, rest = term.as_coeff_Mul()
-        if not coeff.is_Rational:
-            return None
-        if rest == 1:
-            key = 1
-        elif rest.is_Pow and rest.base.is_Integer and rest.exp == sympy.S.Half:
-            key = int(rest.base)  # (SymPy keeps sqrt's radicand square-free)
-        else:
-            return None
-        parts[key] = parts.get(key, flint.fmpq(0)) + flint.fmpq(int(coeff.p), int(coeff.q))
-    return parts
-
-
-def _surd_product(a: dict[int, flint.fmpq], b: dict[int, flint.fmpq]) -> dict[int, flint.fmpq]:
-    """Product in Q(sqrt(s_1), sqrt(s_2), ...): sqrt(s) sqrt(t) = g sqrt(s t / g^2), g =
-    gcd(s, t), and s t / g^2 is square-free again."""
-    out: dict[int, flint.fmpq] = {}
-    for s, c in a.items():
-        for t, e in b.items():
-            g = math.gcd(s, t)
-            key = s * t // (g * g)
-            out[key] = out.get(key, flint.fmpq(0)) + c * e * g
-    return out
-
-
-def _solves_exactly(polys, coordinates: Sequence[sympy.Expr]) -> bool:
-    """Whether every poly vanishes exactly at ``coordinates`` (rationals or sums of rational
-    multiples of square roots). Evaluated in the multiquadratic field, where the square roots
-    of distinct square-free integers are linearly independent over Q, so zero means every
-    coefficient is zero; SymPy's ``expand`` of the substituted expression did the same
-    ~25x slower (it was most of a 3-agent solve with surd coordinates)."""
-    parts = [_surd_parts(c) for c in coordinates]
-    if any(p is None for p in parts):  # (not produced by this module: decide with SymPy)
-        at = dict(zip(polys[0].gens, coordinates, strict=True))
-        return all(sympy.expand(p.as_expr().xreplace(at)) == 0 for p in polys)
-    one = {1: flint.fmpq(1)}
-    powers: list[list[dict[int, flint.fmpq]]] = []
-    top = max(p.total_degree() for p in polys)
-    for part in parts:
-        row = [one]
-        for _ in range(top):
-            row.append(_surd_product(row[-1], part))  # type: ignore[arg-type]
-        powers.append(row)
-    for p in polys:
-        total: dict[int, flint.fmpq] = {}
-        for monom, coeff in p.terms():
-            term = {1: flint.fmpq(int(coeff.p), int(coeff.q))}
-            for k, e in enumerate(monom):
-                if e:
-                    term = _surd_product(term, powers[k][e])
-            for key, c in term.items():
-                total[key] = total.get(key, flint.fmpq(0)) + c
-        if any(c != 0 for c in total.values()):
-            return False
-    return True
 
 
 # ------------------------------------------------------------------------------ algebraic

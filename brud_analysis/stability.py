@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 import sympy
 
+from brud_analysis.surds import surd_value
+
 ZERO_TOL = 1e-8
 
 
@@ -412,6 +414,12 @@ def certified_sign(poly: sympy.Poly, boxes: Sequence[Box], zero_budget: float =
             return -1
     if not zero_test or any(b.poly is None and b.exact is None for b in boxes):
         return None  # not asked for, or an enclosure without an algebraic description
+    exact = [b.exact if b.exact is not None else b.lo if b.lo == b.hi else None for b in boxes]
+    if all(e is not None for e in exact):
+        # rational or quadratic-surd coordinates: decide zero exactly in this process
+        value = surd_value(poly, exact)
+        if value is not None:
+            return None if value else 0  # (non-zero, but 200 digits did not resolve its sign)
     irrational = [i for i, b in enumerate(boxes) if b.lo != b.hi]
     if len(irrational) == 1 and boxes[irrational[0]].poly is not None:
         # one algebraic coordinate a (root of p), the others rational: q(a) = 0 exactly iff

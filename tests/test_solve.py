@@ -16,7 +16,6 @@ from brud_analysis.data import Empirical, Normal
 from brud_analysis.errors import BrudError
 from brud_analysis.game import Game
 from brud_analysis.solve import (
-    _solves_exactly,
     brud_fixed_points,
     solve_polynomial_system,
     stationary_points,
@@ -26,6 +25,7 @@ from brud_analysis.strategies import (
     games_with_stable_brud_fixed_point,
     polynomial_games,
 )
+from brud_analysis.surds import solves_exactly
 
 
 def test_decoupled_and_sign_agreement_have_no_maximum():
@@ -253,7 +253,7 @@ def test_three_agent_decomposition_lists_isolated_points_beside_sets():
        st.lists(st.tuples(st.integers(-5, 5), st.integers(0, 3), st.integers(0, 3),
                           st.integers(0, 3)), min_size=1, max_size=6))
 def test_multiquadratic_exact_check_agrees_with_sympy(coords, terms):
-    """The field arithmetic behind exact forms (``_solves_exactly``) against SymPy's expansion
+    """The field arithmetic behind exact forms (``solves_exactly``) against SymPy's expansion
     of the substituted polynomial, on points whose coordinates mix different square roots
     (exact, no tolerance). Times the first coordinate's minimal polynomial the same
     polynomial must vanish, so both answers are exercised."""
@@ -263,9 +263,9 @@ def test_multiquadratic_exact_check_agrees_with_sympy(coords, terms):
     a, b, s = coords[0]
     minimal = (x - sympy.Rational(a, 3))**2 - sympy.Rational(b, 7)**2 * s
     at = dict(zip((x, y, z), point, strict=True))
-    assert _solves_exactly([sympy.Poly(expr * minimal, x, y, z)], point)
+    assert solves_exactly([sympy.Poly(expr * minimal, x, y, z)], point)
     want = sympy.expand(expr.subs(at)) == 0
-    assert _solves_exactly([sympy.Poly(expr, x, y, z)], point) == want
+    assert solves_exactly([sympy.Poly(expr, x, y, z)], point) == want
 
 
 def test_decomposition_splits_factors_and_drops_contained_components():

@@ -185,3 +185,22 @@ def test_curve_kinds_follow_the_cofactor_at_every_scale(power, shift, slope, c, 
     (special,) = line.special_points
     assert special.point == pytest.approx((c, slope * c + shift), rel=1e-12, abs=1e-12)
     assert special.higher_order == "saddle"
+
+
+def test_exact_zero_at_surd_points_is_decided_without_a_worker(monkeypatch):
+    """x y - 2 at (sqrt(2), sqrt(2)) and x^2 - 3 y^2 at (sqrt(3), 1): intervals straddle zero at
+    every precision, and the zero is now decided in the multiquadratic field (exact) instead of
+    SymPy's zero test in a ~30 ms worker process (26 forks in one 3-agent analysis)."""
+    import brud_analysis.bounded as bounded
+    from brud_analysis.stability import Box, certified_sign
+
+    def no_worker(*args, **kwargs):
+        raise AssertionError("a worker process was started")
+
+    monkeypatch.setattr(bounded, "run_with_budget", no_worker)
+    x, y = sympy.symbols("x y")
+    root2 = Box.from_exact(sympy.sqrt(2))
+    assert certified_sign(sympy.Poly(x * y - 2, x, y), (root2, root2)) == 0
+    assert certified_sign(sympy.Poly(x**2 - 3 * y**2, x, y),
+                          (Box.from_exact(sympy.sqrt(3)), Box.rational(1))) == 0
+    assert certified_sign(sympy.Poly(x * y - 3, x, y), (root2, root2)) == -1
