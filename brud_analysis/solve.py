@@ -30,6 +30,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, NamedTuple
 
 import flint
@@ -226,9 +227,18 @@ def _isolated_roots(sqf: sympy.Poly, digits: int) -> list[Box]:
     for root, _ in roots:
         if not root.imag.is_zero():
             continue
-        mid, rad = (_dyadic(*ball.man_exp()) for ball in (root.real.mid(), root.real.rad()))
-        boxes.append(Box(sqf, mid - rad, mid + rad).refined(digits))
-    return sorted(boxes, key=lambda b: b.lo)
+        man, exp = (int(v) for v in root.real.mid().man_exp())
+        mid, rad = _dyadic(man, exp), _dyadic(*root.real.rad().man_exp())
+        box = Box(sqf, mid - rad, mid + rad)
+        # Arb's balls are usually ~1e-36 wide already: skip the refinement (SymPy rational
+        # arithmetic) when a float bound shows the width is below the target
+        width = 4 * float(root.real.rad())
+        narrow = width <= 10.0**-digits * max(1.0, abs(float(root.real.mid())))
+        # (sorted by the exact midpoint as a Python fraction: the balls are disjoint, and
+        # Python's rationals compare far faster than SymPy's)
+        key = Fraction(man << exp) if exp >= 0 else Fraction(man, 1 << -exp)
+        boxes.append((key, box if narrow else box.refined(digits)))
+    return [box for _, box in sorted(boxes, key=lambda kb: kb[0])]
 
 
 def real_root_boxes(poly: sympy.Poly, exact: bool = True) -> list[Box]:
