@@ -550,14 +550,20 @@ def _vanishing_combinations(polys, per_var: list[list[float]], deadline: float,
     return found
 
 
-def _pair_eliminant_roots(eliminants, variables, polys, deadline) -> list[RealSolution]:
-    """Points of the product of the eliminants' certified real roots that solve the system."""
+def _pair_eliminant_roots(eliminants, variables, polys, deadline, squarefree: bool = False
+                          ) -> list[RealSolution]:
+    """Points of the product of the eliminants' certified real roots that solve the system
+    (``squarefree``: the eliminants are known square-free, as the quotient ring's are, and
+    SymPy's square-free part is skipped)."""
     per_var = []
     for var, uni in zip(variables, eliminants, strict=True):
         if uni is None:
             raise _OutOfTime  # cannot happen for a zero-dimensional ideal; fall back anyway
         uni = uni if isinstance(uni, sympy.Poly) else sympy.Poly(uni, var)
-        per_var.append(real_root_boxes(uni, exact=False))
+        if squarefree and uni.domain in (sympy.ZZ, sympy.QQ):
+            per_var.append(_isolated_roots(uni, 15) if uni.degree() > 0 else [])
+        else:
+            per_var.append(real_root_boxes(uni, exact=False))
     hits = _vanishing_combinations(polys, [[b.value for b in boxes] for boxes in per_var],
                                    deadline)
     solutions = []
@@ -641,7 +647,8 @@ def _slice_samples(equations, variables, dim, deadline, tries: int = 6
             continue
         polys = sympy_polys(gb, variables)
         samples += [s.boxes for s in _pair_eliminant_roots(quotient.eliminants(), variables,
-                                                           polys, deadline) if s.boxes]
+                                                           polys, deadline, squarefree=True)
+                    if s.boxes]
     return samples
 
 
@@ -683,7 +690,7 @@ def _closest_point_samples(equations, variables, dim, deadline) -> list[tuple[Bo
             return []
         polys = [parse_poly(e, variables) for e in system]
         return [s.boxes for s in _pair_eliminant_roots(quotient.eliminants(), variables, polys,
-                                                        deadline) if s.boxes]
+                                                        deadline, squarefree=True) if s.boxes]
     return []
 
 
@@ -1010,7 +1017,8 @@ def solve_polynomial_system(
             if basis == [1]:
                 return [], [], "groebner (grevlex): no solution"
             if eliminants is not None:
-                sols = _pair_eliminant_roots(eliminants, variables, polys, deadline)
+                sols = _pair_eliminant_roots(eliminants, variables, polys, deadline,
+                                             squarefree=True)
                 sols = [_with_exact_guess(sol, polys, deadline) if exact else sol
                         for sol in sols]
                 return sols, [], "groebner eliminants + real-root isolation"
@@ -1021,7 +1029,7 @@ def solve_polynomial_system(
                 if comp_eliminants is not None:
                     comp_polys = [parse_poly(b, variables) for b in comp_basis]
                     sols += _pair_eliminant_roots(comp_eliminants, variables, comp_polys,
-                                                  deadline)
+                                                  deadline, squarefree=True)
                 else:
                     sets.append(StationarySet(tuple(comp_basis), dim))
             # an isolated point on a positive-dimensional component belongs to that set
