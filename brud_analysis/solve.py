@@ -467,6 +467,9 @@ _IN_PROCESS_BEZOUT = 81
 # size limits for the in-process Buchberger (basis length, terms per polynomial, coefficient
 # bits); a small system that exceeds them is redone in the worker
 _BUCHBERGER_LIMITS = (400, 4000, 20000)
+# tighter ones for the optional closest-point samples of a set (the slices remain): on curves
+# given by 15-30-element bases the Lagrange systems ran into the limits above after 15-70 ms
+_SAMPLE_LIMITS = (200, 2000, 4000)
 
 
 def _groebner_eliminants(exprs, variables, limits=None):
@@ -660,37 +663,65 @@ def _centre(k: int, n: int) -> tuple[sympy.Rational, ...]:
                  for i in range(n))
 
 
+def _determinant(rows: list[list[Any]]) -> Any:
+    """Determinant of a small square matrix of FLINT polynomials (Laplace expansion along the
+    first row: at most 4 x 4 here, 24 products)."""
+    if len(rows) == 1:
+        return rows[0][0]
+    total = None
+    for col, entry in enumerate(rows[0]):
+        if entry.is_zero():
+            continue
+        minor = _determinant([row[:col] + row[col + 1:] for row in rows[1:]])
+        term = entry * minor if col % 2 == 0 else -(entry * minor)
+        total = term if total is None else total + term
+    return total if total is not None else rows[0][0] * 0
+
+
 def _closest_point_samples(equations, variables, dim, deadline) -> list[tuple[Box, ...]]:
-    """Certified real points of a hypersurface component h = 0 with at least one on every
-    connected component of its real points: the critical points of the squared distance to
-    a fixed centre c (every closed connected set has a point closest to c), which solve
-    h = 0 and (x_i - c_i) dh/dx_j = (x_j - c_j) dh/dx_i (singular points satisfy them too).
-    Empty when that system is not zero-dimensional for either of two centres (e.g. h a
-    power, whose gradient vanishes on the set), exceeds the in-process Buchberger limits,
-    or the component is not a hypersurface: for curves in 3-4 variables the Lagrange minors
-    of their (often 15-30 element) bases were too big to solve, so those have the slices of
-    :func:`_slice_samples` only, which need not meet every connected component."""
+    """Certified real points of a hypersurface or curve component with at least one on every
+    connected component of its real points: the critical points of the squared distance to a
+    fixed centre c (every closed connected set has a point closest to c). At a smooth point of
+    a component of codimension r those are where x - c lies in the row space of the Jacobian J
+    of its equations: rank [R J; x - c] <= r, R a fixed integer matrix combining the rows of J
+    into r (the same row space for a generic R), so every (r+1)-minor through the last row
+    vanishes; singular points satisfy that too. Computed in FLINT. Empty when that system is not
+    zero-dimensional for either of two centres (e.g. a non-radical ideal, whose Jacobian
+    vanishes on the set), exceeds the in-process Buchberger limits, or the component is a
+    surface in 4 variables (neither case): those have the slices of :func:`_slice_samples`
+    only, which need not meet every connected component."""
     n = len(variables)
-    if len(equations) != 1 or dim != n - 1:
+    codim = n - dim
+    if codim != 1 and dim != 1:
         return []
-    h = sympy.Poly(equations[0], *variables)
-    grad = [h.diff(v) for v in variables]
+    ctx = grevlex_context(variables)
+    basis = integer_polys(equations, variables, ctx)
+    jac = [[p.derivative(k) for k in range(n)] for p in basis]
+    if len(jac) > codim:
+        mix = np.random.default_rng(7).integers(-3, 4, size=(codim, len(jac)))
+        jac = [[sum((int(mix[r, j]) * jac[j][k] for j in range(len(jac))), ctx.from_dict({}))
+                for k in range(n)] for r in range(codim)]
+    gens = ctx.gens()
     for k in range(2):
         if time.monotonic() > deadline:
             break
-        shifted = [sympy.Poly(v - c, *variables) for v, c in zip(variables, _centre(k, n),
-                                                                 strict=True)]
-        minors = [shifted[i] * grad[j] - shifted[j] * grad[i]
-                  for i, j in itertools.combinations(range(n), 2)]
-        system = [h.as_expr(), *(m.as_expr() for m in minors if not m.is_zero)]
-        quotient = Quotient.of(system, variables, _BUCHBERGER_LIMITS)
-        if quotient is None or not quotient.zero_dimensional:
+        # (x_i - c_i) scaled by c_i's denominator: a row scaling does not change the rank
+        shifted = [int(c.q) * g - int(c.p) for g, c in zip(gens, _centre(k, n), strict=True)]
+        rows = [*jac, shifted]
+        minors = [_determinant([[row[c] for c in cols] for row in rows])
+                  for cols in itertools.combinations(range(n), codim + 1)]
+        system = [*basis, *(m for m in minors if not m.is_zero())]
+        gb = buchberger(system, _SAMPLE_LIMITS)
+        if gb is None:
+            continue
+        quotient = Quotient.from_groebner(gb, variables)
+        if not quotient.zero_dimensional:
             continue
         if quotient.inconsistent:
             return []
-        polys = [parse_poly(e, variables) for e in system]
-        return [s.boxes for s in _pair_eliminant_roots(quotient.eliminants(), variables, polys,
-                                                        deadline, squarefree=True) if s.boxes]
+        return [s.boxes for s in _pair_eliminant_roots(
+            quotient.eliminants(), variables, sympy_polys(system, variables), deadline,
+            squarefree=True) if s.boxes]
     return []
 
 
@@ -1115,7 +1146,8 @@ def _classify_set(game: Game, st: StationarySet) -> None:
         # rest of one sign give (weak) maxima/minima, of both signs a saddle
         by_kind: dict[str, tuple[float, ...]] = {}
         for boxes in st.sample_boxes:
-            inertia = certified_inertia(game.hessian, game.agents, boxes)
+            inertia = certified_inertia(game.hessian, game.agents, boxes,
+                                        known_zero=st.dimension)
             if inertia is None:
                 kind = "undetermined"
             else:

@@ -500,13 +500,19 @@ def _interval_inertia(matrix: sympy.ImmutableMatrix, variables, boxes, dps) -> t
 
 
 def certified_inertia(matrix: sympy.Matrix, variables: Sequence[sympy.Symbol],
-                      boxes: Sequence[Box]) -> tuple[int, int, int] | None:
+                      boxes: Sequence[Box], known_zero: int = 0
+                      ) -> tuple[int, int, int] | None:
     """(# positive, # negative, # zero) eigenvalues of the symmetric polynomial ``matrix`` at
     the algebraic point, certified; ``None`` when an exact zero test ran out of time.
 
     Fast path: interval LDL^T (Sylvester's law of inertia). Otherwise the characteristic
     polynomial's coefficients get certified signs; its roots are real (symmetric matrix), so
-    Descartes' rule of signs counts the positive eigenvalues exactly.
+    Descartes' rule of signs counts the positive eigenvalues exactly. ``known_zero``: the
+    caller knows at least that many eigenvalues are exactly zero (the Hessian anywhere on a
+    stationary set of that dimension: it annihilates the set's tangent directions, and by
+    continuity its rank stays <= n - dimension at singular points too), so the lowest
+    ``known_zero`` coefficients are zero without an exact zero test (at an irrational point
+    of a curve those tests ran out of their 5 s budgets).
 
     Example:
         >>> x, y = sympy.symbols("x y")
@@ -523,8 +529,8 @@ def certified_inertia(matrix: sympy.Matrix, variables: Sequence[sympy.Symbol],
     n = matrix.shape[0]
     coeffs = _charpoly_coefficients(matrix, variables)
     signs = []
-    for c in coeffs[:-1]:
-        s = certified_sign(c, boxes)
+    for k, c in enumerate(coeffs[:-1]):
+        s = 0 if k < known_zero else certified_sign(c, boxes)
         if s is None:
             return None
         signs.append(s)

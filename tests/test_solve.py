@@ -322,3 +322,18 @@ def test_three_agent_hypersurface_pieces_follow_the_sign_of_the_cofactor():
     a = stationary_points(Game("-((x - 50)**2 + (y - 50)**2 + (z - 50)**2 - 1/100)**4"))
     (sphere,) = a.sets
     assert [(p.kind, p.where) for p in sphere.pieces] == [("maximum", "")]
+
+
+def test_closest_points_sample_a_far_small_curve_in_three_variables():
+    """A circle of maxima of radius 1/10 around (50, 50, 50) in the plane z = 50: no fixed slice
+    value meets it, so it had no sample and the game was reported to have no maximum. Its
+    closest points to a centre (a 3 x 3 Lagrange minor, FLINT) are certified samples."""
+    a = stationary_points(Game("-(((x-50)**2 + (y-50)**2 - 1/100)**2 + (z - 50)**2)"))
+    (circle,) = a.sets
+    assert circle.dimension == 1 and circle.pieces
+    # (certified at irrational samples: the Hessian's zero eigenvalue along the circle is
+    # known from theory, not tested exactly, which ran out of time)
+    assert circle.kind == "maximum" and a.has_maximum
+    for piece in circle.pieces:  # floats of certified points: far inside 1e-9 of the circle
+        x, y, z = piece.sample
+        assert (x - 50) ** 2 + (y - 50) ** 2 == pytest.approx(0.01, rel=1e-9) and z == 50

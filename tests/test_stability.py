@@ -204,3 +204,22 @@ def test_exact_zero_at_surd_points_is_decided_without_a_worker(monkeypatch):
     assert certified_sign(sympy.Poly(x**2 - 3 * y**2, x, y),
                           (Box.from_exact(sympy.sqrt(3)), Box.rational(1))) == 0
     assert certified_sign(sympy.Poly(x * y - 3, x, y), (root2, root2)) == -1
+
+
+def test_known_zero_eigenvalues_need_no_exact_zero_test(monkeypatch):
+    """On a stationary set of dimension d the Hessian has >= d zero eigenvalues by theory;
+    ``known_zero=d`` certifies the inertia without the exact zero test, which is made to run
+    out of time here (it did at irrational points of curves). Matrix diag(x^3 - 2, -y) at
+    (2^(1/3), 3^(1/3)): eigenvalues 0 and -3^(1/3) (exact)."""
+    import brud_analysis.bounded as bounded
+    from brud_analysis.stability import Box, certified_inertia
+
+    def out_of_time(*args, **kwargs):
+        raise bounded.OutOfTime
+
+    monkeypatch.setattr(bounded, "run_with_budget", out_of_time)
+    x, y = sympy.symbols("x y")
+    H = sympy.Matrix([[x**3 - 2, 0], [0, -y]])
+    point = (Box.from_exact(sympy.cbrt(2)), Box.from_exact(sympy.cbrt(3)))
+    assert certified_inertia(H, (x, y), point) is None
+    assert certified_inertia(H, (x, y), point, known_zero=1) == (0, 1, 1)
