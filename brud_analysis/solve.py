@@ -1221,18 +1221,27 @@ def _hypersurface_pieces(game: Game, st: StationarySet) -> None:
     if m % 2 == 1 and len(st.pieces) > 1:  # both signs of g: still one kind
         st.pieces = [SetPiece(st.pieces[0].sample, "saddle",
                               "" if g.is_ground else f"{g_text} != 0")]
-    if game.n_agents > 2:
-        return
-    x, y = agents
     special = []
-    fx, fy = h.diff(x), h.diff(y)
-    try:
-        if not g.is_ground and sympy.gcd(h, g).is_ground:
-            special += _solve_coprime_pair(h, g, x, y, math.inf, False)
-        sing, _ = _solve_bivariate(fx, fy, x, y, math.inf, False, 1)
-        special += [p for p in sing if vanishes_at(h, p.point)]
-    except _OutOfTime:
-        st.reason = "special points of the set not computed"
+    if game.n_agents > 2:
+        # isolated singular points of the hypersurface (h = grad h = 0; a cone's apex), when
+        # that system is zero-dimensional and small; h = g = 0 is a curve or more here, and a
+        # positive-dimensional singular locus is not classified apart
+        system = [h.as_expr(), *(h.diff(v).as_expr() for v in agents)]
+        quotient = Quotient.of(system, agents, _SAMPLE_LIMITS)
+        if quotient is not None and quotient.zero_dimensional and not quotient.inconsistent:
+            special += _pair_eliminant_roots(quotient.eliminants(), agents,
+                                             [parse_poly(e, agents) for e in system],
+                                             math.inf, squarefree=True)
+    else:
+        x, y = agents
+        fx, fy = h.diff(x), h.diff(y)
+        try:
+            if not g.is_ground and sympy.gcd(h, g).is_ground:
+                special += _solve_coprime_pair(h, g, x, y, math.inf, False)
+            sing, _ = _solve_bivariate(fx, fy, x, y, math.inf, False, 1)
+            special += [p for p in sing if vanishes_at(h, p.point)]
+        except _OutOfTime:
+            st.reason = "special points of the set not computed"
     for p in _dedupe(special):
         if p.boxes is None:
             continue

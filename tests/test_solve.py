@@ -337,3 +337,14 @@ def test_closest_points_sample_a_far_small_curve_in_three_variables():
     for piece in circle.pieces:  # floats of certified points: far inside 1e-9 of the circle
         x, y, z = piece.sample
         assert (x - 50) ** 2 + (y - 50) ** 2 == pytest.approx(0.01, rel=1e-9) and z == 50
+
+
+def test_apex_of_a_cone_of_maxima_is_a_special_point():
+    """The singular point of a 3-variable hypersurface set (the apex of x^2 + y^2 = z^2) is
+    listed and classified on its own, as crossings of 2-agent curves are; its verdict is the
+    certified one (here the higher-order test cannot decide: undetermined, not a guess)."""
+    a = stationary_points(Game("-(x**2 + y**2 - z**2)**2"))
+    (cone,) = a.sets
+    assert cone.kind == "maximum"
+    assert [(p.point, p.kind) for p in cone.special_points] == [((0.0, 0.0, 0.0), "degenerate")]
+    assert cone.special_points[0].higher_order in ("maximum", "undetermined")
