@@ -576,6 +576,22 @@ def _pair_eliminant_roots(eliminants, variables, polys, deadline, squarefree: bo
     return _dedupe(solutions)
 
 
+def _real_points(polys, variables, limits, deadline) -> list[RealSolution] | None:
+    """Certified real solutions of a small system of FLINT polynomials (grevlex context)
+    through its quotient ring; ``[]`` when it has no complex solution, None when it is not
+    zero-dimensional or exceeds the Buchberger ``limits`` (the caller tries something else)."""
+    gb = buchberger(polys, limits)
+    if gb is None:
+        return None
+    quotient = Quotient.from_groebner(gb, variables)
+    if not quotient.zero_dimensional:
+        return None
+    if quotient.inconsistent:
+        return []
+    return _pair_eliminant_roots(quotient.eliminants(), variables,
+                                 sympy_polys(polys, variables), deadline, squarefree=True)
+
+
 def _decompose(exprs, variables, limits=None) -> list[tuple[list, list | None, int]] | None:
     """Factorizing Groebner decomposition: split the ideal at every basis element that
     factors (V(I + (f g)) = V(I + (f)) u V(I + (g))) until every basis element is irreducible;
@@ -642,16 +658,9 @@ def _slice_samples(equations, variables, dim, deadline, tries: int = 6
             break
         fixed = subsets[k % len(subsets)]
         cut = [gens[i] - values[(k + j) % len(values)] for j, i in enumerate(fixed)]
-        gb = buchberger([*basis, *cut], _BUCHBERGER_LIMITS)
-        if gb is None:
-            continue  # (a slice too big for the in-process limits: try the next one)
-        quotient = Quotient.from_groebner(gb, variables)
-        if not quotient.zero_dimensional or quotient.inconsistent:
-            continue
-        polys = sympy_polys(gb, variables)
-        samples += [s.boxes for s in _pair_eliminant_roots(quotient.eliminants(), variables,
-                                                           polys, deadline, squarefree=True)
-                    if s.boxes]
+        # (None: a slice too big for the in-process limits, or not finite: try the next one)
+        found = _real_points([*basis, *cut], variables, _BUCHBERGER_LIMITS, deadline) or []
+        samples += [s.boxes for s in found if s.boxes]
     return samples
 
 
@@ -710,18 +719,10 @@ def _closest_point_samples(equations, variables, dim, deadline) -> list[tuple[Bo
         rows = [*jac, shifted]
         minors = [_determinant([[row[c] for c in cols] for row in rows])
                   for cols in itertools.combinations(range(n), codim + 1)]
-        system = [*basis, *(m for m in minors if not m.is_zero())]
-        gb = buchberger(system, _SAMPLE_LIMITS)
-        if gb is None:
-            continue
-        quotient = Quotient.from_groebner(gb, variables)
-        if not quotient.zero_dimensional:
-            continue
-        if quotient.inconsistent:
-            return []
-        return [s.boxes for s in _pair_eliminant_roots(
-            quotient.eliminants(), variables, sympy_polys(system, variables), deadline,
-            squarefree=True) if s.boxes]
+        found = _real_points([*basis, *(m for m in minors if not m.is_zero())], variables,
+                             _SAMPLE_LIMITS, deadline)
+        if found is not None:
+            return [s.boxes for s in found if s.boxes]
     return []
 
 
@@ -1227,11 +1228,8 @@ def _hypersurface_pieces(game: Game, st: StationarySet) -> None:
         # that system is zero-dimensional and small; h = g = 0 is a curve or more here, and a
         # positive-dimensional singular locus is not classified apart
         system = [h.as_expr(), *(h.diff(v).as_expr() for v in agents)]
-        quotient = Quotient.of(system, agents, _SAMPLE_LIMITS)
-        if quotient is not None and quotient.zero_dimensional and not quotient.inconsistent:
-            special += _pair_eliminant_roots(quotient.eliminants(), agents,
-                                             [parse_poly(e, agents) for e in system],
-                                             math.inf, squarefree=True)
+        special += _real_points(integer_polys(system, agents, grevlex_context(agents)), agents,
+                                _SAMPLE_LIMITS, math.inf) or []
     else:
         x, y = agents
         fx, fy = h.diff(x), h.diff(y)
