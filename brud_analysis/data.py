@@ -410,9 +410,12 @@ class Mixture(DataModel):
         total = sum(self.weights)
         if total.is_number and total <= 0:
             raise BrudError("mixture weights must not all be zero")
-        # nsimplify only numbers: on symbols it would guess, cancel is exact
-        self.weights = tuple(sympy.nsimplify(w / total) if (w / total).is_number
-                             else sympy.cancel(w / total) for w in self.weights)
+        # nsimplify only inexact numbers: on symbols it would guess, and on some rationals it
+        # returns a wrong surd product (nsimplify(9423/10) != 9423/10); cancel is exact
+        self.weights = tuple(
+            (w / total) if (w / total).is_Rational
+            else sympy.nsimplify(w / total) if (w / total).is_number
+            else sympy.cancel(w / total) for w in self.weights)
         self.n_agents = ns.pop()
 
     def _parameters(self) -> tuple[sympy.Expr, ...]:

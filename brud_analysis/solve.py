@@ -201,7 +201,7 @@ def univariate_real_roots(
         return []
     if exact and sqf.degree() <= _EXACT_MAX_DEGREE:
         roots = sorted(set(sympy.real_roots(sqf)), key=lambda r: float(r.evalf(30)))
-        return [(float(r.evalf(30)), sympy.nsimplify(r) if r.is_Rational else r) for r in roots]
+        return [(float(r.evalf(30)), r) for r in roots]
     return [(box.value, None) for box in _isolated_roots(sqf, 15)]
 
 
@@ -258,7 +258,7 @@ def real_root_boxes(poly: sympy.Poly, exact: bool = True) -> list[Box]:
     if exact and sqf.degree() <= _EXACT_MAX_DEGREE:
         roots = sorted(set(sympy.real_roots(sqf)), key=lambda r: float(r.evalf(30)))
         if len(roots) == len(boxes):  # both ascending: the k-th root lies in the k-th box
-            boxes = [Box(b.poly, b.lo, b.hi, sympy.nsimplify(r) if r.is_Rational else r)
+            boxes = [Box(b.poly, b.lo, b.hi, r)
                      for b, r in zip(boxes, roots, strict=True)]
     return boxes
 
