@@ -220,6 +220,8 @@ def _print_analysis(out: dict[str, Any]) -> None:
             point = ", ".join(f"{v:.6g}" for v in q["point"])
             higher = f" (higher order: {q['higher_order']})" if q["higher_order"] else ""
             print(f"    special point ({point}): {q['kind']}{higher}")
+        if s.get("reason"):
+            print(f"    note: {s['reason']}")
     print(f"BRUD field  ({', '.join(out['brud_field_moments'])})   [moments of the data]")
     if "data" in out:
         print("data        " + ", ".join(f"{k} {v}" for k, v in out["data"].items()))

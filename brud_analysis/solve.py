@@ -470,6 +470,8 @@ _BUCHBERGER_LIMITS = (400, 4000, 20000)
 # tighter ones for the optional closest-point samples of a set (the slices remain): on curves
 # given by 15-30-element bases the Lagrange systems ran into the limits above after 15-70 ms
 _SAMPLE_LIMITS = (200, 2000, 4000)
+# per special-locus / sign-region computation of a 3+-variable hypersurface set
+_PIECES_BUDGET = 5.0
 
 
 def _groebner_eliminants(exprs, variables, limits=None):
@@ -687,43 +689,119 @@ def _determinant(rows: list[list[Any]]) -> Any:
     return total if total is not None else rows[0][0] * 0
 
 
-def _closest_point_samples(equations, variables, dim, deadline) -> list[tuple[Box, ...]]:
-    """Certified real points of a hypersurface or curve component with at least one on every
-    connected component of its real points: the critical points of the squared distance to a
-    fixed centre c (every closed connected set has a point closest to c). At a smooth point of
-    a component of codimension r those are where x - c lies in the row space of the Jacobian J
-    of its equations: rank [R J; x - c] <= r, R a fixed integer matrix combining the rows of J
-    into r (the same row space for a generic R), so every (r+1)-minor through the last row
-    vanishes; singular points satisfy that too. Computed in FLINT. Empty when that system is not
-    zero-dimensional for either of two centres (e.g. a non-radical ideal, whose Jacobian
-    vanishes on the set), exceeds the in-process Buchberger limits, or the component is a
-    surface in 4 variables (neither case): those have the slices of :func:`_slice_samples`
-    only, which need not meet every connected component."""
+def _variety_samples(exprs, variables, deadline) -> list[RealSolution] | None:
+    """Certified real points on the variety ``exprs = 0``: all of its isolated points and, on
+    each curve or hypersurface component, at least one point on every connected component
+    (:func:`_closest_point_samples`; other components get slices). None when its
+    decomposition exceeds the in-process Buchberger limits."""
+    comps = _decompose(exprs, variables, _SAMPLE_LIMITS)
+    if comps is None:
+        return None
+    out: list[RealSolution] = []
+    for basis, eliminants, dim in comps:
+        if time.monotonic() > deadline:
+            return None
+        if eliminants is not None:
+            out += _pair_eliminant_roots(eliminants, variables,
+                                         [parse_poly(b, variables) for b in basis], deadline,
+                                         squarefree=True)
+            continue
+        boxes = _closest_point_samples(basis, variables, dim, deadline)
+        if boxes is None:
+            boxes = _slice_samples(basis, variables, dim, deadline)
+        out += [RealSolution(b_point(b), None, b) for b in boxes]
+    return out
+
+
+def _lagrange_points(basis, jac, row, variables, deadline) -> list[tuple[Box, ...]] | None:
+    """Certified real points of ``basis = 0`` where ``row`` lies in the row space of ``jac``
+    (r rows; FLINT polynomials): every (r+1)-minor of [jac; row] vanishes. Those are the
+    critical points, on the smooth part of the set, of a function whose gradient is ``row``,
+    and every singular point of the set. None when that system is not zero-dimensional or
+    exceeds the in-process Buchberger limits."""
     n = len(variables)
-    codim = n - dim
-    if codim != 1 and dim != 1:
-        return []
-    ctx = grevlex_context(variables)
-    basis = integer_polys(equations, variables, ctx)
+    rows = [*jac, row]
+    minors = [_determinant([[r[c] for c in cols] for r in rows])
+              for cols in itertools.combinations(range(n), len(jac) + 1)]
+    found = _real_points([*basis, *(m for m in minors if not m.is_zero())], variables,
+                         _SAMPLE_LIMITS, deadline)
+    return None if found is None else [s.boxes for s in found if s.boxes]
+
+
+def _set_jacobian(basis, ctx, n: int, codim: int) -> list[list[Any]]:
+    """``codim`` rows spanning the Jacobian's row space at the set's smooth points: the
+    gradients of the basis, or fixed integer combinations of them when there are more (the
+    same row space for a generic combination)."""
     jac = [[p.derivative(k) for k in range(n)] for p in basis]
     if len(jac) > codim:
         mix = np.random.default_rng(7).integers(-3, 4, size=(codim, len(jac)))
         jac = [[sum((int(mix[r, j]) * jac[j][k] for j in range(len(jac))), ctx.from_dict({}))
                 for k in range(n)] for r in range(codim)]
-    gens = ctx.gens()
+    return jac
+
+
+def _scaled_centre(k: int, gens) -> tuple[list[Any], int]:
+    """(L x_i - L c_i for each coordinate, L): the k-th centre's offsets with integer
+    coefficients, L the common denominator of the centre's coordinates."""
+    centre = _centre(k, len(gens))
+    lcm = math.lcm(*(int(c.q) for c in centre))
+    return [lcm * g - int(c * lcm) for g, c in zip(gens, centre, strict=True)], lcm
+
+
+def _closest_point_samples(equations, variables, dim, deadline
+                           ) -> list[tuple[Box, ...]] | None:
+    """Certified real points of a hypersurface or curve component with at least one on every
+    connected component of its real points: the critical points of the squared distance to a
+    fixed centre c (every closed connected set has a point closest to c), i.e. where x - c lies
+    in the row space of the Jacobian (:func:`_lagrange_points`; singular points are among
+    them). Computed in FLINT. Empty when that system is not zero-dimensional for either of two
+    centres (e.g. a non-radical ideal, whose Jacobian vanishes on the set), exceeds the
+    in-process Buchberger limits, or the component is a surface in 4 variables (neither case):
+    those have the slices of :func:`_slice_samples` only, which need not meet every connected
+    component. An empty list is a certificate: the component has no real point."""
+    n = len(variables)
+    codim = n - dim
+    if codim != 1 and dim != 1:
+        return None
+    ctx = grevlex_context(variables)
+    basis = integer_polys(equations, variables, ctx)
+    jac = _set_jacobian(basis, ctx, n, codim)
     for k in range(2):
         if time.monotonic() > deadline:
             break
-        # (x_i - c_i) scaled by c_i's denominator: a row scaling does not change the rank
-        shifted = [int(c.q) * g - int(c.p) for g, c in zip(gens, _centre(k, n), strict=True)]
-        rows = [*jac, shifted]
-        minors = [_determinant([[row[c] for c in cols] for row in rows])
-                  for cols in itertools.combinations(range(n), codim + 1)]
-        found = _real_points([*basis, *(m for m in minors if not m.is_zero())], variables,
-                             _SAMPLE_LIMITS, deadline)
+        offsets, _ = _scaled_centre(k, ctx.gens())  # a row scaling does not change the rank
+        found = _lagrange_points(basis, jac, offsets, variables, deadline)
         if found is not None:
-            return [s.boxes for s in found if s.boxes]
-    return []
+            return found
+    return None
+
+
+def _sign_region_samples(h: sympy.Poly, g: sympy.Poly, variables, deadline
+                         ) -> list[tuple[Box, ...]] | None:
+    """Certified real points of the hypersurface h = 0 with at least one in every connected
+    component of {h = 0, g > 0} and of {h = 0, g < 0}: the critical points of
+    phi = g / q^k on h = 0, q = 1 + |x - c|^2 and 2k > deg g. phi is 0 where g = 0 and tends to
+    0 at infinity, so on each such component |phi| attains a maximum, at a smooth point (then a
+    Lagrange point: q grad g - k g grad q lies in the row space of grad h) or a singular point
+    (found too). None when that system is not zero-dimensional for either of two centres or
+    exceeds the in-process limits (the caller then has the set's other samples only)."""
+    ctx = grevlex_context(variables)
+    hf, gf = integer_polys([h.as_expr(), g.as_expr()], variables, ctx)
+    n = len(variables)
+    k = g.total_degree() // 2 + 1
+    grad_h = [[hf.derivative(i) for i in range(n)]]
+    for c in range(2):
+        if time.monotonic() > deadline:
+            break
+        # q scaled by L^2 (integer coefficients; a constant factor does not move the critical
+        # points): q' = L^2 + sum (L x_i - L c_i)^2, grad q' = 2 L (L x_i - L c_i)
+        offsets, lcm = _scaled_centre(c, ctx.gens())
+        q = lcm * lcm + sum((o * o for o in offsets), ctx.from_dict({}))
+        row = [q * gf.derivative(i) - 2 * k * lcm * gf * offsets[i] for i in range(n)]
+        found = _lagrange_points([hf], grad_h, row, variables, deadline)
+        if found is not None:
+            return found
+    return None
 
 
 def _multistart_grid(n: int) -> np.ndarray:
@@ -1068,11 +1146,17 @@ def solve_polynomial_system(
             on_set = [[parse_poly(b, variables) for b in st.equations] for st in sets]
             sols = [p for p in _dedupe(sols)
                     if not any(all(vanishes_at(q, p.point) for q in qs) for qs in on_set)]
+            real_sets = []
             for st in sets:
-                st.sample_boxes = _closest_point_samples(
-                    st.equations, variables, st.dimension, deadline) + _slice_samples(
+                closest = _closest_point_samples(st.equations, variables, st.dimension,
+                                                 deadline)
+                if closest == []:  # certified: a complex component without real points
+                    continue
+                st.sample_boxes = (closest or []) + _slice_samples(
                     st.equations, variables, st.dimension, deadline)
                 st.sample = b_point(st.sample_boxes[0]) if st.sample_boxes else None
+                real_sets.append(st)
+            sets = real_sets
             sols = [_with_exact_guess(sol, polys, deadline) if exact else sol for sol in sols]
             return sols, sets, ("factorizing groebner decomposition: isolated points by "
                                 "eliminants + real-root isolation, components sampled at "
@@ -1181,8 +1265,10 @@ def _hypersurface_pieces(game: Game, st: StationarySet) -> None:
     decomposition of the curve (every real branch and every sign of g along it is met), and
     crossings and the points where g = 0 are classified on their own. 3 or more agents: the
     set's certified samples (closest points to a centre, one on every connected component,
-    and slices), so a region where g has another sign can be missed when g is not constant;
-    the singular locus and g = 0 are not classified apart."""
+    and slices) and the critical points of g / q^k on the set (:func:`_sign_region_samples`:
+    one in every connected region where g > 0 or g < 0); the singular locus and the locus
+    g = 0 are sampled (:func:`_variety_samples`) and their points classified apart. When a
+    system is too big for the in-process limits, ``reason`` says what may be missing."""
     agents = game.agents
     h = sympy.Poly(st.equations[0], *agents)
     reward = sympy.Poly(_rational(game.reward), *agents)
@@ -1197,9 +1283,18 @@ def _hypersurface_pieces(game: Game, st: StationarySet) -> None:
             break
         g, m = q, m + 1
     samples: list[tuple[tuple[Box, ...], int | None]]
+    notes: list[str] = []
     if game.n_agents > 2:
+        boxes_list = list(st.sample_boxes)
+        if not g.is_ground:
+            regions = _sign_region_samples(h, g, agents, time.monotonic() + _PIECES_BUDGET)
+            if regions is None:
+                notes.append(f"pieces from the set's samples only: a region where {g.as_expr()}"
+                             " has another sign can be missed (its critical-point system was "
+                             "too big or not finite)")
+            boxes_list += regions or []
         samples = [(boxes, int(sympy.sign(g.LC())) if g.is_ground else certified_sign(g, boxes))
-                   for boxes in st.sample_boxes]
+                   for boxes in boxes_list]
     else:
         samples = list(_curve_samples(h, g, *agents))
     by_sign: dict[int | None, tuple[float, ...]] = {}
@@ -1224,12 +1319,19 @@ def _hypersurface_pieces(game: Game, st: StationarySet) -> None:
                               "" if g.is_ground else f"{g_text} != 0")]
     special = []
     if game.n_agents > 2:
-        # isolated singular points of the hypersurface (h = grad h = 0; a cone's apex), when
-        # that system is zero-dimensional and small; h = g = 0 is a curve or more here, and a
-        # positive-dimensional singular locus is not classified apart
-        system = [h.as_expr(), *(h.diff(v).as_expr() for v in agents)]
-        special += _real_points(integer_polys(system, agents, grevlex_context(agents)), agents,
-                                _SAMPLE_LIMITS, math.inf) or []
+        # the singular locus (h = grad h = 0: a cone's apex, a Whitney umbrella's handle) and
+        # the locus where the kind can change (h = g = 0, a curve or more here): every point
+        # of a finite one, certified samples on every component of a curve
+        deadline = time.monotonic() + _PIECES_BUDGET
+        loci = [[h.as_expr(), *(h.diff(v).as_expr() for v in agents)]]
+        if not g.is_ground:
+            loci.append([h.as_expr(), g.as_expr()])
+        for system in loci:
+            found = _variety_samples(system, agents, deadline)
+            if found is None:
+                notes.append("a special locus (h = grad h = 0 or h = g = 0) was too big to "
+                             "sample: its points are not listed")
+            special += found or []
     else:
         x, y = agents
         fx, fy = h.diff(x), h.diff(y)
@@ -1239,14 +1341,17 @@ def _hypersurface_pieces(game: Game, st: StationarySet) -> None:
             sing, _ = _solve_bivariate(fx, fy, x, y, math.inf, False, 1)
             special += [p for p in sing if vanishes_at(h, p.point)]
         except _OutOfTime:
-            st.reason = "special points of the set not computed"
+            notes.append("special points of the set not computed")
     for p in _dedupe(special):
         if p.boxes is None:
             continue
-        verdict = classify_point(game.reward, game.hessian, game.agents, p.boxes)
+        verdict = classify_point(game.reward, game.hessian, game.agents, p.boxes,
+                                 known_zero=st.dimension)
         eig = tuple(complex(e) for e in numeric_eigenvalues(game.hessian, game.agents, p.point))
         st.special_points.append(StationaryPoint(p.point, p.exact, verdict.kind, eig,
                                                  verdict.higher_order, verdict.reason))
+    if notes:
+        st.reason = "; ".join(notes)
 
 
 def _curve_samples(h: sympy.Poly, g: sympy.Poly, x: sympy.Symbol, y: sympy.Symbol

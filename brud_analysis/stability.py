@@ -634,8 +634,9 @@ class LocalVerdict:
 
 
 def classify_point(reward: sympy.Expr, hessian: sympy.Matrix, variables: Sequence[sympy.Symbol],
-                   boxes: Sequence[Box]) -> LocalVerdict:
-    """Certified kind of the stationary point ``boxes`` of ``reward`` (no thresholds).
+                   boxes: Sequence[Box], known_zero: int = 0) -> LocalVerdict:
+    """Certified kind of the stationary point ``boxes`` of ``reward`` (no thresholds);
+    ``known_zero`` as in :func:`certified_inertia` (a point on a stationary set).
 
     Example:
         >>> x, y = sympy.symbols("x y")
@@ -645,7 +646,7 @@ def classify_point(reward: sympy.Expr, hessian: sympy.Matrix, variables: Sequenc
         ('degenerate', 'maximum')
     """
     variables = tuple(variables)
-    inertia = certified_inertia(hessian, variables, boxes)
+    inertia = certified_inertia(hessian, variables, boxes, known_zero)
     if inertia is None:
         return LocalVerdict("undetermined", None, None,
                             "an eigenvalue sign needed an exact zero test that ran out of time")

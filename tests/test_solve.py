@@ -301,7 +301,7 @@ def test_closest_points_sample_every_sheet_and_a_far_small_set():
     x, y, z = sympy.symbols("x y z")
     samples = _closest_point_samples([x**2 - y**2 - z**2 - 1], (x, y, z), 2,
                                      time.monotonic() + 30)
-    assert {b[0].value > 0 for b in samples} == {True, False}
+    assert samples is not None and {b[0].value > 0 for b in samples} == {True, False}
     a = stationary_points(Game("-((x - 50)**2 + (y - 50)**2 + (z - 50)**2 - 1/100)**2"))
     (sphere,) = a.sets
     assert sphere.kind == "maximum"
@@ -322,6 +322,44 @@ def test_three_agent_hypersurface_pieces_follow_the_sign_of_the_cofactor():
     a = stationary_points(Game("-((x - 50)**2 + (y - 50)**2 + (z - 50)**2 - 1/100)**4"))
     (sphere,) = a.sets
     assert [(p.kind, p.where) for p in sphere.pieces] == [("maximum", "")]
+
+
+def test_three_agent_pieces_meet_every_sign_region_of_the_cofactor():
+    """R = z^2 g, g = (x - 50)^2 + (y - 50)^2 - 1: on the plane z = 0 a disc of (weak) maxima
+    (g < 0) far from the origin inside minima (g > 0). The plane's closest point and slices all
+    lie where g > 0, so the maxima were missed and ``has_maximum`` was False; the critical
+    points of g / q^k on the plane meet every sign region. The circle g = 0 where the kind
+    changes is sampled and classified apart (there R - c = z^2 g vanishes to third order)."""
+    a = stationary_points(Game("z**2*((x - 50)**2 + (y - 50)**2 - 1)"))
+    (plane,) = a.sets
+    kinds = {p.kind: p.sample for p in plane.pieces}
+    assert set(kinds) == {"maximum", "minimum"} and plane.kind == "mixed" and a.has_maximum
+    x, y, _ = kinds["maximum"]
+    assert (x - 50) ** 2 + (y - 50) ** 2 < 1
+    assert plane.special_points
+    for q in plane.special_points:  # certified points of the circle, as floats
+        assert (q.point[0] - 50) ** 2 + (q.point[1] - 50) ** 2 == pytest.approx(1, rel=1e-9)
+        assert q.kind == "degenerate"
+
+
+def test_three_agent_singular_curve_of_a_set_is_classified_apart():
+    """The Whitney umbrella x^2 = y^2 z is singular along the line x = y = 0 (its handle):
+    R = -(x^2 - y^2 z)^2 has maxima on the whole surface; the singular line, a curve (not a
+    point), is sampled and its points classified on their own."""
+    a = stationary_points(Game("-(x**2 - y**2*z)**2"))
+    (umbrella,) = a.sets
+    assert umbrella.kind == "maximum"
+    assert umbrella.special_points
+    assert all(abs(q.point[0]) < 1e-12 and abs(q.point[1]) < 1e-12
+               for q in umbrella.special_points)
+
+
+def test_components_without_real_points_are_not_reported_as_sets():
+    """grad (x^2 + y^2 + z^2 + 1)^2 vanishes on the complex sphere x^2 + y^2 + z^2 = -1, which
+    has no real point: its closest-point system (zero-dimensional, no real root) certifies
+    that, so no set is reported (it was "undetermined: no real sample point found")."""
+    a = stationary_points(Game("(x**2 + y**2 + z**2 + 1)**2"))
+    assert a.sets == [] and [(p.point, p.kind) for p in a.points] == [((0, 0, 0), "minimum")]
 
 
 def test_closest_points_sample_a_far_small_curve_in_three_variables():
