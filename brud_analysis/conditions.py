@@ -98,7 +98,7 @@ def _sign_of_number(c: sympy.Expr) -> int | None:
         return int(sympy.sign(c))
     expr, ts, boxes = _with_symbols(sympy.expand(c), ())
     if not ts:
-        return int(sympy.sign(sympy.nsimplify(expr)))
+        return int(sympy.sign(expr))
     return certified_sign(sympy.Poly(expr, *ts), boxes)
 
 

@@ -38,6 +38,7 @@ import sympy
 
 from brud_analysis.data import DataModel, Empirical, Normal, PointMass
 from brud_analysis.errors import BrudError
+from brud_analysis.exact import to_exact
 from brud_analysis.fields import brud_component, check_data_fits
 from brud_analysis.game import Game
 
@@ -411,7 +412,7 @@ def pjap_fixed_points(
     game.require_numeric()
     box = list(box) if box is not None else default_box(data, game)
     if distance == "l2" and eps == 0 and isinstance(data, Normal) and data.is_numeric():
-        g = pjap_field(game, data, sympy.nsimplify(alpha), regulariser)
+        g = pjap_field(game, data, to_exact(alpha), regulariser)
         jac_expr = sympy.Matrix([[sympy.diff(gi, a) for a in game.agents] for gi in g])
         exact = _closed_form_fixed_points(game, g, jac_expr)
         if exact is not None:

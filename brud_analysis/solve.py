@@ -1031,7 +1031,9 @@ def algebraic_atoms(exprs: Sequence[sympy.Expr], variables: Sequence[sympy.Symbo
                      and not a.exp.is_Integer}
             surds |= c.atoms(sympy.CRootOf)
             rest = c.xreplace({a: sympy.Integer(1) for a in surds})
-            if not sympy.nsimplify(rest).is_Rational or c.has(sympy.pi, sympy.E):
+            # (not nsimplify: on a Rational it can return a product of surds, so 9423/10 *
+            # sqrt(2) was refused)
+            if not rest.is_Rational or c.has(sympy.pi, sympy.E):
                 raise BrudError(f"coefficient {c} is not an algebraic number in radicals: "
                                 "give a rational value")
             found |= surds

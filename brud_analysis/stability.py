@@ -208,7 +208,8 @@ class Box:
     @staticmethod
     def from_exact(value: sympy.Expr) -> Box:
         """The box of an exact real algebraic number (rational, surd, CRootOf ...)."""
-        value = sympy.nsimplify(value) if value.is_Float else value
+        # (rational=True: plain nsimplify turns 942.3 into a product of surds)
+        value = sympy.nsimplify(value, rational=True) if value.is_Float else value
         if value.is_Rational:
             return Box.rational(value)
         minpoly = sympy.Poly(sympy.minimal_polynomial(value, _T), _T)

@@ -21,6 +21,7 @@ import sympy
 from hypothesis import strategies as st
 
 from brud_analysis.data import DataModel, Mixture, Normal, PointMass, Uniform
+from brud_analysis.exact import to_exact
 from brud_analysis.game import Game
 
 
@@ -213,7 +214,7 @@ def regularisers(draw, max_weight: int = 4, general: bool = True):
         return bc(weight)
     k = draw(st.integers(1, 2))
     d = draw(small_rationals(2).map(abs))
-    penalty = sympy.nsimplify(weight) * (THETA - ACTION) ** (2 * k) + sympy.nsimplify(d) * THETA**2
+    penalty = to_exact(weight) * (THETA - ACTION) ** (2 * k) + to_exact(d) * THETA**2
     return Regulariser(sympy.expand(penalty), "penalty")
 
 

@@ -38,6 +38,7 @@ import sympy
 
 from brud_analysis.catalogue import twin_peaks
 from brud_analysis.data import Empirical, Normal
+from brud_analysis.exact import to_exact
 from brud_analysis.game import Game
 from brud_analysis.pjap import origin_escape_alpha, pjap_field
 from brud_analysis.regularisers import (
@@ -84,7 +85,7 @@ def twin_peaks_setting(mean: Any = None) -> Setting:
         0.5625
     """
     a_dag = sympy.sqrt(sympy.Rational(3, 8))
-    m = a_dag if mean is None else sympy.nsimplify(mean)
+    m = a_dag if mean is None else to_exact(mean)
     key = "tp" if mean is None else f"tp-mean-{float(m):g}"
     return Setting(key, "Twin Peaks, optimum-centred data" if mean is None else
                    f"Twin Peaks, data mean {float(m):g}", twin_peaks(1, 4, 5), m, 9 / 16)

@@ -162,6 +162,7 @@ def _parametric_pjap_field(args: argparse.Namespace, game, data, regulariser) ->
     from brud_analysis.cli_options import assumptions_from_args, data_json
     from brud_analysis.data import Normal
     from brud_analysis.errors import BrudError
+    from brud_analysis.exact import to_exact
     from brud_analysis.output import print_json
     from brud_analysis.parametric_report import fixed_point_json, real_weights
     from brud_analysis.pjap import parametric_pjap_fixed_points
@@ -173,7 +174,7 @@ def _parametric_pjap_field(args: argparse.Namespace, game, data, regulariser) ->
         raise BrudError("--plot draws numbers: give --alpha and every symbol a value (the "
                         "phase diagram already sweeps alpha)")
     regulariser, assumptions = real_weights(regulariser, assumptions_from_args(args))
-    alpha = args.alpha if isinstance(args.alpha, sympy.Symbol) else sympy.nsimplify(args.alpha)
+    alpha = args.alpha if isinstance(args.alpha, sympy.Symbol) else to_exact(args.alpha)
     if isinstance(alpha, sympy.Symbol):  # a temperature: never negative
         from brud_analysis.parametric import Assumptions
 
@@ -225,6 +226,7 @@ def _pjap_field(args: argparse.Namespace) -> int:
     from brud_analysis.cli_options import data_json, data_model_from_args, regulariser_from_args
     from brud_analysis.data import Normal
     from brud_analysis.errors import BrudError
+    from brud_analysis.exact import to_exact
     from brud_analysis.game import Game
     from brud_analysis.output import print_json
     from brud_analysis.pjap import (
@@ -278,7 +280,7 @@ def _pjap_field(args: argparse.Namespace) -> int:
     field = None
     if normal is not None:
         field = [sympy.expand(g)
-                 for g in pjap_field(game, normal, sympy.nsimplify(args.alpha), regulariser)]
+                 for g in pjap_field(game, normal, to_exact(args.alpha), regulariser)]
         out["field"] = [str(g) for g in field]
         threshold = _mean_escape_alpha(game, normal, regulariser)
         if threshold is not None:

@@ -29,7 +29,7 @@ def _peak_reading_evidence() -> str:
     x, y = game.agents
     literal = sympy.sqrt(sympy.Rational(5 - 2, 2) * 4)  # ((C - 2A)/2) * B
     intended = sympy.sqrt(sympy.Rational(5 - 2, 2 * 4))  # (C - 2A) / (2B)
-    g_literal = [sympy.nsimplify(g.subs({x: literal, y: literal})) for g in game.gradient]
+    g_literal = [sympy.simplify(g.subs({x: literal, y: literal})) for g in game.gradient]
     g_intended = [sympy.simplify(g.subs({x: intended, y: intended})) for g in game.gradient]
     return (f"A=1, B=4, C=5: grad R at the literal reading sqrt(6) is {g_literal}; at "
             f"sqrt(3/8) it is {g_intended}")

@@ -100,6 +100,23 @@ def test_escape_threshold_changes_stability(std):
     assert not origin_stable(1.1 * alpha_star)
 
 
+def test_decimal_alpha_is_taken_exactly(capsys):
+    """alpha = 942.3 is 9423/10 in the closed-form field: for R = -(x - y)^2 and standard
+    normal data the cross coefficient is 2 alpha / (1 + 2 alpha) = 9423/4714 exactly (plain
+    sympy.nsimplify turned 942.3 into a product of fractional powers of 2, 3, 5 and 7 that is
+    only close to it, and the fixed points took 50x longer)."""
+    from brud_analysis.cli import main
+
+    code = main(["pjap-field", "-(x - y)**2", "--data", "normal", "--mean", "0", "0",
+                 "--std", "1", "1", "--alpha", "942.3", "--json"])
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["field"] == ["-2*x + 9423*y/4714",
+                                                           "9423*x/4714 - 2*y"]
+    data = Normal([0, 0], [1, 1])
+    exact = pjap_fixed_points(twin_peaks(), data, sympy.Rational(9423, 10))
+    assert pjap_fixed_points(twin_peaks(), data, 942.3) == exact
+
+
 def test_large_alpha_fixed_point_approaches_true_peak():
     a_dag = np.sqrt(3 / 8)
     data = Normal([0.6124, 0.6124], [1, 1])

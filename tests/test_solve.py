@@ -218,6 +218,10 @@ def test_algebraic_coefficients_are_solved_exactly_over_the_extension():
     assert q.stable is True
     with pytest.raises(BrudError, match="algebraic"):
         stationary_points(Game("pi*x*y - x**2 - y**2"))
+    # a rational factor of a surd is rational: sympy.nsimplify(9423/10) is a product of
+    # surds, which made this coefficient "not an algebraic number in radicals"
+    a = stationary_points(Game("9423/10*sqrt(2)*x*y - x**2 - y**2 - z**2 + x*z"))
+    assert [(p.point, p.kind) for p in a.points] == [((0, 0, 0), "saddle")]
 
 
 def test_fallback_reports_only_certified_points():
