@@ -750,19 +750,18 @@ def _scaled_centre(k: int, gens) -> tuple[list[Any], int]:
 
 def _closest_point_samples(equations, variables, dim, deadline
                            ) -> list[tuple[Box, ...]] | None:
-    """Certified real points of a hypersurface or curve component with at least one on every
+    """Certified real points of a positive-dimensional component with at least one on every
     connected component of its real points: the critical points of the squared distance to a
     fixed centre c (every closed connected set has a point closest to c), i.e. where x - c lies
-    in the row space of the Jacobian (:func:`_lagrange_points`; singular points are among
-    them). Computed in FLINT. Empty when that system is not zero-dimensional for either of two
-    centres (e.g. a non-radical ideal, whose Jacobian vanishes on the set), exceeds the
-    in-process Buchberger limits, or the component is a surface in 4 variables (neither case):
+    in the row space of the Jacobian (:func:`_lagrange_points`; singular points, where the
+    Jacobian's rank drops, are among them). Computed in FLINT, for any codimension (a surface
+    in 4 variables had slices only, and a small one far from the origin got no sample). None
+    when that system is not zero-dimensional for either of two centres (e.g. a non-radical
+    ideal, whose Jacobian vanishes on the set) or exceeds the in-process Buchberger limits:
     those have the slices of :func:`_slice_samples` only, which need not meet every connected
     component. An empty list is a certificate: the component has no real point."""
     n = len(variables)
     codim = n - dim
-    if codim != 1 and dim != 1:
-        return None
     ctx = grevlex_context(variables)
     basis = integer_polys(equations, variables, ctx)
     jac = _set_jacobian(basis, ctx, n, codim)

@@ -358,6 +358,19 @@ def test_three_agent_singular_curve_of_a_set_is_classified_apart():
                for q in umbrella.special_points)
 
 
+def test_closest_points_sample_a_far_small_surface_in_four_variables():
+    """R = -(h^2) - (w - 50)^2 with h a sphere of radius 1/10 around (50, 50, 50): its maxima
+    are a 2-dimensional set in 4 variables. Closest points were computed for hypersurfaces and
+    curves only, the fixed slices miss it, and the game was reported to have no maximum."""
+    a = stationary_points(Game(
+        "-((x - 50)**2 + (y - 50)**2 + (z - 50)**2 - 1/100)**2 - (w - 50)**2"))
+    (surface,) = [s for s in a.sets if s.dimension == 2]
+    assert surface.kind == "maximum" and a.has_maximum
+    w, x, y, z = surface.pieces[0].sample  # (agents in alphabetical order)
+    assert w == pytest.approx(50, rel=1e-12)
+    assert (x - 50) ** 2 + (y - 50) ** 2 + (z - 50) ** 2 == pytest.approx(0.01, rel=1e-9)
+
+
 def test_components_without_real_points_are_not_reported_as_sets():
     """grad (x^2 + y^2 + z^2 + 1)^2 vanishes on the complex sphere x^2 + y^2 + z^2 = -1, which
     has no real point: its closest-point system (zero-dimensional, no real root) certifies
