@@ -211,6 +211,13 @@ def _dyadic(man: Any, exp: Any) -> sympy.Rational:
     return sympy.Integer(man << exp) if exp >= 0 else sympy.Rational(man, 1 << -exp)
 
 
+def _integer_flint_poly(poly: sympy.Poly) -> Any:
+    """A univariate rational SymPy polynomial times its denominators' lcm, as a FLINT
+    ``fmpz_poly`` (same roots)."""
+    _, ints = poly.clear_denoms(convert=True)
+    return flint.fmpz_poly([int(c) for c in ints.all_coeffs()[::-1]])
+
+
 def _isolated_roots(sqf: sympy.Poly, digits: int) -> list[Box]:
     """Isolating boxes of the real roots of a square-free rational polynomial, ascending,
     refined to relative width 10**-digits.
@@ -220,10 +227,8 @@ def _isolated_roots(sqf: sympy.Poly, digits: int) -> list[Box]:
     continued-fraction isolation, which took 0.5-60 s on the degree 30-55 eliminants of the
     3-4-agent benchmark games against 5-40 ms here.
     """
-    _, ints = sqf.clear_denoms(convert=True)
-    coeffs = [int(c) for c in ints.all_coeffs()[::-1]]
     boxes = []
-    roots: list[Any] = flint.fmpz_poly(coeffs).complex_roots()  # (acb, multiplicity) pairs
+    roots: list[Any] = _integer_flint_poly(sqf).complex_roots()  # (acb, multiplicity) pairs
     for root, _ in roots:
         if not root.imag.is_zero():
             continue
@@ -945,8 +950,7 @@ def _small_degree_roots(poly: sympy.Poly) -> tuple[tuple[Any, sympy.Expr], ...]:
     eliminant, not once per point."""
     import mpmath
 
-    _, ints = poly.clear_denoms(convert=True)
-    factors: list[Any] = flint.fmpz_poly([int(c) for c in ints.all_coeffs()[::-1]]).factor()[1]
+    factors: list[Any] = _integer_flint_poly(poly).factor()[1]
     out = []
     with mpmath.workdps(50):
         for factor, _ in factors:
