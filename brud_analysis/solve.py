@@ -780,20 +780,20 @@ def _closest_point_samples(equations, variables, dim, deadline
     return None
 
 
-def _sign_region_samples(h: sympy.Poly, g: sympy.Poly, variables, deadline
+def _sign_region_samples(basis, codim: int, g, variables, deadline
                          ) -> list[tuple[Box, ...]] | None:
-    """Certified real points of the hypersurface h = 0 with at least one in every connected
-    component of {h = 0, g > 0} and of {h = 0, g < 0}: the critical points of
-    phi = g / q^k on h = 0, q = 1 + |x - c|^2 and 2k > deg g. phi is 0 where g = 0 and tends to
-    0 at infinity, so on each such component |phi| attains a maximum, at a smooth point (then a
-    Lagrange point: q grad g - k g grad q lies in the row space of grad h) or a singular point
-    (found too). None when that system is not zero-dimensional for either of two centres or
-    exceeds the in-process limits (the caller then has the set's other samples only)."""
+    """Certified real points of the set V = {basis = 0} (FLINT polynomials, codimension
+    ``codim``) with at least one in every connected component of {V, g > 0} and of
+    {V, g < 0}: the critical points of phi = g / q^k on V, q = 1 + |x - c|^2 and 2k > deg g.
+    phi is 0 where g = 0 and tends to 0 at infinity, so on each such component |phi| attains a
+    maximum, at a smooth point of V (then a Lagrange point: q grad g - k g grad q lies in the
+    row space of V's Jacobian) or a singular point (found too: :func:`_lagrange_points`). None
+    when that system is not zero-dimensional for either of two centres or exceeds the
+    in-process limits (the caller then has the set's other samples only)."""
     ctx = grevlex_context(variables)
-    hf, gf = integer_polys([h.as_expr(), g.as_expr()], variables, ctx)
     n = len(variables)
     k = g.total_degree() // 2 + 1
-    grad_h = [[hf.derivative(i) for i in range(n)]]
+    jac = _set_jacobian(basis, ctx, n, codim)
     for c in range(2):
         if time.monotonic() > deadline:
             break
@@ -801,11 +801,38 @@ def _sign_region_samples(h: sympy.Poly, g: sympy.Poly, variables, deadline
         # points): q' = L^2 + sum (L x_i - L c_i)^2, grad q' = 2 L (L x_i - L c_i)
         offsets, lcm = _scaled_centre(c, ctx.gens())
         q = lcm * lcm + sum((o * o for o in offsets), ctx.from_dict({}))
-        row = [q * gf.derivative(i) - 2 * k * lcm * gf * offsets[i] for i in range(n)]
-        found = _lagrange_points([hf], grad_h, row, variables, deadline)
+        row = [q * g.derivative(i) - 2 * k * lcm * g * offsets[i] for i in range(n)]
+        found = _lagrange_points(basis, jac, row, variables, deadline)
         if found is not None:
             return found
     return None
+
+
+def _rank_change_polynomial(hessian: sympy.Matrix, variables, basis, dim: int):
+    """e = the sum of the principal (n - dim)-minors of the Hessian (up to sign, the coefficient
+    of t^dim in its characteristic polynomial), as a FLINT polynomial, or None when it vanishes
+    on the set V = {basis = 0}. On a dim-dimensional stationary set the lower coefficients
+    vanish, so the Hessian has exactly ``dim`` zero eigenvalues where e != 0: there no
+    eigenvalue crosses zero and the Morse-Bott kind is constant on each connected region of
+    {V, e != 0}."""
+    n = len(variables)
+    ctx = grevlex_context(variables)
+    entries = [[parse_poly(_rational(hessian[i, j]), variables) for j in range(n)]
+               for i in range(n)]
+    # one common denominator for the whole matrix (scaling entries one by one would change
+    # the minors)
+    lcm = math.lcm(*(int(c.q) for row in entries for p in row for c in p.coeffs()))
+    flint_entries = [[ctx.from_dict({m: int(c * lcm) for m, c in p.terms() if c != 0})
+                      for p in row] for row in entries]
+    e = None
+    for rows in itertools.combinations(range(n), n - dim):
+        minor = _determinant([[flint_entries[i][j] for j in rows] for i in rows])
+        e = minor if e is None else e + minor
+    if e is None or e.is_zero():
+        return None
+    if e.reduction_primitive_part(flint.fmpz_mpoly_vec(basis, ctx)).is_zero():
+        return None
+    return e
 
 
 def _multistart_grid(n: int) -> np.ndarray:
@@ -1221,7 +1248,9 @@ def stationary_points(game: Game, time_budget: float = DEFAULT_TIME_BUDGET) -> S
 
 def _classify_set(game: Game, st: StationarySet) -> None:
     """Pieces of constant kind (certified for hypersurfaces, whose R - c = h^m g), else the
-    kind at a sample point from the Hessian with the set's tangent directions removed."""
+    certified Morse-Bott kind (Hessian inertia beside the set's ``dimension`` zero
+    eigenvalues) at samples that meet every region where the Hessian's rank is constant
+    (:func:`_rank_regions`), the points where it drops classified apart."""
     if st.dimension == game.n_agents:  # R constant: every point is a (weak) max and min
         st.kind = "degenerate"
         st.pieces = [SetPiece(tuple(0.0 for _ in game.agents), "degenerate")]
@@ -1234,8 +1263,13 @@ def _classify_set(game: Game, st: StationarySet) -> None:
     elif st.sample_boxes:
         # Morse-Bott test at certified samples: exactly ``dimension`` zero eigenvalues and the
         # rest of one sign give (weak) maxima/minima, of both signs a saddle
+        samples = list(st.sample_boxes)
+        regions = None
+        if rational and all(c.is_Rational for c in sympy.Poly(game.reward, *game.agents).coeffs()):
+            regions = _rank_regions(game, st)
+            samples += regions or []
         by_kind: dict[str, tuple[float, ...]] = {}
-        for boxes in st.sample_boxes:
+        for boxes in samples:
             inertia = certified_inertia(game.hessian, game.agents, boxes,
                                         known_zero=st.dimension)
             if inertia is None:
@@ -1244,9 +1278,12 @@ def _classify_set(game: Game, st: StationarySet) -> None:
                 pos, neg, zero = inertia
                 kind = ("saddle" if pos and neg else "degenerate" if zero > st.dimension
                         else "maximum" if neg else "minimum")
+            if kind == "degenerate" and regions is not None:
+                continue  # a point where the rank drops: a special point, not a region
             by_kind.setdefault(kind, b_point(boxes))
         st.pieces = [SetPiece(sample, kind,
-                              "kind at certified sample points (closest points, slices)")
+                              "kind at certified sample points (closest points, slices, "
+                              "regions of constant Hessian rank)")
                      for kind, sample in by_kind.items()]
     elif st.sample is not None:
         eig = numeric_eigenvalues(game.hessian, game.agents, st.sample)
@@ -1292,7 +1329,10 @@ def _hypersurface_pieces(game: Game, st: StationarySet) -> None:
     if game.n_agents > 2:
         boxes_list = list(st.sample_boxes)
         if not g.is_ground:
-            regions = _sign_region_samples(h, g, agents, time.monotonic() + _PIECES_BUDGET)
+            ctx = grevlex_context(agents)
+            hf, gf = integer_polys([h.as_expr(), g.as_expr()], agents, ctx)
+            regions = _sign_region_samples([hf], 1, gf, agents,
+                                           time.monotonic() + _PIECES_BUDGET)
             if regions is None:
                 notes.append(f"pieces from the set's samples only: a region where {g.as_expr()}"
                              " has another sign can be missed (its critical-point system was "
@@ -1347,6 +1387,14 @@ def _hypersurface_pieces(game: Game, st: StationarySet) -> None:
             special += [p for p in sing if vanishes_at(h, p.point)]
         except _OutOfTime:
             notes.append("special points of the set not computed")
+    _add_special_points(game, st, special)
+    if notes:
+        st.reason = "; ".join(notes)
+
+
+def _add_special_points(game: Game, st: StationarySet, special: list[RealSolution]) -> None:
+    """Classify the set's special points (crossings, singular points, points where the kind
+    can change) on their own, each with the set's known zero eigenvalues."""
     for p in _dedupe(special):
         if p.boxes is None:
             continue
@@ -1355,8 +1403,34 @@ def _hypersurface_pieces(game: Game, st: StationarySet) -> None:
         eig = tuple(complex(e) for e in numeric_eigenvalues(game.hessian, game.agents, p.point))
         st.special_points.append(StationaryPoint(p.point, p.exact, verdict.kind, eig,
                                                  verdict.higher_order, verdict.reason))
+
+
+def _rank_regions(game: Game, st: StationarySet) -> list[tuple[Box, ...]] | None:
+    """Certified samples of a stationary set with one in every connected region where the
+    Hessian has exactly ``dimension`` zero eigenvalues (there the Morse-Bott kind is constant;
+    :func:`_rank_change_polynomial`), and the points where the rank drops sampled and
+    classified apart (``st.special_points``). None when the rank drops on the whole set.
+    Notes in ``st.reason`` what could not be computed within the in-process limits."""
+    agents = game.agents
+    ctx = grevlex_context(agents)
+    basis = integer_polys(st.equations, agents, ctx)
+    e = _rank_change_polynomial(game.hessian, agents, basis, st.dimension)
+    if e is None:  # the rank drops everywhere on the set: every sample says "degenerate"
+        return None
+    deadline = time.monotonic() + _PIECES_BUDGET
+    regions = _sign_region_samples(basis, len(agents) - st.dimension, e, agents, deadline)
+    drops = _variety_samples([*st.equations, sympy_polys([e], agents)[0].as_expr()], agents,
+                             deadline)
+    notes = []
+    if regions is None:
+        notes.append("kinds at the set's samples only: a region of constant Hessian rank can "
+                     "be missed (its critical-point system was too big or not finite)")
+    if drops is None:
+        notes.append("the points where the Hessian's rank drops were too many to sample")
+    _add_special_points(game, st, drops or [])
     if notes:
         st.reason = "; ".join(notes)
+    return regions or []
 
 
 def _curve_samples(h: sympy.Poly, g: sympy.Poly, x: sympy.Symbol, y: sympy.Symbol

@@ -371,6 +371,21 @@ def test_closest_points_sample_a_far_small_surface_in_four_variables():
     assert (x - 50) ** 2 + (y - 50) ** 2 + (z - 50) ** 2 == pytest.approx(0.01, rel=1e-9)
 
 
+def test_set_pieces_meet_every_region_of_constant_hessian_rank():
+    """R = -(x^2 + y^2)(z - 1000): the line x = y = 0 is stationary, minima where z < 1000 and
+    maxima where z > 1000 (the transverse Hessian is -2(z - 1000) I). Its closest point and
+    slices all have z < 1000, so the maxima were missed and ``has_maximum`` was False; the
+    critical points of e / q^k on the line (e: the sum of the Hessian's principal 2-minors,
+    zero exactly where the rank drops) meet both regions, and z = 1000 is classified apart."""
+    a = stationary_points(Game("-(x**2 + y**2)*(z - 1000)"))
+    (line,) = [s for s in a.sets if len(s.equations) == 2 and s.equations[0].is_Symbol]
+    kinds = {p.kind: p.sample for p in line.pieces}
+    assert set(kinds) == {"maximum", "minimum"} and a.has_maximum
+    assert kinds["maximum"][2] > 1000 > kinds["minimum"][2]
+    assert [(q.point, q.kind, q.higher_order) for q in line.special_points] == [
+        ((0, 0, 1000), "degenerate", "saddle")]
+
+
 def test_components_without_real_points_are_not_reported_as_sets():
     """grad (x^2 + y^2 + z^2 + 1)^2 vanishes on the complex sphere x^2 + y^2 + z^2 = -1, which
     has no real point: its closest-point system (zero-dimensional, no real root) certifies
