@@ -699,6 +699,10 @@ def _variety_samples(exprs, variables, deadline) -> list[RealSolution] | None:
     each curve or hypersurface component, at least one point on every connected component
     (:func:`_closest_point_samples`; other components get slices). None when its
     decomposition exceeds the in-process Buchberger limits."""
+    points = _real_points(integer_polys(exprs, variables, grevlex_context(variables)),
+                          variables, _SAMPLE_LIMITS, deadline)
+    if points is not None:  # finite: no decomposition needed (it cost 0.8 s on one game)
+        return points
     comps = _decompose(exprs, variables, _SAMPLE_LIMITS)
     if comps is None:
         return None
