@@ -919,9 +919,8 @@ def krawczyk_boxes(polys: Sequence[sympy.Poly], jac_polys, point: Sequence[float
         True
     """
     import mpmath
-    from mpmath import iv
 
-    from brud_analysis.stability import _interval_value, _iv_precision
+    from brud_analysis.stability import ball_precision, interval_value, rational_ball
 
     n = len(point)
     dps = 50
@@ -952,26 +951,37 @@ def krawczyk_boxes(polys: Sequence[sympy.Poly], jac_polys, point: Sequence[float
                     sympy.Rational(1, 10**10)):
             r = rel * scale
             boxes = tuple(Box(None, v - r, v + r) for v in mid)
-            with _iv_precision(dps):
-                fm = [_interval_value(p, at, dps) for p in polys]
-                jx = [[_interval_value(q, boxes, dps) for q in row] for row in jac_polys]
+            fm = [interval_value(p, at, dps) for p in polys]
+            jx = [[interval_value(q, boxes, dps) for q in row] for row in jac_polys]
+            with ball_precision(dps + 10):
+                # Y: the approximate inverse as exact binary rationals (any fixed Y is valid)
+                yb = [[rational_ball(sympy.Rational(*_mpf_fraction(y[i, j])))
+                       for j in range(n)] for i in range(n)]
+                radius = rational_ball(r)
+                spread = (-radius).union(radius)  # encloses X_j - m_j = [-r, r]
                 ok = True
                 for i in range(n):
-                    k = iv.mpf(mid[i].p) / iv.mpf(mid[i].q)
+                    k = rational_ball(mid[i])
                     for j in range(n):
-                        k -= iv.mpf(y[i, j]) * fm[j]
-                        coeff = iv.mpf(1 if i == j else 0)
+                        k -= yb[i][j] * fm[j]
+                        coeff = flint.arb(1 if i == j else 0)
                         for t in range(n):
-                            coeff -= iv.mpf(y[i, t]) * jx[t][j]
-                        k += coeff * (iv.mpf([-1, 1]) * (iv.mpf(r.p) / iv.mpf(r.q)))
-                    lo = iv.mpf(boxes[i].lo.p) / iv.mpf(boxes[i].lo.q)
-                    hi = iv.mpf(boxes[i].hi.p) / iv.mpf(boxes[i].hi.q)
-                    if not (k.a > lo.b and k.b < hi.a):
+                            coeff -= yb[i][t] * jx[t][j]
+                        k += coeff * spread
+                    # K inside the interior of X_i (Arb comparisons are certain)
+                    if not (k > rational_ball(boxes[i].lo) and k < rational_ball(boxes[i].hi)):
                         ok = False
                         break
             if ok:
                 return boxes
     return None
+
+
+def _mpf_fraction(value: Any) -> tuple[int, int]:
+    """An mpmath float as an exact (numerator, denominator) (``man_exp`` drops the sign)."""
+    sign, man, exp, _ = value._mpf_
+    man = -int(man) if sign else int(man)
+    return (man << exp, 1) if exp >= 0 else (man, 1 << -exp)
 
 
 @functools.lru_cache(maxsize=256)
