@@ -722,6 +722,39 @@ def _variety_samples(exprs, variables, deadline) -> list[RealSolution] | None:
     return out
 
 
+def _real_points_of_thin_curve(equations, variables, samples, deadline
+                               ) -> list[RealSolution] | None:
+    """The real points of a complex curve component when they are finitely many (x^2 + y^2 =
+    0, z = 1 is a pair of complex lines meeting at one real point), else None.
+
+    A curve with a smooth real point has a real branch through it; so its real points are
+    finitely many iff every one of them is singular, i.e. every maximal minor of the set's
+    Jacobian rows vanishes there. A sample where a minor is non-zero settles it (the usual
+    case: one sign test); otherwise, for each minor m, the critical points of m / q^k on the
+    curve meet every region where m != 0 (:func:`_sign_region_samples`), and when m = 0 at
+    all of them the real points are those of the finite set curve + {all minors = 0}. None
+    also when a system is not finite or too big. (Not the sum of the squared minors: over C
+    it can lie in the curve's ideal, as 4x^2 + 4y^2 does above.)"""
+    n = len(variables)
+    ctx = grevlex_context(variables)
+    basis = integer_polys(equations, variables, ctx)
+    vec = flint.fmpz_mpoly_vec(basis, ctx)
+    jac = _set_jacobian(basis, ctx, n, n - 1)
+    minors = [_determinant([[row[c] for c in cols] for row in jac])
+              for cols in itertools.combinations(range(n), n - 1)]
+    minors = [m for m in minors if not m.reduction_primitive_part(vec).is_zero()]
+    if not minors:
+        return None  # the rank drops on the whole curve (a non-radical ideal)
+    minor_polys = sympy_polys(minors, variables)
+    for m, m_poly in zip(minors, minor_polys, strict=True):
+        if any(certified_sign(m_poly, boxes) != 0 for boxes in samples):
+            return None
+        regions = _sign_region_samples(basis, n - 1, m, variables, deadline)
+        if regions is None or any(certified_sign(m_poly, boxes) != 0 for boxes in regions):
+            return None
+    return _real_points([*basis, *minors], variables, _SAMPLE_LIMITS, deadline)
+
+
 def _lagrange_points(basis, jac, row, variables, deadline) -> list[tuple[Box, ...]] | None:
     """Certified real points of ``basis = 0`` where ``row`` lies in the row space of ``jac``
     (r rows; FLINT polynomials): every (r+1)-minor of [jac; row] vanishes. Those are the
@@ -1188,21 +1221,27 @@ def solve_polynomial_system(
                                                   deadline, squarefree=True)
                 else:
                     sets.append(StationarySet(tuple(comp_basis), dim))
-            # an isolated point on a positive-dimensional component belongs to that set
-            on_set = [[parse_poly(b, variables) for b in st.equations] for st in sets]
-            sols = [p for p in _dedupe(sols)
-                    if not any(all(vanishes_at(q, p.point) for q in qs) for qs in on_set)]
             real_sets = []
             for st in sets:
                 closest = _closest_point_samples(st.equations, variables, st.dimension,
                                                  deadline)
                 if closest == []:  # certified: a complex component without real points
                     continue
+                if closest and st.dimension == 1:
+                    points = _real_points_of_thin_curve(st.equations, variables, closest,
+                                                        deadline)
+                    if points is not None:  # its real points are finitely many
+                        sols += points
+                        continue
                 st.sample_boxes = (closest or []) + _slice_samples(
                     st.equations, variables, st.dimension, deadline)
                 st.sample = b_point(st.sample_boxes[0]) if st.sample_boxes else None
                 real_sets.append(st)
             sets = real_sets
+            # an isolated point on a positive-dimensional component belongs to that set
+            on_set = [[parse_poly(b, variables) for b in st.equations] for st in sets]
+            sols = [p for p in _dedupe(sols)
+                    if not any(all(vanishes_at(q, p.point) for q in qs) for qs in on_set)]
             sols = [_with_exact_guess(sol, polys, deadline) if exact else sol for sol in sols]
             return sols, sets, ("factorizing groebner decomposition: isolated points by "
                                 "eliminants + real-root isolation, components sampled at "

@@ -386,6 +386,20 @@ def test_set_pieces_meet_every_region_of_constant_hessian_rank():
         ((0, 0, 1000), "degenerate", "saddle")]
 
 
+def test_a_complex_curve_with_finitely_many_real_points_gives_points_not_a_set():
+    """grad(-(x^2 + y^2)^2 - (z - 5)^2) vanishes on x^2 + y^2 = 0, z = 5: two complex lines
+    meeting at the one real point (0, 0, 5). It was reported as a 1-dimensional set; every
+    real point of it is singular (all Jacobian minors vanish), so it is the isolated point
+    (0, 0, 5), classified (degenerate; corank 2 has no higher-order certificate)."""
+    a = stationary_points(Game("-(x**2 + y**2)**2 - (z - 5)**2"))
+    assert a.sets == []
+    assert [(p.exact, p.kind) for p in a.points] == [((0, 0, 5), "degenerate")]
+    # a real curve keeps its set: the line x = y = 0 of R = -(x^2 + y^2)(z - 1000)
+    a = stationary_points(Game("-(x**2 + y**2)*(z - 1000)"))
+    assert [s.equations for s in a.sets] == [(sympy.Symbol("y", real=True),
+                                              sympy.Symbol("x", real=True))]
+
+
 def test_components_without_real_points_are_not_reported_as_sets():
     """grad (x^2 + y^2 + z^2 + 1)^2 vanishes on the complex sphere x^2 + y^2 + z^2 = -1, which
     has no real point: its closest-point system (zero-dimensional, no real root) certifies
