@@ -722,52 +722,76 @@ def _variety_samples(exprs, variables, deadline) -> list[RealSolution] | None:
     return out
 
 
-def _real_points_of_thin_curve(equations, variables, samples, deadline
-                               ) -> list[RealSolution] | None:
-    """The real points of a complex curve component when they are finitely many (x^2 + y^2 =
-    0, z = 1 is a pair of complex lines meeting at one real point), else None.
+def _singular_locus_if_thin(basis, codim: int, samples, variables, deadline) -> list | None:
+    """For a component {basis = 0} (FLINT polynomials, codimension ``codim``) whose real
+    points are all singular (x^2 + y^2 = 0 in 3 variables: a pair of complex planes whose
+    real points are the line x = y = 0), the maximal minors of its Jacobian rows that do not
+    vanish on it: basis + minors is the locus that holds all its real points, of lower
+    dimension. None when it has a smooth real point (then its real points have the full
+    dimension) or that is not decided within the in-process limits.
 
-    A curve with a smooth real point has a real branch through it; so its real points are
-    finitely many iff every one of them is singular, i.e. every maximal minor of the set's
-    Jacobian rows vanishes there. A sample where a minor is non-zero settles it (the usual
-    case: one sign test); otherwise, for each minor m, the critical points of m / q^k on the
-    curve meet every region where m != 0 (:func:`_sign_region_samples`), and when m = 0 at
-    all of them the real points are those of the finite set curve + {all minors = 0}. None
-    also when a system is not finite or too big. (Not the sum of the squared minors: over C
-    it can lie in the curve's ideal, as 4x^2 + 4y^2 does above.)"""
+    A smooth real point has a real branch of full dimension through it. A sample where a
+    minor is non-zero settles it (the usual case: one sign test); otherwise, for each minor m,
+    the critical points of m / q^k on the component meet every region where m != 0
+    (:func:`_sign_region_samples`), and m = 0 at all of them means there is none. (Not the sum
+    of the squared minors: over C it can lie in the component's ideal, as 4x^2 + 4y^2
+    does.)"""
     n = len(variables)
     ctx = grevlex_context(variables)
-    basis = integer_polys(equations, variables, ctx)
     vec = flint.fmpz_mpoly_vec(basis, ctx)
-    jac = _set_jacobian(basis, ctx, n, n - 1)
+    jac = _set_jacobian(basis, ctx, n, codim)
     minors = [_determinant([[row[c] for c in cols] for row in jac])
-              for cols in itertools.combinations(range(n), n - 1)]
+              for cols in itertools.combinations(range(n), codim)]
     minors = [m for m in minors if not m.reduction_primitive_part(vec).is_zero()]
     if not minors:
-        return None  # the rank drops on the whole curve (a non-radical ideal)
+        return None  # the rank drops on the whole component (a non-radical ideal)
     minor_polys = sympy_polys(minors, variables)
     for m, m_poly in zip(minors, minor_polys, strict=True):
         if any(certified_sign(m_poly, boxes) != 0 for boxes in samples):
             return None
-        regions = _sign_region_samples(basis, n - 1, m, variables, deadline)
-        if regions is None or any(certified_sign(m_poly, boxes) != 0 for boxes in regions):
+        regions = _sign_region_samples(basis, codim, m, variables, deadline, smooth_only=True)
+        if regions is None or regions:  # undecided, or a real point where m != 0
             return None
+    return minors
+
+
+def _real_points_of_thin_curve(equations, variables, samples, deadline
+                               ) -> list[RealSolution] | None:
+    """The real points of a complex curve component when they are finitely many (x^2 + y^2 =
+    0, z = 1 is a pair of complex lines meeting at one real point: all its real points are
+    singular, :func:`_singular_locus_if_thin`), else None."""
+    basis = integer_polys(equations, variables, grevlex_context(variables))
+    minors = _singular_locus_if_thin(basis, len(variables) - 1, samples, variables, deadline)
+    if minors is None:
+        return None
+    # (finite: the minors do not vanish on the irreducible curve; None otherwise)
     return _real_points([*basis, *minors], variables, _SAMPLE_LIMITS, deadline)
 
 
-def _lagrange_points(basis, jac, row, variables, deadline) -> list[tuple[Box, ...]] | None:
+def _lagrange_points(basis, jac, row, variables, deadline, nonzero=None
+                     ) -> list[tuple[Box, ...]] | None:
     """Certified real points of ``basis = 0`` where ``row`` lies in the row space of ``jac``
     (r rows; FLINT polynomials): every (r+1)-minor of [jac; row] vanishes. Those are the
     critical points, on the smooth part of the set, of a function whose gradient is ``row``,
-    and every singular point of the set. None when that system is not zero-dimensional or
-    exceeds the in-process Buchberger limits."""
+    and every singular point of the set. ``nonzero`` (a FLINT polynomial): only the points
+    where it is non-zero (a new variable t with t * nonzero = 1, which removes e.g. a line of
+    singular points that would make the system infinite). None when that system is not
+    zero-dimensional or exceeds the in-process Buchberger limits."""
     n = len(variables)
     rows = [*jac, row]
     minors = [_determinant([[r[c] for c in cols] for r in rows])
               for cols in itertools.combinations(range(n), len(jac) + 1)]
-    found = _real_points([*basis, *(m for m in minors if not m.is_zero())], variables,
+    system = [*basis, *(m for m in minors if not m.is_zero())]
+    if nonzero is None:
+        found = _real_points(system, variables, _SAMPLE_LIMITS, deadline)
+        return None if found is None else [s.boxes for s in found if s.boxes]
+    t = sympy.Dummy("t")
+    wider = (*variables, t)
+    exprs = [p.as_expr() for p in sympy_polys([*system, nonzero], variables)]
+    exprs[-1] = t * exprs[-1] - 1
+    found = _real_points(integer_polys(exprs, wider, grevlex_context(wider)), wider,
                          _SAMPLE_LIMITS, deadline)
-    return None if found is None else [s.boxes for s in found if s.boxes]
+    return None if found is None else [s.boxes[:n] for s in found if s.boxes]
 
 
 def _set_jacobian(basis, ctx, n: int, codim: int) -> list[list[Any]]:
@@ -817,7 +841,7 @@ def _closest_point_samples(equations, variables, dim, deadline
     return None
 
 
-def _sign_region_samples(basis, codim: int, g, variables, deadline
+def _sign_region_samples(basis, codim: int, g, variables, deadline, smooth_only: bool = False
                          ) -> list[tuple[Box, ...]] | None:
     """Certified real points of the set V = {basis = 0} (FLINT polynomials, codimension
     ``codim``) with at least one in every connected component of {V, g > 0} and of
@@ -826,7 +850,10 @@ def _sign_region_samples(basis, codim: int, g, variables, deadline
     maximum, at a smooth point of V (then a Lagrange point: q grad g - k g grad q lies in the
     row space of V's Jacobian) or a singular point (found too: :func:`_lagrange_points`). None
     when that system is not zero-dimensional for either of two centres or exceeds the
-    in-process limits (the caller then has the set's other samples only)."""
+    in-process limits (the caller then has the set's other samples only). ``smooth_only``: g
+    is a maximal minor of V's Jacobian, so those maxima lie at smooth points; only the points
+    where g != 0 are computed (a positive-dimensional singular locus would make the system
+    infinite)."""
     ctx = grevlex_context(variables)
     n = len(variables)
     k = g.total_degree() // 2 + 1
@@ -839,7 +866,8 @@ def _sign_region_samples(basis, codim: int, g, variables, deadline
         offsets, lcm = _scaled_centre(c, ctx.gens())
         q = lcm * lcm + sum((o * o for o in offsets), ctx.from_dict({}))
         row = [q * g.derivative(i) - 2 * k * lcm * g * offsets[i] for i in range(n)]
-        found = _lagrange_points(basis, jac, row, variables, deadline)
+        found = _lagrange_points(basis, jac, row, variables, deadline,
+                                 g if smooth_only else None)
         if found is not None:
             return found
     return None
@@ -1380,10 +1408,16 @@ def _hypersurface_pieces(game: Game, st: StationarySet) -> None:
     samples: list[tuple[tuple[Box, ...], int | None]]
     notes: list[str] = []
     if game.n_agents > 2:
+        ctx = grevlex_context(agents)
+        (hf,) = integer_polys([h.as_expr()], agents, ctx)
+        minors = _singular_locus_if_thin([hf], 1, st.sample_boxes, agents,
+                                         time.monotonic() + _PIECES_BUDGET)
+        if minors is not None:
+            _thin_hypersurface_pieces(game, st, h, g, m, sympy_polys(minors, agents))
+            return
         boxes_list = list(st.sample_boxes)
         if not g.is_ground:
-            ctx = grevlex_context(agents)
-            hf, gf = integer_polys([h.as_expr(), g.as_expr()], agents, ctx)
+            (gf,) = integer_polys([g.as_expr()], agents, ctx)
             regions = _sign_region_samples([hf], 1, gf, agents,
                                            time.monotonic() + _PIECES_BUDGET)
             if regions is None:
@@ -1443,6 +1477,66 @@ def _hypersurface_pieces(game: Game, st: StationarySet) -> None:
     _add_special_points(game, st, special)
     if notes:
         st.reason = "; ".join(notes)
+
+
+def _thin_hypersurface_pieces(game: Game, st: StationarySet, h: sympy.Poly, g: sympy.Poly,
+                              m: int, minors: list[sympy.Poly]) -> None:
+    """Pieces of a hypersurface set h = 0 whose real points are all singular (R - c = h^m g):
+    its real points lie on the lower-dimensional locus h = minors = 0, and h has one sign
+    sigma off it (the complement of a set of codimension >= 2 is connected), so near a real
+    point where g != 0 the sign of R - c is sigma^m sign(g): (weak) maxima where it is
+    negative, minima where positive, for odd m too (a smooth hypersurface would be a saddle
+    there). The set's ``dimension`` becomes that of its real points."""
+    agents = game.agents
+    n = len(agents)
+    deadline = time.monotonic() + _PIECES_BUDGET
+    sigma = next((int(sympy.sign(v)) for k in range(8)
+                  if (v := h.eval(dict(zip(agents, _centre(k, n), strict=True)))) != 0), None)
+    comps = _decompose([h.as_expr(), *(q.as_expr() for q in minors)], agents, _SAMPLE_LIMITS)
+    if sigma is None or comps is None:
+        st.reason = ("every real point of the hypersurface is singular, and its real locus was "
+                     "too big to decompose in-process")
+        return
+    gf = None if g.is_ground else integer_polys([g.as_expr()], agents, grevlex_context(agents))[0]
+    samples: list[tuple[Box, ...]] = []
+    special: list[RealSolution] = []
+    real_dim = 0
+    for basis, eliminants, dim in comps:
+        if eliminants is not None:
+            points = _pair_eliminant_roots(eliminants, agents,
+                                           [parse_poly(b, agents) for b in basis], deadline,
+                                           squarefree=True)
+            samples += [p.boxes for p in points if p.boxes]
+            continue
+        found = _closest_point_samples(basis, agents, dim, deadline)
+        if found is None:
+            found = _slice_samples(basis, agents, dim, deadline)
+        if gf is not None:
+            fb = integer_polys(basis, agents, grevlex_context(agents))
+            found += _sign_region_samples(fb, n - dim, gf, agents, deadline) or []
+            special += _variety_samples([*basis, g.as_expr()], agents, deadline) or []
+        if found:
+            real_dim = max(real_dim, dim)
+        samples += found
+    st.dimension = real_dim
+    by_sign: dict[int | None, tuple[float, ...]] = {}
+    for boxes in samples:
+        sign = int(sympy.sign(g.LC())) if g.is_ground else certified_sign(g, boxes)
+        by_sign.setdefault(sign, b_point(boxes))
+    g_text = str(g.as_expr())
+    for sign, sample in sorted(by_sign.items(), key=lambda kv: (kv[0] is None, kv[0] or 0)):
+        if sign == 0:
+            continue
+        if sign is None:
+            st.pieces.append(SetPiece(sample, "undetermined",
+                                      f"sign of {g_text} not decided in time"))
+            continue
+        kind = "maximum" if sigma**m * sign < 0 else "minimum"
+        where = "" if g.is_ground else f"{g_text} {'<' if sign < 0 else '>'} 0"
+        st.pieces.append(SetPiece(sample, kind, where))
+    _add_special_points(game, st, special)
+    st.reason = (f"every real point of the hypersurface is singular: its real points have "
+                 f"dimension {real_dim}")
 
 
 def _add_special_points(game: Game, st: StationarySet, special: list[RealSolution]) -> None:

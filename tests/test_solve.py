@@ -400,6 +400,24 @@ def test_a_complex_curve_with_finitely_many_real_points_gives_points_not_a_set()
                                               sympy.Symbol("x", real=True))]
 
 
+def test_a_hypersurface_with_only_singular_real_points_is_classified_on_its_real_locus():
+    """R = (x^2 + y^2)^3 z: the set x^2 + y^2 = 0 is a pair of complex planes whose real
+    points are the line x = y = 0. The odd power made it "saddle" everywhere and the game
+    "has no maximum"; but x^2 + y^2 >= 0 does not change sign across the line, so R - 0 has
+    the sign of z there: maxima where z < 0, minima where z > 0, and the set has dimension 1."""
+    a = stationary_points(Game("(x**2 + y**2)**3*z"))
+    (line,) = a.sets
+    assert line.dimension == 1 and a.has_maximum
+    kinds = {(p.kind, p.where) for p in line.pieces}
+    assert kinds == {("maximum", "z < 0"), ("minimum", "z > 0")}
+    for piece in line.pieces:
+        assert piece.sample[:2] == (0, 0) and (piece.sample[2] < 0) == (piece.kind == "maximum")
+    # a smooth hypersurface keeps the saddle rule: x (x^2 + y^2 + z^2 - 1)^3
+    (sphere,) = [s for s in stationary_points(Game("x*(x**2 + y**2 + z**2 - 1)**3")).sets
+                 if s.dimension == 2]
+    assert {p.kind for p in sphere.pieces} == {"saddle"}
+
+
 def test_components_without_real_points_are_not_reported_as_sets():
     """grad (x^2 + y^2 + z^2 + 1)^2 vanishes on the complex sphere x^2 + y^2 + z^2 = -1, which
     has no real point: its closest-point system (zero-dimensional, no real root) certifies
