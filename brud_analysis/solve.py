@@ -1474,7 +1474,8 @@ def _hypersurface_pieces(game: Game, st: StationarySet) -> None:
             special += [p for p in sing if vanishes_at(h, p.point)]
         except _OutOfTime:
             notes.append("special points of the set not computed")
-    _add_special_points(game, st, special)
+    # R - c = h^m g vanishes to order >= m + 1 where g = 0 and >= 2m at singular points of h
+    _add_special_points(game, st, special, order=m + 1)
     if notes:
         st.reason = "; ".join(notes)
 
@@ -1534,19 +1535,21 @@ def _thin_hypersurface_pieces(game: Game, st: StationarySet, h: sympy.Poly, g: s
         kind = "maximum" if sigma**m * sign < 0 else "minimum"
         where = "" if g.is_ground else f"{g_text} {'<' if sign < 0 else '>'} 0"
         st.pieces.append(SetPiece(sample, kind, where))
-    _add_special_points(game, st, special)
+    _add_special_points(game, st, special, order=m + 1)
     st.reason = (f"every real point of the hypersurface is singular: its real points have "
                  f"dimension {real_dim}")
 
 
-def _add_special_points(game: Game, st: StationarySet, special: list[RealSolution]) -> None:
+def _add_special_points(game: Game, st: StationarySet, special: list[RealSolution],
+                        order: int = 2) -> None:
     """Classify the set's special points (crossings, singular points, points where the kind
-    can change) on their own, each with the set's known zero eigenvalues."""
+    can change) on their own, each with the set's known zero eigenvalues and R - c's known
+    vanishing ``order`` (see :func:`classify_point`)."""
     for p in _dedupe(special):
         if p.boxes is None:
             continue
         verdict = classify_point(game.reward, game.hessian, game.agents, p.boxes,
-                                 known_zero=st.dimension)
+                                 known_zero=st.dimension, order=order)
         eig = tuple(complex(e) for e in numeric_eigenvalues(game.hessian, game.agents, p.point))
         st.special_points.append(StationaryPoint(p.point, p.exact, verdict.kind, eig,
                                                  verdict.higher_order, verdict.reason))

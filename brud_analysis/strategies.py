@@ -248,3 +248,33 @@ def games_with_stable_bc_fixed_point(draw, n_agents: int = 2):
 
     game, data = draw(games_with_stable_brud_fixed_point(n_agents))
     return game, data, bc(draw(small_rationals(4).map(abs)))
+
+
+@st.composite
+def structured_stationary_sets(draw) -> tuple[Game, sympy.Expr, sympy.Expr, frozenset[str]]:
+    """(game, h, g, kinds) for a 3-agent game R = scale * h^m * g whose stationary set h = 0 (a
+    sphere shifted far from the origin) has pieces of known kinds: for even m, maxima where
+    g < 0 and minima where g > 0; for odd m, saddles. g is a constant or a linear form that
+    changes sign on the sphere; the scale is a random power of ten.
+
+    Example:
+        >>> game, h, g, kinds = structured_stationary_sets().example()
+        >>> kinds <= {"maximum", "minimum", "saddle"}
+        True
+    """
+    x, y, z = (sympy.Symbol(name, real=True) for name in "xyz")
+    centre = [sympy.Integer(draw(st.integers(-1000, 1000))) for _ in range(3)]
+    radius = draw(st.sampled_from([sympy.Rational(1, 2), sympy.Integer(1), sympy.Integer(3)]))
+    h = sum((v - c) ** 2 for v, c in zip((x, y, z), centre, strict=True)) - radius**2
+    m = draw(st.sampled_from([2, 3]))
+    sign = draw(st.sampled_from([-1, 1]))
+    if draw(st.booleans()):  # a plane through the sphere, off its centre
+        axis = draw(st.sampled_from([0, 1, 2]))
+        g = sign * ((x, y, z)[axis] - centre[axis] - radius / 2)
+        kinds = frozenset({"saddle"} if m % 2 else {"maximum", "minimum"})
+    else:
+        g = sympy.Integer(sign)
+        kinds = frozenset({"saddle" if m % 2 else "maximum" if sign < 0 else "minimum"})
+    scale = sympy.Integer(10) ** draw(st.integers(-9, 9))
+    game = Game(sympy.expand(scale * h**m * g), agents=["x", "y", "z"])
+    return game, sympy.expand(h), g, kinds

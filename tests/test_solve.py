@@ -24,6 +24,7 @@ from brud_analysis.strategies import (
     data_models,
     games_with_stable_brud_fixed_point,
     polynomial_games,
+    structured_stationary_sets,
 )
 from brud_analysis.surds import solves_exactly
 
@@ -416,6 +417,27 @@ def test_a_hypersurface_with_only_singular_real_points_is_classified_on_its_real
     (sphere,) = [s for s in stationary_points(Game("x*(x**2 + y**2 + z**2 - 1)**3")).sets
                  if s.dimension == 2]
     assert {p.kind for p in sphere.pieces} == {"saddle"}
+
+
+@settings(max_examples=12, deadline=None)
+@given(structured_stationary_sets())
+def test_three_agent_set_kinds_are_right_at_every_scale_and_place(case):
+    """R = 10^e h^m g, h a sphere far from the origin: the set h = 0 has the pieces its
+    construction says (maxima where g < 0 and minima where g > 0 for even m, saddles for odd
+    m), each sample on the sphere (|h| <= 1e-9 at the float sample of a certified box, whose
+    coordinates are ~1e-13 off; r^2 >= 1/4) with the sign of g its kind says. (Points where
+    g = 0 cost up to a minute each before their known vanishing order spared the exact zero
+    tests.)"""
+    game, h, g, kinds = case
+    a = stationary_points(game)
+    (sphere,) = [s for s in a.sets if s.dimension == 2]
+    assert {p.kind for p in sphere.pieces} == kinds
+    for piece in sphere.pieces:
+        # h exactly at the float sample: |grad h| <= 6 times a ~1e-13 coordinate error
+        at = {v: sympy.Rational(c) for v, c in zip(game.agents, piece.sample, strict=True)}
+        assert abs(h.subs(at)) <= sympy.Rational(1, 10**9)
+        if piece.kind in ("maximum", "minimum"):
+            assert (float(g.subs(at)) < 0) == (piece.kind == "maximum")
 
 
 def test_components_without_real_points_are_not_reported_as_sets():
