@@ -61,6 +61,7 @@ from brud_analysis.stability import (
     certified_stability,
     classify_hessian,
     classify_point,
+    interval_value,
     numeric_eigenvalues,
 )
 from brud_analysis.surds import solves_exactly
@@ -289,6 +290,16 @@ def vanishes_at(poly: sympy.Poly, point: Sequence[float], rel: float = _RESIDUAL
                                         coordinate_error))
 
 
+def _lies_on(sol: RealSolution, polys: Sequence[sympy.Poly]) -> bool:
+    """Whether the solution lies on {polys = 0}: certified signs at its boxes (an exact zero
+    test only when every enclosure contains zero; an undecided test counts as zero). Not the
+    float test :func:`vanishes_at`: far from the origin its relative tolerance accepted an
+    isolated maximum at distance ~0.5 from a set whose terms were ~1e9, and dropped it."""
+    if sol.boxes is None:
+        return all(vanishes_at(q, sol.point) for q in polys)
+    return all(certified_sign(q, sol.boxes) in (0, None) for q in polys)
+
+
 # ------------------------------------------------------------------------------ decoupled
 def _decoupled_form(polys: Sequence[sympy.Poly], variables: Sequence[sympy.Symbol]
                     ) -> list[int | None] | None:
@@ -415,7 +426,7 @@ def _solve_bivariate(F, G, x, y, deadline, exact, depth=0):
                 # an irreducible factor with finitely many real points: they are singular points
                 fx, fy = factor.diff(x), factor.diff(y)
                 pts, _ = _solve_bivariate(fx, fy, x, y, deadline, exact, depth + 1)
-                solutions += [p for p in pts if vanishes_at(factor, p.point)]
+                solutions += [p for p in pts if _lies_on(p, [factor])]
             else:
                 raise _OutOfTime
     if F1.total_degree() > 0 or G1.total_degree() > 0:
@@ -424,8 +435,7 @@ def _solve_bivariate(F, G, x, y, deadline, exact, depth=0):
         else:
             solutions += _solve_coprime_pair(F1, G1, x, y, deadline, exact)
     # points on a solution curve belong to the curve, not to the isolated points
-    solutions = [s for s in solutions
-                 if not any(vanishes_at(c, s.point) for c in curves)]
+    solutions = [s for s in solutions if not any(_lies_on(s, [c]) for c in curves)]
     return _dedupe(solutions), sets
 
 
@@ -577,10 +587,20 @@ def _pair_eliminant_roots(eliminants, variables, polys, deadline, squarefree: bo
     hits = _vanishing_combinations(polys, [[b.value for b in boxes] for boxes in per_var],
                                    deadline)
     solutions = []
-    for combo in hits:  # (the vectorised test is vanishes_at's, no need to repeat it)
+    for combo in hits:
         boxes = tuple(per_var[k][i] for k, i in enumerate(combo))
+        # the float test's tolerance (1e-8 of the terms) is loose where terms cancel: far
+        # from the origin (terms ~1e13) it accepted pairs with residuals ~0.2 as solutions;
+        # a 30-digit ball enclosure that excludes zero rejects them with certainty
+        if any(_ball_excludes_zero(interval_value(p, boxes, 30)) for p in polys):
+            continue
         solutions.append(RealSolution(tuple(b.value for b in boxes), None, boxes))
     return _dedupe(solutions)
+
+
+def _ball_excludes_zero(ball: Any) -> bool:
+    """Whether an ``arb`` ball certainly does not contain zero."""
+    return bool(ball > 0 or ball < 0)
 
 
 def _real_points(polys, variables, limits, deadline) -> list[RealSolution] | None:
@@ -633,10 +653,16 @@ def _decompose(exprs, variables, limits=None) -> list[tuple[list, list | None, i
         done.append((basis, krull_dimension(basis, len(variables))))
     out = []
     for k, (basis, dim) in enumerate(done):
-        # drop a component contained in a bigger one: the bigger one's ideal lies in its
-        # ideal (every generator reduces to zero modulo its Groebner basis)
+        # drop a component contained in a bigger one: a power of every generator of the
+        # bigger one lies in its ideal (reduces to zero modulo its Groebner basis). Powers up
+        # to 3: the gradient ideal of h^2 g has an embedded curve whose ideal holds h^2 but
+        # not h, which was reported as a set of its own without a real sample
         vec = flint.fmpz_mpoly_vec(basis, ctx)
-        if any(big_dim > dim and all(g.reduction_primitive_part(vec).is_zero() for g in big)
+
+        def vanishes(g, vec=vec):
+            return any((g**e).reduction_primitive_part(vec).is_zero() for e in (1, 2, 3))
+
+        if any(big_dim > dim and all(vanishes(g) for g in big)
                for j, (big, big_dim) in enumerate(done) if j != k):
             continue
         eliminants = (Quotient.from_groebner(basis, variables).eliminants() if dim == 0
@@ -1268,8 +1294,7 @@ def solve_polynomial_system(
             sets = real_sets
             # an isolated point on a positive-dimensional component belongs to that set
             on_set = [[parse_poly(b, variables) for b in st.equations] for st in sets]
-            sols = [p for p in _dedupe(sols)
-                    if not any(all(vanishes_at(q, p.point) for q in qs) for qs in on_set)]
+            sols = [p for p in _dedupe(sols) if not any(_lies_on(p, qs) for qs in on_set)]
             sols = [_with_exact_guess(sol, polys, deadline) if exact else sol for sol in sols]
             return sols, sets, ("factorizing groebner decomposition: isolated points by "
                                 "eliminants + real-root isolation, components sampled at "
@@ -1471,7 +1496,7 @@ def _hypersurface_pieces(game: Game, st: StationarySet) -> None:
             if not g.is_ground and sympy.gcd(h, g).is_ground:
                 special += _solve_coprime_pair(h, g, x, y, math.inf, False)
             sing, _ = _solve_bivariate(fx, fy, x, y, math.inf, False, 1)
-            special += [p for p in sing if vanishes_at(h, p.point)]
+            special += [p for p in sing if _lies_on(p, [h])]
         except _OutOfTime:
             notes.append("special points of the set not computed")
     # R - c = h^m g vanishes to order >= m + 1 where g = 0 and >= 2m at singular points of h

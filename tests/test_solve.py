@@ -440,6 +440,45 @@ def test_three_agent_set_kinds_are_right_at_every_scale_and_place(case):
             assert (float(g.subs(at)) < 0) == (piece.kind == "maximum")
 
 
+@pytest.mark.parametrize("centre", [(300, -200, 700), (30000, -20000, 70000)])
+def test_isolated_points_beside_a_far_set_are_kept_and_embedded_curves_dropped(centre):
+    """R = h^2 g, h the unit sphere around the centre, g = x - a - 1/2: besides the sphere there
+    are two isolated stationary points inside it, at x = a + (1 +- sqrt 6)/5 on the axis. They
+    were dropped as "on a set" by a float test whose relative tolerance (1e-8 of the terms, ~1e10
+    at the far centre) accepted residuals of ~0.9 (now: certified signs), and the gradient
+    ideal's embedded curve (its ideal holds h^2, not h) was reported as a set without a real
+    sample (and, near (300, -200, 700), had the points dropped by the same float test)."""
+    x, y, z = (sympy.Symbol(v, real=True) for v in "xyz")
+    a, b, c = (sympy.Integer(v) for v in centre)
+    h = (x - a) ** 2 + (y - b) ** 2 + (z - c) ** 2 - 1
+    game = Game(sympy.expand(h**2 * (x - a - sympy.Rational(1, 2))), agents=["x", "y", "z"])
+    analysis = stationary_points(game)
+    assert [(s.dimension, s.kind) for s in analysis.sets] == [(2, "mixed")]
+    root6 = sympy.sqrt(6) / 5
+    assert [(p.exact, p.kind) for p in analysis.points] == [
+        ((a + sympy.Rational(1, 5) - root6, b, c), "minimum"),
+        ((a + sympy.Rational(1, 5) + root6, b, c), "maximum")]
+
+
+@pytest.mark.parametrize("centre", [(300, -200), (30000, -20000), (3 * 10**6, 10**6)])
+def test_two_agent_points_beside_a_far_curve_are_exact_and_complete(centre):
+    """The 2-agent version: R = h^2 (x - a - 1/2), h the unit circle around (a, b). Far from
+    the origin the float pairing test (tolerance 1e-8 of terms ~1e13) accepted four
+    non-solutions, and the float on-curve test then dropped them together with the two true
+    points, a maximum among them: the game reported no isolated point at all."""
+    x, y = (sympy.Symbol(v, real=True) for v in "xy")
+    a, b = (sympy.Integer(v) for v in centre)
+    h = (x - a) ** 2 + (y - b) ** 2 - 1
+    game = Game(sympy.expand(h**2 * (x - a - sympy.Rational(1, 2))), agents=["x", "y"])
+    analysis = stationary_points(game)
+    root6 = sympy.sqrt(6) / 5
+    assert [(p.exact, p.kind) for p in analysis.points] == [
+        ((a + sympy.Rational(1, 5) - root6, b), "minimum"),
+        ((a + sympy.Rational(1, 5) + root6, b), "maximum")]
+    (circle,) = analysis.sets
+    assert {p.kind for p in circle.pieces} == {"maximum", "minimum"}
+
+
 def test_components_without_real_points_are_not_reported_as_sets():
     """grad (x^2 + y^2 + z^2 + 1)^2 vanishes on the complex sphere x^2 + y^2 + z^2 = -1, which
     has no real point: its closest-point system (zero-dimensional, no real root) certifies
