@@ -249,10 +249,10 @@ class Box:
         lo, hi = _refine(self.poly, self.lo, self.hi, digits)
         return Box(self.poly, lo, hi, self.exact)
 
-    def ball(self, dps: int) -> Any:
+    def ball(self, dps: int, refine: bool = True) -> Any:
         """A FLINT ``arb`` ball enclosing the coordinate (box refined to relative width
-        10**-dps), at the current ``flint.ctx`` precision."""
-        box = self.refined(dps)
+        10**-dps unless ``refine`` is False), at the current ``flint.ctx`` precision."""
+        box = self.refined(dps) if refine else self
         lo = rational_ball(box.lo)
         return lo if box.lo == box.hi else lo.union(rational_ball(box.hi))
 
@@ -359,11 +359,13 @@ def ball_precision(dps: int):
         flint.ctx.prec = old
 
 
-def interval_value(poly: sympy.Poly, boxes: Sequence[Box], dps: int) -> Any:
+def interval_value(poly: sympy.Poly, boxes: Sequence[Box], dps: int, refine: bool = True
+                   ) -> Any:
     """An ``arb`` ball enclosing ``poly`` (rational coefficients) at the algebraic point
-    ``boxes``, computed with ``dps + 10`` digits."""
+    ``boxes``, computed with ``dps + 10`` digits (the boxes refined to that width first unless
+    ``refine`` is False: then as wide as they are)."""
     with ball_precision(dps + 10):
-        coords = [b.ball(dps + 10) for b in boxes]
+        coords = [b.ball(dps + 10, refine) for b in boxes]
         return _ball_sum(_poly_terms(poly), coords)
 
 
