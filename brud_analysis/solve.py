@@ -9,9 +9,9 @@ Methods, in the order they are tried (the result says which one produced it):
 * ``resultants + real-root isolation`` (2 variables): the gcd of the two polynomials gives the
   positive-dimensional part (e.g. the line x = y of R = -(x - y)^2); the rest is coprime, so
   its solutions are finitely many, and their coordinates are real roots of the two resultants;
-  candidate pairs are kept when both equations vanish there (a float test, then a 30-digit
-  Arb enclosure of each equation must contain zero: the float test alone accepted
-  non-solutions far from the origin).
+  candidate pairs are kept when both equations vanish there (a float test, then an Arb
+  enclosure of each equation over the roots' isolating balls must contain zero: the float
+  test alone accepted non-solutions far from the origin).
 * ``groebner eliminants + real-root isolation`` (n >= 3): a grevlex Groebner basis (FLINT,
   :mod:`brud_analysis.groebner`; in a killable worker process with the time budget when it
   outgrows in-process limits); each variable's eliminant is the characteristic polynomial of
