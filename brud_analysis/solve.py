@@ -30,7 +30,7 @@ import functools
 import itertools
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, NamedTuple
@@ -745,10 +745,8 @@ def _variety_samples(exprs, variables, deadline) -> list[RealSolution] | None:
                                          [parse_poly(b, variables) for b in basis], deadline,
                                          squarefree=True)
             continue
-        boxes = _closest_point_samples(basis, variables, dim, deadline)
-        if boxes is None:
-            boxes = _slice_samples(basis, variables, dim, deadline)
-        out += [RealSolution(b_point(b), None, b) for b in boxes]
+        out += [RealSolution(b_point(b), None, b)
+                for b in _component_samples(basis, variables, dim, deadline)]
     return out
 
 
@@ -775,10 +773,12 @@ def _singular_locus_if_thin(basis, codim: int, samples, variables, deadline) -> 
     minors = [m for m in minors if not m.reduction_primitive_part(vec).is_zero()]
     if not minors:
         return None  # the rank drops on the whole component (a non-radical ideal)
-    minor_polys = sympy_polys(minors, variables)
-    for m, m_poly in zip(minors, minor_polys, strict=True):
-        if any(certified_sign(m_poly, boxes) != 0 for boxes in samples):
-            return None
+    # the sign tests at the samples first (cheap; they settle the usual case), the region
+    # searches only when every minor vanishes at every sample
+    if any(certified_sign(m_poly, boxes) != 0 for m_poly in sympy_polys(minors, variables)
+           for boxes in samples):
+        return None
+    for m in minors:
         regions = _sign_region_samples(basis, codim, m, variables, deadline, smooth_only=True)
         if regions is None or regions:  # undecided, or a real point where m != 0
             return None
@@ -815,12 +815,12 @@ def _lagrange_points(basis, jac, row, variables, deadline, nonzero=None
     if nonzero is None:
         found = _real_points(system, variables, _SAMPLE_LIMITS, deadline)
         return None if found is None else [s.boxes for s in found if s.boxes]
-    t = sympy.Dummy("t")
-    wider = (*variables, t)
-    exprs = [p.as_expr() for p in sympy_polys([*system, nonzero], variables)]
-    exprs[-1] = t * exprs[-1] - 1
-    found = _real_points(integer_polys(exprs, wider, grevlex_context(wider)), wider,
-                         _SAMPLE_LIMITS, deadline)
+    wider = (*variables, sympy.Dummy("t"))
+    ctx = grevlex_context(wider)
+    embedded = [ctx.from_dict({(*mono, 0): c for mono, c in p.to_dict().items()})
+                for p in [*system, nonzero]]
+    embedded[-1] = ctx.gens()[-1] * embedded[-1] - 1
+    found = _real_points(embedded, wider, _SAMPLE_LIMITS, deadline)
     return None if found is None else [s.boxes[:n] for s in found if s.boxes]
 
 
@@ -869,6 +869,13 @@ def _closest_point_samples(equations, variables, dim, deadline
         if found is not None:
             return found
     return None
+
+
+def _component_samples(equations, variables, dim, deadline) -> list[tuple[Box, ...]]:
+    """Certified samples of a positive-dimensional component: its closest points (one on
+    every connected component), or its slices when those could not be computed."""
+    found = _closest_point_samples(equations, variables, dim, deadline)
+    return found if found is not None else _slice_samples(equations, variables, dim, deadline)
 
 
 def _sign_region_samples(basis, codim: int, g, variables, deadline, smooth_only: bool = False
@@ -1010,6 +1017,7 @@ def krawczyk_boxes(polys: Sequence[sympy.Poly], jac_polys, point: Sequence[float
         True
     """
     import mpmath
+    from mpmath.libmp import to_rational  # (exact, with the sign; man_exp drops it)
 
     from brud_analysis.stability import ball_precision, interval_value, rational_ball
 
@@ -1046,7 +1054,7 @@ def krawczyk_boxes(polys: Sequence[sympy.Poly], jac_polys, point: Sequence[float
             jx = [[interval_value(q, boxes, dps) for q in row] for row in jac_polys]
             with ball_precision(dps + 10):
                 # Y: the approximate inverse as exact binary rationals (any fixed Y is valid)
-                yb = [[rational_ball(sympy.Rational(*_mpf_fraction(y[i, j])))
+                yb = [[rational_ball(sympy.Rational(*to_rational(y[i, j]._mpf_)))
                        for j in range(n)] for i in range(n)]
                 radius = rational_ball(r)
                 spread = (-radius).union(radius)  # encloses X_j - m_j = [-r, r]
@@ -1066,13 +1074,6 @@ def krawczyk_boxes(polys: Sequence[sympy.Poly], jac_polys, point: Sequence[float
             if ok:
                 return boxes
     return None
-
-
-def _mpf_fraction(value: Any) -> tuple[int, int]:
-    """An mpmath float as an exact (numerator, denominator) (``man_exp`` drops the sign)."""
-    sign, man, exp, _ = value._mpf_
-    man = -int(man) if sign else int(man)
-    return (man << exp, 1) if exp >= 0 else (man, 1 << -exp)
 
 
 @functools.lru_cache(maxsize=256)
@@ -1459,30 +1460,14 @@ def _hypersurface_pieces(game: Game, st: StationarySet) -> None:
                 regions = _slice_samples(st.equations, agents, st.dimension,
                                          time.monotonic() + _PIECES_BUDGET)
             boxes_list += regions
-        samples = [(boxes, int(sympy.sign(g.LC())) if g.is_ground else certified_sign(g, boxes))
-                   for boxes in boxes_list]
+        samples = _cofactor_signs(g, boxes_list)
     else:
         samples = list(_curve_samples(h, g, *agents))
-    by_sign: dict[int | None, tuple[float, ...]] = {}
-    for boxes, sign in samples:
-        by_sign.setdefault(sign, tuple(b.value for b in boxes))
-    g_text = str(g.as_expr())
-    if None in by_sign:
-        st.pieces.append(SetPiece(by_sign[None], "undetermined",
-                                  f"sign of {g_text} not decided in time"))
-    decided = {s: sample for s, sample in by_sign.items() if s is not None}
-    for sign, sample in sorted(decided.items()):
-        if sign == 0:
-            continue
-        if m % 2 == 1:
-            kind = "saddle"
-        else:
-            kind = "maximum" if sign < 0 else "minimum"
-        where = "" if g.is_ground else f"{g_text} {'<' if sign < 0 else '>'} 0"
-        st.pieces.append(SetPiece(sample, kind, where))
+    st.pieces += _pieces_by_sign(samples, g, lambda sign: "saddle" if m % 2 == 1
+                                 else "maximum" if sign < 0 else "minimum")
     if m % 2 == 1 and len(st.pieces) > 1:  # both signs of g: still one kind
         st.pieces = [SetPiece(st.pieces[0].sample, "saddle",
-                              "" if g.is_ground else f"{g_text} != 0")]
+                              "" if g.is_ground else f"{g.as_expr()} != 0")]
     special = []
     if game.n_agents > 2:
         # the singular locus (h = grad h = 0: a cone's apex, a Whitney umbrella's handle) and
@@ -1543,9 +1528,7 @@ def _thin_hypersurface_pieces(game: Game, st: StationarySet, h: sympy.Poly, g: s
                                            squarefree=True)
             samples += [p.boxes for p in points if p.boxes]
             continue
-        found = _closest_point_samples(basis, agents, dim, deadline)
-        if found is None:
-            found = _slice_samples(basis, agents, dim, deadline)
+        found = _component_samples(basis, agents, dim, deadline)
         if gf is not None:
             fb = integer_polys(basis, agents, grevlex_context(agents))
             found += _sign_region_samples(fb, n - dim, gf, agents, deadline) or []
@@ -1554,24 +1537,36 @@ def _thin_hypersurface_pieces(game: Game, st: StationarySet, h: sympy.Poly, g: s
             real_dim = max(real_dim, dim)
         samples += found
     st.dimension = real_dim
-    by_sign: dict[int | None, tuple[float, ...]] = {}
-    for boxes in samples:
-        sign = int(sympy.sign(g.LC())) if g.is_ground else certified_sign(g, boxes)
-        by_sign.setdefault(sign, b_point(boxes))
-    g_text = str(g.as_expr())
-    for sign, sample in sorted(by_sign.items(), key=lambda kv: (kv[0] is None, kv[0] or 0)):
-        if sign == 0:
-            continue
-        if sign is None:
-            st.pieces.append(SetPiece(sample, "undetermined",
-                                      f"sign of {g_text} not decided in time"))
-            continue
-        kind = "maximum" if sigma**m * sign < 0 else "minimum"
-        where = "" if g.is_ground else f"{g_text} {'<' if sign < 0 else '>'} 0"
-        st.pieces.append(SetPiece(sample, kind, where))
+    st.pieces += _pieces_by_sign(_cofactor_signs(g, samples), g, lambda sign: (
+        "maximum" if sigma**m * sign < 0 else "minimum"))
     _add_special_points(game, st, special, order=m + 1)
     st.reason = (f"every real point of the hypersurface is singular: its real points have "
                  f"dimension {real_dim}")
+
+
+def _cofactor_signs(g: sympy.Poly, samples: list[tuple[Box, ...]]
+                    ) -> list[tuple[tuple[Box, ...], int | None]]:
+    """Each sample with the certified sign of the cofactor g there (None: not decided)."""
+    return [(boxes, int(sympy.sign(g.LC())) if g.is_ground else certified_sign(g, boxes))
+            for boxes in samples]
+
+
+def _pieces_by_sign(samples: Sequence[tuple[tuple[Box, ...], int | None]], g: sympy.Poly,
+                    kind_of: Callable[[int], str]) -> list[SetPiece]:
+    """One piece per sign of the cofactor g met at the samples (``kind_of(sign)`` its kind),
+    the undetermined one first; samples where g = 0 are special points, not pieces."""
+    by_sign: dict[int | None, tuple[float, ...]] = {}
+    for boxes, sign in samples:
+        by_sign.setdefault(sign, b_point(boxes))
+    g_text = str(g.as_expr())
+    pieces = []
+    if None in by_sign:
+        pieces.append(SetPiece(by_sign[None], "undetermined",
+                               f"sign of {g_text} not decided in time"))
+    for sign, sample in sorted((s, p) for s, p in by_sign.items() if s):
+        where = "" if g.is_ground else f"{g_text} {'<' if sign < 0 else '>'} 0"
+        pieces.append(SetPiece(sample, kind_of(sign), where))
+    return pieces
 
 
 def _add_special_points(game: Game, st: StationarySet, special: list[RealSolution],
