@@ -75,6 +75,7 @@ from verify.verdicts import (  # noqa: F401 (re-exported)
     PHASE_SLIP,
     PJAP_REFERENCE_RUNS,
     STATUSES,
+    TRAJECTORY_RUNS,
     UNASSIGNED,
     UNCONVERGED,
     Z_SCORE,
@@ -83,6 +84,7 @@ from verify.verdicts import (  # noqa: F401 (re-exported)
     _basin_check,
     _drift_check,
     _finite_data_shift,
+    _trajectory_check,
 )
 
 Predictor = Callable[[Game, Empirical], Sequence[FixedPoint]]
@@ -108,7 +110,8 @@ class _Compiled:
     dataset of the same shape (for checks of a few seconds, compiling is what costs)."""
 
     def __init__(self, game: Game, config: OfflineConfig) -> None:
-        self.train = jax.jit(jax.vmap(make_offline_train(game, config), in_axes=(0, None, 0)))
+        factory = make_offline_train  # looked up per call: tests swap in mutated trainers
+        self.train = jax.jit(jax.vmap(factory(game, config), in_axes=(0, None, 0)))
 
 
 _COMPILED: OrderedDict = OrderedDict()
@@ -116,7 +119,8 @@ _COMPILED_KEEP = 8
 
 
 def _compiled(game: Game, config: OfflineConfig) -> _Compiled:
-    key = (str(game.reward), game.agent_names, config)
+    # The trainer factory is part of the key: tests swap in mutated trainers.
+    key = (str(game.reward), game.agent_names, config, make_offline_train)
     if key in _COMPILED:
         _COMPILED.move_to_end(key)
     else:
@@ -230,7 +234,14 @@ def verify_game(
 
     # The independent reference from the same starts.
     n_ref = seeds if ref.decoupled else min(seeds, PJAP_REFERENCE_RUNS)
-    run = reference_map(ref, inits[:n_ref], steps, lr, clip, bound, every, m_tail)
+    n_traj = min(n_ref, TRAJECTORY_RUNS)
+    if n_traj == n_ref:  # one pass gives the reference and the noise along its paths
+        run = noisy = reference_map(ref, inits[:n_ref], steps, lr, clip, bound, every, m_tail,
+                                    batch_size)
+    else:
+        run = reference_map(ref, inits[:n_ref], steps, lr, clip, bound, every, m_tail)
+        noisy = reference_map(ref, inits[:n_traj], steps, lr, clip, bound, every, m_tail,
+                              batch_size)
     ref_div = np.zeros(seeds, bool)
     ref_div[:n_ref] = run.diverged
     referenced = np.arange(seeds) < n_ref
@@ -254,9 +265,18 @@ def verify_game(
 
     if targets:
         mode = "fixed_point"
-        basins, basin_of_run, check_failed, observed, tolerance, check_reasons = _basin_check(
+        # Where the reference map goes from each predicted point itself (an exact prediction
+        # stays put): the prediction's error, judged with the basin's own tolerance.
+        centres = np.array([t.point for t in targets])
+        moved = reference_map(ref, centres, steps, lr, clip, bound, every, m_tail)
+        residual = np.where(moved.diverged, np.inf,
+                            np.linalg.norm(np.nan_to_num(moved.last) - centres, axis=1))
+        (basins, basin_of_run, check_failed, observed, tolerance, check_reasons,
+         tracking) = _basin_check(
             targets, final, policy[:, -1], divergent | excluded, run, n_ref, m_tail, details,
-            lambda idx: path_variance(ref, inits[idx], steps, lr, batch_size, every, m_tail)[0])
+            lambda idx: path_variance(ref, inits[idx], steps, lr, batch_size, every, m_tail)[0],
+            residual=residual, box_width=None if clip is None else 2 * clip,
+            search_complete=not (own and not ref.decoupled))
         failed |= check_failed
         reasons += check_reasons
         if pjap is None and regulariser is None and not isinstance(data, Empirical):
@@ -272,6 +292,21 @@ def verify_game(
             lambda idx: path_variance(ref, inits[idx], steps, lr, batch_size, every, m_tail)[1])
         failed |= drift_failed
         reasons += drift_reasons
+        tracking = ok
+
+    # How the runs trained: every logged point of each run against the reference map's path
+    # from the same start (rate, schedule and weighting bugs leave the end point alone).
+    trajectory = _trajectory_check(policy, noisy, tracking & ~divergent & ~ref_div)
+    details["trajectory"] = trajectory
+    if trajectory["passed"] is False:
+        failed = True
+        reasons.append(
+            f"trajectory: at log point {trajectory['worst_log']} (step "
+            f"{trajectory['worst_log'] * every}) the {trajectory['compared_runs']} runs are "
+            f"{trajectory['worst_mean_gap']:.3g} (mean gap) from the reference map's paths, "
+            f"whose noise sd there is {trajectory['worst_rms_sd']:.3g}: chi-square "
+            f"{trajectory['worst_statistic']:.3g} > {trajectory['limit']:.3g} "
+            f"({trajectory['failed_logs']} of {trajectory['log_points']} log points fail)")
 
     compared = (sum(b.runs for b in basins) if mode == "fixed_point"
                 else int(details.get("compared_runs", 0)))
@@ -280,7 +315,10 @@ def verify_game(
         status = "failed"
     elif all_diverged_as_predicted:
         status = "passed"
-        reasons.append("every run diverges, as the reference map predicts from every start")
+        reasons.append("every run diverges, as the reference map predicts from every start; "
+                       "no point was compared")
+    elif details.get("incomplete_search"):
+        status = "inconclusive"
     elif (compared == 0 or not math.isfinite(tolerance)
           or any(b.runs and not math.isfinite(b.tolerance) for b in basins)
           or any("odd number of steps" in r for r in reasons)):

@@ -36,6 +36,13 @@ MISMATCH_ALLOWANCE = 0.05
 # The reference map is iterated in NumPy from at most this many starts when the expected update
 # is a sum over the dataset (PJAP): (starts x rows) work per step.
 PJAP_REFERENCE_RUNS = 64
+# A basin tolerance wider than this fraction of the clip box cannot separate a wall from the
+# interior (near a wall the linear noise model's 1 / (1 - rho) blows up): never a pass.
+MAX_BOX_FRACTION = 0.05
+# Trajectory check: runs compared (paths x noise propagation cost) and the family-wise false
+# alarm probability spread over its log points (Bonferroni).
+TRAJECTORY_RUNS = 64
+TRAJECTORY_FAMILY_P = 1e-4
 STATUSES = ("passed", "failed", "inconclusive")
 
 
@@ -50,10 +57,12 @@ class Basin:
         observed_mean: mean of their tail-averaged final policies.
         reference_mean: mean of the reference map's tail averages from the same starts (the
             point itself where a run's reference went to another basin).
-        error: distance between ``observed_mean`` and ``reference_mean``.
-        tolerance: the derived tolerance for that error.
+        error: ``max(run_error, prediction_error)``, the number the verdict compares.
+        tolerance: the derived tolerance for that error (the only one applied to the basin).
         passed: ``error <= tolerance`` (and the tolerance is finite).
         kind: ``"fixed point"``, ``"period-2 orbit"`` or ``"wall"`` (on the clip box).
+        run_error: distance between ``observed_mean`` and ``reference_mean``.
+        prediction_error: how far the reference map moves from ``point`` over the horizon.
     """
 
     point: tuple[float, ...]
@@ -64,6 +73,8 @@ class Basin:
     passed: bool
     reference_mean: tuple[float, ...] = ()
     kind: str = "fixed point"
+    run_error: float = math.nan
+    prediction_error: float = math.nan
 
 
 @dataclass
@@ -111,6 +122,29 @@ class VerificationResult:
     def passed(self) -> bool:
         """True iff ``status == "passed"``."""
         return self.status == "passed"
+
+    @property
+    def compared_points(self) -> int:
+        """Runs whose result was compared with a prediction or the reference map (divergent
+        and excluded runs are not): 0 means the verdict rests on divergence alone."""
+        if self.mode == "fixed_point":
+            return int(sum(b.runs for b in self.basins))
+        return int(self.details.get("compared_runs", 0))
+
+    @property
+    def verdict(self) -> str:
+        """The status, with what it rests on when that is not a comparison of points.
+
+        Example:
+            >>> r = VerificationResult("passed", [], [], (math.nan,), math.nan, 2,
+            ...                        np.full((2, 1), np.nan), [], np.full(2, -2), "drift", 2)
+            >>> r.verdict
+            'passed (all runs diverge, as predicted)'
+        """
+        if self.status == "passed" and self.compared_points == 0 and self.divergent_runs == len(
+                self.basin_of_run) and self.expected_divergent_runs > 0:
+            return "passed (all runs diverge, as predicted)"
+        return self.status
 
     def _rows(self) -> list[tuple[str, str, str, str, str, str]]:
         """(point, stability, runs, observed, error, tolerance) per predicted point."""
@@ -189,6 +223,8 @@ class VerificationResult:
         """
         out: dict = {
             "status": self.status,
+            "verdict": self.verdict,
+            "compared_points": self.compared_points,
             "reasons": list(self.reasons),
             "passed": self.passed,
             "predicted": [{"point": [float(v) for v in p.point], "stable": p.stable}
@@ -219,11 +255,19 @@ def _fmt_point(point) -> str:
 def _basin_check(targets: list[Target], final: np.ndarray, last: np.ndarray, skip: np.ndarray,
                  run: MapRun,
                  n_ref: int, m_tail: int, details: dict,
-                 path_var: Callable[[np.ndarray], np.ndarray]):
+                 path_var: Callable[[np.ndarray], np.ndarray],
+                 residual: np.ndarray | None = None, box_width: float | None = None,
+                 search_complete: bool = True):
     """Assign runs to target points and check each occupied basin against the reference.
 
     A run that is near no target but whose reference map has not reached one either is compared
-    with that reference alone, with the noise propagated along the path (``path_var``)."""
+    with that reference alone, with the noise propagated along the path (``path_var``).
+
+    ``residual[k]``: how far the reference map moves from target ``k`` itself over the horizon
+    (zero for an exact fixed point or orbit phase; a wrong prediction drifts to the true one).
+    It is held to the *same* tolerance as the runs' mean: one tolerance decides the basin, and
+    it is the one printed. ``box_width``: with a clip box, a tolerance above
+    :data:`MAX_BOX_FRACTION` of it cannot tell a wall from the interior: inconclusive."""
     seeds, n = final.shape
     centres = np.array([t.point for t in targets])
     averaged = []  # per target: (n,) variance of one run's tail average
@@ -305,32 +349,55 @@ def _basin_check(targets: list[Target], final: np.ndarray, last: np.ndarray, ski
                               ) if unreferenced.any() else 0.0
             tol = Z_SCORE * math.sqrt(float(np.sum(averaged[k])) / count) + t.deterministic \
                 + transient
-            err = float(np.linalg.norm(mean - ref_mean))
+            run_err = float(np.linalg.norm(mean - ref_mean))
+            pred_err = float(residual[k]) if residual is not None else 0.0
+            err = max(run_err, pred_err)
         else:
             mean = ref_mean = np.full(n, np.nan)
-            tol, err = math.nan, math.nan
-        ok_basin = bool(count and math.isfinite(tol) and err <= tol)
+            tol, err, run_err, pred_err = math.nan, math.nan, math.nan, math.nan
+        too_wide = bool(box_width is not None and count and math.isfinite(tol)
+                        and tol > MAX_BOX_FRACTION * box_width)
+        ok_basin = bool(count and math.isfinite(tol) and err <= tol and not too_wide)
         basins.append(Basin(tuple(map(float, t.point)), count, tuple(map(float, mean)), err,
-                            float(tol), ok_basin, tuple(map(float, ref_mean)), t.kind))
-        if count and not ok_basin:
+                            float(tol), ok_basin, tuple(map(float, ref_mean)), t.kind,
+                            run_err, pred_err))
+        where = tuple(round(float(v), 4) for v in t.point)
+        if too_wide:
+            reasons.append(f"basin {where}: the derived tolerance {tol:.3g} exceeds "
+                           f"{MAX_BOX_FRACTION:g} of the clip box's width {box_width:g} (the "
+                           "point is too close to a wall for the linear noise model)")
+        elif count and not ok_basin:
             failed = failed or math.isfinite(tol)
-            reasons.append(f"basin {tuple(round(float(v), 4) for v in t.point)}: mean of "
-                           f"{count} runs is {err:.3g} from the reference, tolerance {tol:.3g}")
+            if pred_err > tol:
+                reasons.append(f"prediction: the reference map moves {pred_err:.3g} away from "
+                               f"the predicted point {where}, tolerance {tol:.3g}")
+            if run_err > tol:
+                reasons.append(f"basin {where}: mean of {count} runs is {run_err:.3g} from the "
+                               f"reference, tolerance {tol:.3g}")
         details.setdefault("per_point", []).append({
             "point": t.point.tolist(), "kind": t.kind,
             "stationary_variance": t.variance.tolist(), "log_correlation": t.correlation.tolist(),
             "deterministic_terms": t.deterministic, "single_run_tolerance": t.single_tol})
-    unassigned = int(np.sum(basin_of_run == UNASSIGNED))
+    unassigned_mask = basin_of_run == UNASSIGNED
+    # An uncertified fixed-point search may have missed the attractor that a run and its
+    # reference both reached: that is an incomplete prediction, not a broken trainer.
+    missed = unassigned_mask & ref_elsewhere if not search_complete else np.zeros(seeds, bool)
+    unassigned = int(np.sum(unassigned_mask & ~missed))
     if unassigned:
         failed = True
         reasons.append(f"{unassigned} run(s) ended near no predicted attractor and away from "
                        "the reference map")
     if np.any(ref_elsewhere):
-        failed = True
         where = ref_tail[np.flatnonzero(ref_elsewhere)[0]]
-        reasons.append(f"the reference map from {int(ref_elsewhere.sum())} start(s) settles "
-                       f"near {tuple(round(float(v), 4) for v in where)}, which is no predicted "
-                       "attractor")
+        what = (f"the reference map from {int(ref_elsewhere.sum())} start(s) settles near "
+                f"{tuple(round(float(v), 4) for v in where)}, which is no predicted attractor")
+        if search_complete:
+            failed = True
+            reasons.append(what)
+        else:
+            details["incomplete_search"] = True
+            reasons.append(what + ": the fixed-point search is not certified and missed it "
+                           "(inconclusive)")
     if slipped.any():
         reasons.append(f"{int(slipped.sum())} run(s) flipped the phase of a period-2 orbit "
                        "within the averaged tail and are excluded")
@@ -338,13 +405,14 @@ def _basin_check(targets: list[Target], final: np.ndarray, last: np.ndarray, ski
     if unconverged:
         reasons.append(f"{unconverged} run(s) have not reached an attractor within the horizon "
                        "(they track the reference map, which has not either)")
-    details["runs_in_reference_basin"] = int(np.sum(
-        (basin_of_run >= 0) & ref_at_target & (ref_nearest == basin_of_run)))
+    same_basin = (basin_of_run >= 0) & ref_at_target & (ref_nearest == basin_of_run)
+    details["runs_in_reference_basin"] = int(np.sum(same_basin))
     occupied = [b for b in basins if b.runs]
     main = max(occupied, key=lambda b: b.runs) if occupied else None
     observed = main.observed_mean if main else tuple([math.nan] * n)
     tolerance = main.tolerance if main else math.nan
-    return basins, basin_of_run, failed, observed, tolerance, reasons
+    tracking = same_basin | (basin_of_run == UNCONVERGED)
+    return basins, basin_of_run, failed, observed, tolerance, reasons, tracking
 
 
 def _drift_check(policy: np.ndarray, run: MapRun, ok: np.ndarray, inits: np.ndarray,
@@ -416,3 +484,49 @@ def _finite_data_shift(game, data, targets, ref: ReferenceField, n_rows, lr) -> 
         expected.append(math.sqrt(s2 / n_rows) / h if h > 0 else math.inf)
     return {"population_predicted": [list(map(float, p.point)) for p in population],
             "finite_data_shift": shifts, "finite_data_shift_expected": expected}
+
+
+def _trajectory_check(policy: np.ndarray, run: MapRun, compare: np.ndarray) -> dict:
+    """How the runs trained, not only where they ended: each run's logged path against the
+    reference map's path *from the same start*, at every log point.
+
+    Under the noise model the gap of run ``k`` at log ``t`` is Gaussian with variance
+    ``run.path_variance[k, t]`` (linearised SGD noise propagated along the path) about a mean
+    no larger than ``run.path_bias[k, t]``. Each gap is shrunk by that bias bound, standardised,
+    and the squares are summed over runs and agents: under the model a chi-square variable with
+    ``runs x agents`` degrees of freedom at every log point, tested at
+    ``TRAJECTORY_FAMILY_P / logs`` (Bonferroni over the log points). A rate-only bug (a 10 %
+    wrong step, skipped updates, a clip before the step) leaves the end point where it was but
+    moves the path by many standard deviations of the early, still small, noise.
+
+    ``compare``: ``(K,)`` runs to use (referenced, not divergent, in the same basin as their
+    reference). Returns the JSON-ready ``trajectory`` entry (``passed`` None: not run).
+    """
+    from scipy.stats import chi2
+
+    assert run.path is not None and run.path_variance is not None and run.path_bias is not None
+    idx = np.flatnonzero(compare[:run.path.shape[0]])
+    if idx.size == 0:
+        return {"passed": None, "reason": "no run to compare with the reference path"}
+    n_logs = run.path.shape[1] - 1
+    gap = policy[idx, 1:].astype(np.float64) - run.path[idx, 1:]              # (k, L, n)
+    var = run.path_variance[idx, 1:]
+    # float32 representation of the iterate: even a noiseless step cannot do better
+    floor = (FLOAT32_EPS * (1 + np.abs(run.path[idx, 1:]))) ** 2
+    excess = np.maximum(np.abs(gap) - run.path_bias[idx, 1:, None], 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stat = np.sum(excess**2 / (var + floor), axis=(0, 2))                   # (L,)
+    dof = idx.size * gap.shape[2]
+    limit = float(chi2.isf(TRAJECTORY_FAMILY_P / n_logs, dof))
+    ratio = stat / limit
+    worst = int(np.nanargmax(np.where(np.isfinite(ratio), ratio, np.inf)))
+    mean_gap = np.linalg.norm(gap.mean(axis=0), axis=1)
+    return {
+        "passed": bool(np.all(stat <= limit)),
+        "compared_runs": int(idx.size), "log_points": n_logs, "degrees_of_freedom": dof,
+        "family_p": TRAJECTORY_FAMILY_P, "limit": limit,
+        "worst_log": worst + 1, "worst_statistic": float(stat[worst]),
+        "worst_mean_gap": float(mean_gap[worst]),
+        "worst_rms_sd": float(math.sqrt(np.mean(var[:, worst]))),
+        "failed_logs": int(np.sum(~(stat <= limit))),
+    }
