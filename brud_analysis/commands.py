@@ -410,7 +410,8 @@ def run_condition(args: argparse.Namespace) -> int:
         elif a["possible"] is None:
             why = a.get("reason") or "give the parameters values to decide"
             print(f"    admissible means: {why}")
-        elif a["possible"] is False and not a["relations"][0].startswith("impossible"):
+        elif a["possible"] is False and not any(r.startswith("impossible")
+                                                for r in a["relations"]):
             print("    impossible: no real std >= 0 satisfies this for any mean")
     verdict = "undecided (symbolic parameters)" if out["possible"] is None else out["possible"]
     print(f"possible    {verdict}")
