@@ -194,6 +194,9 @@ def run_online(args: argparse.Namespace) -> int:
         raise BrudError(f"--init needs {game.n_agents} values, got {len(init)}")
     if not args.buffer_sizes:
         raise BrudError("--buffer-sizes needs at least one size")
+    if args.steps < args.batch_size:  # updates wait for a full batch: none would ever run
+        raise BrudError(f"--steps {args.steps} is below --batch-size {args.batch_size}: updates "
+                        "start once the buffer holds a full batch, so no update would run")
     if getattr(args, "animate", None):  # refuse a bad path or format before training
         from verify.animation import check_animation_path
 
