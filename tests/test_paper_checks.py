@@ -102,6 +102,8 @@ def test_report_files_and_figures(quick_report):
     assert saved["counts"] == payload["counts"]
     assert saved["provenance"]["config"]["quick"] is True and "## Provenance" in report
     assert f"took **{payload['seconds']:.0f} s**" in report  # states its duration
+    assert f"**{payload['cpu_seconds']:.0f} s of CPU**" in report  # and its CPU time
+    assert all(c["cpu_seconds"] >= 0 for c in payload["claims"])
     assert report.count("Refuted if:") == len(payload["claims"])
 
 
