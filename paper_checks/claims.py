@@ -28,7 +28,8 @@ STATUSES = (*VERDICTS, "error")
 
 
 class NotRun(Exception):  # noqa: N818 (a verdict, not a failure)
-    """Raised inside a check when it cannot run (missing results, missing dependency)."""
+    """Raised inside a check when it cannot run for want of *results* (e.g. no HalfCheetah run
+    yet). Never for a missing module: a broken install is an ``error`` (exit code 1)."""
 
 
 @dataclass
@@ -237,21 +238,6 @@ def run_claims(ctx: Context, claims: Iterable[Claim], progress: bool = False
             bar.write(f"{status:9s} {c.id} ({result.cpu_seconds:.1f} s CPU, "
                       f"{result.seconds:.1f} s wall)", file=sys.stderr)
     return results
-
-
-def require(module: str) -> Any:
-    """Import ``module`` or raise :class:`NotRun` (a helper's module not written yet).
-
-    Example:
-        >>> require("math").sqrt(4.0)
-        2.0
-    """
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as err:
-        raise NotRun(f"{module} is not available ({err})") from None
 
 
 _T = TypeVar("_T")
