@@ -66,7 +66,8 @@ def add_time_budget_option(parser: argparse.ArgumentParser, default: float, what
     """
     parser.add_argument(
         "--time-budget", type=_budget, default=default, metavar="S",
-        help=f"seconds for the whole command, {what} included; past it brud stops with "
+        help=f"CPU seconds for the whole command, {what} included (a busy machine does not "
+             f"spend them); past them brud stops with "
              f"an error (default {default:g})")
     parser.set_defaults(bounded=True)
 
