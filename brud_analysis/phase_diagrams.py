@@ -24,6 +24,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import sympy
@@ -190,15 +191,10 @@ def _pyplot():
     return plt
 
 
-def _save(fig, path: str | Path) -> Path:
-    import io
+def _save(fig, path: str | Path, config: dict[str, Any]) -> Path:
+    from brud_analysis.figure_files import save_png
 
-    from brud_analysis.output import write_atomic
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    _pyplot().close(fig)
-    return write_atomic(path, buf.getvalue())
+    return save_png(fig, path, config, dpi=110, bbox_inches="tight")
 
 
 def condition_phase_diagram(game: Game, target: Sequence, path: str | Path, *,
@@ -278,7 +274,9 @@ def condition_phase_diagram(game: Game, target: Sequence, path: str | Path, *,
         a.set_ylim(0, plane.stds[-1])
     fig.suptitle(f"BRUD phase diagram of target ({', '.join(f'{t:.4g}' for t in plane.target)}) "
                  f"(docs/theory.md#data-conditions)", fontsize=11)
-    return _save(fig, path)
+    return _save(fig, path, {"figure": "BRUD phase diagram", "reward": str(game.reward),
+                             "target": [str(t) for t in exact], "family": family,
+                             "resolution": resolution})
 
 
 def _draw_admissible_means(ax, intervals, lo: float, hi: float) -> None:
@@ -547,4 +545,7 @@ def pjap_phase_diagram(game: Game, means: Sequence[float], path: str | Path, *,
     fig.suptitle(f"PJAP flow (L2 kernel, eps 0, data N(({mean_txt}), std^2) per agent), "
                  f"started at ({start_txt}); R = {game.reward}\n"
                  "docs/theory.md#the-pjap-field", fontsize=10)
-    return _save(fig, path)
+    return _save(fig, path, {"figure": "PJAP phase diagram", "reward": str(game.reward),
+                             "means": [float(m) for m in means], "alpha_range": alpha_range,
+                             "std_range": std_range, "start": plane.start,
+                             "resolution": resolution, "steps": steps})
