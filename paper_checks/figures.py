@@ -26,11 +26,9 @@ def _pyplot():
 
 
 def _save(fig, path: Path) -> Path:
-    plt = _pyplot()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    from brud_analysis.figure_files import save_png
+
+    return save_png(fig, path, {"figure": path.stem, "source": "brud paper-checks"}, dpi=90)
 
 
 def _one_per_init(policies: np.ndarray, n_inits: int) -> np.ndarray:
