@@ -127,8 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         if verdict != "PASS":
             failed += 1
             sys.stdout.writelines(difflib.unified_diff(
-                (s.expected + "\n").splitlines(True), (printed.rstrip("\n") + "\n").splitlines(True),
-                "README", "printed"))
+                (s.expected + "\n").splitlines(True),
+                (printed.rstrip("\n") + "\n").splitlines(True), "README", "printed"))
             print(flush=True)
     print(f"{len(chosen) - failed} passed, {failed} failed")
     return 1 if failed else 0
