@@ -10,6 +10,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 from markdown.extensions.toc import slugify
 
@@ -83,3 +84,37 @@ def test_api_reference_builds_strict(tmp_path):
     # doctests render as code (scripts/griffe_examples.py), not as nested Markdown block quotes
     assert "<blockquote>\n<blockquote>" not in page
     assert page.count('class="gp">&gt;&gt;&gt; </span>') > 100
+
+
+def test_architecture_picture_and_module_index_match_the_code():
+    # docs/architecture.png and the module index in docs/architecture.md are drawn from the
+    # imports by scripts/import_graph.py; a module moved, added or rewired since fails here.
+    from PIL import Image
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import import_graph
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    graph = import_graph.project_graph()
+    assert len(graph) > 50 and sum(map(len, graph.values())) > 200  # the graph was read
+    redraw = "stale: run `python scripts/import_graph.py` and commit docs/architecture.*"
+    with Image.open(ROOT / "docs" / "architecture.png") as picture:
+        drawn = picture.text.get(import_graph.FINGERPRINT_KEY)  # type: ignore[attr-defined]
+    assert drawn == import_graph.fingerprint(graph), f"docs/architecture.png is {redraw}"
+    page = (ROOT / "docs" / "architecture.md").read_text()
+    assert import_graph.module_index(graph) in page, f"the module index is {redraw}"
+
+
+@pytest.mark.parametrize("script", ["import_graph", "griffe_examples"])
+def test_docs_scripts_examples_run(script):
+    import doctest
+    import importlib
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        module = importlib.import_module(script)
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    result = doctest.testmod(module)
+    assert result.failed == 0 and result.attempted > 0
