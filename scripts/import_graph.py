@@ -133,6 +133,7 @@ def draw(out: Path = OUT) -> Path:
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+    from matplotlib.path import Path as MplPath
 
     graph = project_graph()
     depth = depths(graph)
@@ -166,20 +167,19 @@ def draw(out: Path = OUT) -> Path:
         for t in targets:
             if package_of(m) != package_of(t) and m != ENTRY_POINT:
                 between[package_of(m), package_of(t)] += 1
+    apex = {pq: 0.12 * abs(centre[pq[0]] - centre[pq[1]]) + 0.3 for pq in between}
     for (p, q), n in sorted(between.items()):
         colour = COLOURS[p.split(".")[0]]
-        dx = centre[q] - centre[p]
-        rad = 0.3 if dx < 0 else -0.3  # every arc bulges upwards
-        arcs.add_patch(FancyArrowPatch((centre[p], 0.0), (centre[q], 0.0),
-                                       connectionstyle=f"arc3,rad={rad}",
-                                       arrowstyle="-|>,head_width=4,head_length=8",
+        # a quadratic Bezier in data coordinates (arc3 bends in pixels, so its apex is not
+        # where a label computed in data units would sit); its apex is half the control height
+        mid, h = (centre[p] + centre[q]) / 2, apex[p, q]
+        curve = MplPath([(centre[p], 0.0), (mid, 2 * h), (centre[q], 0.0)],
+                        [MplPath.MOVETO, MplPath.CURVE3, MplPath.CURVE3])
+        arcs.add_patch(FancyArrowPatch(path=curve, arrowstyle="-|>,head_width=4,head_length=8",
                                        lw=0.8 + 0.12 * n, color=colour, alpha=0.8))
-        # an arc3 curve's midpoint lies rad * |dx| / 2 above the chord
-        arcs.text((centre[p] + centre[q]) / 2, abs(rad * dx) / 2, str(n), ha="center", va="center",
-                  fontsize=8, color=colour, weight="bold",
-                  bbox=dict(fc="white", ec="none", pad=0.5))
-    reach = max((abs(centre[p] - centre[q]) for p, q in between), default=1.0)
-    arcs.set_ylim(-0.3, 0.16 * reach + 0.5)
+        arcs.text(mid, h, str(n), ha="center", va="center", fontsize=8, color=colour,
+                  weight="bold", bbox=dict(fc="white", ec="none", pad=0.5))
+    arcs.set_ylim(-0.2, 1.15 * max(apex.values(), default=1.0) + 0.3)
     arcs.axis("off")
     arcs.set_title(f"Import layers of brud-analysis, read from the code: {len(graph)} modules, "
                    f"{sum(len(t) for t in graph.values())} imports between them", fontsize=11)
