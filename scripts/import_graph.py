@@ -31,7 +31,10 @@ OUT = ROOT / "docs" / "architecture.png"
 PAGE = ROOT / "docs" / "architecture.md"
 START, END = "<!-- module index: scripts/import_graph.py -->", "<!-- end of module index -->"
 FINGERPRINT_KEY = "brud-import-graph"
-COLOURS = {"brud_analysis": "#3a6ea5", "verify": "#c0632b", "paper_checks": "#4f8a3c"}
+_PALETTE = ("#3a6ea5", "#c0632b", "#4f8a3c", "#8a4f9e", "#9e8a2f", "#2f8a8a")
+# one colour per top-level package, in the layer order of the import-graph test (a package added
+# there, such as a separate CLI package, gets the next colour)
+COLOURS = {p: _PALETTE[i % len(_PALETTE)] for i, p in enumerate(PACKAGES)}
 
 
 def project_graph() -> dict[str, set[str]]:
@@ -116,6 +119,10 @@ def package_order(graph: dict[str, set[str]]) -> list[str]:
     return sorted(packages, key=lambda p: (level[p], _top_index(p), p))
 
 
+def _colour(module: str) -> str:
+    return COLOURS.get(module.split(".")[0], "0.3")
+
+
 def _top_index(module: str) -> int:
     top = module.split(".")[0]
     return PACKAGES.index(top) if top in PACKAGES else len(PACKAGES)
@@ -133,6 +140,7 @@ def draw(out: Path = OUT) -> Path:
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+    from matplotlib.path import Path as MplPath
 
     graph = project_graph()
     depth = depths(graph)
@@ -166,25 +174,24 @@ def draw(out: Path = OUT) -> Path:
         for t in targets:
             if package_of(m) != package_of(t) and m != ENTRY_POINT:
                 between[package_of(m), package_of(t)] += 1
+    apex = {pq: 0.12 * abs(centre[pq[0]] - centre[pq[1]]) + 0.3 for pq in between}
     for (p, q), n in sorted(between.items()):
-        colour = COLOURS[p.split(".")[0]]
-        dx = centre[q] - centre[p]
-        rad = 0.3 if dx < 0 else -0.3  # every arc bulges upwards
-        arcs.add_patch(FancyArrowPatch((centre[p], 0.0), (centre[q], 0.0),
-                                       connectionstyle=f"arc3,rad={rad}",
-                                       arrowstyle="-|>,head_width=4,head_length=8",
+        colour = _colour(p)
+        # a quadratic Bezier in data coordinates (arc3 bends in pixels, so its apex is not
+        # where a label computed in data units would sit); its apex is half the control height
+        mid, h = (centre[p] + centre[q]) / 2, apex[p, q]
+        curve = MplPath([(centre[p], 0.0), (mid, 2 * h), (centre[q], 0.0)],
+                        [MplPath.MOVETO, MplPath.CURVE3, MplPath.CURVE3])
+        arcs.add_patch(FancyArrowPatch(path=curve, arrowstyle="-|>,head_width=4,head_length=8",
                                        lw=0.8 + 0.12 * n, color=colour, alpha=0.8))
-        # an arc3 curve's midpoint lies rad * |dx| / 2 above the chord
-        arcs.text((centre[p] + centre[q]) / 2, abs(rad * dx) / 2, str(n), ha="center", va="center",
-                  fontsize=8, color=colour, weight="bold",
-                  bbox=dict(fc="white", ec="none", pad=0.5))
-    reach = max((abs(centre[p] - centre[q]) for p, q in between), default=1.0)
-    arcs.set_ylim(-0.3, 0.16 * reach + 0.5)
+        arcs.text(mid, h, str(n), ha="center", va="center", fontsize=8, color=colour,
+                  weight="bold", bbox=dict(fc="white", ec="none", pad=0.5))
+    arcs.set_ylim(-0.2, 1.15 * max(apex.values(), default=1.0) + 0.3)
     arcs.axis("off")
     arcs.set_title(f"Import layers of brud-analysis, read from the code: {len(graph)} modules, "
                    f"{sum(len(t) for t in graph.values())} imports between them", fontsize=11)
     for p, (left, right) in columns.items():
-        colour = COLOURS[p.split(".")[0]]
+        colour = _colour(p)
         ax.add_patch(FancyBboxPatch((left - 0.1, -0.45), right - left + 0.2, top + 0.9,
                                     boxstyle="round,pad=0.02", fc=colour, alpha=0.07, ec="none"))
         ax.text(centre[p], top + 0.55, p.replace(".", "/") + "/", ha="center", va="bottom",
@@ -197,11 +204,11 @@ def draw(out: Path = OUT) -> Path:
             (x0, y0), (x1, y1) = pos[m], pos[t]
             ax.annotate("", xy=(x1, y1 + box_h / 2), xytext=(x0, y0 - box_h / 2),
                         arrowprops=dict(arrowstyle="-|>", lw=0.6, shrinkA=0, shrinkB=0,
-                                        color=COLOURS["brud_analysis"] if entry else "0.5",
+                                        color=_colour(ENTRY_POINT) if entry else "0.5",
                                         alpha=0.6 if entry else 0.35,
                                         ls="--" if entry else "-"))
     for m, (cx, cy) in pos.items():
-        colour = COLOURS[m.split(".")[0]]
+        colour = _colour(m)
         lines = MODULES[m].read_text().count("\n")
         ax.add_patch(FancyBboxPatch((cx - box_w / 2, cy - box_h / 2), box_w, box_h,
                                     boxstyle="round,pad=0.02", fc="white", ec=colour,
@@ -220,7 +227,7 @@ def draw(out: Path = OUT) -> Path:
         Line2D([], [], color="0.5", lw=1, label="import within a package (importer above)"),
         *(Line2D([], [], color=c, lw=2, label=f"{k}: its imports from another package, "
                  "summed (arc, above the columns)") for k, c in COLOURS.items()),
-        Line2D([], [], color=COLOURS["brud_analysis"], lw=1, ls="--",
+        Line2D([], [], color=_colour(ENTRY_POINT), lw=1, ls="--",
                label=f"{ENTRY_POINT}: the entry point, which wires the layers"),
     ], loc="upper left", fontsize=7.5, frameon=False, bbox_to_anchor=(0.0, 0.0), ncol=2)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -84,6 +84,9 @@ def test_api_reference_builds_strict(tmp_path):
     # doctests render as code (scripts/griffe_examples.py), not as nested Markdown block quotes
     assert "<blockquote>\n<blockquote>" not in page
     assert page.count('class="gp">&gt;&gt;&gt; </span>') > 100
+    # Sphinx roles render as code, not as a literal ":func:" before it
+    for html in (tmp_path / "site" / "api").rglob("*.html"):
+        assert not re.search(r":(func|class|mod|meth|attr|data|exc):<code>", html.read_text()), html
 
 
 def test_architecture_picture_and_module_index_match_the_code():
