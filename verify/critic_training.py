@@ -29,7 +29,6 @@ the verdict ``inconclusive``, never ``passed``.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
