@@ -50,6 +50,9 @@ def register(subparsers: Any) -> None:
     add_regulariser_option(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     add_parametric_options(p)
+    from brud_analysis.critic_cli import add_critic_options  # beyond the paper (issue 28)
+
+    add_critic_options(p)
     p.set_defaults(handler=run_analyse)
 
     c = subparsers.add_parser(
@@ -248,6 +251,10 @@ def run_analyse(args: argparse.Namespace) -> int:
     data = data_model_from_args(args, game)
     regulariser = regulariser_from_args(args)
     check_assumed_symbols(args, _symbol_names(game, data, regulariser))
+    from brud_analysis.critic_cli import critic_spec_from_args, run_critic_analyse
+
+    if critic_spec_from_args(args) is not None:  # a fitted critic: docs/critics.md
+        return run_critic_analyse(args, game, data)
     game, data, regulariser, code = _parametric_path(args, game, data, regulariser)
     if code is not None:
         return code

@@ -297,8 +297,14 @@ def _singular_message(gram: sympy.Matrix) -> str:
 
 
 # ------------------------------------------------------------------------------ the fields
-def _data_agents(rule: str, i: int, n: int) -> list[int]:
-    """Which agents' actions agent i's update takes from the data under ``rule``."""
+def data_agents(rule: str, i: int, n: int) -> list[int]:
+    """Which agents' actions agent i's update takes from the data under ``rule`` (the rest are
+    at the current policy: the rule's evaluation point).
+
+    Example:
+        >>> data_agents("brud", 0, 3), data_agents("sequential", 0, 3), data_agents("joint", 0, 3)
+        ([1, 2], [1, 2], [])
+    """
     if rule == "brud":
         return [j for j in range(n) if j != i]
     if rule == "sequential":
@@ -328,6 +334,17 @@ def expect_over(expr: sympy.Expr, game: Game, data: DataModel, over: Sequence[in
     return sympy.expand(total)
 
 
+def _field_in_weights(game: Game, data: DataModel, features: Sequence[sympy.Expr],
+                      weights: Sequence[sympy.Symbol], rule: str) -> tuple[sympy.Expr, ...]:
+    # differentiate Q in the action with the weights held fixed (they are the critic's, not
+    # the actor's, parameters)
+    if rule not in RULES:
+        raise BrudError(f"--rule must be one of {', '.join(RULES)}, got {rule!r}")
+    q = sum(w * f for w, f in zip(weights, features, strict=True))
+    return tuple(expect_over(sympy.diff(q, a), game, data, data_agents(rule, i, game.n_agents))
+                 for i, a in enumerate(game.agents))
+
+
 def rule_field(game: Game, data: DataModel, critic: FittedCritic, rule: str | None = None
                ) -> tuple[sympy.Expr, ...]:
     """The actors' field under the fitted critic and an update rule (default the spec's).
@@ -339,19 +356,31 @@ def rule_field(game: Game, data: DataModel, critic: FittedCritic, rule: str | No
         >>> rule_field(g, d, c), rule_field(g, d, c, "joint")
         ((4 - 2*x, 2 - 2*y), (-2*x + 2*y, 2*x - 2*y))
     """
-    rule = rule or critic.spec.rule
-    if rule not in RULES:
-        raise BrudError(f"--rule must be one of {', '.join(RULES)}, got {rule!r}")
-    # differentiate Q in the action with the weights held fixed (they are the critic's, not
-    # the actor's, parameters), then put the fitted weights (functions of theta) in
     ws = sympy.symbols(f"_w0:{len(critic.features)}", cls=sympy.Dummy)
-    q = sum(w * f for w, f in zip(ws, critic.features, strict=True))
-    out = []
-    for i, a in enumerate(game.agents):
-        expected = expect_over(sympy.diff(q, a), game, data,
-                               _data_agents(rule, i, game.n_agents))
-        out.append(sympy.expand(expected.xreplace(dict(zip(ws, critic.weights, strict=True)))))
-    return tuple(out)
+    in_w = _field_in_weights(game, data, critic.features, ws, rule or critic.spec.rule)
+    # then the fitted weights (functions of theta for policy OOD)
+    put = dict(zip(ws, critic.weights, strict=True))
+    return tuple(sympy.expand(g.xreplace(put)) for g in in_w)
+
+
+def mean_field(game: Game, data: DataModel, critic: FittedCritic
+               ) -> tuple[tuple[sympy.Symbol, ...], tuple[sympy.Expr, ...]]:
+    """The joint critic-actor mean field in ``z = (w, theta)``: the critic's gradient flow
+    ``-(E_D[phi phi^T] w - b(theta))`` and the rule's field with the weights free. Its zeros
+    are ``(w*(theta*), theta*)``; what training iterates (docs/critics.md#verification).
+
+    Example:
+        >>> from brud_analysis.data import Normal
+        >>> g = Game("x*y")
+        >>> d = Normal([2, 3], [1, 1])
+        >>> z, f = mean_field(g, d, fit_critic(g, d, CriticSpec("1,x*y")))
+        >>> z, f[2]         # agent x's BRUD direction: w_1 E[y]
+        ((_w0, _w1, x, y), 3*_w1)
+    """
+    ws = sympy.symbols(f"_w0:{len(critic.features)}", real=True)
+    critic_flow = -(critic.gram * sympy.Matrix(ws) - critic.target)
+    actors = _field_in_weights(game, data, critic.features, ws, critic.spec.rule)
+    return tuple(ws) + game.agents, tuple(sympy.expand(v) for v in critic_flow) + actors
 
 
 @dataclass

@@ -212,7 +212,7 @@ def _brud_point(rule, i, n):  # every rule evaluated as BRUD
 
 @pytest.mark.parametrize(("seam", "mutant"), [
     ("_target_entry", _no_half), ("_target_entry", _ood_sign),
-    ("_data_agents", _joint_point), ("_data_agents", _brud_point),
+    ("data_agents", _joint_point), ("data_agents", _brud_point),
 ])
 def test_the_reference_catches_injected_bugs(monkeypatch, seam, mutant):
     monkeypatch.setattr(critic_mod, seam, mutant)
