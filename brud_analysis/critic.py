@@ -409,12 +409,11 @@ def field_fixed_points(field_: Sequence[sympy.Expr], variables: Sequence[sympy.S
         >>> fp.points[0].exact, fp.points[0].stable
         ((1, 0), True)
     """
+    from brud_analysis.algebra.solve.sets import _boxes_of, _exact_sample
     from brud_analysis.solve import (
         FixedPoint,
         FixedPointAnalysis,
-        _boxes_of,
         _check_numeric,
-        _exact_sample,
         algebraic_atoms,
         solve_polynomial_system,
     )

@@ -79,7 +79,8 @@ class CriticTrainConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if (self.steps is not None and self.steps < 10) or self.seeds < 1 or self.batch_size < 1 or self.dataset_size < 2:
+        if ((self.steps is not None and self.steps < 10) or self.seeds < 1
+                or self.batch_size < 1 or self.dataset_size < 2):
             raise BrudError("steps >= 10, seeds >= 1, batch size >= 1 and dataset size >= 2")
         if not 0 < self.tail < 1:
             raise BrudError(f"tail must be in (0, 1), got {self.tail}")
