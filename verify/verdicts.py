@@ -257,7 +257,8 @@ def _basin_check(targets: list[Target], final: np.ndarray, last: np.ndarray, ski
                  n_ref: int, m_tail: int, details: dict,
                  path_var: Callable[[np.ndarray], np.ndarray],
                  residual: np.ndarray | None = None, box_width: float | None = None,
-                 search_complete: bool = True):
+                 search_complete: bool = True,
+                 rest_distance: Callable[[np.ndarray], np.ndarray] | None = None):
     """Assign runs to target points and check each occupied basin against the reference.
 
     A run that is near no target but whose reference map has not reached one either is compared
@@ -290,6 +291,10 @@ def _basin_check(targets: list[Target], final: np.ndarray, last: np.ndarray, ski
     moving = np.zeros(seeds, bool)
     moving[:n_ref] = np.linalg.norm(run.last - run.tail_start, axis=1) > single[
         ref_nearest[:n_ref]]
+    if rest_distance is not None:
+        # A slow reference moves little over the tail yet is far from rest: the Newton step
+        # from its last iterate says how far it still has to go.
+        moving[:n_ref] |= rest_distance(run.last) > single[ref_nearest[:n_ref]]
     ref_elsewhere = ref_ok & ~ref_at_target & ~moving  # settled where nothing is predicted
 
     basin_of_run = np.full(seeds, UNASSIGNED)
@@ -363,6 +368,7 @@ def _basin_check(targets: list[Target], final: np.ndarray, last: np.ndarray, ski
                             run_err, pred_err))
         where = tuple(round(float(v), 4) for v in t.point)
         if too_wide:
+            details["tolerance_too_wide"] = True
             reasons.append(f"basin {where}: the derived tolerance {tol:.3g} exceeds "
                            f"{MAX_BOX_FRACTION:g} of the clip box's width {box_width:g} (the "
                            "point is too close to a wall for the linear noise model)")
@@ -417,7 +423,7 @@ def _basin_check(targets: list[Target], final: np.ndarray, last: np.ndarray, ski
 
 def _drift_check(policy: np.ndarray, run: MapRun, ok: np.ndarray, inits: np.ndarray,
                  ref: ReferenceField, details: dict,
-                 path_var: Callable[[np.ndarray], np.ndarray]):
+                 path_var: Callable[[np.ndarray], np.ndarray], bias: float = 0.0):
     """No stable attractor: the runs' final policies vs the reference map's from the same starts.
 
     Runs sharing a start (the default) estimate the SGD noise from their own spread, so each
@@ -437,7 +443,9 @@ def _drift_check(policy: np.ndarray, run: MapRun, ok: np.ndarray, inits: np.ndar
     # systematic (the same rounding every step), so it adds up linearly.
     largest = float(np.max(np.abs(policy[idx])))
     increment = lr * float(np.max(np.abs(ref.field_many(expected))))
-    rounding = steps * FLOAT32_EPS * (largest + increment)
+    # ``bias``: the deterministic terms propagated along the reference paths (curvature,
+    # importance-weighting bias), the largest over the paths followed (MapRun.path_bias)
+    rounding = steps * FLOAT32_EPS * (largest + increment) + bias
     _, group = np.unique(inits[idx], axis=0, return_inverse=True)
     group = group.ravel()
     sizes = np.bincount(group)
