@@ -107,6 +107,8 @@ def main() -> None:
         records.append(record)
         print(f"{len(records):3d} {record['status']:12s} {record['mode']:11s} lr={lr:.4g} "
               f"clip={clip} pjap={pjap is not None} R = {game.reward}", flush=True)
+        if record["status"] != "passed":
+            print("    " + json.dumps(record, default=str), flush=True)
 
     one()
     counts = collections.Counter(rec["status"] for rec in records)

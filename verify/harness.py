@@ -198,6 +198,20 @@ def _default_inits(key: jax.Array, dataset: np.ndarray, predicted: list[FixedPoi
     return starts[np.arange(seeds) * distinct // seeds]
 
 
+def _beyond_period_two(ref: ReferenceField, lr: float, clip: float | None) -> bool:
+    """Whether some agent's well is past its period doubling with no stable period-2 orbit
+    around it: SGD then settles on a longer cycle or is chaotic, which is not enumerated."""
+    for i in range(ref.n):
+        orbits = agent_orbits(ref.polys[i], lr, clip)
+        for o in orbits:
+            if o.period == 1 and o.flow_stable and not o.stable and not o.on_wall[0]:
+                x = o.values[0]
+                if not any(c.period == 2 and c.stable and not any(c.on_wall)
+                           and c.values[0] < x < c.values[1] for c in orbits):
+                    return True
+    return False
+
+
 def _newton_distance(ref: ReferenceField, points: np.ndarray, clip: float | None) -> np.ndarray:
     """``|J^-1 G|`` at each point ``(K, n) -> (K,)``: how far the mean map still has to go to
     rest (coordinates pinned to a wall by an outward field count as at rest)."""
@@ -268,6 +282,7 @@ def verify_game(
     # Predict for the map that is trained. Orbits of period 2 need an even logging interval.
     own = predicted is None and predict is None
     every = _log_every(steps)
+    beyond_period_two = own and ref.decoupled and _beyond_period_two(ref, lr, clip)
     if own and ref.decoupled:
         cycles = any(o.period == 2 and o.stable for i in range(ref.n)
                      for o in agent_orbits(ref.polys[i], lr, clip))
@@ -348,7 +363,7 @@ def verify_game(
             targets, final, policy[:, -1], divergent | excluded, run, n_ref, m_tail, details,
             lambda idx: path_variance(ref, inits[idx], steps, lr, batch_size, every, m_tail)[0],
             residual=residual, box_width=None if clip is None else 2 * clip,
-            search_complete=not (own and not ref.decoupled),
+            search_complete=not own or (ref.decoupled and not beyond_period_two),
             rest_distance=lambda x: _newton_distance(ref, x, clip))
         failed |= check_failed
         reasons += check_reasons
