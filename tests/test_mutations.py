@@ -89,8 +89,8 @@ def _other_agents_moments(reward, theta, rows, weights):
 
 
 def _wrong_column_3(reward, theta, rows, weights):
-    # agent x reads z's column and z reads x's: BRUD with the data's columns 0 and 2 swapped
-    return brud_gradient(reward, theta, rows[:, jnp.array([2, 1, 0])], weights)
+    # the data's y and z columns swapped: agent x reads z's actions where it needs y's
+    return brud_gradient(reward, theta, rows[:, jnp.array([0, 2, 1])], weights)
 
 
 def _unnormalised_is_weights(reward, theta, rows, weights):
@@ -202,7 +202,7 @@ MUTATIONS = {
     # rate / schedule / weighting bugs (issue 23): the end point barely moves
     "lr 10 % low": ("gradient", _lr_low, "plain"),
     "lr 10 % high": ("gradient", _lr_high, "plain"),
-    "10 % fewer steps": ("trainer", _fewer_steps, "plain"),
+    "10 % fewer steps": ("trainer", _fewer_steps, "slow"),
     "wrong agent's column (3 agents)": ("gradient", _wrong_column_3, "three"),
     "clip before the step": ("trainer", _patched("_apply", _clip_first), "clip"),
     "stale PJAP priority": ("trainer", _patched("_pjap_priorities", _stale), "pjap"),
@@ -218,9 +218,6 @@ UNOBSERVABLE = {
     # the reference) unchanged and shrinks its variance by (N - B) / (N - 1); the verdicts test
     # means, with variances as upper bounds, so a smaller spread is not a failure.
     "without replacement",
-    # E_p[sum w g / B] is the uniform field exactly, the self-normalised estimator's is off by
-    # O(1 / B) (the bias the tolerance allows): the means differ by less than that allowance.
-    "unnormalised importance weights",
 }
 NOT_APPLICABLE = {("clip before the step", "drift")}  # a clip box leaves no drift mode
 
@@ -230,12 +227,17 @@ def _setting(mode: str, kind: str) -> tuple[dict, PJAPConfig | None]:
         return dict(SETTINGS_3[mode]), None
     if kind == "clip":
         return dict(CLIP_SETTING), None
+    if kind == "slow" and mode == "fixed_point":
+        # lr / 2: the runs are still approaching the point when the horizon ends, so an early
+        # stop changes the path (at lr 0.005 they settle by step ~150 and 10 % fewer steps
+        # changes nothing observable: only noise happens after step 270)
+        return {**SETTINGS[mode], "lr": SETTINGS[mode]["lr"] / 2}, None
     return dict(SETTINGS[mode]), {"pjap": PJAP, "pjap_is": PJAP_IS}.get(kind)
 
 
 def run(mode: str, mutation: str | None, seeds: int = 16, setting: str = "plain"):
     """Verify the setting ``mode`` with the named mutation (``None``: the honest trainer in
-    ``setting``, one of plain, pjap, pjap_is, three, clip)."""
+    ``setting``, one of plain, pjap, pjap_is, three, clip, slow)."""
     kind, bug, setting = MUTATIONS[mutation] if mutation else ("honest", None, setting)
     config, pjap = _setting(mode, setting)
     game, data = config.pop("game"), config.pop("data")
@@ -253,7 +255,7 @@ def run(mode: str, mutation: str | None, seeds: int = 16, setting: str = "plain"
 
 
 HONEST = [(m, s) for m in sorted(SETTINGS) for s in ("plain", "pjap", "pjap_is", "three")]
-HONEST.append(("fixed_point", "clip"))
+HONEST += [("fixed_point", "clip"), ("fixed_point", "slow")]
 
 
 @pytest.mark.parametrize("mode, setting", HONEST)
@@ -280,13 +282,17 @@ def test_a_broken_trainer_never_passes(mode, mutation):
 if __name__ == "__main__":
     print("| bug | " + " | ".join(SETTINGS) + " |")
     print("|---|" + "---|" * len(SETTINGS))
-    for name in [None, *MUTATIONS]:
+    for setting in ("plain", "pjap", "pjap_is", "three", "clip", "slow"):
+        cells = ["n/a" if setting in ("clip",) and mode == "drift" else
+                 run(mode, None, setting=setting).status for mode in SETTINGS]
+        print(f"| honest ({setting}) | " + " | ".join(cells) + " |")
+    for name in MUTATIONS:
         cells = []
         for mode in SETTINGS:
             if (name, mode) in NOT_APPLICABLE:
                 cells.append("n/a")
                 continue
-            r = run(mode, name, seeds=16)
+            r = run(mode, name)
             why = r.reasons[-1][:70] if r.reasons else ""
             cells.append(f"{r.status} ({why})" if r.status != "passed" else "passed")
-        print(f"| {name or 'honest (none)'} | " + " | ".join(cells) + " |")
+        print(f"| {name} | " + " | ".join(cells) + " |")

@@ -221,3 +221,23 @@ def test_vmap_over_seeds_initialisations_and_datasets_at_once():
     # remaining error ~ (1 - 0.05 * 2.3)^400 ~ 1e-21.
     want = 5 * means / (2 + 8 * means**2)
     assert np.allclose(np.asarray(traj.policy[:, -1]), np.asarray(want)[:, None], atol=1e-5)
+
+
+@pytest.mark.parametrize("pjap", [None, PJAPConfig(alpha=4.0, eps=1e-3)])
+def test_training_in_chunks_is_training_in_one_go(pjap):
+    # Chunks (for Ctrl-C and progress) must not change a single update: same logs, bit for bit.
+    from verify.polygames import log_starts, run_in_chunks
+
+    config = OfflineConfig(steps=60, lr=0.05, batch_size=8, pjap=pjap, log_every=3)
+    train = make_offline_train(twin_peaks(), config)
+    init, advance = train.chunks
+    data = jax.random.normal(jax.random.key(1), (30, 2)) * 0.3 + 0.6
+    keys = jax.random.split(jax.random.key(0), 3)
+    theta0 = jnp.zeros((3, 2))
+    whole = jax.vmap(train, in_axes=(0, None, 0))(keys, data, theta0)
+    _, (policy, _, dist) = run_in_chunks(
+        lambda s, c: jax.vmap(advance, in_axes=(0, None, None))(s, data, c),
+        jax.vmap(init, in_axes=(0, None, 0))(keys, data, theta0), log_starts(config), 4, 3)
+    assert np.array_equal(np.asarray(whole.policy[:, 1:]), policy)
+    assert np.array_equal(np.asarray(whole.distance), dist)
+    assert not np.allclose(policy[:, 0], policy[:, -1])  # it trained

@@ -30,16 +30,44 @@ def test_verify_json_contract(capsys, tmp_path):
     assert {"commit", "versions", "argv"} <= set(saved["provenance"])
 
 
-def test_verify_json_failed_and_inconclusive_still_exit_0(capsys):
-    # lr*h = 2.2 for this linear field: divergence is predicted; one run per start is fewer
-    # than drift mode needs, and a wrong init count is a user error (tested below).
-    code, out = _json(capsys, [
-        "verify", "-(x - y)**2", "--data", "normal", "--mean", "0.5", "-0.5", "--std", "0.3",
-        "0.3", "--seeds", "8", "--steps", "100", "--lr", "1.1", "--json"])
+def test_all_runs_diverging_is_a_visible_pass(capsys):
+    # lr*h = 2.2 for this linear field: divergence is predicted, and every run diverges.
+    argv = ["verify", "-(x - y)**2", "--data", "normal", "--mean", "0.5", "-0.5", "--std", "0.3",
+            "0.3", "--seeds", "8", "--steps", "100", "--lr", "1.1"]
+    code, out = _json(capsys, [*argv, "--json"])
     assert code == 0 and out["predicted"] and out["predicted"][0]["stable"] is False
     assert out["status"] == "passed" and out["divergent_runs"] == 8
+    assert out["compared_points"] == 0 and out["verdict"] == "passed (all runs diverge, as " \
+        "predicted)"
     assert "tolerance" not in out  # nothing was compared within a tolerance
-    assert any("diverges" in r for r in out["reasons"])
+    assert main(argv) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == \
+        "verdict: PASSED (all runs diverge, as predicted)"
+
+
+def test_verify_json_failed_and_inconclusive_still_exit_0(capsys, monkeypatch):
+    import verify.harness as harness
+    from verify.polygames import brud_gradient
+
+    def half_step(reward, theta, rows, weights):
+        return 0.5 * brud_gradient(reward, theta, rows, weights)
+
+    real = harness.verify_game
+    monkeypatch.setattr(harness, "verify_game",
+                        lambda *a, **k: real(*a, **{**k, "gradient": half_step}))
+    code, out = _json(capsys, [
+        "verify", "x*y", "--data", "normal", "--mean", "0.5", "-0.3", "--std", "0.5", "0.5",
+        "--seeds", "16", "--steps", "300", "--json"])
+    assert code == 0 and out["status"] == "failed" and out["passed"] is False
+    assert out["verdict"] == "failed" and out["compared_points"] > 0
+    monkeypatch.setattr(harness, "verify_game", real)
+    # A period-2 orbit cannot be logged at one phase with an odd number of steps.
+    code, out = _json(capsys, [
+        "verify", "-(x^2 - 1)^2 - (y^2 - 1)^2 + x*y", "--data", "normal", "--mean", "0.2",
+        "-0.1", "--std", "0.5", "0.5", "--seeds", "8", "--steps", "401", "--lr", "0.28",
+        "--dataset-size", "300", "--init", "0.9", "-0.9", "--json"])
+    assert code == 0 and out["status"] == "inconclusive" and out["passed"] is False
+    assert any("odd number of steps" in r for r in out["reasons"])
 
 
 def test_verify_text_with_pjap_and_plot(capsys, tmp_path):
@@ -67,11 +95,22 @@ def test_verify_bad_output_path_fails_before_training(capsys, tmp_path):
       "--pjap", "beta=3"], "bad --pjap"),
     (["verify", "A*x*y", "--data", "normal", "--mean", "0", "0", "--std", "1", "1"], "A"),
     (["online", "x*y", "--init", "1", "2", "3"], "--init needs 2"),
+    # non-finite numbers: --lr inf used to train nothing and end "verdict: PASSED"
+    (["verify", "x*y", "--data", "normal", "--mean", "0", "0", "--std", "1", "1",
+      "--lr", "inf"], "finite"),
+    (["verify", "x*y", "--data", "normal", "--mean", "0", "0", "--std", "1", "1",
+      "--bound", "inf"], "finite"),
+    (["verify", "x*y", "--data", "normal", "--mean", "0", "0", "--std", "1", "1",
+      "--pjap", "alpha=1e400"], "finite"),
+    (["verify", "x*y", "--data", "normal", "--mean", "0", "0", "--std", "1", "1",
+      "--init", "0", "nan"], "finite"),
+    (["verify", "x*y", "--data", "normal", "--mean", "0", "0", "--std", "1", "1",
+      "--pjap", ""], "--pjap is empty"),
 ])
 def test_user_errors_exit_2_with_one_line(capsys, argv, message):
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert message in err and "Traceback" not in err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
 def test_pjap_option_parsing():

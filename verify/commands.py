@@ -6,6 +6,10 @@ JAX and matplotlib are imported inside the handlers so that ``brud --help`` stay
 from __future__ import annotations
 
 import argparse
+import contextlib
+import sys
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from brud_analysis.cli_options import (
@@ -62,6 +66,51 @@ def parse_pjap(text: str):
     return PJAPConfig(**values)
 
 
+class _Progress:
+    """Training progress on stderr (only once a run has taken a few seconds) and, on Ctrl-C or
+    SIGTERM, one line saying what was done before the interrupt is re-raised (exit 130)."""
+
+    QUIET_S = 3.0   # short runs print nothing
+    EVERY_S = 5.0   # then one line at most this often
+
+    def __init__(self, what: str, show: bool) -> None:
+        self.what, self.show = what, show
+        self.start = self.last = time.monotonic()
+        self.done = self.total = 0
+        self.finished: list[str] = []
+
+    def __call__(self, done: int, total: int) -> None:
+        self.done, self.total = done, total
+        now = time.monotonic()
+        if self.show and now - self.start > self.QUIET_S and (
+                now - self.last > self.EVERY_S or done == total):
+            self.last = now
+            print(f"{self.what}: {done}/{total} updates ({100 * done / total:.0f}%, "
+                  f"{now - self.start:.0f} s)", file=sys.stderr, flush=True)
+
+    @contextlib.contextmanager
+    def interruptible(self) -> Iterator[Callable[[int, int], None]]:
+        import signal
+
+        def on_term(signum, frame):  # SIGTERM: the same clean stop as Ctrl-C
+            raise KeyboardInterrupt
+
+        try:
+            previous = signal.signal(signal.SIGTERM, on_term)
+        except ValueError:  # not the main thread: leave SIGTERM alone
+            previous = None
+        try:
+            yield self
+        except KeyboardInterrupt:
+            done = "; ".join(self.finished + [f"{self.done}/{self.total or '?'} updates"])
+            print(f"{self.what}: interrupted after {time.monotonic() - self.start:.1f} s "
+                  f"({done}); no verdict, nothing written", file=sys.stderr, flush=True)
+            raise
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+
+
 def _game(expr: str):
     from brud_analysis.game import Game
 
@@ -103,11 +152,13 @@ def run_verify(args: argparse.Namespace) -> int:
         if len(args.init) != game.n_agents:
             raise BrudError(f"--init needs {game.n_agents} values, got {len(args.init)}")
         init = np.array(args.init, np.float32)
-    result = verify_game(
-        game, data, seeds=args.seeds, steps=args.steps, lr=args.lr, batch_size=args.batch_size,
-        pjap=pjap, init=init, dataset_size=args.dataset_size, seed=args.seed, clip=args.clip,
-        bound=args.bound, **({"regulariser": regulariser} if regulariser is not None else {}),
-    )
+    with _Progress("brud verify: training", show=True).interruptible() as progress:
+        result = verify_game(
+            game, data, seeds=args.seeds, steps=args.steps, lr=args.lr,
+            batch_size=args.batch_size, pjap=pjap, init=init, dataset_size=args.dataset_size,
+            seed=args.seed, clip=args.clip, bound=args.bound, progress=progress,
+            **({"regulariser": regulariser} if regulariser is not None else {}),
+        )
     summary = result.summary()
     if args.plot:
         from verify.plots import plot_verification
@@ -152,8 +203,10 @@ def run_verify(args: argparse.Namespace) -> int:
               "(symbolic field in NumPy, same step) from the same starts")
     for b in result.basins:
         if b.runs:
+            # the one number the verdict compares: max(runs vs reference, prediction residual)
             print(f"  {b.kind} {_fmt(b.point)}: {b.runs} runs, observed {_fmt(b.observed_mean)}"
-                  f", reference {_fmt(b.reference_mean)}, error {b.error:.2e} <= tolerance "
+                  f", reference {_fmt(b.reference_mean)}, error {b.error:.2e} (runs "
+                  f"{b.run_error:.2e}, prediction {b.prediction_error:.2e}) <= tolerance "
                   f"{b.tolerance:.2e}? {'yes' if b.passed else 'NO'}")
     if result.mode == "drift" and "reference_mean" in result.details:
         print(f"  mean final policy {_fmt(result.observed_mean)} vs reference map "
@@ -168,9 +221,16 @@ def run_verify(args: argparse.Namespace) -> int:
     unassigned = summary["unassigned_runs"]
     print(f"divergent runs: {result.divergent_runs} (the reference map predicts "
           f"{result.expected_divergent_runs}); runs near no prediction: {unassigned}")
+    trajectory = result.details.get("trajectory", {})
+    if trajectory.get("passed") is not None:
+        print(f"  trajectory: {trajectory['compared_runs']} runs x {trajectory['log_points']} "
+              f"log points vs the reference map's paths, worst chi-square "
+              f"{trajectory['worst_statistic']:.3g} <= {trajectory['limit']:.3g}? "
+              f"{'yes' if trajectory['passed'] else 'NO'}")
     for reason in result.reasons:
         print(f"  - {reason}")
-    print(f"verdict: {result.status.upper()}")
+    status, _, note = result.verdict.partition(" ")
+    print(f"verdict: {status.upper()}{' ' + note if note else ''}")
     if args.plot:
         print(f"plot: {summary['plot']}")
     if "animation" in summary:
@@ -182,10 +242,9 @@ def run_online(args: argparse.Namespace) -> int:
     """Handler of ``brud online`` (paper Fig. 2)."""
     import jax
     import jax.numpy as jnp
-    import numpy as np
 
     from brud_analysis.output import print_json
-    from verify.polygames import OnlineConfig, make_online_train
+    from verify.polygames import OnlineConfig
 
     game = _game(args.expr)
     init = args.init if args.init is not None else ([-0.5, 0.6] + [0.0] * game.n_agents)[
@@ -204,23 +263,13 @@ def run_online(args: argparse.Namespace) -> int:
     keys = jax.random.split(jax.random.key(args.seed), args.seeds)
     theta0 = jnp.broadcast_to(jnp.asarray(init, jnp.float32), (args.seeds, game.n_agents))
     rows, runs = [], {}
-    for size in args.buffer_sizes:
-        config = OnlineConfig(buffer_size=size, batch_size=args.batch_size, steps=args.steps,
-                              noise_std=args.noise, updates_per_step=args.updates_per_step,
-                              lr=args.lr, clip=args.clip, log_every=_divisor(args.steps))
-        traj, buffers = jax.jit(jax.vmap(make_online_train(game, config)))(keys, theta0)
-        traj = jax.tree.map(np.asarray, traj)
-        buffers = np.asarray(buffers)
-        final = traj.policy[:, -1]
-        buffer_gap = np.nanmean(np.abs(buffers - final[:, None, :]).sum(axis=2), axis=1)
-        rows.append({
-            "buffer_size": size,
-            "observed_mean": final.mean(axis=0).tolist(),
-            "final_reward": float(traj.reward[:, -1].mean()),
-            "mean_distance": float(np.nanmean(traj.distance)),
-            "final_buffer_distance": float(buffer_gap.mean()),
-        })
-        runs[size] = (jax.tree.map(lambda a: a[0], traj), buffers[0])
+    progress = _Progress("brud online: training", show=True)
+    with progress.interruptible():
+        for size in args.buffer_sizes:
+            traj, buffers = _train_online(game, size, args, keys, theta0, progress)
+            progress.finished.append(f"buffer {size} done")
+            rows.append(_online_row(size, traj, buffers))
+            runs[size] = (jax.tree.map(lambda a: a[0], traj), buffers[0])
     out: dict[str, Any] = {"reward": str(game.reward), "steps": args.steps,
                            "batch_size": args.batch_size, "seeds": args.seeds, "init": init,
                            "results": rows}
@@ -251,6 +300,55 @@ def run_online(args: argparse.Namespace) -> int:
     if "animation" in out:
         print(f"animation: {out['animation']}")
     return 0
+
+
+def _train_online(game, size: int, args: argparse.Namespace, keys, theta0,
+                  progress: Callable[[int, int], None]):
+    """All seeds of one buffer size, in chunks of about a second (Ctrl-C lands between)."""
+    import jax
+    import numpy as np
+
+    from verify.polygames import (
+        OnlineConfig,
+        Trajectory,
+        make_online_train,
+        reward_function,
+        run_in_chunks,
+    )
+
+    config = OnlineConfig(buffer_size=size, batch_size=args.batch_size, steps=args.steps,
+                          noise_std=args.noise, updates_per_step=args.updates_per_step,
+                          lr=args.lr, clip=args.clip, log_every=_divisor(args.steps))
+    init, advance, final_buffer = make_online_train(game, config).chunks  # type: ignore[attr-defined]
+    n_logs = config.steps // config.log_every
+    # ~1e7 (runs x updates x batch rows) per chunk: about a second of CPU
+    fit = max(1, int(1e7 // (len(keys) * config.log_every * config.updates_per_step
+                             * config.batch_size)))
+    size_logs = max(d for d in range(1, n_logs + 1) if n_logs % d == 0 and d <= fit)
+    starts = np.arange(n_logs, dtype=np.uint32) * np.uint32(config.log_every)
+    state, (policy, rew, dist) = run_in_chunks(
+        jax.jit(jax.vmap(advance, in_axes=(0, None))), jax.jit(jax.vmap(init))(keys, theta0),
+        starts, size_logs, config.log_every, progress)
+    th0 = np.asarray(theta0)
+    reward0 = np.asarray(reward_function(game)(theta0))
+    traj = Trajectory(np.concatenate([th0[:, None], policy], axis=1),  # type: ignore[arg-type]
+                      np.concatenate([reward0[:, None], rew], axis=1),  # type: ignore[arg-type]
+                      dist)
+    return traj, np.asarray(jax.vmap(final_buffer)(state))
+
+
+def _online_row(size: int, traj, buffers) -> dict[str, Any]:
+    import numpy as np
+
+    final = traj.policy[:, -1]
+    buffer_gap = np.nanmean(np.abs(buffers - final[:, None, :]).sum(axis=2), axis=1)
+    return {
+        "buffer_size": size,
+        "observed_mean": final.mean(axis=0).tolist(),
+        "final_reward": float(traj.reward[:, -1].mean()),
+        "mean_distance": float(np.nanmean(traj.distance)),
+        "final_buffer_distance": float(buffer_gap.mean()),
+    }
 
 
 def _divisor(steps: int, points: int = 200) -> int:

@@ -58,7 +58,15 @@ from brud_analysis.errors import BrudError
 from brud_analysis.game import Game
 from brud_analysis.solve import FixedPoint
 from verify.datasets import empirical_model, sample_dataset
-from verify.polygames import GradientEstimator, OfflineConfig, make_offline_train
+from verify.polygames import (
+    GradientEstimator,
+    OfflineConfig,
+    Trajectory,
+    log_starts,
+    make_offline_train,
+    reward_function,
+    run_in_chunks,
+)
 from verify.predictions import (  # noqa: F401 (re-exported: verify.harness is the public API)
     FLOAT32_EPS,
     Target,
@@ -111,7 +119,48 @@ class _Compiled:
 
     def __init__(self, game: Game, config: OfflineConfig) -> None:
         factory = make_offline_train  # looked up per call: tests swap in mutated trainers
-        self.train = jax.jit(jax.vmap(factory(game, config), in_axes=(0, None, 0)))
+        trainer = factory(game, config)
+        self.reward = reward_function(game)
+        self.train = jax.jit(jax.vmap(trainer, in_axes=(0, None, 0)))
+        chunks = getattr(trainer, "chunks", None)
+        self.init = self.advance = None
+        if chunks is not None:
+            init, advance = chunks
+            self.init = jax.jit(jax.vmap(init, in_axes=(0, None, 0)))
+            self.advance = jax.jit(jax.vmap(advance, in_axes=(0, None, None)))
+
+    def run(self, keys: jax.Array, dataset: jax.Array, inits: np.ndarray, config: OfflineConfig,
+            progress: Callable[[int, int], None] | None) -> Trajectory:
+        """Train every run, in chunks of log intervals where the trainer allows it: a Ctrl-C
+        (KeyboardInterrupt) lands between two chunks, within about a second, and ``progress``
+        is told the updates done after each."""
+        theta0 = jnp.asarray(inits)
+        if self.init is None or self.advance is None:
+            return jax.tree.map(np.asarray, self.train(keys, dataset, theta0))
+        starts = log_starts(config)
+        size = _chunk_logs(len(starts), config, len(inits), int(dataset.shape[0]))
+        advance = self.advance
+        _, (policy, rew, dist) = run_in_chunks(
+            lambda state, chunk: advance(state, dataset, chunk),
+            self.init(keys, dataset, theta0), starts, size, config.log_every, progress)
+        th0 = np.asarray(theta0)
+        r0 = np.asarray(self.reward(theta0))
+        # NumPy arrays in the JAX-typed record, as the unchunked path's tree.map gives
+        return Trajectory(np.concatenate([th0[:, None], policy], axis=1),  # type: ignore[arg-type]
+                          np.concatenate([r0[:, None], rew], axis=1), dist)  # type: ignore[arg-type]
+
+
+# Work per training chunk, in (runs x updates x rows touched per update): ~1 s of CPU, so a
+# Ctrl-C waits about that long. PJAP touches every row per update (priorities), uniform a batch.
+CHUNK_WORK = 2e7
+
+
+def _chunk_logs(n_logs: int, config: OfflineConfig, runs: int, rows: int) -> int:
+    """Log intervals per chunk: the largest divisor of ``n_logs`` within :data:`CHUNK_WORK`
+    (a divisor: every chunk has one shape, so one compilation)."""
+    per_log = runs * config.log_every * (config.batch_size + (rows if config.pjap else 0))
+    fit = max(1, int(CHUNK_WORK // max(1, per_log)))
+    return max(d for d in range(1, n_logs + 1) if n_logs % d == 0 and d <= fit)
 
 
 _COMPILED: OrderedDict = OrderedDict()
@@ -149,12 +198,46 @@ def _default_inits(key: jax.Array, dataset: np.ndarray, predicted: list[FixedPoi
     return starts[np.arange(seeds) * distinct // seeds]
 
 
+def _beyond_period_two(ref: ReferenceField, lr: float, clip: float | None) -> bool:
+    """Whether some agent's well is past its period doubling with no stable period-2 orbit
+    around it: SGD then settles on a longer cycle or is chaotic, which is not enumerated."""
+    for i in range(ref.n):
+        orbits = agent_orbits(ref.polys[i], lr, clip)
+        for o in orbits:
+            if o.period == 1 and o.flow_stable and not o.stable and not o.on_wall[0]:
+                x = o.values[0]
+                if not any(c.period == 2 and c.stable and not any(c.on_wall)
+                           and c.values[0] < x < c.values[1] for c in orbits):
+                    return True
+    return False
+
+
+def _newton_distance(ref: ReferenceField, points: np.ndarray, clip: float | None) -> np.ndarray:
+    """``|J^-1 G|`` at each point ``(K, n) -> (K,)``: how far the mean map still has to go to
+    rest (coordinates pinned to a wall by an outward field count as at rest)."""
+    pts = np.nan_to_num(np.asarray(points, np.float64))
+    g = ref.field_many(pts)
+    jac = ref.jacobian_many(pts)
+    if clip is not None:
+        pinned = (np.abs(pts) >= clip) & (np.sign(pts) * g > 0)
+        g = np.where(pinned, 0.0, g)
+        jac = np.where(pinned[:, :, None] | pinned[:, None, :], 0.0, jac) - np.eye(
+            ref.n)[None] * pinned[:, :, None]
+    with np.errstate(all="ignore"):
+        try:
+            step = np.linalg.solve(jac, g[..., None])[..., 0]
+        except np.linalg.LinAlgError:
+            return np.full(len(pts), np.inf)
+    return np.where(np.isfinite(step).all(axis=1), np.linalg.norm(step, axis=1), np.inf)
+
+
 def verify_game(
     game: Game, data: DataModel, *, seeds: int = 256, steps: int = 2000, lr: float = 0.01,
     batch_size: int = 64, pjap: PJAPConfig | None = None, init: np.ndarray | None = None,
     dataset_size: int = 1000, seed: int = 0, clip: float | None = None, bound: float = 1e3,
     tail: float = 0.25, predicted: Sequence | None = None, predict: Predictor | None = None,
     gradient: GradientEstimator | None = None, regulariser=None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> VerificationResult:
     """Train ``seeds`` offline SGD runs on one dataset from ``data`` and check the prediction.
 
@@ -170,6 +253,8 @@ def verify_game(
         tail: fraction of the logged trajectory averaged into each run's final policy.
         gradient: the trainer's gradient estimator (:class:`~verify.polygames.OfflineConfig`);
             the prediction and the reference never use it, so a wrong estimator is caught.
+        progress: called as ``progress(updates_done, steps)`` after each training chunk
+            (training runs in chunks of about a second: a Ctrl-C lands between two).
 
     Example:
         >>> from brud_analysis.catalogue import twin_peaks
@@ -197,6 +282,7 @@ def verify_game(
     # Predict for the map that is trained. Orbits of period 2 need an even logging interval.
     own = predicted is None and predict is None
     every = _log_every(steps)
+    beyond_period_two = own and ref.decoupled and _beyond_period_two(ref, lr, clip)
     if own and ref.decoupled:
         cycles = any(o.period == 2 and o.stable for i in range(ref.n)
                      for o in agent_orbits(ref.polys[i], lr, clip))
@@ -222,9 +308,9 @@ def verify_game(
         inits = np.broadcast_to(np.asarray(init, np.float32), (seeds, game.n_agents)).copy()
     config = OfflineConfig(steps=steps, batch_size=batch_size, lr=lr, clip=clip, pjap=pjap,
                            log_every=every, gradient=gradient, regulariser=regulariser)
-    traj = jax.tree.map(np.asarray, _compiled(game, config).train(
-        jax.random.split(key_train, seeds), dataset, jnp.asarray(inits)))
-    policy = traj.policy  # (S, L+1, n)
+    traj = _compiled(game, config).run(jax.random.split(key_train, seeds), dataset, inits,
+                                       config, progress)
+    policy = np.asarray(traj.policy)  # (S, L+1, n)
     with np.errstate(invalid="ignore"):
         divergent = ~np.all(np.isfinite(policy), axis=(1, 2)) | (
             np.nanmax(np.abs(policy), axis=(1, 2)) > bound)
@@ -268,7 +354,8 @@ def verify_game(
         # Where the reference map goes from each predicted point itself (an exact prediction
         # stays put): the prediction's error, judged with the basin's own tolerance.
         centres = np.array([t.point for t in targets])
-        moved = reference_map(ref, centres, steps, lr, clip, bound, every, m_tail)
+        horizon = max(2, steps - steps % 2)  # even: a period-2 phase maps back to itself
+        moved = reference_map(ref, centres, horizon, lr, clip, bound, horizon, 1)
         residual = np.where(moved.diverged, np.inf,
                             np.linalg.norm(np.nan_to_num(moved.last) - centres, axis=1))
         (basins, basin_of_run, check_failed, observed, tolerance, check_reasons,
@@ -276,7 +363,8 @@ def verify_game(
             targets, final, policy[:, -1], divergent | excluded, run, n_ref, m_tail, details,
             lambda idx: path_variance(ref, inits[idx], steps, lr, batch_size, every, m_tail)[0],
             residual=residual, box_width=None if clip is None else 2 * clip,
-            search_complete=not (own and not ref.decoupled))
+            search_complete=not own or (ref.decoupled and not beyond_period_two),
+            rest_distance=lambda x: _newton_distance(ref, x, clip))
         failed |= check_failed
         reasons += check_reasons
         if pjap is None and regulariser is None and not isinstance(data, Empirical):
@@ -289,10 +377,24 @@ def verify_game(
         ok = referenced & ~divergent & ~ref_div & ~excluded
         observed, tolerance, drift_failed, drift_reasons = _drift_check(
             policy, run, ok, inits, ref, details,
-            lambda idx: path_variance(ref, inits[idx], steps, lr, batch_size, every, m_tail)[1])
+            lambda idx: path_variance(ref, inits[idx], steps, lr, batch_size, every, m_tail)[1],
+            bias=float(np.max(np.asarray(noisy.path_bias)[:, -1][~noisy.diverged],
+                              initial=0.0)))
         failed |= drift_failed
         reasons += drift_reasons
         tracking = ok
+        if own and not ref.decoupled and ok.any() and math.isfinite(tolerance):
+            # An uncertified search that found no attractor, while the reference map has come
+            # to rest (it moves less than the drift tolerance over the whole tail): missed.
+            tail_move = lr * every * m_tail * np.linalg.norm(
+                ref.field_many(run.last[ok[:n_ref]]), axis=1)
+            if np.any(tail_move < tolerance):
+                rest = run.last[ok[:n_ref]][np.argmin(tail_move)]
+                details["incomplete_search"] = True
+                reasons.append(f"the reference map comes to rest near "
+                               f"{tuple(round(float(v), 4) for v in rest)}, which is no predicted "
+                               "attractor: the fixed-point search is not certified and missed "
+                               "it (inconclusive)")
 
     # How the runs trained: every logged point of each run against the reference map's path
     # from the same start (rate, schedule and weighting bugs leave the end point alone).
@@ -317,8 +419,8 @@ def verify_game(
         status = "passed"
         reasons.append("every run diverges, as the reference map predicts from every start; "
                        "no point was compared")
-    elif details.get("incomplete_search"):
-        status = "inconclusive"
+    elif details.get("incomplete_search") or details.get("tolerance_too_wide"):
+        status = "inconclusive"  # the reason is already listed
     elif (compared == 0 or not math.isfinite(tolerance)
           or any(b.runs and not math.isfinite(b.tolerance) for b in basins)
           or any("odd number of steps" in r for r in reasons)):

@@ -343,14 +343,23 @@ def make_offline_train(
     penalty_grad = (regulariser_gradient(config.regulariser)
                     if config.regulariser is not None else None)
 
-    def train(key: jax.Array, dataset: jax.Array, theta0: jax.Array) -> Trajectory:
+    def init(key: jax.Array, dataset: jax.Array, theta0: jax.Array) -> tuple:
+        """The training state before the first update (a pytree)."""
         dataset = jnp.asarray(dataset, jnp.float32)
         theta0 = jnp.asarray(theta0, jnp.float32)
-        n_items = dataset.shape[0]
         seed_key, pjap_key = jax.random.split(key)
         seed = jax.random.bits(seed_key, (), jnp.uint32)
         priorities = (_pjap_priorities(dataset, theta0, pjap) if pjap is not None
                       else jnp.ones((0,), jnp.float32))
+        return (theta0, opt.init(theta0), priorities, pjap_key, seed)
+
+    def advance(state: tuple, dataset: jax.Array, starts: jax.Array
+                ) -> tuple[tuple, tuple[jax.Array, jax.Array, jax.Array]]:
+        """Run the log intervals beginning at update ``starts`` (``(C,)`` uint32) from
+        ``state``; returns the new state and ``(policy, reward, distance)`` at the C logs."""
+        dataset = jnp.asarray(dataset, jnp.float32)
+        n_items = dataset.shape[0]
+        *carry, seed = state
 
         def update(carry, t, with_distance: bool):
             theta, opt_state, priorities, pkey = carry
@@ -387,17 +396,35 @@ def make_offline_train(
             carry, dist = update(carry, start + jnp.uint32(config.log_every - 1), True)
             return carry, (carry[0], reward(carry[0]), dist)
 
-        carry = (theta0, opt.init(theta0), priorities, pjap_key)
-        starts = jnp.arange(config.steps // config.log_every, dtype=jnp.uint32) * jnp.uint32(
-            config.log_every)
-        _, (policy, rew, dist) = jax.lax.scan(log_interval, carry, starts)
+        out, logs = jax.lax.scan(log_interval, tuple(carry), starts)
+        return (*out, seed), logs
+
+    def train(key: jax.Array, dataset: jax.Array, theta0: jax.Array) -> Trajectory:
+        theta0 = jnp.asarray(theta0, jnp.float32)
+        _, (policy, rew, dist) = advance(init(key, dataset, theta0), dataset,
+                                         log_starts(config))
         return Trajectory(
             policy=jnp.concatenate([theta0[None], policy]),
             reward=jnp.concatenate([reward(theta0)[None], rew]),
             distance=dist,
         )
 
+    # The same trainer in pieces, for callers that train in chunks (Ctrl-C lands between two,
+    # progress can be shown): init, then advance over consecutive slices of log_starts(config).
+    # train(...) is exactly init + one advance over all of them.
+    train.chunks = (init, advance)  # type: ignore[attr-defined]
     return train
+
+
+def log_starts(config: OfflineConfig) -> jax.Array:
+    """The update index at which each log interval of ``config`` begins, ``(L,)`` uint32.
+
+    Example:
+        >>> log_starts(OfflineConfig(steps=6, log_every=2)).tolist()
+        [0, 2, 4]
+    """
+    return jnp.arange(config.steps // config.log_every, dtype=jnp.uint32) * jnp.uint32(
+        config.log_every)
 
 
 def make_online_train(
@@ -423,11 +450,19 @@ def make_online_train(
     opt = _optimizer(config.optimizer, config.lr)
     capacity, batch, k_updates = config.buffer_size, config.batch_size, config.updates_per_step
 
-    def train(key: jax.Array, theta0: jax.Array) -> tuple[Trajectory, jax.Array]:
+    def init(key: jax.Array, theta0: jax.Array) -> tuple:
+        """The state before the first environment step (a pytree)."""
         theta0 = jnp.asarray(theta0, jnp.float32)
-        n = theta0.shape[0]
         seed_key, noise_key = jax.random.split(key)
         seed = jax.random.bits(seed_key, (), jnp.uint32)
+        return (theta0, opt.init(theta0), jnp.zeros((capacity, theta0.shape[0]), jnp.float32),
+                jnp.int32(0), jnp.float32(jnp.nan), seed, noise_key)
+
+    def advance(state: tuple, starts: jax.Array
+                ) -> tuple[tuple, tuple[jax.Array, jax.Array, jax.Array]]:
+        """Run the log intervals beginning at environment step ``starts`` from ``state``."""
+        *carry, seed, noise_key = state
+        n = carry[0].shape[0]
 
         def env_step(carry, t):
             theta, opt_state, buffer, count, dist = carry
@@ -462,18 +497,54 @@ def make_online_train(
             theta = carry[0]
             return carry, (theta, reward(theta), carry[4])
 
-        carry = (theta0, opt.init(theta0), jnp.zeros((capacity, n), jnp.float32),
-                 jnp.int32(0), jnp.float32(jnp.nan))
-        starts = jnp.arange(config.steps // config.log_every, dtype=jnp.uint32) * jnp.uint32(
-            config.log_every)
-        carry, (policy, rew, dist) = jax.lax.scan(log_interval, carry, starts)
-        buffer, count = carry[2], carry[3]
-        buffer = jnp.where((jnp.arange(capacity) < count)[:, None], buffer, jnp.nan)
+        out, logs = jax.lax.scan(log_interval, tuple(carry), starts)
+        return (*out, seed, noise_key), logs
+
+    def final_buffer(state: tuple) -> jax.Array:
+        """The FIFO buffer of ``state``, unfilled slots NaN."""
+        buffer, count = state[2], state[3]
+        return jnp.where((jnp.arange(capacity) < count)[:, None], buffer, jnp.nan)
+
+    def train(key: jax.Array, theta0: jax.Array) -> tuple[Trajectory, jax.Array]:
+        theta0 = jnp.asarray(theta0, jnp.float32)
+        state, (policy, rew, dist) = advance(init(key, theta0), jnp.arange(
+            config.steps // config.log_every, dtype=jnp.uint32) * jnp.uint32(config.log_every))
         trajectory = Trajectory(
             policy=jnp.concatenate([theta0[None], policy]),
             reward=jnp.concatenate([reward(theta0)[None], rew]),
             distance=dist,
         )
-        return trajectory, buffer
+        return trajectory, final_buffer(state)
 
+    # In pieces, for chunked callers (see make_offline_train): init, advance over consecutive
+    # slices of the log starts, final_buffer.
+    train.chunks = (init, advance, final_buffer)  # type: ignore[attr-defined]
     return train
+
+
+def run_in_chunks(advance: Callable[[Any, jax.Array], tuple[Any, Any]], state: Any,
+                  starts: Any, size: int, log_every: int,
+                  progress: Callable[[int, int], None] | None = None) -> tuple[Any, tuple]:
+    """Drive a (jitted, vmapped) ``advance(state, starts_slice)`` over ``starts`` in slices of
+    ``size`` log intervals: returns the final state and the logs as NumPy arrays, concatenated
+    along the log axis (axis 1: runs first). Between slices Python runs, so a Ctrl-C lands
+    there; ``progress(steps_done, steps_total)`` is called after each.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> adv = lambda s, st: (s + len(st), (jnp.stack([st]),))   # one run, logs = starts
+        >>> state, (logs,) = run_in_chunks(adv, 0, jnp.arange(6), 2, 1)
+        >>> state, logs.tolist()
+        (6, [[0, 1, 2, 3, 4, 5]])
+    """
+    import numpy as np
+
+    total = len(starts) * log_every
+    pieces = []
+    for c in range(0, len(starts), size):
+        state, logs = advance(state, starts[c:c + size])
+        pieces.append(jax.tree.map(np.asarray, logs))  # blocks until the slice is done
+        if progress is not None:
+            progress(min(c + size, len(starts)) * log_every, total)
+    return state, tuple(np.concatenate([p[k] for p in pieces], axis=1)
+                        for k in range(len(pieces[0])))

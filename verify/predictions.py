@@ -118,7 +118,9 @@ def _orbit_noise(ref: ReferenceField, point: np.ndarray, agent: int, values: tup
         push = abs(float(g(x)))
         offset = lr * s2(x) / (2 * batch * push)
         tau = max(1.0, s2(x) / (2 * batch * push * push))  # relaxation time, in steps
-        return offset**2, math.exp(-every / tau), offset + lr * is_bias / 1.0
+        # float32 cannot represent the wall exactly: a noise-free wall still needs rounding
+        return (offset**2, math.exp(-every / tau),
+                offset + lr * is_bias / 1.0 + 8 * FLOAT32_EPS * (1 + abs(x)))
     if orbit.period == 1:
         rho = abs(slope(x))
         v = lr * lr * s2(x) / (batch * (1 - rho * rho))

@@ -327,6 +327,7 @@ def reference_map(ref: ReferenceField, starts: np.ndarray, steps: int, lr: float
     path = np.empty((k, n_logs + 1, n))
     path[:, 0] = theta
     noisy = batch_size is not None
+    batch = batch_size or 1
     if noisy:
         cov = np.zeros((k, n, n))
         bias = np.zeros(k)
@@ -342,14 +343,14 @@ def reference_map(ref: ReferenceField, starts: np.ndarray, steps: int, lr: float
                 safe = np.where(np.isfinite(theta), theta, 0.0)
                 drift = ref.field_many(safe)
                 m = eye[None] + lr * ref.jacobian_many(safe)
-                s2, is_bias = ref.noise_many(safe, batch_size)
-                q = lr * lr * s2 / batch_size
+                s2, is_bias = ref.noise_many(safe, batch)
+                q = lr * lr * s2 / batch
                 extra = lr * np.linalg.norm(is_bias, axis=1)
                 if clip is not None:  # a coordinate pushed outwards stays on the wall
                     pinned = np.abs(safe + lr * drift) >= clip
                     m[pinned] = 0.0
                     # SGD rests inside the wall by the reflected walk's mean offset
-                    offset = lr * s2 / (2 * batch_size * np.maximum(np.abs(drift), 1e-300))
+                    offset = lr * s2 / (2 * batch * np.maximum(np.abs(drift), 1e-300))
                     extra = extra + np.linalg.norm(np.where(pinned, offset, 0.0), axis=1)
                 if (log - 1) % curv_every == 0:
                     curv = ref.curvature_many(safe)
