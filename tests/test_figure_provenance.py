@@ -22,7 +22,7 @@ def _check(path, figure: str) -> dict:
     from PIL import Image
 
     with Image.open(path) as image:
-        assert image.text["Software"] == f"brud-analysis {metadata.version('brud-analysis')}"
+        assert image.info["Software"] == f"brud-analysis {metadata.version('brud-analysis')}"
     return block["config"]
 
 
