@@ -7,6 +7,7 @@ dataset; the remaining gap between prediction and training is SGD noise and floa
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any, NotRequired, TypedDict
 
@@ -61,25 +62,88 @@ def offline_runs(game: Game, dataset: np.ndarray, inits: np.ndarray, *, steps: i
         >>> np.round(r["policy"][0, -1], 4).tolist()
         [1.0, 1.0]
     """
+    settings = [pjap.alpha, pjap.eps] if pjap is not None else [0.0, 0.0]
+    runs = offline_sweep(game, np.asarray(dataset)[None], [settings], inits, steps=steps, lr=lr,
+                         batch_size=batch_size, seed=seed, pjap=pjap, log_every=log_every,
+                         clip=clip)
+    return runs[0]
+
+
+def offline_sweep(game: Game, datasets: np.ndarray, settings: Sequence[Sequence[float]],
+                  inits: np.ndarray, *, steps: int, lr: float, batch_size: int = 64,
+                  seed: int = 0, pjap: Any = None, log_every: int | None = None,
+                  clip: float | None = None) -> list[Runs]:
+    """:func:`offline_runs` for many (dataset, PJAP alpha, eps) settings in one compiled call.
+
+    ``datasets`` is ``(K, N, n)`` and ``settings`` ``K`` pairs ``(alpha, eps)`` (ignored
+    without ``pjap``, whose other fields, e.g. the distance, all settings share); each setting
+    trains one run per row of ``inits`` with the same seeds. The trainer is compiled once per
+    game, shape and static configuration, whatever alpha and eps: compiling took most of the
+    CPU time of the paper checks, one compilation per (alpha, eps) before.
+
+    Example:
+        >>> from brud_analysis.catalogue import decoupled
+        >>> rs = offline_sweep(decoupled(), np.zeros((2, 4, 2)), [(0, 0), (0, 0)],
+        ...                    np.zeros((1, 2)), steps=10, lr=0.1)
+        >>> [np.round(r["policy"][0, -1], 4).tolist() for r in rs]
+        [[1.0, 1.0], [1.0, 1.0]]
+    """
     import jax
     jnp = jax.numpy
-    from verify import polygames
     every = log_every or max(1, steps // 200)
     while steps % every:
         every -= 1
-    config = polygames.OfflineConfig(steps=steps, batch_size=batch_size, lr=lr, pjap=pjap,
-                                     log_every=every, clip=clip)
-    key = ("offline", str(game.reward), game.agent_names, config)
-    if key not in _COMPILED:
-        # The dataset is an argument (not a closed-over constant), so one compilation serves
-        # every dataset of the same shape.
-        _COMPILED[key] = jax.jit(jax.vmap(polygames.make_offline_train(game, config),
-                                          in_axes=(0, None, 0)))
+    if pjap is not None:
+        from verify.sampling import PJAPConfig
+
+        for alpha, eps in settings:  # validated as concrete values (the trainer sees tracers)
+            dataclasses.replace(pjap, alpha=float(alpha), eps=float(eps))
+        static = dataclasses.replace(pjap, alpha=0.0, eps=0.0)
+        assert isinstance(static, PJAPConfig)
+    else:
+        static = None
+    train = _compiled_sweep(game, steps, batch_size, lr, static, every, clip)
     keys = jax.random.split(jax.random.key(seed), len(inits))
-    traj = _COMPILED[key](keys, jnp.asarray(dataset, jnp.float32),
-                          jnp.asarray(inits, jnp.float32))
-    return {"policy": np.asarray(traj.policy, float), "reward": np.asarray(traj.reward, float),
-            "distance": np.asarray(traj.distance, float), "log_every": every}
+    alpha_eps = jnp.asarray(settings, jnp.float32).reshape(len(settings), 2)
+    traj = train(keys, jnp.asarray(datasets, jnp.float32), jnp.asarray(inits, jnp.float32),
+                 alpha_eps)
+    policy, reward = np.asarray(traj.policy, float), np.asarray(traj.reward, float)
+    distance = np.asarray(traj.distance, float)
+    return [{"policy": policy[k], "reward": reward[k], "distance": distance[k],
+             "log_every": every} for k in range(len(settings))]
+
+
+def _compiled_sweep(game: Game, steps: int, batch_size: int, lr: float, pjap: Any, every: int,
+                    clip: float | None) -> Any:
+    """The jitted ``(keys (S,), datasets (K, N, n), inits (S, n), alpha_eps (K, 2))`` trainer
+    for one game and static configuration (``pjap`` with alpha = eps = 0 stands for its
+    static fields), memoised: one compilation serves every dataset, alpha and eps."""
+    import jax
+
+    from verify import polygames
+
+    key = ("sweep", str(game.reward), game.agent_names, steps, batch_size, lr, pjap, every, clip)
+    if key in _COMPILED:
+        return _COMPILED[key]
+
+    def one(key: Any, dataset: Any, theta0: Any, alpha_eps: Any) -> Any:
+        # PJAPConfig holds alpha and eps as plain fields that the trainer reads while it is
+        # traced: a copy holding the traced values makes them arguments of the compiled
+        # function (its own validation compares floats, done on the concrete values above).
+        traced = None
+        if pjap is not None:
+            traced = object.__new__(type(pjap))
+            for f in dataclasses.fields(pjap):
+                object.__setattr__(traced, f.name, getattr(pjap, f.name))
+            object.__setattr__(traced, "alpha", alpha_eps[0])
+            object.__setattr__(traced, "eps", alpha_eps[1])
+        config = polygames.OfflineConfig(steps=steps, batch_size=batch_size, lr=lr, pjap=traced,
+                                         log_every=every, clip=clip)
+        return polygames.make_offline_train(game, config)(key, dataset, theta0)
+
+    runs = jax.vmap(one, in_axes=(0, None, 0, None))               # seeds x inits
+    _COMPILED[key] = jax.jit(jax.vmap(runs, in_axes=(None, 0, None, 0)))  # settings
+    return _COMPILED[key]
 
 
 def online_runs(game: Game, theta0: Sequence[float], *, buffer_size: int, batch_size: int,

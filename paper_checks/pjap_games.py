@@ -24,7 +24,13 @@ from brud_analysis.pjap import (
     pjap_jacobian,
 )
 from paper_checks.claims import Context, Outcome, claim, fmt, must_derive
-from paper_checks.numeric import Runs, cached_offline, exact_moment_dataset, seeds_inits
+from paper_checks.numeric import (
+    Runs,
+    cached_offline,
+    exact_moment_dataset,
+    offline_sweep,
+    seeds_inits,
+)
 
 PAPER = {"A": 1, "B": 4, "C": 5}
 A_DAG = float(np.sqrt(3 / 8))
@@ -157,13 +163,17 @@ def check_consistency(ctx: Context) -> Outcome:
     table, failures = [], []
     worst: dict[tuple[float, float], float] = {}  # (alpha, eps) -> min over stds
     seeds = 2 if ctx.quick else 8
-    for std, alpha, eps in itertools.product(stds, alphas, epss):
+    grid = list(itertools.product(stds, alphas, epss))
+    # every setting of the sweep in one compiled, vectorised call (same seeds in each)
+    runs = ctx.cached("sweep", lambda: offline_sweep(
+        game, np.stack([fig5_dataset(std) for std, _, _ in grid]),
+        [(alpha, eps) for _, alpha, eps in grid], seeds_inits(inits, seeds), steps=ctx.steps,
+        lr=0.05, pjap=sampling.PJAPConfig(alpha=0.0, eps=0.0)))
+    for (std, alpha, eps), run in zip(grid, runs, strict=True):
         pj = sampling.PJAPConfig(alpha=alpha, eps=eps)
         data = fig5_dataset(std)
         pred = [p for p in harness.predict_fixed_points(game, Empirical(data), pj) if p.stable]
         pred_gap = min((float(_peak_gap(np.array(p.point))) for p in pred), default=np.nan)
-        run = cached_offline(ctx, f"sweep-{std}-{alpha}-{eps}", game, data,
-                             seeds_inits(inits, seeds), steps=ctx.steps, lr=0.05, pjap=pj)
         gaps = _peak_gap(run["policy"][:, -1])
         finite = np.isfinite(gaps)
         solved = float(np.mean(finite & (gaps < SOLVED_TOL)))
