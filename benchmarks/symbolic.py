@@ -49,13 +49,9 @@ import numpy as np
 import sympy
 from sympy.core.cache import clear_cache
 
+from brud_analysis.algebra.solve import krawczyk_boxes, solve_polynomial_system, stationary_points
+from brud_analysis.algebra.solve.certify import _exact_rational_guess
 from brud_analysis.game import Game
-from brud_analysis.solve import (
-    _exact_rational_guess,
-    krawczyk_boxes,
-    solve_polynomial_system,
-    stationary_points,
-)
 
 _PHC_SERVER = r"""
 import json, sys, time

@@ -1,8 +1,11 @@
-"""Run a command under a hard deadline and memory limit, in a worker process.
+"""Run a command under a CPU-time budget and memory limit, in a worker process.
 
-``brud analyse --time-budget S`` must end within S seconds whatever the input: SymPy cannot be
-interrupted in-process (long C-level integer arithmetic ignores signals), but a process can be
-killed. The handler runs in a forked worker that
+``brud analyse --time-budget S`` must end after S seconds of *CPU time* whatever the input:
+SymPy cannot be interrupted in-process (long C-level integer arithmetic ignores signals), but a
+process can be killed. CPU time, not wall time, so that an answer or a refusal is the same on a
+quiet machine and on one shared with twenty other jobs (:func:`group_cpu_seconds` counts the
+worker and every process it started); a wall-clock backstop :data:`WALL_FACTOR` times larger
+catches a worker that is stuck without using CPU. The handler runs in a forked worker that
 
 * has its own process group, so the deadline kills the worker *and* the solver processes it
   started (:func:`run_with_budget`);
@@ -18,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import io
+import math
 import multiprocessing
 import os
 import signal
@@ -27,12 +31,20 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import psutil
+
 from brud_analysis.errors import BrudError
 
 #: Imported before the clock starts (the libraries every bounded command needs).
 PRELOAD: tuple[str, ...] = ("brud_analysis.game",)
 #: Address-space limit of a worker (the symbolic commands need ~0.4 GB for their libraries).
 MAX_MEMORY_BYTES = 4 * 1024**3
+#: The wall-clock backstop is this many times the CPU budget (plus :data:`WALL_SLACK`): at
+#: ``nice -n 15`` beside ten CPU-bound jobs on two cores a worker gets ~1-5 % of a core, so a
+#: smaller factor would again refuse on a busy machine what a quiet one answers.
+WALL_FACTOR = 50.0
+#: Seconds added to every wall-clock backstop (process start-up, swapping in).
+WALL_SLACK = 60.0
 
 
 class WorkerCrash(Exception):
@@ -78,6 +90,102 @@ def _mapped_bytes() -> int:
     except (OSError, ValueError, IndexError):
         pass
     return 0
+
+
+def group_cpu_seconds(pid: int) -> float | None:
+    """CPU seconds (user + system) used by process ``pid`` and all its descendants so far.
+
+    Counts the live descendants and those already reaped (their time is in the parent's
+    ``children_*`` times); ``None`` when ``pid`` is gone or cannot be read.
+
+    Example:
+        >>> group_cpu_seconds(os.getpid()) >= 0.0
+        True
+    """
+    sample = _sample(pid)
+    return None if sample is None else sample[0]
+
+
+#: Process states of a worker that is computing or waiting for the CPU or a disk, not stuck.
+_BUSY = frozenset({psutil.STATUS_RUNNING, psutil.STATUS_DISK_SLEEP, psutil.STATUS_WAKING})
+
+
+def _sample(pid: int) -> tuple[float, bool] | None:
+    """(CPU seconds of ``pid`` and its descendants, whether any of them is runnable)."""
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return None
+    total, busy = 0.0, False
+    for proc in procs:
+        try:
+            with proc.oneshot():
+                t = proc.cpu_times()
+                busy = busy or proc.status() in _BUSY
+        except psutil.Error:  # exited between the listing and now: its parent counts it
+            continue
+        total += t.user + t.system + t.children_user + t.children_system
+    return total, busy
+
+
+def cpu_clock() -> float:
+    """CPU seconds used by this process and its children that have ended (a monotone clock).
+
+    Deadlines counted on this clock do not move with the machine's load, as wall-clock ones
+    do: use it for a solver's internal budgets.
+
+    Example:
+        >>> start = cpu_clock(); _ = sum(range(10**5)); cpu_clock() >= start
+        True
+    """
+    import resource
+
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
+def wall_backstop(cpu_budget: float) -> float:
+    """The wall-clock limit that goes with a CPU budget: only a stuck worker reaches it.
+
+    Example:
+        >>> wall_backstop(10.0)
+        560.0
+    """
+    return WALL_FACTOR * cpu_budget + WALL_SLACK
+
+
+def _wait(conn: Any, pid: int, cpu_budget: float, wall_limit: float,
+          idle_limit: float = math.inf) -> tuple[str, float, float]:
+    """Wait for ``conn`` to be readable, or for the worker to spend a budget.
+
+    Returns ``(outcome, cpu, wall)``: outcome ``"ready"``, ``"cpu"`` (``cpu_budget`` CPU
+    seconds used by the worker and its descendants), ``"wall"`` (``wall_limit`` seconds
+    passed) or ``"idle"`` (the worker used no CPU and was not runnable for ``idle_limit``
+    seconds in all: stuck), with the CPU seconds used and the wall seconds waited. Polls: a
+    worker spends at most one poll interval (a tenth of its budget, 0.01-0.25 s) of CPU
+    beyond its budget.
+    """
+    start = time.monotonic()
+    interval = min(0.25, max(0.01, cpu_budget / 10))
+    cpu = idle = 0.0
+    while True:
+        before = time.monotonic()
+        if conn.poll(max(0.0, min(interval, start + wall_limit - before))):
+            return "ready", cpu, time.monotonic() - start
+        now = time.monotonic()
+        sample = _sample(pid)
+        if sample is not None:  # None: the worker has exited; its pipe end reads EOF next
+            used, busy = sample
+            if not busy and used - cpu < 0.1 * (now - before):
+                idle += now - before
+            cpu = max(cpu, used)
+        if cpu >= cpu_budget:
+            return "cpu", cpu, now - start
+        if now - start >= wall_limit:
+            return "wall", cpu, now - start
+        if idle >= idle_limit:
+            return "idle", cpu, now - start
 
 
 def _worker(handler: Callable[[Any], int | None], args: Any, conn: Any, parent: int) -> None:
@@ -126,13 +234,17 @@ def _stop(proc: multiprocessing.process.BaseProcess) -> None:
 
 
 def run_bounded(handler: Callable[[Any], int | None], args: Any, seconds: float,
-                what: str = "the command", preload: Sequence[str] = PRELOAD) -> int:
-    """``handler(args)`` in a worker killed after ``seconds``; its output is replayed here.
+                what: str = "the command", preload: Sequence[str] = PRELOAD,
+                wall_seconds: float | None = None) -> int:
+    """``handler(args)`` in a worker killed after ``seconds`` of CPU; its output is replayed.
 
-    The modules in ``preload`` are imported first, outside the deadline (loading SymPy takes
-    seconds on a busy machine and cannot hang), so the budget is spent on the user's input.
-    Raises :class:`BrudError` (one line) when the deadline passes, the worker runs out of
-    memory or the handler raised one; :class:`WorkerCrash` for any other exception.
+    ``seconds`` counts the CPU time of the worker and every process it starts, so a busy
+    machine does not change the outcome; ``wall_seconds`` (default :func:`wall_backstop`)
+    stops a worker that hangs without using CPU. The modules in ``preload`` are imported
+    first, outside the budget (loading SymPy cannot hang), so the budget is spent on the
+    user's input. Raises :class:`BrudError` (one line, naming the budget that was spent) when
+    a budget is spent, the worker runs out of memory or the handler raised one;
+    :class:`WorkerCrash` for any other exception.
 
     Example:
         >>> run_bounded(lambda args: print("hi") or 0, None, 30.0)
@@ -145,21 +257,26 @@ def run_bounded(handler: Callable[[Any], int | None], args: Any, seconds: float,
     receiver, sender = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_worker, args=(handler, args, sender, os.getpid()),
                        name="brud-worker")
-    start = time.monotonic()
     proc.start()
     sender.close()
     pid = proc.pid
     assert pid is not None  # set by start()
     with contextlib.suppress(OSError):  # also here: no race with the worker's own setpgid
         os.setpgid(pid, pid)
+    wall_limit = wall_backstop(seconds) if wall_seconds is None else wall_seconds
+    more = f"give it more time, e.g. --time-budget {max(60, 6 * round(seconds)):g}"
     try:
         # select() takes no infinite timeout: past ~11 days "a huge budget" means no limit
-        if not receiver.poll(min(max(seconds, 0.0), 1e6)):
+        outcome, cpu, wall = _wait(receiver, pid, max(seconds, 0.0), min(wall_limit, 1e6))
+        if outcome == "cpu":
             raise BrudError(
-                f"--time-budget {seconds:g} s spent before {what} finished "
-                f"({time.monotonic() - start:.1f} s); give it more time, e.g. "
-                f"--time-budget {max(60, 6 * round(seconds)):g}"
-            )
+                f"--time-budget {seconds:g} s spent before {what} finished (the CPU-time "
+                f"budget: {cpu:.1f} s of CPU in {wall:.1f} s of wall time); {more}")
+        if outcome == "wall":
+            raise BrudError(
+                f"the wall-clock backstop of --time-budget {seconds:g} s ({wall_limit:g} s) "
+                f"passed before {what} finished, after only {cpu:.1f} s of CPU: the worker "
+                f"was stuck, or starved by a busy machine; {more}")
         message, out, err = receiver.recv()
     except EOFError:
         proc.join(5.0)
@@ -217,10 +334,12 @@ def _budget_worker(fn, args, conn, parent_pid=None):
 
 
 def run_with_budget(fn, args: tuple, budget: float):
-    """``fn(*args)`` in a forked worker process that is killed after ``budget`` seconds.
+    """``fn(*args)`` in a forked worker process killed after ``budget`` seconds of CPU time.
 
-    Raises ``OutOfTime`` on timeout or error, so callers fall back to another method.
-    SymPy calls cannot be interrupted in-process; a process can.
+    Raises ``OutOfTime`` when the budget is spent (or the :func:`wall_backstop` passes) or on
+    an error, so callers fall back to another method. SymPy calls cannot be interrupted
+    in-process; a process can. CPU time, so that a busy machine does not change which method
+    answers.
 
     Example:
         >>> run_with_budget(sum, ([1, 2, 3],), 10.0)
@@ -233,8 +352,13 @@ def run_with_budget(fn, args: tuple, budget: float):
     proc = ctx.Process(target=_budget_worker, args=(fn, args, child, os.getpid()), daemon=True)
     proc.start()
     child.close()
+    pid = proc.pid
+    assert pid is not None  # set by start()
+    budget = max(budget, 0.1)
     try:
-        if not parent.poll(max(budget, 0.1)):
+        # a solver step never waits for anything: one that sleeps through its budget is
+        # stuck (e.g. on a lock copied by fork from a threaded parent)
+        if _wait(parent, pid, budget, wall_backstop(budget), idle_limit=budget)[0] != "ready":
             raise OutOfTime
         status, payload = parent.recv()
     except EOFError:

@@ -67,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
         'brud'
     """
     # Explicit, in `brud --help` order. These modules are light (argparse only at import time).
+    from brud_analysis import __version__
     from brud_analysis import commands as symbolic
     from paper_checks import commands as paper
     from verify import commands as verification
@@ -76,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="brud",
         description="Derive and verify Best-Response-Under-Data (BRUD) learning dynamics.",
     )
+    parser.add_argument("--version", action="version", version=f"brud {__version__}",
+                        help="print the installed brud-analysis version and exit")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in (symbolic, verification, paper, halfcheetah):
         module.register(subparsers)

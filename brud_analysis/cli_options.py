@@ -66,7 +66,8 @@ def add_time_budget_option(parser: argparse.ArgumentParser, default: float, what
     """
     parser.add_argument(
         "--time-budget", type=_budget, default=default, metavar="S",
-        help=f"seconds for the whole command, {what} included; past it brud stops with "
+        help=f"CPU seconds for the whole command, {what} included (a busy machine does not "
+             f"spend them); past them brud stops with "
              f"an error (default {default:g})")
     parser.set_defaults(bounded=True)
 
@@ -205,7 +206,51 @@ def assumptions_from_args(args: argparse.Namespace):
     """
     from brud_analysis.parametric import Assumptions
 
-    return Assumptions(list(getattr(args, "assume", None) or []))
+    assumptions = Assumptions(list(getattr(args, "assume", None) or []))
+    _refuse_contradiction(assumptions)
+    return assumptions
+
+
+# The signs each relation allows for ``lhs - rhs``.
+_REQUIRED_SIGNS = {">": {1}, ">=": {0, 1}, "<": {-1}, "<=": {-1, 0}, "!=": {-1, 1}}
+
+
+def _refuse_contradiction(assumptions: Any) -> None:
+    """Refuse ``--assume`` facts of which one cannot hold given the others ("A>0, A<0").
+
+    Each fact's ``lhs - rhs`` gets the signs the *other* facts allow (the same sign calculus
+    the formulas are simplified with); none of the fact's own signs among them is a proof of
+    contradiction. The test is sound, not complete: facts it cannot relate pass.
+    """
+    from brud_analysis.parametric import Assumptions
+
+    facts = assumptions.facts
+    for k, fact in enumerate(facts):
+        others = Assumptions(facts[:k] + facts[k + 1:])
+        if not others.signs(fact.lhs - fact.rhs) & _REQUIRED_SIGNS[fact.rel_op]:
+            rest = ", ".join(str(f) for f in others.facts)
+            raise BrudError(f"--assume is contradictory: {fact} cannot hold"
+                            + (f" when {rest}" if rest else " for real values"))
+
+
+def check_assumed_symbols(args: argparse.Namespace, symbols: set[str]) -> None:
+    """Refuse ``--assume`` facts about symbols the problem does not have (else silently
+    ignored: a game without parameters, or a misspelt name), and contradictory facts.
+
+    Example:
+        >>> check_assumed_symbols(argparse.Namespace(assume=["A>0"]), {"A", "B"})
+        >>> check_assumed_symbols(argparse.Namespace(assume=["A>0"]), set())
+        Traceback (most recent call last):
+        ...
+        brud_analysis.errors.BrudError: --assume is about A, but the problem has no symbols ...
+    """
+    if not getattr(args, "assume", None):
+        return
+    unknown = sorted({s.name for s in assumptions_from_args(args).symbols} - symbols)
+    if unknown:
+        have = (f"the problem's symbols are {', '.join(sorted(symbols))}" if symbols else
+                "the problem has no symbols (drop --assume, or leave parameters in the game)")
+        raise BrudError(f"--assume is about {', '.join(unknown)}, but {have}")
 
 
 def data_model_from_args(args: argparse.Namespace, game: Game) -> DataModel | None:

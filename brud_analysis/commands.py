@@ -11,6 +11,7 @@ from brud_analysis.cli_options import (
     add_parametric_options,
     add_regulariser_option,
     add_time_budget_option,
+    check_assumed_symbols,
     data_json,
     data_model_from_args,
     output_file,
@@ -49,6 +50,9 @@ def register(subparsers: Any) -> None:
     add_regulariser_option(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     add_parametric_options(p)
+    from brud_analysis.critic_cli import add_critic_options  # beyond the paper (issue 28)
+
+    add_critic_options(p)
     p.set_defaults(handler=run_analyse)
 
     c = subparsers.add_parser(
@@ -246,6 +250,11 @@ def run_analyse(args: argparse.Namespace) -> int:
     game = _game(args)
     data = data_model_from_args(args, game)
     regulariser = regulariser_from_args(args)
+    check_assumed_symbols(args, _symbol_names(game, data, regulariser))
+    from brud_analysis.critic_cli import critic_spec_from_args, run_critic_analyse
+
+    if critic_spec_from_args(args) is not None:  # a fitted critic: docs/critics.md
+        return run_critic_analyse(args, game, data)
     game, data, regulariser, code = _parametric_path(args, game, data, regulariser)
     if code is not None:
         return code
@@ -273,6 +282,13 @@ def run_analyse(args: argparse.Namespace) -> int:
         if args.plot:
             print(f"plot        {out['plot']}")
     return 0
+
+
+def _symbol_names(game, data, regulariser) -> set[str]:
+    """The names of the symbols the game, the data and the regulariser's weight hold."""
+    symbols = {p.name for p in game.parameters}
+    symbols |= {s.name for s in (data.free_symbols if data is not None else set())}
+    return symbols | {p.name for p in (regulariser.parameters if regulariser else ())}
 
 
 def _parametric_path(args: argparse.Namespace, game, data, regulariser=None
@@ -410,7 +426,8 @@ def run_condition(args: argparse.Namespace) -> int:
         elif a["possible"] is None:
             why = a.get("reason") or "give the parameters values to decide"
             print(f"    admissible means: {why}")
-        elif a["possible"] is False and not a["relations"][0].startswith("impossible"):
+        elif a["possible"] is False and not any(r.startswith("impossible")
+                                                for r in a["relations"]):
             print("    impossible: no real std >= 0 satisfies this for any mean")
     verdict = "undecided (symbolic parameters)" if out["possible"] is None else out["possible"]
     print(f"possible    {verdict}")

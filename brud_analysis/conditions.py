@@ -382,10 +382,16 @@ def _std_relations(P, condition, std, var) -> tuple[list[str], list[sympy.Expr]]
     if P.degree() == 0:
         relations.append(f"{sympy.factor(condition)} = 0, any {std} >= 0")
     elif P.degree() <= 2:  # closed-form branches (univariate, at most quadratic)
-        for branch in sympy.solve(condition, var):
+        # solve for an unconstrained variance: with var >= 0 assumed, SymPy drops a branch
+        # that is negative for every mean (e.g. var = -mean**2 - 1), leaving no relation at
+        # all; such a branch is kept and the admissible means (none) say it is impossible
+        free = sympy.Symbol(f"{var.name}_free")
+        for branch in sympy.solve(condition.subs(var, free), free):
             branch = sympy.simplify(branch)
             branches.append(sympy.sqrt(branch))
             relations.append(f"{std} = sqrt({branch})")
+        if not relations:  # no closed form (e.g. no real branch): the relation itself
+            relations.append(f"{condition.subs(var, std**2)} = 0")
     else:
         relations.append(f"{condition.subs(var, std**2)} = 0")
     return relations, branches

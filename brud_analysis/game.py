@@ -9,6 +9,7 @@ name such as ``"twin_peaks(A=1, B=4, C=5)"``.
 from __future__ import annotations
 
 import ast
+import difflib
 import io
 import keyword
 import math
@@ -73,6 +74,7 @@ class Limits:
     max_symbols: int = 32  # distinct names in the text (agents, parameters, functions)
     max_operations: int = 1_000  # operators in the text (+ - * / ** ^)
     max_coefficient: float = 1e300  # |coefficient|: eigenvalues etc. are computed in floats
+    max_nesting: int = 100  # parentheses deep (Python's own parser stops at 200, silently)
 
 
 #: The limits every :class:`Game` and :func:`parse_text` enforce.
@@ -314,6 +316,23 @@ def is_agent_name(name: str) -> bool:
     return bool(name) and name[0].islower() and name not in GREEK_NAMES
 
 
+def _check_tokens(tokens: Sequence[tokenize.TokenInfo]) -> None:
+    """Refuse, with the limit named, what Python's parser would refuse without a reason:
+    deep nesting ("too many nested parentheses") and long integers (4300 digits)."""
+    depth = deepest = 0
+    for tok in tokens:
+        if tok.type == tokenize.NUMBER:
+            _literal_value(tok.string)  # raises with the digit count and the limit
+        elif tok.string == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif tok.string == ")":
+            depth -= 1
+    if deepest > LIMITS.max_nesting:
+        raise BrudError(f"expression nested {deepest} parentheses deep (limit "
+                        f"{LIMITS.max_nesting})")
+
+
 def parse_text(text: str) -> sympy.Expr:
     """Parse reward text safely; ``^`` is a power and decimals become exact rationals.
 
@@ -363,6 +382,7 @@ def parse_text(text: str) -> sympy.Expr:
             raise BrudError(f"cannot parse reward: unexpected {tok.string!r}")
     if len(names) > LIMITS.max_symbols:
         raise BrudError(f"reward uses {len(names)} names (limit {LIMITS.max_symbols})")
+    _check_tokens(tokens)
     # Bound degree, terms and number sizes on the syntax tree before SymPy evaluates anything:
     # '10**10**10' or '(x + y)**10**6' must fail here, not after minutes or gigabytes.
     _text_size(text)
@@ -655,8 +675,23 @@ def _check_polynomial(expr: sympy.Expr, agents: tuple[sympy.Symbol, ...]) -> Non
 
 
 def _catalogue_game(text: str) -> tuple[sympy.Expr, str] | None:
-    """The reward and name of the paper game ``text`` names (``"twin_peaks(C=5)"``), else None."""
+    """The reward and name of the paper game ``text`` names (``"twin_peaks(C=5)"``), else None.
+
+    A lone name or call that is not in the catalogue but close to a catalogue name
+    (``twinpeaks``, ``Twin_Peaks(C=5)``), or any call of an unknown name, is refused with the
+    catalogue's names: read as a reward it would only fail with a less helpful message.
+    """
     match = _CATALOGUE_CALL.match(text)
+    name = match.group(1) if match else ""
+    if match and name not in REWARDS and name not in _KNOWN_FUNCTIONS and name[0] != "_":
+        close = difflib.get_close_matches(name.lower(), list(REWARDS), n=1, cutoff=0.7)
+        if close:
+            raise BrudError(f"unknown game {name!r}: did you mean {close[0]}? (the catalogue: "
+                            f"{', '.join(REWARDS)})")
+        if match.group(2) is not None:
+            raise BrudError(f"cannot parse reward: {_short(text)!r} calls {name}, which is "
+                            f"neither a catalogue game ({', '.join(REWARDS)}) nor a function "
+                            "(write products with '*')")
     if not match or match.group(1) not in REWARDS:
         return None
     name, arg_text = match.group(1), match.group(2)
@@ -669,6 +704,8 @@ def _catalogue_game(text: str) -> tuple[sympy.Expr, str] | None:
                 key = key.strip()
                 if not key.isidentifier():
                     raise BrudError(f"bad argument {part.strip()!r} in {_short(text)!r}")
+                if key in kwargs:  # Python refuses it too; the later value would win here
+                    raise BrudError(f"{name} gives {key} twice in {_short(text)!r}")
                 kwargs[key] = parse_text(value)
             else:
                 args.append(parse_text(part))

@@ -347,6 +347,8 @@ def _parse_at(text: str) -> dict[str, sympy.Expr]:
         name = name.strip()
         if not sep or not name.isidentifier():
             raise BrudError(f"--at wants NAME=VALUE pairs, got {part.strip()!r}")
+        if name in values:  # the later value would silently win
+            raise BrudError(f"--at gives {name} twice: {text.strip()!r}")
         parsed = parse_value(value, "--at")
         if not parsed.is_number:
             raise BrudError(f"--at {name}: give a number, got {value.strip()!r}")

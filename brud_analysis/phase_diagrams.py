@@ -24,6 +24,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import sympy
@@ -190,15 +191,10 @@ def _pyplot():
     return plt
 
 
-def _save(fig, path: str | Path) -> Path:
-    import io
+def _save(fig, path: str | Path, config: dict[str, Any]) -> Path:
+    from brud_analysis.figure_files import save_png
 
-    from brud_analysis.output import write_atomic
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    _pyplot().close(fig)
-    return write_atomic(path, buf.getvalue())
+    return save_png(fig, path, config, dpi=110, bbox_inches="tight")
 
 
 def condition_phase_diagram(game: Game, target: Sequence, path: str | Path, *,
@@ -246,11 +242,7 @@ def condition_phase_diagram(game: Game, target: Sequence, path: str | Path, *,
             cs = ax.contour(mg, sg, shown, levels=7, colors="white", linewidths=0.6, alpha=0.7)
             ax.clabel(cs, fontsize=7, fmt="%.2g")
         curves.append(_draw_condition(ax, a, mg, sg, label=True))
-        for lo, hi in a.mean_intervals:
-            lo_c, hi_c = max(lo, plane.means[0]), min(hi, plane.means[-1])
-            if lo_c <= hi_c:
-                ax.plot([lo_c, hi_c], [0, 0], color="limegreen", lw=6, solid_capstyle="butt",
-                        label="admissible means", clip_on=False, zorder=5)
+        _draw_admissible_means(ax, a.mean_intervals, plane.means[0], plane.means[-1])
         ax.set_xlabel(f"mean of {a.other}'s data")
         ax.set_ylabel(f"std of {a.other}'s data")
         verdict = "possible" if a.possible else "impossible"
@@ -282,7 +274,36 @@ def condition_phase_diagram(game: Game, target: Sequence, path: str | Path, *,
         a.set_ylim(0, plane.stds[-1])
     fig.suptitle(f"BRUD phase diagram of target ({', '.join(f'{t:.4g}' for t in plane.target)}) "
                  f"(docs/theory.md#data-conditions)", fontsize=11)
-    return _save(fig, path)
+    return _save(fig, path, {"figure": "BRUD phase diagram", "reward": str(game.reward),
+                             "target": [str(t) for t in exact], "family": family,
+                             "resolution": resolution})
+
+
+def _draw_admissible_means(ax, intervals, lo: float, hi: float) -> None:
+    """The admissible means as a green bar on the mean axis; a single admissible mean (an
+    interval [m, m], e.g. 'mean_y = 1, any std') as a green diamond, since a bar of zero
+    length is invisible, in the plot and in its legend entry."""
+    for a, b in intervals:
+        a_c, b_c = max(a, lo), min(b, hi)
+        if a_c < b_c:
+            ax.plot([a_c, b_c], [0, 0], color="limegreen", lw=6, solid_capstyle="butt",
+                    label="admissible means", clip_on=False, zorder=5)
+        elif a_c == b_c:
+            ax.plot([a_c], [0], color="limegreen", marker="D", ms=9, ls="none",
+                    markeredgecolor="black", label="admissible means", clip_on=False,
+                    zorder=5)
+
+
+def _stable_mask(intervals, m: np.ndarray, step: float) -> np.ndarray:
+    """Where on the mean grid ``m`` the target is stable. An interval narrower than a grid
+    step (a single stable mean such as [1, 1]) would hit no grid point, and its curve would
+    be labelled unstable: it is widened to the neighbouring grid points on each side."""
+    mask = np.zeros(m.shape, bool)
+    for s_lo, s_hi in intervals:
+        if s_hi - s_lo < step:
+            s_lo, s_hi = s_lo - step, s_hi + step
+        mask |= (m >= s_lo) & (m <= s_hi)
+    return mask
 
 
 def _draw_condition(ax, a, mg, sg, *, label: bool, color: str = "black", style: str | None = None,
@@ -295,22 +316,21 @@ def _draw_condition(ax, a, mg, sg, *, label: bool, color: str = "black", style: 
     if a.polynomial is None or a.polynomial == 0 or not a.possible:
         return False
     lo, hi = float(mg[0, 0]), float(mg[0, -1])
+    step = (hi - lo) / max(mg.shape[1] - 1, 1)  # the contour grid's; branches use a finer one
 
-    def stable_at(m: np.ndarray) -> np.ndarray:
-        mask = np.zeros(m.shape, bool)
-        for s_lo, s_hi in a.stable_mean_intervals:
-            mask |= (m >= s_lo) & (m <= s_hi)
-        return mask
+    def stable_at(m: np.ndarray, step: float = step) -> np.ndarray:
+        return _stable_mask(a.stable_mean_intervals, m, step)
 
     drawn = False
     kinds = (("stable", style or "-"), ("unstable", style or ":"))
     if a.branches:
         # dense near the admissible ends, where sqrt(branch) rises steeply from 0
         ends = [v for iv in a.mean_intervals for v in iv if math.isfinite(v) and lo <= v <= hi]
-        m = np.unique(np.concatenate([np.linspace(lo, hi, 4001)]
+        m = np.unique(np.concatenate([np.linspace(lo, hi, 4001), np.asarray(ends, float)]
                                      + [v + np.geomspace(1e-9, 1e-2, 200) * sgn
                                         for v in ends for sgn in (-1, 1)]))
         m = m[(m >= lo) & (m <= hi)]
+        fine = (hi - lo) / 4000
         for branch in a.branches:
             mean = next(iter(branch.free_symbols), None)
             fn = sympy.lambdify(mean, branch, "numpy") if mean is not None else None
@@ -320,7 +340,7 @@ def _draw_condition(ax, a, mg, sg, *, label: bool, color: str = "black", style: 
             ok = np.abs(raw.imag) <= 1e-12 * (1 + np.abs(raw.real))
             std = np.where(ok & (raw.real >= 0), raw.real, np.nan)
             for what, ls in kinds:
-                keep = stable_at(m) if what == "stable" else ~stable_at(m)
+                keep = stable_at(m, fine) if what == "stable" else ~stable_at(m, fine)
                 y = np.where(keep, std, np.nan)
                 if np.isfinite(y).any():
                     ax.plot(m, y, color=color, ls=ls, lw=2)
@@ -342,7 +362,10 @@ def _draw_condition(ax, a, mg, sg, *, label: bool, color: str = "black", style: 
         Pm = np.where(keep, P, np.nan)
         if np.isfinite(Pm).sum() < 4 or not (np.nanmin(Pm) <= 0 <= np.nanmax(Pm)):
             continue
-        ax.contour(mg, sg, Pm, levels=[0.0], colors=color, linestyles=ls, linewidths=2)
+        contour = ax.contour(mg, sg, Pm, levels=[0.0], colors=color, linestyles=ls,
+                             linewidths=2)
+        if not any(len(seg) for seg in contour.allsegs[0]):
+            continue  # signs on both sides of a masked gap, but no zero line: nothing to label
         if label or name:
             ax.plot([], [], color=color, ls=ls, lw=2,
                     label=f"{name} ({what} part)" if name else f"condition (target {what})")
@@ -522,4 +545,7 @@ def pjap_phase_diagram(game: Game, means: Sequence[float], path: str | Path, *,
     fig.suptitle(f"PJAP flow (L2 kernel, eps 0, data N(({mean_txt}), std^2) per agent), "
                  f"started at ({start_txt}); R = {game.reward}\n"
                  "docs/theory.md#the-pjap-field", fontsize=10)
-    return _save(fig, path)
+    return _save(fig, path, {"figure": "PJAP phase diagram", "reward": str(game.reward),
+                             "means": [float(m) for m in means], "alpha_range": alpha_range,
+                             "std_range": std_range, "start": plane.start,
+                             "resolution": resolution, "steps": steps})

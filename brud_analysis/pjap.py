@@ -167,10 +167,18 @@ def origin_escape_alpha(game: Game, data: Normal, point: Sequence[Any] | None = 
 
 @dataclass
 class PJAPFixedPoint:
-    """A zero of the PJAP field with its linear stability (all Jacobian eigenvalues < 0)."""
+    """A zero of the PJAP field with its linear stability.
+
+    ``stable``: True if every Jacobian eigenvalue has a negative real part, False if one is
+    positive, None (undetermined by the linearisation) if the largest real part is zero.
+
+    Example:
+        >>> PJAPFixedPoint((0.0, 0.0), None, (-7.69 + 0j, 0j)).stable is None
+        True
+    """
 
     point: tuple[float, ...]
-    stable: bool
+    stable: bool | None
     eigenvalues: tuple[complex, ...] = field(default_factory=tuple)
 
 
@@ -331,6 +339,15 @@ def _numeric_jacobian(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, h: f
     return jac
 
 
+def _linear_stability(eig: np.ndarray, tol: float = 1e-9) -> bool | None:
+    """True if every real part < -tol, False if one > tol, else None (a numerically zero
+    eigenvalue: the linearisation cannot decide)."""
+    re = np.asarray(eig).real
+    if np.any(re > tol):
+        return False
+    return True if np.all(re < -tol) else None
+
+
 def find_fixed_points(
     f: Callable[[np.ndarray], np.ndarray], box: Sequence[tuple[float, float]], *,
     starts_per_axis: int = 7, jacobian: Callable[[np.ndarray], np.ndarray] | None = None,
@@ -338,8 +355,9 @@ def find_fixed_points(
 ) -> list[PJAPFixedPoint]:
     """Zeros of a vector field inside ``box`` by multi-start root finding, with stability.
 
-    Numeric and not certified: zeros between start points can be missed. Stability: every real
-    part of the Jacobian's eigenvalues < 0 (a zero eigenvalue counts as not stable).
+    Numeric and not certified: zeros between start points can be missed. Stability: True if
+    every real part of the Jacobian's eigenvalues is < 0, False if one is > 0, None if the
+    largest is zero (within 1e-9).
 
     Example:
         >>> pts = find_fixed_points(lambda t: -t + np.array([1.0, -1.0]), [(-2, 2), (-2, 2)])
@@ -373,7 +391,7 @@ def find_fixed_points(
     out = []
     for x in found:
         eig = np.linalg.eigvals(jac(x))
-        stable = bool(np.all(eig.real < -1e-9))
+        stable = _linear_stability(eig)
         out.append(PJAPFixedPoint(tuple(float(v) for v in x), stable,
                                   tuple(complex(e) for e in eig)))
     return out
@@ -450,7 +468,9 @@ def _closed_form_fixed_points(game: Game, field_exprs: Sequence[sympy.Expr],
     out = []
     for sol in sorted(solutions, key=lambda s: tuple(s.point)):
         eig = numeric_eigenvalues(jac_expr, game.agents, sol.point)
-        out.append(PJAPFixedPoint(tuple(float(v) for v in sol.point), bool(is_stable(eig)),
+        verdict = is_stable(eig)  # None (a zero real part) stays undetermined, not "unstable"
+        out.append(PJAPFixedPoint(tuple(float(v) for v in sol.point),
+                                  None if verdict is None else bool(verdict),
                                   tuple(complex(e) for e in eig)))
     return out
 

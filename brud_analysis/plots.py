@@ -94,10 +94,10 @@ def plot_fields(
     ax.set_title(f"R = {game.reward}", fontsize=9)
     ax.legend(loc="upper left", fontsize=7, framealpha=0.9)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp)
-    plt.close(fig)
-    tmp.replace(path)  # atomic: a reader never sees half a PNG
-    return path
+    from brud_analysis.figure_files import save_png
+
+    return save_png(fig, path, {"figure": "true vs BRUD field", "reward": str(game.reward),
+                                "data": repr(data), "bounds": [list(b) for b in bounds],
+                                "resolution": resolution,
+                                "marks": {k: [list(map(float, p)) for p in v]
+                                          for k, v in marks.items()}})

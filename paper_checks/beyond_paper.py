@@ -47,7 +47,7 @@ from brud_analysis.regularisers import (
     fixed_point_formulas,
     regularised_field,
 )
-from paper_checks.claims import Context, Outcome, claim, fmt, must_derive, require
+from paper_checks.claims import Context, Outcome, claim, fmt, must_derive
 from paper_checks.numeric import exact_moment_dataset
 
 LOCATION = "beyond the paper: policy regularisation (issue 14)"
@@ -227,11 +227,11 @@ def _claim(cid: str, statement: str, refuted_if: str):
 def _train(ctx: Context, key: str, game: Game, dataset: np.ndarray, lam: float,
            pjap: Any = None, steps: int | None = None) -> Any:
     """The verifier (derived tolerance) on one dataset with BC weight ``lam``, cached per run."""
-    harness = require("verify.harness")
+    from verify import harness
     reg = bc(lam) if lam else None
     return ctx.cached(f"bp-{key}", lambda: harness.verify_game(
         game, Empirical(dataset), seeds=ctx.seeds, steps=steps or ctx.steps, lr=0.05,
-        pjap=pjap, **({"regulariser": reg} if reg is not None else {})))
+        pjap=pjap, regulariser=reg))
 
 
 def _trained_row(setting: Setting, result: Any, predicted_population: np.ndarray) -> dict:
@@ -343,8 +343,9 @@ def figure_maps(setting: Setting, maps: dict[str, np.ndarray], cube: np.ndarray,
         "field by more than float32 rounding, or trained sign-agreement runs miss the predicted "
         "point by more than the verifier's derived tolerance")
 def check_bc_field(ctx: Context) -> Outcome:
-    jax = require("jax")
-    polygames = require("verify.polygames")
+    import jax
+
+    from verify import polygames
     game = Game("-A*(x**2 + y**2) - B*x**2*y**2 + C*x*y")  # any polynomial game
     m = sympy.symbols("m_x m_y", real=True)
     brud = regularised_field(game, Normal(list(m), [SPREAD, SPREAD]), None)
@@ -455,7 +456,7 @@ def check_tp_threshold(ctx: Context) -> Outcome:
         "the derived threshold differs from (A + B s^2 + lambda)/(s^2 (C - 2A)), or trained "
         "PJAP+BC runs (L2, eps 0) at half the threshold leave the origin / at twice it stay")
 def check_tp_origin(ctx: Context) -> Outcome:
-    sampling = require("verify.sampling")
+    from verify import sampling
     A, B, D, s = sympy.symbols("A B D s", real=True)  # noqa: N806
     general = origin_escape_alpha(twin_peaks(A, B, 2 * A + D), Normal([0, 0], [s, s]),
                                   regulariser=bc(LAMBDA))
@@ -524,7 +525,7 @@ def _row(maps: dict[str, np.ndarray], s: float, lam: float) -> dict[str, float]:
         "on some grid cell PJAP+BC converges lower than BRUD+BC or than PJAP by more than 1e-6, "
         "or BRUD+BC lower than BRUD, or the trained PJAP+BC check fails the verifier")
 def check_tp_maps(ctx: Context) -> Outcome:
-    sampling = require("verify.sampling")
+    from verify import sampling
     setting = twin_peaks_setting()
     maps = ctx.cached("bp-tp-maps", lambda: method_maps(setting))
     lams = (0.0, 1.0, 4.0, 16.0)
@@ -572,7 +573,7 @@ def check_tp_maps(ctx: Context) -> Outcome:
         "the BRUD(+BC) field depends on s, BRUD+BC's fraction increases with lambda somewhere, "
         "PJAP+BC is below BRUD+BC somewhere on the grid, or a trained check fails the verifier")
 def check_sq_maps(ctx: Context) -> Outcome:
-    sampling = require("verify.sampling")
+    from verify import sampling
     setting = quartic_sign_setting()
     field = regularised_field(setting.game, Normal([setting.mean] * 2, [SPREAD] * 2), bc(LAMBDA))
     spread_free = all(SPREAD not in g.free_symbols for g in field)
@@ -633,7 +634,7 @@ def check_halfcheetah_prediction(ctx: Context) -> Outcome:
                "refuted_if": REFUTED_IF["bp.halfcheetah_prediction"]}
     prediction = ("PJAP's gain shrinks as lambda grows: "
                   + ", ".join(f"{k}: {v}" for k, v in list(gains.items())[::2]))
-    hc = require("paper_checks.halfcheetah")
+    from paper_checks import halfcheetah as hc
     pair_rows = getattr(hc, "_pair_rows", None)  # the HalfCheetah report reader (other worker)
     path = hc.find_results(ctx) if hasattr(hc, "find_results") else None
     if path is None or pair_rows is None:

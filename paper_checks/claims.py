@@ -15,6 +15,7 @@ A check that raises is recorded as ``error`` with its traceback; only errors mak
 
 from __future__ import annotations
 
+import sys
 import time
 import traceback
 from collections.abc import Callable, Iterable
@@ -27,7 +28,8 @@ STATUSES = (*VERDICTS, "error")
 
 
 class NotRun(Exception):  # noqa: N818 (a verdict, not a failure)
-    """Raised inside a check when it cannot run (missing results, missing dependency)."""
+    """Raised inside a check when it cannot run for want of *results* (e.g. no HalfCheetah run
+    yet). Never for a missing module: a broken install is an ``error`` (exit code 1)."""
 
 
 @dataclass
@@ -114,13 +116,14 @@ class Claim:
 
 @dataclass
 class ClaimResult:
-    """A claim with its outcome (or error) and how long the check took."""
+    """A claim with its outcome (or error) and how long the check took (wall and CPU time)."""
 
     claim: Claim
     status: str
     outcome: Outcome | None
     seconds: float
     error: str | None = None
+    cpu_seconds: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         """The JSON record ``brud paper-checks --json`` prints for this claim."""
@@ -138,6 +141,7 @@ class ClaimResult:
             "figures": [] if out is None else out.figures,
             "note": "" if out is None else out.note,
             "seconds": round(self.seconds, 2),
+            "cpu_seconds": round(self.cpu_seconds, 2),
         }
 
 
@@ -209,39 +213,31 @@ def run_claims(ctx: Context, claims: Iterable[Claim], progress: bool = False
     """
     from tqdm import tqdm
 
+    from brud_analysis.bounded import cpu_clock
+
     results = []
     bar = tqdm(list(claims), desc="paper checks", unit="claim", disable=not progress)
     for c in bar:
         bar.set_postfix_str(c.id)
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), cpu_clock()
         try:
-            outcome = c.check(ctx)
+            outcome: Outcome | None = c.check(ctx)
             if not isinstance(outcome, Outcome):
                 raise TypeError(f"check {c.id} returned {type(outcome).__name__}, not Outcome")
-            results.append(ClaimResult(c, outcome.status, outcome, time.perf_counter() - start))
+            status, error = outcome.status, None
         except NotRun as reason:
             outcome = Outcome("not run", why=str(reason))
-            results.append(ClaimResult(c, "not run", outcome, time.perf_counter() - start))
+            status, error = "not run", None
         except Exception as err:  # a broken check is reported, never hides the others
-            tb = traceback.format_exc(limit=6)
-            results.append(ClaimResult(c, "error", None, time.perf_counter() - start,
-                                       f"{type(err).__name__}: {err}\n{tb}"))
+            outcome, status = None, "error"
+            error = f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=6)}"
+        result = ClaimResult(c, status, outcome, time.perf_counter() - start, error,
+                             cpu_clock() - cpu_start)
+        results.append(result)
+        if progress:  # each verdict as it comes: the first within seconds of the start
+            bar.write(f"{status:9s} {c.id} ({result.cpu_seconds:.1f} s CPU, "
+                      f"{result.seconds:.1f} s wall)", file=sys.stderr)
     return results
-
-
-def require(module: str) -> Any:
-    """Import ``module`` or raise :class:`NotRun` (a helper's module not written yet).
-
-    Example:
-        >>> require("math").sqrt(4.0)
-        2.0
-    """
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as err:
-        raise NotRun(f"{module} is not available ({err})") from None
 
 
 _T = TypeVar("_T")

@@ -148,7 +148,7 @@ def _print_field_header(game, out: dict, method: str, data_line: str, field: lis
         print(f"with the policy penalty {out['regulariser']} on the prioritised batch "
               "(beyond the paper)")
     print(data_line)
-    for name, g in zip(game.agent_names, field, strict=True):
+    for name, g in zip(game.agent_names, field, strict=False):  # no field: numeric path
         print(f"  G_{name} = {g}")
     if threshold is not None:
         print(f"the data mean is a fixed point for every alpha; it is stable for alpha < "
@@ -223,7 +223,12 @@ def _parametric_pjap_field(args: argparse.Namespace, game, data, regulariser) ->
 def _pjap_field(args: argparse.Namespace) -> int:
     import sympy
 
-    from brud_analysis.cli_options import data_json, data_model_from_args, regulariser_from_args
+    from brud_analysis.cli_options import (
+        check_assumed_symbols,
+        data_json,
+        data_model_from_args,
+        regulariser_from_args,
+    )
     from brud_analysis.data import Normal
     from brud_analysis.errors import BrudError
     from brud_analysis.exact import to_exact
@@ -235,6 +240,8 @@ def _pjap_field(args: argparse.Namespace) -> int:
         pjap_fixed_points,
     )
 
+    if not 0 <= args.eps < 1:  # the priority max(exp(-alpha d^2), eps) floors at eps < 1
+        raise BrudError(f"--eps is the priority floor and must lie in [0, 1), got {args.eps}")
     game = Game(args.reward)
     if getattr(args, "plot", None):
         from brud_analysis.output import check_output_path
@@ -244,11 +251,14 @@ def _pjap_field(args: argparse.Namespace) -> int:
     if data is None:
         raise BrudError("pjap-field needs data: --data normal --mean .. --std .., "
                         "--data uniform --low .. --high .., or --data FILE")
-    if not args.eps >= 0:
-        raise BrudError(f"--eps must be >= 0, got {args.eps}")
     regulariser = regulariser_from_args(args)  # beyond the paper; None without the flag
     if (isinstance(args.alpha, sympy.Symbol) or game.parameters or data.free_symbols
             or (regulariser is not None and not regulariser.is_numeric())):
+        symbols = {p.name for p in game.parameters} | {s.name for s in data.free_symbols}
+        symbols |= {p.name for p in (regulariser.parameters if regulariser else ())}
+        if isinstance(args.alpha, sympy.Symbol):
+            symbols.add(args.alpha.name)
+        check_assumed_symbols(args, symbols)
         return _parametric_pjap_field(args, game, data, regulariser)
     if getattr(args, "assume", None):
         raise BrudError("--assume is for symbols (in --alpha, the game, the data or the "

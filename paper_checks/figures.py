@@ -13,7 +13,7 @@ from typing import Literal
 import numpy as np
 
 from brud_analysis.catalogue import sign_agreement, twin_peaks
-from paper_checks.claims import Context, require
+from paper_checks.claims import Context
 
 
 def _pyplot():
@@ -26,11 +26,9 @@ def _pyplot():
 
 
 def _save(fig, path: Path) -> Path:
-    plt = _pyplot()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    from brud_analysis.figure_files import save_png
+
+    return save_png(fig, path, {"figure": path.stem, "source": "brud paper-checks"}, dpi=90)
 
 
 def _one_per_init(policies: np.ndarray, n_inits: int) -> np.ndarray:
@@ -44,7 +42,7 @@ def _box() -> tuple[float, float, float, float]:
 
 def fig1(ctx: Context) -> Path:
     """Fig. 1: one BRUD step on an opposite-quadrant vs a same-quadrant data point."""
-    plots = require("verify.plots")
+    from verify import plots
     plt = _pyplot()
     game = sign_agreement()
     theta = np.array([-0.4, 0.6])
@@ -72,8 +70,8 @@ def fig1(ctx: Context) -> Path:
 
 def fig2(ctx: Context) -> Path:
     """Fig. 2: online MADDPG per buffer size: trajectory, reward, final buffer (seed 0)."""
-    plots = require("verify.plots")
     from paper_checks.online_buffer import fig2_runs
+    from verify import plots
 
     runs = fig2_runs(ctx)
     first = {k: (SimpleNamespace(policy=r["policy"][0], reward=r["reward"][0],
@@ -87,8 +85,8 @@ def fig2(ctx: Context) -> Path:
 
 def fig3(ctx: Context) -> Path:
     """Fig. 3: uniform dataset, true vs induced field, offline trajectories."""
-    plots = require("verify.plots")
     from paper_checks.sec3_brud import fig3_dataset, fig3_runs
+    from verify import plots
 
     plt = _pyplot()
     game = sign_agreement()
@@ -130,8 +128,8 @@ def fig3(ctx: Context) -> Path:
 
 def fig4(ctx: Context) -> Path:
     """Fig. 4: Twin Peaks, origin-centred (a) and optimum-centred (b) data, std 0 / 0.3 / 1."""
-    plots = require("verify.plots")
     from paper_checks.twin_peaks import FIG4_INITS, FIG4_STDS, fig4_results
+    from verify import plots
 
     plt = _pyplot()
     game = twin_peaks(1, 4, 5)
@@ -164,7 +162,6 @@ def fig4(ctx: Context) -> Path:
 
 def fig5(ctx: Context) -> Path:
     """Fig. 5: MADDPG vs MADDPG+PJAP on optimum-centred datasets of increasing spread."""
-    plots = require("verify.plots")
     from paper_checks.pjap_games import (
         FIG5_ALPHA,
         FIG5_EPS,
@@ -173,6 +170,7 @@ def fig5(ctx: Context) -> Path:
         fig5_dataset,
         fig5_runs,
     )
+    from verify import plots
 
     plt = _pyplot()
     game = twin_peaks(1, 4, 5)

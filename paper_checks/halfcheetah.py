@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from paper_checks.claims import Context, NotRun, Outcome, claim, fmt, require
+from paper_checks.claims import Context, NotRun, Outcome, claim, fmt
 
 BASELINE, PJAP = "maddpg-cql", "maddpg-cql-pjap"
 HOW_TO_RUN = ("run `brud halfcheetah train --system maddpg-cql[-pjap] --dataset VAULT --out DIR` "
@@ -35,8 +35,9 @@ def find_results(ctx: Context) -> Path | None:
        "absolute gap between the policy's and the data's actions over agents and time.",
        paper_value="d = 1/(N.T) sum_i sum_t ||mu(o_i(t)), a_i(t)||_1")
 def check_eq8(ctx: Context) -> Outcome:
-    jax = require("jax")
-    sampling = require("verify.sampling")
+    import jax
+
+    from verify import sampling
     rng = np.random.default_rng(13)
     policy = rng.uniform(-1, 1, size=(5, 20, 2, 3))  # (sequences, T, agents, action dims)
     data = rng.uniform(-1, 1, size=(5, 20, 2, 3))

@@ -13,7 +13,7 @@ from typing import Any, NotRequired, TypedDict
 import numpy as np
 
 from brud_analysis.game import Game
-from paper_checks.claims import Context, require
+from paper_checks.claims import Context
 
 # Jitted trainers by (game, config): compiling dominates short runs on a 2-core CPU.
 _COMPILED: dict[tuple, Any] = {}
@@ -61,9 +61,9 @@ def offline_runs(game: Game, dataset: np.ndarray, inits: np.ndarray, *, steps: i
         >>> np.round(r["policy"][0, -1], 4).tolist()
         [1.0, 1.0]
     """
-    jax = require("jax")
+    import jax
     jnp = jax.numpy
-    polygames = require("verify.polygames")
+    from verify import polygames
     every = log_every or max(1, steps // 200)
     while steps % every:
         every -= 1
@@ -89,9 +89,9 @@ def online_runs(game: Game, theta0: Sequence[float], *, buffer_size: int, batch_
 
     Returns ``policy (S, L+1, n)``, ``reward (S, L+1)``, ``distance (S, L)``, ``buffer (S, K, n)``.
     """
-    jax = require("jax")
+    import jax
     jnp = jax.numpy
-    polygames = require("verify.polygames")
+    from verify import polygames
     every = max(1, steps // 200)
     while steps % every:
         every -= 1

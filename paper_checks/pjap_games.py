@@ -23,7 +23,7 @@ from brud_analysis.pjap import (
     pjap_fixed_points,
     pjap_jacobian,
 )
-from paper_checks.claims import Context, Outcome, claim, fmt, must_derive, require
+from paper_checks.claims import Context, Outcome, claim, fmt, must_derive
 from paper_checks.numeric import Runs, cached_offline, exact_moment_dataset, seeds_inits
 
 PAPER = {"A": 1, "B": 4, "C": 5}
@@ -45,7 +45,7 @@ def fig5_dataset(std: float, mean: float = A_DAG) -> np.ndarray:
 
 def fig5_runs(ctx: Context, std: float, use_pjap: bool) -> Runs:
     """Offline MADDPG with / without PJAP (L1, Eq. 7) on the optimum-centred dataset."""
-    sampling = require("verify.sampling")
+    from verify import sampling
     pjap = sampling.PJAPConfig(alpha=FIG5_ALPHA, eps=FIG5_EPS) if use_pjap else None
     inits = seeds_inits(FIG5_INITS, max(2, ctx.seeds // 4))
     return cached_offline(ctx, f"fig5-{std}-{use_pjap}", twin_peaks(**PAPER), fig5_dataset(std),
@@ -66,8 +66,9 @@ def _peak_gap(points: np.ndarray) -> np.ndarray:
                    'rounding, or its draw frequencies differ from rho / sum(rho) by more than 5 '
                    'binomial standard errors'))
 def check_priority(ctx: Context) -> Outcome:
-    jax = require("jax")
-    sampling = require("verify.sampling")
+    import jax
+
+    from verify import sampling
     jnp = jax.numpy
     rng = np.random.default_rng(12)
     data = rng.normal(0, 1, size=(40, 2))
@@ -99,16 +100,15 @@ def check_priority(ctx: Context) -> Outcome:
        refuted_if=("for some std, PJAP's mean sample-to-policy distance is not below BRUD's, or "
                    "its final reward is below BRUD's by more than 1e-3"))
 def check_fig5(ctx: Context) -> Outcome:
-    harness = require("verify.harness")
-    sampling = require("verify.sampling")
+    from brud_analysis.solve import brud_fixed_points
+    from verify import harness, sampling
     game = twin_peaks(**PAPER)
     derived, numeric = {}, {}
     lower_distance = higher_reward = True
     pj = sampling.PJAPConfig(alpha=FIG5_ALPHA, eps=FIG5_EPS)
     for std in FIG5_STDS:
         model = Empirical(fig5_dataset(std))
-        brud_pts = [p for p in require("brud_analysis.solve").brud_fixed_points(game, model)
-                    .points if p.stable]
+        brud_pts = [p for p in brud_fixed_points(game, model).points if p.stable]
         pjap_pts = [p for p in harness.predict_fixed_points(game, model, pj) if p.stable]
         derived[f"std {std}"] = {"BRUD stable point": [fmt(p.point) for p in brud_pts],
                                  "PJAP stable points": [fmt(p.point) for p in pjap_pts]}
@@ -151,8 +151,7 @@ def _sweep_grid(ctx: Context) -> tuple[list[float], list[float], list[float], li
                    'the PJAP runs ending within 0.05 of a peak (best setting below 95% but at '
                    'least half: partly)'))
 def check_consistency(ctx: Context) -> Outcome:
-    harness = require("verify.harness")
-    sampling = require("verify.sampling")
+    from verify import harness, sampling
     game = twin_peaks(**PAPER)
     alphas, epss, stds, inits = _sweep_grid(ctx)
     table, failures = [], []
@@ -203,8 +202,7 @@ def check_consistency(ctx: Context) -> Outcome:
                    ' does not couple the agents, or the harness does not pass trained L2 PJAP '
                    'runs against the predicted points'))
 def check_closed_form(ctx: Context) -> Outcome:
-    harness = require("verify.harness")
-    sampling = require("verify.sampling")
+    from verify import harness, sampling
     game = twin_peaks(**PAPER)
     m, s = sympy.symbols("m s", real=True)
     data = Normal([m, m], [s, s])
@@ -256,7 +254,7 @@ def check_closed_form(ctx: Context) -> Outcome:
        refuted_if=('the symbolic threshold differs from (A + B s^2)/(s^2 (C - 2A)), or any run '
                    'leaves the origin at alpha = alpha*/2, or any run stays at alpha = 2 alpha*'))
 def check_escape(ctx: Context) -> Outcome:
-    sampling = require("verify.sampling")
+    from verify import sampling
     A, B, D, s = sympy.symbols("A B D s", real=True)
     general = must_derive(origin_escape_alpha(twin_peaks(A, B, 2 * A + D),
                                               Normal([0, 0], [s, s])), "alpha* (general A, B, D)")
@@ -319,7 +317,7 @@ def check_eps_floor(ctx: Context) -> Outcome:
                 for k, pts in rows.items()}
     best = {k: max(v) if v else float("nan") for k, v in stable_x.items()}
     two_points = sum(v["stable"] for v in rows["alpha 4"]) >= 2
-    sampling = require("verify.sampling")
+    from verify import sampling
     numeric = {}
     for alpha in (16.0, 1e4):
         pj = sampling.PJAPConfig(alpha=alpha, eps=1e-3)

@@ -31,10 +31,11 @@ def run_report(out_dir: str | os.PathLike[str], *, quick: bool = False,
         >>> p["claims"][0]["status"], p["errors"]
         ('confirmed', 0)
     """
+    from brud_analysis.bounded import cpu_clock
     from brud_analysis.errors import BrudError
     from brud_analysis.output import check_output_path, provenance, to_jsonable, write_atomic
 
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), cpu_clock()
     out = check_output_path(out_dir, directory=True)
     if halfcheetah_results is not None and not Path(halfcheetah_results).is_file():
         raise BrudError(f"--halfcheetah-results: no such file: {halfcheetah_results}")
@@ -52,6 +53,7 @@ def run_report(out_dir: str | os.PathLike[str], *, quick: bool = False,
     results = run_claims(ctx, claims, progress=progress)
     written: dict[str, str] = {}  # figure label -> path
     failed: dict[str, str] = {}   # figure label -> error
+    figures_cpu = cpu_clock()
     if figures:
         from paper_checks.figures import make_figures
 
@@ -64,13 +66,16 @@ def run_report(out_dir: str | os.PathLike[str], *, quick: bool = False,
         if r.outcome is not None:
             for f in r.outcome.figures:
                 written.setdefault(f"{r.claim.id}", f)
-    seconds = time.perf_counter() - start
+    figures_cpu = cpu_clock() - figures_cpu
+    seconds, cpu_seconds = time.perf_counter() - start, cpu_clock() - cpu_start
     counts = Counter(r.status for r in results)
     payload = {
         "paper": TITLE,
         "mode": "quick" if quick else "full",
         "seeds": ctx.seeds, "steps": ctx.steps,
         "seconds": round(seconds, 1),
+        "cpu_seconds": round(cpu_seconds, 1),
+        "figures_cpu_seconds": round(figures_cpu, 1),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python "
                    f"{platform.python_version()}",
         "counts": {s: counts.get(s, 0) for s in STATUSES},
@@ -99,7 +104,8 @@ def render_markdown(payload: dict[str, Any], results: list[ClaimResult],
     lines = [f"# Paper checks: {payload['paper']}", ""]
     lines += [f"Mode **{payload['mode']}** ({payload['seeds']} seeds, {payload['steps']} "
               f"updates per run where not stated otherwise); took **{payload['seconds']:.0f} s** "
-              f"on {payload['machine']}.", ""]
+              f"of wall time and **{payload['cpu_seconds']:.0f} s of CPU** (figures "
+              f"{payload['figures_cpu_seconds']:.0f} s) on {payload['machine']}.", ""]
     counts = ", ".join(f"{n} {s}" for s, n in payload["counts"].items() if n)
     lines += [f"Verdicts: {counts}.", ""]
     lines += ["Each claim is derived with the symbolic core (`brud_analysis`) and, where "
@@ -112,13 +118,13 @@ def render_markdown(payload: dict[str, Any], results: list[ClaimResult],
                          ("Beyond the paper (not claims of the paper)", beyond)):
         if not group:
             continue
-        lines += [f"## {title}", "", "| Claim | Paper | Verdict | Why / note |",
-                  "|---|---|---|---|"]
+        lines += [f"## {title}", "", "| Claim | Paper | Verdict | CPU s | Why / note |",
+                  "|---|---|---|---|---|"]
         for r in group:
             j = r.to_json()
             note = j["why"].splitlines()[0] if j["why"] else j.get("note", "")
             lines.append(f"| `{j['id']}` | {_cell(j['location'])} | **{j['status']}** | "
-                         f"{_cell(note)} |")
+                         f"{j['cpu_seconds']:.1f} | {_cell(note)} |")
         lines.append("")
     if figures:
         lines += ["## Figures", ""]
@@ -147,7 +153,7 @@ def render_markdown(payload: dict[str, Any], results: list[ClaimResult],
         if j["why"]:
             lines += ["Why: " + (j["why"] if r.status != "error" else
                                  f"\n```\n{j['why']}\n```"), ""]
-        lines += [f"({j['seconds']} s)", ""]
+        lines += [f"({j['cpu_seconds']} s of CPU, {j['seconds']} s of wall time)", ""]
     lines += ["## Errata and omissions", "", "| Where | Paper says | Read as | Evidence |",
               "|---|---|---|---|"]
     for e in payload["errata"]:

@@ -10,7 +10,7 @@ from brud_analysis.catalogue import action_agreement, decoupled, sign_agreement,
 from brud_analysis.data import Empirical
 from brud_analysis.fields import brud_field, true_field
 from brud_analysis.game import Game
-from paper_checks.claims import Context, Outcome, claim, fmt, require
+from paper_checks.claims import Context, Outcome, claim, fmt
 from paper_checks.numeric import Runs, cached_offline, seeds_inits
 
 PAPER_GAMES = {
@@ -72,8 +72,9 @@ def check_eq4(ctx: Context) -> Outcome:
             decoupled_ok &= not (gi.free_symbols & others)
     # Numeric: the trainer's expected update (autodiff through R, averaged over the dataset)
     # against the symbolic field with the dataset's exact moments, at random policies.
-    jax = require("jax")
-    polygames = require("verify.polygames")
+    import jax
+
+    from verify import polygames
     rng = np.random.default_rng(4)
     worst = 0.0
     for game in games.values():
@@ -150,7 +151,7 @@ def check_fig1(ctx: Context) -> Outcome:
        refuted_if=('the BRUD field is not the constant (mean_y, mean_x), or a trained run kept in'
                    ' the [-1, 1] box does not end in the (+, -) corner (R = -1)'))
 def check_fig3(ctx: Context) -> Outcome:
-    solve = require("brud_analysis.solve")
+    from brud_analysis import solve
     game = sign_agreement()
     data = fig3_dataset()
     model = Empirical(data)

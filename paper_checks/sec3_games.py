@@ -9,7 +9,7 @@ import sympy
 from brud_analysis.catalogue import action_agreement, decoupled, sign_agreement
 from brud_analysis.data import Empirical, Normal
 from brud_analysis.fields import brud_field, true_field
-from paper_checks.claims import Context, Outcome, claim, fmt, require
+from paper_checks.claims import Context, Outcome, claim, fmt
 from paper_checks.numeric import cached_offline, exact_moment_dataset, seeds_inits
 
 
@@ -23,7 +23,7 @@ def _points(analysis) -> list[dict]:
        refuted_if=("BRUD's field differs from grad R in the decoupled game, or trained runs do "
                    'not follow it'))
 def check_decoupled(ctx: Context) -> Outcome:
-    solve = require("brud_analysis.solve")
+    from brud_analysis import solve
     game = decoupled()
     g, t = brud_field(game), true_field(game)
     same = all(sympy.simplify(a - b) == 0 for a, b in zip(g, t, strict=True))
@@ -51,7 +51,7 @@ def check_decoupled(ctx: Context) -> Outcome:
        refuted_if=("BRUD's field is not the constant (mean_y, mean_x), or trained runs do not "
                    'drift along it'))
 def check_sign_agreement(ctx: Context) -> Outcome:
-    solve = require("brud_analysis.solve")
+    from brud_analysis import solve
     game = sign_agreement()
     x, y = game.agents
     mx, my = sympy.symbols("m_x m_y", real=True)
@@ -86,8 +86,8 @@ def check_sign_agreement(ctx: Context) -> Outcome:
        refuted_if=('the BRUD fixed point is not (mean_y, mean_x), is not stable, or the harness '
                    'does not pass trained runs against it'))
 def check_action_agreement(ctx: Context) -> Outcome:
-    solve = require("brud_analysis.solve")
-    harness = require("verify.harness")
+    from brud_analysis import solve
+    from verify import harness
     game = action_agreement()
     x, y = game.agents
     stat = solve.stationary_points(game)

@@ -13,7 +13,7 @@ import sympy
 from brud_analysis.catalogue import action_agreement, decoupled, sign_agreement, twin_peaks
 from brud_analysis.data import Empirical, Normal
 from brud_analysis.fields import brud_component, brud_field
-from paper_checks.claims import Context, Outcome, claim, fmt, require
+from paper_checks.claims import Context, Outcome, claim, fmt
 from paper_checks.numeric import exact_moment_dataset, online_runs
 
 PAPER = {"A": 1, "B": 4, "C": 5}
@@ -142,7 +142,7 @@ def check_remark(ctx: Context) -> Outcome:
                   "peak or the harness does not pass trained runs there, or some mean with a "
                   "5% larger std still reaches the peak")
 def check_largest_spread(ctx: Context) -> Outcome:
-    harness = require("verify.harness")
+    from verify import harness
     m, v = sympy.symbols("m v", real=True)
     game = twin_peaks(*sympy.symbols("A B C", real=True))
     # The game's own parameter symbols, whatever assumptions the catalogue gives them.
@@ -228,9 +228,8 @@ def check_fig3_bias(ctx: Context) -> Outcome:
                   "harness does not pass runs started at (-0.5, -0.5) against the prediction, "
                   "or they end in the positive basin")
 def check_second_point(ctx: Context) -> Outcome:
-    harness = require("verify.harness")
-    sampling = require("verify.sampling")
     from paper_checks.pjap_games import fig5_dataset
+    from verify import harness, sampling
 
     game = twin_peaks(**PAPER)
     pj = sampling.PJAPConfig(alpha=4.0, eps=1e-3)
@@ -264,9 +263,8 @@ def check_second_point(ctx: Context) -> Outcome:
                   "own point is within the check's tolerance of BRUD's (then the check could "
                   "not tell them apart)")
 def check_importance(ctx: Context) -> Outcome:
-    harness = require("verify.harness")
-    sampling = require("verify.sampling")
     from paper_checks.pjap_games import fig5_dataset
+    from verify import harness, sampling
     from verify.reference import ReferenceField
 
     game = twin_peaks(**PAPER)

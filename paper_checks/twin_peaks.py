@@ -11,10 +11,10 @@ from brud_analysis.catalogue import twin_peaks
 from brud_analysis.data import Empirical, Normal
 from brud_analysis.fields import brud_component
 from brud_analysis.game import Game
-from paper_checks.claims import Context, Outcome, claim, fmt, require
+from paper_checks.claims import Context, Outcome, claim, fmt
 from paper_checks.numeric import exact_moment_dataset
 
-if TYPE_CHECKING:  # verify (JAX) is imported lazily, through require()
+if TYPE_CHECKING:  # verify (JAX) is imported lazily, inside the checks
     from verify.harness import VerificationResult
 
 A, B, C = sympy.symbols("A B C", real=True)
@@ -45,7 +45,7 @@ def converged_policy_formula() -> tuple[sympy.Expr, sympy.Symbol, sympy.Symbol]:
 
 def _verify(ctx: Context, key: str, mean: float, std: float) -> VerificationResult:
     """verify_game on a dataset with exactly this mean/std for both agents (cached per run)."""
-    harness = require("verify.harness")
+    from verify import harness
     game = twin_peaks(**PAPER)
     inits = np.repeat(np.asarray(FIG4_INITS), max(2, ctx.seeds // len(FIG4_INITS)), axis=0)
 
@@ -64,7 +64,7 @@ def _verify(ctx: Context, key: str, mean: float, std: float) -> VerificationResu
        refuted_if=('the symbolic maxima differ from +-sqrt((C-2A)/(2B)) or the origin is not a '
                    'saddle'))
 def check_optimum(ctx: Context) -> Outcome:
-    solve = require("brud_analysis.solve")
+    from brud_analysis import solve
     game = twin_peaks(A, B, C)
     ad = a_dagger()
     grad_at = [sympy.simplify(g.subs({game.agents[0]: ad, game.agents[1]: ad}))
@@ -105,8 +105,9 @@ def check_quartic(ctx: Context) -> Outcome:
     data = rng.normal(0.4, 0.6, size=(50, 2))
     ys = data[:, 1]
     theta = 0.7
-    jax = require("jax")
-    polygames = require("verify.polygames")
+    import jax
+
+    from verify import polygames
     expected = np.asarray(polygames.expected_brud_field(
         polygames.reward_function(game), jax.numpy.asarray([theta, 0.0]),
         jax.numpy.asarray(data)))[0]
@@ -156,7 +157,7 @@ def check_converged(ctx: Context) -> Outcome:
        refuted_if=('the generalised condition does not reproduce Eq. 5, or trained runs on data '
                    'satisfying it miss the peak (the omissions it lists make it at best partly)'))
 def check_eq5(ctx: Context) -> Outcome:
-    conditions = require("brud_analysis.conditions")
+    from brud_analysis import conditions
     theta, m, s = converged_policy_formula()
     branches = {}
     for sign in (1, -1):
@@ -189,7 +190,7 @@ def check_eq5(ctx: Context) -> Outcome:
     mean = 0.5
     std = float(sympy.sqrt(branches[1].subs({A: 1, B: 4, C: 5, m: mean})))
     ok_run = _verify(ctx, "tp-eq5", mean, std)
-    harness = require("verify.harness")
+    from verify import harness
     inits = np.repeat(np.asarray(FIG4_INITS), max(2, ctx.seeds // 3), axis=0)
     one_sided = ctx.cached("tp-eq5-one-sided", lambda: harness.verify_game(
         game, Empirical(exact_moment_dataset([0.0, mean], [1.0, std], 1000, seed=9)),

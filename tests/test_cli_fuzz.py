@@ -1,15 +1,18 @@
 """Fuzz the ``brud`` entry point: any input ends with exit 0, or exit 2 and one line on stderr.
 
-Inputs are random strings, near-valid rewards, extreme numbers and bad option combinations for
-``analyse``, ``condition``, ``pjap-field`` and ``verify`` (tiny settings). Each call runs in a
-forked child (so a hang or a crash cannot take the test down) that is killed after
-``HANG_SECONDS`` -- a hang detector, not a speed requirement.
+Half the examples (or more) are *valid, meaningful requests*: random 2-5-agent polynomial games
+and catalogue games with matching data options, targets and settings for ``analyse``,
+``condition``, ``pjap-field``, ``verify`` and ``online`` (small settings). The others are
+malformed: random strings, near-valid rewards, extreme numbers and bad option combinations.
+Each call runs in a forked child (so a hang or a crash cannot take the test down) that is
+killed after ``HANG_SECONDS`` -- a hang detector, not a speed requirement.
 
-The suite runs ``BRUD_FUZZ_EXAMPLES`` examples (default 100, derandomised). The pre-release run
-(not in CI) uses more and records every outcome::
+The suite runs ``BRUD_FUZZ_EXAMPLES`` examples (default 24, derandomised). The pre-release run
+(not in CI) uses more and records every outcome (``BRUD_FUZZ_DEADLINE``, a Unix time, stops
+it early: examples drawn after it are not run)::
 
-    BRUD_FUZZ_EXAMPLES=2000 BRUD_FUZZ_RECORD=fuzz.jsonl pytest -q tests/test_cli_fuzz.py
-    python tests/test_cli_fuzz.py fuzz.jsonl      # the outcomes table
+    BRUD_FUZZ_EXAMPLES=3000 BRUD_FUZZ_RECORD=fuzz.jsonl pytest -q tests/test_cli_fuzz.py -k any
+    python tests/test_cli_fuzz.py fuzz.jsonl      # the outcome tables
 """
 
 from __future__ import annotations
@@ -39,8 +42,12 @@ for _name in ("brud_analysis.commands", "brud_analysis.solve", "brud_analysis.co
               "brud_analysis.pjap", "brud_analysis.plots", "verify.harness", "verify.plots"):
     importlib.import_module(_name)
 
-EXAMPLES = int(os.environ.get("BRUD_FUZZ_EXAMPLES", "100"))
+EXAMPLES = int(os.environ.get("BRUD_FUZZ_EXAMPLES", "24"))
 RECORD = os.environ.get("BRUD_FUZZ_RECORD")
+DEADLINE = float(os.environ.get("BRUD_FUZZ_DEADLINE", "inf"))
+#: Seconds a command without --time-budget (verify, online: tiny settings here) may take
+#: before it counts as "over time" in the outcome table (commands with one: budget + 10 s).
+UNBUDGETED_SECONDS = 60.0
 HANG_SECONDS = 180.0  # far above any --time-budget used here: only a hang gets near it
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,7 +70,7 @@ def _jax_backend_started() -> bool:
 
 def run_cli(argv: list[str], hang_seconds: float = HANG_SECONDS) -> Outcome:
     """Run ``brud argv`` in a child process; collect exit code, output, time and memory."""
-    exec_fresh = argv[:1] == ["verify"] and _jax_backend_started()
+    exec_fresh = argv[:1] in (["verify"], ["online"]) and _jax_backend_started()
     with tempfile.TemporaryDirectory() as tmp:
         out_path, err_path = Path(tmp) / "out", Path(tmp) / "err"
         start = time.monotonic()
@@ -268,9 +275,92 @@ def verify_argv(draw: st.DrawFn) -> list[str]:
     return [*argv, "--json"]
 
 
+# ------------------------------------------------------------------ valid, meaningful requests
+AGENT_SETS = [["x", "y"], ["x", "y", "z"], ["x", "y", "z", "w"], ["a1", "a2", "a3", "a4", "a5"]]
+decimals = st.integers(-20, 20).map(lambda k: f"{k / 10:g}")
+positive = st.integers(1, 20).map(lambda k: f"{k / 10:g}")
+
+
+@st.composite
+def valid_game(draw: st.DrawFn, max_agents: int = 5) -> tuple[str, int]:
+    """A polynomial game in 2..max_agents agents (each agent appears) or a catalogue game."""
+    if draw(st.integers(0, 4)) == 0:
+        a, b, c = (draw(st.integers(1, 6)) for _ in range(3))
+        return draw(st.sampled_from([f"twin_peaks(A={a}, B={b}, C={c})", "twin_peaks",
+                                     "sign_agreement", "action_agreement", "decoupled"])), 2
+    agents = draw(st.sampled_from([s for s in AGENT_SETS if len(s) <= max_agents]))
+    terms = []
+    for agent in agents:  # every agent in the reward, most often as a concave anchor
+        terms.append(draw(st.sampled_from([f"-{agent}**2", f"-{agent}**4", f"{agent}",
+                                           f"-2*{agent}**2"])))
+    for _ in range(draw(st.integers(1, 3))):  # coupling terms of total degree <= 4
+        coeff = draw(st.integers(-5, 5).filter(bool))
+        # distinct agents (a square could cancel an agent's anchor), one maybe squared
+        picked = draw(st.lists(st.sampled_from(agents), min_size=2, max_size=3, unique=True))
+        if len(picked) == 2 and draw(st.booleans()):
+            picked[0] += "**2"
+        terms.append(f"{coeff}*" + "*".join(picked))
+    return " + ".join(terms).replace("+ -", "- "), len(agents)
+
+
+def _valid_data(draw: st.DrawFn, n: int, family: str | None = None) -> list[str]:
+    family = family or draw(st.sampled_from(["normal", "normal", "uniform"]))
+    if family == "normal":
+        return ["--data", "normal", "--mean", *(draw(decimals) for _ in range(n)),
+                "--std", *(draw(positive) for _ in range(n))]
+    lows = [draw(st.integers(-20, 10)) / 10 for _ in range(n)]
+    return ["--data", "uniform", "--low", *(f"{v:g}" for v in lows),
+            "--high", *(f"{v + draw(st.integers(1, 20)) / 10:g}" for v in lows)]
+
+
+@st.composite
+def valid_argv(draw: st.DrawFn) -> list[str]:
+    """A request a researcher could make: matching lengths, sensible values, small settings."""
+    kind = draw(st.sampled_from(["analyse"] * 3 + ["condition"] * 2
+                                + ["pjap-field", "verify", "online"]))
+    json_flag = ["--json"] if draw(st.booleans()) else []
+    if kind == "analyse" and draw(st.integers(0, 5)) == 0:  # symbols: formulas, facts, values
+        return draw(st.sampled_from([
+            ["analyse", "twin_peaks(A=A, B=B, C=C)", "--assume", "A>0, B>0, C>2*A"],
+            ["analyse", "twin_peaks(A=A, B=4, C=5)", "--at", "A=1"],
+            ["analyse", "x*y - A*x**2 - y**2", "--assume", "A>0", "--latex"],
+            ["analyse", "twin_peaks", "--data", "normal", "--mean", "m", "m", "--std", "s", "s",
+             "--assume", "s>0"]])) + ["--time-budget", "10", *json_flag]
+    if kind == "analyse":
+        game, n = draw(valid_game())
+        data = _valid_data(draw, n) if draw(st.booleans()) else []
+        return ["analyse", game, *data, "--time-budget", "5", *json_flag]
+    if kind == "condition":
+        game, n = draw(valid_game(3))
+        return ["condition", game, "--target", *(draw(decimals) for _ in range(n)),
+                "--family", draw(st.sampled_from(["normal", "uniform"])),
+                "--time-budget", "10", *json_flag]
+    if kind == "pjap-field":
+        game, n = draw(valid_game(2))
+        return ["pjap-field", game, *_valid_data(draw, n, "normal"),
+                "--alpha", draw(st.sampled_from(["0.5", "2", "16"])), "--time-budget", "10",
+                *json_flag]
+    if kind == "verify":
+        game, n = draw(valid_game(3))
+        pjap = ["--pjap", "alpha=2"] if draw(st.integers(0, 3)) == 0 else []
+        return ["verify", game, *_valid_data(draw, n), "--seeds", "4", "--steps", "50",
+                "--batch-size", "8", "--dataset-size", "64", "--bound", "100", *pjap, "--json"]
+    game, n = draw(valid_game(2))
+    return ["online", game, "--buffer-sizes", "16", "32", "--batch-size", "8", "--steps", "40",
+            "--init", *(draw(decimals) for _ in range(n)), *json_flag]
+
+
 garbage = st.lists(st.one_of(st.sampled_from(["--json", "--bogus", "-", "--", "-h=1", "--plot",
                                               "--time-budget", "--data", "--mean"]),
                              st.text(max_size=8)), max_size=4)
+
+
+@st.composite
+def fuzz_request(draw: st.DrawFn) -> tuple[list[str], bool]:
+    """``(argv, valid)``: a valid, meaningful request with probability 6/11, else malformed."""
+    if draw(st.integers(0, 10)) < 6:
+        return draw(valid_argv()), True
+    return draw(cli_argv()), False
 
 
 @st.composite
@@ -278,8 +368,8 @@ def cli_argv(draw: st.DrawFn) -> list[str]:
     kind = draw(st.sampled_from(["analyse"] * 4 + ["condition"] * 3 + ["pjap-field"] * 2
                                 + ["verify", "garbage"]))
     if kind == "garbage":
-        return [draw(st.sampled_from(["analyse", "condition", "pjap-field", "verify", "nope",
-                                      ""])), *draw(garbage)]
+        return [draw(st.sampled_from(["analyse", "condition", "pjap-field", "verify", "online",
+                                      "nope", ""])), *draw(garbage)]
     argv = draw({"analyse": analyse_argv(), "condition": condition_argv(),
                  "pjap-field": pjap_argv(), "verify": verify_argv()}[kind])
     if draw(st.integers(0, 9)) == 0:  # a stray option somewhere
@@ -288,7 +378,7 @@ def cli_argv(draw: st.DrawFn) -> list[str]:
     return argv
 
 
-def check(argv: list[str], outcome: Outcome) -> None:
+def check(argv: list[str], outcome: Outcome, valid: bool | None = None) -> None:
     """The contract: exit 0, or exit 2 with exactly one line on stderr; never a hang.
 
     A recording run (``BRUD_FUZZ_RECORD``) writes every outcome and goes on after a failure,
@@ -298,7 +388,8 @@ def check(argv: list[str], outcome: Outcome) -> None:
     if RECORD:
         with open(RECORD, "a") as handle:
             handle.write(json.dumps({
-                "argv": argv, "code": outcome.code, "seconds": round(outcome.seconds, 3),
+                "argv": argv, "valid": valid, "code": outcome.code,
+                "seconds": round(outcome.seconds, 3),
                 "max_rss_mb": round(outcome.max_rss_mb, 1), "err_lines": len(lines),
                 "err": lines[0][:300] if lines else "",
                 "err_last": lines[-1][:300] if lines else ""}) + "\n")
@@ -312,9 +403,40 @@ def check(argv: list[str], outcome: Outcome) -> None:
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # os.fork() in a threaded pytest
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=RECORD is None,
           suppress_health_check=list(HealthCheck), database=None)
-@given(argv=cli_argv())
-def test_cli_exits_cleanly_on_any_input(argv: list[str]) -> None:
-    check(argv, run_cli(argv))
+@given(request=fuzz_request())
+def test_cli_exits_cleanly_on_any_input(request: tuple[list[str], bool]) -> None:
+    argv, valid = request
+    if time.time() > DEADLINE:  # a recording run past its deadline: draw, do not run
+        return
+    check(argv, run_cli(argv), valid)
+
+
+def test_at_least_half_the_requests_are_valid() -> None:
+    """The generator's mix (cheap: drawing only), and the valid side is really valid: each
+    valid draw parses (argparse) and names a game, data and target of matching sizes."""
+    from brud_analysis.cli import build_parser
+    from brud_analysis.cli_options import data_model_from_args
+    from brud_analysis.game import Game
+
+    seen: list[bool] = []
+    parser = build_parser()
+
+    @settings(max_examples=300, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(request=fuzz_request())
+    def draw(request: tuple[list[str], bool]) -> None:
+        argv, valid = request
+        seen.append(valid)
+        if valid:
+            args = parser.parse_args(argv)
+            game = Game(args.expr if hasattr(args, "expr") else args.reward)
+            if getattr(args, "data", None):
+                assert data_model_from_args(args, game).n_agents == game.n_agents
+            for values in (getattr(args, "target", None), getattr(args, "init", None)):
+                assert values is None or len(values) == game.n_agents, argv
+
+    draw()
+    assert len(seen) >= 200 and sum(seen) >= len(seen) / 2, (sum(seen), len(seen))
 
 
 @pytest.mark.parametrize("argv", [
@@ -339,10 +461,57 @@ def test_time_budget_bounds_the_whole_command() -> None:
     assert outcome.code == 2 and "--time-budget 1 s spent" in outcome.err
 
 
+def _budget_of(argv: list[str]) -> float:
+    """The seconds a call may take: its --time-budget (the command's default if absent), or
+    UNBUDGETED_SECONDS for commands without one."""
+    defaults = {"analyse": 10.0, "condition": 60.0, "pjap-field": 60.0}
+    if not argv or argv[0] not in defaults:
+        return UNBUDGETED_SECONDS
+    budget = defaults[argv[0]]
+    for k, word in enumerate(argv):
+        text = argv[k + 1] if word == "--time-budget" and k + 1 < len(argv) else (
+            word.split("=", 1)[1] if word.startswith("--time-budget=") else None)
+        if text is not None:
+            try:
+                value = float(text)
+            except ValueError:
+                continue
+            if 0 < value < float("inf"):
+                budget = value
+    return budget
+
+
+def outcome_of(row: dict) -> str:
+    """One of: exit 0, exit 2, internal error (any other exit, a crash, or exit 2 with more
+    than one stderr line), over time (killed, or past its budget + 10 s)."""
+    if row["code"] is None or row["seconds"] > _budget_of(row["argv"]) + 10:
+        return "over time"
+    if row["code"] == 0:
+        return "exit 0"
+    if row["code"] == 2 and row["err_lines"] == 1:
+        return "exit 2"
+    return "internal error"
+
+
+def outcome_table(rows: list[dict]) -> str:
+    """Markdown: valid / malformed requests x exit 0 / exit 2 / internal error / over time."""
+    columns = ["exit 0", "exit 2", "internal error", "over time"]
+    table = ["| requests | calls | " + " | ".join(columns) + " |",
+             "|---|---:|" + "---:|" * len(columns)]
+    for label, valid in (("valid", True), ("malformed", False)):
+        rs = [r for r in rows if r.get("valid") is valid]
+        counts = Counter(outcome_of(r) for r in rs)
+        table.append(f"| {label} | {len(rs)} | "
+                     + " | ".join(str(counts.get(c, 0)) for c in columns) + " |")
+    return "\n".join(table)
+
+
 def summarize(path: str) -> str:
-    """A Markdown table of a recorded run: outcomes per subcommand, durations and memory."""
+    """Markdown tables of a recorded run: outcomes by validity, per subcommand, durations and
+    memory; then every internal error and over-time call with its argv."""
     rows = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
-    table = ["| subcommand | calls | exit 0 | exit 2 (one line) | exit 2, more lines | other "
+    table = [outcome_table(rows), "",
+             "| subcommand | calls | exit 0 | exit 2 (one line) | exit 2, more lines | other "
              "| median s | max s | max MB |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     groups: dict[str, list[dict]] = {}
     for r in rows:
@@ -356,10 +525,10 @@ def summarize(path: str) -> str:
                      f"| {len(rs) - codes.get(0, 0) - codes.get(2, 0)} "
                      f"| {secs[len(secs) // 2]:.2f} | {secs[-1]:.1f} "
                      f"| {max(r['max_rss_mb'] for r in rs):.0f} |")
-    bad = [r for r in rows if r["code"] not in (0, 2) or (r["code"] == 2
-                                                           and r["err_lines"] != 1)]
+    bad = [r for r in rows if outcome_of(r) in ("internal error", "over time")]
     table.append("")
-    table += [f"FAIL exit {r['code']}: {r['argv']!r}: {r['err_last']}" for r in bad]
+    table += [f"FAIL {outcome_of(r)} (exit {r['code']}, {r['seconds']:.1f} s): {r['argv']!r}: "
+              f"{r['err_last']}" for r in bad]
     slow = sorted(rows, key=lambda r: -r["seconds"])[:5]
     table.append("")
     table.append("slowest: " + "; ".join(f"{r['seconds']:.1f} s {' '.join(r['argv'])[:80]!r}"

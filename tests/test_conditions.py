@@ -101,6 +101,35 @@ def test_three_agents_one_entry_per_agent():
     assert impossible.possible is False
 
 
+def test_branch_negative_for_every_mean_is_reported_impossible(capsys):
+    """Issue 26 item 1: g_x = 2 E[y**2] - 2x at x = -0.94 needs var = -mean**2 - 47/50 < 0.
+    SymPy's solve under var >= 0 dropped that branch, leaving no relation (and an IndexError
+    in the printer); the branch is kept and the verdict is 'impossible' with its reason."""
+    from brud_analysis.cli import main
+
+    game = Game("-x**2 - y**4 + 2*x*y**2")
+    cond = data_conditions(game, [sympy.Rational(-47, 50), sympy.Rational(94, 125)])
+    x_cond = cond.per_agent[0]
+    assert x_cond.possible is False and x_cond.mean_intervals == []
+    assert x_cond.relations == ["std_y = sqrt(-mean_y**2 - 47/50)"]
+    assert cond.per_agent[1].mean_intervals == [(0.565504, 0.565504)]
+    assert main(["condition", "-x**2 - y**4 + 2*x*y**2", "--target", "-0.94", "0.752"]) == 0
+    out = capsys.readouterr().out
+    assert "impossible: no real std >= 0 satisfies this for any mean" in out
+    assert out.rstrip().endswith("possible    False")
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.integers(-3, 3), min_size=4, max_size=4),
+       st.tuples(st.integers(-4, 4), st.integers(-4, 4)))
+def test_every_agent_gets_a_relation(coeffs, target):
+    """Whatever the verdict, each agent's condition states a relation (or why not)."""
+    a, b, c, d = coeffs
+    game = Game(f"{a}*x**2 + {b}*y**4 + {c}*x*y**2 + {d}*x*y - x**2 - y**2")
+    for agent in data_conditions(game, list(target)).per_agent:
+        assert agent.relations, agent
+
+
 def test_bad_inputs():
     with pytest.raises(BrudError, match="mismatched"):
         data_conditions(twin_peaks(), [1])

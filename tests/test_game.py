@@ -131,7 +131,8 @@ def test_error_messages_are_one_line():
 
 
 @pytest.mark.parametrize("module", [
-    "game", "catalogue", "data", "fields", "solve", "stability", "conditions", "diagnostics",
+    "game", "catalogue", "data", "fields", "algebra.solve.analyses", "stability", "conditions",
+    "diagnostics",
     "strategies", "plots", "commands", "cli_options", "output", "__init__",
 ])
 def test_docstring_examples_run(module):

@@ -6,8 +6,8 @@ import pytest
 import sympy
 from hypothesis import given, settings
 
+from brud_analysis.algebra.groebner import Quotient, groebner_basis
 from brud_analysis.game import Game
-from brud_analysis.groebner import Quotient, groebner_basis
 from brud_analysis.strategies import polynomial_games
 
 x, y, z = sympy.symbols("x y z")

@@ -14,9 +14,9 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from brud_analysis import modular
-from brud_analysis.groebner import Quotient
-from brud_analysis.modular import annihilating_charpoly, rational_reconstruction
+from brud_analysis.algebra import modular
+from brud_analysis.algebra.groebner import Quotient
+from brud_analysis.algebra.modular import annihilating_charpoly, rational_reconstruction
 
 BIG = 2**120  # entries' numerators and denominators up to 120 bits: many primes needed
 

@@ -102,6 +102,8 @@ def test_report_files_and_figures(quick_report):
     assert saved["counts"] == payload["counts"]
     assert saved["provenance"]["config"]["quick"] is True and "## Provenance" in report
     assert f"took **{payload['seconds']:.0f} s**" in report  # states its duration
+    assert f"**{payload['cpu_seconds']:.0f} s of CPU**" in report  # and its CPU time
+    assert all(c["cpu_seconds"] >= 0 for c in payload["claims"])
     assert report.count("Refuted if:") == len(payload["claims"])
 
 
@@ -117,6 +119,27 @@ def test_broken_check_is_an_error_and_exit_code_1(tmp_path, monkeypatch):
     code = main(["paper-checks", "--out", str(tmp_path), "--claim", "test.boom", "--no-figures",
                  "--json"])
     assert code == 1
+
+
+@pytest.mark.parametrize("broken", ["flint", "jax"])
+def test_a_broken_install_fails_loudly(tmp_path, broken):
+    # issue 26 item 6: with python-flint (or JAX) unimportable a claim that needs it once said
+    # "not run", errors 0, exit 0. A broken install is an error: exit 1, never "not run".
+    import subprocess
+    import sys
+
+    argv = ["paper-checks", "--claim", "games.sign_agreement", "--no-figures", "--json",
+            "--out", str(tmp_path)]
+    code = (f"import sys; sys.modules[{broken!r}] = None; from brud_analysis.cli import main; "
+            f"sys.exit(main({argv!r}))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=600, cwd=Path(__file__).resolve().parent.parent)
+    assert run.returncode == 1, run.stdout + run.stderr
+    if run.stdout.strip():  # the check ran and raised: an error naming the module
+        (result,) = json.loads(run.stdout)["claims"]
+        assert result["status"] == "error" and broken in result["why"]
+    else:  # or the import failed before any check: an internal error naming it
+        assert broken in run.stderr
 
 
 def test_cli_json_single_claim(tmp_path, capsys):

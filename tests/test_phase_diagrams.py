@@ -134,3 +134,34 @@ def test_docstring_examples_run():
 
     result = doctest.testmod(phase_diagrams, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_single_stable_mean_is_labelled_stable_and_visible():
+    """Issue 26 item 4: R = -x^4 - y^4 + 4xy, target (1, 1) needs mean 1 exactly (any std),
+    a stable interval [1, 1] that no grid point hits: the curve was labelled 'target
+    unstable', and the zero-length 'admissible means' bar was invisible."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from brud_analysis.conditions import data_conditions
+    from brud_analysis.phase_diagrams import _draw_admissible_means, _draw_condition
+
+    cond = data_conditions(Game("-x^4 - y^4 + 4*x*y"), [1, 1])
+    a = cond.per_agent[0]
+    assert a.stable_mean_intervals == [(1.0, 1.0)]
+    mg, sg = np.meshgrid(np.linspace(-1.5, 1.5, 41), np.linspace(0, 1.5, 41))  # 1 is off-grid
+    fig, ax = plt.subplots()
+    try:
+        assert _draw_condition(ax, a, mg, sg, label=True)
+        _draw_admissible_means(ax, a.mean_intervals, -1.5, 1.5)
+        handles, labels = ax.get_legend_handles_labels()
+        assert "condition (target stable)" in labels
+        assert "condition (target unstable)" not in labels
+        bar = handles[labels.index("admissible means")]
+        xs = bar.get_xdata()
+        assert bar.get_marker() not in ("None", None, "") or max(xs) > min(xs)
+        assert list(xs) == [1.0]
+    finally:
+        plt.close(fig)

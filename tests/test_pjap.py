@@ -63,9 +63,34 @@ def test_reweighted_marginal_matches_theory():
     assert sympy.simplify(d.std[0] ** 2 - s**2 / (1 + kappa)) == 0
 
 
-def test_field_couples_agents_jacobian_not_diagonal():
-    jac = pjap_jacobian(twin_peaks(), Normal([0, 0], [1, 1]), alpha=1)
-    assert jac[0, 1] != 0 and jac[1, 0] != 0  # BRUD's Jacobian would be diagonal
+def test_field_couples_agents_jacobian_matches_the_numeric_field():
+    # The closed-form Jacobian against central differences of the independent quadrature
+    # field (numeric_pjap_field), at a point off the diagonal: a wrong or transposed entry
+    # (or BRUD's diagonal Jacobian) fails; the off-diagonal entries are far from zero.
+    data = Normal([0.3, -0.2], [1, 0.7])
+    theta = np.array([0.4, -0.3])
+    jac = pjap_jacobian(twin_peaks(), data, alpha=1)
+    exact = np.array(jac.subs(dict(zip(twin_peaks().agents, theta, strict=True))), float)
+    field = numeric_pjap_field(twin_peaks(), data, 1.0, distance="l2", nodes=301)
+    h = 1e-4
+    numeric = np.stack([(field(theta + h * e) - field(theta - h * e)) / (2 * h)
+                        for e in np.eye(2)], axis=1)
+    assert np.allclose(exact, numeric, atol=1e-5), (exact, numeric)
+    assert abs(exact[0, 1]) > 0.5 and abs(exact[1, 0]) > 0.5
+
+
+def test_undetermined_stability_is_none_not_false():
+    # Twin Peaks, centred data, alpha = 5/3: the origin's eigenvalues are (-7.69, 0), which the
+    # linearisation cannot decide (bool(None) used to report it "unstable").
+    pts = pjap_fixed_points(twin_peaks(), Normal([0, 0], [1, 1]), alpha=5 / 3)
+    origin = [p for p in pts if np.allclose(p.point, 0, atol=1e-6)]
+    assert origin and all(p.stable is None for p in origin)
+    assert all(min(abs(e) for e in p.eigenvalues) < 1e-9 for p in origin)
+    # The numeric multi-start path too: a field with a zero eigenvalue at its only zero.
+    (flat,) = find_fixed_points(lambda t: np.array([-t[0], -t[1] ** 3]), [(-1, 1), (-1, 1)])
+    assert flat.stable is None
+    (saddle,) = find_fixed_points(lambda t: np.array([t[0], -t[1] ** 3]), [(-1, 1), (-1, 1)])
+    assert saddle.stable is False
 
 
 @pytest.mark.parametrize("game", [sign_agreement(), action_agreement(), twin_peaks(),

@@ -181,7 +181,7 @@ def test_run_with_budget_kills_a_slow_call():
 @given(polynomial_games(max_degree=4))
 def test_resultant_and_groebner_routes_agree(game):
     """Two independent certified routes find the same isolated real stationary points."""
-    from brud_analysis.solve import _groebner_eliminants, _pair_eliminant_roots
+    from brud_analysis.algebra.solve.elimination import _groebner_eliminants, _pair_eliminant_roots
 
     a = stationary_points(game)
     basis, eliminants = _groebner_eliminants(list(game.gradient), game.agents)
@@ -228,7 +228,7 @@ def test_algebraic_coefficients_are_solved_exactly_over_the_extension():
 def test_fallback_reports_only_certified_points():
     """The multistart fallback never prints a non-solution: every point passes a Krawczyk
     test or solves the system exactly (here the budget is too small for the exact route)."""
-    from brud_analysis.solve import _multistart
+    from brud_analysis.algebra.solve.certify import _multistart
 
     x, y = sympy.symbols("x y", real=True)
     exprs = [sympy.expand((x - 1) ** 6 + sympy.Rational(1, 10**12)), y - x]  # no real root
@@ -278,7 +278,8 @@ def test_decomposition_splits_factors_and_drops_contained_components():
     x^2 y = x y^2 = 0 is the planes x = 0 and y = 0;
     a set of lines with constant x, y, z (the parabola's conjugate points times a line) is
     sliced along its free coordinate only."""
-    from brud_analysis.solve import _decompose, _slice_samples
+    from brud_analysis.algebra.solve.elimination import _decompose
+    from brud_analysis.algebra.solve.samples import _slice_samples
 
     x, y, z = sympy.symbols("x y z")
     comps = {(frozenset(b), dim) for b, _, dim in _decompose([x * z, y * z], (x, y, z))}
@@ -301,7 +302,7 @@ def test_closest_points_sample_every_sheet_and_a_far_small_set():
     both sheets of x^2 - y^2 - z^2 = 1, and a sphere of radius 1/10 around (50, 50, 50) that
     the fixed slice values (0, +-1, 3, -7, 29) all miss, whose maxima were reported
     "undetermined: no real sample point found" before."""
-    from brud_analysis.solve import _closest_point_samples
+    from brud_analysis.algebra.solve.samples import _closest_point_samples
 
     x, y, z = sympy.symbols("x y z")
     samples = _closest_point_samples([x**2 - y**2 - z**2 - 1], (x, y, z), 2,
@@ -511,3 +512,25 @@ def test_apex_of_a_cone_of_maxima_is_a_special_point():
     assert cone.kind == "maximum"
     assert [(p.point, p.kind) for p in cone.special_points] == [((0.0, 0.0, 0.0), "degenerate")]
     assert cone.special_points[0].higher_order in ("maximum", "undetermined")
+
+
+# ------------------------------------------------------------------ docstring examples
+def _symbolic_core_modules() -> list[str]:
+    import pkgutil
+
+    import brud_analysis
+
+    return [m.name for m in pkgutil.walk_packages(brud_analysis.__path__, "brud_analysis.")
+            if m.name.startswith(("brud_analysis.algebra", "brud_analysis.parametric",
+                                  "brud_analysis.stability", "brud_analysis.higher_order"))]
+
+
+@pytest.mark.parametrize("module", _symbolic_core_modules())
+def test_docstring_examples_of_the_algebra_and_parametric_modules_pass(module):
+    """Every docstring example in the solver, algebra and parametric modules is a passing
+    doctest (the modules split out of solve.py, stability.py and parametric.py included)."""
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0

@@ -41,3 +41,28 @@ def _errors(report: str) -> list[tuple[str, str]]:
 def test_mypy_clean(mypy_report: tuple[str, int]) -> None:
     stdout, status = mypy_report
     assert status == 0 and not _errors(stdout), stdout
+
+
+def test_the_installed_packages_are_visible_to_a_users_mypy(tmp_path: Path) -> None:
+    """A user's own mypy, on a file outside the repository and with no MYPYPATH, finds the
+    installed packages and their types (issue 26 item 5). setuptools' default editable install
+    is an import hook that static checkers cannot follow; the Makefile installs in "compat"
+    mode (a plain path in a .pth file), and every package ships py.typed."""
+    import os
+    import subprocess
+    import sys
+
+    use = tmp_path / "use.py"
+    use.write_text("import brud_analysis.game\nimport paper_checks.claims\nimport verify\n"
+                   "reveal_type(brud_analysis.game.Game)\n"
+                   "reveal_type(paper_checks.claims.Context)\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "MYPYPATH")}
+    run = subprocess.run([sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "cache"),
+                          "--follow-imports=silent", "--no-error-summary", str(use)],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    revealed = [line.split("Revealed type is ", 1)[1] for line in run.stdout.splitlines()
+                if "Revealed type is" in line]
+    assert len(revealed) == 2, run.stdout
+    assert "brud_analysis.game.Game" in revealed[0], revealed
+    assert "paper_checks.claims.Context" in revealed[1], revealed

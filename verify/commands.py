@@ -27,9 +27,13 @@ def parse_pjap(text: str):
         >>> parse_pjap("alpha=16,eps=1e-3,distance=l2").distance
         'l2'
     """
+    import math
+
     from verify.sampling import PJAPConfig
 
     values: dict[str, Any] = {}
+    if not text.strip():  # `--pjap ""` must not silently train without PJAP
+        raise BrudError("--pjap is empty: give alpha=.. (e.g. --pjap alpha=16,eps=1e-3)")
     for part in filter(None, (p.strip() for p in text.split(","))):
         name, sep, value = part.partition("=")
         name, value = name.strip().lower(), value.strip()
@@ -51,6 +55,8 @@ def parse_pjap(text: str):
                 values[name] = value.lower()
         except ValueError:
             raise BrudError(f"bad --pjap value {part!r}") from None
+        if isinstance(values.get(name), float) and not math.isfinite(values[name]):
+            raise BrudError(f"--pjap {name} must be a finite number, got {value!r}")  # 1e400
     if "alpha" not in values:
         raise BrudError("--pjap needs alpha=.. (e.g. --pjap alpha=16,eps=1e-3,distance=l1)")
     return PJAPConfig(**values)
@@ -81,7 +87,7 @@ def run_verify(args: argparse.Namespace) -> int:
     data = data_model_from_args(args, game)
     if data is None:
         raise BrudError("brud verify needs a data model: --data normal|uniform|PATH")
-    pjap = parse_pjap(args.pjap) if args.pjap else None
+    pjap = parse_pjap(args.pjap) if args.pjap is not None else None
     if getattr(args, "animate", None):  # refuse a bad path or format before training
         from verify.animation import check_animation_path
 
@@ -188,6 +194,9 @@ def run_online(args: argparse.Namespace) -> int:
         raise BrudError(f"--init needs {game.n_agents} values, got {len(init)}")
     if not args.buffer_sizes:
         raise BrudError("--buffer-sizes needs at least one size")
+    if args.steps < args.batch_size:  # updates wait for a full batch: none would ever run
+        raise BrudError(f"--steps {args.steps} is below --batch-size {args.batch_size}: updates "
+                        "start once the buffer holds a full batch, so no update would run")
     if getattr(args, "animate", None):  # refuse a bad path or format before training
         from verify.animation import check_animation_path
 
@@ -261,13 +270,27 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _finite_float(text: str) -> float:
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
 def _positive_float(text: str) -> float:
+    import math
+
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    if not (value > 0 and math.isfinite(value)):  # inf would train nothing and "pass"
+        raise argparse.ArgumentTypeError(f"expected a finite positive number, got {text!r}")
     return value
 
 
@@ -295,7 +318,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=_positive_int, default=64)
     p.add_argument("--dataset-size", type=_positive_int, default=1000,
                    help="rows sampled from the data model (ignored for --data PATH)")
-    p.add_argument("--init", type=float, nargs="+", metavar="THETA",
+    p.add_argument("--init", type=_finite_float, nargs="+", metavar="THETA",
                    help="initial policy for every run (default: random around the data)")
     p.add_argument("--clip", type=_positive_float, default=None,
                    help="keep the policy in [-clip, clip]")
@@ -321,10 +344,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q.add_argument("--batch-size", type=_positive_int, default=64)
     q.add_argument("--steps", type=_positive_int, default=1000, help="environment steps")
     q.add_argument("--updates-per-step", type=_positive_int, default=1)
-    q.add_argument("--noise", type=float, default=0.1, help="exploration noise std")
+    q.add_argument("--noise", type=_finite_float, default=0.1, help="exploration noise std")
     q.add_argument("--lr", type=_positive_float, default=0.01)
     q.add_argument("--clip", type=_positive_float, default=1.0, help="action box [-clip, clip]")
-    q.add_argument("--init", type=float, nargs="+", metavar="THETA",
+    q.add_argument("--init", type=_finite_float, nargs="+", metavar="THETA",
                    help="initial policy (default -0.5 0.6)")
     q.add_argument("--seeds", type=_positive_int, default=1, help="runs per buffer size")
     q.add_argument("--seed", type=int, default=0)

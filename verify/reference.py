@@ -148,6 +148,52 @@ class ReferenceField:
             return np.diag([self.polys[i].deriv()(theta[i]) for i in range(self.n)])
         return _central(self.field, theta)
 
+    def jacobian_many(self, thetas: np.ndarray) -> np.ndarray:
+        """:meth:`jacobian` at many points ``(K, n) -> (K, n, n)`` (one vectorised pass)."""
+        thetas = np.asarray(thetas, dtype=np.float64)
+        k, n = thetas.shape
+        if self.decoupled:
+            out = np.zeros((k, n, n))
+            for i in range(n):
+                out[:, i, i] = self.polys[i].deriv()(thetas[:, i])
+            return out
+        h = 6e-6 * (1.0 + np.abs(thetas))                                    # (K, n)
+        shift = np.eye(n)[None] * h[:, :, None]                              # (K, n, n)
+        plus = self.field_many((thetas[:, None] + shift).reshape(-1, n)).reshape(k, n, n)
+        minus = self.field_many((thetas[:, None] - shift).reshape(-1, n)).reshape(k, n, n)
+        return np.swapaxes((plus - minus) / (2 * h[:, :, None]), 1, 2)  # [k, i, j] = dG_i/dx_j
+
+    def curvature_many(self, thetas: np.ndarray) -> np.ndarray:
+        """:meth:`curvature` at many points ``(K, n) -> (K,)``."""
+        thetas = np.asarray(thetas, dtype=np.float64)
+        if self.decoupled:
+            return np.max(np.abs(np.stack([self.polys[i].deriv(2)(thetas[:, i])
+                                           for i in range(self.n)], axis=-1)), axis=-1)
+        k, n = thetas.shape
+        h = 1e-4 * (1.0 + np.abs(thetas))
+        shift = np.eye(n)[None] * h[:, :, None]
+        plus = self.jacobian_many((thetas[:, None] + shift).reshape(-1, n)).reshape(k, n, n, n)
+        minus = self.jacobian_many((thetas[:, None] - shift).reshape(-1, n)).reshape(k, n, n, n)
+        return np.max(np.abs(plus - minus).reshape(k, -1), axis=1) / (2 * np.min(h, axis=1))
+
+    def noise_many(self, thetas: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per-sample variance ``(K, n)`` (as :meth:`variance_bound`) and a bound ``(K, n)`` on
+        the minibatch mean's bias against :meth:`field` (zero unless importance-weighted: the
+        delta method's ``|E_p[w^2 (g - G)]| / B`` of the self-normalised estimator) at many
+        points, vectorised: the trajectory check evaluates them all along the reference path."""
+        thetas = np.atleast_2d(np.asarray(thetas, dtype=np.float64))
+        g = self.per_sample(thetas)                                         # (K, N, n)
+        p = self.probabilities(thetas)                                      # (K, N)
+        if self.pjap is None or not self.pjap.importance_weights:
+            mean = np.einsum("kb,kbi->ki", p, g)
+            var = np.einsum("kb,kbi->ki", p, (g - mean[:, None]) ** 2)
+            return var, np.zeros_like(var)
+        w = 1.0 / (p.shape[1] * p)
+        centred = g - np.mean(g, axis=1, keepdims=True)
+        var = np.einsum("kb,kbi->ki", p, w[..., None] ** 2 * centred**2)
+        bias = np.abs(np.einsum("kb,kbi->ki", p, w[..., None] ** 2 * centred)) / batch_size
+        return var, bias
+
     def curvature(self, theta: np.ndarray) -> float:
         """``max |d^2 G_i / dtheta_j dtheta_k|`` at ``theta`` (for the O(lr) noise bias)."""
         theta = np.asarray(theta, dtype=np.float64)
@@ -230,17 +276,38 @@ class MapRun:
         tail_mean: ``(K, n)`` mean of the last ``m`` logged iterates (the trainer's summary).
         tail_start: ``(K, n)`` the first of those logged iterates.
         diverged: ``(K,)`` non-finite or beyond ``bound``.
+        path: ``(K, L + 1, n)`` the iterate at every log point, starting with the start (the
+            trainer logs the same points); frozen after a divergence.
+        path_variance: ``(K, L + 1, n)`` linearised SGD variance about the path (only with a
+            ``batch_size``): ``P <- M P M^T + lr^2 diag(s^2) / B``, ``M`` the projected map's
+            Jacobian, ``J`` and ``s^2`` re-evaluated at every log point.
+        path_bias: ``(K, L + 1)`` a bound on ``|E[SGD iterate] - map iterate|`` from the
+            deterministic terms, propagated with ``||M||``: curvature (``lr |G''| tr P / 2``),
+            float32 rounding, the importance-weighting bias and the wall offset.
     """
 
     last: np.ndarray
     tail_mean: np.ndarray
     tail_start: np.ndarray
     diverged: np.ndarray
+    path: np.ndarray | None = None
+    path_variance: np.ndarray | None = None
+    path_bias: np.ndarray | None = None
+
+
+# float32 rounding of one trainer update, in units of eps * (|theta| + lr |G|): the update,
+# the gradient's sum over a batch and the projection each round once (a few ulps in all).
+_ROUNDING_ULPS = 4.0
+_FLOAT32_EPS = float(np.finfo(np.float32).eps)
 
 
 def reference_map(ref: ReferenceField, starts: np.ndarray, steps: int, lr: float,
-                  clip: float | None, bound: float, log_every: int, tail_points: int) -> MapRun:
+                  clip: float | None, bound: float, log_every: int, tail_points: int,
+                  batch_size: int | None = None) -> MapRun:
     """Iterate ``theta <- clip(theta + lr G(theta))`` (SGD's mean map) ``steps`` times.
+
+    With ``batch_size`` also propagate SGD's linearised noise and deterministic bias along the
+    path (``MapRun.path_variance``, ``path_bias``), for the trajectory check.
 
     Example:
         >>> import numpy as np
@@ -251,29 +318,74 @@ def reference_map(ref: ReferenceField, starts: np.ndarray, steps: int, lr: float
         [[0.5, 0.5]]
     """
     theta = np.asarray(starts, dtype=np.float64).copy()
-    diverged = np.zeros(theta.shape[0], bool)
+    k, n = theta.shape
+    n_logs = steps // log_every
+    diverged = np.zeros(k, bool)
     tail_sum = np.zeros_like(theta)
     tail_start = np.full_like(theta, np.nan)
-    first_tail_log = steps // log_every - tail_points + 1
+    first_tail_log = n_logs - tail_points + 1
+    path = np.empty((k, n_logs + 1, n))
+    path[:, 0] = theta
+    noisy = batch_size is not None
+    if noisy:
+        cov = np.zeros((k, n, n))
+        bias = np.zeros(k)
+        path_var = np.zeros((k, n_logs + 1, n))
+        path_bias = np.zeros((k, n_logs + 1))
+        eye = np.eye(n)
+        # A coupled field's curvature costs 4 n^2 field evaluations per point: every few logs.
+        curv_every = 1 if ref.decoupled else max(1, n_logs // 20)
+        curv = np.zeros(k)
     with np.errstate(all="ignore"):
-        for t in range(1, steps + 1):
-            live = ~diverged
-            new = theta[live] + lr * ref.field_many(theta[live])
-            if clip is not None:
-                new = np.clip(new, -clip, clip)
-            bad = ~np.all(np.isfinite(new), axis=1) | (np.max(np.abs(new), axis=1) > bound)
-            idx = np.flatnonzero(live)
-            diverged[idx[bad]] = True
-            theta[idx[~bad]] = new[~bad]
-            if t % log_every == 0:
-                log = t // log_every
-                if log >= first_tail_log:
-                    tail_sum += theta
-                    if log == first_tail_log:
-                        tail_start = theta.copy()
+        for log in range(1, n_logs + 1):
+            if noisy:
+                safe = np.where(np.isfinite(theta), theta, 0.0)
+                drift = ref.field_many(safe)
+                m = eye[None] + lr * ref.jacobian_many(safe)
+                s2, is_bias = ref.noise_many(safe, batch_size)
+                q = lr * lr * s2 / batch_size
+                extra = lr * np.linalg.norm(is_bias, axis=1)
+                if clip is not None:  # a coordinate pushed outwards stays on the wall
+                    pinned = np.abs(safe + lr * drift) >= clip
+                    m[pinned] = 0.0
+                    # SGD rests inside the wall by the reflected walk's mean offset
+                    offset = lr * s2 / (2 * batch_size * np.maximum(np.abs(drift), 1e-300))
+                    extra = extra + np.linalg.norm(np.where(pinned, offset, 0.0), axis=1)
+                if (log - 1) % curv_every == 0:
+                    curv = ref.curvature_many(safe)
+                norm_m = np.linalg.norm(m, ord=2, axis=(1, 2))
+                rounding = _ROUNDING_ULPS * _FLOAT32_EPS * (
+                    np.max(np.abs(safe), axis=1) + lr * np.max(np.abs(drift), axis=1))
+            for _ in range(log_every):
+                if noisy:
+                    cov = np.einsum("kij,kjl,kml->kim", m, cov, m)
+                    cov[:, range(n), range(n)] += q
+                    bias = (norm_m * bias + lr * curv * np.trace(cov, axis1=1, axis2=2) / 2
+                            + rounding + extra)
+                live = ~diverged
+                new = theta[live] + lr * ref.field_many(theta[live])
+                if clip is not None:
+                    new = np.clip(new, -clip, clip)
+                bad = ~np.all(np.isfinite(new), axis=1) | (np.max(np.abs(new), axis=1) > bound)
+                idx = np.flatnonzero(live)
+                diverged[idx[bad]] = True
+                theta[idx[~bad]] = new[~bad]
+            path[:, log] = theta
+            if noisy:
+                path_var[:, log] = cov[:, range(n), range(n)]
+                path_bias[:, log] = bias
+            if log >= first_tail_log:
+                tail_sum += theta
+                if log == first_tail_log:
+                    tail_start = theta.copy()
             if diverged.all():
+                path[:, log + 1:] = theta[:, None]
+                if noisy:
+                    path_var[:, log + 1:] = np.inf
+                    path_bias[:, log + 1:] = np.inf
                 break
-    return MapRun(theta, tail_sum / tail_points, tail_start, diverged)
+    return MapRun(theta, tail_sum / tail_points, tail_start, diverged, path,
+                  path_var if noisy else None, path_bias if noisy else None)
 
 
 @dataclass

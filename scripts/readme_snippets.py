@@ -1,0 +1,138 @@
+"""Run the README's ``$ brud ...`` snippets and diff what they print against the README.
+
+    python scripts/readme_snippets.py list                 # the snippets, one a line
+    python scripts/readme_snippets.py run [--only RE] [--skip RE] [--nice N]
+
+A snippet is a line ``$ brud ARGS`` inside a fenced block; its expected output is the lines
+after it up to the next ``$`` line or the end of the block (trailing blank lines dropped).
+Each runs in a fresh temporary directory (relative output paths such as ``fields.png`` or
+``docs/online_x_y.gif`` land there, never in the checkout), with this checkout's code. ``run``
+prints one line per snippet (PASS / DIFF / EXIT n, CPU and wall seconds) and a unified diff
+for each failure; exit code 1 if any failed. ``scripts/under_load.sh`` runs it beside
+CPU-bound background load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import os
+import re
+import resource
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+#: Snippets left out by default: the HalfCheetah ones build datasets and train for minutes to
+#: hours (they have their own tests).
+DEFAULT_SKIP = r"^brud halfcheetah "
+
+
+@dataclass(frozen=True)
+class Snippet:
+    """One ``$ brud ...`` line of the README and the output printed under it."""
+
+    line: int
+    command: str
+    expected: str
+
+
+def snippets(readme: Path = ROOT / "README.md") -> list[Snippet]:
+    """Every ``$ brud`` snippet of ``readme`` in order.
+
+    Example:
+        >>> any(s.command.startswith("brud analyse") for s in snippets())
+        True
+    """
+    found: list[Snippet] = []
+    in_block = False
+    current: tuple[int, str] | None = None
+    out: list[str] = []
+
+    def close() -> None:
+        nonlocal current
+        if current is not None:
+            while out and not out[-1].strip():
+                out.pop()
+            found.append(Snippet(current[0], current[1], "\n".join(out)))
+        current = None
+        out.clear()
+
+    for number, text in enumerate(readme.read_text().splitlines(), 1):
+        if text.startswith("```"):
+            close()
+            in_block = not in_block
+        elif in_block and text.startswith("$ "):
+            close()
+            if text.startswith("$ brud "):
+                current = (number, text[2:])
+        elif current is not None:
+            out.append(text)
+    close()
+    return found
+
+
+def run_snippet(snippet: Snippet, nice: int = 0, timeout: float = 3600.0
+                ) -> tuple[int, str, float, float]:
+    """Run one snippet in a fresh directory: (exit code, stdout + stderr, CPU s, wall s)."""
+    argv = shlex.split(snippet.command, comments=True)
+    cmd = [sys.executable, "-m", "brud_analysis.cli", *argv[1:]]
+    if nice:
+        cmd = ["nice", "-n", str(nice), *cmd]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with tempfile.TemporaryDirectory(prefix="brud-snippet-") as tmp:
+        for sub in ("docs", "data"):  # parents of the README's relative output paths
+            Path(tmp, sub).mkdir()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.monotonic()
+        try:
+            proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True,
+                                  timeout=timeout)
+            code, printed = proc.returncode, proc.stdout + proc.stderr
+        except subprocess.TimeoutExpired:
+            code, printed = 124, f"(no answer after {timeout:g} s)"
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return code, printed, cpu, time.monotonic() - start
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("action", choices=["list", "run"])
+    parser.add_argument("--only", metavar="RE", help="only snippets whose command matches")
+    parser.add_argument("--skip", metavar="RE", default=DEFAULT_SKIP,
+                        help=f"leave out snippets whose command matches (default {DEFAULT_SKIP!r})")
+    parser.add_argument("--nice", type=int, default=0, help="run each snippet at this niceness")
+    parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per snippet")
+    args = parser.parse_args(argv)
+    chosen = [s for s in snippets()
+              if (not args.only or re.search(args.only, s.command))
+              and not (args.skip and re.search(args.skip, s.command))]
+    if args.action == "list":
+        for s in chosen:
+            print(f"README.md:{s.line}: {s.command}")
+        return 0
+    failed = 0
+    for s in chosen:
+        code, printed, cpu, wall = run_snippet(s, args.nice, args.timeout)
+        same = printed.rstrip("\n") == s.expected
+        verdict = "PASS" if code == 0 and same else (f"EXIT {code}" if code else "DIFF")
+        print(f"{verdict:7s} {cpu:6.1f} s CPU {wall:7.1f} s wall  README.md:{s.line}: "
+              f"{s.command}", flush=True)
+        if verdict != "PASS":
+            failed += 1
+            sys.stdout.writelines(difflib.unified_diff(
+                (s.expected + "\n").splitlines(True),
+                (printed.rstrip("\n") + "\n").splitlines(True), "README", "printed"))
+            print(flush=True)
+    print(f"{len(chosen) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""``--time-budget`` counts CPU time: a busy machine or a waiting worker does not spend it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from brud_analysis.bounded import OutOfTime, run_bounded, run_with_budget
+from brud_analysis.errors import BrudError
+
+
+def _sleep_then_print(seconds: float) -> int:
+    time.sleep(seconds)
+    print("done")
+    return 0
+
+
+def _spin(_: object) -> int:
+    while True:
+        pass
+
+
+def _spin_in_a_child(_: object) -> int:
+    # the CPU is spent by a process the worker starts: it counts against the budget too
+    subprocess.run([sys.executable, "-c", "while True: pass"], check=False)
+    return 0
+
+
+def test_waiting_does_not_spend_the_budget(capsys):
+    # 3 s of wall time, ~0 s of CPU: a wall-clock budget of 1 s refused this (the same as a
+    # worker that gets a few per cent of a core on a loaded machine)
+    assert run_bounded(_sleep_then_print, 3.0, 1.0, "the sleeper") == 0
+    assert capsys.readouterr().out == "done\n"
+
+
+def test_a_cpu_bound_worker_is_stopped_and_the_message_names_the_cpu_budget():
+    start = time.monotonic()
+    with pytest.raises(BrudError, match=r"--time-budget 1 s spent before the spinner finished "
+                                        r"\(the CPU-time budget: 1\.\d s of CPU"):
+        run_bounded(_spin, None, 1.0, "the spinner")
+    assert time.monotonic() - start < 120  # CPU-bound: stopped long before the backstop
+
+
+def test_cpu_of_the_workers_own_processes_counts():
+    with pytest.raises(BrudError, match="the CPU-time budget"):
+        run_bounded(_spin_in_a_child, None, 1.0, "the parent of a spinner")
+
+
+def test_a_stuck_worker_meets_the_wall_clock_backstop():
+    with pytest.raises(BrudError, match=r"wall-clock backstop .* \(1 s\) passed before the "
+                                        r"sleeper finished, after only 0\.\d s of CPU"):
+        run_bounded(_sleep_then_print, 30.0, 10.0, "the sleeper", wall_seconds=1.0)
+
+
+def test_a_solver_step_is_stopped_on_cpu_and_when_stuck():
+    with pytest.raises(OutOfTime):
+        run_with_budget(_spin, (None,), 0.3)
+    start = time.monotonic()
+    with pytest.raises(OutOfTime):  # sleeps through its budget: stuck
+        run_with_budget(time.sleep, (30,), 0.3)
+    assert time.monotonic() - start < 10
+    assert run_with_budget(sum, ([1, 2],), 0.3) == 3

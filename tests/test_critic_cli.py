@@ -1,0 +1,71 @@
+"""``brud analyse --critic``: output, JSON and bad input (one line on stderr, exit 2)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from brud_analysis.cli import main
+
+
+def _run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+TP = ("analyse", "twin_peaks", "--data", "normal", "--mean", "0.5", "0.5", "--std", "0.5", "0.5")
+
+
+def test_json_has_critic_weights_field_and_fixed_points(capsys):
+    code, out, _ = _run(capsys, *TP, "--critic", "reward", "--cql", "1", "--json",
+                        "--time-budget", "60")
+    assert code == 0
+    result = json.loads(out)
+    c = result["critic"]
+    assert c["features"] == ["1", "x**2", "x*y", "y**2", "x**2*y**2"]
+    assert c["weights"] == ["-163/297", "-67/99", "691/99", "-67/99", "-1508/297"]
+    assert c["rule"] == "brud" and c["ood"] == {"kind": "uniform", "box": ["-1", "1"]}
+    # BRUD under this critic is still decoupled: x's component has no y
+    assert "y" not in result["critic_field"][0]
+    assert [p["stable"] for p in result["critic_fixed_points"]] == [True]
+    assert result["brud_fixed_points"][0]["exact"] == ["5/12", "5/12"]  # today's, for contrast
+
+
+def test_text_output_and_rules(capsys):
+    code, out, _ = _run(capsys, *TP, "--critic", "degree=2", "--rule", "joint",
+                        "--time-budget", "60")
+    assert code == 0
+    assert "critic      Q = " in out and "joint       field (" in out
+
+
+def test_symbolic_alpha_gives_formulas(capsys):
+    code, out, _ = _run(capsys, *TP, "--critic", "reward", "--cql", "a", "--json",
+                        "--time-budget", "60")
+    assert code == 0
+    formula = json.loads(out)["critic_fixed_point_formula"]
+    assert formula["point"] is not None and "a" in formula["point"][0]
+
+
+@pytest.mark.parametrize("extra", [
+    ["--critic", "degree=q"], ["--critic", "x*y,w"], ["--cql", "1"],
+    ["--critic", "reward", "--cql", "-1"], ["--critic", "reward", "--ood-std", "0.1"],
+    ["--critic", "reward", "--ood", "policy", "--ood-box", "0", "1"],
+    ["--critic", "reward", "--ood-box", "1", "0"], ["--critic", "reward", "--cql", "oo"],
+])
+def test_bad_values_exit_2_with_one_line(capsys, extra):
+    code, out, err = _run(capsys, *TP, *extra)
+    assert code == 2
+    assert err.strip().count("\n") == 0 and err.strip()
+
+
+def test_critic_needs_data(capsys):
+    code, _, err = _run(capsys, "analyse", "x*y", "--critic", "reward")
+    assert code == 2 and "--data" in err
+
+
+def test_singular_gram_is_one_line(capsys):
+    code, _, err = _run(capsys, "analyse", "x*y", "--data", "normal", "--mean", "1", "1",
+                        "--std", "0", "1", "--critic", "1,x")
+    assert code == 2 and "do not determine the critic" in err

@@ -1,0 +1,58 @@
+"""Every PNG the toolkit writes carries the provenance its JSON results carry (issue 26 item 8):
+package versions, git commit, command line and the figure's configuration, in the PNG's text
+chunks (brud_analysis.figure_files)."""
+
+from __future__ import annotations
+
+from importlib import metadata
+
+import sympy
+
+from brud_analysis.catalogue import twin_peaks
+from brud_analysis.data import Normal
+from brud_analysis.figure_files import read_png_provenance
+
+
+def _check(path, figure: str) -> dict:
+    block = read_png_provenance(path)
+    assert block["versions"]["brud-analysis"] == metadata.version("brud-analysis")
+    assert block["versions"]["sympy"] == metadata.version("sympy")
+    assert {"commit", "dirty", "argv", "python"} <= set(block)
+    assert block["config"]["figure"] == figure
+    from PIL import Image
+
+    with Image.open(path) as image:
+        assert image.text["Software"] == f"brud-analysis {metadata.version('brud-analysis')}"
+    return block["config"]
+
+
+def test_field_plot(tmp_path):
+    from brud_analysis.plots import plot_fields
+
+    path = plot_fields(twin_peaks(), Normal([0.5, 0.5], [0.2, 0.2]), tmp_path / "f.png",
+                       resolution=5)
+    config = _check(path, "true vs BRUD field")
+    assert config["reward"] == str(twin_peaks().reward)
+    assert config["data"] == "Normal(mean=[1/2, 1/2], std=[1/5, 1/5])"
+
+
+def test_phase_diagrams(tmp_path):
+    from brud_analysis.phase_diagrams import condition_phase_diagram, pjap_phase_diagram
+
+    a = sympy.sqrt(sympy.Rational(3, 8))
+    path = condition_phase_diagram(twin_peaks(), [a, a], tmp_path / "c.png", resolution=11)
+    assert _check(path, "BRUD phase diagram")["target"] == ["sqrt(6)/4", "sqrt(6)/4"]
+    path = pjap_phase_diagram(twin_peaks(), [0, 0], tmp_path / "p.png", resolution=5, steps=100)
+    assert _check(path, "PJAP phase diagram")["steps"] == 100
+
+
+def test_paper_figures(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from paper_checks.figures import _save
+
+    path = _save(plt.figure(), tmp_path / "fig9_demo.png")
+    assert _check(path, "fig9_demo")["source"] == "brud paper-checks"

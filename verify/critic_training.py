@@ -1,0 +1,402 @@
+"""Train a fitted critic and actors offline in JAX and check them against the derivation.
+
+Beyond the paper (docs/critics.md#verification). One finite dataset is drawn from the data model;
+the prediction is for that dataset (its empirical moments): the critic's weights ``w*`` and the
+chosen rule's stable fixed points ``theta*`` from :func:`brud_analysis.critic.analyse_critic`.
+
+Training (``lax.scan``, ``vmap`` over seeds): each step draws a minibatch of ``B`` data rows
+(with replacement) and ``B`` OOD actions from rho (uniform on the box, or theta + N(0, std^2));
+the critic takes an SGD step on ``1/2 mean (Q_w(a) - R(a))^2 + alpha (mean Q_w(u) - mean Q_w(a))``
+and the actors an ascent step on Q_w under the rule (``brud``: each agent's action at theta_i, the
+others' from the rows; ``joint``: at theta; ``sequential``: agents in order, each seeing the
+already-updated earlier policies and the later agents' rows). Gradients in ``a`` and ``w`` are
+JAX autodiff of Q_w; the prediction never sees them.
+
+Tolerance, derived from the linearised stochastic map ``z <- z + L F(z) + noise`` at the
+predicted ``z* = (w*, theta*)`` (``L`` the two learning rates, ``F`` the exact mean field of the
+critic's gradient flow and the actors' field, from SymPy): with ``A = I + L J_F(z*)`` (spectral
+radius ``r < 1`` required) and per-step noise covariance ``S`` (the per-sample covariance of the
+update, exact over the dataset rows and from rho's moments, divided by ``B``), the mean of the
+last ``T`` iterates has covariance ``(I - A)^-1 S (I - A)^-T / T`` (``T (1 - r) >= 10`` required).
+Deterministic allowances: the O(lr) curvature bias ``-J_F^-1 1/2 sum_jk d2F/dz_j dz_k P_jk``
+(``P`` the stationary covariance, discrete Lyapunov), float32 rounding ``4 eps |z*| / (1 - r)``
+and the linear transient from the start. Each seed's tail mean must lie within ``z = 4``
+standard errors plus these, and so must the mean over the seeds at each point (the tighter
+test). A run that is still moving (the two halves of its tail differ by more than their
+allowance), a map that is not a contraction, or a rule field with no stable fixed point makes
+the verdict ``inconclusive``, never ``passed``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import sympy
+
+from brud_analysis.critic import CriticSpec, analyse_critic, mean_field
+from brud_analysis.data import DataModel
+from brud_analysis.errors import BrudError
+from brud_analysis.game import Game
+from verify.datasets import empirical_model, sample_dataset
+from verify.polygames import reward_function
+
+Z_SCORE = 4.0
+FLOAT32_EPS = float(np.finfo(np.float32).eps)
+
+
+@dataclass(frozen=True)
+class CriticTrainConfig:
+    """Settings of :func:`verify_critic`; learning rates default to derived values.
+
+    Attributes:
+        steps: updates per run; default: enough for a tail of ``40 / (1 - r)`` steps, ``r``
+            the SGD map's spectral radius at the predicted points, at most ``max_steps``.
+        seeds: independent runs (one ``vmap``).
+        batch_size: data rows and OOD actions per step. dataset_size: rows drawn from the model.
+        critic_lr: default ``1 / (2 lambda_max)`` of the Gram matrix E_D[phi phi^T].
+        actor_lr: default the critic's slowest rate over the actor field's fastest
+            (the critic is the fast timescale, as the derivation assumes).
+        tail: fraction of the steps averaged. seed: PRNG seed of the dataset and runs.
+
+    Example:
+        >>> CriticTrainConfig().batch_size
+        64
+    """
+
+    steps: int | None = None
+    max_steps: int = 40_000
+    seeds: int = 8
+    batch_size: int = 64
+    dataset_size: int = 2000
+    critic_lr: float | None = None
+    actor_lr: float | None = None
+    tail: float = 0.5
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if ((self.steps is not None and self.steps < 10) or self.seeds < 1
+                or self.batch_size < 1 or self.dataset_size < 2):
+            raise BrudError("steps >= 10, seeds >= 1, batch size >= 1 and dataset size >= 2")
+        if not 0 < self.tail < 1:
+            raise BrudError(f"tail must be in (0, 1), got {self.tail}")
+        for lr in (self.critic_lr, self.actor_lr):
+            if lr is not None and not lr > 0:
+                raise BrudError(f"learning rates must be > 0, got {lr}")
+
+
+@dataclass
+class PointCheck:
+    """One predicted stable point: its runs, their error and the derived tolerance."""
+
+    theta: list[float]
+    weights: list[float]
+    runs: int
+    theta_error: float  # largest |seed tail mean - theta*| over its runs, in tolerance units
+    weight_error: float  # the same for the critic's weights
+    mean_error: float  # the seeds' mean, in units of its own (tighter) tolerance
+    tolerance_theta: list[float]
+    tolerance_weights: list[float]
+    bias: list[float]
+
+
+@dataclass
+class CriticVerification:
+    """The verdict of :func:`verify_critic` (``status`` in passed/failed/inconclusive)."""
+
+    status: str
+    reasons: list[str]
+    spec: str
+    config: dict[str, Any]
+    critic_lr: float
+    actor_lr: float
+    spectral_radius: float | None
+    steps: int | None = None
+    points: list[PointCheck] = field(default_factory=list)
+    unassigned: int = 0
+
+    def summary(self) -> str:
+        """One line per point: errors in units of the derived tolerance (<= 1 passes)."""
+        rows = [f"{self.status}: {self.spec}"]
+        for p in self.points:
+            rows.append(f"  theta* {np.round(p.theta, 4).tolist()}: {p.runs} runs, max error "
+                        f"{p.theta_error:.2f} (policy) {p.weight_error:.2f} (critic) x tolerance;"
+                        f" seed mean {p.mean_error:.2f}")
+        rows += [f"  {r}" for r in self.reasons]
+        return "\n".join(rows)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return asdict(self)
+
+
+# ------------------------------------------------------------------------------ the trainer
+def make_critic_train(game: Game, spec: CriticSpec, features: list[sympy.Expr], steps: int,
+                      batch_size: int, critic_lr: float, actor_lr: float) -> Any:
+    """A pure ``train(key, dataset, theta0) -> (theta (T, n), w (T, K))``; ``jit``/``vmap`` it.
+
+    Example:
+        >>> from brud_analysis.critic import CriticSpec, monomial
+        >>> g = Game("x*y")
+        >>> train = make_critic_train(g, CriticSpec("1,x*y"), [monomial(g, (0, 0)),
+        ...                           monomial(g, (1, 1))], 5, 4, 0.1, 0.01)
+        >>> th, w = train(jax.random.key(0), jnp.ones((3, 2)), jnp.zeros(2))
+        >>> th.shape, w.shape
+        ((5, 2), (5, 2))
+    """
+    n, k = game.n_agents, len(features)
+    phi_raw = sympy.lambdify(game.agents, list(features), modules="jax")
+    reward = reward_function(game)
+    alpha = float(spec.alpha)
+    low, high = (float(v) for v in spec.box)
+    std = float(spec.std)
+    rule = spec.rule
+
+    def phi(a: jax.Array) -> jax.Array:  # (n,) -> (K,)
+        return jnp.stack([jnp.asarray(v, jnp.float32) + 0 * a[0]
+                          for v in phi_raw(*[a[i] for i in range(n)])])
+
+    def q(w: jax.Array, a: jax.Array) -> jax.Array:
+        return phi(a) @ w
+
+    dq = jax.grad(q, argnums=1)  # dQ/da at one joint action
+
+    def critic_loss(w, rows, ood):
+        td = jax.vmap(lambda a: q(w, a))(rows) - reward(rows)
+        cql = jnp.mean(jax.vmap(lambda u: q(w, u))(ood)) - jnp.mean(jax.vmap(
+            lambda a: q(w, a))(rows))
+        return 0.5 * jnp.mean(td**2) + alpha * cql
+
+    def actor_direction(w, theta, rows, i):
+        if rule == "joint":
+            points = theta[None, :]
+        elif rule == "brud":
+            points = rows.at[:, i].set(theta[i])
+        else:  # sequential: agents 0..i at their (already updated) policies
+            points = jnp.where(jnp.arange(n) <= i, theta, rows)
+        return jnp.mean(jax.vmap(lambda a: dq(w, a)[i])(points))
+
+    def step(carry, key):
+        theta, w, dataset = carry
+        k_rows, k_ood = jax.random.split(key)
+        rows = dataset[jax.random.randint(k_rows, (batch_size,), 0, dataset.shape[0])]
+        if spec.ood == "uniform":
+            ood = jax.random.uniform(k_ood, (batch_size, n), minval=low, maxval=high)
+        else:
+            ood = theta + std * jax.random.normal(k_ood, (batch_size, n))
+        w_new = w - critic_lr * jax.grad(critic_loss)(w, rows, ood)
+        if rule == "sequential":
+            for i in range(n):
+                theta = theta.at[i].add(actor_lr * actor_direction(w, theta, rows, i))
+        else:
+            theta = theta + actor_lr * jnp.stack([actor_direction(w, theta, rows, i)
+                                                  for i in range(n)])
+        return (theta, w_new, dataset), (theta, w_new)
+
+    def train(key: jax.Array, dataset: jax.Array, theta0: jax.Array):
+        w0 = jnp.zeros(k, jnp.float32)
+        _, (thetas, ws) = jax.lax.scan(step, (theta0.astype(jnp.float32), w0, dataset),
+                                       jax.random.split(key, steps))
+        return thetas, ws
+
+    return train
+
+
+# ------------------------------------------------------------------------------ the prediction
+def _noise_covariance(game: Game, spec: CriticSpec, features, dataset: np.ndarray,
+                      z_star: np.ndarray, rule_exprs, weight_syms) -> np.ndarray:
+    """Per-sample covariance of the update direction (critic part and actor part) at z*:
+    exact over the dataset rows (the data part) plus rho's exact moments (the OOD part)."""
+    from brud_analysis.critic import ood_moments
+
+    n, k = game.n_agents, len(features)
+    acts = sympy.symbols(f"_a0:{n}", real=True)
+    to_acts = dict(zip(game.agents, acts, strict=True))
+    w_val = dict(zip(weight_syms, z_star[:k], strict=True))
+    theta_val = dict(zip(game.agents, z_star[k:], strict=True))
+    phi_a = [f.xreplace(to_acts) for f in features]
+    q_a = sum(w * f for w, f in zip(weight_syms, phi_a, strict=True))
+    r_a = game.reward.xreplace(to_acts)
+    alpha = spec.alpha
+    # data part of -dL/dw (one row): -(phi (Q - R) - alpha phi); actor part: the rule's
+    # direction with this row as the data (rule_exprs: per agent, in acts, theta and w)
+    data_part = [-(f * (q_a - r_a) - alpha * f) for f in phi_a] + list(rule_exprs)
+    values = [sympy.sympify(e).xreplace(w_val).xreplace(theta_val) for e in data_part]
+    fn = sympy.lambdify(acts, values, modules="numpy")
+    cols = [dataset[:, j].astype(np.float64) for j in range(n)]
+    per_row = np.stack([np.broadcast_to(np.asarray(v, float), (len(dataset),))
+                        for v in fn(*cols)], axis=1)
+    cov = np.cov(per_row, rowvar=False, bias=True)  # rows drawn uniformly: divisor N
+    # OOD part -alpha phi(u), independent of the row: alpha^2 Cov_rho(phi)
+    exps = [sympy.Poly(f, *game.agents).monoms()[0] for f in features]
+    pair = ood_moments(game, spec, [tuple(a + b for a, b in zip(e1, e2, strict=True))
+                                    for e1 in exps for e2 in exps])
+    single = ood_moments(game, spec, exps)
+    second = np.array([[float(pair[i * k + j].xreplace(theta_val)) for j in range(k)]
+                       for i in range(k)])
+    first = np.array([float(s.xreplace(theta_val)) for s in single])
+    cov[:k, :k] += float(alpha) ** 2 * (second - np.outer(first, first))
+    return cov
+
+
+def _rule_directions(game: Game, spec: CriticSpec, features, weight_syms) -> list:
+    """Per agent, the rule's direction for one data row (in ``_a`` symbols, theta and w)."""
+    from brud_analysis.critic import data_agents
+
+    n = game.n_agents
+    acts = sympy.symbols(f"_a0:{n}", real=True)
+    q = sum(w * f.xreplace(dict(zip(game.agents, acts, strict=True)))
+            for w, f in zip(weight_syms, features, strict=True))
+    out = []
+    for i in range(n):
+        from_data = data_agents(spec.rule, i, n)
+        at_policy = {acts[j]: game.agents[j] for j in range(n) if j not in from_data}
+        out.append(sympy.diff(q, acts[i]).xreplace(at_policy))
+    return out
+
+
+def _numeric_spec(spec: CriticSpec) -> None:
+    values = (spec.alpha, spec.std, *spec.box)
+    if any(not sympy.sympify(v).is_number for v in values):
+        raise BrudError("training needs numbers for --cql, --ood-std and --ood-box")
+
+
+def _transient(a_mat: np.ndarray, start: int, length: int, d0: float) -> float:
+    """Bound on the linear transient's share of a tail mean: mean_t ||A^t|| d0."""
+    power = np.linalg.matrix_power(a_mat, start)
+    total = 0.0
+    for _ in range(length):
+        total += float(np.linalg.norm(power, 2))
+        power = power @ a_mat
+    return total / length * d0
+
+
+def verify_critic(game: Game, data: DataModel, spec: CriticSpec,
+                  config: CriticTrainConfig | None = None, time_budget: float = 30.0
+                  ) -> CriticVerification:
+    """Train critic + actors on one sampled dataset and check them against the derivation.
+
+    Example:
+        >>> from brud_analysis.data import Normal
+        >>> res = verify_critic(Game("-(x - y)**2"), Normal([1, -1], [1, 1]),
+        ...                     CriticSpec("degree=2", alpha=1),
+        ...                     CriticTrainConfig(steps=3000, seeds=4))
+        >>> res.status
+        'passed'
+    """
+    from scipy.linalg import solve_discrete_lyapunov
+
+    config = config or CriticTrainConfig()
+    game.require_numeric()
+    _numeric_spec(spec)
+    key = jax.random.key(config.seed)
+    k_data, k_init, k_runs = jax.random.split(key, 3)
+    dataset = np.asarray(sample_dataset(k_data, data, config.dataset_size))
+    model = empirical_model(dataset)
+    analysis = analyse_critic(game, model, spec, time_budget)
+    critic = analysis.critic
+    k = len(critic.features)
+    z_syms, field_ = mean_field(game, model, critic)
+    jac_expr = sympy.Matrix(field_).jacobian(z_syms)
+    jac_fn = sympy.lambdify(z_syms, jac_expr, modules="numpy")
+    hess_fns = [sympy.lambdify(z_syms, sympy.hessian(f, z_syms), modules="numpy")
+                for f in field_]
+    gram = np.array(critic.gram.evalf(), dtype=float)
+    lam = np.linalg.eigvalsh(gram)
+    critic_lr = config.critic_lr or float(0.5 / lam.max())
+    stable = [p for p in analysis.fixed.points if p.stable]
+    reasons: list[str] = []
+    fast = 0.0
+    actor_jac = sympy.lambdify(game.agents, sympy.Matrix(analysis.field).jacobian(game.agents),
+                               modules="numpy")
+    for p in stable:
+        fast = max(fast, float(np.max(np.abs(np.linalg.eigvals(
+            np.asarray(actor_jac(*p.point), float))))))
+    actor_lr = config.actor_lr or (critic_lr * float(lam.min()) / fast if fast > 0
+                                   else critic_lr)
+    result = CriticVerification("inconclusive", reasons, spec.describe(), asdict(config),
+                                critic_lr, actor_lr, None)
+    if not stable:
+        reasons.append("the rule's field has no stable fixed point for this dataset: nothing "
+                       "to converge to (drift is not checked here)")
+        return result
+    lr_vec = np.array([critic_lr] * k + [actor_lr] * game.n_agents)
+    targets = [np.array([float(w.xreplace(dict(zip(game.agents, p.point, strict=True))))
+                         for w in critic.weights] + list(p.point)) for p in stable]
+    maps = [np.eye(len(z)) + lr_vec[:, None] * np.asarray(jac_fn(*z), float) for z in targets]
+    radii = [float(np.max(np.abs(np.linalg.eigvals(a)))) for a in maps]
+    result.spectral_radius = max(radii)
+    steps = config.steps
+    if steps is None:
+        slowest = 1 - max(radii)
+        steps = config.max_steps if slowest <= 0 else min(
+            config.max_steps, int(math.ceil(40 / slowest / config.tail)))
+    result.steps = steps
+    train = make_critic_train(game, spec, critic.features, steps, config.batch_size,
+                              critic_lr, actor_lr)
+    starts = dataset[np.asarray(jax.random.randint(k_init, (config.seeds,), 0, len(dataset)))]
+    run = jax.jit(jax.vmap(train, in_axes=(0, None, 0)))
+    thetas, ws = run(jax.random.split(k_runs, config.seeds), jnp.asarray(dataset),
+                     jnp.asarray(starts))
+    z_runs = np.concatenate([np.asarray(ws, float), np.asarray(thetas, float)], axis=2)
+    t_len = int(steps * config.tail)
+    tail = z_runs[:, -t_len:]
+    means = tail.mean(axis=1)
+    halves = tail[:, : t_len // 2].mean(axis=1) - tail[:, t_len // 2:].mean(axis=1)
+    finite = np.all(np.isfinite(means), axis=1)
+    if not finite.all():
+        reasons.append(f"{int((~finite).sum())} of {config.seeds} runs diverged")
+    nearest = np.array([int(np.argmin([np.linalg.norm(m[k:] - t[k:]) for t in targets]))
+                        if ok else -1 for m, ok in zip(means, finite, strict=True)])
+    directions = _rule_directions(game, spec, critic.features, z_syms[:k])
+    failed = False
+    for idx, (z_star, a_mat, radius) in enumerate(zip(targets, maps, radii, strict=True)):
+        members = np.flatnonzero(nearest == idx)
+        jac = np.asarray(jac_fn(*z_star), float)
+        if not members.size:
+            continue
+        if radius >= 1 or t_len * (1 - radius) < 10:
+            reasons.append(f"theta* {np.round(z_star[k:], 4).tolist()}: the SGD map's spectral "
+                           f"radius {radius:.6f} leaves no finite tolerance for a {t_len}-step "
+                           "tail (needs T (1 - r) >= 10)")
+            continue
+        cov = _noise_covariance(game, spec, critic.features, dataset, z_star, directions,
+                                z_syms[:k]) / config.batch_size
+        noise = lr_vec[:, None] * cov * lr_vec[None, :]
+        inv = np.linalg.inv(np.eye(len(z_star)) - a_mat)
+        var_mean = np.diag(inv @ noise @ inv.T) / t_len
+        stationary = solve_discrete_lyapunov(a_mat, noise)
+        curvature = np.array([0.5 * np.sum(np.asarray(h(*z_star), float) * stationary)
+                              for h in hess_fns])
+        bias = np.abs(np.linalg.solve(jac, curvature))
+        rounding = 4 * FLOAT32_EPS * (np.abs(z_star) + 1) / (1 - radius)
+        d0 = float(np.max(np.linalg.norm(z_runs[members, 0] - z_star, axis=1)))
+        transient = _transient(a_mat, steps - t_len, t_len, d0)
+        fixed_part = bias + rounding + transient
+        tol_seed = Z_SCORE * np.sqrt(var_mean) + fixed_part
+        tol_mean = Z_SCORE * np.sqrt(var_mean / members.size) + fixed_part
+        err = np.abs(means[members] - z_star) / tol_seed
+        moving = np.abs(halves[members]) > 2 * Z_SCORE * np.sqrt(var_mean) + 2 * fixed_part
+        if moving.any():
+            reasons.append(f"theta* {np.round(z_star[k:], 4).tolist()}: "
+                           f"{int(moving.any(axis=1).sum())} runs still moving in the tail")
+        mean_err = float(np.max(np.abs(means[members].mean(axis=0) - z_star) / tol_mean))
+        # a settled run away from z* contradicts the prediction; a moving one is undecided
+        settled = ~moving.any(axis=1)
+        wrong = int((err.max(axis=1)[settled] > 1).sum())
+        if wrong or (mean_err > 1 and settled.all()):
+            failed = True
+            reasons.append(f"theta* {np.round(z_star[k:], 4).tolist()}: {wrong} settled runs "
+                           f"beyond tolerance (max {err.max():.2f} x), seed mean "
+                           f"{mean_err:.2f} x its tolerance")
+        result.points.append(PointCheck(
+            z_star[k:].tolist(), z_star[:k].tolist(), int(members.size),
+            float(err[:, k:].max()), float(err[:, :k].max()), mean_err,
+            tol_seed[k:].tolist(), tol_seed[:k].tolist(), bias.tolist()))
+    result.unassigned = int((nearest < 0).sum())
+    result.status = "failed" if failed else ("inconclusive" if reasons else "passed")
+    return result

@@ -1,0 +1,259 @@
+"""What the trained map should do: predictions for the SGD map, each with its noise model.
+
+Split from :mod:`verify.harness` (which re-exports the public names). For the decoupled BRUD
+field every agent's 1-D projected SGD map is analysed exactly (fixed points, walls, period-2
+orbits, stable iff ``|multiplier| < 1``); for a coupled field (PJAP without importance weights)
+the given flow fixed points, and those of the clip box's faces, are judged by the spectral
+radius of the projected map's Jacobian. Each stable point becomes a :class:`Target` carrying
+the stationary variance, log correlation and deterministic terms its tolerance is built from
+(derivations in :mod:`verify.harness`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from brud_analysis.data import Empirical
+from brud_analysis.game import Game
+from brud_analysis.solve import FixedPoint
+from verify.reference import ReferenceField, agent_orbits
+from verify.sampling import PJAPConfig
+
+FLOAT32_EPS = float(np.finfo(np.float32).eps)
+
+
+def _as_fixed_points(points: Sequence) -> list[FixedPoint]:
+    out = []
+    for p in points:
+        if isinstance(p, FixedPoint):
+            out.append(p)
+        elif hasattr(p, "point"):  # e.g. brud_analysis.pjap.PJAPFixedPoint
+            out.append(FixedPoint(tuple(map(float, p.point)), None, getattr(p, "stable", None),
+                                  tuple(getattr(p, "eigenvalues", ()))))
+        else:  # a bare coordinate tuple: stability unknown, treated as a stable target
+            out.append(FixedPoint(tuple(map(float, p)), None, True, ()))
+    return out
+
+
+
+def predict_fixed_points(game: Game, model: Empirical, pjap: PJAPConfig | None = None,
+                         regulariser=None) -> list[FixedPoint]:
+    """Predicted fixed points of the expected *flow* for the finite dataset ``model``.
+
+    Symbolic BRUD, or the PJAP prioritised field of :mod:`brud_analysis.pjap` (exact finite
+    sum; a priority exponent ``w`` is folded in as ``alpha * w`` and ``eps ** w``). With
+    importance weights the expected update is uniform BRUD, so BRUD's points are returned.
+    :func:`verify_game` then judges each for the trained map.
+
+    Example:
+        >>> from brud_analysis.catalogue import twin_peaks
+        >>> pts = predict_fixed_points(twin_peaks(), Empirical([[0.5, 0.5]]))
+        >>> [round(v, 4) for v in pts[0].point], pts[0].stable   # 2.5 / (2 + 8 * 0.25)
+        ([0.625, 0.625], True)
+    """
+    if regulariser is not None and (pjap is None or pjap.importance_weights):
+        from brud_analysis.regularisers import regularised_fixed_points  # beyond the paper
+
+        return list(regularised_fixed_points(game, model, regulariser).points)
+    if pjap is None or pjap.importance_weights:
+        from brud_analysis.solve import brud_fixed_points
+
+        return list(brud_fixed_points(game, model).points)
+    from brud_analysis.pjap import pjap_fixed_points
+
+    lo, hi = model.samples.min(axis=0), model.samples.max(axis=0)
+    pad = 0.5 * (hi - lo) + 0.5
+    box = list(zip((lo - pad).tolist(), (hi + pad).tolist(), strict=True))
+    points = pjap_fixed_points(game, model, pjap.alpha * pjap.exponent,
+                               pjap.eps**pjap.exponent, pjap.distance, box=box,
+                               regulariser=regulariser)
+    return _as_fixed_points(points)
+
+
+
+# ---------------------------------------------------------------------------- predictions
+
+
+@dataclass
+class Target:
+    """One point the tail average of a run can settle at, with its noise model."""
+
+    point: np.ndarray
+    kind: str
+    variance: np.ndarray        # (n,) stationary variance of one iterate, per agent
+    correlation: np.ndarray     # (n,) correlation of consecutive logged iterates
+    deterministic: float        # bias + rounding + importance bias (distance units)
+    single_tol: float = math.nan
+    orbit: tuple = ()            # which joint orbit (phases of one orbit share it)
+
+
+def _orbit_noise(ref: ReferenceField, point: np.ndarray, agent: int, values: tuple[float, ...],
+                 phase: int, orbit, lr: float, batch: int, every: int, clip: float | None
+                 ) -> tuple[float, float, float]:
+    """(variance, correlation of logs ``every`` apart, deterministic) for one agent."""
+    g = ref.polys[agent]
+    x = values[phase]
+
+    def s2(v: float) -> float:
+        q = point.copy()
+        q[agent] = v
+        return float(ref.variance(q, batch)[agent])
+
+    def slope(v: float) -> float:
+        f = v + lr * g(v)
+        if clip is not None and not -clip <= f <= clip:
+            return 0.0
+        return float(1 + lr * g.deriv()(v))
+
+    curv = float(max(abs(g.deriv(2)(v)) for v in values))
+    q = point.copy()
+    q[agent] = x
+    is_bias = abs(float(ref.importance_bias(q, batch)[agent]))
+    if orbit.period == 1 and orbit.on_wall[0]:
+        push = abs(float(g(x)))
+        offset = lr * s2(x) / (2 * batch * push)
+        tau = max(1.0, s2(x) / (2 * batch * push * push))  # relaxation time, in steps
+        return offset**2, math.exp(-every / tau), offset + lr * is_bias / 1.0
+    if orbit.period == 1:
+        rho = abs(slope(x))
+        v = lr * lr * s2(x) / (batch * (1 - rho * rho))
+        gap = 1 - rho
+        corr = rho**every
+    else:
+        other = values[1 - phase]
+        mu = abs(slope(x) * slope(other))
+        v = lr * lr * (s2(x) * slope(other) ** 2 + s2(other)) / (batch * (1 - mu * mu))
+        gap = 1 - math.sqrt(mu)
+        corr = mu ** (every / 2)
+    deterministic = (lr * curv * v / (2 * gap) + 8 * FLOAT32_EPS * (1 + abs(x)) / gap
+                     + lr * is_bias / gap)
+    return v, corr, deterministic
+
+
+def _decoupled_predictions(ref: ReferenceField, lr: float, clip: float | None, batch: int,
+                           every: int) -> tuple[list[FixedPoint], list[dict], list[Target],
+                                                list[str]]:
+    """Exact per-agent analysis of the SGD map for the decoupled BRUD field."""
+    per_agent = [agent_orbits(ref.polys[i], lr, clip) for i in range(ref.n)]
+    predicted = []
+    for combo in itertools.product(*[[o for o in orbits if o.period == 1]
+                                     for orbits in per_agent]):
+        fixed = tuple(o.values[0] for o in combo)
+        eig = tuple(complex(ref.polys[i].deriv()(v)) for i, v in enumerate(fixed))
+        predicted.append(FixedPoint(fixed, None, all(o.stable for o in combo), eig))
+    targets, orbits_out, notes = [], [], []
+    stable_per_agent = [[o for o in orbits if o.stable] for orbits in per_agent]
+    for i, orbits in enumerate(per_agent):
+        for o in orbits:
+            if o.period == 1 and o.flow_stable and not o.stable and not o.on_wall[0]:
+                h = -float(ref.polys[i].deriv()(o.values[0]))
+                notes.append(f"agent {ref.game.agent_names[i]}: {o.values[0]:.4g} is stable for "
+                             f"the flow but lr*h = {lr * h:.3g} is outside (0, 2): SGD does not "
+                             "settle there")
+    for combo in itertools.product(*stable_per_agent):
+        if any(o.period == 2 for o in combo):
+            a = tuple(o.values[0] for o in combo)
+            b = tuple(o.values[-1] for o in combo)
+            orbits_out.append({"points": [list(a), list(b)], "stable": True,
+                               "kind": "period-2 orbit"})
+        for phases in itertools.product(*[range(o.period) for o in combo]):
+            point = np.array([o.values[p] for o, p in zip(combo, phases, strict=True)])
+            var, corr, det = np.zeros(ref.n), np.zeros(ref.n), 0.0
+            for i, (o, p) in enumerate(zip(combo, phases, strict=True)):
+                var[i], corr[i], d = _orbit_noise(ref, point, i, o.values, p, o, lr, batch,
+                                                  every, clip)
+                det += d
+            kind = ("period-2 orbit" if any(o.period == 2 for o in combo) else
+                    "wall" if any(o.on_wall[0] for o in combo) else "fixed point")
+            targets.append(Target(point, kind, var, corr, det, orbit=tuple(map(id, combo))))
+    return predicted, orbits_out, targets, notes
+
+
+def _box_points(ref: ReferenceField, clip: float, flow_points: list[FixedPoint]
+                ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Fixed points of the projected map for a non-decoupled field: interior zeros of ``G``,
+    and on every face of the box the zeros of the free coordinates where the pinned ones'
+    field points outwards. Returns ``(point, pinned mask)`` pairs."""
+    from brud_analysis.pjap import find_fixed_points
+
+    n = ref.n
+    out = [(np.asarray(p.point), np.zeros(n, bool)) for p in flow_points
+           if np.all(np.abs(p.point) < clip)]
+    for k in range(1, n + 1):
+        for pinned in itertools.combinations(range(n), k):
+            for signs in itertools.product((-clip, clip), repeat=k):
+                free = [j for j in range(n) if j not in pinned]
+
+                def full(z, pinned=pinned, signs=signs, free=free):
+                    x = np.empty(n)
+                    x[list(pinned)] = signs
+                    x[free] = z
+                    return x
+
+                def free_field(z: np.ndarray, full=full, free=free) -> np.ndarray:
+                    return ref.field(full(z))[free]
+
+                if free:
+                    cands = find_fixed_points(free_field, [(-clip, clip)] * len(free),
+                                              starts_per_axis=5)
+                    zs = [np.asarray(c.point) for c in cands if np.all(np.abs(c.point) < clip)]
+                else:
+                    zs = [np.zeros(0)]
+                for z in zs:
+                    x = full(z)
+                    g = ref.field(x)
+                    if all(np.sign(s) * g[j] > 0 for j, s in zip(pinned, signs, strict=True)):
+                        mask = np.zeros(n, bool)
+                        mask[list(pinned)] = True
+                        out.append((x, mask))
+    return out
+
+
+def _joint_predictions(ref: ReferenceField, flow_points: list[FixedPoint], lr: float,
+                       clip: float | None, batch: int, every: int
+                       ) -> tuple[list[FixedPoint], list[Target], list[str]]:
+    """Period-1 points of the projected SGD map for a coupled field (PJAP, or given points)."""
+    if clip is not None:
+        candidates = _box_points(ref, clip, flow_points)
+        flow_stable = {tuple(np.round(p.point, 9)): p.stable for p in flow_points}
+    else:
+        candidates = [(np.asarray(p.point, float), np.zeros(ref.n, bool)) for p in flow_points]
+        flow_stable = {tuple(np.round(p.point, 9)): p.stable for p in flow_points}
+    predicted, targets, notes = [], [], []
+    for x, pinned in candidates:
+        jac = ref.jacobian(x)
+        step = np.eye(ref.n) + lr * jac
+        step[pinned] = 0.0  # a projected coordinate pushed outwards stays on the wall
+        rho = float(np.max(np.abs(np.linalg.eigvals(step))))
+        claimed = flow_stable.get(tuple(np.round(x, 9)), True)
+        stable = bool(claimed) and rho < 1
+        eig = tuple(complex(e) for e in np.linalg.eigvals(jac))
+        predicted.append(FixedPoint(tuple(map(float, x)), None, stable, eig))
+        if claimed and not rho < 1:
+            notes.append(f"{tuple(round(float(v), 4) for v in x)} is stable for the flow but the "
+                         f"SGD map's multiplier there is {rho:.3g} >= 1 (lr {lr}): SGD does not "
+                         "settle there; period-2 orbits are predicted only for the decoupled "
+                         "BRUD field")
+        if not stable:
+            continue
+        s2 = ref.variance(x, batch)
+        g = ref.field(x)
+        var = lr * lr * s2 / (batch * (1 - rho * rho))
+        corr = np.full(ref.n, rho**every)
+        for j in np.flatnonzero(pinned):  # reflected walk on the wall
+            offset = lr * s2[j] / (2 * batch * abs(g[j]))
+            var[j] = offset**2
+            corr[j] = math.exp(-every / max(1.0, s2[j] / (2 * batch * g[j] ** 2)))
+        gap = 1 - rho
+        is_bias = float(np.linalg.norm(ref.importance_bias(x, batch)))
+        det = (lr * ref.curvature(x) * float(np.max(var)) / (2 * gap)
+               + 8 * FLOAT32_EPS * (1 + float(np.max(np.abs(x)))) / gap + lr * is_bias / gap
+               + float(np.sum(np.sqrt(var[pinned]))))
+        kind = "wall" if pinned.any() else "fixed point"
+        targets.append(Target(x, kind, var, corr, det))
+    return predicted, targets, notes

@@ -1,0 +1,532 @@
+"""The verdict: runs vs the reference map and the predictions, with derived tolerances.
+
+Split from :mod:`verify.harness` (which re-exports the public names): the result types
+(:class:`Basin`, :class:`VerificationResult`), the basin check (fixed-point mode), the drift
+check (no stable attractor) and the finite-data shift report. The noise model behind every
+tolerance is derived in the :mod:`verify.harness` docstring.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from brud_analysis.errors import BrudError
+from brud_analysis.solve import FixedPoint
+from verify.predictions import FLOAT32_EPS, Target
+from verify.reference import MapRun, ReferenceField
+
+if TYPE_CHECKING:  # the trainer (and JAX) is not needed to judge its output
+    from verify.polygames import Trajectory
+
+Z_SCORE = 4.0  # standard errors allowed: two-sided p ~ 6e-5 per coordinate
+DIVERGED = -2
+UNASSIGNED = -1
+UNCONVERGED = -3
+PHASE_SLIP = -4
+MAX_PHASE_SLIPS = 0.25  # fraction of runs that may flip an orbit's phase within the tail
+# Runs whose divergence differs from the reference map's are starts near a basin boundary
+# (SGD noise decides); up to this fraction of them is excluded with a note, more is a failure.
+MISMATCH_ALLOWANCE = 0.05
+# The reference map is iterated in NumPy from at most this many starts when the expected update
+# is a sum over the dataset (PJAP): (starts x rows) work per step.
+PJAP_REFERENCE_RUNS = 64
+# A basin tolerance wider than this fraction of the clip box cannot separate a wall from the
+# interior (near a wall the linear noise model's 1 / (1 - rho) blows up): never a pass.
+MAX_BOX_FRACTION = 0.05
+# Trajectory check: runs compared (paths x noise propagation cost) and the family-wise false
+# alarm probability spread over its log points (Bonferroni).
+TRAJECTORY_RUNS = 64
+TRAJECTORY_FAMILY_P = 1e-4
+STATUSES = ("passed", "failed", "inconclusive")
+
+
+@dataclass
+class Basin:
+    """Runs that ended near one predicted attractor point (a fixed point, or one phase of a
+    period-2 orbit as the tail average sees it).
+
+    Attributes:
+        point: the predicted point.
+        runs: how many runs ended in it.
+        observed_mean: mean of their tail-averaged final policies.
+        reference_mean: mean of the reference map's tail averages from the same starts (the
+            point itself where a run's reference went to another basin).
+        error: ``max(run_error, prediction_error)``, the number the verdict compares.
+        tolerance: the derived tolerance for that error (the only one applied to the basin).
+        passed: ``error <= tolerance`` (and the tolerance is finite).
+        kind: ``"fixed point"``, ``"period-2 orbit"`` or ``"wall"`` (on the clip box).
+        run_error: distance between ``observed_mean`` and ``reference_mean``.
+        prediction_error: how far the reference map moves from ``point`` over the horizon.
+    """
+
+    point: tuple[float, ...]
+    runs: int
+    observed_mean: tuple[float, ...]
+    error: float
+    tolerance: float
+    passed: bool
+    reference_mean: tuple[float, ...] = ()
+    kind: str = "fixed point"
+    run_error: float = math.nan
+    prediction_error: float = math.nan
+
+
+@dataclass
+class VerificationResult:
+    """Predicted vs observed for one game, data model and trainer setting.
+
+    Attributes:
+        status: ``"passed"``, ``"failed"`` or ``"inconclusive"``.
+        reasons: why (one sentence each); also notes on excluded runs.
+        predicted: predicted fixed points of the trained map; ``stable`` is for that map.
+        observed_mean: final policy averaged over the runs of the largest basin
+            (drift mode: over all compared runs).
+        tolerance: derived tolerance of that check (NaN when there was none).
+        divergent_runs: runs whose policy became non-finite or exceeded ``bound``.
+        final_policies: ``(S, n)`` tail-averaged final policies (NaN for divergent runs).
+        basins: per target point, its runs and check.
+        basin_of_run: ``(S,)`` index into ``basins``; -1 near no prediction, -2 divergent,
+            -3 not converged (tracking the reference map, which has not reached an attractor),
+            -4 flipped the phase of a period-2 orbit within the averaged tail.
+        mode: ``"fixed_point"`` or ``"drift"`` (no stable attractor predicted).
+        expected_divergent_runs: runs whose reference map diverges.
+        orbits: predicted stable period-2 orbits of the trained map (joint points).
+        details: the tolerance's ingredients and other diagnostics.
+        trajectories, dataset, initial_policies: the raw material, for plots.
+    """
+
+    status: str
+    reasons: list[str]
+    predicted: list[FixedPoint]
+    observed_mean: tuple[float, ...]
+    tolerance: float
+    divergent_runs: int
+    final_policies: np.ndarray
+    basins: list[Basin]
+    basin_of_run: np.ndarray
+    mode: str
+    expected_divergent_runs: int
+    orbits: list[dict] = field(default_factory=list)
+    details: dict = field(default_factory=dict)
+    trajectories: Trajectory | None = None
+    dataset: np.ndarray | None = None
+    initial_policies: np.ndarray | None = None
+
+    @property
+    def passed(self) -> bool:
+        """True iff ``status == "passed"``."""
+        return self.status == "passed"
+
+    @property
+    def compared_points(self) -> int:
+        """Runs whose result was compared with a prediction or the reference map (divergent
+        and excluded runs are not): 0 means the verdict rests on divergence alone."""
+        if self.mode == "fixed_point":
+            return int(sum(b.runs for b in self.basins))
+        return int(self.details.get("compared_runs", 0))
+
+    @property
+    def verdict(self) -> str:
+        """The status, with what it rests on when that is not a comparison of points.
+
+        Example:
+            >>> r = VerificationResult("passed", [], [], (math.nan,), math.nan, 2,
+            ...                        np.full((2, 1), np.nan), [], np.full(2, -2), "drift", 2)
+            >>> r.verdict
+            'passed (all runs diverge, as predicted)'
+        """
+        if self.status == "passed" and self.compared_points == 0 and self.divergent_runs == len(
+                self.basin_of_run) and self.expected_divergent_runs > 0:
+            return "passed (all runs diverge, as predicted)"
+        return self.status
+
+    def _rows(self) -> list[tuple[str, str, str, str, str, str]]:
+        """(point, stability, runs, observed, error, tolerance) per predicted point."""
+        by_point = {tuple(b.point): b for b in self.basins}
+        rows = []
+        for p in self.predicted:
+            kind = {True: "stable", False: "unstable", None: "degenerate"}[p.stable]
+            b = by_point.get(tuple(float(v) for v in p.point))
+            if b is not None and b.runs:
+                rows.append((_fmt_point(p.point), kind, str(b.runs),
+                             _fmt_point(b.observed_mean), f"{b.error:.2e}",
+                             f"{b.tolerance:.2e} {'ok' if b.passed else 'FAIL'}"))
+            else:
+                rows.append((_fmt_point(p.point), kind, "0" if b is not None else "", "",
+                             "", ""))
+        return rows
+
+    def __repr__(self) -> str:
+        """One line: verdict, mode, runs and per-basin errors (the arrays are left out).
+
+        Example:
+            >>> VerificationResult("passed", [], [], (0.0,), 0.1, 0, np.zeros((3, 1)), [],
+            ...                    np.zeros(3, int), "drift", 0)
+            VerificationResult(PASSED, drift, 3 runs, 0 divergent (expected 0), observed (0.0000) tolerance 1.00e-01)
+        """  # noqa: E501 (a doctest line cannot wrap)
+        verdict = self.status.upper()
+        head = (f"{verdict}, {self.mode}, {len(self.basin_of_run)} runs, "
+                f"{self.divergent_runs} divergent (expected {self.expected_divergent_runs})")
+        occupied = [b for b in self.basins if b.runs]
+        if occupied:
+            parts = [f"{_fmt_point(b.point)}: {b.runs} runs, error {b.error:.2e} <= "
+                     f"{b.tolerance:.2e}? {'yes' if b.passed else 'NO'}" for b in occupied]
+            return f"VerificationResult({head}, basins [{'; '.join(parts)}])"
+        return (f"VerificationResult({head}, observed {_fmt_point(self.observed_mean)} "
+                f"tolerance {self.tolerance:.2e})")
+
+    def _repr_markdown_(self) -> str:
+        """A table of predicted vs observed points, for notebooks."""
+        lines = [f"**{self.status.upper()}** ({self.mode} mode, "
+                 f"{len(self.basin_of_run)} runs, {self.divergent_runs} divergent, expected "
+                 f"{self.expected_divergent_runs})", "",
+                 "| predicted | kind | runs | observed mean | error | tolerance |",
+                 "|---|---|---:|---|---:|---|"]
+        lines += ["| " + " | ".join(r) + " |" for r in self._rows()]
+        if not self.predicted:
+            lines.append(f"| none (drift) | | | {_fmt_point(self.observed_mean)} | | "
+                         f"{self.tolerance:.2e} |")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        """The same table as HTML."""
+        import html
+
+        cells = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>"
+            for r in self._rows())
+        if not self.predicted:
+            cells += (f"<tr><td>none (drift)</td><td></td><td></td>"
+                      f"<td>{_fmt_point(self.observed_mean)}</td><td></td>"
+                      f"<td>{self.tolerance:.2e}</td></tr>")
+        head = "".join(f"<th>{h}</th>" for h in ("predicted", "kind", "runs", "observed mean",
+                                                 "error", "tolerance"))
+        verdict = self.status.upper()
+        return (f"<p><b>{verdict}</b> ({self.mode} mode, {len(self.basin_of_run)} runs, "
+                f"{self.divergent_runs} divergent, expected {self.expected_divergent_runs})</p>"
+                f"<table><tr>{head}</tr>{cells}</table>")
+
+    def summary(self) -> dict:
+        """JSON-ready summary with the CLI contract's keys first (``tolerance`` only if finite).
+
+        Example:
+            >>> r = VerificationResult("inconclusive", ["no run"], [], (0.0,), math.inf, 0,
+            ...                        np.zeros((1, 1)), [], np.zeros(1, int), "drift", 0)
+            >>> s = r.summary(); s["status"], s["passed"], "tolerance" in s
+            ('inconclusive', False, False)
+        """
+        out: dict = {
+            "status": self.status,
+            "verdict": self.verdict,
+            "compared_points": self.compared_points,
+            "reasons": list(self.reasons),
+            "passed": self.passed,
+            "predicted": [{"point": [float(v) for v in p.point], "stable": p.stable}
+                          for p in self.predicted],
+            "predicted_orbits": self.orbits,
+            "observed_mean": [float(v) for v in self.observed_mean],
+        }
+        if math.isfinite(self.tolerance):
+            out["tolerance"] = float(self.tolerance)
+        out.update({
+            "divergent_runs": int(self.divergent_runs),
+            "expected_divergent_runs": int(self.expected_divergent_runs),
+            "unassigned_runs": (int(np.sum(self.basin_of_run == UNASSIGNED))
+                                if self.mode == "fixed_point" else 0),
+            "unconverged_runs": int(np.sum(self.basin_of_run == UNCONVERGED)),
+            "mode": self.mode,
+            "runs": int(len(self.basin_of_run)),
+            "basins": [asdict(b) for b in self.basins],
+            "details": self.details,
+        })
+        return out
+
+
+def _fmt_point(point) -> str:
+    return "(" + ", ".join(f"{float(v):.4f}" for v in point) + ")"
+
+
+def _basin_check(targets: list[Target], final: np.ndarray, last: np.ndarray, skip: np.ndarray,
+                 run: MapRun,
+                 n_ref: int, m_tail: int, details: dict,
+                 path_var: Callable[[np.ndarray], np.ndarray],
+                 residual: np.ndarray | None = None, box_width: float | None = None,
+                 search_complete: bool = True):
+    """Assign runs to target points and check each occupied basin against the reference.
+
+    A run that is near no target but whose reference map has not reached one either is compared
+    with that reference alone, with the noise propagated along the path (``path_var``).
+
+    ``residual[k]``: how far the reference map moves from target ``k`` itself over the horizon
+    (zero for an exact fixed point or orbit phase; a wrong prediction drifts to the true one).
+    It is held to the *same* tolerance as the runs' mean: one tolerance decides the basin, and
+    it is the one printed. ``box_width``: with a clip box, a tolerance above
+    :data:`MAX_BOX_FRACTION` of it cannot tell a wall from the interior: inconclusive."""
+    seeds, n = final.shape
+    centres = np.array([t.point for t in targets])
+    averaged = []  # per target: (n,) variance of one run's tail average
+    for t in targets:
+        # Tail average of m correlated iterates; r -> 1 leaves one iterate's variance.
+        r = np.minimum(t.correlation, 1 - 1e-12)
+        averaged.append(np.minimum(t.variance, t.variance / m_tail * (1 + r) / (1 - r)))
+        t.single_tol = Z_SCORE * math.sqrt(float(np.sum(averaged[-1]))) + t.deterministic
+    single = np.array([t.single_tol for t in targets])
+
+    # Where the reference map from each start ends, relative to the targets.
+    ref_tail = np.full((seeds, n), np.nan)
+    ref_tail[:n_ref] = run.tail_mean
+    ref_ok = np.zeros(seeds, bool)
+    ref_ok[:n_ref] = ~run.diverged
+    ref_dist = np.linalg.norm(np.nan_to_num(ref_tail)[:, None] - centres[None], axis=2)
+    ref_nearest = np.argmin(ref_dist, axis=1)
+    ref_gap = ref_dist[np.arange(seeds), ref_nearest]
+    ref_at_target = ref_ok & (ref_gap <= single[ref_nearest])
+    moving = np.zeros(seeds, bool)
+    moving[:n_ref] = np.linalg.norm(run.last - run.tail_start, axis=1) > single[
+        ref_nearest[:n_ref]]
+    ref_elsewhere = ref_ok & ~ref_at_target & ~moving  # settled where nothing is predicted
+
+    basin_of_run = np.full(seeds, UNASSIGNED)
+    basin_of_run[skip] = DIVERGED
+    ok = ~skip
+    dist = np.linalg.norm(np.nan_to_num(final)[:, None] - centres[None], axis=2)
+    nearest = np.argmin(dist, axis=1)
+    allowance = single[nearest] + np.where(ref_at_target & (ref_nearest == nearest), ref_gap, 0)
+    close = ok & (dist[np.arange(seeds), nearest] <= allowance)
+    basin_of_run[close] = nearest[close]
+    # A weakly stable period-2 orbit can have its phase flipped by noise; a run that flipped
+    # within the tail averages two phases of one orbit. Such runs are excluded, with a note.
+    slipped = np.zeros(seeds, bool)
+    for a, b in itertools.combinations(range(len(targets)), 2):
+        ta, tb = targets[a], targets[b]
+        if not ta.orbit or ta.orbit != tb.orbit:
+            continue
+        seg = tb.point - ta.point
+        x = np.nan_to_num(final) - ta.point
+        w = np.clip(x @ seg / (seg @ seg), 0, 1)
+        off = np.linalg.norm(x - w[:, None] * seg[None], axis=1)
+        # ... and whose last iterate sits on one of the two phases (a run resting between
+        # them, e.g. at the fixed point inside the orbit, did not flip).
+        on_phase = np.zeros(seeds, bool)
+        for t in (ta, tb):
+            one = Z_SCORE * math.sqrt(float(np.sum(t.variance))) + t.deterministic
+            on_phase |= np.linalg.norm(np.nan_to_num(last) - t.point, axis=1) <= one
+        slipped |= ok & ~close & on_phase & (off <= max(ta.single_tol, tb.single_tol))
+    if slipped.sum() > MAX_PHASE_SLIPS * max(1, int(ok.sum())):
+        # Flips need a noise event; when most runs sit between the phases the orbit is not
+        # what they do (or it is too weakly stable for the linear noise model): not excused.
+        slipped[:] = False
+    basin_of_run[slipped] = PHASE_SLIP
+
+    # Not at a target, but tracking a reference map that has not reached one yet.
+    candidates = np.flatnonzero(ok & ~close & ~slipped & ref_ok & ~ref_at_target & moving)
+    if candidates.size:
+        spread = path_var(candidates)
+        gap = np.linalg.norm(final[candidates] - ref_tail[candidates], axis=1)
+        within = gap <= Z_SCORE * np.sqrt(spread) + np.array(
+            [targets[j].deterministic for j in nearest[candidates]])
+        basin_of_run[candidates[within]] = UNCONVERGED
+
+    reasons, failed = [], False
+    basins = []
+    for k, t in enumerate(targets):
+        members = basin_of_run == k
+        count = int(members.sum())
+        if count:
+            expected = np.where((ref_at_target & (ref_nearest == k))[:, None], ref_tail, t.point)
+            mean = final[members].mean(axis=0)
+            ref_mean = expected[members].mean(axis=0)
+            # Members without a reference of their own (PJAP, beyond the referenced starts):
+            # allow the largest transient seen among referenced members of this basin.
+            unreferenced = members & ~(ref_at_target & (ref_nearest == k))
+            transient = float(np.max(ref_gap[ref_at_target & (ref_nearest == k)], initial=0.0)
+                              ) if unreferenced.any() else 0.0
+            tol = Z_SCORE * math.sqrt(float(np.sum(averaged[k])) / count) + t.deterministic \
+                + transient
+            run_err = float(np.linalg.norm(mean - ref_mean))
+            pred_err = float(residual[k]) if residual is not None else 0.0
+            err = max(run_err, pred_err)
+        else:
+            mean = ref_mean = np.full(n, np.nan)
+            tol, err, run_err, pred_err = math.nan, math.nan, math.nan, math.nan
+        too_wide = bool(box_width is not None and count and math.isfinite(tol)
+                        and tol > MAX_BOX_FRACTION * box_width)
+        ok_basin = bool(count and math.isfinite(tol) and err <= tol and not too_wide)
+        basins.append(Basin(tuple(map(float, t.point)), count, tuple(map(float, mean)), err,
+                            float(tol), ok_basin, tuple(map(float, ref_mean)), t.kind,
+                            run_err, pred_err))
+        where = tuple(round(float(v), 4) for v in t.point)
+        if too_wide:
+            reasons.append(f"basin {where}: the derived tolerance {tol:.3g} exceeds "
+                           f"{MAX_BOX_FRACTION:g} of the clip box's width {box_width:g} (the "
+                           "point is too close to a wall for the linear noise model)")
+        elif count and not ok_basin:
+            failed = failed or math.isfinite(tol)
+            if pred_err > tol:
+                reasons.append(f"prediction: the reference map moves {pred_err:.3g} away from "
+                               f"the predicted point {where}, tolerance {tol:.3g}")
+            if run_err > tol:
+                reasons.append(f"basin {where}: mean of {count} runs is {run_err:.3g} from the "
+                               f"reference, tolerance {tol:.3g}")
+        details.setdefault("per_point", []).append({
+            "point": t.point.tolist(), "kind": t.kind,
+            "stationary_variance": t.variance.tolist(), "log_correlation": t.correlation.tolist(),
+            "deterministic_terms": t.deterministic, "single_run_tolerance": t.single_tol})
+    unassigned_mask = basin_of_run == UNASSIGNED
+    # An uncertified fixed-point search may have missed the attractor that a run and its
+    # reference both reached: that is an incomplete prediction, not a broken trainer.
+    missed = unassigned_mask & ref_elsewhere if not search_complete else np.zeros(seeds, bool)
+    unassigned = int(np.sum(unassigned_mask & ~missed))
+    if unassigned:
+        failed = True
+        reasons.append(f"{unassigned} run(s) ended near no predicted attractor and away from "
+                       "the reference map")
+    if np.any(ref_elsewhere):
+        where = ref_tail[np.flatnonzero(ref_elsewhere)[0]]
+        what = (f"the reference map from {int(ref_elsewhere.sum())} start(s) settles near "
+                f"{tuple(round(float(v), 4) for v in where)}, which is no predicted attractor")
+        if search_complete:
+            failed = True
+            reasons.append(what)
+        else:
+            details["incomplete_search"] = True
+            reasons.append(what + ": the fixed-point search is not certified and missed it "
+                           "(inconclusive)")
+    if slipped.any():
+        reasons.append(f"{int(slipped.sum())} run(s) flipped the phase of a period-2 orbit "
+                       "within the averaged tail and are excluded")
+    unconverged = int(np.sum(basin_of_run == UNCONVERGED))
+    if unconverged:
+        reasons.append(f"{unconverged} run(s) have not reached an attractor within the horizon "
+                       "(they track the reference map, which has not either)")
+    same_basin = (basin_of_run >= 0) & ref_at_target & (ref_nearest == basin_of_run)
+    details["runs_in_reference_basin"] = int(np.sum(same_basin))
+    occupied = [b for b in basins if b.runs]
+    main = max(occupied, key=lambda b: b.runs) if occupied else None
+    observed = main.observed_mean if main else tuple([math.nan] * n)
+    tolerance = main.tolerance if main else math.nan
+    tracking = same_basin | (basin_of_run == UNCONVERGED)
+    return basins, basin_of_run, failed, observed, tolerance, reasons, tracking
+
+
+def _drift_check(policy: np.ndarray, run: MapRun, ok: np.ndarray, inits: np.ndarray,
+                 ref: ReferenceField, details: dict,
+                 path_var: Callable[[np.ndarray], np.ndarray]):
+    """No stable attractor: the runs' final policies vs the reference map's from the same starts.
+
+    Runs sharing a start (the default) estimate the SGD noise from their own spread, so each
+    group's mean gap gets a z-test; runs with distinct starts use the noise propagated along
+    the reference path instead. ``ok`` marks the runs to compare (all referenced)."""
+    n_agents = policy.shape[-1]
+    n_ok = int(ok.sum())
+    details["compared_runs"] = n_ok
+    if n_ok == 0:
+        return tuple([math.nan] * n_agents), math.nan, False, []
+    steps, lr = details["steps"], details["lr"]
+    idx = np.flatnonzero(ok)
+    last = policy[idx, -1]
+    expected = run.last[idx]
+    gaps = last - expected
+    # float32: each update's rounding is at most eps * (|theta| + lr |G|), and it can be
+    # systematic (the same rounding every step), so it adds up linearly.
+    largest = float(np.max(np.abs(policy[idx])))
+    increment = lr * float(np.max(np.abs(ref.field_many(expected))))
+    rounding = steps * FLOAT32_EPS * (largest + increment)
+    _, group = np.unique(inits[idx], axis=0, return_inverse=True)
+    group = group.ravel()
+    sizes = np.bincount(group)
+    checks = []  # (error, tolerance) per group of runs sharing a start, or one for all
+    if np.all(sizes >= 8):
+        for g in range(len(sizes)):
+            d = gaps[group == g]
+            se = float(np.linalg.norm(d.std(axis=0, ddof=1))) / math.sqrt(len(d))
+            checks.append((float(np.linalg.norm(d.mean(axis=0))), Z_SCORE * se + rounding))
+        details["noise_estimate"] = "spread of runs sharing a start"
+    else:
+        var = path_var(idx)
+        se = math.sqrt(float(np.sum(var))) / n_ok
+        checks.append((float(np.linalg.norm(gaps.mean(axis=0))), Z_SCORE * se + rounding))
+        details["noise_estimate"] = "linearised SGD noise along the reference path"
+    error, tolerance = max(checks, key=lambda c: c[0] / c[1] if c[1] > 0 else math.inf)
+    details.update({"reference_mean": expected.mean(axis=0).tolist(), "error": error,
+                    "groups": len(checks)})
+    reasons = []
+    failed = bool(math.isfinite(tolerance) and not error <= tolerance)
+    if failed:
+        reasons.append(f"final policies are {error:.3g} from the reference map's (mean over runs "
+                       f"from one start), tolerance {tolerance:.3g}")
+    return tuple(last.mean(axis=0).tolist()), tolerance, failed, reasons
+
+
+def _finite_data_shift(game, data, targets, ref: ReferenceField, n_rows, lr) -> dict:
+    """How far the population prediction is from the finite-dataset one (reported, not used)."""
+    try:
+        from brud_analysis.solve import brud_fixed_points
+
+        population = [p for p in brud_fixed_points(game, data).points if p.stable]
+    except BrudError:
+        return {}
+    points = [t.point for t in targets if t.kind == "fixed point"]
+    if not population or not points:
+        return {}
+    shifts, expected = [], []
+    for p in points:
+        q = min(population, key=lambda c: np.linalg.norm(np.subtract(c.point, p)))
+        shifts.append(float(np.linalg.norm(np.subtract(q.point, p))))
+        h = float(np.min(-np.linalg.eigvals(ref.jacobian(p)).real))
+        s2 = float(np.sum(ref.variance(p)))
+        expected.append(math.sqrt(s2 / n_rows) / h if h > 0 else math.inf)
+    return {"population_predicted": [list(map(float, p.point)) for p in population],
+            "finite_data_shift": shifts, "finite_data_shift_expected": expected}
+
+
+def _trajectory_check(policy: np.ndarray, run: MapRun, compare: np.ndarray) -> dict:
+    """How the runs trained, not only where they ended: each run's logged path against the
+    reference map's path *from the same start*, at every log point.
+
+    Under the noise model the gap of run ``k`` at log ``t`` is Gaussian with variance
+    ``run.path_variance[k, t]`` (linearised SGD noise propagated along the path) about a mean
+    no larger than ``run.path_bias[k, t]``. Each gap is shrunk by that bias bound, standardised,
+    and the squares are summed over runs and agents: under the model a chi-square variable with
+    ``runs x agents`` degrees of freedom at every log point, tested at
+    ``TRAJECTORY_FAMILY_P / logs`` (Bonferroni over the log points). A rate-only bug (a 10 %
+    wrong step, skipped updates, a clip before the step) leaves the end point where it was but
+    moves the path by many standard deviations of the early, still small, noise.
+
+    ``compare``: ``(K,)`` runs to use (referenced, not divergent, in the same basin as their
+    reference). Returns the JSON-ready ``trajectory`` entry (``passed`` None: not run).
+    """
+    from scipy.stats import chi2
+
+    assert run.path is not None and run.path_variance is not None and run.path_bias is not None
+    idx = np.flatnonzero(compare[:run.path.shape[0]])
+    if idx.size == 0:
+        return {"passed": None, "reason": "no run to compare with the reference path"}
+    n_logs = run.path.shape[1] - 1
+    gap = policy[idx, 1:].astype(np.float64) - run.path[idx, 1:]              # (k, L, n)
+    var = run.path_variance[idx, 1:]
+    # float32 representation of the iterate: even a noiseless step cannot do better
+    floor = (FLOAT32_EPS * (1 + np.abs(run.path[idx, 1:]))) ** 2
+    excess = np.maximum(np.abs(gap) - run.path_bias[idx, 1:, None], 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stat = np.sum(excess**2 / (var + floor), axis=(0, 2))                   # (L,)
+    dof = idx.size * gap.shape[2]
+    limit = float(chi2.isf(TRAJECTORY_FAMILY_P / n_logs, dof))
+    ratio = stat / limit
+    worst = int(np.nanargmax(np.where(np.isfinite(ratio), ratio, np.inf)))
+    mean_gap = np.linalg.norm(gap.mean(axis=0), axis=1)
+    return {
+        "passed": bool(np.all(stat <= limit)),
+        "compared_runs": int(idx.size), "log_points": n_logs, "degrees_of_freedom": dof,
+        "family_p": TRAJECTORY_FAMILY_P, "limit": limit,
+        "worst_log": worst + 1, "worst_statistic": float(stat[worst]),
+        "worst_mean_gap": float(mean_gap[worst]),
+        "worst_rms_sd": float(math.sqrt(np.mean(var[:, worst]))),
+        "failed_logs": int(np.sum(~(stat <= limit))),
+    }
