@@ -56,17 +56,24 @@ def fingerprint(graph: dict[str, set[str]]) -> str:
 
 
 def depths(graph: dict[str, set[str]]) -> dict[str, int]:
-    """The longest import chain below each module (the graph has no circles: tested).
+    """The longest import chain below each module. An import circle (which
+    ``tests/test_import_graph.py`` forbids) must not stop the picture that shows it: the import
+    closing a circle is left out of the depths, and the drawing marks it as pointing upwards.
 
     Example:
         >>> depths({"top": {"mid", "low"}, "mid": {"low"}, "low": set()})
         {'top': 2, 'mid': 1, 'low': 0}
+        >>> depths({"a": {"b"}, "b": {"a"}})
+        {'a': 1, 'b': 0}
     """
     out: dict[str, int] = {}
+    on_path: set[str] = set()
 
     def visit(m: str) -> int:
         if m not in out:
-            out[m] = 1 + max((visit(t) for t in graph[m]), default=-1)
+            on_path.add(m)
+            out[m] = 1 + max((visit(t) for t in graph[m] if t not in on_path), default=-1)
+            on_path.discard(m)
         return out[m]
 
     for m in graph:
@@ -196,17 +203,22 @@ def draw(out: Path = OUT) -> Path:
                                     boxstyle="round,pad=0.02", fc=colour, alpha=0.07, ec="none"))
         ax.text(centre[p], top + 0.55, p.replace(".", "/") + "/", ha="center", va="bottom",
                 fontsize=9, weight="bold", color=colour)
+    upward = 0
     for m, targets in graph.items():
         for t in targets:
             entry = m == ENTRY_POINT
-            if package_of(m) != package_of(t) and not entry:
+            up = depth[t] >= depth[m]  # closes an import circle: the layer test fails on it
+            upward += up
+            if package_of(m) != package_of(t) and not (entry or up):
                 continue
             (x0, y0), (x1, y1) = pos[m], pos[t]
-            ax.annotate("", xy=(x1, y1 + box_h / 2), xytext=(x0, y0 - box_h / 2),
-                        arrowprops=dict(arrowstyle="-|>", lw=0.6, shrinkA=0, shrinkB=0,
-                                        color=_colour(ENTRY_POINT) if entry else "0.5",
-                                        alpha=0.6 if entry else 0.35,
-                                        ls="--" if entry else "-"))
+            ax.annotate("", xy=(x1, y1 - box_h / 2 if up else y1 + box_h / 2),
+                        xytext=(x0, y0 + box_h / 2 if up else y0 - box_h / 2),
+                        arrowprops=dict(arrowstyle="-|>", lw=1.6 if up else 0.6, shrinkA=0,
+                                        shrinkB=0, alpha=0.9 if up else 0.6 if entry else 0.35,
+                                        color="red" if up else
+                                        _colour(ENTRY_POINT) if entry else "0.5",
+                                        ls="--" if entry else "-", zorder=5 if up else 1))
     for m, (cx, cy) in pos.items():
         colour = _colour(m)
         lines = MODULES[m].read_text().count("\n")
@@ -229,6 +241,8 @@ def draw(out: Path = OUT) -> Path:
                  "summed (arc, above the columns)") for k, c in COLOURS.items()),
         Line2D([], [], color=_colour(ENTRY_POINT), lw=1, ls="--",
                label=f"{ENTRY_POINT}: the entry point, which wires the layers"),
+        *([Line2D([], [], color="red", lw=1.6, label=f"{upward} import(s) closing an import "
+                  "circle (tests/test_import_graph.py fails)")] if upward else []),
     ], loc="upper left", fontsize=7.5, frameon=False, bbox_to_anchor=(0.0, 0.0), ncol=2)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110, bbox_inches="tight",
