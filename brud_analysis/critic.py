@@ -230,8 +230,10 @@ class FittedCritic:
 
     @property
     def expression(self) -> sympy.Expr:
-        """Q_w as an expression in the agents' actions (theta too for policy OOD)."""
-        return sympy.expand(sum(w * f for w, f in zip(self.weights, self.features, strict=True)))
+        """Q_w as an expression in the agents' actions (theta too for policy OOD); weights that
+        are rational functions of symbols stay factored."""
+        q = sympy.Add(*[w * f for w, f in zip(self.weights, self.features, strict=True)])
+        return sympy.expand(q) if all(w.is_polynomial() for w in self.weights) else q
 
 
 def fit_critic(game: Game, data: DataModel, spec: CriticSpec) -> FittedCritic:
@@ -271,23 +273,25 @@ def _target_entry(fit_r: sympy.Expr, ood: sympy.Expr, on_data: sympy.Expr, alpha
 
 
 def _solve_gram(gram: sympy.Matrix, target: sympy.Matrix) -> tuple[list[sympy.Expr], list[str]]:
-    """Weights of the normal equations; an identically singular Gram matrix is an error."""
-    notes: list[str] = []
-    if all(v.is_Rational for v in gram):
-        # the common case (numeric data): exact inverse over QQ with SymPy's DomainMatrix, much
-        # faster than Matrix.inv for 10-40 features; the target may hold symbols (alpha, theta)
-        dm = DomainMatrix.from_Matrix(gram).convert_to(sympy.QQ)
-        if dm.rank() < gram.rows:
-            raise BrudError(_singular_message(gram))
-        inverse = dm.inv().to_Matrix()
-        weights = [sympy.expand(v) for v in inverse * target]
-        return weights, notes
-    det = sympy.factor(gram.det(method="berkowitz"))
-    if det == 0:
+    """Weights of the normal equations; an identically singular Gram matrix is an error.
+
+    SymPy's DomainMatrix does the exact elimination over QQ or the field of rational functions
+    in the symbols (data parameters, alpha, theta): Matrix.LUsolve with symbols took minutes.
+    """
+    n = gram.rows
+    numeric = all(v.is_Rational for v in gram)
+    gram_dm = DomainMatrix.from_Matrix(gram).to_field()
+    det = gram_dm.det()
+    if not det:  # the zero of QQ or of QQ(symbols): singular for every value of the symbols
         raise BrudError(_singular_message(gram))
-    notes.append(f"the critic's Gram determinant must be non-zero: {det} != 0")
-    weights = [sympy.factor(sympy.cancel(v)) for v in gram.LUsolve(target)]
-    return weights, notes
+    augmented = DomainMatrix.from_Matrix(gram.row_join(target)).to_field()
+    reduced, _ = augmented.rref()
+    column = reduced.to_Matrix()[:, n]
+    if numeric:
+        return [sympy.expand(v) for v in column], []
+    det_expr = sympy.factor(gram_dm.domain.to_sympy(det))
+    notes = [f"the critic's Gram determinant must be non-zero: {det_expr} != 0"]
+    return [sympy.factor(sympy.cancel(v)) for v in column], notes
 
 
 def _singular_message(gram: sympy.Matrix) -> str:

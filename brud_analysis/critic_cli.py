@@ -125,20 +125,33 @@ def critic_json(analysis: Any) -> dict[str, Any]:
     return out
 
 
+def _readable(text: str, limit: int = 40) -> str:
+    """An exact number or expression as text, in 6 significant digits when it is long and
+    has no symbols (exact rationals of an empirical dataset run to 30 digits; JSON keeps them)."""
+    if len(text) <= limit:
+        return text
+    import sympy
+
+    value = sympy.sympify(text)
+    return str(sympy.N(value, 6)) if value.is_number or len(str(sympy.N(value, 6))) < len(
+        text) else text
+
+
 def _print(out: dict[str, Any]) -> None:
     c = out["critic"]
     ood = (f"uniform on [{c['ood']['box'][0]}, {c['ood']['box'][1]}]^n"
            if c["ood"]["kind"] == "uniform" else f"policy + N(0, {c['ood']['std']}^2)")
-    print(f"critic      Q = {c['expression']}")
+    print(f"critic      Q = {_readable(c['expression'])}")
     print(f"            features ({', '.join(c['features'])}), CQL alpha {c['alpha']}, "
           f"OOD {ood}")
-    print(f"            weights ({', '.join(c['weights'])})")
-    print(f"{c['rule']:<11} field ({', '.join(out['critic_field'])})")
+    print(f"            weights ({', '.join(_readable(w) for w in c['weights'])})")
+    print(f"{c['rule']:<11} field ({', '.join(_readable(g) for g in out['critic_field'])})")
     if "critic_method" in out:
         print(f"fixed points ({out['critic_method']})")
     for p in out.get("critic_fixed_points", []):
         point = ", ".join(f"{v:.6g}" for v in p["point"])
-        exact = f"  = ({', '.join(p['exact'])})" if p["exact"] else ""
+        short = p["exact"] and sum(len(e) for e in p["exact"]) <= 60
+        exact = f"  = ({', '.join(p['exact'])})" if short else ""
         stable = {True: "stable", False: "unstable", None: "degenerate"}[p["stable"]]
         print(f"  point ({point}){exact}: {stable}")
     for s in out.get("critic_fixed_sets", []):

@@ -183,6 +183,7 @@ SECTION_MODULES = (
     "paper_checks.statements",
     "paper_checks.halfcheetah",
     "paper_checks.beyond_paper",  # beyond the paper (issue 14): not claims of the paper
+    "paper_checks.critic_claims",  # beyond the paper (issue 28): fitted critics and CQL
 )
 
 

@@ -69,3 +69,11 @@ def test_singular_gram_is_one_line(capsys):
     code, _, err = _run(capsys, "analyse", "x*y", "--data", "normal", "--mean", "1", "1",
                         "--std", "0", "1", "--critic", "1,x")
     assert code == 2 and "do not determine the critic" in err
+
+
+@pytest.mark.parametrize("extra", [["--lr", "0.1"], ["--pjap", "alpha=1"], ["--init", "0", "0"],
+                                   ["--cql", "a"]])
+def test_verify_critic_bad_values_exit_2(capsys, extra):
+    code, _, err = _run(capsys, "verify", "x*y", "--data", "normal", "--mean", "1", "1",
+                        "--std", "1", "1", "--critic", "reward", *extra)
+    assert code == 2 and err.strip() and err.strip().count("\n") == 0

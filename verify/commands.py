@@ -136,6 +136,12 @@ def run_verify(args: argparse.Namespace) -> int:
     data = data_model_from_args(args, game)
     if data is None:
         raise BrudError("brud verify needs a data model: --data normal|uniform|PATH")
+    from brud_analysis.critic_cli import critic_spec_from_args
+
+    if critic_spec_from_args(args) is not None:  # a fitted critic: docs/critics.md
+        from verify.critic_commands import run_critic_verify
+
+        return run_critic_verify(args, game, data)
     pjap = parse_pjap(args.pjap) if args.pjap is not None else None
     if getattr(args, "animate", None):  # refuse a bad path or format before training
         from verify.animation import check_animation_path
@@ -431,6 +437,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--output", metavar="JSON", type=output_file,
                    help="also write the JSON summary to this file")
     p.add_argument("--json", action="store_true", help="print JSON")
+    from brud_analysis.critic_cli import add_critic_options  # beyond the paper (issue 28)
+
+    add_critic_options(p)
     p.set_defaults(handler=run_verify)
 
     q = subparsers.add_parser(

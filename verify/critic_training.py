@@ -39,7 +39,7 @@ import numpy as np
 import sympy
 
 from brud_analysis.critic import CriticSpec, analyse_critic, mean_field
-from brud_analysis.data import DataModel
+from brud_analysis.data import DataModel, Empirical
 from brud_analysis.errors import BrudError
 from brud_analysis.game import Game
 from verify.datasets import empirical_model, sample_dataset
@@ -79,8 +79,8 @@ class CriticTrainConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if ((self.steps is not None and self.steps < 10) or self.seeds < 1
-                or self.batch_size < 1 or self.dataset_size < 2):
+        too_few = self.steps is not None and self.steps < 10
+        if too_few or self.seeds < 1 or self.batch_size < 1 or self.dataset_size < 2:
             raise BrudError("steps >= 10, seeds >= 1, batch size >= 1 and dataset size >= 2")
         if not 0 < self.tail < 1:
             raise BrudError(f"tail must be in (0, 1), got {self.tail}")
@@ -295,7 +295,10 @@ def verify_critic(game: Game, data: DataModel, spec: CriticSpec,
     _numeric_spec(spec)
     key = jax.random.key(config.seed)
     k_data, k_init, k_runs = jax.random.split(key, 3)
-    dataset = np.asarray(sample_dataset(k_data, data, config.dataset_size))
+    if isinstance(data, Empirical):  # a data file: train on its rows as they are
+        dataset = np.asarray(data.samples, np.float32)
+    else:
+        dataset = np.asarray(sample_dataset(k_data, data, config.dataset_size))
     model = empirical_model(dataset)
     analysis = analyse_critic(game, model, spec, time_budget)
     critic = analysis.critic

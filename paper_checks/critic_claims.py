@@ -1,0 +1,333 @@
+"""Beyond the paper (issue 28): what a fitted critic (least squares, CQL) does to BRUD.
+
+The paper assumes the critic equals R. These claims replace it by the critic fitted to the data
+with the CQL loss (docs/critics.md) and ask, on Twin Peaks (A, B, C = 1, 4, 5) and sign agreement
+(R = x y): how alpha moves BRUD's fixed point relative to the optimum (uniform vs policy OOD),
+whether CQL turns a miscoordinating dataset into a coordinating one (or the reverse), what a
+class that cannot represent R does, and whether ``joint`` still beats ``brud``. Every value is
+derived exactly by :mod:`brud_analysis.critic`; one setting is confirmed by training
+(:mod:`verify.critic_training`). The claims are this project's, not the paper's: each says which
+observation would refute it, and a refuted one is reported as such.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sympy
+
+from brud_analysis.catalogue import sign_agreement, twin_peaks
+from brud_analysis.critic import CriticSpec, analyse_critic, field_fixed_points
+from brud_analysis.data import Normal
+from paper_checks.claims import Context, Outcome, claim, fmt, require
+
+LOCATION = "beyond the paper (issue 28; docs/critics.md)"
+HALF = sympy.Rational(1, 2)
+A_DAG = sympy.sqrt(sympy.Rational(3, 8))  # Twin Peaks' optimum a_dag = sqrt((C - 2A) / (2B))
+R_MAX = sympy.Rational(9, 16)  # R(a_dag, a_dag)
+ALPHAS = (0, HALF, 1, sympy.Rational(3, 2), 2, 3, 4)
+OPTIMUM_DATA = Normal([A_DAG, A_DAG], [HALF, HALF])
+
+
+def _tp_reward(t: float) -> float:
+    return float(3 * t**2 - 4 * t**4)  # R(t, t) on Twin Peaks' diagonal
+
+
+def _stable(out: Any) -> list[tuple[float, ...]]:
+    return [tuple(p.point) for p in out.fixed.points if p.stable]
+
+
+def _sweep(ctx: Context) -> dict[tuple[str, str], list[list[tuple[float, ...]]]]:
+    """Stable fixed points on Twin Peaks (optimum-centred data) for each (OOD, rule) and alpha.
+
+    The critic is fitted once with a symbolic alpha; each alpha value is then substituted into
+    the field and solved (the exact solver, certified stability)."""
+    def compute() -> dict:
+        alpha = sympy.Symbol("alpha", real=True)
+        game = twin_peaks()
+        out = {}
+        for ood in ("uniform", "policy"):
+            for rule in ("brud", "joint"):
+                field_ = analyse_critic(game, OPTIMUM_DATA, CriticSpec(
+                    "reward", alpha=alpha, ood=ood, rule=rule)).field
+                out[(ood, rule)] = [
+                    [tuple(p.point) for p in field_fixed_points(
+                        [sympy.expand(g.xreplace({alpha: a})) for g in field_], game.agents
+                    ).points if p.stable] for a in ALPHAS]
+        return out
+
+    return ctx.cached("critic-tp-sweep", compute)
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig: Any, path: Path) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    _pyplot().close(fig)
+    return str(path)
+
+
+def _sweep_figure(ctx: Context, sweep: dict) -> str:
+    plt = _pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    alphas = [float(a) for a in ALPHAS]
+    styles = {("uniform", "brud"): "o", ("policy", "brud"): "s",
+              ("uniform", "joint"): "^", ("policy", "joint"): "v"}
+    for key, points in sweep.items():
+        xs = [a for a, pts in zip(alphas, points, strict=True) for _ in pts]
+        ts = [p[0] for pts in points for p in pts]
+        left.plot(xs, ts, styles[key], fillstyle="none", label=f"{key[1]}, {key[0]} OOD")
+        right.plot(xs, [_tp_reward(t) for t in ts], styles[key], fillstyle="none",
+                   label=f"{key[1]}, {key[0]} OOD")
+    for ax, level, name in ((left, float(A_DAG), "optimum a_dag"),
+                            (right, float(R_MAX), "R max")):
+        ax.axhline(level, color="k", lw=0.8, ls=":", label=name)
+        ax.set_xlabel("CQL alpha")
+        ax.legend(fontsize=7)
+    left.axhline(-float(A_DAG), color="k", lw=0.8, ls=":")
+    left.set_ylabel("stable fixed point theta_x (= theta_y)")
+    right.set_ylabel("R at the stable fixed point")
+    fig.suptitle("Twin Peaks, data N(a_dag, 0.5^2) per agent, critic class = R's monomials + 1:"
+                 "\nstable fixed points of brud / joint under the CQL-fitted critic", fontsize=9)
+    fig.tight_layout()
+    return _save(fig, ctx.out_dir / "critic_twin_peaks_alpha.png")
+
+
+def _trained(ctx: Context) -> dict[str, Any]:
+    """Train critic + actors at alpha = 1, uniform OOD (the derived point ~ the optimum)."""
+    training = require("verify.critic_training")
+
+    def run() -> Any:
+        return training.verify_critic(twin_peaks(), Normal([0.6124, 0.6124], [0.5, 0.5]),
+                                      CriticSpec("reward", alpha=1),
+                                      training.CriticTrainConfig(seeds=4))
+
+    res = ctx.cached("critic-tp-trained", run)
+    return {"status": res.status, "steps": res.steps,
+            "points": [{"theta*": fmt(p.theta), "runs": p.runs,
+                        "policy error / tolerance": fmt(p.theta_error, 3),
+                        "critic weight error / tolerance": fmt(p.weight_error, 3),
+                        "seed mean error / its tolerance": fmt(p.mean_error, 3)}
+                       for p in res.points], "reasons": res.reasons}
+
+
+@claim("critic.tp_alpha_shift", LOCATION,
+       "Twin Peaks, optimum-centred data N(a_dag, 0.5^2): with the reward's class, CQL with "
+       "uniform OOD on [-1, 1]^2 moves BRUD's (unique, stable) fixed point outwards along the "
+       "diagonal, monotonically in alpha: from BRUD's C a_dag / (C + 2 B s^2) (alpha = 0) past "
+       "the optimum a_dag near alpha = 1 and beyond it after. Policy OOD (std 0.3) moves it "
+       "less at every alpha > 0.",
+       refuted_if="the uniform-OOD BRUD point is not increasing in alpha, never reaches a_dag "
+                  "for alpha <= 4, policy OOD moves it as far or further at some alpha > 0, or "
+                  "the trained run at alpha = 1 fails the verifier")
+def check_tp_alpha_shift(ctx: Context) -> Outcome:
+    alpha = sympy.Symbol("alpha", real=True)  # CriticSpec's convention for symbols
+    closed = analyse_critic(twin_peaks(), OPTIMUM_DATA, CriticSpec("reward", alpha=alpha))
+    formulas = closed.formulas
+    if formulas is None or formulas["point"] is None:
+        raise ValueError("Twin Peaks' BRUD field under the critic should be linear in theta")
+    x_alpha = sympy.simplify(formulas["point"][0])
+    crossing = [r for r in sympy.solve(sympy.Eq(x_alpha, A_DAG), alpha) if r.is_real and r > 0]
+    sweep = _sweep(ctx)
+    uni = [pts[0][0] if len(pts) == 1 else None for pts in sweep[("uniform", "brud")]]
+    pol = [max(p[0] for p in pts) if pts else None for pts in sweep[("policy", "brud")]]
+    monotone = all(u is not None for u in uni) and all(
+        b > a for a, b in zip(uni, uni[1:], strict=False))  # type: ignore[operator]
+    reaches = bool(crossing) and float(crossing[0]) <= 4
+    closer = all(p is not None and u is not None and p < u
+                 for p, u, a in zip(pol, uni, ALPHAS, strict=True) if a)
+    trained = _trained(ctx)
+    ok = monotone and reaches and closer and trained["status"] == "passed"
+    second = {str(a): fmt(pts) for a, pts in zip(ALPHAS, sweep[("policy", "brud")],
+                                                  strict=True) if len(pts) > 1}
+    return Outcome(
+        "confirmed" if ok else "refuted",
+        derived={"BRUD point, uniform OOD (exact, any alpha)": str(x_alpha),
+                 "alpha where it equals a_dag": [str(c) for c in crossing],
+                 "uniform OOD, by alpha": fmt(dict(zip(map(str, ALPHAS), uni, strict=True))),
+                 "policy OOD, by alpha (largest stable)": fmt(dict(zip(map(str, ALPHAS), pol,
+                                                                       strict=True))),
+                 "policy OOD: alphas with two stable points": second},
+        numeric=trained,
+        figures=[_sweep_figure(ctx, sweep)],
+        note=f"uniform: a_dag reached at alpha = {fmt(crossing[0]) if crossing else 'never'}; "
+             f"alpha 0 -> 4: {fmt(uni[0])} -> {fmt(uni[-1])} (a_dag 0.6124); policy: "
+             f"{fmt(pol[0])} -> {fmt(pol[-1])}; trained {trained['status']}",
+        why="" if ok else f"monotone {monotone}, reaches a_dag {reaches}, policy moves less "
+                          f"{closer}, trained {trained['status']}")
+
+
+def _coordination(out: Any) -> str:
+    """'coordinating' / 'miscoordinating' by the sign of x*y where the flow settles (stable
+    points and non-unstable sets), or of g_x g_y for a constant field (drift); 'mixed' when
+    it can settle on either side (bistable); else 'other'."""
+    signs = [p[0] * p[1] for p in _stable(out)]
+    signs += [s.sample[0] * s.sample[1] for s in out.fixed.sets
+              if s.kind != "unstable" and s.sample is not None]
+    if not signs and all(g.is_number for g in out.field):
+        signs = [float(out.field[0] * out.field[1])]
+    if signs and all(v > 0 for v in signs):
+        return "coordinating"
+    if signs and all(v < 0 for v in signs):
+        return "miscoordinating"
+    return "mixed" if any(v > 0 for v in signs) and any(v < 0 for v in signs) else "other"
+
+
+def _flip_table(ctx: Context) -> list[dict[str, Any]]:
+    def compute() -> list[dict[str, Any]]:
+        rows = []
+        quarter = sympy.Rational(1, 4)
+        cases = [("sign agreement", sign_agreement(), "reward"),
+                 ("sign agreement", sign_agreement(), "degree=2"),
+                 ("twin peaks", twin_peaks(), "reward")]
+        for name, game, feats in cases:
+            for means in ((HALF, -quarter), (HALF, quarter)):
+                data = Normal(list(means), [HALF, HALF])
+                for ood in ("uniform", "policy"):
+                    kinds = [_coordination(analyse_critic(game, data, CriticSpec(
+                        feats, alpha=a, ood=ood))) for a in (0, 1, 4)]
+                    rows.append({"game": name, "class": feats, "data means": fmt(means),
+                                 "ood": ood, "alpha 0, 1, 4": kinds})
+        return rows
+
+    return ctx.cached("critic-flip", compute)
+
+
+def _flip_figure(ctx: Context, rows: list[dict[str, Any]]) -> str:
+    plt = _pyplot()
+    code = {"coordinating": 1, "mixed": 0.5, "other": 0, "miscoordinating": -1}
+    grid = np.array([[code[k] for k in r["alpha 0, 1, 4"]] for r in rows])
+    fig, ax = plt.subplots(figsize=(8, 0.35 * len(rows) + 1.8))
+    ax.imshow(grid, cmap="RdYlGn", vmin=-1, vmax=1, aspect="auto")
+    ax.set_xticks(range(3), ["alpha 0", "alpha 1", "alpha 4"])
+    short = {"sign agreement": "xy", "twin peaks": "TP"}
+    ax.set_yticks(range(len(rows)), [f"{short[r['game']]}, {r['class']}, m {r['data means']}, "
+                                     f"{r['ood']}" for r in rows], fontsize=7)
+    for (i, j), v in np.ndenumerate(grid):
+        ax.text(j, i, {1: "coord", 0.5: "mixed", 0: "other", -1: "mis"}[float(v)],
+                ha="center", va="center", fontsize=7, color="k" if v == 0.5 else "w")
+    ax.set_title("BRUD under the CQL-fitted critic, data std 0.5: sign of x*y where\n"
+                 "the flow settles or drifts (mixed: one stable point of each sign)", fontsize=8)
+    fig.tight_layout()
+    fig.subplots_adjust(left=0.3)
+    return _save(fig, ctx.out_dir / "critic_coordination.png")
+
+
+@claim("critic.no_coordination_flip", LOCATION,
+       "CQL does not change whether BRUD coordinates: on sign agreement (classes R + 1 and "
+       "degree 2) and Twin Peaks (R's class), data N((1/2, -+1/4), 0.5^2), uniform and policy "
+       "OOD, BRUD under the CQL-fitted critic (alpha 1, 4) settles or drifts in the quadrant "
+       "it does with least squares (alpha 0): a miscoordinating dataset stays miscoordinating "
+       "and a coordinating one coordinating.",
+       refuted_if="some (game, class, data, OOD) row changes between coordinating and "
+                  "miscoordinating, or gains a stable point of the other sign (mixed), as alpha "
+                  "goes from 0 to 1 or 4")
+def check_no_coordination_flip(ctx: Context) -> Outcome:
+    rows = _flip_table(ctx)
+    flips = [r for r in rows
+             if len(set(r["alpha 0, 1, 4"]) - {"other"}) > 1]
+    undecided = [r for r in rows if "other" in r["alpha 0, 1, 4"] and r not in flips]
+    status = "refuted" if flips else ("partly" if undecided else "confirmed")
+    why = ""
+    if flips:
+        oods = sorted({r["ood"] for r in flips})
+        why = (f"{len(flips)} of {len(rows)} rows flip, all with {' and '.join(oods)} OOD "
+               f"(the critic then depends on the policy): {flips}")
+    elif undecided:
+        why = (f"{len(undecided)} rows have no single quadrant at some alpha (e.g. "
+               f"{undecided[0]}); none flips")
+    return Outcome(status, derived={"rows": rows}, figures=[_flip_figure(ctx, rows)],
+                   note=f"{len(rows)} rows, {len(flips)} flips, {len(undecided)} undecided",
+                   why=why)
+
+
+@claim("critic.bilinear_class", LOCATION,
+       "A critic class that cannot represent R (bilinear: 1, x, y, xy) on Twin Peaks with "
+       "optimum-centred data N(a_dag, 0.5^2): under uniform OOD BRUD's field is constant, so "
+       "the policy drifts without bound for every alpha (least squares drifts towards -inf "
+       "along the diagonal, away from the data; CQL alpha >= 1 reverses it towards +inf); policy "
+       "OOD (std 0.3) gives it a unique stable point for alpha > 0, on the data's side but short "
+       "of a_dag.",
+       refuted_if="a uniform-OOD BRUD field is not constant or has a fixed point, the "
+                  "least-squares drift is not towards negative actions, or a policy-OOD case "
+                  "with alpha > 0 lacks a unique stable point in (0, a_dag)")
+def check_bilinear_class(ctx: Context) -> Outcome:
+    game = twin_peaks()
+    rows, ok = {}, True
+    for ood in ("uniform", "policy"):
+        for a in (0, 1, 4):
+            out = analyse_critic(game, OPTIMUM_DATA, CriticSpec("bilinear", alpha=a, ood=ood))
+            stable = _stable(out)
+            rows[f"{ood}, alpha {a}"] = {"field": [str(sympy.N(g, 4)) for g in out.field],
+                                         "stable points": fmt(stable)}
+            if ood == "uniform":
+                constant = all(g.is_number for g in out.field) and not out.fixed.points
+                ok &= constant and (a != 0 or float(out.field[0]) < 0)
+            elif a:
+                ok &= len(stable) == 1 and 0 < stable[0][0] < float(A_DAG)
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4))
+    grid = np.linspace(-1.2, 1.2, 13)
+    xx, yy = np.meshgrid(grid, grid)
+    for ax, (feats, ood) in zip(axes, (("reward", "uniform"), ("bilinear", "uniform")),
+                                strict=True):
+        out = analyse_critic(game, OPTIMUM_DATA, CriticSpec(feats, alpha=1, ood=ood))
+        f = sympy.lambdify(game.agents, list(out.field), "numpy")
+        u, v = (np.broadcast_to(np.asarray(c, float), xx.shape) for c in f(xx, yy))
+        ax.quiver(xx, yy, u, v, angles="xy")
+        ax.plot([float(A_DAG), -float(A_DAG)], [float(A_DAG), -float(A_DAG)], "g*", ms=12,
+                label="optima of R")
+        for p in _stable(out):
+            ax.plot(*p, "ro", label="stable BRUD point")
+        ax.set_title(f"class {feats}, CQL alpha 1, {ood} OOD", fontsize=9)
+        ax.legend(fontsize=7, loc="lower right")
+    fig.suptitle("Twin Peaks, data N(a_dag, 0.5^2): BRUD field under the fitted critic "
+                 "(bilinear: constant, no fixed point)", fontsize=9)
+    fig.tight_layout()
+    figure = _save(fig, ctx.out_dir / "critic_bilinear.png")
+    return Outcome("confirmed" if ok else "refuted", derived=rows, figures=[figure],
+                   note="uniform OOD: constant field, drift; policy OOD: one stable point",
+                   why="" if ok else "see the rows: a case breaks the statement")
+
+
+@claim("critic.joint_vs_brud", LOCATION,
+       "With an exact critic (alpha = 0, R's class) `joint` reaches Twin Peaks' optimum and "
+       "beats `brud` on optimum-centred data N(a_dag, 0.5^2); with the CQL-fitted critic it "
+       "still does for every alpha in 0..4 and both OODs (the reward at each of joint's stable "
+       "points >= the best of brud's).",
+       refuted_if="at some alpha and OOD the best brud stable point has a higher reward than a "
+                  "joint stable point, or joint has no stable point")
+def check_joint_vs_brud(ctx: Context) -> Outcome:
+    sweep = _sweep(ctx)
+    rows, losses = {}, []
+    for ood in ("uniform", "policy"):
+        for a, joint, brud in zip(ALPHAS, sweep[(ood, "joint")], sweep[(ood, "brud")],
+                                  strict=True):
+            rj = [_tp_reward(p[0]) for p in joint]
+            rb = [_tp_reward(p[0]) for p in brud]
+            beats = bool(rj) and (not rb or min(rj) >= max(rb) - 1e-12)
+            rows[f"{ood}, alpha {a}"] = {"joint R": fmt(rj), "brud R": fmt(rb),
+                                         "joint beats brud": beats}
+            if not beats:
+                losses.append(f"{ood} alpha {a}")
+    exact_ok = rows["uniform, alpha 0"]["joint beats brud"]
+    status = "confirmed" if not losses else "refuted"
+    return Outcome(
+        status, derived={"R max": fmt(R_MAX), "rows": rows},
+        figures=[_sweep_figure(ctx, sweep)],
+        note=f"joint loses to brud at: {', '.join(losses) or 'none'} (exact critic: joint "
+             f"{'wins' if exact_ok else 'loses'})",
+        why="" if not losses else
+        f"with uniform OOD, CQL pushes joint's stable points past the optimum (and makes them "
+        f"unstable by alpha 4) while it pushes brud's up to it: joint loses at "
+        f"{', '.join(losses)}")
