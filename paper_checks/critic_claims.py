@@ -21,7 +21,7 @@ import sympy
 from brud_analysis.catalogue import sign_agreement, twin_peaks
 from brud_analysis.critic import CriticSpec, analyse_critic, field_fixed_points
 from brud_analysis.data import Normal
-from paper_checks.claims import Context, Outcome, claim, fmt, require
+from paper_checks.claims import Context, Outcome, claim, fmt
 
 LOCATION = "beyond the paper (issue 28; docs/critics.md)"
 HALF = sympy.Rational(1, 2)
@@ -105,7 +105,7 @@ def _sweep_figure(ctx: Context, sweep: dict) -> str:
 
 def _trained(ctx: Context) -> dict[str, Any]:
     """Train critic + actors at alpha = 1, uniform OOD (the derived point ~ the optimum)."""
-    training = require("verify.critic_training")
+    from verify import critic_training as training
 
     def run() -> Any:
         return training.verify_critic(twin_peaks(), Normal([0.6124, 0.6124], [0.5, 0.5]),
