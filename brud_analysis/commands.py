@@ -18,6 +18,7 @@ from brud_analysis.cli_options import (
     regulariser_from_args,
 )
 from brud_analysis.errors import BrudError
+from brud_analysis.output import eigenvalue_pairs, exact_strings, fixed_point_records
 
 __all__ = ["add_data_options", "data_model_from_args", "register"]
 
@@ -96,19 +97,10 @@ def _game(args: argparse.Namespace):
     return Game(args.expr, agents=agents)
 
 
-def _eig(values) -> list[list[float]]:
-    # docs/json.md: eigenvalues are [real, imag] pairs in every command
-    return [[float(complex(v).real), float(complex(v).imag)] for v in values]
-
-
-def _exact(values) -> list[str] | None:
-    return None if values is None else [str(v) for v in values]
-
-
 def _point_json(p) -> dict[str, Any]:
     """A classified stationary point (kinds and verdicts are certified; see stability.py)."""
-    return {"point": list(p.point), "kind": p.kind, "exact": _exact(p.exact),
-            "eigenvalues": _eig(p.eigenvalues), "higher_order": p.higher_order,
+    return {"point": list(p.point), "kind": p.kind, "exact": exact_strings(p.exact),
+            "eigenvalues": eigenvalue_pairs(p.eigenvalues), "higher_order": p.higher_order,
             "reason": p.reason}
 
 
@@ -180,14 +172,7 @@ def analyse(game, data=None, time_budget: float = 10.0, assumptions=None,
                 from brud_analysis.regularisers import regularised_fixed_points
 
                 fp = regularised_fixed_points(game, data, regulariser, time_budget)
-            out["brud_fixed_points"] = [
-                {"point": list(p.point), "stable": p.stable, "exact": _exact(p.exact),
-                 "eigenvalues": _eig(p.eigenvalues), "reason": p.reason} for p in fp.points
-            ]
-            out["brud_fixed_sets"] = [
-                {"equations": [str(e) for e in s.equations], "dimension": s.dimension,
-                 "kind": s.kind} for s in fp.sets
-            ]
+            out["brud_fixed_points"], out["brud_fixed_sets"] = fixed_point_records(fp)
             out["brud_method"] = fp.method
             if not fp.points and not fp.sets:
                 out["notes"].append("BRUD has no fixed point for these data: the policy drifts")
@@ -251,10 +236,10 @@ def run_analyse(args: argparse.Namespace) -> int:
     data = data_model_from_args(args, game)
     regulariser = regulariser_from_args(args)
     check_assumed_symbols(args, _symbol_names(game, data, regulariser))
-    from brud_analysis.critic_cli import critic_spec_from_args, run_critic_analyse
+    from brud_analysis.critic_cli import critic_spec_from_args
 
     if critic_spec_from_args(args) is not None:  # a fitted critic: docs/critics.md
-        return run_critic_analyse(args, game, data)
+        return _run_critic_analyse(args, game, data)
     game, data, regulariser, code = _parametric_path(args, game, data, regulariser)
     if code is not None:
         return code
@@ -433,4 +418,58 @@ def run_condition(args: argparse.Namespace) -> int:
     print(f"possible    {verdict}")
     if out.get("plot"):
         print(f"plot        {out['plot']}")
+    return 0
+
+
+def _run_critic_analyse(args: argparse.Namespace, game: Any, data: Any) -> int:
+    """``brud analyse ... --critic``: the base analysis, then the fitted critic's.
+
+    Example:
+        >>> ns = argparse.Namespace(critic="reward", cql="1", ood=None, ood_box=None,
+        ...     ood_std=None, rule=None, at=None, json=True, time_budget=10.0, plot=None,
+        ...     regulariser=None, sweep=None, latex=False)
+        >>> from brud_analysis.data import Normal
+        >>> from brud_analysis.game import Game
+        >>> import contextlib, io
+        >>> buffer = io.StringIO()
+        >>> with contextlib.redirect_stdout(buffer):
+        ...     code = _run_critic_analyse(ns, Game("x*y"), Normal([1, 1], [1, 1]))
+        >>> code, '"critic_field": [' in buffer.getvalue()
+        (0, True)
+    """
+    from brud_analysis.critic import analyse_critic
+    from brud_analysis.critic_cli import (
+        critic_json,
+        critic_spec_at,
+        critic_spec_from_args,
+        print_critic,
+    )
+    from brud_analysis.output import print_json
+    from brud_analysis.parametric_report import apply_at, is_parametric
+
+    spec = critic_spec_from_args(args)
+    if data is None:
+        raise BrudError("--critic needs --data (the critic is fitted to the data)")
+    for flag, name in (("--plot", "plot"), ("--regulariser", "regulariser"),
+                       ("--sweep", "sweep"), ("--latex", "latex")):
+        if getattr(args, name, None):
+            raise BrudError(f"{flag} does not combine with --critic yet")
+    game, data, _ = apply_at(game, data, getattr(args, "at", None), None)
+    # (apply_at has checked the NAME=VALUE pairs)
+    spec = critic_spec_at(spec, getattr(args, "at", None))
+    budget = args.time_budget * 0.3
+    parametric = is_parametric(game, data, None)
+    base = analyse(game, data if not parametric else None, budget) if not game.parameters \
+        else {"reward": str(game.reward), "agents": list(game.agent_names),
+              "gradient": [str(d) for d in game.gradient], "notes": []}
+    out = base | critic_json(analyse_critic(game, data, spec, budget))
+    if args.json:
+        print_json(out)
+        return 0
+    if "stationary_points" in base:
+        _print_analysis(base)
+    else:
+        print(f"reward      R = {base['reward']}")
+        print(f"grad R      ({', '.join(base['gradient'])})")
+    print_critic(out)
     return 0

@@ -1,7 +1,7 @@
 """``brud analyse GAME --data ... --critic FEATURES``: the fitted critic on the command line.
 
 The options are added to ``analyse`` by :func:`add_critic_options`; with ``--critic`` the
-handler :func:`run_critic_analyse` reports the true field and stationary points (as ``analyse``
+handler (`brud_analysis.commands`) reports the true field and stationary points (as ``analyse``
 does), then the fitted critic (JSON key ``critic``: features, exact weights, expression), the
 chosen rule's field, its fixed points and their stability (docs/critics.md).
 """
@@ -89,7 +89,7 @@ def critic_json(analysis: Any) -> dict[str, Any]:
         >>> out["critic"]["weights"], out["critic_fixed_points"]
         (['-1/3', '4/3'], [])
     """
-    from brud_analysis.commands import _eig, _exact
+    from brud_analysis.output import fixed_point_records
 
     c = analysis.critic
     out: dict[str, Any] = {
@@ -107,12 +107,7 @@ def critic_json(analysis: Any) -> dict[str, Any]:
     }
     if analysis.fixed is not None:
         fp = analysis.fixed
-        out["critic_fixed_points"] = [
-            {"point": list(p.point), "stable": p.stable, "exact": _exact(p.exact),
-             "eigenvalues": _eig(p.eigenvalues), "reason": p.reason} for p in fp.points]
-        out["critic_fixed_sets"] = [
-            {"equations": [str(e) for e in s.equations], "dimension": s.dimension,
-             "kind": s.kind} for s in fp.sets]
+        out["critic_fixed_points"], out["critic_fixed_sets"] = fixed_point_records(fp)
         out["critic_method"] = fp.method
         if not fp.points and not fp.sets:
             out["critic_notes"].append("no fixed point: the policy drifts")
@@ -137,7 +132,7 @@ def _readable(text: str, limit: int = 40) -> str:
         text) else text
 
 
-def _print(out: dict[str, Any]) -> None:
+def print_critic(out: dict[str, Any]) -> None:
     c = out["critic"]
     ood = (f"uniform on [{c['ood']['box'][0]}, {c['ood']['box'][1]}]^n"
            if c["ood"]["kind"] == "uniform" else f"policy + N(0, {c['ood']['std']}^2)")
@@ -168,55 +163,20 @@ def _print(out: dict[str, Any]) -> None:
         print(f"note: {note}")
 
 
-def run_critic_analyse(args: argparse.Namespace, game: Any, data: Any) -> int:
-    """``brud analyse ... --critic``: the base analysis, then the fitted critic's.
+def critic_spec_at(spec: Any, at: str | None) -> Any:
+    """``spec`` with the ``--at NAME=VALUE,...`` values of its symbols (alpha, std, box).
 
     Example:
-        >>> ns = argparse.Namespace(critic="reward", cql="1", ood=None, ood_box=None,
-        ...     ood_std=None, rule=None, at=None, json=True, time_budget=10.0, plot=None,
-        ...     regulariser=None, sweep=None, latex=False)
-        >>> from brud_analysis.data import Normal
-        >>> from brud_analysis.game import Game
-        >>> import contextlib, io
-        >>> buffer = io.StringIO()
-        >>> with contextlib.redirect_stdout(buffer):
-        ...     code = run_critic_analyse(ns, Game("x*y"), Normal([1, 1], [1, 1]))
-        >>> code, '"critic_field": [' in buffer.getvalue()
-        (0, True)
+        >>> import sympy
+        >>> from brud_analysis.critic import CriticSpec
+        >>> critic_spec_at(CriticSpec("reward", alpha=sympy.Symbol("K")), "K=2").alpha
+        2
     """
-    from brud_analysis.commands import _print_analysis, analyse
-    from brud_analysis.critic import analyse_critic
-    from brud_analysis.output import print_json
-    from brud_analysis.parametric_report import apply_at, is_parametric
-
-    spec = critic_spec_from_args(args)
-    if data is None:
-        raise BrudError("--critic needs --data (the critic is fitted to the data)")
-    for flag, name in (("--plot", "plot"), ("--regulariser", "regulariser"),
-                       ("--sweep", "sweep"), ("--latex", "latex")):
-        if getattr(args, name, None):
-            raise BrudError(f"{flag} does not combine with --critic yet")
-    game, data, _ = apply_at(game, data, getattr(args, "at", None), None)
-    if getattr(args, "at", None):  # (apply_at has checked the NAME=VALUE pairs)
-        subs = {k.strip(): v for k, v in (p.split("=", 1) for p in args.at.split(","))}
-        spec = dataclasses.replace(spec, alpha=_at(spec.alpha, subs), std=_at(spec.std, subs),
-                                   box=tuple(_at(v, subs) for v in spec.box))
-    budget = args.time_budget * 0.3
-    parametric = is_parametric(game, data, None)
-    base = analyse(game, data if not parametric else None, budget) if not game.parameters \
-        else {"reward": str(game.reward), "agents": list(game.agent_names),
-              "gradient": [str(d) for d in game.gradient], "notes": []}
-    out = base | critic_json(analyse_critic(game, data, spec, budget))
-    if args.json:
-        print_json(out)
-        return 0
-    if "stationary_points" in base:
-        _print_analysis(base)
-    else:
-        print(f"reward      R = {base['reward']}")
-        print(f"grad R      ({', '.join(base['gradient'])})")
-    _print(out)
-    return 0
+    if not at:
+        return spec
+    subs = {k.strip(): v for k, v in (p.split("=", 1) for p in at.split(","))}
+    return dataclasses.replace(spec, alpha=_at(spec.alpha, subs), std=_at(spec.std, subs),
+                               box=tuple(_at(v, subs) for v in spec.box))
 
 
 def _at(value: Any, subs: dict[str, str]) -> Any:

@@ -58,6 +58,44 @@ def to_jsonable(obj: Any) -> Any:
     return int(value)
 
 
+def eigenvalue_pairs(values: Any) -> list[list[float]]:
+    """Eigenvalues as ``[real, imag]`` pairs, as every command writes them (docs/json.md).
+
+    Example:
+        >>> eigenvalue_pairs([-1, 2j])
+        [[-1.0, 0.0], [0.0, 2.0]]
+    """
+    return [[float(complex(v).real), float(complex(v).imag)] for v in values]
+
+
+def exact_strings(values: Any) -> list[str] | None:
+    """Exact coordinates as strings (``None`` where only a numeric value is known).
+
+    Example:
+        >>> exact_strings(None), exact_strings([1, 2])
+        (None, ['1', '2'])
+    """
+    return None if values is None else [str(v) for v in values]
+
+
+def fixed_point_records(fp: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The points and sets of a ``FixedPointAnalysis`` as JSON records (docs/json.md).
+
+    Example:
+        >>> from brud_analysis import Game, Normal, brud_fixed_points
+        >>> fp = brud_fixed_points(Game("x*y - x**2 - y**2"), Normal([0, 0], [1, 1]))
+        >>> points, sets = fixed_point_records(fp)
+        >>> [(p["exact"], p["stable"]) for p in points], sets
+        ([(['0', '0'], True)], [])
+    """
+    points = [{"point": list(p.point), "stable": p.stable, "exact": exact_strings(p.exact),
+               "eigenvalues": eigenvalue_pairs(p.eigenvalues), "reason": p.reason}
+              for p in fp.points]
+    sets = [{"equations": [str(e) for e in s.equations], "dimension": s.dimension,
+             "kind": s.kind} for s in fp.sets]
+    return points, sets
+
+
 def print_json(obj: Any) -> None:
     """Print ``obj`` as indented JSON on stdout.
 
