@@ -252,7 +252,8 @@ def run_analyse(args: argparse.Namespace) -> int:
     from brud_analysis.critic_cli import critic_spec_from_args, run_critic_analyse
 
     if critic_spec_from_args(args) is not None:  # a fitted critic: docs/critics.md
-        return run_critic_analyse(args, game, data)
+        return run_critic_analyse(args, game, data, {
+            "analyse": analyse, "print_analysis": _print_analysis, "eig": _eig, "exact": _exact})
     game, data, regulariser, code = _parametric_path(args, game, data, regulariser)
     if code is not None:
         return code

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 from brud_analysis.errors import BrudError
@@ -77,8 +78,11 @@ def critic_spec_from_args(args: argparse.Namespace) -> Any:
     return CriticSpec(**kwargs)
 
 
-def critic_json(analysis: Any) -> dict[str, Any]:
-    """The critic part of ``brud analyse --critic --json`` (docs/critics.md#json).
+def critic_json(analysis: Any, eig: Callable[[Any], Any] = list,
+                exact: Callable[[Any], Any] = list) -> dict[str, Any]:
+    """The critic part of ``brud analyse --critic --json`` (docs/critics.md#commands);
+    ``eig`` and ``exact`` render eigenvalues and exact values as ``brud analyse`` does (passed in
+    by :mod:`brud_analysis.commands`, which imports this module).
 
     Example:
         >>> from brud_analysis.critic import CriticSpec, analyse_critic
@@ -89,8 +93,6 @@ def critic_json(analysis: Any) -> dict[str, Any]:
         >>> out["critic"]["weights"], out["critic_fixed_points"]
         (['-1/3', '4/3'], [])
     """
-    from brud_analysis.commands import _eig, _exact
-
     c = analysis.critic
     out: dict[str, Any] = {
         "critic": {
@@ -108,8 +110,9 @@ def critic_json(analysis: Any) -> dict[str, Any]:
     if analysis.fixed is not None:
         fp = analysis.fixed
         out["critic_fixed_points"] = [
-            {"point": list(p.point), "stable": p.stable, "exact": _exact(p.exact),
-             "eigenvalues": _eig(p.eigenvalues), "reason": p.reason} for p in fp.points]
+            {"point": list(p.point), "stable": p.stable,
+             "exact": None if p.exact is None else exact(p.exact),
+             "eigenvalues": eig(p.eigenvalues), "reason": p.reason} for p in fp.points]
         out["critic_fixed_sets"] = [
             {"equations": [str(e) for e in s.equations], "dimension": s.dimension,
              "kind": s.kind} for s in fp.sets]
@@ -168,8 +171,12 @@ def _print(out: dict[str, Any]) -> None:
         print(f"note: {note}")
 
 
-def run_critic_analyse(args: argparse.Namespace, game: Any, data: Any) -> int:
+def run_critic_analyse(args: argparse.Namespace, game: Any, data: Any,
+                       host: dict[str, Callable[..., Any]] | None = None) -> int:
     """``brud analyse ... --critic``: the base analysis, then the fitted critic's.
+
+    ``host``: ``analyse``, ``print_analysis``, ``eig`` and ``exact`` of
+    :mod:`brud_analysis.commands` (which calls this; importing it here would make a circle).
 
     Example:
         >>> ns = argparse.Namespace(critic="reward", cql="1", ood=None, ood_box=None,
@@ -181,10 +188,10 @@ def run_critic_analyse(args: argparse.Namespace, game: Any, data: Any) -> int:
         >>> buffer = io.StringIO()
         >>> with contextlib.redirect_stdout(buffer):
         ...     code = run_critic_analyse(ns, Game("x*y"), Normal([1, 1], [1, 1]))
+        >>> # (without ``host`` the base analysis is R and grad R only)
         >>> code, '"critic_field": [' in buffer.getvalue()
         (0, True)
     """
-    from brud_analysis.commands import _print_analysis, analyse
     from brud_analysis.critic import analyse_critic
     from brud_analysis.output import print_json
     from brud_analysis.parametric_report import apply_at, is_parametric
@@ -202,16 +209,20 @@ def run_critic_analyse(args: argparse.Namespace, game: Any, data: Any) -> int:
         spec = dataclasses.replace(spec, alpha=_at(spec.alpha, subs), std=_at(spec.std, subs),
                                    box=tuple(_at(v, subs) for v in spec.box))
     budget = args.time_budget * 0.3
+    host = host or {}
     parametric = is_parametric(game, data, None)
-    base = analyse(game, data if not parametric else None, budget) if not game.parameters \
-        else {"reward": str(game.reward), "agents": list(game.agent_names),
-              "gradient": [str(d) for d in game.gradient], "notes": []}
-    out = base | critic_json(analyse_critic(game, data, spec, budget))
+    if "analyse" in host and not game.parameters:
+        base = host["analyse"](game, data if not parametric else None, budget)
+    else:
+        base = {"reward": str(game.reward), "agents": list(game.agent_names),
+                "gradient": [str(d) for d in game.gradient], "notes": []}
+    out = base | critic_json(analyse_critic(game, data, spec, budget),
+                             host.get("eig", list), host.get("exact", list))
     if args.json:
         print_json(out)
         return 0
     if "stationary_points" in base:
-        _print_analysis(base)
+        host["print_analysis"](base)
     else:
         print(f"reward      R = {base['reward']}")
         print(f"grad R      ({', '.join(base['gradient'])})")
