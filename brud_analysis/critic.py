@@ -162,9 +162,10 @@ def _monomial(game: Game, text: str) -> Exponents:
                         f"({', '.join(game.agent_names)}), got {text!r}")
     agents = [sympy.Symbol(n) for n in game.agent_names]
     expr = expr.xreplace({s: sympy.Symbol(s.name) for s in expr.free_symbols})
-    poly = sympy.Poly(expr, *agents) if expr.free_symbols else None
     if expr == 1:
         return (0,) * game.n_agents
+    poly = (sympy.Poly(expr, *agents) if expr.free_symbols and expr.is_polynomial(*agents)
+            else None)
     if poly is None or len(poly.terms()) != 1 or poly.terms()[0][1] != 1:
         raise BrudError(f"--critic features are monomials with coefficient 1 (like x*y**2), "
                         f"got {text!r}")

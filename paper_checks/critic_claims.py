@@ -110,7 +110,8 @@ def _trained(ctx: Context) -> dict[str, Any]:
     def run() -> Any:
         return training.verify_critic(twin_peaks(), Normal([0.6124, 0.6124], [0.5, 0.5]),
                                       CriticSpec("reward", alpha=1),
-                                      training.CriticTrainConfig(seeds=4))
+                                      training.CriticTrainConfig(
+                                          seeds=4 if ctx.quick else ctx.seeds))
 
     res = ctx.cached("critic-tp-trained", run)
     return {"status": res.status, "steps": res.steps,

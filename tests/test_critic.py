@@ -180,6 +180,7 @@ def test_symbolic_alpha_linear_field_has_closed_form():
 
 @pytest.mark.parametrize("bad", [
     dict(features="degree=x"), dict(features="x*y, z"), dict(features="2*x"),
+    dict(features="x**-1"), dict(features="sqrt(x)"), dict(features="x + y"), dict(features=""),
     dict(alpha=-1), dict(ood="gaussian"), dict(rule="nash"), dict(box=(1, 1)), dict(std=-1),
 ])
 def test_bad_specs_are_errors(bad):
