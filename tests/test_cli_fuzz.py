@@ -444,7 +444,8 @@ def test_at_least_half_the_requests_are_valid() -> None:
             args = parser.parse_args(argv)
             game = Game(args.expr if hasattr(args, "expr") else args.reward)
             if getattr(args, "data", None):
-                assert data_model_from_args(args, game).n_agents == game.n_agents
+                data = data_model_from_args(args, game)
+                assert data is not None and data.n_agents == game.n_agents
             for values in (getattr(args, "target", None), getattr(args, "init", None)):
                 assert values is None or len(values) == game.n_agents, argv
 
