@@ -66,6 +66,7 @@ class Outcome:
     err: str
     seconds: float
     max_rss_mb: float  # peak resident memory of the child or its worker (a fork of this process)
+    cpu_seconds: float = float("nan")  # user + system time of the child and its waited workers
 
 
 def _jax_backend_started() -> bool:
@@ -116,8 +117,9 @@ def run_cli(argv: list[str], hang_seconds: float = HANG_SECONDS) -> Outcome:
             time.sleep(0.005)
         seconds = time.monotonic() - start
         rss = usage.ru_maxrss / 1024 if usage is not None else float("nan")
+        cpu = usage.ru_utime + usage.ru_stime if usage is not None else float("nan")
         return Outcome(code, out_path.read_text(errors="replace"),
-                       err_path.read_text(errors="replace"), seconds, rss)
+                       err_path.read_text(errors="replace"), seconds, rss, cpu)
 
 
 # ------------------------------------------------------------------------------ strategies
@@ -396,7 +398,7 @@ def check(argv: list[str], outcome: Outcome, valid: bool | None = None) -> None:
         with open(RECORD, "a") as handle:
             handle.write(json.dumps({
                 "argv": argv, "valid": valid, "code": outcome.code,
-                "seconds": round(outcome.seconds, 3),
+                "seconds": round(outcome.seconds, 3), "cpu_seconds": round(outcome.cpu_seconds, 3),
                 "max_rss_mb": round(outcome.max_rss_mb, 1), "err_lines": len(lines),
                 "err": lines[0][:300] if lines else "",
                 "err_last": lines[-1][:300] if lines else ""}) + "\n")
@@ -444,7 +446,8 @@ def test_at_least_half_the_requests_are_valid() -> None:
             args = parser.parse_args(argv)
             game = Game(args.expr if hasattr(args, "expr") else args.reward)
             if getattr(args, "data", None):
-                assert data_model_from_args(args, game).n_agents == game.n_agents
+                data = data_model_from_args(args, game)
+                assert data is not None and data.n_agents == game.n_agents
             for values in (getattr(args, "target", None), getattr(args, "init", None)):
                 assert values is None or len(values) == game.n_agents, argv
 

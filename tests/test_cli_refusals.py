@@ -80,3 +80,24 @@ def test_pjap_field_header_without_a_closed_form(capsys):
     _print_field_header(Game("x*y"), {}, "numeric quadrature / finite sum", "data: ...", [],
                         None)
     assert "G_x" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("facts", "contradictory"), [
+    ("A>0, A<1", False), ("A>=1, A<=1", False), ("C>2*A, A>0, C<10", False),
+    ("A>B, B>0, A<5", False), ("A!=0, A>-1", False), ("A**2>1, A<0", False),
+    ("A>1, A<1", True), ("A>=1, A<1", True), ("A>0, B>A, B<0", True),
+    ("A!=0, A>=0, A<=0", True),
+])
+def test_contradiction_check_is_sound_on_these(facts, contradictory):
+    """Consistent facts pass (no false alarm); these contradictions are caught."""
+    import argparse
+
+    from brud_analysis.cli_options import assumptions_from_args
+    from brud_analysis.errors import BrudError
+
+    args = argparse.Namespace(assume=[facts])
+    if contradictory:
+        with pytest.raises(BrudError, match="contradictory"):
+            assumptions_from_args(args)
+    else:
+        assert len(assumptions_from_args(args).facts) == facts.count(",") + 1
