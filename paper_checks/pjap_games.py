@@ -314,14 +314,21 @@ def check_eps_floor(ctx: Context) -> Outcome:
     game = twin_peaks(**PAPER)
     data = Normal([A_DAG, A_DAG], [1.0, 1.0])
     rows = {}
+    quadrature_shift = 0.0
     for alpha in (4.0, 16.0, 1e4):
-        # Quick mode: a coarser quadrature grid (80 nodes per axis still resolves the kernel
-        # window, ~7 nodes per kernel width at alpha 1e4) and fewer Newton starts.
+        # 80 quadrature nodes per axis resolve the kernel window (~7 nodes per kernel width at
+        # alpha 1e4) at a tenth of the default grid's cost; how far the finer default grid
+        # would move each point (one Newton step on its field) is measured below and must stay
+        # a tenth of the 0.05 tolerance. Quick mode: fewer Newton starts.
         pts = pjap_fixed_points(game, data, alpha, eps=1e-3, distance="l1",
                                 box=[(-1, 1), (-1, 1)], starts_per_axis=3 if ctx.quick else 5,
-                                nodes=80 if ctx.quick else None)
+                                nodes=COARSE_NODES)
+        quadrature_shift = max(quadrature_shift, _quadrature_shift(game, data, alpha, pts))
         rows[f"alpha {alpha:g}"] = [{"point": fmt(p.point, 3), "stable": p.stable}
                                     for p in pts]
+    if not quadrature_shift < 0.005:
+        raise ValueError(f"the {COARSE_NODES}-node quadrature moves the PJAP fixed points by "
+                         f"{quadrature_shift:.2g} against the default grid (more than 0.005)")
     brud = 5 * A_DAG / (5 + 2 * 4 * 1.0**2)  # C a_dag / (C + 2B std^2), std 1
     stable_x = {k: [v["point"][0] for v in pts if v["stable"] and v["point"][0] > 0]
                 for k, pts in rows.items()}
@@ -344,8 +351,30 @@ def check_eps_floor(ctx: Context) -> Outcome:
     return Outcome(
         "confirmed" if ok else "refuted",
         derived={"L1 PJAP fixed points, eps 1e-3, optimum-centred std 1": rows,
-                 "BRUD fixed point": round(brud, 4)},
+                 "BRUD fixed point": round(brud, 4),
+                 f"max shift of a point on the default grid ({COARSE_NODES} nodes used)":
+                     float(f"{quadrature_shift:.2g}")},
         numeric=numeric,
         note=f"std 1, eps 1e-3: PJAP point {best['alpha 16']} at alpha 16, "
              f"{best['alpha 10000']} at alpha 1e4 (BRUD {brud:.4f})",
         why="" if ok else "the predicted fixed points do not show the eps fallback")
+
+
+#: Quadrature nodes per axis of check_eps_floor's numeric PJAP field.
+COARSE_NODES = 80
+
+
+def _quadrature_shift(game: Any, data: Normal, alpha: float, points: list) -> float:
+    """Largest max-norm move of ``points`` (zeros of the ``COARSE_NODES`` field) that one Newton
+    step on the default-grid field would make: the quadrature error in the coordinates."""
+    from brud_analysis.pjap import numeric_pjap_field
+
+    coarse = numeric_pjap_field(game, data, alpha, 1e-3, "l1", nodes=COARSE_NODES)
+    fine = numeric_pjap_field(game, data, alpha, 1e-3, "l1")
+    shift = 0.0
+    for p in points:
+        x, h = np.asarray(p.point), 1e-5
+        jac = np.column_stack([(coarse(x + e) - coarse(x - e)) / (2 * h)
+                               for e in np.eye(len(x)) * h])
+        shift = max(shift, float(np.max(np.abs(np.linalg.solve(jac, fine(x))))))
+    return shift

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import settings
 
 settings.register_profile("ci", derandomize=True, print_blob=True)
@@ -26,3 +27,43 @@ FORK_HEAVY = ("test_cli_fuzz.py",)
 
 def pytest_collection_modifyitems(items: list) -> None:
     items.sort(key=lambda item: item.path.name not in FORK_HEAVY)  # stable: otherwise as found
+
+
+# CPU seconds per test and per test file's collection (its imports), for finding the slow ones
+# on a shared, loaded machine where wall-clock --durations mislead: with
+# BRUD_TEST_CPU_LOG=FILE each is appended to FILE as a JSON line {"id": ..., "cpu": ...}
+# (this process and its ended children; a module fixture counts in its first test).
+_CPU_LOG = os.environ.get("BRUD_TEST_CPU_LOG")
+
+
+def _log_cpu(nodeid: str, start: float) -> None:
+    import json
+
+    from brud_analysis.bounded import cpu_clock
+
+    with open(_CPU_LOG, "a") as log:  # type: ignore[arg-type]
+        log.write(json.dumps({"id": nodeid, "cpu": round(cpu_clock() - start, 3)}) + "\n")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    if not _CPU_LOG:
+        yield
+        return
+    from brud_analysis.bounded import cpu_clock
+
+    start = cpu_clock()
+    yield
+    _log_cpu(item.nodeid, start)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    if not _CPU_LOG or not isinstance(collector, pytest.Module):
+        yield
+        return
+    from brud_analysis.bounded import cpu_clock
+
+    start = cpu_clock()
+    yield
+    _log_cpu(f"{collector.nodeid}::<collect>", start)
