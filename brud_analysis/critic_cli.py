@@ -77,6 +77,23 @@ def critic_spec_from_args(args: argparse.Namespace) -> Any:
     return CriticSpec(**kwargs)
 
 
+def critic_symbol_names(spec: Any) -> set[str]:
+    """The names of the symbols in a critic spec's alpha, OOD std and box (what ``--assume``
+    may talk about besides the game's and the data's); empty for ``None``.
+
+    Example:
+        >>> import sympy
+        >>> from brud_analysis.critic import CriticSpec
+        >>> sorted(critic_symbol_names(CriticSpec("reward", alpha=sympy.Symbol("K"))))
+        ['K']
+    """
+    if spec is None:
+        return set()
+    # the std only matters for policy OOD, the box only for uniform OOD
+    values = (spec.alpha, *((spec.std,) if spec.ood == "policy" else spec.box))
+    return {s.name for v in values for s in v.free_symbols}
+
+
 def critic_json(analysis: Any) -> dict[str, Any]:
     """The critic part of ``brud analyse --critic --json`` (docs/critics.md#json).
 
