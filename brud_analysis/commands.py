@@ -235,10 +235,12 @@ def run_analyse(args: argparse.Namespace) -> int:
     game = _game(args)
     data = data_model_from_args(args, game)
     regulariser = regulariser_from_args(args)
-    check_assumed_symbols(args, _symbol_names(game, data, regulariser))
-    from brud_analysis.critic_cli import critic_spec_from_args
+    from brud_analysis.critic_cli import critic_spec_from_args, critic_symbol_names
 
-    if critic_spec_from_args(args) is not None:  # a fitted critic: docs/critics.md
+    spec = critic_spec_from_args(args)
+    check_assumed_symbols(args, _symbol_names(game, data, regulariser)
+                          | critic_symbol_names(spec))
+    if spec is not None:  # a fitted critic: docs/critics.md
         return _run_critic_analyse(args, game, data)
     game, data, regulariser, code = _parametric_path(args, game, data, regulariser)
     if code is not None:
@@ -459,17 +461,30 @@ def _run_critic_analyse(args: argparse.Namespace, game: Any, data: Any) -> int:
     spec = critic_spec_at(spec, getattr(args, "at", None))
     budget = args.time_budget * 0.3
     parametric = is_parametric(game, data, None)
-    base = analyse(game, data if not parametric else None, budget) if not game.parameters \
-        else {"reward": str(game.reward), "agents": list(game.agent_names),
-              "gradient": [str(d) for d in game.gradient], "notes": []}
-    out = base | critic_json(analyse_critic(game, data, spec, budget))
+    from brud_analysis.cli_options import assumptions_from_args
+
+    assumptions = assumptions_from_args(args)  # as the non-critic path: for symbols left
+    if game.parameters:  # the game's own stationary points as formulas, as without --critic
+        from brud_analysis.parametric_report import analyse_parametric, print_parametric
+
+        from brud_analysis.parametric import Assumptions
+
+        # the facts about the game's parameters (those about the data or critic are used below)
+        base = analyse_parametric(game, None, Assumptions(
+            [f for f in assumptions.facts if f.free_symbols <= set(game.parameters)]), budget)
+        base["assumptions"] = [str(f) for f in assumptions.facts]
+    else:
+        base = analyse(game, data if not parametric else None, budget)
+        base["assumptions"] = [str(f) for f in assumptions.facts]
+    out = base | critic_json(analyse_critic(game, data, spec, budget, assumptions))
     if args.json:
         print_json(out)
         return 0
-    if "stationary_points" in base:
-        _print_analysis(base)
+    if game.parameters:
+        print_parametric(base)
     else:
-        print(f"reward      R = {base['reward']}")
-        print(f"grad R      ({', '.join(base['gradient'])})")
+        _print_analysis(base)
+        if base["assumptions"]:
+            print(f"assuming    {', '.join(base['assumptions'])}")
     print_critic(out)
     return 0

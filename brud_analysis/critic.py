@@ -228,6 +228,8 @@ class FittedCritic:
     gram: sympy.Matrix
     target: sympy.Matrix
     notes: list[str] = field(default_factory=list)
+    #: the Gram determinant when it holds symbols (the fit needs it non-zero), else ``None``
+    gram_det: sympy.Expr | None = None
 
     @property
     def expression(self) -> sympy.Expr:
@@ -261,9 +263,9 @@ def fit_critic(game: Game, data: DataModel, spec: CriticSpec) -> FittedCritic:
     ood = ood_moments(game, spec, exps)
     target = sympy.Matrix([_target_entry(r, o, d, spec.alpha)
                            for r, o, d in zip(fit_r, ood, on_data, strict=True)])
-    weights, notes = _solve_gram(gram, target)
+    weights, notes, det = _solve_gram(gram, target)
     return FittedCritic(game, spec, exps, [monomial(game, e) for e in exps], weights, gram,
-                        target, notes)
+                        target, notes, det)
 
 
 def _target_entry(fit_r: sympy.Expr, ood: sympy.Expr, on_data: sympy.Expr, alpha: sympy.Expr
@@ -273,7 +275,8 @@ def _target_entry(fit_r: sympy.Expr, ood: sympy.Expr, on_data: sympy.Expr, alpha
     return fit_r - alpha * (ood - on_data)
 
 
-def _solve_gram(gram: sympy.Matrix, target: sympy.Matrix) -> tuple[list[sympy.Expr], list[str]]:
+def _solve_gram(gram: sympy.Matrix, target: sympy.Matrix
+                ) -> tuple[list[sympy.Expr], list[str], sympy.Expr | None]:
     """Weights of the normal equations; an identically singular Gram matrix is an error.
 
     SymPy's DomainMatrix does the exact elimination over QQ or the field of rational functions
@@ -289,10 +292,10 @@ def _solve_gram(gram: sympy.Matrix, target: sympy.Matrix) -> tuple[list[sympy.Ex
     reduced, _ = augmented.rref()
     column = reduced.to_Matrix()[:, n]
     if numeric:
-        return [sympy.expand(v) for v in column], []
+        return [sympy.expand(v) for v in column], [], None
     det_expr = sympy.factor(gram_dm.domain.to_sympy(det))
     notes = [f"the critic's Gram determinant must be non-zero: {det_expr} != 0"]
-    return [sympy.factor(sympy.cancel(v)) for v in column], notes
+    return [sympy.factor(sympy.cancel(v)) for v in column], notes, det_expr
 
 
 def _singular_message(gram: sympy.Matrix) -> str:
@@ -457,35 +460,56 @@ def field_fixed_points(field_: Sequence[sympy.Expr], variables: Sequence[sympy.S
     return FixedPointAnalysis(points, sets, method, field_)
 
 
-def _linear_formulas(game: Game, field_: Sequence[sympy.Expr]) -> dict[str, Any] | None:
-    """Closed-form fixed point of a field linear in theta (symbols allowed), or ``None``."""
+def _linear_formulas(game: Game, field_: Sequence[sympy.Expr], assumptions: Any
+                     ) -> dict[str, Any] | None:
+    """Closed-form fixed point of a field linear in theta (symbols allowed), or ``None``; its
+    conditions simplified under ``assumptions`` (a :class:`brud_analysis.parametric.Assumptions`,
+    as ``--assume`` gives them to the rest of ``brud analyse``)."""
     if any(sympy.Poly(g, *game.agents).total_degree() > 1 for g in field_):
         return None
     jac = sympy.Matrix(field_).jacobian(game.agents)
     at0 = sympy.Matrix([g.xreplace({a: 0 for a in game.agents}) for g in field_])
     det = sympy.factor(jac.det())
-    if det == 0:
+    valid = assumptions.simplify(sympy.Ne(det, 0)) if det != 0 else sympy.false
+    if valid is sympy.false:
         return {"point": None, "jacobian": jac, "determinant": det,
                 "note": "the Jacobian is singular: no isolated fixed point (a set, or none)"}
     point = [sympy.factor(sympy.cancel(v)) for v in -jac.LUsolve(at0)]
     out: dict[str, Any] = {"point": point, "jacobian": jac, "determinant": det,
-                           "valid_if": f"{det} != 0"}
+                           "valid_if": str(valid)}
     if game.n_agents == 2:
         # Routh-Hurwitz for a 2x2 Jacobian: both eigenvalues have negative real part iff
         # trace < 0 and det > 0
-        out["stable_iff"] = f"{sympy.factor(jac.trace())} < 0 and {det} > 0"
+        trace = sympy.factor(jac.trace())
+        out["stable_iff"] = str(sympy.And(assumptions.simplify(sympy.StrictLessThan(trace, 0)),
+                                          assumptions.simplify(sympy.StrictGreaterThan(det, 0))))
     else:
         out["stable_iff"] = "every eigenvalue of the (constant) Jacobian has negative real part"
     return out
 
 
-def analyse_critic(game: Game, data: DataModel, spec: CriticSpec, time_budget: float = 10.0
-                   ) -> CriticAnalysis:
+def _gram_condition(critic: FittedCritic, assumptions: Any) -> list[str]:
+    """The fit's notes with the Gram determinant's condition simplified under the assumptions:
+    dropped when they imply it, an error when they contradict it."""
+    if critic.gram_det is None:
+        return list(critic.notes)
+    cond = assumptions.simplify(sympy.Ne(critic.gram_det, 0))
+    if cond is sympy.false:
+        raise BrudError(_singular_message(critic.gram) + " under the --assume facts")
+    others = [n for n in critic.notes if "Gram determinant" not in n]
+    if cond is sympy.true:
+        return others
+    return others + [f"the critic's Gram determinant must be non-zero: {cond}"]
+
+
+def analyse_critic(game: Game, data: DataModel, spec: CriticSpec, time_budget: float = 10.0,
+                   assumptions: Any = None) -> CriticAnalysis:
     """Fit the critic, derive the rule's field and its fixed points with stability.
 
     Numeric game, data and alpha: every real fixed point, certified (as ``brud analyse``).
     With symbols: the field as formulas, and the fixed point in closed form when the field is
-    linear in theta (else a note: give values).
+    linear in theta (else a note: give values), its conditions simplified under
+    ``assumptions`` (``--assume``; default none).
 
     Example (Twin Peaks, its reward's class, alpha = 0: BRUD's point C m / (2A + 2B E[y^2])):
         >>> from brud_analysis.catalogue import twin_peaks
@@ -494,12 +518,15 @@ def analyse_critic(game: Game, data: DataModel, spec: CriticSpec, time_budget: f
         >>> [(p.exact, p.stable) for p in out.fixed.points]
         [((5/18, 5/18), True)]
     """
+    from brud_analysis.parametric import Assumptions
+
+    assumptions = assumptions or Assumptions()
     critic = fit_critic(game, data, spec)
     field_ = rule_field(game, data, critic)
-    out = CriticAnalysis(critic, spec.rule, field_, notes=list(critic.notes))
+    out = CriticAnalysis(critic, spec.rule, field_, notes=_gram_condition(critic, assumptions))
     symbolic = set().union(*(g.free_symbols for g in field_)) - set(game.agents)
     if symbolic:
-        out.formulas = _linear_formulas(game, field_)
+        out.formulas = _linear_formulas(game, field_, assumptions)
         if out.formulas is None:
             out.notes.append("symbols left and the field is nonlinear in the policy: give "
                              "values (--at) to find its fixed points")

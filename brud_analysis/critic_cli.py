@@ -77,6 +77,23 @@ def critic_spec_from_args(args: argparse.Namespace) -> Any:
     return CriticSpec(**kwargs)
 
 
+def critic_symbol_names(spec: Any) -> set[str]:
+    """The names of the symbols in a critic spec's alpha, OOD std and box (what ``--assume``
+    may talk about besides the game's and the data's); empty for ``None``.
+
+    Example:
+        >>> import sympy
+        >>> from brud_analysis.critic import CriticSpec
+        >>> sorted(critic_symbol_names(CriticSpec("reward", alpha=sympy.Symbol("K"))))
+        ['K']
+    """
+    if spec is None:
+        return set()
+    # the std only matters for policy OOD, the box only for uniform OOD
+    values = (spec.alpha, *((spec.std,) if spec.ood == "policy" else spec.box))
+    return {s.name for v in values for s in v.free_symbols}
+
+
 def critic_json(analysis: Any) -> dict[str, Any]:
     """The critic part of ``brud analyse --critic --json`` (docs/critics.md#json).
 
@@ -86,20 +103,26 @@ def critic_json(analysis: Any) -> dict[str, Any]:
         >>> from brud_analysis.game import Game
         >>> out = critic_json(analyse_critic(Game("x*y"), Normal([1, 1], [1, 1]),
         ...                                  CriticSpec("1,x*y", alpha=1)))
-        >>> out["critic"]["weights"], out["critic_fixed_points"]
+        >>> out["critic"]["weights_exact"], out["critic_fixed_points"]
         (['-1/3', '4/3'], [])
     """
     from brud_analysis.output import fixed_point_records
 
     c = analysis.critic
+    n = c.game.n_agents
+    # rho as a data-model object (docs/json.md): uniform with per-agent bounds, or the policy
+    # with per-agent noise std
+    ood = ({"family": "uniform", "low": [_number(c.spec.box[0])] * n,
+            "high": [_number(c.spec.box[1])] * n} if c.spec.ood == "uniform"
+           else {"family": "policy", "std": [_number(c.spec.std)] * n})
     out: dict[str, Any] = {
         "critic": {
             "features": [str(f) for f in c.features],
-            "weights": [str(w) for w in c.weights],
+            "weights": [_number(w, only_numbers=True) for w in c.weights],
+            "weights_exact": [str(w) for w in c.weights],
             "expression": str(c.expression),
-            "alpha": str(c.spec.alpha),
-            "ood": ({"kind": "uniform", "box": [str(v) for v in c.spec.box]}
-                    if c.spec.ood == "uniform" else {"kind": "policy", "std": str(c.spec.std)}),
+            "cql_alpha": str(c.spec.alpha),
+            "ood": ood,
             "rule": analysis.rule,
         },
         "critic_field": [str(g) for g in analysis.field],
@@ -114,10 +137,18 @@ def critic_json(analysis: Any) -> dict[str, Any]:
     if analysis.formulas is not None:
         f = analysis.formulas
         out["critic_fixed_point_formula"] = {
-            "point": None if f["point"] is None else [str(v) for v in f["point"]],
-            "valid_if": f.get("valid_if"), "stable_iff": f.get("stable_iff"),
+            "exact": None if f["point"] is None else [str(v) for v in f["point"]],
+            "valid_if": f.get("valid_if"), "stable_if": f.get("stable_iff"),
             "note": f.get("note")}
     return out
+
+
+def _number(value: Any, only_numbers: bool = False) -> Any:
+    """A JSON number for an exact value; with symbols left its text (``None`` with
+    ``only_numbers``: the exact text is then under the ``_exact`` key)."""
+    if getattr(value, "free_symbols", None):
+        return None if only_numbers else str(value)
+    return float(value)
 
 
 def _readable(text: str, limit: int = 40) -> str:
@@ -134,12 +165,15 @@ def _readable(text: str, limit: int = 40) -> str:
 
 def print_critic(out: dict[str, Any]) -> None:
     c = out["critic"]
-    ood = (f"uniform on [{c['ood']['box'][0]}, {c['ood']['box'][1]}]^n"
-           if c["ood"]["kind"] == "uniform" else f"policy + N(0, {c['ood']['std']}^2)")
+    def text(v: Any) -> str:  # a number of the JSON (or a symbol's text) as typed
+        return f"{v:g}" if isinstance(v, float) else str(v)
+
+    ood = (f"uniform on [{text(c['ood']['low'][0])}, {text(c['ood']['high'][0])}]^n"
+           if c["ood"]["family"] == "uniform" else f"policy + N(0, {text(c['ood']['std'][0])}^2)")
     print(f"critic      Q = {_readable(c['expression'])}")
-    print(f"            features ({', '.join(c['features'])}), CQL alpha {c['alpha']}, "
+    print(f"            features ({', '.join(c['features'])}), CQL alpha {c['cql_alpha']}, "
           f"OOD {ood}")
-    print(f"            weights ({', '.join(_readable(w) for w in c['weights'])})")
+    print(f"            weights ({', '.join(_readable(w) for w in c['weights_exact'])})")
     print(f"{c['rule']:<11} field ({', '.join(_readable(g) for g in out['critic_field'])})")
     if "critic_method" in out:
         print(f"fixed points ({out['critic_method']})")
@@ -154,9 +188,9 @@ def print_critic(out: dict[str, Any]) -> None:
         print(f"  set {{{eqs}}} (dimension {s['dimension']}): {s['kind']}")
     formula = out.get("critic_fixed_point_formula")
     if formula:
-        if formula["point"]:
-            print(f"  point ({', '.join(formula['point'])}) if {formula['valid_if']}")
-            print(f"  stable iff {formula['stable_iff']}")
+        if formula["exact"]:
+            print(f"  point ({', '.join(formula['exact'])}) if {formula['valid_if']}")
+            print(f"  stable iff {formula['stable_if']}")
         else:
             print(f"  {formula['note']}")
     for note in out["critic_notes"]:

@@ -25,8 +25,10 @@ def test_json_has_critic_weights_field_and_fixed_points(capsys):
     result = json.loads(out)
     c = result["critic"]
     assert c["features"] == ["1", "x**2", "x*y", "y**2", "x**2*y**2"]
-    assert c["weights"] == ["-163/297", "-67/99", "691/99", "-67/99", "-1508/297"]
-    assert c["rule"] == "brud" and c["ood"] == {"kind": "uniform", "box": ["-1", "1"]}
+    assert c["weights_exact"] == ["-163/297", "-67/99", "691/99", "-67/99", "-1508/297"]
+    assert c["weights"][2] == pytest.approx(691 / 99) and c["cql_alpha"] == "1"
+    assert c["rule"] == "brud"
+    assert c["ood"] == {"family": "uniform", "low": [-1.0, -1.0], "high": [1.0, 1.0]}
     # BRUD under this critic is still decoupled: x's component has no y
     assert "y" not in result["critic_field"][0]
     assert [p["stable"] for p in result["critic_fixed_points"]] == [True]
@@ -45,7 +47,7 @@ def test_symbolic_alpha_gives_formulas(capsys):
                         "--time-budget", "60")
     assert code == 0
     formula = json.loads(out)["critic_fixed_point_formula"]
-    assert formula["point"] is not None and "a" in formula["point"][0]
+    assert formula["exact"] is not None and "a" in formula["exact"][0]
 
 
 @pytest.mark.parametrize("extra", [
@@ -77,3 +79,45 @@ def test_verify_critic_bad_values_exit_2(capsys, extra):
     code, _, err = _run(capsys, "verify", "x*y", "--data", "normal", "--mean", "1", "1",
                         "--std", "1", "1", "--critic", "reward", *extra)
     assert code == 2 and err.strip() and err.strip().count("\n") == 0
+
+
+def test_assume_about_a_critic_symbol_is_accepted_and_used(capsys):
+    # without --assume the point needs K != -3192/335-ish (the Jacobian's determinant) and its
+    # stability is a condition; K >= 0 (a CQL weight) decides both
+    code, out, err = _run(capsys, *TP, "--critic", "reward", "--cql", "K", "--json",
+                          "--assume", "K>=0")
+    assert code == 0, err
+    result = json.loads(out)
+    formula = result["critic_fixed_point_formula"]
+    assert formula["valid_if"] == "True" and formula["stable_if"] == "True"
+    assert result["assumptions"] == ["K >= 0"]
+
+
+def test_assume_simplifies_data_symbol_conditions(capsys):
+    # a data std s: the fit needs s != 0 (a note) unless --assume says so
+    argv = ("analyse", "twin_peaks", "--data", "normal", "--mean", "0.5", "0.5", "--std", "s",
+            "s", "--critic", "reward", "--cql", "1", "--json")
+    code, out, err = _run(capsys, *argv)
+    assert code == 0, err
+    assert any("Gram determinant" in n for n in json.loads(out)["critic_notes"])
+    code, out, err = _run(capsys, *argv, "--assume", "s>0")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["critic_fixed_point_formula"]["stable_if"] == "True"
+    assert not any("Gram determinant" in n for n in result["critic_notes"])
+
+
+def test_assume_about_an_unknown_symbol_is_refused(capsys):
+    code, _, err = _run(capsys, *TP, "--critic", "reward", "--cql", "K", "--assume", "Q>0")
+    assert code == 2 and "Q" in err and err.strip().count("\n") == 0
+
+
+def test_assume_with_game_parameters_reports_stationary_points(capsys):
+    code, out, err = _run(capsys, "analyse", "twin_peaks(A=A, B=B, C=C)", "--data", "normal",
+                          "--mean", "0.5", "0.5", "--std", "0.5", "0.5", "--critic", "reward",
+                          "--json", "--assume", "A>0, B>0, C>2*A")
+    assert code == 0, err
+    result = json.loads(out)
+    kinds = [p.get("kind") for p in result["stationary_points"]]
+    assert kinds.count("maximum") == 2
+    assert result["critic_fixed_point_formula"]["exact"] is not None

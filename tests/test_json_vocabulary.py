@@ -98,6 +98,11 @@ FAST_COMMANDS = {
     "paper-checks --list": ["paper-checks", "--list"],
     "analyse-parametric": ["analyse", "twin_peaks(A=A, B=B, C=C)", "--data", "normal", "--mean",
                            "m", "m", "--std", "s", "s", "--assume", "A>0, B>0, C>2*A, s>0"],
+    # beyond the paper: a fitted critic (docs/critics.md), numeric and with symbols left
+    "analyse-critic": ["analyse", "twin_peaks", *NORMAL, "--critic", "reward", "--cql", "1",
+                       "--ood", "policy"],
+    "analyse-critic-formula": ["analyse", "twin_peaks", *NORMAL, "--critic", "reward", "--cql",
+                               "K", "--assume", "K>=0"],
 }
 
 
@@ -115,6 +120,14 @@ def test_verify_and_online_speak_the_vocabulary(capsys, tmp_path) -> None:
     out = run_json(capsys, ["online", "x*y", "--buffer-sizes", "16", "--steps", "20",
                             "--batch-size", "4"])
     assert violations(out) == []
+
+
+def test_verify_critic_speaks_the_vocabulary(capsys) -> None:
+    # beyond the paper (docs/critics.md): derived steps, so that its points are reported
+    out = run_json(capsys, ["verify", "-(x - y)**2", "--data", "normal", "--mean", "1", "-1",
+                            "--std", "1", "1", "--critic", "degree=2", "--cql", "1",
+                            "--seeds", "2", "--dataset-size", "200"])
+    assert out["points"] and violations(out) == []
 
 
 def test_paper_checks_run_speaks_the_vocabulary(capsys, tmp_path) -> None:
