@@ -465,9 +465,8 @@ def _run_critic_analyse(args: argparse.Namespace, game: Any, data: Any) -> int:
 
     assumptions = assumptions_from_args(args)  # as the non-critic path: for symbols left
     if game.parameters:  # the game's own stationary points as formulas, as without --critic
-        from brud_analysis.parametric_report import analyse_parametric, print_parametric
-
         from brud_analysis.parametric import Assumptions
+        from brud_analysis.parametric_report import analyse_parametric, print_parametric
 
         # the facts about the game's parameters (those about the data or critic are used below)
         base = analyse_parametric(game, None, Assumptions(
