@@ -238,3 +238,87 @@ def check_fig6(ctx: Context) -> Outcome:
         return Outcome("confirmed", numeric=numeric, figures=figures)
     return Outcome("partly", numeric=numeric, figures=figures,
                    why=f"not contradicted, but not separated at 5 % everywhere: {held}")
+
+
+ALIGNMENT_REFUTED_IF = (
+    "with matched arms at a pair's stated minimum (MINIMUM) on both datasets: PJAP's final "
+    "policy distance is lower than uniform sampling's (Holm-adjusted exact Mann-Whitney p < "
+    "0.05) while its final BRUD alignment is not higher (median difference <= 0), or its "
+    "alignment is higher (p < 0.05) while its policy distance is not lower. Less evidence: "
+    "inconclusive")
+
+
+def _alignment_rows(summary: dict, uniform: str, pjap: str, key: str) -> dict:
+    """Per dataset: alignment and policy distance of both arms, their tests, and the Spearman
+    correlation over all seeds of both arms between final alignment and final return."""
+    from scipy import stats
+
+    rows = {}
+    for dataset, entry in summary.get("datasets", {}).items():
+        systems = entry.get("systems", {})
+        if uniform not in systems or pjap not in systems:
+            continue
+        tests = entry.get("mann_whitney", {}).get(key, {})
+        pair = (systems[uniform], systems[pjap])
+        align = [x for s in pair for x in s["brud_alignment"]["final_per_seed"] or []]
+        returns = [x for s in pair for x in s.get("final_normalised") or []]
+        rho = (stats.spearmanr(align, returns) if len(align) == len(returns) > 2 else None)
+        rows[dataset] = {
+            "BRUD alignment, final (uniform -> PJAP)": [fmt(s["brud_alignment"]["final"])
+                                                        for s in pair],
+            "policy distance, final (uniform -> PJAP)": [fmt(s["policy_distance"]["final"])
+                                                         for s in pair],
+            "alignment test": tests.get("brud_alignment"),
+            "policy distance test": tests.get("policy_distance"),
+            "Spearman(alignment, return) over seeds": None if rho is None else {
+                "rho": fmt(float(rho.statistic)), "p": fmt(float(rho.pvalue))},
+        }
+    return rows
+
+
+@claim("hc.brud_alignment", "Sec. 3 and 4.2 (a prediction of this project, not the paper's)",
+       "From the polynomial theory: the BRUD actor gradient differs from the joint-policy "
+       "gradient by H_{i,-i} (a_{-i}^data - mu_{-i}(o)) to first order, so on uniformly drawn "
+       "states PJAP raises the BRUD alignment exactly when it lowers the policy's distance to "
+       "the data (not because it lowers the batch distance).",
+       **({"refuted_if": ALIGNMENT_REFUTED_IF} if _REFUTED_IF else {}))
+def check_alignment(ctx: Context) -> Outcome:
+    path, summary = load_summary(ctx)
+    keys = {(BASELINE, PJAP): "pjap_over_baseline", (BC, BC_PJAP): "bc_pjap_over_bc"}
+    numeric: dict = {"results": str(path), "refuted_if": ALIGNMENT_REFUTED_IF}
+    judged = []
+    reasons = []
+    for pair, key in keys.items():
+        rows = _alignment_rows(summary, *pair, key)
+        if rows:
+            numeric[f"{pair[0]} vs {pair[1]}"] = rows
+        missing = insufficient_evidence(summary, *pair)
+        if missing:
+            reasons.append(f"{pair[0]} vs {pair[1]}: {missing}")
+        else:
+            judged.append(rows)
+    if not judged:
+        return Outcome("inconclusive", numeric=numeric, why="; ".join(reasons))
+    refuted, both = [], []
+    for rows in judged:
+        for dataset, row in rows.items():
+            a, d = row["alignment test"], row["policy distance test"]
+            if not a or not d:
+                refuted.append(f"{dataset}: not logged")
+                continue
+            closer = d["p_holm"] < 0.05 and d["median_difference"] < 0
+            aligned = a["p_holm"] < 0.05 and a["median_difference"] > 0
+            if (closer and a["median_difference"] <= 0) or (aligned and
+                                                            d["median_difference"] >= 0):
+                refuted.append(dataset)
+            both.append(closer and aligned)
+    if any("not logged" in r for r in refuted):
+        return Outcome("inconclusive", numeric=numeric, why="; ".join(refuted))
+    if refuted:
+        return Outcome("refuted", numeric=numeric,
+                       why=f"alignment and policy distance moved apart on {refuted}")
+    if all(both):
+        return Outcome("confirmed", numeric=numeric)
+    return Outcome("partly", numeric=numeric,
+                   why="not contradicted: where the policy distance was not separated, neither "
+                       "was the alignment")

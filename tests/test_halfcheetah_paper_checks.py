@@ -16,7 +16,7 @@ REGULARISED = ("maddpg-cql-bc", "maddpg-cql-bc-pjap")
 
 
 def _result(dataset: str, system: str, seeds: int, updates: int, finals: list[float],
-            policy: list[float], digest: str = "same-data") -> dict:
+            policy: list[float], digest: str = "same-data", align: float = 0.8) -> dict:
     return {
         "dataset": dataset, "system": system, "config": "cpu", "updates": updates,
         "seeds": seeds, "first_seed": 0, "seed_group": 1, "dataset_sha256": digest,
@@ -24,7 +24,8 @@ def _result(dataset: str, system: str, seeds: int, updates: int, finals: list[fl
         "final_returns": finals, "final_normalised": finals,
         "history": {"steps": [updates], "batch_distance": [[0.2] * seeds],
                     "probe_steps": [0, updates], "policy_distance": [[0.3] * seeds, policy],
-                    "brud_alignment": [[[0.9, 0.9]] * seeds, [[0.8, 0.8]] * seeds],
+                    "brud_alignment": [[[0.9, 0.9]] * seeds,
+                                       [[align + 0.001 * k] * 2 for k in range(seeds)]],
                     "brud_sign_disagreement": [[[0.0, 0.0]] * seeds] * 2,
                     "eval_steps": [updates], "eval_returns": [finals]},
         "data_value": {"mc_return": 1.0},
@@ -33,14 +34,15 @@ def _result(dataset: str, system: str, seeds: int, updates: int, finals: list[fl
 
 def _summary(tmp_path: Path, pair=PAPER, seeds: int = 5, updates: int = 100_000,
              better: float = 0.3, closer: float = 0.05, datasets=("Good", "GoodMedium"),
-             override: dict | None = None) -> Path:
+             override: dict | None = None, align_gain: float = 0.0) -> Path:
     results = []
     for dataset in datasets:
         base = [0.1 * k for k in range(seeds)]
         results.append(_result(dataset, pair[0], seeds, updates, base,
                                [0.20 + 0.001 * k for k in range(seeds)]))
         arm = _result(dataset, pair[1], seeds, updates, [b + better for b in base],
-                      [0.20 - closer + 0.001 * k for k in range(seeds)])
+                      [0.20 - closer + 0.001 * k for k in range(seeds)],
+                      align=0.8 + align_gain)
         results.append({**arm, **(override or {})})
     path = tmp_path / "summary.json"
     path.write_text(json.dumps(summarise(results, reps=200)))
@@ -108,3 +110,20 @@ def test_bp_prediction_is_inconclusive_below_the_minimum(tmp_path):
     path = _summary(tmp_path, pair=REGULARISED, seeds=10, updates=15_000, better=-3.0)
     outcome = check_halfcheetah_prediction(Context(tmp_path, halfcheetah_results=path))
     assert outcome.status == "refuted"  # PJAP+BC below BC on Good, at the stated scale
+
+
+@pytest.mark.parametrize(("closer", "align_gain", "status"), [
+    (0.05, 0.05, "confirmed"),  # closer and better aligned on both datasets
+    (0.05, -0.05, "refuted"),  # closer, but the BRUD field turned away from the joint one
+    (-0.0005, 0.05, "refuted"),  # better aligned while the policy distance is not lower
+    (0.0005, 0.0, "partly"),  # neither moved: not contradicted, not shown
+])
+def test_alignment_prediction_is_judged_at_the_minimum(tmp_path, closer, align_gain, status):
+    from paper_checks.halfcheetah import check_alignment
+
+    path = _summary(tmp_path, closer=closer, align_gain=align_gain)
+    outcome = check_alignment(Context(tmp_path, halfcheetah_results=path))
+    assert outcome.status == status, outcome.why
+    short = _summary(tmp_path, closer=closer, align_gain=align_gain, updates=5000)
+    outcome = check_alignment(Context(tmp_path, halfcheetah_results=short))
+    assert outcome.status == "inconclusive" and "5 seeds x 5,000 updates run" in outcome.why
