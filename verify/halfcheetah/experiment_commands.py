@@ -193,12 +193,21 @@ def _report(args: argparse.Namespace) -> int:
             c = s["critic"]
             q = "-" if c["q_data_final"] is None else f"{c['q_data_final']:.0f}"
             mc = "-" if c["data_mc_return"] is None else f"{c['data_mc_return']:.0f}"
-            print(f"  {name:18s} {cells}  distance {s['mean_distance_over_training']:.4f}"
+            policy = s["policy_distance"]["final"]
+            align = s["brud_alignment"]["final"]
+            print(f"  {name:18s} {cells}  batch distance (paper) "
+                  f"{s['batch_distance']['mean_over_training']:.4f}  policy distance "
+                  f"{'-' if policy is None else f'{policy:.4f}'}  BRUD alignment "
+                  f"{'-' if align is None else f'{align:.3f}'}"
                   f"  Q(data) {q} vs MC {mc}  ({s['seeds']} seeds, {s['updates']} updates, "
                   f"{s['config']}){'  [not the paper algorithm]' if 'deviation' in s else ''}")
         for key, poi in entry.get("probability_of_improvement", {}).items():
             label = {"pjap_over_baseline": "P(maddpg-cql-pjap > maddpg-cql)",
                      "bc_pjap_over_bc": "P(maddpg-cql-bc-pjap > maddpg-cql-bc)"}[key]
             print(f"  {label} = {poi['estimate']:.3f} [{poi['ci'][0]:.3f}, {poi['ci'][1]:.3f}]")
+        for key, tests in entry.get("mann_whitney", {}).items():
+            for metric, t in tests.items():
+                print(f"  {key} {metric}: exact Mann-Whitney p = {t['p']:.3g}, Holm-adjusted "
+                      f"over datasets {t['p_holm']:.3g}: {t['wording']}")
     print(f"\nfigure: {figure}\nsummary: {out / 'summary.json'}")
     return 0
