@@ -622,7 +622,9 @@ def check_sq_maps(ctx: Context) -> Outcome:
         "than PJAP's gain without BC; on data whose mean is poor, BC lowers the return and PJAP "
         "undoes part of that.",
         "HalfCheetah returns (per-seed, with CIs) show PJAP+BC significantly below BC alone on "
-        "the Good dataset, or PJAP's gain with BC significantly larger than without")
+        "the Good dataset, or PJAP's gain with BC significantly larger than without; judged "
+        "only on matched arms of >= 10 seeds x >= 15,000 updates on Good and GoodMedium "
+        "(paper_checks.halfcheetah.MINIMUM), else inconclusive")
 def check_halfcheetah_prediction(ctx: Context) -> Outcome:
     tp = ctx.cached("bp-tp-maps", lambda: method_maps(twin_peaks_setting()))
     names = list(tp)
@@ -650,6 +652,11 @@ def check_halfcheetah_prediction(ctx: Context) -> Outcome:
     if not with_bc:
         return Outcome("not run", derived=derived,
                        why=f"{path} has no regularised pair; prediction: {prediction}")
+    missing = hc.insufficient_evidence(summary, "maddpg-cql-bc", "maddpg-cql-bc-pjap")
+    if missing:  # too few seeds or updates, or unmatched arms: no verdict either way
+        return Outcome("inconclusive", derived=derived,
+                       numeric={"regularised pair": with_bc, "results": str(path)},
+                       why=f"{missing}; prediction: {prediction}")
     lower = [d for d, r in with_bc.items() if r["return with PJAP"] == "lower"]
     poi = {d: e.get("probability_of_improvement", {})
            for d, e in summary.get("datasets", {}).items()}

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-VERDICTS = ("confirmed", "refuted", "partly", "not run")
+# "inconclusive": the check ran, but its evidence is below the minimum it states (refuted_if)
+VERDICTS = ("confirmed", "refuted", "partly", "inconclusive", "not run")
 STATUSES = (*VERDICTS, "error")
 
 

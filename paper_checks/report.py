@@ -111,8 +111,9 @@ def render_markdown(payload: dict[str, Any], results: list[ClaimResult],
     lines += ["Each claim is derived with the symbolic core (`brud_analysis`) and, where "
               "training can show it, confirmed with the JAX verifier (`verify`). *confirmed*: "
               "derivation and training agree with the paper; *partly*: true with caveats the "
-              "paper leaves out; *refuted*: contradicted; *not run*: could not run (reason "
-              "given); *error*: the check itself failed.", ""]
+              "paper leaves out; *refuted*: contradicted; *inconclusive*: ran, but on less "
+              "evidence than the check states it needs (reason given); *not run*: could not "
+              "run (reason given); *error*: the check itself failed.", ""]
     beyond = [r for r in results if r.claim.section == "beyond_paper"]  # not the paper's
     for title, group in (("Verdicts", [r for r in results if r not in beyond]),
                          ("Beyond the paper (not claims of the paper)", beyond)):

@@ -14,8 +14,10 @@
 #    `brud paper-checks --halfcheetah-results OUT/report/summary.json` reads.
 #
 # Needs a JAX with CUDA (`pip install -U "jax[cuda12]"` matching the locked jax version) and
-# refuses to run on CPU. Seeds are vmapped and, on a machine with several GPUs, sharded over them
-# (verify/halfcheetah/experiment.py `_place_seeds`) when the seed count divides evenly.
+# refuses to run on CPU. All SEEDS train as one vmapped group (--seed-group SEEDS, recorded: a
+# seed's numbers reproduce with the same group size), as the benchmark measured them, and, on a
+# machine with several GPUs, are sharded over them (verify/halfcheetah/experiment.py
+# `_place_seeds`) when the seed count divides evenly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-${OUT:-results/gpu_fig6}}
@@ -60,7 +62,7 @@ for system in maddpg-cql maddpg-cql-pjap; do
   left=$(( BUDGET - ($(date +%s) - start) ))
   minutes=$(( (left > 120 ? left : 120) / 60 ))
   $PY -m brud_analysis.cli halfcheetah train --dataset "$DATA/2halfcheetah.vlt/Good" \
-    --system "$system" --config paper --seeds "$SEEDS" --updates "$U" \
+    --system "$system" --config paper --seeds "$SEEDS" --seed-group "$SEEDS" --updates "$U" \
     --eval-every $(( U / 4 > 1000 ? U / 4 : 1000 )) --out "$OUT/runs/Good" \
     --time-limit "$minutes" --no-progress $resume
 done

@@ -10,14 +10,13 @@ import pytest
 from scipy import stats
 
 from brud_analysis.errors import BrudError
-from verify.halfcheetah.experiment import normalisation
+from verify.halfcheetah.experiment import normalise
+from verify.halfcheetah.figures import plot_diagnostics, plot_figure
 from verify.halfcheetah.run_statistics import (
     critic_diagnostics,
     interval_estimates,
     load_results,
     metric_curve,
-    plot_diagnostics,
-    plot_figure,
     probability_of_improvement,
     summarise,
 )
@@ -51,19 +50,29 @@ def test_probability_of_improvement_by_hand() -> None:
     assert 0.0 <= p["ci"][0] <= p["ci"][1] <= 1.0
 
 
-def test_normalisation_maps_dataset_range_to_unit_interval() -> None:
-    norm = normalisation(np.array([800.0, 6900.0, 9100.0]))
-    assert (norm["min"], norm["max"]) == (800.0, 9100.0)
-    with pytest.raises(BrudError):
-        normalisation(np.array([5.0, 5.0]))
+def test_fixed_normalisation_maps_random_to_0_and_good_to_1() -> None:
+    from verify.halfcheetah.reference import normalisation_reference
+
+    norm = normalisation_reference()
+    assert normalise([norm["zero"], norm["one"]], norm).tolist() == [0.0, 1.0]
+    # the recorded means, not a dataset's min/max: random ~ -283, Good ~ 6082 (64 seeds each)
+    assert norm["zero"] == pytest.approx(-283.0, abs=1) and norm["one"] == pytest.approx(
+        6082.5, abs=1)
 
 
 def _fake_result(dataset: str, system: str, finals: list[float], distance: float) -> dict:
     return {
         "dataset": dataset, "system": system, "config": "cpu", "updates": 100, "seeds": 3,
-        "normalisation": normalisation(np.array([0.0, 100.0])),
+        "dataset_sha256": f"hash-of-{dataset}",
+        "normalisation": {"method": "D4RL-style", "zero": 0.0, "one": 100.0},
         "final_returns": [100 * f for f in finals], "final_normalised": finals,
-        "history": {"steps": [50, 100], "distance": [[distance] * 3, [distance / 2] * 3],
+        "history": {"steps": [50, 100],
+                    "batch_distance": [[distance] * 3, [distance / 2] * 3],
+                    "probe_steps": [0, 100],
+                    "policy_distance": [[0.3] * 3, [distance + 0.01 * i for i in range(3)]],
+                    "brud_alignment": [[[0.9, 0.8]] * 3,
+                                       [[finals[i % len(finals)], 0.5] for i in range(3)]],
+                    "brud_sign_disagreement": [[[0.1, 0.2]] * 3, [[0.0, 0.1]] * 3],
                     "q_data": [[10.0, 12.0, 14.0], [20.0, 22.0, 24.0]],
                     "cql_loss": [[1.0] * 3, [0.5] * 3], "bc_mse": [[0.2] * 3, [0.1] * 3],
                     "eval_steps": [50, 100], "eval_returns": [[10.0] * 3, [100 * f for f in
@@ -88,6 +97,18 @@ def test_summary_and_figure(tmp_path: Path) -> None:
     good = summary["datasets"]["Good"]
     assert good["systems"]["maddpg-cql-pjap"]["mean"]["estimate"] == pytest.approx(0.75)
     assert good["systems"]["maddpg-cql"]["mean_distance_over_training"] == pytest.approx(0.15)
+    assert good["systems"]["maddpg-cql"]["batch_distance"]["mean_over_training"] == (
+        pytest.approx(0.15))
+    policy = good["systems"]["maddpg-cql-pjap"]["policy_distance"]
+    assert policy["final_per_seed"] == pytest.approx([0.1, 0.11, 0.12])
+    alignment = good["systems"]["maddpg-cql-pjap"]["brud_alignment"]
+    assert alignment["final_per_seed"] == pytest.approx([0.6, 0.65, 0.625])  # mean of agents
+    assert alignment["final_per_agent"] == pytest.approx([0.75, 0.5])
+    # exact Mann-Whitney, 3 vs 3 seeds all separated: p = 2 / C(6, 3) = 0.1; Holm over the two
+    # datasets (both p = 0.1): the smaller is multiplied by 2, the other kept monotone: 0.2
+    test = good["mann_whitney"]["pjap_over_baseline"]["final_normalised"]
+    assert test["p"] == pytest.approx(0.1) and test["p_holm"] == pytest.approx(0.2)
+    assert test["U"] == 9.0 and "not separated at 5 %" in test["wording"]
     # every PJAP seed beats every baseline seed
     assert good["probability_of_improvement"]["pjap_over_baseline"]["estimate"] == 1.0
     # the regularised pair is compared within itself, and labelled as a deviation
@@ -103,6 +124,17 @@ def test_summary_and_figure(tmp_path: Path) -> None:
     assert png.read_bytes()[:4] == b"\x89PNG"
     with pytest.raises(BrudError, match="share seeds"):  # the same run twice
         summarise(results + results[:1])
+
+
+def test_runs_on_different_data_are_never_compared_or_pooled() -> None:
+    base = _fake_result("Good", "maddpg-cql", [0.5, 0.6, 0.55], 0.2)
+    other = {**_fake_result("Good", "maddpg-cql-pjap", [0.7, 0.8, 0.75], 0.1),
+             "dataset_sha256": "another-recording"}
+    with pytest.raises(BrudError, match="different data"):
+        summarise([base, other], reps=100)
+    more = {**base, "first_seed": 3, "dataset_sha256": "another-recording"}
+    with pytest.raises(BrudError, match="differ in dataset_sha256"):
+        summarise([base, more], reps=100)
 
 
 def test_critic_diagnostics_by_hand() -> None:

@@ -143,10 +143,14 @@ def read_raw(path: Path) -> dict:
 
 
 def test_metadata_and_permissions_of_a_written_vault(tmp_path: Path):
-    path = write_vault(tmp_path / "2halfcheetah.vlt" / "Good", make_transitions([2]),
+    from verify.halfcheetah.vault import dataset_sha256
+
+    data = make_transitions([2])
+    path = write_vault(tmp_path / "2halfcheetah.vlt" / "Good", data,
                        metadata={"provenance": {"config": {"seed": 3}}})
     assert vault_metadata(path) == {"environment": vault_info(path).environment,
-                                    "provenance": {"config": {"seed": 3}}}
+                                    "provenance": {"config": {"seed": 3}},
+                                    "dataset_sha256": dataset_sha256(data)}
     # no hidden temporary directory is left beside the dataset
     assert [p.name for p in path.parent.iterdir()] == ["Good"]
 
@@ -306,3 +310,26 @@ def test_damaged_metadata_is_a_user_error(tmp_path: Path):
     (path / "metadata.json").write_text('{"structure_shape": ')  # cut short
     with pytest.raises(BrudError, match="unreadable vault metadata"):
         load_vault(path)
+
+
+def test_dataset_content_hash_is_recorded_combined_and_checked(tmp_path: Path) -> None:
+    from verify.halfcheetah.configs import make_config
+    from verify.halfcheetah.experiment import train
+    from verify.halfcheetah.vault import dataset_sha256, recorded_dataset_sha256
+
+    first, second = make_transitions([5, 7]), make_transitions([6], seed=1)
+    a = write_vault(tmp_path / "d.vlt" / "A", first)
+    b = write_vault(tmp_path / "d.vlt" / "B", second)
+    assert recorded_dataset_sha256(a) == dataset_sha256(load_vault(a)) == dataset_sha256(first)
+    assert recorded_dataset_sha256(b) != recorded_dataset_sha256(a)
+    ab = combine_vaults([a, b], tmp_path / "d.vlt" / "AB")
+    joined = Transitions(*(np.concatenate([x, y]) for x, y in zip(first, second, strict=True)))
+    assert recorded_dataset_sha256(ab) == dataset_sha256(joined)
+    # one changed reward changes the hash, and training refuses such data before any work
+    changed = first._replace(rewards=first.rewards.copy())
+    changed.rewards[3, :] += 1e-3
+    assert dataset_sha256(changed) != dataset_sha256(first)
+    with pytest.raises(BrudError, match="content hash .* differs"):
+        train(changed, dataset="A", system="maddpg-cql", config=make_config("cpu", "maddpg-cql"),
+              seeds=1, out_dir=tmp_path / "run", recorded_sha256=recorded_dataset_sha256(a))
+    assert not (tmp_path / "run").exists()

@@ -176,19 +176,18 @@ def _summary(tmp_path: Path, pjap_iqm: float, pjap_distance: float, config: str)
     return path
 
 
-@pytest.mark.parametrize(("pjap_iqm", "pjap_distance", "config", "status"), [
-    (0.8, 0.05, "paper", "confirmed"),
-    (0.8, 0.05, "cpu", "partly"),  # a scaled run only shows a direction
-    (0.6, 0.05, "paper", "partly"),  # closer but not detectably better
-    (0.4, 0.05, "paper", "refuted"),  # closer but detectably worse
-    (0.4, 0.05, "cpu", "partly"),  # ... at a scaled configuration: a direction only
-    (0.6, 0.2, "cpu", "refuted"),  # the distance half fails at any scale
+@pytest.mark.parametrize(("pjap_iqm", "pjap_distance", "config"), [
+    (0.8, 0.05, "paper"), (0.8, 0.05, "cpu"), (0.6, 0.05, "paper"), (0.4, 0.05, "paper"),
+    (0.4, 0.05, "cpu"), (0.6, 0.2, "cpu"),
 ])
-def test_fig6_verdict_from_halfcheetah_summary(tmp_path, pjap_iqm, pjap_distance, config,
-                                               status):
+def test_fig6_verdict_from_halfcheetah_summary(tmp_path, pjap_iqm, pjap_distance, config):
+    # 3 seeds x 1000 updates per arm is below the stated minimum whatever the numbers or the
+    # configuration's name: inconclusive (the judged cases are in
+    # tests/test_halfcheetah_paper_checks.py, issue 25)
     ctx = Context(tmp_path, halfcheetah_results=_summary(tmp_path, pjap_iqm, pjap_distance,
                                                          config))
-    assert check_fig6(ctx).status == status
+    outcome = check_fig6(ctx)
+    assert outcome.status == "inconclusive" and "(a verdict needs" in outcome.why
 
 
 def test_every_claim_of_this_module_says_what_would_refute_it():

@@ -3,19 +3,32 @@
 The learner's pure update is ``vmap``-ed over seeds and ``lax.scan``-ned over a chunk of updates
 inside one ``jit``; between chunks the Python loop evaluates, checkpoints and reports progress.
 Runs are safe to interrupt: a checkpoint holds the whole multi-seed state (RNG keys included)
-and the history, so ``resume=True`` continues bit-for-bit; Ctrl-C saves one; result files are
-written atomically.
+and the history, so ``resume=True`` continues bit-for-bit; Ctrl-C and SIGTERM (``timeout``,
+``docker stop``, SLURM pre-emption) save one; result files are written atomically.
+
+Seeds run in groups of a fixed size ``seed_group`` (default 1), one jitted call per group: XLA's
+batched kernels round differently for different batch sizes, and training amplifies that, so a
+seed's result is reproducible only with the same group. With a fixed group size (recorded in the
+result) seed ``k`` gives the same curves alone or inside any run whose groups are aligned.
+
+Returns are normalised D4RL-style with fixed reference returns (0 = the uniformly random policy's
+mean return, 1 = the Good behaviour policy's, :mod:`verify.halfcheetah.reference`), not with the
+dataset's own min/max, which one outlier episode moves.
 
 Files in ``out_dir``: ``checkpoint.npz`` and, when finished, ``result.json``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import math
+import signal
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -32,27 +45,61 @@ from verify.halfcheetah.replay import make_sequence_dataset
 
 CHECKPOINT = "checkpoint.npz"
 RESULT = "result.json"
-METRICS = ("critic_loss", "cql_loss", "policy_loss", "q_data", "distance", "bc_mse")
+METRICS = ("critic_loss", "cql_loss", "policy_loss", "q_data", "batch_distance", "bc_mse")
+#: logged at every evaluation on the run's fixed probe windows (:mod:`verify.halfcheetah.probe`)
+PROBE_METRICS = ("policy_distance", "brud_alignment", "brud_sign_disagreement")
 
 
-def normalisation(episode_returns: np.ndarray) -> dict[str, Any]:
-    """The return normalisation of a dataset: ``(R - min) / (max - min)`` over the dataset's own
-    episode returns, so 0 is its worst and 1 its best behaviour episode.
+def dataset_returns(episode_returns: np.ndarray) -> dict[str, Any]:
+    """Summary of a dataset's episode returns (reported beside the fixed normalisation).
 
     Example:
-        >>> normalisation(np.array([100.0, 300.0, 500.0]))["max"]
+        >>> dataset_returns(np.array([100.0, 300.0, 500.0]))["max"]
         500.0
     """
-    low, high = float(np.min(episode_returns)), float(np.max(episode_returns))
-    if not high > low:
-        raise BrudError("dataset episode returns are all equal; cannot normalise returns")
-    return {
-        "method": "(return - dataset min episode return) / (dataset max - dataset min)",
-        "min": low,
-        "max": high,
-        "dataset_mean": float(np.mean(episode_returns)),
-        "dataset_episodes": int(len(episode_returns)),
-    }
+    return {"mean": float(np.mean(episode_returns)), "std": float(np.std(episode_returns)),
+            "min": float(np.min(episode_returns)), "max": float(np.max(episode_returns)),
+            "episodes": int(len(episode_returns))}
+
+
+def normalise(returns: Any, norm: dict[str, Any]) -> np.ndarray:
+    """Normalised returns under a result's ``normalisation``: the fixed D4RL-style one
+    (``zero``/``one``), or the dataset min/max of results written before it.
+
+    Example:
+        >>> normalise([50.0], {"zero": 0.0, "one": 100.0}).tolist()
+        [0.5]
+        >>> normalise([50.0], {"min": 25.0, "max": 75.0}).tolist()
+        [0.5]
+    """
+    values = np.asarray(returns, float)
+    if "zero" in norm:
+        return (values - norm["zero"]) / (norm["one"] - norm["zero"])
+    return (values - norm["min"]) / (norm["max"] - norm["min"])
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM raises :class:`KeyboardInterrupt` as Ctrl-C does, so training
+    saves its checkpoint either way (only in the main thread, where handlers can be set).
+
+    Example:
+        >>> with sigterm_as_interrupt():
+        ...     signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+        True
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def discounted_returns(rewards: np.ndarray, episode_ends: np.ndarray, gamma: float) -> np.ndarray:
@@ -141,14 +188,21 @@ def check_observations(obs_dim: int, env_obs_dim: int, no_eval: bool) -> None:
 
 
 def _run_description(config: ExperimentConfig, system: str, dataset: str, seeds: int,
-                     first_seed: int = 0) -> dict:
+                     first_seed: int = 0, dataset_sha256: str | None = None,
+                     seed_group: int = 1) -> dict:
+    from verify.halfcheetah.probe import PROBE_SEED, PROBE_WINDOWS
+
     return {
         "dataset": dataset,
+        "dataset_sha256": dataset_sha256,
         "system": system,
         "config": config.name,
         "config_values": asdict(config),
         "seeds": seeds,
         "first_seed": first_seed,
+        "seed_group": seed_group,
+        "probe": {"windows": PROBE_WINDOWS, "seed": PROBE_SEED,
+                  "drawn": "uniformly over the dataset's windows, once per run"},
     }
 
 
@@ -245,6 +299,35 @@ def chunk_runner(config: LearnerConfig, obs_dim: int, act_dim: int, n_agents: in
     return jax.jit(init_seeds, static_argnums=1), jax.jit(run, static_argnums=2)
 
 
+def _split(tree: Any, groups: list[slice]) -> list[Any]:
+    """A seed-stacked pytree as one pytree per seed group."""
+    if len(groups) == 1:
+        return [tree]
+    return [jax.tree_util.tree_map(lambda x, g=g: x[g], tree) for g in groups]
+
+
+def _join(trees: list[Any]) -> Any:
+    """The inverse of :func:`_split`."""
+    if len(trees) == 1:
+        return trees[0]
+    return jax.tree_util.tree_map(lambda *xs: jnp.concatenate(xs), *trees)
+
+
+def check_seed_group(seeds: int, first_seed: int, seed_group: int) -> None:
+    """Groups must tile the seeds and align on multiples of the group size, so that a seed's
+    group (hence its result) is the same in every run that contains it.
+
+    Example:
+        >>> check_seed_group(4, 0, 2)
+        >>> check_seed_group(3, 0, 2)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        brud_analysis.errors.BrudError: --seed-group 2 must divide --seeds (3) and --first-seed ...
+    """
+    if seed_group < 1 or seeds % seed_group or first_seed % seed_group:
+        raise BrudError(f"--seed-group {seed_group} must divide --seeds ({seeds}) and "
+                        f"--first-seed ({first_seed}), and be >= 1")
+
+
 def train(
     transitions,
     *,
@@ -254,6 +337,8 @@ def train(
     seeds: int,
     out_dir: str | Path,
     first_seed: int = 0,
+    seed_group: int = 1,
+    recorded_sha256: str | None = None,
     resume: bool = False,
     progress: bool = True,
     evaluator=None,
@@ -270,6 +355,8 @@ def train(
         first_seed: the learners' PRNG seeds are ``first_seed .. first_seed + seeds - 1``; a
             later run with ``first_seed`` = an earlier run's next seed adds independent seeds
             (:func:`verify.halfcheetah.run_statistics.merge_runs` pools them).
+        seed_group: seeds per jitted call (see the module docstring); recorded.
+        recorded_sha256: the dataset hash its vault records; a different content is refused.
         evaluator: an :class:`verify.halfcheetah.evaluate.Evaluator` (default: MaMuJoCo).
         no_eval: train without online evaluation (offline metrics only; ``final_returns`` is
             ``None``), e.g. for a vault whose observations the installed environment does not
@@ -292,15 +379,24 @@ def train(
     from tqdm import tqdm
 
     from brud_analysis.output import to_jsonable, write_atomic
-    from verify.halfcheetah.vault import episode_returns
+    from verify.halfcheetah.probe import make_probe, probe_items
+    from verify.halfcheetah.reference import normalisation_reference
+    from verify.halfcheetah.replay import gather
+    from verify.halfcheetah.vault import dataset_sha256, episode_returns
 
     if seeds < 1:
         raise BrudError(f"--seeds must be a positive integer, got {seeds}")
     if first_seed < 0:
         raise BrudError(f"--first-seed must be >= 0, got {first_seed}")
+    check_seed_group(seeds, first_seed, seed_group)
+    digest = dataset_sha256(transitions)
+    if recorded_sha256 is not None and recorded_sha256 != digest:
+        raise BrudError(f"dataset {dataset}: its content hash {digest[:12]} differs from the "
+                        f"{recorded_sha256[:12]} its metadata records (modified or damaged)")
     out_dir = Path(out_dir)
     checkpoint_path = out_dir / CHECKPOINT
-    description = _run_description(config, system, dataset, seeds, first_seed)
+    description = _run_description(config, system, dataset, seeds, first_seed, digest,
+                                   seed_group)
     if checkpoint_path.exists() and not resume:
         raise BrudError(f"{out_dir} already holds a run; pass --resume to continue it")
     if resume and not checkpoint_path.exists():
@@ -312,7 +408,8 @@ def train(
             raise BrudError(
                 f"{out_dir} holds a different run ({stored['run']['system']}, "
                 f"{stored['run']['config']}, {stored['run']['seeds']} seeds, dataset "
-                f"{stored['run']['dataset']}); use another --out"
+                f"{stored['run']['dataset']} {str(stored['run'].get('dataset_sha256'))[:12]}, "
+                f"seed group {stored['run'].get('seed_group')}); use another --out"
             )
         # A finished run resumed with more --updates continues (extends) from its checkpoint.
         if (out_dir / RESULT).exists() and stored["step"] >= config.updates:
@@ -325,89 +422,125 @@ def train(
         check_observations(obs_dim, OBS_DIM, no_eval)
     act_dim = transitions.actions.shape[-1]
     state_dim = transitions.states.shape[-1]
-    norm = normalisation(episode_returns(transitions))
+    norm = {**normalisation_reference(), "dataset": dataset_returns(episode_returns(transitions))}
     value = data_value(transitions, config.learner.gamma)
     value["polyak_time_constant_updates"] = polyak_time_constant(config.learner.tau,
                                                                  config.learner.gamma)
     data = make_sequence_dataset(transitions, config.learner.sequence_length)
     n_items = int(data.starts.shape[0])
     init, run_chunk = chunk_runner(config.learner, obs_dim, act_dim, n_agents, state_dim)
+    probe = make_probe(config.learner, obs_dim, act_dim, n_agents, state_dim)
+    probe_windows = gather(data, jnp.asarray(probe_items(n_items)), config.learner.sequence_length)
+    groups = [slice(k, k + seed_group) for k in range(0, seeds, seed_group)]
     keys = jax.vmap(jax.random.PRNGKey)(first_seed + jnp.arange(seeds))
-    states = init(keys, n_items)
+    group_states = [init(keys[g], n_items) for g in groups]
 
-    history: dict[str, list] = {"steps": [], "eval_steps": [], "eval_returns": []}
-    history.update({name: [] for name in METRICS})
+    history: dict[str, list] = {"steps": [], "eval_steps": [], "eval_returns": [],
+                                "probe_steps": []}
+    history.update({name: [] for name in METRICS + PROBE_METRICS})
+    timing = {"wall_s": 0.0, "cpu_s": 0.0, "sessions": 0}
     if resume:
-        states, stored = load_checkpoint(checkpoint_path, states)
+        loaded, stored = load_checkpoint(checkpoint_path, _join(group_states))
+        group_states = _split(loaded, groups)
         history = stored["history"]
-        for name in METRICS:  # a checkpoint from before a metric existed
-            history.setdefault(name, [None] * len(history["steps"]))
-    states = _place_seeds(states, seeds)
+        timing = stored.get("timing", timing)
+    timing["sessions"] += 1
+    group_states = [_place_seeds(gs, seed_group) for gs in group_states]
 
     if evaluator is None and not no_eval:
         from verify.halfcheetah.evaluate import Evaluator
 
         evaluator = Evaluator(policy_network(config.learner, obs_dim, act_dim, n_agents))
-    step = int(np.asarray(states.step)[0])
+    step = int(np.asarray(group_states[0].step)[0])
+
+    def evaluate(states_list: list, episodes: int, seed: int) -> np.ndarray:
+        return np.concatenate([evaluator.returns(gs.policy, episodes, seed=seed)
+                               for gs in states_list])
+
+    def log_probe(states_list: list, at: int) -> None:
+        found = [jax.device_get(probe(gs.policy, gs.critic, probe_windows))
+                 for gs in states_list]
+        history["probe_steps"].append(at)
+        for name in PROBE_METRICS:
+            history[name].append(np.concatenate([getattr(f, name) for f in found]).tolist())
+
+    wall0, cpu0 = time.monotonic(), time.process_time()
 
     def checkpoint_document(finished: bool) -> dict:
-        return {"run": description, "history": history, "step": step, "finished": finished}
+        spent = {"wall_s": timing["wall_s"] + time.monotonic() - wall0,
+                 "cpu_s": timing["cpu_s"] + time.process_time() - cpu0,
+                 "sessions": timing["sessions"]}
+        return {"run": description, "history": history, "step": step, "finished": finished,
+                "timing": spent}
 
     def save() -> None:
-        save_checkpoint(checkpoint_path, states, checkpoint_document(False))
+        save_checkpoint(checkpoint_path, _join(group_states), checkpoint_document(False))
 
+    if not history["probe_steps"]:
+        log_probe(group_states, step)  # the untrained policies: where both arms start
     started = time.monotonic()
     timed_updates, timed_seconds, compiled = 0, 0.0, False
     bar = tqdm(total=config.updates, initial=step, unit="upd", file=sys.stderr,
                disable=not progress, desc=f"{dataset} {system}", dynamic_ncols=True)
     try:
-        while step < config.updates:
-            length = min(config.chunk, config.updates - step)
-            tick = time.monotonic()
-            new_states, metrics = run_chunk(states, data, length)
-            metrics = jax.device_get(metrics)
-            if compiled:  # the first chunk of a process includes compilation: not timed
-                timed_updates += length
-                timed_seconds += time.monotonic() - tick
-            compiled = True
-            done = step + length
-            returns = None
-            # (the final evaluation below covers the last update)
-            if (not no_eval and done // config.eval_every > step // config.eval_every
-                    and done < config.updates):
-                returns = evaluator.returns(new_states.policy, config.eval_episodes, seed=done)
-            # Commit the chunk only now: an interrupt before this line leaves the previous
-            # chunk's state and history, which resume recomputes identically.
-            states, previous, step = new_states, step, done
-            history["steps"].append(step)
-            for name in METRICS:
-                history[name].append(np.asarray(getattr(metrics, name)).tolist())
-            if returns is not None:
-                history["eval_steps"].append(step)
-                history["eval_returns"].append(returns.mean(axis=1).tolist())
-            bar.update(length)
-            bar.set_postfix(distance=f"{np.mean(metrics.distance):.3f}",
-                            ret=f"{np.mean(history['eval_returns'][-1]):.0f}"
-                            if history["eval_returns"] else "-")
-            if not all(math.isfinite(float(np.mean(getattr(metrics, m)))) for m in METRICS):
-                save()
-                raise BrudError(f"training diverged (non-finite loss) by update {step}")
-            if step // config.checkpoint_every > previous // config.checkpoint_every:
-                save()
-            out_of_time = time_limit_s is not None and time.monotonic() - started > time_limit_s
-            if step < config.updates and (
-                (stop_after is not None and step >= stop_after) or out_of_time
-            ):
-                save()
-                bar.close()
-                return checkpoint_document(False)
-        bar.close()
-        final = (None if no_eval
-                 else evaluator.returns(states.policy, config.final_episodes, seed=10**6))
-    except KeyboardInterrupt:
+        with sigterm_as_interrupt():
+            while step < config.updates:
+                length = min(config.chunk, config.updates - step)
+                tick = time.monotonic()
+                outputs = [run_chunk(gs, data, length) for gs in group_states]
+                new_states = [o[0] for o in outputs]
+                metrics = {name: np.concatenate([np.asarray(getattr(jax.device_get(o[1]), name))
+                                                 for o in outputs]) for name in METRICS}
+                if compiled:  # the first chunk of a process includes compilation: not timed
+                    timed_updates += length
+                    timed_seconds += time.monotonic() - tick
+                compiled = True
+                done = step + length
+                returns = None
+                at_eval = (done // config.eval_every > step // config.eval_every
+                           and done < config.updates)  # the final evaluation covers the last
+                if at_eval and not no_eval:
+                    returns = evaluate(new_states, config.eval_episodes, seed=done)
+                # Commit the chunk only now: an interrupt before this line leaves the previous
+                # chunk's state and history, which resume recomputes identically.
+                group_states, previous, step = new_states, step, done
+                history["steps"].append(step)
+                for name in METRICS:
+                    history[name].append(metrics[name].tolist())
+                if returns is not None:
+                    history["eval_steps"].append(step)
+                    history["eval_returns"].append(returns.mean(axis=1).tolist())
+                if at_eval:
+                    log_probe(group_states, step)
+                bar.update(length)
+                bar.set_postfix(
+                    batch_d=f"{np.mean(metrics['batch_distance']):.3f}",
+                    policy_d=f"{np.mean(history['policy_distance'][-1]):.3f}",
+                    ret=f"{np.mean(history['eval_returns'][-1]):.0f}"
+                    if history["eval_returns"] else "-")
+                if not all(math.isfinite(float(np.mean(metrics[m]))) for m in METRICS):
+                    save()
+                    raise BrudError(f"training diverged (non-finite loss) by update {step}")
+                if step // config.checkpoint_every > previous // config.checkpoint_every:
+                    save()
+                out_of_time = (time_limit_s is not None
+                               and time.monotonic() - started > time_limit_s)
+                if step < config.updates and (
+                    (stop_after is not None and step >= stop_after) or out_of_time
+                ):
+                    save()
+                    bar.close()
+                    return checkpoint_document(False)
+            bar.close()
+            if history["probe_steps"][-1] != step:
+                log_probe(group_states, step)
+            final = (None if no_eval
+                     else evaluate(group_states, config.final_episodes, seed=10**6))
+    except KeyboardInterrupt as err:
         save()
         bar.close()
-        print(f"\ninterrupted at update {step}; checkpoint saved, continue with --resume",
+        why = f" ({err})" if str(err) else ""
+        print(f"\ninterrupted{why} at update {step}; checkpoint saved, continue with --resume",
               file=sys.stderr)
         raise
     if final is not None:
@@ -416,6 +549,7 @@ def train(
         history["eval_returns"].append(final_mean.tolist())
     from brud_analysis.output import provenance
 
+    document = checkpoint_document(True)
     result = {
         **description,
         "updates": config.updates,
@@ -423,17 +557,19 @@ def train(
         "normalisation": norm,
         "evaluated": final is not None,
         "final_returns": None if final is None else final_mean.tolist(),
-        "final_normalised": None if final is None else (
-            (final_mean - norm["min"]) / (norm["max"] - norm["min"])).tolist(),
+        "final_normalised": None if final is None else normalise(final_mean, norm).tolist(),
         "final_episode_returns": None if final is None else final.tolist(),
+        "final_policy_distance": history["policy_distance"][-1],
+        "final_brud_alignment": history["brud_alignment"][-1],
         "data_value": value,
         "history": history,
         "updates_per_second": timed_updates / timed_seconds if timed_seconds else None,
+        "timing": document["timing"],
         "devices": [str(d) for d in jax.devices()],
         "finished": True,
         "provenance": provenance({**description, "seed_keys": seed_keys(description),
                                   "no_eval": no_eval}),
     }
-    save_checkpoint(checkpoint_path, states, checkpoint_document(True))
+    save_checkpoint(checkpoint_path, _join(group_states), document)
     write_atomic(out_dir / RESULT, json.dumps(to_jsonable(result), indent=1))
     return result

@@ -36,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "lambda = w / mean|Q| (--bc-weight w), identical in both arms except the sampler; for "
         "CPU budgets on which the paper's actor does not yet run. "
         "Writes OUT/<system>/checkpoint.npz and, when finished, OUT/<system>/result.json. "
-        "Ctrl-C saves a checkpoint; --resume continues bit-for-bit.",
+        "Ctrl-C or SIGTERM saves a checkpoint; --resume continues bit-for-bit.",
     )
     p.add_argument("--dataset", required=True, help="vault, e.g. data/2halfcheetah.vlt/Good")
     p.add_argument("--system", required=True, choices=list(SYSTEMS),
@@ -60,6 +60,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="seed keys K..K+SEEDS-1 (0); to add seeds to a finished run, train "
                    "into another --out from its next key: `report` pools runs that differ "
                    "only in their seeds")
+    p.add_argument("--seed-group", type=int, default=1, metavar="G",
+                   help="seeds per jitted call (1); a seed's result reproduces only with the "
+                   "same group size (recorded), so keep it when adding seeds; larger groups "
+                   "are faster on a GPU")
     p.add_argument("--updates", type=int, help="override the configuration's update count")
     p.add_argument("--out", required=True, help="run directory (one per dataset)")
     p.add_argument("--resume", action="store_true", help="continue the run in OUT")
@@ -89,11 +93,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _train(args: argparse.Namespace) -> int:
     from brud_analysis.output import check_output_path, print_json
     from verify.halfcheetah.configs import make_config
-    from verify.halfcheetah.experiment import train
-    from verify.halfcheetah.vault import load_vault
+    from verify.halfcheetah.experiment import check_seed_group, train
+    from verify.halfcheetah.vault import load_vault, recorded_dataset_sha256
 
     config = make_config(args.config, args.system, args.updates, bc_weight=args.bc_weight,
                          pjap_refresh=args.pjap_refresh, eval_every=args.eval_every)
+    check_seed_group(args.seeds, args.first_seed, args.seed_group)
     out = check_output_path(Path(args.out) / args.system, directory=True)
     if args.resume and not (out / "checkpoint.npz").exists():
         raise BrudError(f"nothing to resume: {out} holds no checkpoint; run without --resume")
@@ -106,6 +111,8 @@ def _train(args: argparse.Namespace) -> int:
         config=config,
         seeds=args.seeds,
         first_seed=args.first_seed,
+        seed_group=args.seed_group,
+        recorded_sha256=recorded_dataset_sha256(dataset),
         out_dir=out,
         resume=args.resume,
         progress=not args.no_progress,
@@ -130,8 +137,13 @@ def _train(args: argparse.Namespace) -> int:
     print(f"{result['system']} on {result['dataset']} ({result['config']} config, "
           f"{result['updates']} updates, {result['seeds']} seeds) -> {out / 'result.json'}")
     print(f"final return per seed: {[round(r, 1) for r in result['final_returns']]}")
-    print(f"normalised [(R - {norm['min']:.1f}) / ({norm['max']:.1f} - {norm['min']:.1f})]: "
+    print(f"normalised [(R - {norm['zero']:.1f}) / ({norm['one']:.1f} - {norm['zero']:.1f}), "
+          f"0 = random policy, 1 = Good behaviour policy]: "
           f"{[round(r, 3) for r in result['final_normalised']]}")
+    print(f"policy distance (probe windows) per seed: "
+          f"{[round(d, 4) for d in result['final_policy_distance']]}")
+    print(f"BRUD alignment per seed and agent: "
+          f"{[[round(a, 3) for a in seed] for seed in result['final_brud_alignment']]}")
     if result["updates_per_second"]:
         print(f"updates/s (all seeds together): {result['updates_per_second']:.1f}")
     return 0
@@ -145,10 +157,9 @@ def _report(args: argparse.Namespace) -> int:
         to_jsonable,
         write_atomic,
     )
+    from verify.halfcheetah.figures import plot_diagnostics, plot_figure
     from verify.halfcheetah.run_statistics import (
         load_results,
-        plot_diagnostics,
-        plot_figure,
         pool_runs,
         summarise,
     )
@@ -182,12 +193,21 @@ def _report(args: argparse.Namespace) -> int:
             c = s["critic"]
             q = "-" if c["q_data_final"] is None else f"{c['q_data_final']:.0f}"
             mc = "-" if c["data_mc_return"] is None else f"{c['data_mc_return']:.0f}"
-            print(f"  {name:18s} {cells}  distance {s['mean_distance_over_training']:.4f}"
+            policy = s["policy_distance"]["final"]
+            align = s["brud_alignment"]["final"]
+            print(f"  {name:18s} {cells}  batch distance (paper) "
+                  f"{s['batch_distance']['mean_over_training']:.4f}  policy distance "
+                  f"{'-' if policy is None else f'{policy:.4f}'}  BRUD alignment "
+                  f"{'-' if align is None else f'{align:.3f}'}"
                   f"  Q(data) {q} vs MC {mc}  ({s['seeds']} seeds, {s['updates']} updates, "
                   f"{s['config']}){'  [not the paper algorithm]' if 'deviation' in s else ''}")
         for key, poi in entry.get("probability_of_improvement", {}).items():
             label = {"pjap_over_baseline": "P(maddpg-cql-pjap > maddpg-cql)",
                      "bc_pjap_over_bc": "P(maddpg-cql-bc-pjap > maddpg-cql-bc)"}[key]
             print(f"  {label} = {poi['estimate']:.3f} [{poi['ci'][0]:.3f}, {poi['ci'][1]:.3f}]")
+        for key, tests in entry.get("mann_whitney", {}).items():
+            for metric, t in tests.items():
+                print(f"  {key} {metric}: exact Mann-Whitney p = {t['p']:.3g}, Holm-adjusted "
+                      f"over datasets {t['p_holm']:.3g}: {t['wording']}")
     print(f"\nfigure: {figure}\nsummary: {out / 'summary.json'}")
     return 0

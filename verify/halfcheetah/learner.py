@@ -117,14 +117,17 @@ class LearnerState(NamedTuple):
 
 class Metrics(NamedTuple):
     """Scalars of one update: losses, mean Q on the data (the critics' mean value of the recorded
-    state-action pairs), mean Eq. 8 distance of the batch, and the policy's mean squared error to
-    the data actions (the BC term, logged for every system)."""
+    state-action pairs), ``batch_distance``: the mean Eq. 8 distance of the policy to the data
+    *in the sampled batch, as the paper* (under PJAP that batch favours windows where the policy
+    already agrees with the data, so this is lower by construction; the probe's
+    ``policy_distance`` measures the policy itself), and the policy's mean squared error to the
+    data actions (the BC term, logged for every system)."""
 
     critic_loss: jax.Array
     cql_loss: jax.Array
     policy_loss: jax.Array
     q_data: jax.Array
-    distance: jax.Array
+    batch_distance: jax.Array
     bc_mse: jax.Array
 
 

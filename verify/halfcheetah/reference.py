@@ -18,7 +18,6 @@ Re-record (about 40 s of CPU): ``python -m verify.halfcheetah.reference --record
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import platform
 import re
@@ -30,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from brud_analysis.errors import BrudError
+from verify.halfcheetah.vault import arrays_sha256 as parameter_hash
 
 REFERENCE_PATH = Path(__file__).parent / "policies" / "reference_returns.json"
 POLICIES = ("good", "medium", "random")
@@ -39,22 +39,9 @@ CHECK_EPISODES = 16
 # two-sided level of the re-measurement test: a correct install on another CPU fails it with
 # probability ~1e-3, a shift of ~3.5 standard errors of the difference is caught.
 ALPHA = 1e-3
+__all__ = ["parameter_hash", "check_returns", "load_reference", "normalisation_reference",
+           "policy_function", "policy_returns", "record_reference", "ReturnCheck"]
 SIMULATOR_PACKAGES = ("mujoco", "gymnasium-robotics", "gymnasium", "numpy")
-
-
-def parameter_hash(params: dict[str, np.ndarray]) -> str:
-    """SHA-256 of a policy's arrays (names, dtypes, shapes, bytes), independent of the zip file.
-
-    Example:
-        >>> parameter_hash({"w": np.zeros(2, np.float32)})[:12]
-        '5768890864c0'
-    """
-    digest = hashlib.sha256()
-    for key in sorted(params):
-        array = np.ascontiguousarray(params[key])
-        digest.update(f"{key}|{array.dtype.str}|{array.shape}|".encode())
-        digest.update(array.tobytes())
-    return digest.hexdigest()
 
 
 def policy_function(name: str, seed: int = 0) -> Callable[[np.ndarray], np.ndarray]:

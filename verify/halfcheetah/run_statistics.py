@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from brud_analysis.errors import BrudError
-from verify.halfcheetah.experiment import read_result
+from verify.halfcheetah.experiment import PROBE_METRICS, read_result
 
 AGGREGATES = ("median", "iqm", "mean")
 BASELINE, PJAP = "maddpg-cql", "maddpg-cql-pjap"
@@ -29,6 +29,8 @@ BC, BC_PJAP = "maddpg-cql-bc", "maddpg-cql-bc-pjap"
 #: (uniform system, PJAP system, key under ``probability_of_improvement``)
 PAIRS = ((BASELINE, PJAP, "pjap_over_baseline"), (BC, BC_PJAP, "bc_pjap_over_bc"))
 DEVIATION = "not the paper's algorithm: TD3+BC-style actor term (maddpg-cql-bc systems)"
+#: history keys that hold update counts (shared by pooled runs), not per-seed values
+STEP_KEYS = ("steps", "eval_steps", "probe_steps")
 COLOURS = {BASELINE: "tab:blue", PJAP: "tab:orange", BC: "tab:green", BC_PJAP: "tab:red"}
 
 
@@ -93,11 +95,12 @@ def merge_runs(results: Sequence[dict]) -> dict:
     paths = [str(r.get("path", "?")) for r in results]
     keys: list[int] = []
     for r in results:
-        for field in ("config", "updates", "config_values", "evaluated"):
+        for field in ("config", "updates", "config_values", "evaluated", "dataset_sha256",
+                      "seed_group"):
             if r.get(field) != first.get(field):
                 raise BrudError(f"runs of {where} differ in {field}: {', '.join(paths)}; "
                                 "only runs that differ in their seeds can be pooled")
-        for field in ("steps", "eval_steps"):
+        for field in STEP_KEYS:
             if r["history"].get(field) != first["history"].get(field):
                 raise BrudError(f"runs of {where} logged different {field}: "
                                 f"{', '.join(paths)}")
@@ -111,8 +114,7 @@ def merge_runs(results: Sequence[dict]) -> dict:
             return None
         return [x for r in results for x in r[name]]
 
-    history = {"steps": first["history"]["steps"],
-               "eval_steps": first["history"]["eval_steps"]}
+    history = {key: first["history"][key] for key in STEP_KEYS if key in first["history"]}
     for name, values in first["history"].items():
         if name in history:
             continue
@@ -221,18 +223,43 @@ def probability_of_improvement(
 
 
 def distance_curve(result: dict) -> tuple[np.ndarray, np.ndarray]:
-    """``(updates, mean distance over seeds)`` per logged chunk of a run.
+    """``(updates, mean batch distance over seeds)`` per logged chunk of a run.
 
     Example:
-        >>> distance_curve({"history": {"steps": [10, 20], "distance": [[0.2, 0.4], [0.1, 0.1]]}})
+        >>> distance_curve({"history": {"steps": [10, 20],
+        ...                             "batch_distance": [[0.2, 0.4], [0.1, 0.1]]}})
         (array([10, 20]), array([0.3, 0.1]))
     """
-    return metric_curve(result, "distance")[:2]
+    return metric_curve(result, "batch_distance")[:2]
+
+
+def metric_values(result: dict, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(updates (T,), values (T, S))`` of a logged metric; per-agent probe metrics are
+    averaged over agents; rows logged before the metric existed are dropped. The paper's batch
+    metric was called ``distance`` in results written before ``policy_distance`` existed.
+
+    Example:
+        >>> metric_values({"history": {"probe_steps": [0, 5],
+        ...     "brud_alignment": [[[1.0, 0.0]], [[0.5, 0.5]]]}}, "brud_alignment")[1].tolist()
+        [[0.5], [0.5]]
+    """
+    history = result["history"]
+    if name == "batch_distance" and name not in history:
+        name = "distance"
+    steps_key = "probe_steps" if name in PROBE_METRICS else "steps"
+    rows = [(s, v) for s, v in zip(history.get(steps_key, []), history.get(name, []),
+                                   strict=False) if v is not None]
+    if not rows:
+        return np.zeros(0), np.zeros((0, 0))
+    values = np.asarray([v for _, v in rows], float)
+    if values.ndim == 3:  # (T, S, N): mean over agents
+        values = values.mean(axis=2)
+    return np.asarray([s for s, _ in rows]), values
 
 
 def metric_curve(result: dict, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(updates, mean over seeds, (2, T) 95% normal-approximation band over seeds)`` of a
-    logged training metric (chunks logged before the metric existed are dropped).
+    logged training metric (:func:`metric_values`).
 
     Example:
         >>> steps, mean, band = metric_curve({"history": {"steps": [10, 20],
@@ -240,13 +267,9 @@ def metric_curve(result: dict, name: str) -> tuple[np.ndarray, np.ndarray, np.nd
         >>> mean.tolist(), band[:, 1].tolist()
         ([2.0, 2.0], [2.0, 2.0])
     """
-    history = result["history"]
-    rows = [(s, v) for s, v in zip(history["steps"], history.get(name, []), strict=False)
-            if v is not None]
-    if not rows:
+    steps, values = metric_values(result, name)
+    if not len(steps):
         return np.zeros(0), np.zeros(0), np.zeros((2, 0))
-    steps = np.asarray([s for s, _ in rows])
-    values = np.asarray([v for _, v in rows], float)  # (T, S)
     return (steps,) + _mean_band(values)
 
 
@@ -267,11 +290,12 @@ def return_curve(result: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         >>> return_curve(r)[1].tolist()
         [0.5]
     """
+    from verify.halfcheetah.experiment import normalise
+
     history, norm = result["history"], result["normalisation"]
     if not history.get("eval_steps"):
         return np.zeros(0), np.zeros(0), np.zeros((2, 0))
-    values = (np.asarray(history["eval_returns"], float) - norm["min"]) / (
-        norm["max"] - norm["min"])
+    values = normalise(history["eval_returns"], norm)
     return (np.asarray(history["eval_steps"]),) + _mean_band(values)
 
 
@@ -309,18 +333,103 @@ def critic_diagnostics(result: dict) -> dict:
     return out
 
 
+def final_per_seed(result: dict, name: str) -> list[float] | None:
+    """A probe metric's last logged value per seed (mean over agents), or None.
+
+    Example:
+        >>> final_per_seed({"history": {"probe_steps": [0, 9],
+        ...     "policy_distance": [[0.3, 0.4], [0.2, 0.1]]}}, "policy_distance")
+        [0.2, 0.1]
+    """
+    _, values = metric_values(result, name)
+    return values[-1].tolist() if len(values) else None
+
+
+def _check_same_data(dataset: str, systems: dict[str, dict]) -> None:
+    """Refuse a report that compares runs on different data under one dataset name."""
+    hashes = {name: r.get("dataset_sha256") for name, r in systems.items()}
+    if len(set(hashes.values())) > 1:
+        listed = ", ".join(f"{n} {str(h)[:12]}" for n, h in sorted(hashes.items()))
+        raise BrudError(f"runs on {dataset} were trained on different data (dataset hashes "
+                        f"{listed}); re-run them on one dataset")
+
+
+def _system_entry(result: dict, estimates: dict, evaluated: bool) -> dict:
+    steps, curve = distance_curve(result)
+    _, policy_curve, _ = metric_curve(result, "policy_distance")
+    alignment = final_per_seed(result, "brud_alignment")
+    history = result["history"]
+    per_agent = (np.asarray(history["brud_alignment"][-1], float).mean(axis=0).tolist()
+                 if history.get("brud_alignment") else None)
+    return {
+        **estimates,
+        "evaluated": evaluated,
+        "seeds": result.get("seeds", len(result["final_normalised"] or [])),
+        "seed_keys": result["seed_keys"],
+        "seed_group": result.get("seed_group"),
+        "updates": result["updates"],
+        "config": result["config"],
+        "dataset_sha256": result.get("dataset_sha256"),
+        "final_normalised": result["final_normalised"],
+        "final_returns": result["final_returns"],
+        "batch_distance": {
+            "what": "Eq. 8 distance in the sampled batch, as the paper (lower under PJAP by "
+                    "construction: PJAP samples windows where the policy agrees with the data)",
+            "mean_over_training": float(np.mean(curve)) if len(curve) else None,
+            "final": float(curve[-1]) if len(curve) else None},
+        "policy_distance": {
+            "what": "Eq. 8 distance of the joint policy on fixed probe windows drawn uniformly "
+                    "once per run (the same for both arms)",
+            "mean_over_training": float(np.mean(policy_curve)) if len(policy_curve) else None,
+            "final": float(policy_curve[-1]) if len(policy_curve) else None,
+            "final_per_seed": final_per_seed(result, "policy_distance")},
+        "brud_alignment": {
+            "what": "mean cosine between grad_a_i Q(s, mu_i, a_-i^data) and grad_a_i Q(s, mu(s))"
+                    " over the probe states (1: BRUD and joint fields agree)",
+            "final": float(np.mean(alignment)) if alignment else None,
+            "final_per_seed": alignment, "final_per_agent": per_agent,
+            "sign_disagreement_final": (float(np.mean(final_per_seed(
+                result, "brud_sign_disagreement") or [np.nan]))
+                if history.get("brud_sign_disagreement") else None)},
+        # kept for readers of older summaries: the paper's batch metric
+        "mean_distance_over_training": float(np.mean(curve)) if len(curve) else None,
+        "final_distance": float(curve[-1]) if len(curve) else None,
+        "critic": critic_diagnostics(result),
+        "timing": result.get("timing"),
+        "path": result.get("path"),
+    }
+
+
+def _rank_tests(summary: dict) -> None:
+    """Exact Mann-Whitney p per pair, metric and dataset, Holm-corrected over the datasets."""
+    from verify.halfcheetah.comparisons import compare_datasets
+
+    metrics = {"final_normalised": lambda s: s["final_normalised"] or [],
+               "policy_distance": lambda s: s["policy_distance"]["final_per_seed"] or [],
+               "brud_alignment": lambda s: s["brud_alignment"]["final_per_seed"] or []}
+    for uniform, pjap, key in PAIRS:
+        for metric, get in metrics.items():
+            per_dataset = {d: (get(e["systems"][pjap]), get(e["systems"][uniform]))
+                           for d, e in summary["datasets"].items()
+                           if uniform in e["systems"] and pjap in e["systems"]}
+            for dataset, test in compare_datasets(per_dataset).items():
+                summary["datasets"][dataset].setdefault("mann_whitney", {}).setdefault(
+                    key, {})[metric] = test
+
+
 def summarise(results: Sequence[dict], reps: int = 5000) -> dict:
     """Per-dataset summary of finished runs; runs of one dataset and system that differ only in
     their seeds are pooled (:func:`merge_runs`).
 
     Raises:
-        BrudError: two runs of the same dataset and system that differ in more than seeds.
+        BrudError: two runs of the same dataset and system that differ in more than seeds, or
+            runs of one dataset name trained on different data (dataset hash).
 
     Example:
         >>> run = {"dataset": "Good", "system": "maddpg-cql", "config": "cpu", "updates": 10,
         ...        "final_normalised": [0.5, 0.7], "final_returns": [50.0, 70.0],
         ...        "normalisation": {"method": "range", "min": 0.0, "max": 100.0},
-        ...        "history": {"steps": [10], "distance": [[0.2, 0.2]]}}
+        ...        "history": {"steps": [10], "batch_distance": [[0.2, 0.2]]}}
         >>> summarise([run], reps=100)["datasets"]["Good"]["systems"]["maddpg-cql"]["mean"]
         {'estimate': 0.6, 'ci': [0.5, 0.7]}
     """
@@ -329,6 +438,7 @@ def summarise(results: Sequence[dict], reps: int = 5000) -> dict:
         by_dataset.setdefault(result["dataset"], {})[result["system"]] = result
     summary: dict = {"normalisation": None, "datasets": {}}
     for dataset, systems in sorted(by_dataset.items()):
+        _check_same_data(dataset, systems)
         # runs trained with --no-eval have offline metrics only
         scores = {name: np.asarray(r["final_normalised"]) for name, r in sorted(systems.items())
                   if r.get("final_normalised") is not None}
@@ -338,21 +448,8 @@ def summarise(results: Sequence[dict], reps: int = 5000) -> dict:
         }
         estimates = interval_estimates(scores, reps=reps) if scores else {}
         for name, result in sorted(systems.items()):
-            steps, curve = distance_curve(result)
-            entry["systems"][name] = {
-                **estimates.get(name, {}),
-                "evaluated": name in scores,
-                "seeds": result.get("seeds", len(result["final_normalised"] or [])),
-                "seed_keys": result["seed_keys"],
-                "updates": result["updates"],
-                "config": result["config"],
-                "final_normalised": result["final_normalised"],
-                "final_returns": result["final_returns"],
-                "mean_distance_over_training": float(np.mean(curve)),
-                "final_distance": float(curve[-1]),
-                "critic": critic_diagnostics(result),
-                "path": result.get("path"),
-            }
+            entry["systems"][name] = _system_entry(result, estimates.get(name, {}),
+                                                   name in scores)
             if name in (BC, BC_PJAP):
                 entry["systems"][name]["deviation"] = DEVIATION
                 entry["systems"][name]["bc_weight"] = (
@@ -363,144 +460,5 @@ def summarise(results: Sequence[dict], reps: int = 5000) -> dict:
                     probability_of_improvement(scores[pjap], scores[uniform], reps=reps))
         summary["datasets"][dataset] = entry
         summary["normalisation"] = entry["normalisation"]["method"]
+    _rank_tests(summary)
     return summary
-
-
-def _save(fig, path: str | Path) -> Path:
-    import io
-
-    import matplotlib.pyplot as plt
-
-    from brud_analysis.output import write_atomic
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return write_atomic(path, buffer.getvalue())
-
-
-def _label(name: str) -> str:
-    return f"{name} (not paper)" if name in (BC, BC_PJAP) else name
-
-
-def _curve_panel(ax, results: Sequence[dict], dataset: str, curve, title: str,
-                 ylabel: str) -> None:
-    """One panel of per-system curves with 95% bands over seeds, drawn by rliable."""
-    from rliable import plot_utils
-
-    for result in results:
-        if result["dataset"] != dataset:
-            continue
-        steps, mean, band = curve(result)
-        if not len(steps):
-            continue
-        name = _label(result["system"])
-        plot_utils.plot_sample_efficiency_curve(
-            steps / 1000.0, {name: mean}, {name: band}, algorithms=[name],
-            colors={name: COLOURS.get(result["system"], "tab:gray")}, ax=ax,
-            xlabel="updates (thousands)", ylabel=ylabel, labelsize="small",
-            ticklabelsize="small")
-    ax.set_title(f"{dataset}: {title}", fontsize=9)
-    ax.legend(fontsize=6)
-
-
-def plot_figure(summary: dict, results: Sequence[dict], path: str | Path) -> Path:
-    """Fig. 6 layout, one row per dataset: median / IQM / mean of the normalised final return
-    with 95% CIs, the Eq. 8 distance and the evaluation return over training, and the
-    probability of improvement of each PJAP arm over its uniform twin. Written atomically as a
-    PNG at ``path``; the critic diagnostics go to :func:`plot_diagnostics`.
-
-    Example:
-        >>> plot_figure(summarise(runs), runs, "fig6/fig6.png")  # doctest: +SKIP
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from rliable import plot_utils
-
-    datasets = list(summary["datasets"])
-    fig, axes = plt.subplots(
-        len(datasets), 6, figsize=(24, 3.4 * len(datasets)), squeeze=False,
-        gridspec_kw={"width_ratios": [1, 1, 1, 1.5, 1.5, 1.1]},
-    )
-    for row, dataset in enumerate(datasets):
-        entry = summary["datasets"][dataset]
-        systems = entry["systems"]
-        names = [n for n in sorted(systems) if systems[n]["evaluated"]]
-        # Hand-drawn: rliable's plot_interval_estimates makes a figure of its own and cannot
-        # draw into this grid; the bars are the same (CI bar, point estimate tick).
-        for col, agg in enumerate(AGGREGATES):
-            ax = axes[row, col]
-            for y, name in enumerate(names):
-                low, high = systems[name][agg]["ci"]
-                ax.barh(y, high - low, left=low, height=0.6,
-                        color=COLOURS.get(name, "tab:gray"), alpha=0.75)
-                ax.plot([systems[name][agg]["estimate"]] * 2, [y - 0.3, y + 0.3], "k-", lw=2)
-            ax.set_yticks(range(len(names)))
-            ax.set_yticklabels([_label(n) for n in names] if col == 0 else [], fontsize=8)
-            ax.set_title(f"{dataset}: {agg.upper() if agg == 'iqm' else agg.title()}",
-                         fontsize=9)
-            ax.set_xlabel("normalised final return", fontsize=8)
-            ax.grid(axis="x", alpha=0.3)
-        _curve_panel(axes[row, 3], results, dataset, lambda r: metric_curve(r, "distance"),
-                     "data-to-policy distance (Eq. 8)", "distance")
-        _curve_panel(axes[row, 4], results, dataset, return_curve,
-                     "evaluation return over training", "normalised return")
-        ax = axes[row, 5]
-        poi = entry.get("probability_of_improvement", {})
-        if poi:
-            labels = {"pjap_over_baseline": f"{PJAP},{BASELINE}",
-                      "bc_pjap_over_bc": f"{BC_PJAP},{BC}"}
-            plot_utils.plot_probability_of_improvement(
-                {labels[k]: v["estimate"] for k, v in poi.items()},
-                {labels[k]: np.asarray(v["ci"]) for k, v in poi.items()},
-                ax=ax, colors=[COLOURS[PJAP if k == "pjap_over_baseline" else BC_PJAP]
-                               for k in poi],  # rliable indexes colours by position
-                xticks=[0.0, 0.25, 0.5, 0.75, 1.0], left_ylabel="", right_ylabel="",
-                ticklabelsize="small", labelsize="small")
-            ax.tick_params(labelsize=7)
-            ax.set_title(f"{dataset}: P(PJAP arm > uniform arm)", fontsize=9)
-        else:
-            ax.axis("off")
-    fig.suptitle("2-agent HalfCheetah, PJAP vs uniform sampling (95% stratified-bootstrap CIs "
-                 "over seeds; curve bands: mean +- 1.96 s.e.). 'not paper': TD3+BC actor term, "
-                 "a deviation from the paper's algorithm", fontsize=10)
-    fig.tight_layout()
-    return _save(fig, path)
-
-
-def plot_diagnostics(summary: dict, results: Sequence[dict], path: str | Path) -> Path:
-    """Critic diagnostics, one row per dataset: the critics' value on the data against the
-    data's Monte-Carlo discounted return (dashed), the CQL term, and the policy's squared error
-    to the data actions, over training.
-
-    Example:
-        >>> plot_diagnostics(summarise(runs), runs, "fig6/diagnostics.png")  # doctest: +SKIP
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    datasets = list(summary["datasets"])
-    fig, axes = plt.subplots(len(datasets), 3, figsize=(16, 3.4 * len(datasets)),
-                             squeeze=False)
-    for row, dataset in enumerate(datasets):
-        ax = axes[row, 0]
-        _curve_panel(ax, results, dataset, lambda r: metric_curve(r, "q_data"),
-                     "critic's value on the data vs data MC return", "Q(s, a_data)")
-        mc = [s["critic"]["data_mc_return"] for s in
-              summary["datasets"][dataset]["systems"].values() if s["critic"]["data_mc_return"]]
-        if mc:
-            ax.axhline(mc[0], color="k", ls="--", lw=1,
-                       label=f"data MC discounted return {mc[0]:.0f}")
-            ax.legend(fontsize=6)
-        _curve_panel(axes[row, 1], results, dataset, lambda r: metric_curve(r, "cql_loss"),
-                     "CQL term (logsumexp OOD - Q data)", "CQL term")
-        axes[row, 1].axhline(0.0, color="k", lw=0.5)
-        _curve_panel(axes[row, 2], results, dataset, lambda r: metric_curve(r, "bc_mse"),
-                     "policy's squared error to data actions", "mean (mu(o) - a)^2")
-    fig.suptitle("Critic diagnostics (mean over seeds +- 1.96 s.e.)", fontsize=10)
-    fig.tight_layout()
-    return _save(fig, path)

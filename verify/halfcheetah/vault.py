@@ -27,6 +27,7 @@ the end, so an interrupted write never leaves a complete-looking dataset.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
 import os
@@ -263,6 +264,60 @@ def load_vault(path: str | os.PathLike[str]) -> Transitions:
     )
 
 
+def arrays_sha256(arrays: dict[str, np.ndarray]) -> str:
+    """SHA-256 of named arrays (names, dtypes, shapes and bytes, in name order): a content hash
+    independent of the container (zip, zarr chunks) the arrays were stored in.
+
+    Example:
+        >>> arrays_sha256({"w": np.zeros(2, np.float32)})[:12]
+        '5768890864c0'
+    """
+    digest = hashlib.sha256()
+    for key in sorted(arrays):
+        array = np.ascontiguousarray(arrays[key])
+        digest.update(f"{key}|{array.dtype.str}|{array.shape}|".encode())
+        digest.update(array.data)
+    return digest.hexdigest()
+
+
+def dataset_sha256(t: Transitions) -> str:
+    """Content hash of a dataset in its loaded form (float32 arrays, bool flags), the same for
+    a Vault however it was written or combined; recorded as ``dataset_sha256`` in the Vault's
+    metadata and in every training result, so that runs on different data are never pooled.
+
+    Example:
+        >>> t = Transitions(np.zeros((1, 2, 1)), np.zeros((1, 2, 1)), np.zeros((1, 2)),
+        ...                 np.zeros((1, 2), bool), np.ones((1, 2), bool), np.zeros((1, 3)))
+        >>> len(dataset_sha256(t))
+        64
+    """
+    kinds = {"terminals": np.bool_, "truncations": np.bool_}
+    return arrays_sha256({name: np.asarray(getattr(t, name)).astype(
+        kinds.get(name, np.float32), copy=False) for name in Transitions._fields})
+
+
+def recorded_dataset_sha256(path: str | os.PathLike[str]) -> str | None:
+    """The ``dataset_sha256`` a Vault's metadata records (None for vaults written without it,
+    e.g. OG-MARL's own)."""
+    value = vault_metadata(path).get("dataset_sha256")
+    return str(value) if value is not None else None
+
+
+def stamp_dataset_sha256(path: str | os.PathLike[str], transitions: Transitions | None = None
+                         ) -> str:
+    """Compute a Vault's content hash (loading it unless ``transitions`` are given) and record
+    it in its ``metadata.json`` (atomically); return it."""
+    from brud_analysis.output import write_atomic
+
+    rel_dir, name, uid = _split_path(path)
+    meta_path = rel_dir / name / uid / METADATA_FILE
+    digest = dataset_sha256(load_vault(path) if transitions is None else transitions)
+    metadata = json.loads(meta_path.read_text())
+    metadata["dataset_sha256"] = digest
+    write_atomic(meta_path, json.dumps(metadata))
+    return digest
+
+
 def _check_transitions(t: Transitions) -> None:
     total, n = t.observations.shape[:2]
     shapes = {
@@ -373,7 +428,8 @@ def write_vault(
     _, n_agents, obs_dim = transitions.observations.shape
     environment = environment_name(obs_dim, transitions.actions.shape[2], n_agents)
     return _write_experience(path, [_experience(transitions)],
-                             {"environment": environment, **(metadata or {})}, overwrite)
+                             {"environment": environment, **(metadata or {}),
+                              "dataset_sha256": dataset_sha256(transitions)}, overwrite)
 
 
 def _structure(experience: dict[str, Any]) -> dict[str, Any]:
@@ -432,7 +488,9 @@ def combine_vaults(
                            for record, info in zip(records, infos, strict=True)})
     combined = {"environment": environments[0] if len(environments) == 1 else environments,
                 "sources": records, **(metadata or {})}
-    return _write_experience(final, chunks(), combined, overwrite)
+    written = _write_experience(final, chunks(), combined, overwrite)
+    stamp_dataset_sha256(written)  # the concatenation's hash, from the data as written
+    return written
 
 
 def episode_starts(t: Transitions) -> np.ndarray:
