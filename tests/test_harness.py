@@ -25,6 +25,9 @@ from verify.reference import ReferenceField, agent_orbits
 from verify.sampling import PJAPConfig, importance_weights, init_sampler, pjap_priority, sample
 
 TWIN_DATA = Normal([0.6124, 0.6124], [0.3, 0.3])
+# One Twin Peaks setting shared by several tests: the trainer is compiled once for it (and
+# for each estimator swapped in), and the honest result is computed once (fixture below).
+TWIN_RUN = dict(seeds=32, steps=600, lr=0.02, dataset_size=500)
 FOUR_WELLS = Game("-(x^2 - 1)^2 - (y^2 - 1)^2 + x*y")
 
 
@@ -36,8 +39,13 @@ def _half_step(reward, theta, rows, weights):
     return 0.5 * brud_gradient(reward, theta, rows, weights)
 
 
-def test_twin_peaks_brud_fixed_point_is_confirmed_for_the_finite_dataset():
-    r = verify_game(twin_peaks(), TWIN_DATA, seeds=32, steps=600, lr=0.02, dataset_size=500)
+@pytest.fixture(scope="module")
+def twin_honest():
+    return verify_game(twin_peaks(), TWIN_DATA, **TWIN_RUN)
+
+
+def test_twin_peaks_brud_fixed_point_is_confirmed_for_the_finite_dataset(twin_honest):
+    r = twin_honest
     assert r.status == "passed" and r.passed and r.mode == "fixed_point"
     assert r.divergent_runs == 0
     (point,) = r.predicted
@@ -52,23 +60,23 @@ def test_twin_peaks_brud_fixed_point_is_confirmed_for_the_finite_dataset():
 
 
 def test_a_wrong_prediction_fails():
-    r = verify_game(twin_peaks(), TWIN_DATA, seeds=16, steps=600, lr=0.02, dataset_size=500,
+    r = verify_game(twin_peaks(), TWIN_DATA, **TWIN_RUN,
                     predicted=[(0.6124, 0.6124)])  # the true peak, not BRUD's point
     assert r.status == "failed" and not r.passed
     assert any("no predicted attractor" in why for why in r.reasons)
     assert "tolerance" not in r.summary()  # no run in the basin: no finite tolerance to show
 
 
-@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=games_with_stable_brud_fixed_point())
 def test_property_linear_fields_land_on_the_predicted_stable_point(case):
     game, data = case
-    r = verify_game(game, data, seeds=16, steps=800, lr=0.01, dataset_size=300)
+    r = verify_game(game, data, seeds=16, steps=400, lr=0.02, dataset_size=300)
     assert r.divergent_runs == 0
     assert r.status == "passed", r.summary()
 
 
-@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=games_with_nonlinear_brud_field(), fraction=st.sampled_from([0.6, 0.95, 1.15]))
 def test_property_cubic_fields_near_the_stability_limit(case, fraction):
     # lr is a fraction of 2 / h_max, h_max the fastest contraction at any flow-stable point:
@@ -80,7 +88,7 @@ def test_property_cubic_fields_near_the_stability_limit(case, fraction):
     rates = [-ref.polys[i].deriv()(o.values[0]) for i in range(2)
              for o in agent_orbits(ref.polys[i], 1e-3, None) if o.flow_stable]
     lr = fraction * 2 / max(rates)
-    r = verify_game(game, Empirical(dataset), seeds=24, steps=600, lr=lr)
+    r = verify_game(game, Empirical(dataset), seeds=16, steps=400, lr=lr)
     assert r.status != "failed", r.summary()
     if fraction < 1:
         assert r.status == "passed", r.summary()
@@ -251,7 +259,7 @@ def test_an_infinite_tolerance_is_never_a_pass(monkeypatch):
         return points, orbits, targets, notes
 
     monkeypatch.setattr(harness, "_decoupled_predictions", infinite)
-    r = verify_game(twin_peaks(), TWIN_DATA, seeds=8, steps=200, lr=0.02, dataset_size=200)
+    r = verify_game(twin_peaks(), TWIN_DATA, **TWIN_RUN)
     assert r.status == "inconclusive" and not r.passed
     assert any("not finite" in why for why in r.reasons)
     # The occupied basin carries the infinite tolerance and is not passed (the summary drops a
@@ -269,29 +277,25 @@ def _scaled(factor):
     return gradient
 
 
-def test_trajectory_check_catches_a_rate_only_bug_and_names_itself():
+def test_trajectory_check_catches_a_rate_only_bug_and_names_itself(twin_honest):
     # lr 10 % low: the same fixed point, reached more slowly. The end point passes; the path
     # from each start does not match the reference map's path from that start.
-    honest = verify_game(twin_peaks(), TWIN_DATA, seeds=16, steps=300, lr=0.01,
-                         dataset_size=300)
-    assert honest.status == "passed" and honest.details["trajectory"]["passed"] is True
-    slow = verify_game(twin_peaks(), TWIN_DATA, seeds=16, steps=300, lr=0.01,
-                       dataset_size=300, gradient=_scaled(0.9))
+    assert twin_honest.details["trajectory"]["passed"] is True
+    slow = verify_game(twin_peaks(), TWIN_DATA, **TWIN_RUN, gradient=_scaled(0.9))
     assert slow.status == "failed" and slow.details["trajectory"]["passed"] is False
     assert all(b.passed for b in slow.basins if b.runs)  # only the trajectory saw it
     assert [r for r in slow.reasons if r.startswith("trajectory:")]
     assert slow.summary()["details"]["trajectory"]["failed_logs"] > 0
 
 
-def test_a_prediction_slightly_off_fails_with_the_printed_tolerance():
-    # The true point shifted by ~3 basin tolerances (64 runs) but well within one run's
+def test_a_prediction_slightly_off_fails_with_the_printed_tolerance(twin_honest):
+    # The true point shifted by ~3 basin tolerances (32 runs) but well within one run's
     # tolerance: the prediction is held to the basin's tolerance, the one printed.
-    game, data = twin_peaks(), TWIN_DATA
-    r = verify_game(game, data, seeds=64, steps=600, lr=0.02, dataset_size=500)
+    r = twin_honest
     (b,) = [b for b in r.basins if b.runs]
     assert b.prediction_error < 1e-9 and r.status == "passed"
     shift = 3 * b.tolerance
-    off = verify_game(game, data, seeds=64, steps=600, lr=0.02, dataset_size=500,
+    off = verify_game(twin_peaks(), TWIN_DATA, **TWIN_RUN,
                       predicted=[tuple(np.add(b.point, shift / math.sqrt(2)))])
     (ob,) = [x for x in off.basins if x.runs]
     assert off.status == "failed" and ob.error == ob.prediction_error > ob.tolerance
@@ -299,12 +303,11 @@ def test_a_prediction_slightly_off_fails_with_the_printed_tolerance():
     assert ob.tolerance < shift < r.details["per_point"][0]["single_run_tolerance"]
 
 
-def test_the_basin_tolerance_shrinks_with_the_number_of_runs():
+def test_the_basin_tolerance_shrinks_with_the_number_of_runs(twin_honest):
     # A trainer whose every update is biased by a small constant: its runs settle c / h away.
-    # c is chosen so that the shift is ~3 tolerances of the 16-run mean but under one run's
-    # tolerance: dropping "/ count" in the tolerance (4x wider here) would pass it.
-    honest = verify_game(twin_peaks(), TWIN_DATA, seeds=16, steps=600, lr=0.02,
-                         dataset_size=300)
+    # c is chosen so that the shift is ~3 tolerances of the 32-run mean but under one run's
+    # tolerance: dropping "/ count" in the tolerance (5.7x wider here) would pass it.
+    honest = twin_honest
     (b,) = [b for b in honest.basins if b.runs]
     h = -float(np.max(np.linalg.eigvals(
         np.diag([e.real for e in honest.predicted[0].eigenvalues]))))
@@ -313,8 +316,7 @@ def test_the_basin_tolerance_shrinks_with_the_number_of_runs():
     def biased(reward, theta, rows, weights):
         return brud_gradient(reward, theta, rows, weights) + c
 
-    r = verify_game(twin_peaks(), TWIN_DATA, seeds=16, steps=600, lr=0.02, dataset_size=300,
-                    gradient=biased)
+    r = verify_game(twin_peaks(), TWIN_DATA, **TWIN_RUN, gradient=biased)
     assert r.status == "failed"
     assert any(why.startswith("basin") for why in r.reasons), r.reasons
     single = honest.details["per_point"][0]["single_run_tolerance"]

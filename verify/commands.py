@@ -336,7 +336,7 @@ def _train_online(game, size: int, args: argparse.Namespace, keys, theta0,
         jax.jit(jax.vmap(advance, in_axes=(0, None))), jax.jit(jax.vmap(init))(keys, theta0),
         starts, size_logs, config.log_every, progress)
     th0 = np.asarray(theta0)
-    reward0 = np.asarray(reward_function(game)(theta0))
+    reward0 = np.asarray(jax.jit(reward_function(game))(theta0))  # jit: one compile, not per op
     traj = Trajectory(np.concatenate([th0[:, None], policy], axis=1),  # type: ignore[arg-type]
                       np.concatenate([reward0[:, None], rew], axis=1),  # type: ignore[arg-type]
                       dist)

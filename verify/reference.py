@@ -148,8 +148,12 @@ class ReferenceField:
             return np.diag([self.polys[i].deriv()(theta[i]) for i in range(self.n)])
         return _central(self.field, theta)
 
-    def jacobian_many(self, thetas: np.ndarray) -> np.ndarray:
-        """:meth:`jacobian` at many points ``(K, n) -> (K, n, n)`` (one vectorised pass)."""
+    def jacobian_many(self, thetas: np.ndarray, scale: np.ndarray | None = None) -> np.ndarray:
+        """:meth:`jacobian` at many points ``(K, n) -> (K, n, n)`` (one vectorised pass).
+
+        ``scale`` ``(K, n)``: for a coupled field, the central-difference step is at least
+        this (the SGD spread about the point): an L1 PJAP field has a kink at every data row,
+        so the slope SGD feels is the one averaged over its spread, not the pointwise one."""
         thetas = np.asarray(thetas, dtype=np.float64)
         k, n = thetas.shape
         if self.decoupled:
@@ -158,6 +162,8 @@ class ReferenceField:
                 out[:, i, i] = self.polys[i].deriv()(thetas[:, i])
             return out
         h = 6e-6 * (1.0 + np.abs(thetas))                                    # (K, n)
+        if scale is not None:
+            h = np.maximum(h, np.nan_to_num(scale, nan=0.0, posinf=0.0))
         shift = np.eye(n)[None] * h[:, :, None]                              # (K, n, n)
         plus = self.field_many((thetas[:, None] + shift).reshape(-1, n)).reshape(k, n, n)
         minus = self.field_many((thetas[:, None] - shift).reshape(-1, n)).reshape(k, n, n)
@@ -342,7 +348,8 @@ def reference_map(ref: ReferenceField, starts: np.ndarray, steps: int, lr: float
             if noisy:
                 safe = np.where(np.isfinite(theta), theta, 0.0)
                 drift = ref.field_many(safe)
-                m = eye[None] + lr * ref.jacobian_many(safe)
+                m = eye[None] + lr * ref.jacobian_many(
+                    safe, np.sqrt(np.maximum(cov[:, range(n), range(n)], 0.0)))
                 s2, is_bias = ref.noise_many(safe, batch)
                 q = lr * lr * s2 / batch
                 extra = lr * np.linalg.norm(is_bias, axis=1)

@@ -43,6 +43,7 @@ MAX_BOX_FRACTION = 0.05
 # alarm probability spread over its log points (Bonferroni).
 TRAJECTORY_RUNS = 64
 TRAJECTORY_FAMILY_P = 1e-4
+TRAJECTORY_PERSISTENCE = 3  # consecutive failing log points needed for a failure
 # Largest linearised SGD spread (sd) along a reference path, relative to 1 + |path|, for which
 # the trajectory check trusts the linear noise model for that run.
 LINEAR_NOISE_LIMIT = 0.05
@@ -382,7 +383,7 @@ def _basin_check(targets: list[Target], final: np.ndarray, last: np.ndarray, ski
             reasons.append(f"basin {where}: the derived tolerance {tol:.3g} exceeds "
                            f"{MAX_BOX_FRACTION:g} of the clip box's width {box_width:g} (the "
                            "point is too close to a wall for the linear noise model)")
-        elif near_wall:
+        elif near_wall and gap_to_wall is not None:
             details["tolerance_too_wide"] = True
             reasons.append(f"basin {where}: the SGD noise reaches the clip box's wall "
                            f"({float(np.min(gap_to_wall[interior])):.3g} away), which truncates "
@@ -571,8 +572,19 @@ def _trajectory_check(policy: np.ndarray, run: MapRun, compare: np.ndarray) -> d
     ratio = stat / limit
     worst = int(np.nanargmax(np.where(np.isfinite(ratio), ratio, np.inf)))
     mean_gap = np.linalg.norm(gap.mean(axis=0), axis=1)
+    # A failure must persist over TRAJECTORY_PERSISTENCE consecutive log points. Heavy-tailed
+    # minibatch noise (PJAP's rare far rows, e.g. 9-sigma kicks at alpha 16) makes one log
+    # point of one run an outlier, and such a kick decays within a log interval where the
+    # map contracts fast; where it contracts slowly the logs average many steps (Gaussian
+    # again). A wrong rate or schedule moves the path over a whole stretch of the transient.
+    over = ~(stat <= limit)
+    run_length = np.zeros(n_logs, int)
+    for t in range(n_logs):
+        run_length[t] = (run_length[t - 1] + 1 if t else 1) if over[t] else 0
+    persistent = bool(np.any(run_length >= TRAJECTORY_PERSISTENCE))
     return {
-        "passed": bool(np.all(stat <= limit)),
+        "passed": not persistent,
+        "longest_failing_stretch": int(run_length.max(initial=0)),
         "compared_runs": int(idx.size), "log_points": n_logs, "degrees_of_freedom": dof,
         "family_p": TRAJECTORY_FAMILY_P, "limit": limit,
         "worst_log": worst + 1, "worst_statistic": float(stat[worst]),
@@ -580,5 +592,5 @@ def _trajectory_check(policy: np.ndarray, run: MapRun, compare: np.ndarray) -> d
         "worst_rms_sd": float(math.sqrt(np.mean(var[:, worst][np.isfinite(var[:, worst])]))
                               if np.isfinite(var[:, worst]).any() else math.nan),
         "unjudged_entries": int(np.sum(~np.isfinite(var))), "unjudged_runs": unjudged,
-        "failed_logs": int(np.sum(~(stat <= limit))),
+        "failed_logs": int(np.sum(over)),
     }
