@@ -24,13 +24,7 @@ from brud_analysis.pjap import (
     pjap_jacobian,
 )
 from paper_checks.claims import Context, Outcome, claim, fmt, must_derive
-from paper_checks.numeric import (
-    Runs,
-    cached_offline,
-    exact_moment_dataset,
-    offline_sweep,
-    seeds_inits,
-)
+from paper_checks.numeric import Runs, cached_offline, exact_moment_dataset, seeds_inits
 
 PAPER = {"A": 1, "B": 4, "C": 5}
 A_DAG = float(np.sqrt(3 / 8))
@@ -155,37 +149,34 @@ def _sweep_grid(ctx: Context) -> tuple[list[float], list[float], list[float], li
        paper_value="consistently finds the solution",
        refuted_if=('for every (alpha, eps) of the sweep, some data spread has fewer than half of '
                    'the PJAP runs ending within 0.05 of a peak (best setting below 95% but at '
-                   'least half: partly)'))
+                   'least half: partly). Two stages (full mode): every setting is run with 2 '
+                   'seeds per start (18 runs per spread); only an (alpha, eps) with at least '
+                   'half solved at every spread is re-run with 8 seeds per start (72 runs), and '
+                   'its verdict uses those. Power: an (alpha, eps) that truly solves 95% is '
+                   'dropped at stage 1 with probability < 1e-6, one that solves 70% with ~2% '
+                   '(then partly may read refuted)'))
 def check_consistency(ctx: Context) -> Outcome:
-    from verify import harness, sampling
     game = twin_peaks(**PAPER)
     alphas, epss, stds, inits = _sweep_grid(ctx)
-    table, failures = [], []
-    worst: dict[tuple[float, float], float] = {}  # (alpha, eps) -> min over stds
-    seeds = 2 if ctx.quick else 8
-    grid = list(itertools.product(stds, alphas, epss))
-    # every setting of the sweep in one compiled, vectorised call (same seeds in each)
-    runs = ctx.cached("sweep", lambda: offline_sweep(
-        game, np.stack([fig5_dataset(std) for std, _, _ in grid]),
-        [(alpha, eps) for _, alpha, eps in grid], seeds_inits(inits, seeds), steps=ctx.steps,
-        lr=0.05, pjap=sampling.PJAPConfig(alpha=0.0, eps=0.0)))
-    for (std, alpha, eps), run in zip(grid, runs, strict=True):
-        pj = sampling.PJAPConfig(alpha=alpha, eps=eps)
-        data = fig5_dataset(std)
-        pred = [p for p in harness.predict_fixed_points(game, Empirical(data), pj) if p.stable]
-        pred_gap = min((float(_peak_gap(np.array(p.point))) for p in pred), default=np.nan)
-        gaps = _peak_gap(run["policy"][:, -1])
-        finite = np.isfinite(gaps)
-        solved = float(np.mean(finite & (gaps < SOLVED_TOL)))
-        row = {"std": std, "alpha": alpha, "eps": eps, "solved fraction": solved,
-               "predicted stable points": [fmt(p.point, 3) for p in pred],
-               "predicted gap to peak": fmt(pred_gap, 3),
-               "median trained gap": fmt(float(np.nanmedian(gaps)), 3)}
-        table.append(row)
-        worst[(alpha, eps)] = min(worst.get((alpha, eps), 1.0), solved)
-        if solved < CONSISTENT:
-            failures.append(f"std {std}, alpha {alpha}, eps {eps}: {solved:.0%} solved "
-                            f"(predicted gap {pred_gap:.3f})")
+    table: list[dict[str, Any]] = []
+    failures: list[str] = []
+    # Stage 1 (all settings, 2 seeds per start) decides which (alpha, eps) can be the best;
+    # stage 2 (8 seeds per start, full mode) measures those: most of the sweep fails at some
+    # spread by far (0-10% solved), and its 72-run estimates cost 2/3 of the claim's CPU.
+    stage1 = _sweep_stage(ctx, game, list(itertools.product(alphas, epss)), stds, inits, 2)
+    worst = {pair: min(row["solved fraction"] for row in rows) for pair, rows in stage1.items()}
+    final = dict(stage1)
+    if not ctx.quick:
+        keep = [pair for pair, w in worst.items() if w >= 0.5]
+        final.update(_sweep_stage(ctx, game, keep, stds, inits, 8))
+        worst = {pair: min(row["solved fraction"] for row in rows)
+                 for pair, rows in final.items()}
+    for rows in final.values():
+        table.extend(rows)
+        failures.extend(f"std {r['std']}, alpha {r['alpha']}, eps {r['eps']}: "
+                        f"{r['solved fraction']:.0%} of {r['runs']} solved (predicted gap "
+                        f"{r['predicted gap to peak']})"
+                        for r in rows if r["solved fraction"] < CONSISTENT)
     # The paper's hyper-parameters are not stated: the claim holds if *some* (alpha, eps)
     # finds the solution on every dataset spread.
     (best_alpha, best_eps), best = max(worst.items(), key=lambda kv: kv[1])
@@ -201,6 +192,37 @@ def check_consistency(ctx: Context) -> Outcome:
             "BRUD's (wider data, smaller alpha: larger bias), and with an eps floor a large "
             "alpha falls back towards BRUD; failing settings: " + "; ".join(failures[:6])
             + (f" (+{len(failures) - 6} more)" if len(failures) > 6 else ""))
+
+
+def _stable_predictions(harness: Any, game: Any, data: np.ndarray, pj: Any) -> list:
+    return [p for p in harness.predict_fixed_points(game, Empirical(data), pj) if p.stable]
+
+
+def _sweep_stage(ctx: Context, game: Any, pairs: list[tuple[float, float]], stds: list[float],
+                 inits: list[tuple], seeds: int
+                 ) -> dict[tuple[float, float], list[dict[str, Any]]]:
+    """One stage of the consistency sweep: per (alpha, eps), one table row per spread."""
+    from verify import harness, sampling
+
+    out: dict[tuple[float, float], list[dict[str, Any]]] = {}
+    for (alpha, eps), std in itertools.product(pairs, stds):
+        pj = sampling.PJAPConfig(alpha=alpha, eps=eps)
+        data = fig5_dataset(std)
+        pred = ctx.cached(f"sweep-pred-{std}-{alpha}-{eps}", functools.partial(
+            _stable_predictions, harness, game, data, pj))
+        pred_gap = min((float(_peak_gap(np.array(p.point))) for p in pred), default=np.nan)
+        # one compiled trainer serves every (alpha, eps); one call per setting keeps its
+        # (runs x dataset) priorities in cache (the whole sweep in one call ran slower)
+        run = cached_offline(ctx, f"sweep-{std}-{alpha}-{eps}-{seeds}", game, data,
+                             seeds_inits(inits, seeds), steps=ctx.steps, lr=0.05, pjap=pj)
+        gaps = _peak_gap(run["policy"][:, -1])
+        solved = float(np.mean(np.isfinite(gaps) & (gaps < SOLVED_TOL)))
+        out.setdefault((alpha, eps), []).append({
+            "std": std, "alpha": alpha, "eps": eps, "solved fraction": solved,
+            "runs": len(gaps), "predicted stable points": [fmt(p.point, 3) for p in pred],
+            "predicted gap to peak": fmt(pred_gap, 3),
+            "median trained gap": fmt(float(np.nanmedian(gaps)), 3)})
+    return out
 
 
 @claim("pjap.closed_form", "beyond the paper (docs/theory.md#the-pjap-field)",

@@ -25,7 +25,35 @@ if os.environ.get("CI"):
 FORK_HEAVY = ("test_cli_fuzz.py",)
 
 
+# The fast tier for the edit-test loop (`make test-fast`, i.e. `pytest -m "not slow"`, under
+# a minute on 2 cores): every test but the slow ones. Slow = more than ~1.5 s of CPU each, as
+# measured with BRUD_TEST_CPU_LOG below: whole files here (`-m "not slow"` then does not even
+# import them: their imports of JAX, MuJoCo, Jupyter are much of the collection time), single
+# tests in SLOW_TESTS (by node id, without parameters) or marked @pytest.mark.slow in their
+# file. `make test` runs everything.
+SLOW_FILES = frozenset({
+    "test_animation.py", "test_cli_fuzz.py", "test_docs.py", "test_harness.py",
+    "test_json_vocabulary.py", "test_mutations.py", "test_notebooks.py", "test_paper_checks.py",
+    "test_plots_verify.py", "test_polygames.py", "test_types.py", "test_verify_commands.py",
+})
+SLOW_PREFIXES = ("test_halfcheetah_",)
+SLOW_TESTS: frozenset[str] = frozenset()
+
+
+def _slow_file(name: str) -> bool:
+    return name in SLOW_FILES or name.startswith(SLOW_PREFIXES)
+
+
+def pytest_ignore_collect(collection_path, config):
+    if config.getoption("markexpr", "") == "not slow" and _slow_file(collection_path.name):
+        return True
+    return None
+
+
 def pytest_collection_modifyitems(items: list) -> None:
+    for item in items:
+        if _slow_file(item.path.name) or item.nodeid.split("[")[0] in SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)
     items.sort(key=lambda item: item.path.name not in FORK_HEAVY)  # stable: otherwise as found
 
 
