@@ -35,6 +35,27 @@ finite never passes anything.
 * Finite data. The prediction is for the dataset actually used; the population prediction's
   distance is reported separately (``finite_data_shift``, expected size ``s / (h sqrt(N))``).
 
+* One tolerance per basin. The basin's error is the larger of (runs' mean vs the reference's
+  mean) and (how far the reference map moves from the predicted point itself over the horizon:
+  zero for an exact prediction); both are held to the basin's tolerance, the one printed.
+* Trajectory (``details["trajectory"]``). Each run's logged path is compared with the reference
+  map's path from the same start, at every log point: the gap, shrunk by the propagated
+  deterministic terms, standardised by the linearised SGD variance propagated along that path
+  (``P <- M P M^T + lr^2 s^2 / B``), summed over runs and agents: chi-square at each log point,
+  Bonferroni over the log points, and a failure must last 3 consecutive log points (heavy-tailed
+  batch noise makes isolated outliers). Rate, schedule and weighting bugs that leave the end
+  point alone fail here, with ``trajectory:`` in the reason. Runs where the linear model cannot
+  hold (spread > 5 % of the path's scale, period-2 phases, past a period doubling) are left out.
+* Clip walls. A basin tolerance above 5 % of the box's width, or an interior point whose noise
+  reaches a wall (truncated noise), is ``inconclusive`` with the reason, never a pass.
+* Incomplete predictions. The PJAP search (multi-start Newton, not certified) and maps past a
+  period doubling without a predicted stable orbit may miss attractors: runs that end near no
+  prediction *and whose reference does too* make the result ``inconclusive``, not ``failed``
+  (a run whose own reference reached a predicted point but which did not is still a failure).
+* ``passed`` with no point compared (every run diverges where the reference does) is labelled
+  ``passed (all runs diverge, as predicted)`` (:attr:`VerificationResult.verdict`) and carries
+  ``compared_points: 0``.
+
 Games with no stable attractor are checked in "drift" mode: the mean final policy must match the
 reference map's from the same starts within ``z`` standard errors of the mean gap (from the
 spread of the independent runs; fewer than 8 comparable runs is inconclusive) plus float32
