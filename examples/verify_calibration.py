@@ -68,14 +68,21 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=16)
     parser.add_argument("--steps", type=int, default=400)
     parser.add_argument("--output", help="write every record as JSON (atomically)")
+    parser.add_argument("--part", default="0/1", help="K/P: run only draws K, K+P, ... (the "
+                        "same draws in every process: P processes share one calibration)")
     args = parser.parse_args()
+    part, parts = (int(v) for v in args.part.split("/"))
     records: list[dict] = []
+    drawn = [0]
 
     @settings(max_examples=args.cases, deadline=None, database=None, derandomize=True,
               phases=[Phase.generate], suppress_health_check=list(HealthCheck))
     @given(case=CASES, fraction=st.sampled_from([0.3, 0.6, 0.9, 1.1, 1.3]), pjap=PJAPS,
            clip=CLIPS, seed=st.integers(0, 1000))
     def one(case, fraction, pjap, clip, seed):
+        drawn[0] += 1
+        if (drawn[0] - 1) % parts != part:
+            return
         game, data = case
         dataset = np.asarray(sample_dataset(jax.random.key(seed), data, 300))
         ref = ReferenceField(game, dataset)  # the uniform BRUD field: rates and roots
@@ -104,8 +111,9 @@ def main() -> None:
                           compared_points=r.compared_points,
                           trajectory_passed=trajectory.get("passed"))
         record["seconds"] = round(time.perf_counter() - start, 1)
+        record["draw"] = drawn[0]
         records.append(record)
-        print(f"{len(records):3d} {record['status']:12s} {record['mode']:11s} lr={lr:.4g} "
+        print(f"{drawn[0]:3d} {record['status']:12s} {record['mode']:11s} lr={lr:.4g} "
               f"clip={clip} pjap={pjap is not None} R = {game.reward}", flush=True)
         if record["status"] != "passed":
             print("    " + json.dumps(record, default=str), flush=True)

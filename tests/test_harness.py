@@ -364,3 +364,12 @@ def test_a_missed_attractor_of_an_uncertified_search_is_inconclusive(monkeypatch
                     pjap=PJAPConfig(alpha=16.0, eps=1e-3))
     assert r.status == "inconclusive", r.summary()
     assert any("not certified" in why for why in r.reasons)
+
+
+def test_noise_reaching_a_wall_from_inside_is_inconclusive():
+    # The BRUD point lies 1e-3 inside the wall: the SGD spread (~1e-2) is cut by the wall,
+    # which shifts the runs' mean inwards; the linear noise model cannot judge that.
+    rows = _rows_with_wall_point(-1e-3)
+    r = verify_game(twin_peaks(), Empirical(rows), seeds=16, steps=600, lr=0.02, clip=0.5)
+    assert r.status == "inconclusive", r.summary()
+    assert any("noise reaches the clip box's wall" in why for why in r.reasons)

@@ -327,8 +327,8 @@ def _train_online(game, size: int, args: argparse.Namespace, keys, theta0,
                           lr=args.lr, clip=args.clip, log_every=_divisor(args.steps))
     init, advance, final_buffer = make_online_train(game, config).chunks  # type: ignore[attr-defined]
     n_logs = config.steps // config.log_every
-    # ~1e7 (runs x updates x batch rows) per chunk: about a second of CPU
-    fit = max(1, int(1e7 // (len(keys) * config.log_every * config.updates_per_step
+    # ~2e6 (runs x updates x batch rows) per chunk: well under a second of CPU
+    fit = max(1, int(2e6 // (len(keys) * config.log_every * config.updates_per_step
                              * config.batch_size)))
     size_logs = max(d for d in range(1, n_logs + 1) if n_logs % d == 0 and d <= fit)
     starts = np.arange(n_logs, dtype=np.uint32) * np.uint32(config.log_every)
@@ -358,7 +358,9 @@ def _online_row(size: int, traj, buffers) -> dict[str, Any]:
 
 
 def _divisor(steps: int, points: int = 200) -> int:
-    every = max(1, steps // points)
+    # at most 250 env steps per log (a chunk is >= 1 log: Ctrl-C lands within ~a second)
+    # unless that makes more than 2000 logs
+    every = max(1, steps // 2000, min(steps // points, 250))
     while steps % every:
         every -= 1
     return every
