@@ -13,11 +13,21 @@ load="${1:-10}"
 python="${PYTHON:-$repo/.venv/bin/python}"
 [[ -x "$python" ]] || python=python3
 pids=()
-stop_load() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
+stop_load() { for pid in "${pids[@]}"; do kill -- "$pid" 2>/dev/null || true; done; }
 trap stop_load EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 for _ in $(seq "$load"); do
     sh -c 'while :; do :; done' &
     pids+=("$!")
 done
 echo "load: $load CPU-bound processes on $(nproc) cores; snippets at nice 15"
-"$python" "$repo/scripts/readme_snippets.py" run --nice 15 "$@"
+# In the background and waited for, so that Ctrl-C or a TERM (timeout) ends it and the load at
+# once; in its own process group (same session: the same autogroup as the load, so nice 15
+# counts against it) so that the snippet it runs ends with it.
+set -m
+"$python" "$repo/scripts/readme_snippets.py" run --nice 15 "$@" &
+runner=$!
+set +m
+pids+=("-$runner")
+wait "$runner"
