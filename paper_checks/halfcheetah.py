@@ -243,10 +243,10 @@ def check_fig6(ctx: Context) -> Outcome:
 
 ALIGNMENT_REFUTED_IF = (
     "with matched arms at a pair's stated minimum (MINIMUM) on both datasets: PJAP's final "
-    "policy distance is lower than uniform sampling's (Holm-adjusted exact Mann-Whitney p < "
-    "0.05) while its final BRUD alignment is not higher (median difference <= 0), or its "
-    "alignment is higher (p < 0.05) while its policy distance is not lower. Less evidence: "
-    "inconclusive")
+    "policy distance differs from uniform sampling's (Holm-adjusted exact Mann-Whitney p < "
+    "0.05) while its final BRUD alignment does not move the opposite way (lower distance with "
+    "median alignment difference <= 0, or higher distance with >= 0), or its alignment is "
+    "higher (p < 0.05) while its policy distance is not lower. Less evidence: inconclusive")
 
 
 def _alignment_rows(summary: dict, uniform: str, pjap: str, key: str) -> dict:
@@ -308,9 +308,11 @@ def check_alignment(ctx: Context) -> Outcome:
                 refuted.append(f"{dataset}: not logged")
                 continue
             closer = d["p_holm"] < 0.05 and d["median_difference"] < 0
+            farther = d["p_holm"] < 0.05 and d["median_difference"] > 0
             aligned = a["p_holm"] < 0.05 and a["median_difference"] > 0
-            if (closer and a["median_difference"] <= 0) or (aligned and
-                                                            d["median_difference"] >= 0):
+            if ((closer and a["median_difference"] <= 0)
+                    or (farther and a["median_difference"] >= 0)
+                    or (aligned and d["median_difference"] >= 0)):
                 refuted.append(dataset)
             both.append(closer and aligned)
     if any("not logged" in r for r in refuted):

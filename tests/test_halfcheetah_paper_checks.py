@@ -116,6 +116,7 @@ def test_bp_prediction_is_inconclusive_below_the_minimum(tmp_path):
     (0.05, 0.05, "confirmed"),  # closer and better aligned on both datasets
     (0.05, -0.05, "refuted"),  # closer, but the BRUD field turned away from the joint one
     (-0.0005, 0.05, "refuted"),  # better aligned while the policy distance is not lower
+    (-0.05, 0.0, "refuted"),  # farther from the data, alignment not lower
     (0.0005, 0.0, "partly"),  # neither moved: not contradicted, not shown
 ])
 def test_alignment_prediction_is_judged_at_the_minimum(tmp_path, closer, align_gain, status):
