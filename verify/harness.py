@@ -384,6 +384,10 @@ def verify_game(
                        "reference map's (starts near a basin boundary) are excluded")
     excluded = mismatch
 
+    # Every attractor predicted? Certified for the decoupled field's exact 1-D analysis and for
+    # points the caller gives (a run elsewhere refutes them); not for the multi-start PJAP
+    # search, nor past a period doubling with no stable orbit predicted.
+    search_complete = not own or (ref.decoupled and not beyond_period_two)
     if targets:
         mode = "fixed_point"
         # Where the reference map goes from each predicted point itself (an exact prediction
@@ -398,7 +402,7 @@ def verify_game(
             targets, final, policy[:, -1], divergent | excluded, run, n_ref, m_tail, details,
             lambda idx: path_variance(ref, inits[idx], steps, lr, batch_size, every, m_tail)[0],
             residual=residual, box_width=None if clip is None else 2 * clip,
-            search_complete=not own or (ref.decoupled and not beyond_period_two),
+            search_complete=search_complete,
             rest_distance=lambda x: _newton_distance(ref, x, clip))
         failed |= check_failed
         reasons += check_reasons
@@ -418,7 +422,7 @@ def verify_game(
         failed |= drift_failed
         reasons += drift_reasons
         tracking = ok
-        if own and not ref.decoupled and ok.any() and math.isfinite(tolerance):
+        if not search_complete and ok.any() and math.isfinite(tolerance):
             # An uncertified search that found no attractor, while the reference map has come
             # to rest (it moves less than the drift tolerance over the whole tail): missed.
             tail_move = lr * every * m_tail * np.linalg.norm(

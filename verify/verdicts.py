@@ -411,7 +411,24 @@ def _basin_check(targets: list[Target], final: np.ndarray, last: np.ndarray, ski
         details["incomplete_search"] = True
         reasons.append(f"{int(missed.sum())} run(s) ended near no predicted attractor, as did "
                        "their reference map: the prediction is not complete here (inconclusive)")
-    unassigned = int(np.sum(unassigned_mask & ~missed))
+    # Near a wall the noise model does not hold (truncated noise, see the basins above): runs
+    # that missed a target whose noise reaches a wall, or lies on one, are not judged either.
+    walled = np.zeros(seeds, bool)
+    if box_width is not None:
+        half = box_width / 2
+        for k, t in enumerate(targets):
+            reach = Z_SCORE * np.sqrt(t.variance) + t.deterministic
+            if np.any(half - np.abs(t.point) <= reach) or t.single_tol > MAX_BOX_FRACTION * (
+                    box_width):
+                near = np.linalg.norm(np.nan_to_num(final) - t.point, axis=1) <= max(
+                    t.single_tol, float(np.max(reach)))
+                walled |= unassigned_mask & ~missed & (near | (ref_nearest == k))
+    if walled.any():
+        details["tolerance_too_wide"] = True
+        reasons.append(f"{int(walled.sum())} run(s) ended off a predicted point whose SGD noise "
+                       "reaches a wall of the clip box: the linear noise model does not apply "
+                       "there (inconclusive)")
+    unassigned = int(np.sum(unassigned_mask & ~missed & ~walled))
     if unassigned:
         failed = True
         reasons.append(f"{unassigned} run(s) ended near no predicted attractor and away from "
