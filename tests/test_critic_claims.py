@@ -12,7 +12,7 @@ from paper_checks.claims import Context, load_all
 
 def test_registered_with_refuted_if():
     claims = {cid: c for cid, c in load_all().items() if cid.startswith("critic.")}
-    assert len(claims) == 4
+    assert len(claims) == 5
     assert all(len(c.refuted_if) > 20 for c in claims.values())
 
 
@@ -59,3 +59,23 @@ def test_joint_vs_brud_confirmed_when_joint_always_wins(tmp_path, monkeypatch):
     winning = {k: [[(a, a)] if k[1] == "joint" else pts for pts in v] for k, v in honest.items()}
     monkeypatch.setattr(cc, "_sweep", lambda ctx: winning)
     assert cc.check_joint_vs_brud(Context(tmp_path)).status == "confirmed"
+
+
+def _hc_row(cql_r, pjap_r, cql_d, pjap_d, pjap_outcome="settled"):
+    return {"game": "twin peaks", "data": "N(a_dag, 0.5^2)", "ood": "uniform",
+            "cql": {"end": [0, 0], "outcome": "settled", "R": cql_r, "distance": cql_d},
+            "cql+pjap": {"end": [0, 0], "outcome": pjap_outcome, "R": pjap_r,
+                         "distance": pjap_d}}
+
+
+def test_cql_pjap_verdicts_follow_the_rows(tmp_path, monkeypatch):
+    monkeypatch.setattr(cc, "_hc_figure", lambda ctx, rows: "fig.png")
+    good = _hc_row(0.1, 0.5, 0.4, 0.1)
+    monkeypatch.setattr(cc, "_hc_rows", lambda ctx: [good, good])
+    assert cc.check_cql_pjap_halfcheetah(Context(tmp_path)).status == "confirmed"
+    farther = _hc_row(0.1, 0.5, 0.1, 0.4)  # PJAP's end farther from its data
+    monkeypatch.setattr(cc, "_hc_rows", lambda ctx: [good, farther])
+    assert cc.check_cql_pjap_halfcheetah(Context(tmp_path)).status == "refuted"
+    drifts = _hc_row(0.1, 5.0, 0.4, 0.1, "drift")  # a drift is worse whatever R says
+    monkeypatch.setattr(cc, "_hc_rows", lambda ctx: [good, drifts])
+    assert cc.check_cql_pjap_halfcheetah(Context(tmp_path)).status == "partly"
