@@ -156,8 +156,14 @@ def analyse(game, data=None, time_budget: float = 10.0, assumptions=None,
         out["stationary_sets"] = [_set_json(s) for s in st.sets]
         out["has_maximum"] = st.has_maximum
         out["method"] = st.method
-        if not st.has_maximum:
-            out["notes"].append("the game has no maximum")
+        out["complete"], out["incomplete_reasons"] = st.complete, list(st.incomplete_reasons)
+        if st.has_maximum is False:
+            out["notes"].append("the game has no maximum (every stationary point and set "
+                                "found and classified)")
+        elif st.has_maximum is None:
+            out["notes"].append("whether the game has a maximum is not decided: none is "
+                                "certified, and the answer is incomplete (see "
+                                "incomplete_reasons)")
     put_brud_field_moments(out, game, regulariser)
     if data is not None:
         out["data"] = data_json(data)
@@ -174,6 +180,10 @@ def analyse(game, data=None, time_budget: float = 10.0, assumptions=None,
                 fp = regularised_fixed_points(game, data, regulariser, time_budget)
             out["brud_fixed_points"], out["brud_fixed_sets"] = fixed_point_records(fp)
             out["brud_method"] = fp.method
+            if not fp.complete:
+                out["complete"] = False
+                out["incomplete_reasons"] = [*out.get("incomplete_reasons", []),
+                                             *fp.incomplete_reasons]
             if not fp.points and not fp.sets:
                 out["notes"].append("BRUD has no fixed point for these data: the policy drifts")
     return out
@@ -226,6 +236,9 @@ def _print_analysis(out: dict[str, Any]) -> None:
             print(f"  set {_set_text(s)}: {s['kind']}")
     for note in out["notes"]:
         print(f"note: {note}")
+    if "complete" in out:
+        print("complete    yes" if out["complete"] else "complete    NO: "
+              + "; ".join(out.get("incomplete_reasons", [])))
 
 
 def run_analyse(args: argparse.Namespace) -> int:

@@ -1,5 +1,6 @@
 """Higher-order verdicts at a degenerate stationary point: lines through the point, the
-splitting lemma (corank 1) and the lowest homogeneous form of a binary form."""
+splitting lemma (corank 1), the lowest homogeneous form of a binary form, and the
+weighted-homogeneous (Newton polygon) principal part for a zero Hessian."""
 
 from __future__ import annotations
 
@@ -110,8 +111,16 @@ def _higher_order(reward, variables, boxes, inertia, hessian, order: int = 2
     h_exact = sympy.Matrix(hessian).applyfunc(_rational).subs(at)
     if zero == 1:
         return _splitting_lemma(reward, variables, at, h_exact, 2 * max(degree, 2) + 2)
-    if zero == n and n == 2:
-        return _binary_form_test(reward, variables, at)
+    if zero == n:
+        kind, reason = (_binary_form_test(reward, variables, at) if n == 2
+                        else ("undetermined", None))
+        if kind != "undetermined":
+            return kind, reason
+        weighted = _weighted_test(reward, variables[:n], at)
+        if weighted is not None:
+            return weighted, None
+        if reason is not None:
+            return kind, reason
     return "undetermined", (f"Hessian has {zero} zero eigenvalues (corank >= 2): no saddle "
                             "found along lines, no extremum certificate for this corank")
 
@@ -198,3 +207,84 @@ def _binary_form_test(reward, variables, at) -> tuple[str, str | None]:
     if sign_line != at_axis:
         return "saddle", None
     return ("maximum" if at_axis < 0 else "minimum"), None
+
+
+def _weighted_test(reward, variables, at) -> str | None:
+    """Zero Hessian at a rational point: a weighted-homogeneous principal part f_w of
+    f = R(p + x) - R(p) (positive integer weights w, the terms of least weighted degree d).
+    If f_w < 0 away from 0 then p is a strict local maximum (> 0: minimum), since the other
+    terms are O(rho^(d+1)) in the weighted norm rho while |f_w| >= c rho^d; if f_w takes both
+    signs then so does f along the curves t -> t^w x: a saddle. None when no weight decides.
+
+    Definiteness is certified for two shapes: every term of f_w an even monomial (all
+    exponents even) with coefficients of one sign and a pure power of every variable among
+    them; and, for 2 variables, by the signs of f_w(+-1, s) and f_w(0, 1) (every point with
+    x != 0 lies on a weighted orbit through x = +-1) with exact real-root counting. Weights
+    are tried from the pure powers (-x^4 - y^6: w = (3, 2), f_w = f) and, for up to 3
+    variables, all w in {1..6}^n.
+
+    Example:
+        >>> x, y = sympy.symbols("x y")
+        >>> _weighted_test(-x**4 - y**6, (x, y), {x: 0, y: 0})
+        'maximum'
+        >>> _weighted_test(-x**4 - y**6 + x**2 * y**2, (x, y), {x: 0, y: 0}) is None
+        False
+    """
+    n = len(variables)
+    shifted = sympy.expand(reward.subs({v: at[v] + v for v in variables}, simultaneous=True)
+                           - reward.subs(at))
+    terms = sympy.Poly(shifted, *variables).terms()
+    if not terms:
+        return None
+    pure = {}
+    for m, _ in terms:
+        nz = [i for i, e in enumerate(m) if e]
+        if len(nz) == 1:
+            pure[nz[0]] = min(pure.get(nz[0], m[nz[0]]), m[nz[0]])
+    candidates = []
+    if len(pure) == n:
+        lcm = sympy.ilcm(*pure.values())
+        candidates.append(tuple(int(lcm // pure[i]) for i in range(n)))
+    if n <= 3:
+        candidates += [w for w in itertools.product(range(1, 7), repeat=n)
+                       if sympy.igcd(*w) == 1]
+    for w in candidates:
+        degree = min(sum(a * b for a, b in zip(m, w, strict=True)) for m, _ in terms)
+        part = [(m, c) for m, c in terms if sum(a * b for a, b in zip(m, w, strict=True))
+                == degree]
+        verdict = _definite(part, n, variables, w)
+        if verdict is not None:
+            return verdict
+    return None
+
+
+def _definite(part, n: int, variables, w) -> str | None:
+    """maximum / minimum / saddle for a weighted-homogeneous f_w (``part``: its terms) when
+    certified (see :func:`_weighted_test`), else None."""
+    signs = {int(sympy.sign(c)) for _, c in part}
+    # both signs at rational points: a saddle (exact evaluation)
+    values = set()
+    for point in itertools.product((-2, -1, 1, 2), repeat=n):
+        v = sum(c * sympy.Mul(*(sympy.Integer(x) ** e for x, e in zip(point, m, strict=True)))
+                for m, c in part)
+        values.add(int(sympy.sign(v)))
+        if 1 in values and -1 in values:
+            return "saddle"
+    pure = {next(i for i, e in enumerate(m) if e) for m, _ in part
+            if sum(1 for e in m if e) == 1}
+    if len(signs) == 1 and len(pure) == n and all(e % 2 == 0 for m, _ in part for e in m):
+        return "maximum" if signs == {-1} else "minimum"
+    if n == 2:
+        x, y = variables
+        form = sum(c * x**m[0] * y**m[1] for m, c in part)
+        s = sympy.Symbol("s_form")
+        at_axis = sympy.sign(form.subs({x: 0, y: 1}))
+        chart_signs = set()
+        for sx in (1, -1):
+            g = sympy.Poly(form.subs({x: sx, y: s}), s)
+            if g.degree() > 0 and g.count_roots() > 0:
+                return None  # f_w vanishes on an orbit: the principal part does not decide
+            chart_signs.add(int(sympy.sign(g.LC() if g.degree() > 0 else g.as_expr())))
+        if at_axis != 0 and chart_signs == {int(at_axis)}:
+            return "maximum" if at_axis < 0 else "minimum"
+    return None

@@ -142,6 +142,10 @@ def analyse_parametric(game: Game, data: DataModel | None = None,
         out["no_closed_form"] = st.no_closed_form
         out["has_maximum"] = _has_maximum(out["stationary_points"], st.sets, st.no_closed_form)
         out["notes"] += st.notes
+        reasons = [f"no closed form for {f}: give values" for f in st.no_closed_form]
+        reasons += [f"stationary set {{{', '.join(str(e) for e in s)}}} not classified: "
+                    "give values" for s in st.sets]
+        reasons += [n for n in st.notes if "no closed form" in n]
     else:
         st_num = stationary_points(game, time_budget)
         out["method"] = st_num.method
@@ -151,6 +155,7 @@ def analyse_parametric(game: Game, data: DataModel | None = None,
                                    "dimension": s.dimension, "kind": s.kind}
                                   for s in st_num.sets]
         out["has_maximum"] = st_num.has_maximum
+        reasons = list(st_num.incomplete_reasons)
     put_brud_field_moments(out, game, regulariser)
     if data is not None:
         from brud_analysis.cli_options import data_json
@@ -164,6 +169,9 @@ def analyse_parametric(game: Game, data: DataModel | None = None,
             out["brud_fixed_points"] = [fixed_point_json(p) for p in fp.points]
             out["brud_fixed_points_per_agent"] = [_agent_entry(a) for a in fp.per_agent]
             out["notes"] += fp.notes
+            reasons += [f"BRUD fixed points of agent {a.agent}: no closed form for "
+                        f"{', '.join(str(f) for f in a.no_closed_form)}: give values"
+                        for a in fp.per_agent if a.no_closed_form]
         else:
             from brud_analysis.regularisers import regularised_fixed_points
 
@@ -174,6 +182,8 @@ def analyse_parametric(game: Game, data: DataModel | None = None,
                 {**_numeric_entry(p.point, p.exact), "stable": p.stable,
                  "stable_if": str(sympy.sympify(bool(p.stable))) if p.stable is not None
                  else "degenerate"} for p in fp_num.points]
+            reasons += fp_num.incomplete_reasons
+    out["complete"], out["incomplete_reasons"] = not reasons, reasons
     return out
 
 
@@ -333,6 +343,10 @@ def print_parametric(out: dict[str, Any], latex: bool = False) -> None:
                   "the agents' roots; --json lists them)")
     for note in out["notes"]:
         print(("% " if latex else "") + f"note: {note}")
+    if "complete" in out:
+        print(("% " if latex else "") + ("complete    yes" if out["complete"] else
+                                         "complete    NO: " + "; ".join(
+                                             out["incomplete_reasons"])))
 
 
 # ------------------------------------------------------------------------------ CLI

@@ -119,15 +119,20 @@ def classify_hessian(eigenvalues: Sequence[complex] | np.ndarray, flat_direction
 def is_stable(eigenvalues: Sequence[complex] | np.ndarray) -> bool | None:
     """Stability of a fixed point of the flow d theta/dt = g(theta) from Jacobian eigenvalues.
 
-    True if every real part is negative, False if one is positive, None (degenerate) otherwise.
+    True if every real part is negative, False if one is positive, None (degenerate) otherwise:
+    a real part within ``ZERO_TOL`` of the largest magnitude counts as zero (a centre, +-i, is
+    not asymptotically stable: None).
 
     Example:
         >>> is_stable([-1.0, -2.0]), is_stable([1.0, -2.0]), is_stable([0.0, -1.0])
         (True, False, None)
+        >>> print(is_stable([1j, -1j]))
+        None
     """
     values = np.asarray(eigenvalues, dtype=complex)
     re = values.real
-    zero = _is_zero(values)
+    # the real parts decide, relative to the largest magnitude (not |lambda|: +-i is not zero)
+    zero = np.abs(re) <= ZERO_TOL * max(1.0, float(np.abs(values).max(initial=0.0)))
     if np.any(re[~zero] > 0):
         return False
     if np.any(zero):

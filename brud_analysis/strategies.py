@@ -278,3 +278,73 @@ def structured_stationary_sets(draw) -> tuple[Game, sympy.Expr, sympy.Expr, froz
     scale = sympy.Integer(10) ** draw(st.integers(-9, 9))
     game = Game(sympy.expand(scale * h**m * g), agents=["x", "y", "z"])
     return game, sympy.expand(h), g, kinds
+
+
+@st.composite
+def sets_with_isolated_points(draw, n_agents: int | st.SearchStrategy[int] | None = None
+                              ) -> tuple[Game, list[tuple[tuple[float, ...], str]]]:
+    """(game, isolated stationary points with their kinds) for a game with a stationary line
+    through the origin and isolated points beside it (the shape of the benchmark's 4-agent game
+    #1), known by construction, in 3-5 agents.
+
+    In coordinates (y, t), y in R^(n-1): R = w(t) q(y) + r(y), q = sum d_i y_i^2 / 2,
+    r = sum e_i y_i^4 / 4 (all e_i of one sign), w(t) = t^2 - k or t^3 - 3 p^2 t + k. Every term
+    vanishes to order 2 on the line y = 0, which is stationary. Off it the gradient vanishes
+    exactly where w'(t) = 0 and, for each i, y_i = 0 or y_i^2 = -w(t) d_i / e_i (q = 0 would
+    need sum over the support of d_i^2 / e_i = 0, impossible with one sign of e). There the
+    Hessian is diagonal: -2 w d_i (y_i != 0), w d_i (y_i = 0) and q w'' (t): its signs give
+    the kinds. Then x = A^-1 (y, t) for a random unimodular integer matrix A, so that no
+    Groebner basis element factors along the pieces.
+
+    Example:
+        >>> game, points = sets_with_isolated_points().example()
+        >>> 3 <= game.n_agents <= 5 and all(len(p) == game.n_agents for p, _ in points)
+        True
+    """
+    if n_agents is None:
+        n_agents = st.integers(3, 5)
+    n = draw(n_agents) if isinstance(n_agents, st.SearchStrategy) else n_agents
+    k = n - 1
+    e_sign = draw(st.sampled_from([-1, 1]))
+    e = [e_sign * draw(st.sampled_from([1, 2])) for _ in range(k)]
+    d = [draw(st.sampled_from([-2, -1, 1, 2])) for _ in range(k)]
+    ys = sympy.symbols(f"y0:{k}")
+    t = sympy.Symbol("t")
+    if n == 3 and draw(st.booleans()):
+        p = draw(st.integers(1, 2))
+        c = draw(st.integers(-3, 3).filter(lambda c: abs(c) != 2 * p**3))
+        w = t**3 - 3 * p**2 * t + c
+        taus = [p, -p]
+    else:
+        w = t**2 - draw(st.integers(-3, 3).filter(lambda c: c != 0))
+        taus = [0]
+        # at most two coordinates with y_i != 0 at t = 0 (at most 8 points: the exact solve
+        # of 80 points in 5 agents takes longer than the default budget)
+        d[2:] = [abs(di) * int(sympy.sign(w.subs(t, 0) * e_sign)) for di in d[2:]]
+    q = sum(sympy.Rational(di, 2) * y**2 for di, y in zip(d, ys, strict=True))
+    r = sum(sympy.Rational(ei, 4) * y**4 for ei, y in zip(e, ys, strict=True))
+    a = sympy.eye(n)
+    for _ in range(draw(st.integers(2, 2 * n))):  # elementary integer row operations
+        i, j = draw(st.permutations(range(n)))[:2]
+        a[i, :] += draw(st.sampled_from([-1, 1])) * a[j, :]
+    names = [f"a{i + 1}" for i in range(n)]
+    xs = sympy.symbols(names, real=True)
+    yt = a * sympy.Matrix(xs)
+    reward = sympy.expand((w * q + r).xreplace(dict(zip((*ys, t), yt, strict=True))))
+    a_inv = a.inv()
+    points = []
+    for tau in taus:
+        w_tau, w2 = w.subs(t, tau), sympy.diff(w, t, 2).subs(t, tau)
+        choices = [[sympy.Integer(0)] + ([sympy.sqrt(-w_tau * di / ei), -sympy.sqrt(
+            -w_tau * di / ei)] if -w_tau * di / ei > 0 else []) for di, ei in zip(d, e,
+                                                                                    strict=True)]
+        for y in itertools.product(*choices):
+            if all(v == 0 for v in y):
+                continue  # on the line
+            q_y = q.xreplace(dict(zip(ys, y, strict=True)))
+            diag = [-2 * w_tau * di if v != 0 else w_tau * di for di, v in zip(d, y, strict=True)]
+            signs = {int(sympy.sign(h)) for h in [*diag, q_y * w2]}
+            kind = "saddle" if len(signs) > 1 else "maximum" if signs == {-1} else "minimum"
+            x = a_inv * sympy.Matrix([*y, tau])
+            points.append((tuple(float(v) for v in x), kind))
+    return Game(reward, agents=names), points

@@ -223,3 +223,17 @@ def test_known_zero_eigenvalues_need_no_exact_zero_test(monkeypatch):
     point = (Box.from_exact(sympy.cbrt(2)), Box.from_exact(sympy.cbrt(3)))
     assert certified_inertia(H, (x, y), point) is None
     assert certified_inertia(H, (x, y), point, known_zero=1) == (0, 1, 1)
+
+
+def test_a_centre_is_not_asymptotically_stable():
+    """Eigenvalues +-i: zero real parts, linearisation does not decide (issue 23 item 6)."""
+    assert is_stable([1j, -1j]) is None
+    assert is_stable([-1 + 1j, -1 - 1j]) is True and is_stable([1 + 1j, 1 - 1j]) is False
+
+
+def test_a_saddle_with_a_zero_eigenvalue_is_still_a_saddle():
+    """Eigenvalues of both signs make a saddle whatever the zero ones (x^2 - y^2 + z^3: H =
+    diag(2, -2, 0)); the mutation ``if pos and neg and not zero`` turns it "degenerate"."""
+    a = stationary_points(Game("x**2 - y**2 + z**3"))
+    assert [p.kind for p in a.points] == ["saddle"]
+    assert classify_hessian([2.0, -2.0, 0.0]) == "saddle"

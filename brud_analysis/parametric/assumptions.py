@@ -207,13 +207,12 @@ def _slack_substitution(facts: Sequence[sympy.Basic]) -> dict[sympy.Symbol, symp
         strict = isinstance(fact, sympy.StrictGreaterThan | sympy.StrictLessThan)
         e = (fact.lhs - fact.rhs) if gt else (fact.rhs - fact.lhs)
         e = sympy.expand(e.xreplace(subs))
-        choices = [v for v in sorted(e.free_symbols, key=lambda s: natural_key(s.name))
-                   if v not in subs and sympy.Poly(e, v).degree() == 1
-                   and sympy.Poly(e, v).LC().is_number]
-        if not choices:
+        linear = {v: c for v in sorted(e.free_symbols, key=lambda s: natural_key(s.name))
+                  if v not in subs and (c := _linear_coefficient(e, v)) is not None}
+        if not linear:
             continue
-        v = max(choices, key=lambda s: (abs(sympy.Poly(e, s).LC()) == 1, natural_key(s.name)))
-        coeff = sympy.Poly(e, v).LC()
+        v = max(linear, key=lambda s: (abs(linear[s]) == 1, natural_key(s.name)))
+        coeff = linear[v]
         rest = e - coeff * v
         name = v.name if not rest.free_symbols else f"_slack{k}"
         slack = sympy.Symbol(name, positive=True) if strict else sympy.Symbol(name,
@@ -222,6 +221,17 @@ def _slack_substitution(facts: Sequence[sympy.Basic]) -> dict[sympy.Symbol, symp
         subs = {s: sympy.expand(x.xreplace({v: value})) for s, x in subs.items()}
         subs[v] = sympy.expand(value)
     return subs
+
+
+def _linear_coefficient(e: sympy.Expr, v: sympy.Symbol) -> sympy.Expr | None:
+    """The real numeric coefficient of ``v`` when ``e`` is a polynomial of degree 1 in it, else
+    None (also for ``v`` inside a radical such as (K*m)**(2/3), which is no polynomial)."""
+    try:
+        p = sympy.Poly(e, v)
+    except sympy.PolynomialError:
+        return None
+    lc = p.LC()
+    return lc if p.degree() == 1 and lc.is_number and lc.is_real and lc != 0 else None
 
 
 def _tightest_bounds(facts: list[sympy.Basic]) -> list[sympy.Basic]:
@@ -363,6 +373,18 @@ _FLIP = {sympy.StrictGreaterThan: sympy.StrictLessThan, sympy.GreaterThan: sympy
 
 
 def _simplify(assumptions: Assumptions, cond: sympy.Basic) -> sympy.Basic:
+    if (isinstance(cond, sympy.core.relational.Relational)
+            and not isinstance(cond, sympy.Eq | sympy.Ne)
+            and (cond.lhs - cond.rhs).has(sympy.I)):
+        # a non-real expression is never compared: the condition is that it be real, and
+        # its real part compare (unevaluated: Cardano forms grow when evaluated)
+        e = cond.lhs - cond.rhs
+        if sympy.count_ops(e) < 100:  # small: evaluate im(e) and decide its sign if we can
+            imag = sympy.simplify(sympy.im(e))
+            if 0 not in _signs(assumptions, imag):
+                return sympy.false  # never real under the assumptions: never satisfied
+        return sympy.And(sympy.Eq(sympy.im(e, evaluate=False), 0, evaluate=False),
+                         type(cond)(sympy.re(e, evaluate=False), 0, evaluate=False))
     if cond in (sympy.true, sympy.false) or isinstance(cond, bool):
         return sympy.sympify(cond)
     if isinstance(cond, sympy.And | sympy.Or):
@@ -409,14 +431,11 @@ def _isolate(rel: type, e: sympy.Expr) -> sympy.Basic:
     factored, e = e, sympy.expand(e)
     best = None
     for v in sorted(e.free_symbols, key=lambda s: natural_key(s.name)):
-        try:
-            p = sympy.Poly(e, v)
-        except sympy.PolynomialError:
-            continue
-        if p.degree() == 1 and p.LC().is_number and p.LC() != 0:
-            score = (abs(p.LC()) == 1, natural_key(v.name))
+        lc = _linear_coefficient(e, v)
+        if lc is not None:
+            score = (abs(lc) == 1, natural_key(v.name))
             if best is None or score > best[0]:
-                best = (score, v, p.LC())
+                best = (score, v, lc)
     if best is None:
         return rel(factored, 0)
     _, v, k = best

@@ -126,7 +126,12 @@ def univariate_parametric_roots(expr: sympy.Expr, var: sympy.Symbol,
     num = sympy.expand(num)
     if not num.has(var):
         return UnivariateRoots([], [], assumptions.simplify(sympy.Eq(num, 0)), num / den, [])
-    coeff, factor_list = sympy.factor_list(num, var)
+    try:
+        coeff, factor_list = sympy.factor_list(num, var)
+    except (TypeError, sympy.PolynomialError):
+        # SymPy 1.14's factoring fails on some coefficient domains (large rationals with
+        # symbols: 'PolyElement * PolyElement'); then the polynomial is one factor
+        coeff, factor_list = sympy.Integer(1), [(num, 1)]
     content = coeff / den
     factors = []
     for f, mult in factor_list:

@@ -149,7 +149,7 @@ def _solve_chain(chain: list[sympy.Expr], variables: tuple[sympy.Symbol, ...],
             if not solved:
                 return [], f"SymPy found no closed form for the roots of {chain[i]} in {var}"
             for r in roots:
-                if r.real_if is sympy.false:
+                if r.real_if is sympy.false or _never_real(assumptions, r.value):
                     continue
                 nxt.append(({**values, var: _tidy(r.value)}, conds + [r.real_if],
                             exact_c and r.exact_condition))
@@ -158,6 +158,14 @@ def _solve_chain(chain: list[sympy.Expr], variables: tuple[sympy.Symbol, ...],
     for values, conds, exact_c in partial:
         points.append((tuple(values[v] for v in variables), _and(assumptions, conds), exact_c))
     return points, None
+
+
+def _never_real(assumptions: Assumptions, value: sympy.Expr) -> bool:
+    """Whether a (small) closed form is non-real for every parameter value allowed: such a
+    generic solution is dropped, never compared (``(-1)**(1/4)*sqrt(K)/2`` under K > 0)."""
+    if sympy.count_ops(value) >= 100 or value.is_real:
+        return False
+    return 0 not in assumptions.signs(sympy.simplify(sympy.im(value)))
 
 
 def _kind_conditions(game: Game, point: tuple[sympy.Expr, ...], assumptions: Assumptions,

@@ -10,17 +10,24 @@ import sympy
 
 from brud_analysis.algebra.boxes import Box
 from brud_analysis.algebra.groebner import (
+    buchberger,
+    grevlex_context,
+    integer_polys,
+    krull_dimension,
     parse_poly,
 )
 from brud_analysis.algebra.solve.bivariate import _solve_bivariate
 from brud_analysis.algebra.solve.certify import _multistart, _multistart_grid, _with_exact_guess
+from brud_analysis.algebra.solve.components import split_component
 from brud_analysis.algebra.solve.elimination import (
+    _BUCHBERGER_LIMITS,
     _decompose,
     _groebner_eliminants,
     _limited_or_worker,
     _pair_eliminant_roots,
 )
 from brud_analysis.algebra.solve.extension import _overlap, algebraic_atoms
+from brud_analysis.algebra.solve.realsets import real_equations
 from brud_analysis.algebra.solve.samples import (
     _closest_point_samples,
     _real_points_of_thin_curve,
@@ -88,6 +95,14 @@ def _solve_over_extension(exprs, variables, atoms, time_budget):
     return kept, out_sets, f"{method} over QQ({names})"
 
 
+# Isolated points beside a positive-dimensional component are separated from it
+# (:mod:`.components`); a switch so that tests can show what is lost without it.
+SEPARATE_ISOLATED_POINTS = True
+_NOT_SEPARATED = ("isolated points beside this set were not separated from it (no certificate "
+                  "for the set's own equations within the limits): points may be missing, and "
+                  "the set is given by its component's Groebner basis")
+
+
 # ------------------------------------------------------------------------------ public solver
 def solve_polynomial_system(
     equations: Sequence[sympy.Expr], variables: Sequence[sympy.Symbol],
@@ -153,10 +168,21 @@ def solve_polynomial_system(
                     comp_polys = [parse_poly(b, variables) for b in comp_basis]
                     sols += _pair_eliminant_roots(comp_eliminants, variables, comp_polys,
                                                   deadline, squarefree=True)
-                else:
-                    sets.append(StationarySet(tuple(comp_basis), dim))
+                    continue
+                split = (split_component(comp_basis, variables, dim, _BUCHBERGER_LIMITS,
+                                         deadline) if SEPARATE_ISOLATED_POINTS else None)
+                if split is None:
+                    sets.append(StationarySet(tuple(comp_basis), dim,
+                                              incomplete=_NOT_SEPARATED))
+                    continue
+                equations, dim, points = split
+                sols += points
+                if all(st.equations != tuple(equations) for st in sets):
+                    sets.append(StationarySet(tuple(equations), dim))
             real_sets = []
             for st in sets:
+                if not _to_real_equations(st, variables):
+                    continue  # the real step proved: no real point
                 closest = _closest_point_samples(st.equations, variables, st.dimension,
                                                  deadline)
                 if closest == []:  # certified: a complex component without real points
@@ -193,12 +219,31 @@ def solve_polynomial_system(
     return _multistart(exprs, variables, polys, time.monotonic() + time_budget), [], method
 
 
+def _to_real_equations(st: StationarySet, variables: tuple[sympy.Symbol, ...]) -> bool:
+    """Replace the set's equations by ones with the same real points and (maybe) a smaller
+    dimension (:func:`.realsets.real_equations`); False when it has no real point."""
+    real = real_equations(st.equations, variables)
+    if real == list(st.equations):
+        return True
+    if real == [1]:
+        return False
+    basis = buchberger(integer_polys(real, variables, grevlex_context(variables)))
+    dim = krull_dimension(basis or [], len(variables))
+    if dim < 0:
+        return False
+    if dim > 0:  # (finitely many real points: kept as a set, as before)
+        st.generators, st.equations, st.dimension = st.equations, tuple(real), dim
+    return True
+
+
 # ------------------------------------------------------------------------------ analyses
 def stationary_points(game: Game, time_budget: float = DEFAULT_TIME_BUDGET) -> StationaryAnalysis:
     """Stationary points of R (grad R = 0) classified by the Hessian, and stationary sets.
 
-    Degenerate points also get a sampled higher-order verdict (``higher_order``); a game whose
-    only maxima are degenerate ones (R = -x^4 - y^4) still reports ``has_maximum``.
+    Degenerate points also get a certified higher-order verdict (``higher_order``); a game
+    whose only maxima are degenerate ones (R = -x^4 - y^4) still reports ``has_maximum``.
+    ``has_maximum`` is None (not decided) and ``complete`` False, with the reasons, when a
+    point or set may be missing or a kind was not decided.
 
     Example:
         >>> a = stationary_points(Game("-(x - y)**2"))
@@ -229,10 +274,69 @@ def stationary_points(game: Game, time_budget: float = DEFAULT_TIME_BUDGET) -> S
         points.append(StationaryPoint(s.point, s.exact, verdict.kind, eig, verdict.higher_order,
                                       verdict.reason))
     for st in sets:
-        _classify_set(game, st)
-    has_max = any(p.kind == "maximum" or p.higher_order == "maximum" for p in points) or any(
-        piece.kind == "maximum" for s in sets for piece in s.pieces)
-    return StationaryAnalysis(points, sets, method, has_max)
+        try:
+            _classify_set(game, st)
+        except _OutOfTime:  # a region search or exact test past its deadline
+            st.kind = st.kind or "undetermined"
+            st.reason = "classification ran out of its time budget (regions may be missed)"
+    reasons = _incomplete_reasons(points, sets, method)
+    return StationaryAnalysis(points, sets, method, _has_maximum(points, sets, reasons),
+                              not reasons, reasons)
+
+
+# a set's ``reason`` that informs (the real dimension) rather than says what is missing
+_INFORMATIVE = "every real point of the hypersurface is singular: its real points have"
+
+
+def _incomplete_reasons(points: list[StationaryPoint], sets: list[StationarySet], method: str
+                        ) -> list[str]:
+    """What the analysis may have missed or left undecided (empty: complete)."""
+    out = []
+    if method.startswith("numeric multistart"):
+        out.append("the exact solve ran out of time: points are from a numeric multistart and "
+                   "some may be missing; stationary sets are not searched")
+    for s in sets:
+        name = ", ".join(str(e) for e in s.equations[:4]) + (", ..." if len(s.equations) > 4
+                                                              else "")
+        if s.incomplete:
+            out.append(f"set {{{name}}}: {s.incomplete}")
+        kinds = {pc.kind for pc in s.pieces}
+        if s.kind == "undetermined" or "undetermined" in kinds:
+            out.append(f"set {{{name}}}: kind undetermined"
+                       + (f" ({s.reason})" if s.reason else ""))
+        elif s.reason and not s.reason.startswith(_INFORMATIVE):
+            out.append(f"set {{{name}}}: {s.reason}")
+        elif "degenerate" in kinds and tuple(s.equations) != (0,):
+            out.append(f"set {{{name}}}: degenerate beyond its dimension (the Hessian test "
+                       "does not decide maximum, minimum or saddle)")
+        elif any("not certified" in pc.where for pc in s.pieces):
+            out.append(f"set {{{name}}}: kind from a numeric Hessian (not certified)")
+        for q in s.special_points:
+            if q.kind == "undetermined" or (q.kind == "degenerate"
+                                            and q.higher_order in (None, "undetermined")):
+                out.append(f"special point {_fmt(q.point)} of set {{{name}}}: kind undetermined")
+    for p in points:
+        if p.kind == "undetermined" or (p.kind == "degenerate"
+                                        and p.higher_order in (None, "undetermined")):
+            out.append(f"point {_fmt(p.point)}: kind undetermined"
+                       + (f" ({p.reason})" if p.reason else ""))
+    return out
+
+
+def _fmt(point: Sequence[float]) -> str:
+    return "(" + ", ".join(f"{v:.6g}" for v in point) + ")"
+
+
+def _has_maximum(points: list[StationaryPoint], sets: list[StationarySet], reasons: list[str]
+                 ) -> bool | None:
+    """True when a local maximum is certified; False only when every stationary point and set
+    was found and classified (``reasons`` empty) and none is a maximum; None otherwise."""
+    candidates = [*points, *(q for s in sets for q in s.special_points)]
+    if any(p.kind == "maximum" or p.higher_order == "maximum" for p in candidates) or any(
+            pc.kind == "maximum" for s in sets for pc in s.pieces) or any(
+            tuple(s.equations) == (0,) for s in sets):  # R constant: every point a weak max
+        return True
+    return None if reasons else False
 
 
 def brud_jacobian(game: Game, data: DataModel) -> sympy.Matrix:

@@ -27,6 +27,7 @@ from brud_analysis.algebra.solve.elimination import (
     _decompose,
     _pair_eliminant_roots,
 )
+from brud_analysis.algebra.solve.realsets import gram_kind
 from brud_analysis.algebra.solve.samples import (
     _centre,
     _component_samples,
@@ -99,6 +100,8 @@ def _classify_set(game: Game, st: StationarySet) -> None:
         kind = classify_hessian(eig, flat_directions=st.dimension)
         st.pieces = [SetPiece(st.sample, kind,
                               "(not certified: numeric Hessian at one sample point)")]
+    if any(pc.kind == "degenerate" for pc in st.pieces):
+        _global_kind(game, st)
     if not st.pieces:
         st.kind = "undetermined"
         st.reason = st.reason or "no real sample point found"
@@ -106,6 +109,17 @@ def _classify_set(game: Game, st: StationarySet) -> None:
         kinds = {p.kind for p in st.pieces}
         st.kind = kinds.pop() if len(kinds) == 1 else "mixed"
         st.sample = st.pieces[0].sample
+
+
+def _global_kind(game: Game, st: StationarySet) -> None:
+    """A set whose Hessian test is degenerate: R - c = g^T Q g with Q semidefinite
+    (:func:`.realsets.gram_kind`) makes every point of it a global maximum or minimum."""
+    if not all(c.is_Rational for c in sympy.Poly(game.reward, *game.agents).coeffs()):
+        return
+    kind = gram_kind(game.reward, st.generators or st.equations, game.agents)
+    if kind is not None:
+        st.pieces = [SetPiece(st.pieces[0].sample, kind, "every point: R - R(set) = g^T Q g with g "
+                              "the set's equations and Q semidefinite (global, certified)")]
 
 
 def _hypersurface_pieces(game: Game, st: StationarySet) -> None:

@@ -3,6 +3,7 @@ helpers (midpoints of boxes, deduplication)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -72,6 +73,10 @@ class StationarySet:
     special_points: list[StationaryPoint] = field(default_factory=list)
     reason: str | None = None
     sample_boxes: list[tuple[Box, ...]] = field(default_factory=list)  # certified samples
+    # what may be missing because of this set (isolated points not separated from it)
+    incomplete: str | None = None
+    # the complex ideal's generators when ``equations`` were reduced to the real points
+    generators: tuple[sympy.Expr, ...] = ()
 
 
 @dataclass
@@ -87,12 +92,20 @@ class FixedPoint:
 
 @dataclass
 class StationaryAnalysis:
-    """Stationary points and sets of grad R = 0."""
+    """Stationary points and sets of grad R = 0.
+
+    ``has_maximum``: True when a local maximum is certified, False when it is proven that
+    there is none (every stationary point and set found, every kind decided), None when not
+    decided. ``complete`` is False when something may be missing or undecided, and
+    ``incomplete_reasons`` then says what.
+    """
 
     points: list[StationaryPoint]
     sets: list[StationarySet]
     method: str
-    has_maximum: bool
+    has_maximum: bool | None
+    complete: bool = True
+    incomplete_reasons: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -103,6 +116,9 @@ class FixedPointAnalysis:
     sets: list[StationarySet]
     method: str
     field: tuple[sympy.Expr, ...] = field(default_factory=tuple)
+    complete: bool = True  # as for StationaryAnalysis
+    # (dataclasses.field: the attribute ``field`` above shadows the name in this class body)
+    incomplete_reasons: list[str] = dataclasses.field(default_factory=list)
 
 
 def _same_point(a: RealSolution, b: RealSolution) -> bool:
