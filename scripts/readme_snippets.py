@@ -1,7 +1,7 @@
 """Run the README's ``$ brud ...`` snippets and diff what they print against the README.
 
     python scripts/readme_snippets.py list                 # the snippets, one a line
-    python scripts/readme_snippets.py run [--only RE] [--skip RE] [--nice N]
+    python scripts/readme_snippets.py run [--only RE] [--skip RE] [--nice N] [--duty F]
 
 A snippet is a line ``$ brud ARGS`` inside a fenced block; its expected output is the lines
 after it up to the next ``$`` line or the end of the block (trailing blank lines dropped).
@@ -15,14 +15,17 @@ CPU-bound background load.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import os
 import re
 import resource
 import shlex
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,9 +80,13 @@ def snippets(readme: Path = ROOT / "README.md") -> list[Snippet]:
     return found
 
 
-def run_snippet(snippet: Snippet, nice: int = 0, timeout: float = 3600.0
+def run_snippet(snippet: Snippet, nice: int = 0, timeout: float = 3600.0, duty: float = 1.0
                 ) -> tuple[int, str, float, float]:
-    """Run one snippet in a fresh directory: (exit code, stdout + stderr, CPU s, wall s)."""
+    """Run one snippet in a fresh directory: (exit code, stdout + stderr, CPU s, wall s).
+
+    ``duty < 1`` lets the snippet (its whole process group) run only that fraction of the wall
+    time, in 0.1 s periods (SIGSTOP / SIGCONT): a busy machine's effect on one process,
+    without the CPU-bound load."""
     argv = shlex.split(snippet.command, comments=True)
     cmd = [sys.executable, "-m", "brud_analysis.cli", *argv[1:]]
     if nice:
@@ -90,15 +97,38 @@ def run_snippet(snippet: Snippet, nice: int = 0, timeout: float = 3600.0
             Path(tmp, sub).mkdir()
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.monotonic()
-        try:
-            proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True,
-                                  timeout=timeout)
-            code, printed = proc.returncode, proc.stdout + proc.stderr
-        except subprocess.TimeoutExpired:
-            code, printed = 124, f"(no answer after {timeout:g} s)"
+        with subprocess.Popen(cmd, cwd=tmp, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True,
+                              process_group=0) as proc:
+            stop = threading.Event()
+            if duty < 1:
+                threading.Thread(target=_throttle, args=(proc.pid, duty, stop),
+                                 daemon=True).start()
+            try:
+                printed, _ = proc.communicate(timeout=timeout)
+                code = proc.returncode
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.communicate()
+                code, printed = 124, f"(no answer after {timeout:g} s)"
+            finally:
+                stop.set()
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return code, printed, cpu, time.monotonic() - start
+
+
+def _throttle(pgid: int, duty: float, stop: threading.Event, period: float = 0.1) -> None:
+    while not stop.is_set():
+        try:
+            os.killpg(pgid, signal.SIGCONT)
+            time.sleep(period * duty)
+            os.killpg(pgid, signal.SIGSTOP)
+            time.sleep(period * (1 - duty))
+        except ProcessLookupError:
+            return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGCONT)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"leave out snippets whose command matches (default {DEFAULT_SKIP!r})")
     parser.add_argument("--nice", type=int, default=0, help="run each snippet at this niceness")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per snippet")
+    parser.add_argument("--duty", type=float, default=1.0,
+                        help="let each snippet run only this fraction of the wall time (e.g. "
+                             "0.05: a machine where it gets 5%% of a core)")
     args = parser.parse_args(argv)
     chosen = [s for s in snippets()
               if (not args.only or re.search(args.only, s.command))
@@ -119,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     failed = 0
     for s in chosen:
-        code, printed, cpu, wall = run_snippet(s, args.nice, args.timeout)
+        code, printed, cpu, wall = run_snippet(s, args.nice, args.timeout, args.duty)
         same = printed.rstrip("\n") == s.expected
         verdict = "PASS" if code == 0 and same else (f"EXIT {code}" if code else "DIFF")
         print(f"{verdict:7s} {cpu:6.1f} s CPU {wall:7.1f} s wall  README.md:{s.line}: "
