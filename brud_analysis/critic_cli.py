@@ -110,11 +110,7 @@ def critic_json(analysis: Any) -> dict[str, Any]:
 
     c = analysis.critic
     n = c.game.n_agents
-    # rho as a data-model object (docs/json.md): uniform with per-agent bounds, or the policy
-    # with per-agent noise std
-    ood = ({"family": "uniform", "low": [_number(c.spec.box[0])] * n,
-            "high": [_number(c.spec.box[1])] * n} if c.spec.ood == "uniform"
-           else {"family": "policy", "std": [_number(c.spec.std)] * n})
+    ood = _ood_json(c.spec, n)
     out: dict[str, Any] = {
         "critic": {
             "features": [str(f) for f in c.features],
@@ -141,6 +137,15 @@ def critic_json(analysis: Any) -> dict[str, Any]:
             "valid_if": f.get("valid_if"), "stable_if": f.get("stable_iff"),
             "note": f.get("note")}
     return out
+
+
+def _ood_json(spec: Any, n: int) -> dict[str, Any]:
+    """rho as a data-model object (docs/json.md): uniform with per-agent bounds, or the policy
+    with per-agent noise std."""
+    if spec.ood == "uniform":
+        return {"family": "uniform", "low": [_number(spec.box[0])] * n,
+                "high": [_number(spec.box[1])] * n}
+    return {"family": "policy", "std": [_number(spec.std)] * n}
 
 
 def _number(value: Any, only_numbers: bool = False) -> Any:
@@ -220,3 +225,86 @@ def _at(value: Any, subs: dict[str, str]) -> Any:
     mapping = {s: parse_text(subs[s.name]) for s in getattr(value, "free_symbols", ())
                if s.name in subs}
     return value.xreplace(mapping) if mapping else value
+
+
+def run_critic_pjap_field(args: argparse.Namespace, game: Any, data: Any) -> int:
+    """``brud pjap-field ... --critic``: BRUD (or the rule) under the critic fitted, with CQL,
+    to the PJAP-prioritised data (:mod:`brud_analysis.critic_pjap`; docs/critics.md): the
+    exact field, and its fixed points by multi-start Newton in the box (not certified).
+
+    Example:
+        >>> ns = argparse.Namespace(critic="reward", cql="1", ood=None, ood_box=None,
+        ...     ood_std=None, rule=None, alpha=2.0, eps=0.0, distance="l2", box=None,
+        ...     plot=None, regulariser=None, assume=None, json=True)
+        >>> from brud_analysis.data import Normal
+        >>> from brud_analysis.game import Game
+        >>> import contextlib, io, json
+        >>> buffer = io.StringIO()
+        >>> with contextlib.redirect_stdout(buffer):
+        ...     code = run_critic_pjap_field(ns, Game("-x**2 - y**2 + x*y"), Normal([1, 0], [1, 1]))
+        >>> code, [p["stable"] for p in json.loads(buffer.getvalue())["fixed_points"]]
+        (0, [False, True, False])
+    """
+    import sympy
+
+    from brud_analysis.cli_options import data_json
+    from brud_analysis.critic_pjap import prioritised_critic_field
+    from brud_analysis.data import Normal
+    from brud_analysis.output import print_json
+    from brud_analysis.pjap import default_box, find_fixed_points
+
+    spec = critic_spec_from_args(args)
+    for flag, name in (("--plot", "plot"), ("--regulariser", "regulariser"),
+                       ("--assume", "assume")):
+        if getattr(args, name, None):
+            raise BrudError(f"{flag} does not combine with --critic in pjap-field yet")
+    if args.distance != "l2" or args.eps != 0 or not isinstance(data, Normal):
+        raise BrudError("pjap-field --critic needs the closed form of the prioritised data: "
+                        "--data normal, --distance l2 and --eps 0")
+    if (isinstance(args.alpha, sympy.Basic) and args.alpha.free_symbols) or game.parameters \
+            or data.free_symbols or any(not sympy.sympify(v).is_number for v in
+                                        (spec.alpha, spec.std, *spec.box)):
+        raise BrudError("pjap-field --critic needs numbers (game, data, --alpha, --cql, "
+                        "--ood-std, --ood-box)")
+    if args.box and not args.box[0] < args.box[1]:
+        raise BrudError(f"--box needs LO < HI, got {args.box}")
+    box = [tuple(args.box)] * game.n_agents if args.box else default_box(data, game)
+    out_field = prioritised_critic_field(game, data, spec, args.alpha)
+    f, jac = out_field.numeric()
+    points = find_fixed_points(f, box, jacobian=jac)
+    ood = _ood_json(spec, game.n_agents)
+    out: dict[str, Any] = {
+        "reward": str(game.reward), "agents": list(game.agent_names), "data": data_json(data),
+        "alpha": float(args.alpha), "eps": 0.0, "distance": "l2",
+        "critic": {"features": [str(sympy.sympify(e)) for e in _features(game, spec)],
+                   "cql_alpha": str(spec.alpha), "ood": ood, "rule": spec.rule},
+        "method": "closed-form field under the critic fitted to the prioritised data (L2 "
+                  "kernel, eps 0, normal data); fixed points by multi-start Newton in the box "
+                  "(not certified complete)",
+        "field": [str(g) for g in out_field.field()],
+        "fixed_points": [{"point": [float(v) for v in p.point], "exact": None,
+                          "stable": p.stable,
+                          "eigenvalues": [[float(e.real), float(e.imag)] for e in p.eigenvalues]}
+                         for p in points],
+        "box": [list(b) for b in box],
+    }
+    if args.json:
+        print_json(out)
+        return 0
+    print(f"reward      R = {out['reward']}")
+    print(f"PJAP        alpha {args.alpha}, L2 kernel, eps 0; data {data!r}")
+    print(f"critic      features ({', '.join(out['critic']['features'])}), CQL alpha "
+          f"{spec.alpha}, {spec.describe().split(', ', 2)[2]}")
+    print(f"data seen   {out_field.seen!r}   [prioritised: means move with theta]")
+    print("field       exact, rational in theta (--json prints it)")
+    print(f"fixed points (multi-start Newton in {out['box']}; not certified complete)")
+    for p in out["fixed_points"]:
+        stable = {True: "stable", False: "unstable", None: "degenerate"}[p["stable"]]
+        print(f"  point ({', '.join(f'{v:.6g}' for v in p['point'])}): {stable}")
+    return 0
+
+
+def _features(game: Any, spec: Any) -> list[Any]:
+    from brud_analysis.critic import feature_exponents, monomial
+
+    return [monomial(game, e) for e in feature_exponents(game, spec.features)]

@@ -72,6 +72,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     add_assume_option(p)
     p.add_argument("--json", action="store_true", help="print JSON")
+    from brud_analysis.critic_cli import add_critic_options  # beyond the paper (issue 28)
+
+    add_critic_options(p)
     p.set_defaults(handler=_pjap_field)
 
 
@@ -251,6 +254,10 @@ def _pjap_field(args: argparse.Namespace) -> int:
     if data is None:
         raise BrudError("pjap-field needs data: --data normal --mean .. --std .., "
                         "--data uniform --low .. --high .., or --data FILE")
+    from brud_analysis.critic_cli import critic_spec_from_args, run_critic_pjap_field
+
+    if critic_spec_from_args(args) is not None:  # a fitted critic: docs/critics.md
+        return run_critic_pjap_field(args, game, data)
     regulariser = regulariser_from_args(args)  # beyond the paper; None without the flag
     if (isinstance(args.alpha, sympy.Symbol) or game.parameters or data.free_symbols
             or (regulariser is not None and not regulariser.is_numeric())):

@@ -121,3 +121,26 @@ def test_assume_with_game_parameters_reports_stationary_points(capsys):
     kinds = [p.get("kind") for p in result["stationary_points"]]
     assert kinds.count("maximum") == 2
     assert result["critic_fixed_point_formula"]["exact"] is not None
+
+
+PJ = ("pjap-field", "twin_peaks", "--data", "normal", "--mean", "0.5", "-0.25", "--std", "0.5",
+      "0.5", "--alpha", "16")
+
+
+def test_pjap_field_with_a_critic_finds_the_claims_point(capsys):
+    # the HalfCheetah claim's row: Twin Peaks, miscoordinated data, policy OOD, CQL 3, PJAP 16
+    code, out, err = _run(capsys, *PJ, "--critic", "reward", "--cql", "3", "--ood", "policy",
+                          "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    stable = [p["point"] for p in result["fixed_points"] if p["stable"]]
+    assert len(stable) == 1 and stable[0] == pytest.approx([0.2603, -0.2060], abs=1e-4)
+    assert result["critic"]["cql_alpha"] == "3" and result["critic"]["ood"]["family"] == "policy"
+
+
+@pytest.mark.parametrize("extra", [["--distance", "l1"], ["--eps", "0.01"],
+                                   ["--regulariser", "bc=1"], ["--cql", "1"]])
+def test_pjap_field_critic_refusals_are_one_line(capsys, extra):
+    argv = [*PJ, *extra] if extra == ["--cql", "1"] else [*PJ, "--critic", "reward", *extra]
+    code, _, err = _run(capsys, *argv)
+    assert code == 2 and err.strip() and err.strip().count("\n") == 0

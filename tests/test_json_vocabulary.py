@@ -103,6 +103,8 @@ FAST_COMMANDS = {
                        "--ood", "policy"],
     "analyse-critic-formula": ["analyse", "twin_peaks", *NORMAL, "--critic", "reward", "--cql",
                                "K", "--assume", "K>=0"],
+    "pjap-field-critic": ["pjap-field", "twin_peaks", *NORMAL, "--alpha", "4", "--critic",
+                          "reward", "--cql", "1"],
 }
 
 

@@ -117,7 +117,8 @@ class CriticVerification:
     spectral_radius: float | None
     steps: int | None = None
     points: list[PointCheck] = field(default_factory=list)
-    unassigned: int = 0
+    unassigned: int = 0  # runs not judged: near a basin boundary, no basin, or diverged
+    notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         """One line per point: errors in units of the derived tolerance (<= 1 passes)."""
@@ -127,6 +128,7 @@ class CriticVerification:
                         f"{p.theta_error:.2f} (policy) {p.weight_error:.2f} (critic) x tolerance;"
                         f" seed mean {p.mean_error:.2f}")
         rows += [f"  {r}" for r in self.reasons]
+        rows += [f"  note: {r}" for r in self.notes]
         return "\n".join(rows)
 
     def to_json(self) -> dict[str, Any]:
@@ -275,6 +277,62 @@ def _transient(a_mat: np.ndarray, start: int, length: int, d0: float) -> float:
     return total / length * d0
 
 
+def _basin_spread(game: Game, spec: CriticSpec, features, dataset: np.ndarray,
+                  targets: list[np.ndarray], maps: list[np.ndarray], lr_vec: np.ndarray,
+                  directions, weight_syms, batch_size: int) -> np.ndarray:
+    """Per agent, Z_SCORE times the largest stationary standard deviation of a run's policy
+    about a stable point (discrete Lyapunov equation of the linearised SGD map): how far noise
+    moves a run, so how close to a basin boundary a start may lie and still be judged."""
+    from scipy.linalg import solve_discrete_lyapunov
+
+    k = len(features)
+    spread = np.zeros(game.n_agents)
+    for z_star, a_mat in zip(targets, maps, strict=True):
+        if float(np.max(np.abs(np.linalg.eigvals(a_mat)))) >= 1:
+            continue  # no stationary spread: that point is inconclusive anyway
+        cov = _noise_covariance(game, spec, features, dataset, z_star, directions,
+                                weight_syms) / batch_size
+        stationary = solve_discrete_lyapunov(a_mat, lr_vec[:, None] * cov * lr_vec[None, :])
+        spread = np.maximum(spread, Z_SCORE * np.sqrt(np.clip(np.diag(stationary)[k:], 0,
+                                                              None)))
+    return spread
+
+
+def _basins(field_fn: Any, starts: np.ndarray, targets: list[np.ndarray], lr_vec: np.ndarray,
+            steps: int, k: int, spread: np.ndarray) -> np.ndarray:
+    """For each start ``z0 = (w0, theta0)``, the index of the stable point the mean map
+    ``z <- z + L F(z)`` reaches in ``steps`` (theta within 1e-3), from ``z0`` and from ``z0``
+    with theta moved by +-``spread`` along each agent's axis: -2 when those disagree (near a
+    basin boundary), -1 when it reaches none.
+
+    Example:
+        >>> f = lambda w, x: (0 * x, x - x**3)   # w idle; x' = x - x^3: stable at -1 and 1
+        >>> pts = [np.array([0.0, -1.0]), np.array([0.0, 1.0])]
+        >>> starts = np.array([[0.0, -0.5], [0.0, 0.4], [0.0, 0.01]])
+        >>> _basins(f, starts, pts, np.array([0.1, 0.1]), 2000, 1, np.array([0.05])).tolist()
+        [0, 1, -2]
+    """
+    n = starts.shape[1] - k
+    moves = [np.zeros(n)] + [sign * spread[i] * np.eye(n)[i] for i in range(n)
+                             for sign in (1, -1) if spread[i] > 0]
+    z = np.concatenate([starts + np.concatenate([np.zeros(k), m]) for m in moves])
+    thetas = np.array([t[k:] for t in targets])
+    for it in range(steps):
+        with np.errstate(all="ignore"):
+            z = z + lr_vec * np.stack([np.broadcast_to(np.asarray(v, float), (len(z),))
+                                       for v in field_fn(*z.T)], axis=1)
+        if it % 200 == 199:  # stop once every copy has arrived or left for good
+            gaps = np.linalg.norm(z[:, None, k:] - thetas[None], axis=2).min(axis=1)
+            if np.all((gaps < 1e-6) | ~np.isfinite(gaps) | (gaps > 1e6)):
+                break
+    gaps = np.linalg.norm(z[:, None, k:] - thetas[None], axis=2)
+    reached = np.where(np.nan_to_num(gaps, nan=np.inf).min(axis=1) < 1e-3,
+                       np.argmin(np.nan_to_num(gaps, nan=np.inf), axis=1), -1)
+    reached = reached.reshape(len(moves), len(starts))
+    agree = np.all(reached == reached[0], axis=0)
+    return np.where(agree, reached[0], np.where(reached[0] < 0, -1, -2))
+
+
 def verify_critic(game: Game, data: DataModel, spec: CriticSpec,
                   config: CriticTrainConfig | None = None, time_budget: float = 30.0
                   ) -> CriticVerification:
@@ -353,9 +411,23 @@ def verify_critic(game: Game, data: DataModel, spec: CriticSpec,
     finite = np.all(np.isfinite(means), axis=1)
     if not finite.all():
         reasons.append(f"{int((~finite).sum())} of {config.seeds} runs diverged")
-    nearest = np.array([int(np.argmin([np.linalg.norm(m[k:] - t[k:]) for t in targets]))
-                        if ok else -1 for m, ok in zip(means, finite, strict=True)])
     directions = _rule_directions(game, spec, critic.features, z_syms[:k])
+    # each run is judged against the stable point whose basin its start lies in (the mean map
+    # from its start), not against the point it happened to end nearest: a run that lands in
+    # the wrong basin is then a failure, not silently re-assigned
+    spread = _basin_spread(game, spec, critic.features, dataset, targets, maps, lr_vec,
+                           directions, z_syms[:k], config.batch_size)
+    z_starts = np.concatenate([np.zeros((config.seeds, k)), np.asarray(starts, float)], axis=1)
+    field_fn = sympy.lambdify(z_syms, list(field_), modules="numpy")
+    nearest = _basins(field_fn, z_starts, targets, lr_vec, steps, k, spread)
+    nearest[~finite] = -3
+    boundary, lost = int((nearest == -2).sum()), int((nearest == -1).sum())
+    if boundary:
+        result.notes.append(f"{boundary} runs start within {Z_SCORE:g} stationary standard "
+                            "deviations of a basin boundary: not judged")
+    if lost:
+        result.notes.append(f"from {lost} runs' starts the mean map reaches no stable point "
+                            f"in {steps} steps: not judged")
     failed = False
     for idx, (z_star, a_mat, radius) in enumerate(zip(targets, maps, radii, strict=True)):
         members = np.flatnonzero(nearest == idx)
@@ -401,5 +473,8 @@ def verify_critic(game: Game, data: DataModel, spec: CriticSpec,
             float(err[:, k:].max()), float(err[:, :k].max()), mean_err,
             tol_seed[k:].tolist(), tol_seed[:k].tolist(), bias.tolist()))
     result.unassigned = int((nearest < 0).sum())
+    judged = sum(p.runs for p in result.points)
+    if not failed and judged == 0:
+        reasons.append("no run could be judged against its basin's point")
     result.status = "failed" if failed else ("inconclusive" if reasons else "passed")
     return result
