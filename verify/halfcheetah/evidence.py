@@ -29,6 +29,7 @@ Example::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import sys
@@ -133,10 +134,13 @@ def write_summary(results_dir: Path = RESULTS_DIR, figures: Path | None = None) 
     )
 
     runs = load_results([results_dir / "runs"])
+    root = results_dir.resolve().parents[1]
+    for run in runs:  # shipped paths relative to the repository, not to this checkout
+        with contextlib.suppress(ValueError):
+            run["path"] = str(Path(run["path"]).resolve().relative_to(root))
     results = pool_runs(runs)
     summary = summarise(results)
-    summary["provenance"] = provenance({"runs": [str(Path(r["path"]).relative_to(
-        results_dir)) for r in runs]})
+    summary["provenance"] = provenance({"runs": [r["path"] for r in runs]})
     if figures is not None:
         summary["figure"] = str(plot_figure(summary, results, figures / "halfcheetah_fig6.png"))
         summary["diagnostics_figure"] = str(plot_diagnostics(

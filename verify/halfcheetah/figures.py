@@ -130,10 +130,10 @@ def plot_figure(summary: dict, results: Sequence[dict], path: str | Path) -> Pat
             ax.axis("off")
     fig.suptitle("2-agent HalfCheetah, PJAP vs uniform sampling (95% stratified-bootstrap CIs "
                  "over seeds; curve bands: mean +- 1.96 s.e.; returns normalised 0 = random "
-                 "policy, 1 = Good behaviour policy). The batch distance is lower under PJAP by "
+                 "policy, 1 = Good behaviour policy).\nThe batch distance is lower under PJAP by "
                  "construction (PJAP samples windows where the policy agrees with the data); the "
                  "policy distance is measured on fixed windows. 'not paper': TD3+BC actor term, "
-                 "a deviation from the paper's algorithm", fontsize=10, wrap=True)
+                 "a deviation from the paper's algorithm", fontsize=10)
     fig.tight_layout()
     return _save(fig, path)
 
