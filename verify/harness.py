@@ -417,8 +417,8 @@ def verify_game(
         observed, tolerance, drift_failed, drift_reasons = _drift_check(
             policy, run, ok, inits, ref, details,
             lambda idx: path_variance(ref, inits[idx], steps, lr, batch_size, every, m_tail)[1],
-            bias=float(np.max(np.asarray(noisy.path_bias)[:, -1][~noisy.diverged],
-                              initial=0.0)))
+            bias=0.0 if noisy.path_bias is None else float(np.max(
+                noisy.path_bias[:, -1][~noisy.diverged], initial=0.0)))
         failed |= drift_failed
         reasons += drift_reasons
         tracking = ok

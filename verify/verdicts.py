@@ -418,7 +418,8 @@ def _basin_check(targets: list[Target], final: np.ndarray, last: np.ndarray, ski
         half = box_width / 2
         for k, t in enumerate(targets):
             reach = Z_SCORE * np.sqrt(t.variance) + t.deterministic
-            if np.any(half - np.abs(t.point) <= reach) or t.single_tol > MAX_BOX_FRACTION * (
+            inside = half - np.abs(t.point)  # 0 on a wall, whose own model is the wall's
+            if np.any((inside > 0) & (inside <= reach)) or t.single_tol > MAX_BOX_FRACTION * (
                     box_width):
                 near = np.linalg.norm(np.nan_to_num(final) - t.point, axis=1) <= max(
                     t.single_tol, float(np.max(reach)))
