@@ -247,11 +247,11 @@ def _tightest_bounds(facts: list[sympy.Basic]) -> list[sympy.Basic]:
             others.append(f)
             continue
         (v,) = symbols
-        poly = sympy.Poly(e, v)
-        if poly.degree() != 1:
+        k = _linear_coefficient(e, v)  # (None also for v inside a radical: not a bound)
+        if k is None:
             others.append(f)
             continue
-        k, c = poly.all_coeffs()
+        c = sympy.expand(e - k * v)
         bound = -c / k
         gt = isinstance(f, sympy.StrictGreaterThan | sympy.GreaterThan)
         lower = gt == bool(k > 0)  # v > bound, or v < bound
