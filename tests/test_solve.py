@@ -132,8 +132,11 @@ def _newton_roots(equations, variables, starts: int = 30) -> list[tuple[float, .
             else:
                 jx = np.array(j(*x), dtype=float).reshape(len(variables), -1)
                 residual = np.abs(np.array(f(*x), dtype=float)).max()
+                # regular: well-conditioned and not tiny (on a set such as y = 0 of x y^2 the
+                # Jacobian ~1e-18 is well-conditioned yet singular in the limit)
                 if (np.all(np.isfinite(x)) and np.abs(x).max() < 1e3
-                        and np.linalg.cond(jx) < 1e6 and residual < 1e-9):
+                        and np.linalg.cond(jx) < 1e6 and residual < 1e-9
+                        and np.linalg.svd(jx, compute_uv=False).min() > 1e-6):
                     found.append(tuple(x))
     return found
 
