@@ -174,6 +174,9 @@ def solve_polynomial_system(
                     sols += _pair_eliminant_roots(comp_eliminants, variables, comp_polys,
                                                   deadline, squarefree=True)
                     continue
+                if len(comp_basis) == 1:  # (h), h irreducible: a hypersurface, no point in it
+                    sets.append(StationarySet(tuple(comp_basis), dim))
+                    continue
                 if jac_det is None:
                     jac_det = sympy.Matrix(exprs).jacobian(variables).det(method="berkowitz")
                 split = (split_component(comp_basis, variables, dim, _BUCHBERGER_LIMITS,
