@@ -32,6 +32,10 @@ machine varied by up to 2x); the correctness columns come from the first run. Ti
 medians over games within one run; nothing here is asserted in tests.
 
     .venv/bin/python benchmarks/symbolic.py --cases 20 --seed 0 --timeout 10
+
+``--completeness`` prints only the completeness table (no PHCpack needed): missed / spurious
+over all games, sets included, against Newton from many starts, the incomplete answers, and
+the cost of separating isolated points from sets (with / without, same run).
 """
 
 from __future__ import annotations
@@ -83,11 +87,18 @@ class Phc:
     """A persistent phcpy process (system python3)."""
 
     def __init__(self) -> None:
+        # PHCpack is optional (not in the lock): without it every solve says "unavailable"
+        self.available = subprocess.run(["/usr/bin/python3", "-c", "import phcpy"],
+                                        capture_output=True).returncode == 0
+        if not self.available:
+            return
         self.proc = subprocess.Popen(["/usr/bin/python3", "-c", _PHC_SERVER],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, text=True)
 
     def solve(self, game: Game) -> tuple[str, float, list[tuple[float, ...]] | None]:
+        if not self.available:
+            return "unavailable", float("nan"), None
         pols = [str(sympy.expand(d)).replace("**", "^") + ";" for d in game.gradient]
         if any(p.strip(";").strip() == "0" for p in pols):
             return "error", 0.0, None
@@ -107,8 +118,9 @@ class Phc:
         return "ok", reply["time"], [tuple(p[i] for i in order) for p in reply["points"]]
 
     def close(self) -> None:
-        self.proc.stdin.close()
-        self.proc.wait(10)
+        if self.available:
+            self.proc.stdin.close()
+            self.proc.wait(10)
 
 
 class Msolve:
@@ -184,16 +196,25 @@ def _clear_caches() -> None:
                     value.cache_clear()
 
 
-def ours(game: Game) -> tuple[float, list[tuple[float, ...]], bool, str, int]:
-    """Time, real isolated points, whether a stationary set exists, method, # undetermined."""
+def ours(game: Game, separate: bool = True
+         ) -> tuple[float, list[tuple[float, ...]], bool, str, int, bool]:
+    """Time, real isolated points, whether a stationary set exists, method, # undetermined,
+    whether the answer is complete. ``separate=False`` disables the separation of isolated
+    points from sets (to measure its cost in the same run)."""
+    import brud_analysis.algebra.solve.analyses as analyses
+
     _clear_caches()
     game = Game(game.reward, agents=game.agent_names)
-    start = time.perf_counter()
-    a = stationary_points(game)
-    elapsed = time.perf_counter() - start
+    analyses.SEPARATE_ISOLATED_POINTS = separate
+    try:
+        start = time.perf_counter()
+        a = stationary_points(game)
+        elapsed = time.perf_counter() - start
+    finally:
+        analyses.SEPARATE_ISOLATED_POINTS = True
     undetermined = sum(1 for p in a.points if p.kind == "undetermined"
                        or p.higher_order == "undetermined")
-    return elapsed, [p.point for p in a.points], bool(a.sets), a.method, undetermined
+    return elapsed, [p.point for p in a.points], bool(a.sets), a.method, undetermined, a.complete
 
 
 def ours_solve_only(game: Game) -> float:
@@ -281,6 +302,57 @@ def _fastest(first: float, solve, game: Game, repeat: int) -> float:
     return min(times)
 
 
+def completeness(args: argparse.Namespace) -> int:
+    """Missed / spurious isolated points over all games (sets included) against an
+    independent reference (Newton from 300 starts refined at 50 digits, regular solutions
+    only: each is an isolated point), incomplete answers, and the CPU time of the analysis
+    with and without the separation of isolated points from sets (same run, same games)."""
+    from newton_reference import newton_points
+
+    classes = {
+        f"2 agents, deg<={args.degree2}": random_games(args.cases, args.seed, (2,),
+                                                         args.degree2),
+        f"3-4 agents, deg<={args.degree34}": random_games(args.cases, args.seed + 1, (3, 4),
+                                                            args.degree34),
+    }
+    print("| class | games | with a set | incomplete | Newton regular points | ours missed / "
+          "spurious | set games: CPU s without / with separation (median ratio) | set games: "
+          "points without / with |")
+    print("|---|---|---|---|---|---|---|---|")
+    for label, games in classes.items():
+        rows = []
+        for k, game in enumerate(games):
+            c0 = time.process_time()
+            _, pts, has_set, method, _, complete = ours(game)
+            t_with = time.process_time() - c0
+            t_without, n_without = float("nan"), None
+            if has_set:
+                c0 = time.process_time()
+                _, pts_without, *_ = ours(game, separate=False)
+                t_without, n_without = time.process_time() - c0, len(pts_without)
+            reference, _ = newton_points(game.gradient, game.agents, starts=300, seed=k)
+            missed = sum(1 for q in reference if not any(_close(q, p) for p in pts))
+            spurious = sum(1 for p in pts if not any(_close(p, q) for q in reference)
+                           and not _is_solution(game, p))
+            rows.append(dict(set=has_set, complete=complete, ref=len(reference), missed=missed,
+                             spurious=spurious, t_with=t_with, t_without=t_without,
+                             n_with=len(pts), n_without=n_without))
+            print(f"{label} #{k}: {len(pts)} pts, set={has_set}, complete={complete}, "
+                  f"newton {len(reference)}, missed {missed}, spurious {spurious}, "
+                  f"cpu {t_with:.2f}s (without separation {t_without:.2f}s, "
+                  f"{n_without} pts)", file=sys.stderr, flush=True)
+        sets = [r for r in rows if r["set"]]
+        ratio = (statistics.median(r["t_with"] / r["t_without"] for r in sets) if sets
+                 else float("nan"))
+        print(f"| {label} | {len(rows)} | {len(sets)} | "
+              f"{sum(1 for r in rows if not r['complete'])} | {sum(r['ref'] for r in rows)} | "
+              f"{sum(r['missed'] for r in rows)} / {sum(r['spurious'] for r in rows)} | "
+              f"{sum(r['t_without'] for r in sets):.1f} / {sum(r['t_with'] for r in sets):.1f} "
+              f"({ratio:.2f}x) | {sum(r['n_without'] for r in sets)} / "
+              f"{sum(r['n_with'] for r in sets)} |", flush=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=20, help="games per class")
@@ -292,7 +364,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3,
                         help="time ours, PHCpack and msolve this many times per game and keep "
                              "the fastest (sympy.solve once: it runs up to --timeout)")
+    parser.add_argument("--completeness", action="store_true",
+                        help="only the completeness table: ours against Newton from many "
+                             "starts (benchmarks/newton_reference.py) over all games, sets "
+                             "included, and the cost of separating isolated points from sets")
     args = parser.parse_args(argv)
+    if args.completeness:
+        return completeness(args)
     msolve = Msolve(args.msolve) if args.msolve else None
 
     classes = {
@@ -307,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
         for label, games in classes.items():
             rows = []
             for k, game in enumerate(games):
-                t_o, pts_o, has_set, method, undetermined = ours(game)
+                t_o, pts_o, has_set, method, undetermined, _ = ours(game)
                 t_o = min([t_o] + [ours(game)[0] for _ in range(args.repeat - 1)])
                 t_solve = min(ours_solve_only(game) for _ in range(args.repeat))
                 s_status, t_s, pts_s = sympy_solve(game, args.timeout)

@@ -236,7 +236,7 @@ def _weighted_test(reward, variables, at) -> str | None:
     terms = sympy.Poly(shifted, *variables).terms()
     if not terms:
         return None
-    pure = {}
+    pure: dict[int, int] = {}
     for m, _ in terms:
         nz = [i for i, e in enumerate(m) if e]
         if len(nz) == 1:

@@ -458,3 +458,36 @@ def test_weak_facts_never_reach_sympy_ask():
     assert facts.signs(3 * a - 5, [a >= sympy.Rational(5, 3)]) == {0, 1}
     assert facts.signs(2 * a - 2, [a - 1 >= 0]) == {0, 1}
     assert facts.signs(2 * a - 2, [a - 1 > 0]) == {1}
+
+
+@pytest.mark.parametrize("reward, data, facts", [
+    ("-x**4 - y**4 + K*x*y", None, "K > 0"),  # non-real generic solutions were compared
+    ("-x**4 + K*x*y**3 - y**4", "m, 1/2", ""),  # (K*m)**(2/3): Poly on a radical
+    ("1.62*x*y**2 + 4/6*x*y**3 + 1/4*x + 5*x**2*y", "m, s", ""),  # sqrt(...) in a generator
+    ("-5*x**3*y + 5*x**2 - 2.31*x*y**3", "m, 1/2", "m > 0"),  # fuzz #140: (-1)**(1/3) forms
+    ("twin_peaks(A=1,B=4,C=C)", "empirical", ""),  # SymPy factor_list: PolyElement * ...
+])
+def test_parametric_crash_patterns_answer(reward, data, facts):
+    """The parametric crash patterns of issue 22 (and one found by
+    benchmarks/parametric_fuzz.py) give formulas or the "no closed form" notes, no exception."""
+    import numpy as np
+
+    from brud_analysis.catalogue import twin_peaks
+    from brud_analysis.commands import analyse
+    from brud_analysis.data import Empirical
+
+    m, s = sympy.symbols("m s", real=True)
+    if reward.startswith("twin_peaks"):
+        game = twin_peaks(A=1, B=4, C=sympy.Symbol("C", real=True))
+    else:
+        game = Game(reward, agents=["x", "y"])
+    model = None
+    if data == "empirical":
+        model = Empirical(np.random.default_rng(0).normal(size=(50, 2)))
+    elif data:
+        std = s if data.endswith("s") else sympy.Rational(1, 2)
+        model = Normal([m, m], [std, std])
+    out = analyse(game, model, 10.0, Assumptions(facts))
+    assert isinstance(out["complete"], bool) and "stationary_points" in out
+    if facts == "K > 0":  # the four non-real roots are dropped, never compared
+        assert len(out["stationary_points"]) == 3

@@ -100,9 +100,15 @@ def test_degenerate_and_non_symmetric_cases():
     monkey = x**3 - 3 * x * y**2  # monkey saddle: zero Hessian, odd cubic form
     v = classify_point(monkey, sympy.hessian(monkey, (x, y)), (x, y), origin)
     assert (v.kind, v.higher_order) == ("degenerate", "saddle")
-    flat = -(x**2) * 0 - y**4 - x**6  # zero Hessian, semidefinite quartic form: not certified
+    flat = -(x**2) * 0 - y**4 - x**6  # zero Hessian, semidefinite quartic form
     v = classify_point(flat, sympy.hessian(flat, (x, y)), (x, y), origin)
-    assert v.kind == "degenerate" and v.higher_order == "undetermined" and v.reason
+    # certified by the weighted-homogeneous test (weights (2, 3): f_w = f, negative definite)
+    assert (v.kind, v.higher_order) == ("degenerate", "maximum")
+    # a principal part vanishing on the curve y = x^2 decides nothing: said, not guessed
+    curve = -(y - x**2) ** 2 - x**6
+    v = classify_point(curve, sympy.hessian(curve, (x, y)), (x, y), origin)
+    assert v.kind == "degenerate" and v.higher_order in ("undetermined", "maximum")
+    assert v.higher_order == "maximum" or v.reason
     rotation = sympy.Matrix([[-1, 3], [-3, -1]])  # eigenvalues -1 +- 3i
     assert certified_stability(rotation, (x, y), origin) is True
     assert certified_stability(-rotation, (x, y), origin) is False

@@ -247,11 +247,11 @@ def _tightest_bounds(facts: list[sympy.Basic]) -> list[sympy.Basic]:
             others.append(f)
             continue
         (v,) = symbols
-        poly = sympy.Poly(e, v)
-        if poly.degree() != 1:
+        k = _linear_coefficient(e, v)  # (None also for v inside a radical: not a bound)
+        if k is None:
             others.append(f)
             continue
-        k, c = poly.all_coeffs()
+        c = sympy.expand(e - k * v)
         bound = -c / k
         gt = isinstance(f, sympy.StrictGreaterThan | sympy.GreaterThan)
         lower = gt == bool(k > 0)  # v > bound, or v < bound
@@ -436,11 +436,15 @@ def _isolate(rel: type, e: sympy.Expr) -> sympy.Basic:
             score = (abs(lc) == 1, natural_key(v.name))
             if best is None or score > best[0]:
                 best = (score, v, lc)
-    if best is None:
-        return rel(factored, 0)
-    _, v, k = best
-    rhs = sympy.factor_terms(-(e - k * v) / k)
-    return (_FLIP[rel] if k < 0 else rel)(v, rhs)
+    try:
+        if best is None:
+            return rel(factored, 0)
+        _, v, k = best
+        rhs = sympy.factor_terms(-(e - k * v) / k)
+        return (_FLIP[rel] if k < 0 else rel)(v, rhs)
+    except TypeError:  # a non-real expression (e.g. (-1)**(1/3) forms): conditioned, not compared
+        return sympy.And(sympy.Eq(sympy.im(e, evaluate=False), 0, evaluate=False),
+                         rel(sympy.re(e, evaluate=False), 0, evaluate=False))
 
 
 def _and(assumptions: Assumptions, conditions: Iterable[sympy.Basic]) -> sympy.Basic:

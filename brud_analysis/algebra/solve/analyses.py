@@ -103,6 +103,10 @@ _NOT_SEPARATED = ("isolated points beside this set were not separated from it (n
                   "the set is given by its component's Groebner basis")
 
 
+_NOT_GUARDED = ("isolated points beside this set were separated, but that its equations hold "
+                "no further isolated point was not certified within the limits")
+
+
 # ------------------------------------------------------------------------------ public solver
 def solve_polynomial_system(
     equations: Sequence[sympy.Expr], variables: Sequence[sympy.Symbol],
@@ -163,22 +167,30 @@ def solve_polynomial_system(
             remaining = max(deadline - time.monotonic(), 0.1)
             comps = _limited_or_worker(_decompose, exprs, variables, remaining, polys)
             sols, sets = [], []
+            jac_det = None
             for comp_basis, comp_eliminants, dim in comps:
                 if comp_eliminants is not None:
                     comp_polys = [parse_poly(b, variables) for b in comp_basis]
                     sols += _pair_eliminant_roots(comp_eliminants, variables, comp_polys,
                                                   deadline, squarefree=True)
                     continue
+                if len(comp_basis) == 1:  # (h), h irreducible: a hypersurface, no point in it
+                    sets.append(StationarySet(tuple(comp_basis), dim))
+                    continue
+                if jac_det is None:
+                    jac_det = sympy.Matrix(exprs).jacobian(variables).det(method="berkowitz")
                 split = (split_component(comp_basis, variables, dim, _BUCHBERGER_LIMITS,
-                                         deadline) if SEPARATE_ISOLATED_POINTS else None)
+                                         deadline, jac_det)
+                         if SEPARATE_ISOLATED_POINTS else None)
                 if split is None:
                     sets.append(StationarySet(tuple(comp_basis), dim,
                                               incomplete=_NOT_SEPARATED))
                     continue
-                equations, dim, points = split
-                sols += points
+                equations, dim, isolated, guarded = split
+                sols += isolated
                 if all(st.equations != tuple(equations) for st in sets):
-                    sets.append(StationarySet(tuple(equations), dim))
+                    sets.append(StationarySet(tuple(equations), dim, incomplete=None if guarded
+                                              else _NOT_GUARDED))
             real_sets = []
             for st in sets:
                 if not _to_real_equations(st, variables):
@@ -222,6 +234,8 @@ def solve_polynomial_system(
 def _to_real_equations(st: StationarySet, variables: tuple[sympy.Symbol, ...]) -> bool:
     """Replace the set's equations by ones with the same real points and (maybe) a smaller
     dimension (:func:`.realsets.real_equations`); False when it has no real point."""
+    if len(st.equations) < 2:  # hypersurfaces: their singular real loci are handled in .sets
+        return True
     real = real_equations(st.equations, variables)
     if real == list(st.equations):
         return True

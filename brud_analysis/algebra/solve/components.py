@@ -19,6 +19,10 @@ Method (guess, then certify exactly; the guess only decides how fast, never what
    positive-dimensional part of V(B) (Rabinowitsch's trick: no elimination order needed).
 3. P = the union over g of the real solutions of B + (1 - t g), found and certified as for
    any zero-dimensional system (eliminants, isolating boxes), t dropped.
+4. Guard: V(G) could itself hold isolated points of V(B) (a wrong guess that still passes 2).
+   The regular isolated points, V(B) \\ V(det J) with J the Jacobian of the system, are
+   computed the same way and must all be in P; else the guess is rejected. (A *degenerate*
+   isolated point inside V(G) is not caught by this guard.)
 
 The set is then given by the reduced Groebner basis of G, not by the basis of B.
 """
@@ -44,7 +48,7 @@ from brud_analysis.algebra.groebner import (
     krull_dimension,
 )
 from brud_analysis.algebra.solve.elimination import _real_points
-from brud_analysis.algebra.solve.types import RealSolution
+from brud_analysis.algebra.solve.types import RealSolution, _same_point
 
 _MAX_DEGREE = 4  # generators of the set tried up to this degree (and the basis' degree)
 _FIBRES = 80  # generic fibres sampled at most (each gives the set's points over one value)
@@ -52,18 +56,20 @@ _DENOMINATOR = 10**6  # rational reconstruction of the null space (checked exact
 
 
 def split_component(basis: list[sympy.Expr], variables: tuple[sympy.Symbol, ...], dim: int,
-                    limits: tuple[int, int, int] | None, deadline: float
-                    ) -> tuple[list[sympy.Expr], int, list[RealSolution]] | None:
-    """``(set equations, set dimension, isolated real points)`` of the component with
+                    limits: tuple[int, int, int] | None, deadline: float,
+                    jacobian_det: sympy.Expr | None = None
+                    ) -> tuple[list[sympy.Expr], int, list[RealSolution], bool] | None:
+    """``(set equations, set dimension, isolated real points, guarded)`` of the component with
     Groebner ``basis`` of dimension ``dim`` >= 1, certified as in the module docstring;
-    None when no certificate was found (the caller keeps the component whole and says so).
+    None when no certificate was found (the caller keeps the component whole and says so);
+    ``guarded`` False when the guard of step 4 did not finish within the limits.
 
     Example:
         >>> x, y, z = sympy.symbols("x y z")
         >>> R = (x**2 - 1) * (y**2 + z**2 - 4)  # a set {x = +-1, y^2 + z^2 = 4}; a point 0
         >>> grad = [sympy.expand(sympy.diff(R, v)) for v in (x, y, z)]
-        >>> eqs, d, pts = split_component(grad, (x, y, z), 1, None, float("inf"))
-        >>> eqs, d, [p.point for p in pts]
+        >>> eqs, d, pts, guarded = split_component(grad, (x, y, z), 1, None, float("inf"))
+        >>> sorted(eqs, key=str), d, sorted({p.point for p in pts})
         ([x**2 - 1, y**2 + z**2 - 4], 1, [(0.0, 0.0, 0.0)])
     """
     n = len(variables)
@@ -83,11 +89,24 @@ def split_component(basis: list[sympy.Expr], variables: tuple[sympy.Symbol, ...]
         if g_basis is None or krull_dimension(g_basis, n) != dim:
             continue
         vec = flint.fmpz_mpoly_vec(g_basis, ctx)
-        if not all(p.reduction_primitive_part(vec).is_zero() for p in b_polys):
+        # (python-flint 0.9's stubs lack reduction_primitive_part)
+        if not all(p.reduction_primitive_part(vec).is_zero()  # type: ignore[attr-defined]
+                   for p in b_polys):
             continue  # V(G) is not inside V(B): the guess is wrong or too small
         isolated = _points_off(b_polys, g_basis, variables, limits, deadline)
-        if isolated is not None:
-            return basis_exprs(g_basis, variables), dim, isolated
+        if isolated is None:
+            continue
+        if jacobian_det is not None:
+            # guard: V(G) must hold no isolated point. The regular ones are V(B) \ V(det J)
+            # (finite: J is singular on every positive-dimensional part); each must be off V(G)
+            det = integer_polys([jacobian_det], variables, ctx)
+            regular = _points_off(b_polys, det, variables, limits, deadline) if det else []
+            if regular is not None and not all(any(_same_point(r, p) for p in isolated)
+                                               for r in regular):
+                continue  # V(G) holds an isolated point: the guess is wrong
+            if regular is None:  # the guard did not finish: the points are right, maybe few
+                return basis_exprs(g_basis, variables), dim, isolated, False
+        return basis_exprs(g_basis, variables), dim, isolated, True
     return None
 
 
