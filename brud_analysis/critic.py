@@ -31,6 +31,7 @@ from typing import Any
 import sympy
 from sympy.polys.matrices import DomainMatrix
 
+from brud_analysis.algebra.solve import field_fixed_points  # shared with brud_fixed_points
 from brud_analysis.data import DataModel, Empirical, Normal, Uniform
 from brud_analysis.errors import BrudError
 from brud_analysis.exact import to_exact
@@ -403,61 +404,6 @@ class CriticAnalysis:
     formulas: dict[str, Any] | None = None  # symbolic case
     # (dataclasses.field: the attribute ``field`` above shadows the import in this class body)
     notes: list[str] = dataclasses.field(default_factory=list)
-
-
-def field_fixed_points(field_: Sequence[sympy.Expr], variables: Sequence[sympy.Symbol],
-                       time_budget: float = 10.0) -> Any:
-    """Every real zero of a polynomial field with certified stability: the existing solver
-    (:func:`brud_analysis.solve.solve_polynomial_system`) and
-    :func:`brud_analysis.stability.certified_stability`, as for BRUD.
-
-    Example:
-        >>> x, y = Game("x*y").agents
-        >>> fp = field_fixed_points((1 - x, -y), (x, y))
-        >>> fp.points[0].exact, fp.points[0].stable
-        ((1, 0), True)
-    """
-    from brud_analysis.algebra.solve.sets import _boxes_of, _exact_sample
-    from brud_analysis.solve import (
-        FixedPoint,
-        FixedPointAnalysis,
-        _check_numeric,
-        algebraic_atoms,
-        solve_polynomial_system,
-    )
-    from brud_analysis.stability import Box, certified_stability, numeric_eigenvalues
-
-    variables = tuple(variables)
-    field_ = tuple(field_)
-    _check_numeric(field_, variables)
-    sols, sets, method = solve_polynomial_system(field_, variables, time_budget)
-    jac = sympy.Matrix(field_).jacobian(variables)
-    points = []
-    for s in sols:
-        eig = tuple(complex(e) for e in numeric_eigenvalues(jac, variables, s.point))
-        boxes = _boxes_of(s)
-        if boxes is None:
-            points.append(FixedPoint(s.point, s.exact, None, eig,
-                                     "point from the numeric fallback: no exact form"))
-            continue
-        if s.constants:
-            consts = dict(zip(algebraic_atoms(field_, variables),
-                              (t for t, _ in s.constants), strict=True))
-            stable = certified_stability(jac.xreplace(consts),
-                                         variables + tuple(t for t, _ in s.constants),
-                                         boxes + tuple(b for _, b in s.constants))
-        else:
-            stable = certified_stability(jac, variables, boxes)
-        reason = None if stable is not None else (
-            "an eigenvalue has zero real part (linearisation does not decide)")
-        points.append(FixedPoint(s.point, s.exact, stable, eig, reason))
-    for st in sets:
-        if st.sample is not None:
-            boxes = tuple(Box.rational(sympy.Rational(v)) for v in st.sample)
-            stab = certified_stability(jac, variables, boxes) if _exact_sample(
-                st, field_, variables) else None
-            st.kind = "degenerate" if stab is None else ("stable" if stab else "unstable")
-    return FixedPointAnalysis(points, sets, method, field_)
 
 
 def _linear_formulas(game: Game, field_: Sequence[sympy.Expr], assumptions: Any

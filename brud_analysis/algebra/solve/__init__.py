@@ -36,6 +36,7 @@ from __future__ import annotations
 from brud_analysis.algebra.solve.analyses import (
     brud_fixed_points,
     brud_jacobian,
+    field_fixed_points,
     solve_polynomial_system,
     stationary_points,
 )
@@ -74,6 +75,7 @@ __all__ = [
     "algebraic_atoms",
     "b_point",
     "brud_fixed_points",
+    "field_fixed_points",
     "brud_jacobian",
     "krawczyk_boxes",
     "real_root_boxes",

@@ -377,33 +377,48 @@ def brud_fixed_points(game: Game, data: DataModel,
         ((2, 1), True)
     """
     game.require_numeric()
-    field_ = brud_field(game, data)
-    _check_numeric(field_, game.agents)
-    sols, sets, method = solve_polynomial_system(field_, game.agents, time_budget)
-    jac = sympy.Matrix(field_).jacobian(game.agents)
+    return field_fixed_points(brud_field(game, data), game.agents, time_budget)
+
+
+def field_fixed_points(field_: Sequence[sympy.Expr], variables: Sequence[sympy.Symbol],
+                       time_budget: float = DEFAULT_TIME_BUDGET) -> FixedPointAnalysis:
+    """Every real zero of a polynomial vector field, each with certified stability (Jacobian
+    eigenvalues): the BRUD flow's fixed points, and any other update rule's (fitted critics).
+
+    Example:
+        >>> x, y = sympy.symbols("x y")
+        >>> fp = field_fixed_points((1 - x, -y), (x, y))
+        >>> fp.points[0].exact, fp.points[0].stable
+        ((1, 0), True)
+    """
+    variables = tuple(variables)
+    field_ = tuple(field_)
+    _check_numeric(field_, variables)
+    sols, sets, method = solve_polynomial_system(field_, variables, time_budget)
+    jac = sympy.Matrix(field_).jacobian(variables)
     points = []
     for s in sols:
-        eig = tuple(complex(e) for e in numeric_eigenvalues(jac, game.agents, s.point))
+        eig = tuple(complex(e) for e in numeric_eigenvalues(jac, variables, s.point))
         boxes = _boxes_of(s)
         if boxes is None:
             points.append(FixedPoint(s.point, s.exact, None, eig,
                                      "point from the numeric fallback: no exact form"))
             continue
         if s.constants:
-            consts = dict(zip(algebraic_atoms(field_, game.agents),
+            consts = dict(zip(algebraic_atoms(field_, variables),
                               (t for t, _ in s.constants), strict=True))
             stable = certified_stability(jac.xreplace(consts),
-                                         game.agents + tuple(t for t, _ in s.constants),
+                                         variables + tuple(t for t, _ in s.constants),
                                          boxes + tuple(b for _, b in s.constants))
         else:
-            stable = certified_stability(jac, game.agents, boxes)
+            stable = certified_stability(jac, variables, boxes)
         reason = None if stable is not None else (
             "an eigenvalue has zero real part (linearisation does not decide)")
         points.append(FixedPoint(s.point, s.exact, stable, eig, reason))
     for st in sets:
         if st.sample is not None:
             boxes = tuple(Box.rational(sympy.Rational(v)) for v in st.sample)
-            stab = certified_stability(jac, game.agents, boxes) if _exact_sample(
-                st, field_, game.agents) else None
+            stab = certified_stability(jac, variables, boxes) if _exact_sample(
+                st, field_, variables) else None
             st.kind = "degenerate" if stab is None else ("stable" if stab else "unstable")
     return FixedPointAnalysis(points, sets, method, field_)
