@@ -253,12 +253,10 @@ def _trained_row(setting: Setting, result: Any, predicted_population: np.ndarray
 
 
 def _save(fig: Any, path: Path) -> str:
-    import matplotlib.pyplot as plt
+    from brud_analysis.figure_files import save_png
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return str(path)
+    return str(save_png(fig, path, {"figure": path.name}, dpi=90))
 
 
 def _pyplot() -> Any:

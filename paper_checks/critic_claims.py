@@ -71,10 +71,10 @@ def _pyplot() -> Any:
 
 
 def _save(fig: Any, path: Path) -> str:
+    from brud_analysis.figure_files import save_png
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    _pyplot().close(fig)
-    return str(path)
+    return str(save_png(fig, path, {"figure": path.name}, dpi=90))
 
 
 def _sweep_figure(ctx: Context, sweep: dict) -> str:

@@ -56,3 +56,22 @@ def test_paper_figures(tmp_path):
 
     path = _save(plt.figure(), tmp_path / "fig9_demo.png")
     assert _check(path, "fig9_demo")["source"] == "brud paper-checks"
+
+
+def test_every_other_figure_writer(tmp_path):
+    # The verifier's plots, the HalfCheetah figures and the claims' figures (beyond the paper,
+    # fitted critics) write through save_png too: each PNG names itself in its provenance.
+    import importlib
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    for module in ("verify.plots", "verify.halfcheetah.figures", "paper_checks.beyond_paper",
+                   "paper_checks.critic_claims"):
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [0, 1])
+        path = tmp_path / f"{module}.png"
+        importlib.import_module(module)._save(fig, path)
+        _check(path, path.name)

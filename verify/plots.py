@@ -264,8 +264,6 @@ def _save(fig, path: str | Path) -> Path:
         plt.close(fig)
         raise BrudError(f"plots are written as PNG: give a path ending in .png, got {path}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(path)  # atomic: no half-written PNG under the final name
-    return path
+    from brud_analysis.figure_files import save_png
+
+    return save_png(fig, path, {"figure": path.name}, dpi=110)  # atomic, with provenance

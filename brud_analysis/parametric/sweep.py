@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -83,7 +82,7 @@ def plot_sweep(rows: Sequence[SweepRow], parameter: str, path: str) -> str:
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
-    from brud_analysis.output import check_output_path, write_atomic
+    from brud_analysis.output import check_output_path
 
     target = check_output_path(path)
     xs = [r.value for r in rows]
@@ -115,7 +114,7 @@ def plot_sweep(rows: Sequence[SweepRow], parameter: str, path: str) -> str:
         ax.grid(alpha=0.3, axis="y")
     axes[-1, 0].set_xlabel(parameter)
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=120)
-    plt.close(fig)
-    return str(write_atomic(target, buffer.getvalue()))
+    from brud_analysis.figure_files import save_png
+
+    return str(save_png(fig, target, {"figure": "parametric sweep", "parameter": str(parameter)},
+                        dpi=120))

@@ -7,7 +7,6 @@ fraction of saturated actions (|a| = 1 after clipping), which tells noisy from c
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -79,14 +78,12 @@ def plot_return_histogram(
         >>> plot_return_histogram(np.array([1.0, 2.0, 2.5]), out).stat().st_size > 0
         True
     """
-    import io
-
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from brud_analysis.output import provenance, write_atomic
+    from brud_analysis.figure_files import save_png
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ax.hist(returns, bins=min(50, max(5, len(returns) // 5)), color="tab:blue", alpha=0.8)
@@ -97,8 +94,4 @@ def plot_return_histogram(
     ax.set_title(f"{title} ({len(returns)} episodes)")
     ax.legend()
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=120, metadata={
-        "Description": json.dumps({"provenance": provenance(config)})})
-    plt.close(fig)
-    return write_atomic(path, buffer.getvalue())
+    return save_png(fig, path, config, dpi=120)

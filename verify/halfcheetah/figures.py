@@ -23,16 +23,9 @@ from verify.halfcheetah.run_statistics import (
 
 
 def _save(fig, path: str | Path) -> Path:
-    import io
+    from brud_analysis.figure_files import save_png
 
-    import matplotlib.pyplot as plt
-
-    from brud_analysis.output import write_atomic
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return write_atomic(path, buffer.getvalue())
+    return save_png(fig, path, {"figure": Path(path).name}, dpi=110, bbox_inches="tight")
 
 
 def _label(name: str) -> str:
