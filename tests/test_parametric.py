@@ -466,6 +466,9 @@ def test_weak_facts_never_reach_sympy_ask():
     ("1.62*x*y**2 + 4/6*x*y**3 + 1/4*x + 5*x**2*y", "m, s", ""),  # sqrt(...) in a generator
     ("-5*x**3*y + 5*x**2 - 2.31*x*y**3", "m, 1/2", "m > 0"),  # fuzz #140: (-1)**(1/3) forms
     ("twin_peaks(A=1,B=4,C=C)", "empirical", ""),  # SymPy factor_list: PolyElement * ...
+    # an agent whose BRUD roots are all non-real: g' there was compared (symb's fuzz)
+    ("-7*x**3/3 + 4*x/3 + 2.89*y**3 + 1.5*y", "m, 1/2", ""),
+    ("-x**3 + 2*x**2*y/5 + 1.28*x + y**3/3", "m, 1/2", ""),
 ])
 def test_parametric_crash_patterns_answer(reward, data, facts):
     """The parametric crash patterns of issue 22 (and one found by

@@ -84,6 +84,8 @@ def parametric_brud_fixed_points(game: Game, data: DataModel,
         entries, degenerate = [], []
         for r in found.roots:
             deriv = _derivative_at(found, r, agent)
+            if r.real_if is sympy.false or deriv.is_real is False:
+                continue  # a non-real root is never a fixed point (nor can g' there be compared)
             extra = (r.real_if,) if r.real_if not in (sympy.true, sympy.false) else ()
             if deriv == 0:
                 stable, multiple = sympy.false, sympy.true
