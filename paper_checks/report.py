@@ -62,10 +62,13 @@ def run_report(out_dir: str | os.PathLike[str], *, quick: bool = False,
 
             print("figures ...", file=sys.stderr, flush=True)  # one line; tqdm is per claim
         written, failed = make_figures(ctx)
-    for r in results:  # figures produced by checks themselves (Fig. 6 from HalfCheetah)
-        if r.outcome is not None:
-            for f in r.outcome.figures:
-                written.setdefault(f"{r.claim.id}", f)
+    seen = set(written.values())
+    for r in results:  # figures produced by checks themselves (Fig. 6 from HalfCheetah, ...)
+        for k, f in enumerate([] if r.outcome is None else r.outcome.figures):
+            if f in seen:  # one figure shared by two claims is listed once
+                continue
+            seen.add(f)
+            written[r.claim.id if k == 0 else f"{r.claim.id} ({k + 1})"] = f
     figures_cpu = cpu_clock() - figures_cpu
     seconds, cpu_seconds = time.perf_counter() - start, cpu_clock() - cpu_start
     counts = Counter(r.status for r in results)

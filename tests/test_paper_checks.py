@@ -97,7 +97,10 @@ def test_report_files_and_figures(quick_report):
     out, payload = quick_report
     report = (out / "report.md").read_text()
     assert "| Claim | Paper | Verdict |" in report
-    assert len(payload["figures"]) == 7 and not payload["figure_errors"]  # 5 paper + 2 beyond
+    # 5 paper + Fig. 6 from the shipped HalfCheetah results + 2 beyond + 4 fitted critics,
+    # each once (two critic claims share one figure)
+    assert len(payload["figures"]) == 12 and not payload["figure_errors"]
+    assert len(set(payload["figures"])) == len(payload["figures"])
     for path in payload["figures"]:
         png = Path(path)
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
