@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 PROVENANCE_KEY = "Description"
 
 
-def save_png(fig: Any, path: str | Path, config: Mapping[str, Any] | None = None, *,
+def save_png(fig: Any, path: str | os.PathLike[str], config: Mapping[str, Any] | None = None, *,
              close: bool = True, **savefig: Any) -> Path:
     """Write ``fig`` as a PNG with provenance metadata, atomically; return the path.
 

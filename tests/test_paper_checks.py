@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -97,14 +98,14 @@ def test_report_files_and_figures(quick_report):
     out, payload = quick_report
     report = (out / "report.md").read_text()
     assert "| Claim | Paper | Verdict |" in report
-    # 5 paper + Fig. 6 from the shipped HalfCheetah results + 2 beyond + 4 fitted critics,
-    # each once (two critic claims share one figure)
-    assert len(payload["figures"]) == 12 and not payload["figure_errors"]
+    # 5 paper + Fig. 6 and its diagnostics from the shipped HalfCheetah results + 2 beyond +
+    # 4 fitted critics, each once (two critic claims share one figure)
+    assert len(payload["figures"]) == 13 and not payload["figure_errors"]
     assert len(set(payload["figures"])) == len(payload["figures"])
     for path in payload["figures"]:
         png = Path(path)
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-        assert f"]({png.name})" in report
+        assert f"]({os.path.relpath(png, out)})" in report  # linked from report.md
         # Not blank: a plot has many distinct colours and no large single-colour majority.
         pixels = plt.imread(png)[..., :3].reshape(-1, 3)
         _, counts = np.unique(np.round(pixels * 255).astype(int), axis=0, return_counts=True)
