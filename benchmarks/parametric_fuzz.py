@@ -23,7 +23,7 @@ import traceback
 import numpy as np
 import sympy
 
-from brud_analysis.commands import analyse
+from brud_analysis.cli.symbolic import analyse
 from brud_analysis.data import Normal
 from brud_analysis.errors import BrudError
 from brud_analysis.game import Game

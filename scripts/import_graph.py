@@ -5,11 +5,11 @@ graph is the one ``tests/test_import_graph.py`` checks, read with ``ast``: every
 a lazy one inside a function too), and draws one box per module: a column per package, a row
 per *depth* (the longest chain of project imports below the module; 0 = imports no project
 module), so every arrow points down. Arrows between packages are coloured by the importing
-package; the command-line entry point's arrows, the one place allowed to wire the layers
-together, are dashed. Writes ``docs/architecture.png`` with the graph's fingerprint in its
-metadata, and the module index (each module's first docstring line) between the markers in
-``docs/architecture.md``; ``tests/test_docs.py`` compares both with the code, so a module moved,
-added or rewired without re-running this script fails there.
+package; the command line (the package ``brud_analysis/cli/``, the one layer allowed to wire
+the others together) has a colour of its own. Writes ``docs/architecture.png`` with the
+graph's fingerprint in its metadata, and the module index (each module's first docstring line)
+between the markers in ``docs/architecture.md``; ``tests/test_docs.py`` compares both with the
+code, so a module moved, added or rewired without re-running this script fails there.
 """
 
 from __future__ import annotations
@@ -33,8 +33,18 @@ START, END = "<!-- module index: scripts/import_graph.py -->", "<!-- end of modu
 FINGERPRINT_KEY = "brud-import-graph"
 _PALETTE = ("#3a6ea5", "#c0632b", "#4f8a3c", "#8a4f9e", "#9e8a2f", "#2f8a8a")
 # one colour per top-level package, in the layer order of the import-graph test (a package added
-# there, such as a separate CLI package, gets the next colour)
-COLOURS = {p: _PALETTE[i % len(_PALETTE)] for i, p in enumerate(PACKAGES)}
+# there gets the next colour), and one for the command line, the top layer
+COLOURS = {p: _PALETTE[i % len(_PALETTE)] for i, p in enumerate((*PACKAGES, ENTRY_POINT))}
+
+
+def in_cli(module: str) -> bool:
+    """Whether a module belongs to the command line (the package ``brud_analysis/cli/``).
+
+    Example:
+        >>> in_cli("brud_analysis.cli"), in_cli("brud_analysis.cli.verify"), in_cli("verify")
+        (True, True, False)
+    """
+    return module == ENTRY_POINT or module.startswith(ENTRY_POINT + ".")
 
 
 def project_graph() -> dict[str, set[str]]:
@@ -96,7 +106,7 @@ def package_of(module: str) -> str:
 
 def package_order(graph: dict[str, set[str]]) -> list[str]:
     """Packages left to right so that imports between packages point left: a package comes
-    after every package it mostly imports from (the entry point's wiring does not count).
+    after every package it mostly imports from.
 
     Example:
         >>> package_order({"verify.a": {"core.b"}, "verify.d": {"core.b"}, "core.b": set(),
@@ -106,7 +116,7 @@ def package_order(graph: dict[str, set[str]]) -> list[str]:
     count: dict[tuple[str, str], int] = defaultdict(int)
     for m, targets in graph.items():
         for t in targets:
-            if package_of(m) != package_of(t) and m != ENTRY_POINT:
+            if package_of(m) != package_of(t):
                 count[package_of(m), package_of(t)] += 1
     below: dict[str, set[str]] = defaultdict(set)
     for (p, q), n in count.items():
@@ -127,7 +137,7 @@ def package_order(graph: dict[str, set[str]]) -> list[str]:
 
 
 def _colour(module: str) -> str:
-    return COLOURS.get(module.split(".")[0], "0.3")
+    return COLOURS[ENTRY_POINT] if in_cli(module) else COLOURS.get(module.split(".")[0], "0.3")
 
 
 def _top_index(module: str) -> int:
@@ -179,7 +189,7 @@ def draw(out: Path = OUT) -> Path:
     between: dict[tuple[str, str], int] = defaultdict(int)
     for m, targets in graph.items():
         for t in targets:
-            if package_of(m) != package_of(t) and m != ENTRY_POINT:
+            if package_of(m) != package_of(t):
                 between[package_of(m), package_of(t)] += 1
     apex = {pq: 0.12 * abs(centre[pq[0]] - centre[pq[1]]) + 0.3 for pq in between}
     for (p, q), n in sorted(between.items()):
@@ -206,19 +216,16 @@ def draw(out: Path = OUT) -> Path:
     upward = 0
     for m, targets in graph.items():
         for t in targets:
-            entry = m == ENTRY_POINT
             up = depth[t] >= depth[m]  # closes an import circle: the layer test fails on it
             upward += up
-            if package_of(m) != package_of(t) and not (entry or up):
+            if package_of(m) != package_of(t) and not up:
                 continue
             (x0, y0), (x1, y1) = pos[m], pos[t]
             ax.annotate("", xy=(x1, y1 - box_h / 2 if up else y1 + box_h / 2),
                         xytext=(x0, y0 + box_h / 2 if up else y0 - box_h / 2),
                         arrowprops=dict(arrowstyle="-|>", lw=1.6 if up else 0.6, shrinkA=0,
-                                        shrinkB=0, alpha=0.9 if up else 0.6 if entry else 0.35,
-                                        color="red" if up else
-                                        _colour(ENTRY_POINT) if entry else "0.5",
-                                        ls="--" if entry else "-", zorder=5 if up else 1))
+                                        shrinkB=0, alpha=0.9 if up else 0.35,
+                                        color="red" if up else "0.5", zorder=5 if up else 1))
     for m, (cx, cy) in pos.items():
         colour = _colour(m)
         lines = MODULES[m].read_text().count("\n")
@@ -239,8 +246,8 @@ def draw(out: Path = OUT) -> Path:
         Line2D([], [], color="0.5", lw=1, label="import within a package (importer above)"),
         *(Line2D([], [], color=c, lw=2, label=f"{k}: its imports from another package, "
                  "summed (arc, above the columns)") for k, c in COLOURS.items()),
-        Line2D([], [], color=_colour(ENTRY_POINT), lw=1, ls="--",
-               label=f"{ENTRY_POINT}: the entry point, which wires the layers"),
+        Line2D([], [], color=_colour(ENTRY_POINT), lw=1.8,
+               label=f"{ENTRY_POINT}: the command line, the one layer that wires the others"),
         *([Line2D([], [], color="red", lw=1.6, label=f"{upward} import(s) closing an import "
                   "circle (tests/test_import_graph.py fails)")] if upward else []),
     ], loc="upper left", fontsize=7.5, frameon=False, bbox_to_anchor=(0.0, 0.0), ncol=2)

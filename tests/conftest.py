@@ -32,18 +32,19 @@ FORK_HEAVY = ("test_cli_fuzz.py",)
 # tests in SLOW_TESTS (by node id, without parameters) or marked @pytest.mark.slow in their
 # file. `make test` runs everything.
 SLOW_FILES = frozenset({
-    "test_animation.py", "test_cli_fuzz.py", "test_docs.py", "test_harness.py",
-    "test_json_vocabulary.py", "test_mutations.py", "test_notebooks.py", "test_paper_checks.py",
-    "test_plots_verify.py", "test_polygames.py", "test_types.py", "test_verify_commands.py",
+    "test_animation.py", "test_cli_fuzz.py", "test_cli_halfcheetah.py", "test_cli_verify.py",
+    "test_docs.py", "test_harness.py", "test_json_vocabulary.py", "test_mutations.py",
+    "test_notebooks.py", "test_paper_checks.py", "test_plots_verify.py", "test_polygames.py",
+    "test_types.py",
 })
 SLOW_PREFIXES = ("test_halfcheetah_",)
 # (measured 2026-12-07: more than 0.75 s of CPU in some parametrisation)
 SLOW_TESTS = frozenset({
     "tests/test_bounded.py::test_a_cpu_bound_worker_is_stopped_and_the_message_names_the_cpu_budget",
-    "tests/test_commands_symbolic.py::test_symbolic_package_never_imports_jax",
-    "tests/test_commands_symbolic.py::test_time_budget_stops_the_whole_command_with_one_line",
-    "tests/test_commands_symbolic.py::test_worker_and_its_solver_die_with_a_killed_parent",
-    "tests/test_commands_symbolic.py::test_worker_memory_cap_is_on_top_of_what_the_caller_already_maps",
+    "tests/test_cli_symbolic.py::test_symbolic_package_never_imports_jax",
+    "tests/test_cli_symbolic.py::test_time_budget_stops_the_whole_command_with_one_line",
+    "tests/test_cli_symbolic.py::test_worker_and_its_solver_die_with_a_killed_parent",
+    "tests/test_cli_symbolic.py::test_worker_memory_cap_is_on_top_of_what_the_caller_already_maps",
     "tests/test_conditions.py::test_conditions_do_not_depend_on_the_game_scale",
     "tests/test_game.py::test_docstring_examples_run",
     "tests/test_modular.py::test_equals_flints_charpoly_on_quotient_multiplication_matrices",

@@ -41,7 +41,7 @@ from brud_analysis.cli import build_parser, main
 # Load the libraries once here, so that each forked call starts with them (as a long-lived
 # process would) and the examples spend their time on the input, not on imports. Importing JAX
 # does not start its thread pools, so forking after it is safe.
-for _name in ("brud_analysis.commands", "brud_analysis.solve", "brud_analysis.conditions",
+for _name in ("brud_analysis.cli.symbolic", "brud_analysis.solve", "brud_analysis.conditions",
               "brud_analysis.pjap", "brud_analysis.plots", "verify.harness", "verify.plots"):
     importlib.import_module(_name)
 
@@ -430,7 +430,7 @@ def test_at_least_half_the_requests_are_valid() -> None:
     """The generator's mix (cheap: drawing only), and the valid side is really valid: each
     valid draw parses (argparse) and names a game, data and target of matching sizes."""
     from brud_analysis.cli import build_parser
-    from brud_analysis.cli_options import data_model_from_args
+    from brud_analysis.cli.options import data_model_from_args
     from brud_analysis.game import Game
 
     seen: list[bool] = []

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from brud_analysis.cli import halfcheetah as commands
 from brud_analysis.cli import main
-from verify.halfcheetah import commands
 from verify.halfcheetah.vault import (
     Transitions,
     episode_returns,
@@ -203,7 +203,7 @@ def test_every_subcommand_is_wired_explicitly(name: str, capsys):
 
 
 def test_the_command_modules_import_no_heavy_library():
-    code = ("import sys, verify.halfcheetah.commands; "
+    code = ("import sys, brud_analysis.cli.halfcheetah; "
             "print([m for m in ('jax', 'mujoco', 'flashbax', 'matplotlib') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=Path(__file__).parents[1]).stdout

@@ -74,8 +74,8 @@ def test_consistent_requests_still_run(argv, capsys):
 def test_pjap_field_header_without_a_closed_form(capsys):
     """The numeric PJAP path (eps > 0) has no field formula: the header printed the agents
     zipped strictly with an empty field and crashed after the whole computation."""
+    from brud_analysis.cli.paper import _print_field_header
     from brud_analysis.game import Game
-    from paper_checks.commands import _print_field_header
 
     _print_field_header(Game("x*y"), {}, "numeric quadrature / finite sum", "data: ...", [],
                         None)
@@ -92,7 +92,7 @@ def test_contradiction_check_is_sound_on_these(facts, contradictory):
     """Consistent facts pass (no false alarm); these contradictions are caught."""
     import argparse
 
-    from brud_analysis.cli_options import assumptions_from_args
+    from brud_analysis.cli.options import assumptions_from_args
     from brud_analysis.errors import BrudError
 
     args = argparse.Namespace(assume=[facts])

@@ -16,7 +16,7 @@ import pytest
 import sympy
 
 from brud_analysis.cli import main
-from brud_analysis.cli_options import add_data_options, data_model_from_args
+from brud_analysis.cli.options import add_data_options, data_model_from_args
 from brud_analysis.data import Empirical, Normal, Uniform
 from brud_analysis.game import Game
 
@@ -194,12 +194,46 @@ def test_symbolic_package_never_imports_jax():
     import subprocess
     import sys
 
-    code = ("import sys, brud_analysis.commands, brud_analysis.solve, brud_analysis.conditions, "
-            "brud_analysis.diagnostics, brud_analysis.strategies, brud_analysis.plots; "
-            "print('jax' in sys.modules)")
+    code = ("import sys, brud_analysis.cli.symbolic, brud_analysis.solve, "
+            "brud_analysis.conditions, brud_analysis.diagnostics, brud_analysis.strategies, "
+            "brud_analysis.plots; print('jax' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert result.stdout.strip() == "False"
+
+
+#: The symbolic commands, each as ``brud`` runs it (in-process, no worker): none may load JAX or
+#: the verify package, which the verify and HalfCheetah command modules import in their handlers.
+_SYMBOLIC_RUNS = (
+    ["analyse", "x*y", "--data", "normal", "--mean", "0.3", "-0.2", "--std", "1", "1", "--json"],
+    ["condition", "twin_peaks(A=1, B=4, C=5)", "--target", "sqrt(3/8)", "sqrt(3/8)", "--json"],
+    ["pjap-field", "twin_peaks", "--data", "normal", "--mean", "0.5", "-0.25", "--std", "0.5",
+     "0.5", "--alpha", "1", "--json"],
+)
+
+
+def _modules_loaded_by(argv: list[str], extra: str = "") -> tuple[int, list[str]]:
+    """``brud argv``'s exit code and the JAX and verify modules loaded by the end of its run."""
+    code = (f"import sys, contextlib, io, json; {extra}from brud_analysis.cli import main; "
+            f"out = io.StringIO(); redirect = contextlib.redirect_stdout(out); "
+            f"redirect.__enter__(); rc = main({argv!r}); redirect.__exit__(None, None, None); "
+            "print(json.dumps([rc, sorted(m for m in sys.modules "
+            "if m.split('.')[0] in ('jax', 'verify'))]))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    rc, loaded = json.loads(result.stdout)
+    return rc, loaded
+
+
+@pytest.mark.parametrize("argv", _SYMBOLIC_RUNS, ids=lambda argv: argv[0])
+def test_symbolic_commands_never_import_jax(argv):
+    assert _modules_loaded_by(argv) == (0, [])
+
+
+def test_the_jax_check_sees_an_import():
+    # the check above can fail: a command whose run loads JAX is seen
+    rc, loaded = _modules_loaded_by(_SYMBOLIC_RUNS[0], extra="import verify.sampling; ")
+    assert rc == 0 and {"jax", "verify", "verify.sampling"} <= set(loaded)
 
 
 def test_error_plot_needs_two_agents(capsys, tmp_path):
@@ -255,7 +289,7 @@ def test_time_budget_stops_the_whole_command_with_one_line(capsys):
 
 
 def test_an_unexpected_exception_is_one_line_exit_1_with_a_traceback_file(capsys, monkeypatch):
-    import brud_analysis.commands as commands
+    import brud_analysis.cli.symbolic as commands
 
     def broken(*args, **kwargs):
         raise ZeroDivisionError("simulated bug")

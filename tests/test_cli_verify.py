@@ -5,7 +5,7 @@ import json
 import pytest
 
 from brud_analysis.cli import main
-from verify.commands import parse_pjap
+from brud_analysis.cli.verify import parse_pjap
 
 
 def _json(capsys, argv):

@@ -247,7 +247,7 @@ def test_observation_mismatch_refused_before_training_or_trained_without_eval(
 
 
 def test_cli_system_choices_match_the_configurations() -> None:
-    from verify.halfcheetah import experiment_commands
+    from brud_analysis.cli import halfcheetah_experiment as experiment_commands
 
     assert experiment_commands.SYSTEMS == configs.SYSTEMS
 

@@ -476,7 +476,7 @@ def test_parametric_crash_patterns_answer(reward, data, facts):
     import numpy as np
 
     from brud_analysis.catalogue import twin_peaks
-    from brud_analysis.commands import analyse
+    from brud_analysis.cli.symbolic import analyse
     from brud_analysis.data import Empirical
 
     m, s = sympy.symbols("m s", real=True)

@@ -1,11 +1,24 @@
 """The ``brud`` command: one parser that wires the toolkit's subcommand modules together.
 
-This is the one place where the layers meet: :mod:`brud_analysis` (symbolic core), :mod:`verify`
-(JAX training) and :mod:`paper_checks` each define their subcommands in a ``commands`` module
-with a ``register(subparsers)`` function, and :func:`build_parser` imports them explicitly, so a
-broken module fails loudly instead of making its subcommands vanish. The ``commands`` modules
-import only ``argparse`` at module level; JAX, MuJoCo and SymPy are imported inside the handler
-of the subcommand that needs them, which keeps ``brud --help`` fast.
+This package is the command line of the whole toolkit, and the one place where the layers meet:
+every command's argument parsing and printing lives here, one module per group, each with a
+``register(subparsers)`` function that :func:`build_parser` imports explicitly (a broken module
+fails loudly instead of making its subcommands vanish):
+
+- :mod:`~brud_analysis.cli.symbolic`: ``brud analyse``, ``brud condition`` (symbolic core), with
+  :mod:`~brud_analysis.cli.parametric` (games with symbols) and :mod:`~brud_analysis.cli.critic`
+  (``--critic``);
+- :mod:`~brud_analysis.cli.verify`: ``brud verify``, ``brud online`` (JAX training, :mod:`verify`),
+  with :mod:`~brud_analysis.cli.verify_critic`;
+- :mod:`~brud_analysis.cli.paper`: ``brud paper-checks``, ``brud pjap-field`` (:mod:`paper_checks`);
+- :mod:`~brud_analysis.cli.halfcheetah` and :mod:`~brud_analysis.cli.halfcheetah_experiment`:
+  ``brud halfcheetah ...`` (:mod:`verify.halfcheetah`);
+- :mod:`~brud_analysis.cli.options`: the options several commands share (``--data``, ...).
+
+These modules import only ``argparse`` and the light core at module level; JAX, MuJoCo and SymPy
+are imported inside the handler of the subcommand that needs them, which keeps ``brud --help``
+fast and the symbolic commands free of JAX. Nothing below this package imports it
+(``tests/test_import_graph.py``).
 
 Errors: a user error (:class:`~brud_analysis.errors.BrudError`, a bad option, an input beyond
 the limits, an exhausted ``--time-budget``) is one line on stderr and exit code 2. Any other
@@ -68,10 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     """
     # Explicit, in `brud --help` order. These modules are light (argparse only at import time).
     from brud_analysis import __version__
-    from brud_analysis import commands as symbolic
-    from paper_checks import commands as paper
-    from verify import commands as verification
-    from verify.halfcheetah import commands as halfcheetah
+    from brud_analysis.cli import halfcheetah, paper, symbolic
+    from brud_analysis.cli import verify as verification
 
     parser = BrudArgumentParser(
         prog="brud",
@@ -151,6 +162,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _report_bug(f"{type(err).__name__}: {err}", traceback.format_exc())
     return int(code or 0)
 
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

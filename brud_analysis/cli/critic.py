@@ -1,7 +1,7 @@
 """``brud analyse GAME --data ... --critic FEATURES``: the fitted critic on the command line.
 
 The options are added to ``analyse`` by :func:`add_critic_options`; with ``--critic`` the
-handler (`brud_analysis.commands`) reports the true field and stationary points (as ``analyse``
+handler (`brud_analysis.cli.symbolic`) reports the true field and stationary points (as ``analyse``
 does), then the fitted critic (JSON key ``critic``: features, exact weights, expression), the
 chosen rule's field, its fixed points and their stability (docs/critics.md).
 """
@@ -247,7 +247,7 @@ def run_critic_pjap_field(args: argparse.Namespace, game: Any, data: Any) -> int
     """
     import sympy
 
-    from brud_analysis.cli_options import data_json
+    from brud_analysis.cli.options import data_json
     from brud_analysis.critic_pjap import prioritised_critic_field
     from brud_analysis.data import Normal
     from brud_analysis.output import print_json

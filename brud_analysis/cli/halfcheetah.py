@@ -2,7 +2,7 @@
 
 Heavy imports (JAX, MuJoCo, flashbax, matplotlib) happen inside the handlers so that
 ``brud --help`` stays fast. ``train`` / ``report`` (the offline experiment) are registered from
-:mod:`verify.halfcheetah.experiment_commands`, imported here by name: a broken import fails
+:mod:`brud_analysis.cli.halfcheetah_experiment`, imported here by name: a broken import fails
 loudly instead of hiding the subcommands.
 """
 
@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from brud_analysis.cli import halfcheetah_experiment as experiment_commands
 from brud_analysis.errors import BrudError
-from verify.halfcheetah import experiment_commands
 
 VAULT_NAME = "2halfcheetah.vlt"
 DATASETS = ("Good", "Medium", "GoodMedium")

@@ -1,6 +1,6 @@
 """``brud halfcheetah train`` and ``brud halfcheetah report`` (the PJAP experiment, Fig. 6).
 
-Registered by :mod:`verify.halfcheetah.commands` into the ``halfcheetah`` group. Heavy imports
+Registered by :mod:`brud_analysis.cli.halfcheetah` into the ``halfcheetah`` group. Heavy imports
 (JAX, MuJoCo, matplotlib, rliable) happen inside the handlers.
 """
 
@@ -81,7 +81,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "PJAP distance over training. Writes OUT/fig6.png and OUT/summary.json.",
     )
     p.add_argument("dirs", nargs="+", metavar="DIR", help="run directories")
-    from brud_analysis.cli_options import output_directory
+    from brud_analysis.cli.options import output_directory
 
     p.add_argument("--out", required=True, type=output_directory,
                    help="directory for fig6.png and summary.json (checked before any work)")

@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Figs. 1-5 into OUT/report.md (+ results.json, PNGs). Exit code 1 only if a check "
         "errors; a refuted claim is a result.",
     )
-    from brud_analysis.cli_options import output_directory
+    from brud_analysis.cli.options import output_directory
 
     p.add_argument("--out", default="report", type=output_directory,
                    help="output directory (default: report/); checked before any work")
@@ -49,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "multi-start Newton in a box (default: data mean +- 3 std, at least [-1, 1]).",
     )
     p.add_argument("reward", metavar="EXPR", help="reward polynomial or catalogue name")
-    from brud_analysis.cli_options import add_data_options, add_time_budget_option
+    from brud_analysis.cli.options import add_data_options, add_time_budget_option
 
     add_data_options(p)
     p.add_argument("--alpha", type=_alpha_value, required=True,
@@ -65,14 +65,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "given means: where the closed-form PJAP flow ends, reward lost, escape "
                         "threshold (L2 kernel, eps 0; --alpha/--std only set the printed field)")
     add_time_budget_option(p, 60.0, "the field and its fixed-point search")
-    from brud_analysis.cli_options import add_regulariser_option
+    from brud_analysis.cli.options import add_regulariser_option
 
     add_regulariser_option(p)
-    from brud_analysis.cli_options import add_assume_option
+    from brud_analysis.cli.options import add_assume_option
 
     add_assume_option(p)
     p.add_argument("--json", action="store_true", help="print JSON")
-    from brud_analysis.critic_cli import add_critic_options  # beyond the paper (issue 28)
+    from brud_analysis.cli.critic import add_critic_options  # beyond the paper (issue 28)
 
     add_critic_options(p)
     p.set_defaults(handler=_pjap_field)
@@ -162,12 +162,12 @@ def _parametric_pjap_field(args: argparse.Namespace, game, data, regulariser) ->
     """``pjap-field`` with symbols: the closed-form field and its fixed points as formulas."""
     import sympy
 
-    from brud_analysis.cli_options import assumptions_from_args, data_json
+    from brud_analysis.cli.options import assumptions_from_args, data_json
+    from brud_analysis.cli.parametric import fixed_point_json, real_weights
     from brud_analysis.data import Normal
     from brud_analysis.errors import BrudError
     from brud_analysis.exact import to_exact
     from brud_analysis.output import print_json
-    from brud_analysis.parametric_report import fixed_point_json, real_weights
     from brud_analysis.pjap import parametric_pjap_fixed_points
 
     if not (args.distance == "l2" and args.eps == 0 and isinstance(data, Normal)):
@@ -226,7 +226,7 @@ def _parametric_pjap_field(args: argparse.Namespace, game, data, regulariser) ->
 def _pjap_field(args: argparse.Namespace) -> int:
     import sympy
 
-    from brud_analysis.cli_options import (
+    from brud_analysis.cli.options import (
         check_assumed_symbols,
         data_json,
         data_model_from_args,
@@ -254,7 +254,7 @@ def _pjap_field(args: argparse.Namespace) -> int:
     if data is None:
         raise BrudError("pjap-field needs data: --data normal --mean .. --std .., "
                         "--data uniform --low .. --high .., or --data FILE")
-    from brud_analysis.critic_cli import critic_spec_from_args, run_critic_pjap_field
+    from brud_analysis.cli.critic import critic_spec_from_args, run_critic_pjap_field
 
     if critic_spec_from_args(args) is not None:  # a fitted critic: docs/critics.md
         return run_critic_pjap_field(args, game, data)

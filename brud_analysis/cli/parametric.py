@@ -1,7 +1,7 @@
 """``brud analyse`` with symbols: formulas, their conditions, LaTeX and parameter sweeps.
 
 The symbolic-parameter path of ``brud analyse`` (:func:`analyse_parametric`), kept apart from
-the numeric one in :mod:`brud_analysis.commands`. JSON contract: ``stationary_points`` entries
+the numeric one in :mod:`brud_analysis.cli.symbolic`. JSON contract: ``stationary_points`` entries
 carry ``exact`` (one SymPy-parseable string per coordinate), ``kind`` or ``kind_if`` (condition
 string -> kind) and ``real_if`` (absent when always real); ``brud_fixed_points`` entries carry
 ``exact``, ``stable_if`` (and ``stable`` when decided) and ``real_if`` likewise.
@@ -158,7 +158,7 @@ def analyse_parametric(game: Game, data: DataModel | None = None,
         reasons = list(st_num.incomplete_reasons)
     put_brud_field_moments(out, game, regulariser)
     if data is not None:
-        from brud_analysis.cli_options import data_json
+        from brud_analysis.cli.options import data_json
 
         out["data"] = data_json(data)
         out["data_text"] = repr(data)  # for the printed report only
@@ -351,7 +351,7 @@ def print_parametric(out: dict[str, Any], latex: bool = False) -> None:
 
 # ------------------------------------------------------------------------------ CLI
 def _parse_at(text: str) -> dict[str, sympy.Expr]:
-    from brud_analysis.cli_options import parse_value
+    from brud_analysis.cli.options import parse_value
 
     values = {}
     for part in text.split(","):
@@ -420,7 +420,7 @@ def _parse_sweep(text: str) -> tuple[str, list[float]]:
 def run_parametric(args: argparse.Namespace, game: Game, data: DataModel | None,
                    regulariser: Any = None) -> int:
     """The symbolic path of ``brud analyse`` (formulas, LaTeX, sweeps), after ``--at``."""
-    from brud_analysis.cli_options import assumptions_from_args
+    from brud_analysis.cli.options import assumptions_from_args
     from brud_analysis.output import check_output_path, print_json
 
     assumptions = assumptions_from_args(args)

@@ -6,7 +6,7 @@ import argparse
 import math
 from typing import Any
 
-from brud_analysis.cli_options import (
+from brud_analysis.cli.options import (
     add_data_options,
     add_parametric_options,
     add_regulariser_option,
@@ -51,7 +51,7 @@ def register(subparsers: Any) -> None:
     add_regulariser_option(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     add_parametric_options(p)
-    from brud_analysis.critic_cli import add_critic_options  # beyond the paper (issue 28)
+    from brud_analysis.cli.critic import add_critic_options  # beyond the paper (issue 28)
 
     add_critic_options(p)
     p.set_defaults(handler=run_analyse)
@@ -119,7 +119,7 @@ def analyse(game, data=None, time_budget: float = 10.0, assumptions=None,
     """Everything ``brud analyse`` reports, as a JSON-ready dict.
 
     With symbols in the game or the data the answer is formulas with conditions
-    (:func:`brud_analysis.parametric_report.analyse_parametric`; ``assumptions`` is an
+    (:func:`brud_analysis.cli.parametric.analyse_parametric`; ``assumptions`` is an
     :class:`~brud_analysis.parametric.Assumptions`).
 
     Example:
@@ -128,12 +128,12 @@ def analyse(game, data=None, time_budget: float = 10.0, assumptions=None,
         >>> out["stationary_sets"][0]["equations"], out["has_maximum"]
         (['x - y'], True)
     """
-    from brud_analysis.fields import brud_field
-    from brud_analysis.parametric_report import (
+    from brud_analysis.cli.parametric import (
         analyse_parametric,
         is_parametric,
         put_brud_field_moments,
     )
+    from brud_analysis.fields import brud_field
     from brud_analysis.solve import brud_fixed_points, stationary_points
 
     if is_parametric(game, data, regulariser):
@@ -248,7 +248,7 @@ def run_analyse(args: argparse.Namespace) -> int:
     game = _game(args)
     data = data_model_from_args(args, game)
     regulariser = regulariser_from_args(args)
-    from brud_analysis.critic_cli import critic_spec_from_args, critic_symbol_names
+    from brud_analysis.cli.critic import critic_spec_from_args, critic_symbol_names
 
     spec = critic_spec_from_args(args)
     check_assumed_symbols(args, _symbol_names(game, data, regulariser)
@@ -298,7 +298,7 @@ def _parametric_path(args: argparse.Namespace, game, data, regulariser=None
     Returns the game, data and regulariser with the --at values, and the exit code when it
     handled them.
     """
-    from brud_analysis.parametric_report import apply_at, is_parametric, run_parametric
+    from brud_analysis.cli.parametric import apply_at, is_parametric, run_parametric
 
     game, data, regulariser = apply_at(game, data, getattr(args, "at", None), regulariser)
     if (is_parametric(game, data, regulariser) or getattr(args, "sweep", None)
@@ -452,15 +452,15 @@ def _run_critic_analyse(args: argparse.Namespace, game: Any, data: Any) -> int:
         >>> code, '"critic_field": [' in buffer.getvalue()
         (0, True)
     """
-    from brud_analysis.critic import analyse_critic
-    from brud_analysis.critic_cli import (
+    from brud_analysis.cli.critic import (
         critic_json,
         critic_spec_at,
         critic_spec_from_args,
         print_critic,
     )
+    from brud_analysis.cli.parametric import apply_at, is_parametric
+    from brud_analysis.critic import analyse_critic
     from brud_analysis.output import print_json
-    from brud_analysis.parametric_report import apply_at, is_parametric
 
     spec = critic_spec_from_args(args)
     if data is None:
@@ -474,12 +474,12 @@ def _run_critic_analyse(args: argparse.Namespace, game: Any, data: Any) -> int:
     spec = critic_spec_at(spec, getattr(args, "at", None))
     budget = args.time_budget * 0.3
     parametric = is_parametric(game, data, None)
-    from brud_analysis.cli_options import assumptions_from_args
+    from brud_analysis.cli.options import assumptions_from_args
 
     assumptions = assumptions_from_args(args)  # as the non-critic path: for symbols left
     if game.parameters:  # the game's own stationary points as formulas, as without --critic
+        from brud_analysis.cli.parametric import analyse_parametric, print_parametric
         from brud_analysis.parametric import Assumptions
-        from brud_analysis.parametric_report import analyse_parametric, print_parametric
 
         # the facts about the game's parameters (those about the data or critic are used below)
         base = analyse_parametric(game, None, Assumptions(

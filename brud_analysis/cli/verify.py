@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from brud_analysis.cli_options import (
+from brud_analysis.cli.options import (
     add_data_options,
     add_regulariser_option,
     data_model_from_args,
@@ -136,10 +136,10 @@ def run_verify(args: argparse.Namespace) -> int:
     data = data_model_from_args(args, game)
     if data is None:
         raise BrudError("brud verify needs a data model: --data normal|uniform|PATH")
-    from brud_analysis.critic_cli import critic_spec_from_args
+    from brud_analysis.cli.critic import critic_spec_from_args
 
     if critic_spec_from_args(args) is not None:  # a fitted critic: docs/critics.md
-        from verify.critic_commands import run_critic_verify
+        from brud_analysis.cli.verify_critic import run_critic_verify
 
         return run_critic_verify(args, game, data)
     pjap = parse_pjap(args.pjap) if args.pjap is not None else None
@@ -439,7 +439,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--output", metavar="JSON", type=output_file,
                    help="also write the JSON summary to this file")
     p.add_argument("--json", action="store_true", help="print JSON")
-    from brud_analysis.critic_cli import add_critic_options  # beyond the paper (issue 28)
+    from brud_analysis.cli.critic import add_critic_options  # beyond the paper (issue 28)
 
     add_critic_options(p)
     p.set_defaults(handler=run_verify)

@@ -34,7 +34,7 @@ def run_critic_verify(args: argparse.Namespace, game: Any, data: Any) -> int:
         >>> code, json.loads(buffer.getvalue())["status"]
         (0, 'passed')
     """
-    from brud_analysis.critic_cli import critic_spec_from_args
+    from brud_analysis.cli.critic import critic_spec_from_args
     from brud_analysis.output import print_json, provenance, to_jsonable, write_atomic
     from verify.critic_training import CriticTrainConfig, verify_critic
 

@@ -2,6 +2,6 @@
 
 Modules: :mod:`.env` (array wrapper over ``gymnasium_robotics.mamujoco_v1``), :mod:`.behaviour`
 (online multi-agent TD3 that trains the behaviour policies), :mod:`.vault` (flashbax Vaults in
-OG-MARL's layout), :mod:`.dataset_statistics`, :mod:`.commands` (the ``brud halfcheetah``
-CLI).
+OG-MARL's layout), :mod:`.dataset_statistics`, and the rest of the experiment;
+the ``brud halfcheetah`` commands are in :mod:`brud_analysis.cli.halfcheetah`.
 """
