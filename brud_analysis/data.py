@@ -18,7 +18,7 @@ import sympy
 
 from brud_analysis.errors import BrudError
 from brud_analysis.exact import to_exact as _to_exact
-from brud_analysis.game import parse_text
+from brud_analysis.parsing import parse_text
 
 
 def _real_symbols(expr: sympy.Expr) -> sympy.Expr:

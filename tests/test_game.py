@@ -131,7 +131,7 @@ def test_error_messages_are_one_line():
 
 
 @pytest.mark.parametrize("module", [
-    "game", "catalogue", "data", "fields", "algebra.solve.analyses", "stability", "conditions",
+    "game", "parsing", "catalogue", "data", "fields", "algebra.solve.analyses", "stability", "conditions",
     "diagnostics",
     "strategies", "plots", "cli.symbolic", "cli.options", "output", "__init__",
 ])

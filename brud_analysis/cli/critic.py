@@ -220,7 +220,7 @@ def critic_spec_at(spec: Any, at: str | None) -> Any:
 
 def _at(value: Any, subs: dict[str, str]) -> Any:
     """``value`` with the ``--at`` values of its symbols."""
-    from brud_analysis.game import parse_text
+    from brud_analysis.parsing import parse_text
 
     mapping = {s: parse_text(subs[s.name]) for s in getattr(value, "free_symbols", ())
                if s.name in subs}

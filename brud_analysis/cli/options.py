@@ -142,7 +142,7 @@ def parse_value(text: str, flag: str, game: Game | None = None):
         >>> parse_value("0.5", "--mean"), parse_value("2*m", "--mean")
         (1/2, 2*m)
     """
-    from brud_analysis.game import parse_text
+    from brud_analysis.parsing import parse_text
 
     if text.strip().lower().lstrip("+-") in _NOT_FINITE:
         raise BrudError(f"{flag} values must be finite numbers, got {text}")

@@ -367,8 +367,8 @@ def _spans(intervals: list[list[float | None]]) -> str:
 
 def run_condition(args: argparse.Namespace) -> int:
     """Handler of ``brud condition``."""
-    from brud_analysis.game import parse_text
     from brud_analysis.output import print_json
+    from brud_analysis.parsing import parse_text
 
     game = _game(args)
     if getattr(args, "plot", None):

@@ -15,7 +15,7 @@ from typing import Any
 import sympy
 
 from brud_analysis.errors import BrudError
-from brud_analysis.game import natural_key, parse_text
+from brud_analysis.parsing import natural_key, parse_text
 
 _RELATION = re.compile(r"(>=|<=|!=|==|>|<)")
 _REL_OF = {">": sympy.StrictGreaterThan, ">=": sympy.GreaterThan, "<": sympy.StrictLessThan,
