@@ -202,8 +202,8 @@ def test_symbolic_package_never_imports_jax():
     assert result.stdout.strip() == "False"
 
 
-#: The symbolic commands, each as ``brud`` runs it (in-process, no worker): none may load JAX or
-#: the verify package, which the verify and HalfCheetah command modules import in their handlers.
+#: The symbolic commands: none may load JAX or the verify package, which the verify and
+#: HalfCheetah command modules import in their handlers.
 _SYMBOLIC_RUNS = (
     ["analyse", "x*y", "--data", "normal", "--mean", "0.3", "-0.2", "--std", "1", "1", "--json"],
     ["condition", "twin_peaks(A=1, B=4, C=5)", "--target", "sqrt(3/8)", "sqrt(3/8)", "--json"],
@@ -213,10 +213,17 @@ _SYMBOLIC_RUNS = (
 
 
 def _modules_loaded_by(argv: list[str], extra: str = "") -> tuple[int, list[str]]:
-    """``brud argv``'s exit code and the JAX and verify modules loaded by the end of its run."""
-    code = (f"import sys, contextlib, io, json; {extra}from brud_analysis.cli import main; "
-            f"out = io.StringIO(); redirect = contextlib.redirect_stdout(out); "
-            f"redirect.__enter__(); rc = main({argv!r}); redirect.__exit__(None, None, None); "
+    """``brud argv``'s exit code and the JAX and verify modules loaded by the end of its run.
+
+    The whole parser is built (every command module is imported, as ``brud`` does) and the
+    handler runs in this process: ``brud`` would run it in a worker under its time budget,
+    where an import would not show in this process's ``sys.modules``."""
+    code = (f"import sys, contextlib, io, json; {extra}"
+            "from brud_analysis.cli import build_parser; "
+            f"args = build_parser().parse_args({argv!r}); "
+            "out = io.StringIO(); redirect = contextlib.redirect_stdout(out); "
+            "redirect.__enter__(); rc = args.handler(args); "
+            "redirect.__exit__(None, None, None); "
             "print(json.dumps([rc, sorted(m for m in sys.modules "
             "if m.split('.')[0] in ('jax', 'verify'))]))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
