@@ -23,9 +23,10 @@ Method (guess, then certify exactly; the guess only decides how fast, never what
    still passes 2: its equations also vanish at some isolated points). Certified absent when
    every component of V(G) has dimension ``dim`` (:func:`equidimensional`: Q[x]/(G) is a free
    module over Q[u] for ``dim`` of the variables u, after a linear change of coordinates;
-   then every associated prime meets Q[u] in 0, so no component of V(G) is a point). When that certificate is not found, the regular isolated points, V(B) \\ V(det J)
-   with J the Jacobian of the system, are computed as in 3 and must all be in P (else the
-   guess is rejected), and the answer says that a *degenerate* isolated point inside V(G)
+   then every associated prime meets Q[u] in 0, so no component of V(G) is a point).
+   When that certificate is not found, the regular isolated points, V(B) \\ V(det J) with J
+   the Jacobian of the system, are computed as in 3 and must all be in P (else the guess is
+   rejected), and the answer says that a *degenerate* isolated point inside V(G)
    was not excluded (``guarded`` False).
 
 The set is then given by the reduced Groebner basis of G, not by the basis of B.
