@@ -19,11 +19,11 @@ For every game, in the same run on the same machine:
 Two times for ours: the full analysis (solve, certified classification, exact forms) and the
 solve alone on the expanded gradient, which is what the other solvers are given.
 
-Correctness: games where ours reports a positive-dimensional set are counted apart (the
-blackbox solver returns isolated solutions only). Otherwise the real isolated points are
-compared (same count and each point matched within 1e-6 relative); every disagreement is
-settled by a Krawczyk test at 50 digits (``brud_analysis.solve.krawczyk_boxes``) or an exact
-rational check on the
+Correctness, over all games (a point of another solver that lies on one of our stationary
+sets is not an isolated point and is left out; ``sympy.solve`` is compared on set-free games
+only, its answers there being parametric): the real isolated points are compared (same count
+and each point matched within 1e-6 relative); every disagreement is settled by a Krawczyk
+test at 50 digits (``brud_analysis.solve.krawczyk_boxes``) or an exact rational check on the
 points one solver has and the other lacks: "missed" counts certified solutions a solver did
 not report, "spurious" reported points that are not solutions (no solution within 1e-6).
 Each game is timed ``--repeat`` times (default 3) for ours, PHCpack and msolve and the fastest
@@ -197,10 +197,10 @@ def _clear_caches() -> None:
 
 
 def ours(game: Game, separate: bool = True
-         ) -> tuple[float, list[tuple[float, ...]], bool, str, int, bool]:
+         ) -> tuple[float, list[tuple[float, ...]], bool, str, int, bool, list[list[sympy.Poly]]]:
     """Time, real isolated points, whether a stationary set exists, method, # undetermined,
-    whether the answer is complete. ``separate=False`` disables the separation of isolated
-    points from sets (to measure its cost in the same run)."""
+    whether the answer is complete, the sets' equations. ``separate=False`` disables the
+    separation of isolated points from sets (to measure its cost in the same run)."""
     import brud_analysis.algebra.solve.analyses as analyses
 
     _clear_caches()
@@ -214,7 +214,26 @@ def ours(game: Game, separate: bool = True
         analyses.SEPARATE_ISOLATED_POINTS = True
     undetermined = sum(1 for p in a.points if p.kind == "undetermined"
                        or p.higher_order == "undetermined")
-    return elapsed, [p.point for p in a.points], bool(a.sets), a.method, undetermined, a.complete
+    sets = [[sympy.Poly(e, *game.agents) for e in s.equations] for s in a.sets]
+    return (elapsed, [p.point for p in a.points], bool(a.sets), a.method, undetermined,
+            a.complete, sets)
+
+
+def _on_sets(point, sets: list[list[sympy.Poly]]) -> bool:
+    """Whether a float point lies on one of our stationary sets (every equation vanishes to
+    1e-6 relative to the sum of its terms' magnitudes there): such a point of another solver
+    is not an isolated point."""
+    for eqs in sets:
+        ok = True
+        for e in eqs:
+            terms = [float(c) * float(np.prod([v**k for v, k in zip(point, m, strict=True)]))
+                     for m, c in e.terms()]
+            if abs(sum(terms)) > 1e-6 * (sum(abs(t) for t in terms) + 1e-12):
+                ok = False
+                break
+        if ok:
+            return True
+    return False
 
 
 def ours_solve_only(game: Game) -> float:
@@ -281,12 +300,17 @@ def _is_solution(game: Game, point) -> bool:
             or krawczyk_boxes(polys, jac, point) is not None)
 
 
-def compare(game: Game, reference: list, other: list | None) -> tuple[int, int]:
+def compare(game: Game, reference: list, other: list | None,
+            sets: list[list[sympy.Poly]] | None = None) -> tuple[int, int]:
     """(missed, spurious) of ``other`` against ``reference`` (ours), disagreements checked
     by Krawczyk tests; points of ``reference`` that ``other`` lacks count as missed only when
-    certified, points of ``other`` that ``reference`` lacks as spurious only when not."""
+    certified, points of ``other`` that ``reference`` lacks as spurious only when not. Points
+    of either on one of our stationary ``sets`` are left out (not isolated points)."""
     if other is None:
         return 0, 0
+    if sets:
+        reference = [p for p in reference if not _on_sets(p, sets)]
+        other = [q for q in other if not _on_sets(q, sets)]
     missed = sum(1 for p in reference if not any(_close(p, q) for q in other)
                  and _is_solution(game, p))
     spurious = sum(1 for q in other if not any(_close(q, p) for p in reference)
@@ -323,7 +347,7 @@ def completeness(args: argparse.Namespace) -> int:
         rows = []
         for k, game in enumerate(games):
             c0 = time.process_time()
-            _, pts, has_set, method, _, complete = ours(game)
+            _, pts, has_set, method, _, complete, _ = ours(game)
             t_with = time.process_time() - c0
             t_without, n_without = float("nan"), None
             if has_set:
@@ -385,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
         for label, games in classes.items():
             rows = []
             for k, game in enumerate(games):
-                t_o, pts_o, has_set, method, undetermined, _ = ours(game)
+                t_o, pts_o, has_set, method, undetermined, complete, sets = ours(game)
                 t_o = min([t_o] + [ours(game)[0] for _ in range(args.repeat - 1)])
                 t_solve = min(ours_solve_only(game) for _ in range(args.repeat))
                 s_status, t_s, pts_s = sympy_solve(game, args.timeout)
@@ -394,17 +418,21 @@ def main(argv: list[str] | None = None) -> int:
                 m_status, t_m, pts_m = msolve.solve(game) if msolve else ("-", 0.0, None)
                 if msolve:
                     t_m = _fastest(t_m, msolve.solve, game, args.repeat)
-                # a phc point on one of our stationary sets is not an isolated point
+                # a point of another solver on one of our stationary sets is not an isolated
+                # point (compare leaves those out); sympy.solve's parametric answers are not
+                # compared on games with a set
                 rows.append(dict(t_o=t_o, t_solve=t_solve, t_s=t_s, t_p=t_p, s=s_status,
-                                 p=p_status,
+                                 p=p_status, complete=complete,
                                  has_set=has_set, undetermined=undetermined,
                                  cmp_s=None if has_set else compare(game, pts_o, pts_s),
-                                 cmp_p=None if has_set else compare(game, pts_o, pts_p),
+                                 cmp_p=compare(game, pts_o, pts_p, sets),
                                  n=len(pts_o), n_p=None if pts_p is None else len(pts_p),
-                                 back_o=None if has_set or pts_p is None else
-                                 compare(game, pts_p, pts_o)))
+                                 back_o=None if pts_p is None else
+                                 compare(game, pts_p, pts_o, sets)))
                 rows[-1].update(m=m_status, t_m=t_m,
-                                cmp_m=None if has_set else compare(game, pts_o, pts_m))
+                                cmp_m=compare(game, pts_o, pts_m, sets),
+                                back_m=None if pts_m is None else
+                                compare(game, pts_m, pts_o, sets))
                 r = rows[-1]
                 print(f"{label} #{k}: ours {t_o:.3f}s (solve {t_solve:.3f}s; {len(pts_o)} pts, "
                       f"set={has_set}, "
@@ -422,10 +450,11 @@ def main(argv: list[str] | None = None) -> int:
     print("| class | games | ours median s (solve + classify) | ours solve-only median s | "
           "sympy.solve median s (finished) | "
           "PHCpack median s | sympy/ours | PHCpack/ours | PHCpack/ours solve-only | "
-          "ours: missed / spurious "
-          "(certified by Krawczyk) | sympy.solve finished, missed / spurious | "
-          "PHCpack missed / spurious | games with a stationary set | points undetermined |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "ours: missed / spurious vs PHCpack, all games "
+          "(certified by Krawczyk) | sympy.solve finished, missed / spurious (set-free games) | "
+          "PHCpack missed / spurious, all games | games with a stationary set | ours incomplete "
+          "| points undetermined |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for label, rows in table:
         t_o = statistics.median(r["t_o"] for r in rows)
         fin_s = [r for r in rows if r["s"] in ("ok", "parametric")]
@@ -438,28 +467,31 @@ def main(argv: list[str] | None = None) -> int:
         iso = [r for r in rows if not r["has_set"]]
         s_m = sum(r["cmp_s"][0] for r in iso if r["s"] == "ok")
         s_sp = sum(r["cmp_s"][1] for r in iso if r["s"] == "ok")
-        p_m = sum(r["cmp_p"][0] for r in iso)
-        p_sp = sum(r["cmp_p"][1] for r in iso)
-        o_m = sum(r["back_o"][0] for r in iso if r["back_o"] is not None)
-        o_sp = sum(r["back_o"][1] for r in iso if r["back_o"] is not None)
+        p_m = sum(r["cmp_p"][0] for r in rows)
+        p_sp = sum(r["cmp_p"][1] for r in rows)
+        o_m = sum(r["back_o"][0] for r in rows if r["back_o"] is not None)
+        o_sp = sum(r["back_o"][1] for r in rows if r["back_o"] is not None)
         print(f"| {label} | {len(rows)} | {t_o:.3f} | {t_solve:.3f} | "
               f"{t_s:.3f} ({len(fin_s)}/{len(rows)}) | "
               f"{t_p:.3f} | {ratio_s:.2f}x | {ratio_p:.2f}x | {ratio_solve:.2f}x | "
               f"{o_m} / {o_sp} | "
               f"{sum(1 for r in iso if r['s'] == 'ok')}/{len(iso)}, {s_m} / {s_sp} | "
               f"{p_m} / {p_sp} | {len(rows) - len(iso)} | "
+              f"{sum(1 for r in rows if not r['complete'])} | "
               f"{sum(r['undetermined'] for r in rows)} |")
     if msolve:
         print("\n| class | msolve median s | msolve / ours solve-only (median ratio) | msolve / "
-              "PHCpack | msolve missed / spurious (isolated cases) | msolve: positive-dim. |")
-        print("|---|---|---|---|---|---|")
+              "PHCpack | msolve missed / spurious | ours missed / spurious vs msolve | msolve: "
+              "positive-dim. |")
+        print("|---|---|---|---|---|---|---|")
         for label, rows in table:
             ok = [r for r in rows if r["m"] in ("ok", "positive-dimensional")]
-            iso = [r for r in rows if not r["has_set"] and r["cmp_m"] is not None]
+            back = [r["back_m"] for r in rows if r["back_m"] is not None]
             print(f"| {label} | {statistics.median(r['t_m'] for r in ok):.3f} | "
                   f"{statistics.median(r['t_m'] / r['t_solve'] for r in ok):.2f}x | "
                   f"{statistics.median(r['t_m'] / r['t_p'] for r in ok if r['p'] == 'ok'):.2f}x"
-                  f" | {sum(r['cmp_m'][0] for r in iso)} / {sum(r['cmp_m'][1] for r in iso)} | "
+                  f" | {sum(r['cmp_m'][0] for r in rows)} / {sum(r['cmp_m'][1] for r in rows)} | "
+                  f"{sum(b[0] for b in back)} / {sum(b[1] for b in back)} | "
                   f"{sum(1 for r in rows if r['m'] == 'positive-dimensional')} |")
     return 0
 

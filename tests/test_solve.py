@@ -597,36 +597,50 @@ def test_isolated_points_beside_a_stationary_line_are_found_or_flagged(case):
         assert [s.dimension for s in a.sets] == [1]
 
 
-@pytest.mark.xfail(strict=True, reason="known gap (issue 22, left open): the fitted equations "
-                   "of this line also vanish at its 2 isolated points, which are then dropped "
-                   "as lying on the set and the answer says complete")
-def test_a_line_with_isolated_points_in_3_agents_is_split_exactly_known_gap(monkeypatch):
-    _line_with_two_points(monkeypatch, True)
+def test_a_line_with_isolated_points_in_3_agents_is_split_exactly(monkeypatch):
+    _line_with_two_points(monkeypatch, True, True)
 
 
 def test_a_line_with_isolated_points_in_3_agents_is_flagged_without_the_split(monkeypatch):
-    _line_with_two_points(monkeypatch, False)
+    _line_with_two_points(monkeypatch, False, True)
 
 
-def _line_with_two_points(monkeypatch, separate):
-    """R = w(t) q(y) + r(y) in coordinates (y, t) = A x (the construction of
+def test_a_line_with_isolated_points_is_flagged_without_the_equidimensional_certificate(
+        monkeypatch):
+    """Without the certificate that the line's equations hold no further isolated point, the
+    points are still right but the answer does not claim to be complete."""
+    _line_with_two_points(monkeypatch, True, False)
+
+
+def _line_with_two_points(monkeypatch, separate, certify):
+    """R = w(t) q(y) + r(y) in coordinates (y, t) = A x, A unimodular (the construction of
     ``sets_with_isolated_points``, fixed): the line y = 0 and its 2 isolated points
-    y0 = +-sqrt(3), y1 = t = 0 (Hessian diag(6, -3, 3): saddles), certified.
-    With the decomposition disabled the set is flagged and the answer not complete."""
+    y0 = +-sqrt(3), y1 = t = 0, where w = -3 and the Hessian in (y, t) is diag(6, 3, 3):
+    minima, certified. With the decomposition disabled the set is flagged and the answer not
+    complete; so it is without the certificate that the line holds no other isolated point."""
     import brud_analysis.algebra.solve.analyses as analyses
+    import brud_analysis.algebra.solve.components as components
 
     monkeypatch.setattr(analyses, "SEPARATE_ISOLATED_POINTS", separate)
+    monkeypatch.setattr(components, "CERTIFY_EQUIDIMENSIONAL", certify)
     y0, y1, t = sympy.symbols("y0 y1 t")
     x = sympy.symbols("a1 a2 a3", real=True)
     w = t**2 - 3
     reward = w * (y0**2 - y1**2) / 2 + (y0**4 + y1**4) / 4  # d = (1, -1), e = (1, 1)
-    subs = {y0: x[0] + x[1], y1: x[1] - x[2], t: x[2] + x[0]}
+    subs = {y0: x[0] + x[1], y1: x[1] - x[2], t: x[0] + x[1] + x[2]}  # det A = 1
     a = stationary_points(Game(sympy.expand(reward.xreplace(subs)), agents=["a1", "a2", "a3"]))
     if not separate:
         assert not a.complete and any(s.incomplete for s in a.sets)
         return
-    assert [s.dimension for s in a.sets] == [1] and a.complete, a.incomplete_reasons
-    assert len(a.points) == 2 and {p.kind for p in a.points} == {"saddle"}
+    s3 = sympy.sqrt(3)
+    assert sorted(p.exact for p in a.points) == sorted([(-2 * s3, s3, s3), (2 * s3, -s3, -s3)])
+    assert {p.kind for p in a.points} == {"minimum"}
+    assert [(s.equations, s.dimension) for s in a.sets] == [((x[1] - x[2], x[0] + x[2]), 1)]
+    if certify:
+        assert a.complete, a.incomplete_reasons
+    else:
+        assert not a.complete and a.has_maximum is not False
+        assert [s.incomplete for s in a.sets] == [analyses._NOT_GUARDED]
 
 
 def test_benchmark_game_1_reports_its_isolated_points_beside_the_line(monkeypatch):

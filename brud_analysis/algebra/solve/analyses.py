@@ -104,7 +104,7 @@ _NOT_SEPARATED = ("isolated points beside this set were not separated from it (n
 
 
 _NOT_GUARDED = ("isolated points beside this set were separated, but that its equations hold "
-                "no further isolated point was not certified within the limits")
+                "no further (degenerate) isolated point was not certified within the limits")
 
 
 # ------------------------------------------------------------------------------ public solver

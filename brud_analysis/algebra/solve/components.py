@@ -19,10 +19,15 @@ Method (guess, then certify exactly; the guess only decides how fast, never what
    positive-dimensional part of V(B) (Rabinowitsch's trick: no elimination order needed).
 3. P = the union over g of the real solutions of B + (1 - t g), found and certified as for
    any zero-dimensional system (eliminants, isolating boxes), t dropped.
-4. Guard: V(G) could itself hold isolated points of V(B) (a wrong guess that still passes 2).
-   The regular isolated points, V(B) \\ V(det J) with J the Jacobian of the system, are
-   computed the same way and must all be in P; else the guess is rejected. (A *degenerate*
-   isolated point inside V(G) is not caught by this guard.)
+4. Guard: V(G) could itself hold isolated points of V(B) (a guess of too low a degree that
+   still passes 2: its equations also vanish at some isolated points). Certified absent when
+   every component of V(G) has dimension ``dim`` (:func:`equidimensional`: Q[x]/(G) is a free
+   module over Q[u] for ``dim`` of the variables u, after a linear change of coordinates;
+   then every associated prime meets Q[u] in 0, so no component of V(G) is a point).
+   When that certificate is not found, the regular isolated points, V(B) \\ V(det J) with J
+   the Jacobian of the system, are computed as in 3 and must all be in P (else the guess is
+   rejected), and the answer says that a *degenerate* isolated point inside V(G)
+   was not excluded (``guarded`` False).
 
 The set is then given by the reduced Groebner basis of G, not by the basis of B.
 """
@@ -96,18 +101,68 @@ def split_component(basis: list[sympy.Expr], variables: tuple[sympy.Symbol, ...]
         isolated = _points_off(b_polys, g_basis, variables, limits, deadline)
         if isolated is None:
             continue
+        equations = basis_exprs(g_basis, variables)
+        if CERTIFY_EQUIDIMENSIONAL and equidimensional(equations, variables, dim, limits):
+            return equations, dim, isolated, True  # V(G) holds no point: P is all of them
         if jacobian_det is not None:
-            # guard: V(G) must hold no isolated point. The regular ones are V(B) \ V(det J)
-            # (finite: J is singular on every positive-dimensional part); each must be off V(G)
+            # V(G) must hold no isolated point. The regular ones are V(B) \ V(det J) (finite:
+            # J is singular on every positive-dimensional part); each must be off V(G)
             det = integer_polys([jacobian_det], variables, ctx)
             regular = _points_off(b_polys, det, variables, limits, deadline) if det else []
             if regular is not None and not all(any(_same_point(r, p) for p in isolated)
                                                for r in regular):
                 continue  # V(G) holds an isolated point: the guess is wrong
-            if regular is None:  # the guard did not finish: the points are right, maybe few
-                return basis_exprs(g_basis, variables), dim, isolated, False
-        return basis_exprs(g_basis, variables), dim, isolated, True
+        # the points found are right; a degenerate isolated point in V(G) is not excluded
+        return equations, dim, isolated, False
     return None
+
+
+# a switch so that tests can show what the certificate of step 4 decides
+CERTIFY_EQUIDIMENSIONAL = True
+_SHIFTS = 3  # random linear coordinate changes tried per independent set
+
+
+def equidimensional(equations: list[sympy.Expr], variables: tuple[sympy.Symbol, ...], dim: int,
+                    limits: tuple[int, int, int] | None = None) -> bool:
+    """Certified: every irreducible component of V(``equations``) has dimension ``dim`` >= 1
+    (so none is a point). Sufficient test: for a set u of ``dim`` variables (independent
+    modulo the ideal) and a change of coordinates u_j -> u_j + sum_i c_ij x_i (x the others),
+    no leading monomial of the lex Groebner basis with u last involves u. Then Q[x]/I is a
+    free Q[u]-module (its standard monomials in the other variables are a basis), so no
+    non-zero polynomial of u is a zero divisor: every associated prime P has P n Q[u] = 0 and
+    dimension >= ``dim``. False when no such u and change were found within the limits
+    (which proves nothing).
+
+    Example:
+        >>> x, y, z = sympy.symbols("x y z")
+        >>> equidimensional([z, y - 1], (x, y, z), 1)  # a line
+        True
+        >>> equidimensional([z, x**2 * (y - 1), y * (y - 1)], (x, y, z), 1)  # line + point
+        False
+        >>> equidimensional([x * y - 1, z], (x, y, z), 1)  # a hyperbola (after a change)
+        True
+    """
+    n = len(variables)
+    gb = buchberger(integer_polys(equations, variables, grevlex_context(variables)), limits,
+                    reduce=True)
+    if gb is None or krull_dimension(gb, n) != dim or dim < 1:
+        return False
+    rng = np.random.default_rng(1)
+    for free in independent_sets(gb, n, dim):
+        rest = [i for i in range(n) if i not in free]
+        order = tuple(variables[i] for i in (*rest, *free))
+        ctx = flint.fmpz_mpoly_ctx.get([str(v) for v in order], "lex")
+        for attempt in range(1 + _SHIFTS):
+            shift = {variables[j]: variables[j] + sum(int(rng.integers(-3, 4)) * variables[i]
+                                                      for i in rest)
+                     for j in free} if attempt else {}
+            exprs = [sympy.expand(sympy.sympify(e).xreplace(shift)) for e in equations]
+            basis = buchberger(integer_polys(exprs, order, ctx), limits, reduce=True)
+            if basis is None or any(p.is_constant() for p in basis):
+                continue
+            if all(not any(p.monoms()[0][len(rest):]) for p in basis):
+                return True
+    return False
 
 
 def _points_off(b_polys, g_basis, variables, limits, deadline) -> list[RealSolution] | None:
