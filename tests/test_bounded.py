@@ -63,3 +63,43 @@ def test_a_solver_step_is_stopped_on_cpu_and_when_stuck():
         run_with_budget(time.sleep, (30,), 0.3)
     assert time.monotonic() - start < 10
     assert run_with_budget(sum, ([1, 2],), 0.3) == 3
+
+
+# The solver's internal deadlines count CPU time too: on a machine where this process gets a
+# few per cent of a core, wall time runs ~30-50x faster than its CPU time. The fake wall clock
+# below runs 50x faster than the real one; the answer (points, sets and the method that found
+# them) must be the one a quiet machine gives. With wall-clock deadlines the degree-8 pair
+# (0.4 s of CPU, 20 s of "wall" here) fell back to the incomplete numeric multistart.
+_SLOW_WALL = 50.0
+
+
+def _solve_cases():
+    import sympy
+
+    x, y, z, w = sympy.symbols("x y z w")
+    return [
+        ([x**8 - 3*x**2*y**5 + y**7 - 2*y + 1, y**8 - 2*x**7 + x*y**3 - 3*x + 2], [x, y]),
+        ([x**2 + y*z - w - 1, y**2 + z*w - x - 1, z**2 + w*x - y - 1, w**2 + x*y - z - 1],
+         [x, y, z, w]),
+    ]
+
+
+def _answer(equations, variables, budget):
+    from brud_analysis.algebra.solve.analyses import solve_polynomial_system
+
+    sols, sets, method = solve_polynomial_system(equations, variables, budget)
+    points = sorted(tuple(round(c, 9) for c in s.point) for s in sols)
+    return points, [(st.equations, st.dimension) for st in sets], method
+
+
+@pytest.mark.parametrize("case", [0, 1])
+def test_solver_answers_do_not_depend_on_the_wall_clock(case, monkeypatch):
+    equations, variables = _solve_cases()[case]
+    budget = 2.0  # 5-10x the CPU each case needs
+    quiet = _answer(equations, variables, budget)
+    real = time.monotonic
+    t0 = real()
+    monkeypatch.setattr(time, "monotonic", lambda: t0 + _SLOW_WALL * (real() - t0))
+    busy = _answer(equations, variables, budget)
+    assert busy == quiet
+    assert "multistart" not in busy[2]

@@ -3,7 +3,6 @@ algebraic coefficients), ``stationary_points``, ``brud_fixed_points``."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
 import sympy
@@ -54,7 +53,7 @@ from brud_analysis.algebra.solve.univariate import (
     _solve_decoupled,
 )
 from brud_analysis.bounded import OutOfTime as _OutOfTime
-from brud_analysis.bounded import run_with_budget
+from brud_analysis.bounded import cpu_clock, run_with_budget
 from brud_analysis.data import DataModel
 from brud_analysis.fields import brud_field
 from brud_analysis.game import Game
@@ -132,7 +131,7 @@ def solve_polynomial_system(
     if atoms:
         return _solve_over_extension(exprs, variables, atoms, time_budget)
     polys = [parse_poly(e, variables) for e in exprs]
-    deadline = time.monotonic() + time_budget
+    deadline = cpu_clock() + time_budget
 
     order = _decoupled_form(polys, variables)
     if order is not None:
@@ -145,7 +144,7 @@ def solve_polynomial_system(
                 sols, sets = _solve_bivariate(*args)
             else:  # large systems: a worker process we can kill when the budget is spent
                 sols, sets = run_with_budget(_solve_bivariate, args,
-                                             deadline - time.monotonic())
+                                             deadline - cpu_clock())
             # (no guessing here: factoring the resultants already gives every rational or
             # quadratic-surd coordinate exactly)
             return sols, sets, "resultants + real-root isolation"
@@ -153,7 +152,7 @@ def solve_polynomial_system(
             pass
     else:
         try:
-            remaining = max(deadline - time.monotonic(), 0.1)
+            remaining = max(deadline - cpu_clock(), 0.1)
             basis, eliminants = _limited_or_worker(_groebner_eliminants, exprs, variables,
                                                    remaining, polys)
             if basis == [1]:
@@ -164,7 +163,7 @@ def solve_polynomial_system(
                 sols = [_with_exact_guess(sol, polys, deadline) if exact else sol
                         for sol in sols]
                 return sols, [], "groebner eliminants + real-root isolation"
-            remaining = max(deadline - time.monotonic(), 0.1)
+            remaining = max(deadline - cpu_clock(), 0.1)
             comps = _limited_or_worker(_decompose, exprs, variables, remaining, polys)
             sols, sets = [], []
             jac_det = None
@@ -228,7 +227,7 @@ def solve_polynomial_system(
               "the time budget only; every point certified a solution, by a Krawczyk test "
               "(isolated) or exactly (rational; it may lie on a stationary set the exact route "
               "would have found))")
-    return _multistart(exprs, variables, polys, time.monotonic() + time_budget), [], method
+    return _multistart(exprs, variables, polys, cpu_clock() + time_budget), [], method
 
 
 def _to_real_equations(st: StationarySet, variables: tuple[sympy.Symbol, ...]) -> bool:

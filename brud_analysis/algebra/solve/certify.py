@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,6 +17,7 @@ from brud_analysis.algebra.boxes import Box
 from brud_analysis.algebra.solve.types import RealSolution, _dedupe, _same_point, b_point
 from brud_analysis.algebra.solve.univariate import _integer_flint_poly
 from brud_analysis.algebra.surds import solves_exactly
+from brud_analysis.bounded import cpu_clock
 
 
 def _multistart_grid(n: int) -> np.ndarray:
@@ -44,7 +44,7 @@ def _multistart(exprs, variables, polys, deadline=math.inf):
     rejected: list[tuple[float, ...]] = []
     jac_polys = [[p.diff(v) for v in variables] for p in polys]
     for start in itertools.product(grid, repeat=len(variables)):
-        if time.monotonic() > deadline:
+        if cpu_clock() > deadline:
             break  # the fallback has its own budget; the answer is incomplete either way
         with np.errstate(all="ignore"):
             sol = root(lambda v: np.asarray(funcs(v), dtype=float), np.array(start),
@@ -212,7 +212,7 @@ def _with_exact_guess(sol: RealSolution, polys, deadline: float) -> RealSolution
     """Add exact coordinates when every one is rational or a quadratic surd (read off its
     isolating box's polynomial) and the tuple *exactly* solves the system (the pairing of
     coordinates was a floating-point test; this makes it exact)."""
-    if sol.exact is not None or sol.boxes is None or time.monotonic() > deadline:
+    if sol.exact is not None or sol.boxes is None or cpu_clock() > deadline:
         return sol
     found = [_exact_coordinate(b) for b in sol.boxes]
     exact = [e for e in found if e is not None]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import time
 from typing import Any
 
 import flint
@@ -29,6 +28,7 @@ from brud_analysis.algebra.solve.elimination import (
 )
 from brud_analysis.algebra.solve.types import RealSolution, b_point
 from brud_analysis.algebra.solve.univariate import _rational
+from brud_analysis.bounded import cpu_clock
 
 
 def _slice_samples(equations, variables, dim, deadline, tries: int = 6
@@ -47,7 +47,7 @@ def _slice_samples(equations, variables, dim, deadline, tries: int = 6
     subsets = independent_sets(basis, len(variables), dim) or [tuple(range(dim))]
     gens = ctx.gens()
     for k in range(tries):
-        if time.monotonic() > deadline or len(samples) >= 4:
+        if cpu_clock() > deadline or len(samples) >= 4:
             break
         fixed = subsets[k % len(subsets)]
         cut = [gens[i] - values[(k + j) % len(values)] for j, i in enumerate(fixed)]
@@ -94,7 +94,7 @@ def _variety_samples(exprs, variables, deadline) -> list[RealSolution] | None:
         return None
     out: list[RealSolution] = []
     for basis, eliminants, dim in comps:
-        if time.monotonic() > deadline:
+        if cpu_clock() > deadline:
             return None
         if eliminants is not None:
             out += _pair_eliminant_roots(eliminants, variables,
@@ -218,7 +218,7 @@ def _closest_point_samples(equations, variables, dim, deadline
     basis = integer_polys(equations, variables, ctx)
     jac = _set_jacobian(basis, ctx, n, codim)
     for k in range(2):
-        if time.monotonic() > deadline:
+        if cpu_clock() > deadline:
             break
         offsets, _ = _scaled_centre(k, ctx.gens())  # a row scaling does not change the rank
         found = _lagrange_points(basis, jac, offsets, variables, deadline)
@@ -252,7 +252,7 @@ def _sign_region_samples(basis, codim: int, g, variables, deadline, smooth_only:
     k = g.total_degree() // 2 + 1
     jac = _set_jacobian(basis, ctx, n, codim)
     for c in range(2):
-        if time.monotonic() > deadline:
+        if cpu_clock() > deadline:
             break
         # q scaled by L^2 (integer coefficients; a constant factor does not move the critical
         # points): q' = L^2 + sum (L x_i - L c_i)^2, grad q' = 2 L (L x_i - L c_i)

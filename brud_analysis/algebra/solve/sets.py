@@ -4,7 +4,6 @@ points, rank regions, curve samples."""
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Sequence
 
 import sympy
@@ -47,6 +46,7 @@ from brud_analysis.algebra.solve.types import (
 )
 from brud_analysis.algebra.solve.univariate import _lies_on, _rational
 from brud_analysis.bounded import OutOfTime as _OutOfTime
+from brud_analysis.bounded import cpu_clock
 from brud_analysis.game import Game
 from brud_analysis.stability import (
     certified_inertia,
@@ -153,7 +153,7 @@ def _hypersurface_pieces(game: Game, st: StationarySet) -> None:
         ctx = grevlex_context(agents)
         (hf,) = integer_polys([h.as_expr()], agents, ctx)
         minors = _singular_locus_if_thin([hf], 1, st.sample_boxes, agents,
-                                         time.monotonic() + _PIECES_BUDGET)
+                                         cpu_clock() + _PIECES_BUDGET)
         if minors is not None:
             _thin_hypersurface_pieces(game, st, h, g, m, sympy_polys(minors, agents))
             return
@@ -161,13 +161,13 @@ def _hypersurface_pieces(game: Game, st: StationarySet) -> None:
         if not g.is_ground:
             (gf,) = integer_polys([g.as_expr()], agents, ctx)
             regions = _sign_region_samples([hf], 1, gf, agents,
-                                           time.monotonic() + _PIECES_BUDGET)
+                                           cpu_clock() + _PIECES_BUDGET)
             if regions is None:
                 notes.append(f"pieces from the set's samples only: a region where {g.as_expr()}"
                              " has another sign can be missed (its critical-point system was "
                              "too big or not finite)")
                 regions = _slice_samples(st.equations, agents, st.dimension,
-                                         time.monotonic() + _PIECES_BUDGET)
+                                         cpu_clock() + _PIECES_BUDGET)
             boxes_list += regions
         samples = _cofactor_signs(g, boxes_list)
     else:
@@ -182,7 +182,7 @@ def _hypersurface_pieces(game: Game, st: StationarySet) -> None:
         # the singular locus (h = grad h = 0: a cone's apex, a Whitney umbrella's handle) and
         # the locus where the kind can change (h = g = 0, a curve or more here): every point
         # of a finite one, certified samples on every component of a curve
-        deadline = time.monotonic() + _PIECES_BUDGET
+        deadline = cpu_clock() + _PIECES_BUDGET
         loci = [[h.as_expr(), *(h.diff(v).as_expr() for v in agents)]]
         if not g.is_ground:
             loci.append([h.as_expr(), g.as_expr()])
@@ -218,7 +218,7 @@ def _thin_hypersurface_pieces(game: Game, st: StationarySet, h: sympy.Poly, g: s
     there). The set's ``dimension`` becomes that of its real points."""
     agents = game.agents
     n = len(agents)
-    deadline = time.monotonic() + _PIECES_BUDGET
+    deadline = cpu_clock() + _PIECES_BUDGET
     sigma = next((int(sympy.sign(v)) for k in range(8)
                   if (v := h.eval(dict(zip(agents, _centre(k, n), strict=True)))) != 0), None)
     comps = _decompose([h.as_expr(), *(q.as_expr() for q in minors)], agents, _SAMPLE_LIMITS)
@@ -305,7 +305,7 @@ def _rank_regions(game: Game, st: StationarySet) -> list[tuple[Box, ...]] | None
     e = _rank_change_polynomial(game.hessian, agents, basis, st.dimension)
     if e is None:  # the rank drops everywhere on the set: every sample says "degenerate"
         return None
-    deadline = time.monotonic() + _PIECES_BUDGET
+    deadline = cpu_clock() + _PIECES_BUDGET
     regions = _sign_region_samples(basis, len(agents) - st.dimension, e, agents, deadline)
     drops = _variety_samples([*st.equations, sympy_polys([e], agents)[0].as_expr()], agents,
                              deadline)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import time
 from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
@@ -22,6 +21,7 @@ from brud_analysis.algebra.solve.types import (
     StationarySet,
 )
 from brud_analysis.bounded import OutOfTime as _OutOfTime
+from brud_analysis.bounded import cpu_clock
 from brud_analysis.errors import BrudError
 
 
@@ -235,7 +235,7 @@ def _vanishing_combinations(polys, per_var: list[list[float]], deadline: float,
     found: list[tuple[int, ...]] = []
     chunk = 200_000
     for start in range(0, total, chunk):
-        if time.monotonic() > deadline:
+        if cpu_clock() > deadline:
             raise _OutOfTime
         flat = np.arange(start, min(start + chunk, total))
         idx = np.unravel_index(flat, sizes)
