@@ -18,7 +18,8 @@
 #    <dataset>/<system>/result.json, summary.json, fig6.md (the table, also printed), route.json
 #    (plan, rates, timings, devices, imported distributions) and log.txt: at most 8 files.
 # Exit 0: every arm finished and was summarised; 1: the budget ran out first (run it again on the
-# same machine: it continues from the checkpoints in WORK); 2: bad use or a missing wheel.
+# same machine: it continues from the checkpoints in WORK); 2: bad use or a missing wheel; 3: the
+# runs finished but the summary failed there (their result.json files are in OUT: `collect` them).
 #
 # --tiny: the same route at a CPU scale (2-episode datasets, 2 seeds, <= 100 updates of the cpu
 # configuration); --cpu: allow a JAX backend other than the GPU. Together they rehearse it here:
@@ -52,7 +53,7 @@ route() {
   missing=$($PY scripts/gpu_wheels.py missing "$WHEELS") || return 2
   if [[ -n $missing ]]; then
     # shellcheck disable=SC2086
-    $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target "$SITE" \
+    $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$SITE" \
       $missing || return 2
     export PYTHONPATH="$SITE${PYTHONPATH:+:$PYTHONPATH}"
     echo "installed $(echo "$missing" | wc -l) wheels in $(( $(date +%s) - GPU_FIG6_START )) s"

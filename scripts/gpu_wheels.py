@@ -10,8 +10,8 @@ Standard library only: it runs with the image's Python as well as with the proje
     python3 scripts/gpu_wheels.py list [binary|build]  # NAME==VERSION per wheel, from the lock
                                                        # (binary: downloaded; build: BUILT_HERE)
     python3 scripts/gpu_wheels.py size DIR [MIB]       # total size of DIR/*.whl; exit 1 if > MIB
-    python3 scripts/gpu_wheels.py missing DIR          # wheel files in DIR whose distribution
-                                                       # this Python lacks (exit 2 if one has none)
+    python3 scripts/gpu_wheels.py missing DIR          # wheel files in DIR that this Python
+                                                       # needs (exit 2 if one has none)
     python3 scripts/gpu_wheels.py check TRACE.json     # every distribution a run imported is in
                                                        # the image, the wheels or OPTIONAL
 
@@ -73,6 +73,15 @@ WHEELS = {
     "arch": "imported by rliable.library",
 }
 
+#: Distributions the image has, but possibly at another major version than the lock's, under
+#: which the route fails: their wheel is installed (ahead of the image's copy, for this run only)
+#: when the major versions differ, together with the distributions listed beside them.
+MAJOR_PINNED = {
+    "pandas": ("arch 7.2.0 fails to import under pandas 3 (pandas.util._decorators."
+               "deprecate_kwarg changed), and rliable 1.2.0 fails under arch 8 (random_state)",
+               ("pytz", "tzdata")),
+}
+
 #: Of :data:`WHEELS`, those published as a source archive only (pure Python): gpu_wheels.sh
 #: builds their wheel here (``pip wheel --no-deps``), which then installs on any platform.
 BUILT_HERE = {"rliable"}
@@ -88,7 +97,6 @@ OPTIONAL = {
     "ipywidgets": "optional (tqdm.auto)",
     "comm": "ipywidgets'",
     "traitlets": "ipywidgets'",
-    "pytz": "pandas 2's own dependency (the image's pandas brings what it needs)",
 }
 
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)\s*(?:;\s*([^\\]+?))?\s*\\?$")
@@ -146,18 +154,26 @@ def lock_pins(text: str, python: str = "3.12", platform: str = "linux") -> dict[
     return pins
 
 
+def _all_wheels() -> list[str]:
+    """Every distribution that travels: :data:`WHEELS` and :data:`MAJOR_PINNED` with theirs."""
+    names = set(WHEELS) | set(MAJOR_PINNED)
+    for _, companions in MAJOR_PINNED.values():
+        names |= set(companions)
+    return sorted(names)
+
+
 def wheel_requirements(lock_text: str | None = None) -> list[str]:
-    """``NAME==VERSION`` of every :data:`WHEELS` entry, at the lock's version for Python 3.12.
+    """``NAME==VERSION`` of every wheel that travels, at the lock's version for Python 3.12.
 
     Example:
-        >>> [r for r in wheel_requirements() if r.startswith("mujoco==")]
-        ['mujoco==4.0.0']
+        >>> [r for r in wheel_requirements() if r.startswith(("mujoco==", "pandas=="))]
+        ['mujoco==4.0.0', 'pandas==2.3.3']
     """
     pins = lock_pins(LOCK.read_text() if lock_text is None else lock_text)
-    missing = sorted(name for name in WHEELS if name not in pins)
+    missing = sorted(name for name in _all_wheels() if name not in pins)
     if missing:
         raise ValueError(f"not pinned in {LOCK.name}: {missing}")
-    return [f"{name}=={pins[name]}" for name in sorted(WHEELS)]
+    return [f"{name}=={pins[name]}" for name in _all_wheels()]
 
 
 def wheel_name(path: Path) -> str:
@@ -170,33 +186,51 @@ def wheel_name(path: Path) -> str:
     return normalise(path.name.split("-", 1)[0])
 
 
-def missing_wheels(directory: Path, installed=None) -> list[Path]:
-    """The wheel files in ``directory`` for the :data:`WHEELS` this Python lacks.
+def _installed_version(name: str) -> str | None:
+    from importlib import metadata
 
-    ``installed(name) -> bool`` defaults to "importlib.metadata knows it". Raises
-    ``FileNotFoundError`` naming a missing distribution that has no wheel there.
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def needed(version=_installed_version, lock_text: str | None = None) -> list[str]:
+    """The distributions to install here: the :data:`WHEELS` that ``version(name)`` (None: not
+    installed) lacks, and each :data:`MAJOR_PINNED` one whose installed major version differs
+    from the lock's, with its companions.
 
     Example:
-        >>> missing_wheels(Path("/nonexistent"), installed=lambda name: True)
+        >>> needed(lambda name: {"pandas": "3.1.1"}.get(name, "1"))
+        ['pandas', 'pytz', 'tzdata']
+        >>> needed(lambda name: {"mujoco": None}.get(name, "2.3.3"))
+        ['mujoco']
+    """
+    pins = lock_pins(LOCK.read_text() if lock_text is None else lock_text)
+    names = {name for name in WHEELS if version(name) is None}
+    for name, (_, companions) in MAJOR_PINNED.items():
+        have = version(name)
+        if have is None or have.split(".")[0] != pins[name].split(".")[0]:
+            names |= {name, *companions}
+    return sorted(names)
+
+
+def missing_wheels(directory: Path, version=_installed_version) -> list[Path]:
+    """The wheel files in ``directory`` of :func:`needed`'s distributions.
+
+    Raises ``FileNotFoundError`` naming a needed distribution that has no wheel there.
+
+    Example:
+        >>> missing_wheels(Path("/nonexistent"), version=lambda name: "2.0")
         []
     """
-    if installed is None:
-        from importlib import metadata
-
-        def installed(name: str) -> bool:
-            try:
-                metadata.version(name)
-            except metadata.PackageNotFoundError:
-                return False
-            return True
-
     files = {wheel_name(p): p for p in sorted(Path(directory).glob("*.whl"))}
-    needed = [name for name in sorted(WHEELS) if not installed(name)]
-    absent = [name for name in needed if name not in files]
+    needed_here = needed(version)
+    absent = [name for name in needed_here if name not in files]
     if absent:
         raise FileNotFoundError(f"no wheel in {directory} for {absent}: run scripts/gpu_wheels.sh"
                                 " on a machine with network access and carry the folder")
-    return [files[name] for name in needed]
+    return [files[name] for name in needed_here]
 
 
 def unexplained(traced: list[str]) -> list[str]:
@@ -206,7 +240,7 @@ def unexplained(traced: list[str]) -> list[str]:
         >>> unexplained(["numpy", "mujoco", "cffi", "somethingnew"])
         ['somethingnew']
     """
-    known = IMAGE | set(WHEELS) | set(OPTIONAL)
+    known = IMAGE | set(_all_wheels()) | set(OPTIONAL)
     return sorted({normalise(n) for n in traced} - known)
 
 

@@ -177,7 +177,8 @@ def _measure(scale: Scale, transitions, work: Path, seeds: int) -> dict[str, Any
 
 def run(args: argparse.Namespace) -> int:
     """The route (module docstring); 0 when every dataset's pair finished and was summarised,
-    1 when the budget ran out first (re-run the same command to continue)."""
+    1 when the budget ran out first (re-run the same command to continue), 3 when the runs
+    finished but the summary failed on this machine (``collect`` them here)."""
     import jax
 
     from brud_analysis.cli import main as brud
@@ -284,13 +285,21 @@ def run(args: argparse.Namespace) -> int:
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(run_dir / "result.json", dest)
     if all(finished.values()):
-        results = pool_runs(load_results([out / d for d in args.datasets]))
-        summary = summarise(results, reps=args.reps)
-        summary["provenance"] = provenance({"route": "scripts/gpu_fig6.sh", "plan": plan})
-        write_atomic(out / "summary.json", json.dumps(to_jsonable(summary), indent=1))
-        table = fig6_table(summary)
-        write_atomic(out / "fig6.md", f"# Fig. 6 from the GPU route\n\n{table}")
-        print(table, end="", flush=True)
+        try:
+            results = pool_runs(load_results([out / d for d in args.datasets]))
+            summary = summarise(results, reps=args.reps)
+        except Exception as err:  # e.g. a package of the image: the results are safe in OUT
+            code = 3
+            route["summary_error"] = f"{type(err).__name__}: {err}"
+            print(f"summary failed on this machine ({route['summary_error']}); the results are "
+                  f"in {out}: summarise them with `python -m verify.halfcheetah.gpu_route "
+                  "collect`", flush=True)
+        else:
+            summary["provenance"] = provenance({"route": "scripts/gpu_fig6.sh", "plan": plan})
+            write_atomic(out / "summary.json", json.dumps(to_jsonable(summary), indent=1))
+            table = fig6_table(summary)
+            write_atomic(out / "fig6.md", f"# Fig. 6 from the GPU route\n\n{table}")
+            print(table, end="", flush=True)
     else:
         code = 1
         print(f"not every arm finished {target} updates in the budget: {finished}; run the same "
