@@ -34,3 +34,8 @@ if [ -n "$dupes" ]; then
   exit 1
 fi
 $PY scripts/gpu_wheels.py size "$DIR" "$LIMIT"
+# what travels with a device call: tracked and untracked-not-ignored files, plus the wheels
+tree=$(git ls-files -z --cached --others --exclude-standard | xargs -0 stat -c %s 2>/dev/null \
+  | awk '{s += $1} END {printf "%.1f", s / 1048576}')
+wheels=$(du -sb "$DIR" | awk '{printf "%.1f", $1 / 1048576}')
+echo "working tree ${tree} MiB + wheels ${wheels} MiB travel with each device call (limit 64 MiB)"
