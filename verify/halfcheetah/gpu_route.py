@@ -45,9 +45,12 @@ import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from brud_analysis.errors import BrudError
+
+if TYPE_CHECKING:
+    from verify.halfcheetah.configs import ExperimentConfig
 
 VAULT = "2halfcheetah.vlt"
 SYSTEMS = ("maddpg-cql", "maddpg-cql-pjap")
@@ -103,7 +106,7 @@ def plan_updates(rates: dict[str, float], seconds: float, chunk: int,
     return lo * chunk
 
 
-def route_config(scale: Scale, system: str, updates: int, eval_every: int):
+def route_config(scale: Scale, system: str, updates: int, eval_every: int) -> ExperimentConfig:
     """The configuration of one arm: the scale's named configuration with its chunk, evaluation
     episodes, evaluation period and a checkpoint every chunk.
 
@@ -143,7 +146,7 @@ def _step(run_dir: Path) -> int:
     return int(load_document(path)["step"]) if path.exists() else 0
 
 
-def _measure(scale: Scale, transitions, work: Path, seeds: int) -> dict[str, Any]:
+def _measure(scale: Scale, transitions: Any, work: Path, seeds: int) -> dict[str, Any]:
     """Updates/s of each system (two chunks: compile, then timed) and seconds per evaluation
     episode and seed."""
     import jax
