@@ -1,72 +1,74 @@
 #!/usr/bin/env bash
-# The largest slice of Fig. 6 at the paper's configuration that fits in about 8 minutes of a GPU.
+# Fig. 6 (the paper's pair, maddpg-cql vs maddpg-cql-pjap, both arms on Good) on the GPU machine,
+# in one device call of at most 10 minutes, as is: that machine has no network, so the wheels its
+# image lacks come along in .gpu_wheels/ (made here by scripts/gpu_wheels.sh; `carry` it).
 #
-#   scripts/gpu_fig6.sh [OUT] [BUDGET_SECONDS]      (defaults: $OUT or results/gpu_fig6, 480)
+#   scripts/gpu_fig6.sh [--cpu] [--tiny] [OUT]        (OUT: $OUT, else runs/gpu_fig6/out)
 #
-# 1. measures updates/s of the `paper` configuration (maddpg-cql and maddpg-cql-pjap, 1 and 10
-#    vmapped seeds) -> OUT/bench_paper.json;
-# 2. records 100-episode Good / Medium / GoodMedium vaults into OUT/data unless DATA points to a
-#    directory holding 2halfcheetah.vlt/ already;
-# 3. sizes the update count U so that both systems x 10 seeds on Good fit in ~75% of the budget
-#    at the measured rate (the rest: compilation and the 40-episode final evaluations), trains
-#    both (--time-limit as a safety net; a stopped run continues with the same command);
-# 4. `brud halfcheetah report` -> OUT/report/{summary.json,fig6.png,diagnostics.png}, which
-#    `brud paper-checks --halfcheetah-results OUT/report/summary.json` reads.
+# Environment: BUDGET_S (seconds from this script's start to its last output; 540, --tiny 420),
+# DATASETS ("Good"; "Good GoodMedium" shares the budget), SEEDS (5; --tiny 2), WORK (data,
+# checkpoints and plan; runs/gpu_fig6/work), WHEELS (.gpu_wheels), PYTHON (python3).
 #
-# Needs a JAX with CUDA (`pip install -U "jax[cuda12]"` matching the locked jax version) and
-# refuses to run on CPU. All SEEDS train as one vmapped group (--seed-group SEEDS, recorded: a
-# seed's numbers reproduce with the same group size), as the benchmark measured them, and, on a
-# machine with several GPUs, are sharded over them (verify/halfcheetah/experiment.py
-# `_place_seeds`) when the seed count divides evenly.
+# 1. installs, offline and without dependencies, the wheels of the distributions this Python
+#    lacks (scripts/gpu_wheels.py missing) into a folder put on PYTHONPATH; the project itself
+#    runs from the working tree;
+# 2. python -m verify.halfcheetah.gpu_route run: records the datasets on the machine, measures
+#    updates/s after a warm-up, sizes the update count to the budget (compilation, evaluations
+#    and the report reserved), trains both arms with checkpoints, and writes into OUT:
+#    <dataset>/<system>/result.json, summary.json, fig6.md (the table, also printed), route.json
+#    (plan, rates, timings, devices, imported distributions) and log.txt: at most 8 files.
+# Exit 0: every arm finished and was summarised; 1: the budget ran out first (run it again on the
+# same machine: it continues from the checkpoints in WORK); 2: bad use or a missing wheel; 3: the
+# runs finished but the summary failed there (their result.json files are in OUT: `collect` them).
+#
+# --tiny: the same route at a CPU scale (2-episode datasets, 2 seeds, <= 100 updates of the cpu
+# configuration); --cpu: allow a JAX backend other than the GPU. Together they rehearse it here:
+#   nice -n 10 scripts/gpu_fig6.sh --cpu --tiny /tmp/fig6
 set -euo pipefail
+GPU_FIG6_START=${GPU_FIG6_START:-$(date +%s)}
+export GPU_FIG6_START
 cd "$(dirname "$0")/.."
-OUT=${1:-${OUT:-results/gpu_fig6}}
-BUDGET=${2:-480}
-PY=${PYTHON:-.venv/bin/python}
-SEEDS=${SEEDS:-10}
-mkdir -p "$OUT"
-start=$(date +%s)
-
-backend=$($PY -c "import jax; print(jax.default_backend())")
-if [ "$backend" != "gpu" ]; then
-  echo "gpu_fig6.sh: JAX backend is '$backend', not gpu; this script measures a GPU" >&2
-  exit 2
-fi
-$PY -c "import jax; print('devices:', jax.devices())"
-
-# 1. throughput of the paper configuration
-$PY benchmarks/halfcheetah_updates.py --config paper --seeds 1 "$SEEDS" --updates 50 \
-  --systems maddpg-cql maddpg-cql-pjap --out "$OUT/bench_paper.json"
-
-# 2. data
-DATA=${DATA:-$OUT/data}
-if [ ! -d "$DATA/2halfcheetah.vlt/Good" ]; then
-  $PY -m brud_analysis.cli halfcheetah datasets --out "$DATA" --episodes 100 > /dev/null
-fi
-
-# 3. size and train
-left=$(( BUDGET - ($(date +%s) - start) ))
-U=$($PY - "$OUT/bench_paper.json" "$left" "$SEEDS" <<'PY'
-import json, sys
-rows = json.load(open(sys.argv[1]))["rows"]
-left, seeds = float(sys.argv[2]), int(sys.argv[3])
-rate = {r["system"]: r["updates_per_s"] for r in rows if r["seeds"] == seeds}
-per_update = sum(1.0 / rate[s] for s in ("maddpg-cql", "maddpg-cql-pjap"))
-print(max(1000, int(0.75 * left / per_update) // 1000 * 1000))
-PY
-)
-echo "training both systems for $U updates x $SEEDS seeds (budget left ${left}s)"
-for system in maddpg-cql maddpg-cql-pjap; do
-  resume=""
-  [ -f "$OUT/runs/Good/$system/checkpoint.npz" ] && resume="--resume"
-  left=$(( BUDGET - ($(date +%s) - start) ))
-  minutes=$(( (left > 120 ? left : 120) / 60 ))
-  $PY -m brud_analysis.cli halfcheetah train --dataset "$DATA/2halfcheetah.vlt/Good" \
-    --system "$system" --config paper --seeds "$SEEDS" --seed-group "$SEEDS" --updates "$U" \
-    --eval-every $(( U / 4 > 1000 ? U / 4 : 1000 )) --out "$OUT/runs/Good" \
-    --time-limit "$minutes" --no-progress $resume
+flags=()
+budget=540
+while [[ $# -gt 0 && $1 == --* ]]; do
+  case $1 in
+    --cpu) flags+=(--cpu) ;;
+    --tiny) flags+=(--tiny); budget=420 ;;
+    *) echo "gpu_fig6.sh: unknown option $1 (use --cpu, --tiny)" >&2; exit 2 ;;
+  esac
+  shift
 done
+[[ $# -le 1 ]] || { echo "gpu_fig6.sh: at most one OUT folder, got: $*" >&2; exit 2; }
+OUT=${1:-${OUT:-runs/gpu_fig6/out}}
+BUDGET_S=${BUDGET_S:-$budget}
+case "$BUDGET_S" in ''|*[!0-9]*) echo "gpu_fig6.sh: BUDGET_S must be whole seconds, got '$BUDGET_S'" >&2; exit 2;; esac
+PY=${PYTHON:-python3}
+WHEELS=${WHEELS:-.gpu_wheels}
+SITE=${SITE:-/tmp/brud_gpu_site}
+mkdir -p "$OUT"
 
-# 4. report
-$PY -m brud_analysis.cli halfcheetah report "$OUT/runs" --out "$OUT/report"
-echo "wall time $(( $(date +%s) - start )) s; results in $OUT"
+route() {
+  echo "gpu_fig6.sh: $(date -u +%FT%TZ), $($PY -V 2>&1), budget ${BUDGET_S}s, OUT $OUT"
+  local missing
+  missing=$($PY scripts/gpu_wheels.py missing "$WHEELS") || return 2
+  if [[ -n $missing ]]; then
+    # shellcheck disable=SC2086
+    $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$SITE" \
+      $missing || return 2
+    export PYTHONPATH="$SITE${PYTHONPATH:+:$PYTHONPATH}"
+    echo "installed $(echo "$missing" | wc -l) wheels in $(( $(date +%s) - GPU_FIG6_START )) s"
+  fi
+  GPU_FIG6_WHEELS=$(for f in $missing; do basename "$f"; done)
+  export GPU_FIG6_WHEELS
+  export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+  # shellcheck disable=SC2086
+  $PY -m verify.halfcheetah.gpu_route run --out "$OUT" --work "${WORK:-runs/gpu_fig6/work}" \
+    --budget "$BUDGET_S" --datasets ${DATASETS:-Good} ${SEEDS:+--seeds "$SEEDS"} \
+    ${flags[@]+"${flags[@]}"}
+}
+
+set +e
+route 2>&1 | tee -a "$OUT/log.txt"
+rc=${PIPESTATUS[0]}
+echo "gpu_fig6.sh: exit $rc after $(( $(date +%s) - GPU_FIG6_START )) s" | tee -a "$OUT/log.txt"
+exit "$rc"
