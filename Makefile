@@ -55,12 +55,10 @@ fresh-clone-check:
 
 # Every core (at most 4) runs test files in parallel (pytest-xdist; a file stays on one worker so
 # its module fixtures are built once); Hypothesis draws the same examples every run (profile ci).
-# The notebooks run afterwards in one plain process: under an xdist worker a notebook's Jupyter
-# kernel twice stalled nbclient on a quiet machine (both kernel and client idle), never alone.
+# The notebooks run beside them in one plain process (scripts/run_tests.sh says why not in a
+# worker); JAX's compilations are cached in .pytest_cache (tests/conftest.py).
 test: $(DEV_STAMP)
-	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist loadfile --hypothesis-profile ci \
-		--ignore tests/test_notebooks.py
-	$(BIN)/python -m pytest -q --hypothesis-profile ci tests/test_notebooks.py
+	bash scripts/run_tests.sh $(BIN)/python
 
 # The edit-test loop (under a minute on 2 cores): every test not marked slow (tests/conftest.py
 # marks the slow files and tests), in one process. Run `make test` before you push.

@@ -6,9 +6,12 @@
 A snippet is a line ``$ brud ARGS`` inside a fenced block; its expected output is the lines
 after it up to the next ``$`` line or the end of the block (trailing blank lines dropped).
 Each runs in a fresh temporary directory (relative output paths such as ``fields.png`` or
-``docs/online_x_y.gif`` land there, never in the checkout), with this checkout's code. ``run``
-prints one line per snippet (PASS / DIFF / EXIT n, CPU and wall seconds) and a unified diff
-for each failure; exit code 1 if any failed. ``scripts/under_load.sh`` runs it beside
+``docs/online_x_y.gif`` land there, never in the checkout), with this checkout's code. Its
+standard output is compared as tests/test_readme_snippets.py compares it (durations and paths
+normalised, ``...`` elisions; stderr, e.g. progress, is not compared). ``run`` prints one line
+per snippet (PASS / DIFF / EXIT n, CPU and wall seconds) and a unified diff for each failure;
+exit code 1 if any failed. ``--timeout`` is in CPU seconds (a busy machine does not cut a
+snippet off), with a wall-clock backstop 50x larger. ``scripts/under_load.sh`` runs it beside
 CPU-bound background load.
 """
 
@@ -17,6 +20,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import difflib
+import functools
+import importlib.util
 import os
 import re
 import resource
@@ -29,8 +34,10 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # this checkout's code, as the snippets run
 #: Snippets left out by default: the HalfCheetah ones build datasets and train for minutes to
 #: hours (they have their own tests).
 DEFAULT_SKIP = r"^brud halfcheetah "
@@ -80,13 +87,17 @@ def snippets(readme: Path = ROOT / "README.md") -> list[Snippet]:
     return found
 
 
-def run_snippet(snippet: Snippet, nice: int = 0, timeout: float = 3600.0, duty: float = 1.0
-                ) -> tuple[int, str, float, float]:
-    """Run one snippet in a fresh directory: (exit code, stdout + stderr, CPU s, wall s).
+def run_snippet(snippet: Snippet, nice: int = 0, timeout: float = 600.0, duty: float = 1.0
+                ) -> tuple[int, list[str], str, float, float]:
+    """Run one snippet in a fresh directory: (exit code, its stdout normalised as
+    tests/test_readme_snippets.py does (durations, paths), its stderr, CPU s, wall s).
 
-    ``duty < 1`` lets the snippet (its whole process group) run only that fraction of the wall
-    time, in 0.1 s periods (SIGSTOP / SIGCONT): a busy machine's effect on one process,
-    without the CPU-bound load."""
+    ``timeout`` counts the CPU seconds of the snippet and every process it starts, so that a
+    starved snippet (``nice -n 15`` beside ten CPU-bound jobs gets ~1 % of a core) is not cut
+    off by the machine's load; a wall-clock backstop (``bounded.wall_backstop`` of it, 50x)
+    stops one that hangs. ``duty < 1`` lets the snippet (its whole process group) run only
+    that fraction of the wall time, in 0.1 s periods (SIGSTOP / SIGCONT): a busy machine's
+    effect on one process, without the CPU-bound load."""
     argv = shlex.split(snippet.command, comments=True)
     cmd = [sys.executable, "-m", "brud_analysis.cli", *argv[1:]]
     if nice:
@@ -98,24 +109,59 @@ def run_snippet(snippet: Snippet, nice: int = 0, timeout: float = 3600.0, duty: 
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.monotonic()
         with subprocess.Popen(cmd, cwd=tmp, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True,
+                              stderr=subprocess.PIPE, text=True,
                               process_group=0) as proc:
             stop = threading.Event()
             if duty < 1:
                 threading.Thread(target=_throttle, args=(proc.pid, duty, stop),
                                  daemon=True).start()
             try:
-                printed, _ = proc.communicate(timeout=timeout)
-                code = proc.returncode
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.communicate()
-                code, printed = 124, f"(no answer after {timeout:g} s)"
+                out, err, code = _communicate(proc, timeout)
             finally:
                 stop.set()
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        printed = _snippet_test().normalise(out.splitlines(), Path(tmp))
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return code, printed, cpu, time.monotonic() - start
+    return code, printed, err, cpu, time.monotonic() - start
+
+
+@functools.cache
+def _snippet_test() -> Any:
+    """tests/test_readme_snippets.py (its ``normalise`` and ``matches``: one comparison)."""
+    spec = importlib.util.spec_from_file_location(
+        "_readme_snippet_test", ROOT / "tests" / "test_readme_snippets.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _communicate(proc: subprocess.Popen, cpu_limit: float) -> tuple[str, str, int]:
+    """(stdout, stderr, exit code) of ``proc``; killed (code 124) past ``cpu_limit`` CPU seconds
+    of its process tree, or past the wall-clock backstop that goes with that budget."""
+    from brud_analysis.bounded import group_cpu_seconds, wall_backstop
+
+    streams: dict[str, str] = {}
+    readers = [threading.Thread(target=lambda name=name, f=f: streams.update({name: f.read()}),
+                                daemon=True)
+               for name, f in (("out", proc.stdout), ("err", proc.stderr))]
+    for reader in readers:
+        reader.start()
+    start, cpu = time.monotonic(), 0.0
+    while proc.poll() is None:
+        readers[0].join(0.5)
+        cpu = max(cpu, group_cpu_seconds(proc.pid) or 0.0)
+        wall = time.monotonic() - start
+        if cpu > cpu_limit or wall > wall_backstop(cpu_limit):
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            which = (f"{cpu_limit:g} s of CPU" if cpu > cpu_limit
+                     else f"the wall-clock backstop ({wall_backstop(cpu_limit):g} s)")
+            return "", f"(no answer within {which}; {cpu:.1f} s of CPU in {wall:.0f} s)", 124
+    for reader in readers:
+        reader.join()
+    return streams.get("out", ""), streams.get("err", ""), proc.returncode
 
 
 def _throttle(pgid: int, duty: float, stop: threading.Event, period: float = 0.1) -> None:
@@ -138,7 +184,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip", metavar="RE", default=DEFAULT_SKIP,
                         help=f"leave out snippets whose command matches (default {DEFAULT_SKIP!r})")
     parser.add_argument("--nice", type=int, default=0, help="run each snippet at this niceness")
-    parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per snippet")
+    parser.add_argument("--timeout", type=float, default=600.0,
+                        help="CPU seconds per snippet (its whole process tree); a wall-clock "
+                             "backstop 50x larger catches a hung one")
     parser.add_argument("--duty", type=float, default=1.0,
                         help="let each snippet run only this fraction of the wall time (e.g. "
                              "0.05: a machine where it gets 5%% of a core)")
@@ -152,17 +200,18 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     failed = 0
     for s in chosen:
-        code, printed, cpu, wall = run_snippet(s, args.nice, args.timeout, args.duty)
-        same = printed.rstrip("\n") == s.expected
+        code, printed, err, cpu, wall = run_snippet(s, args.nice, args.timeout, args.duty)
+        expected = _snippet_test().normalise(s.expected.splitlines())
+        same = _snippet_test().matches(expected, printed)
         verdict = "PASS" if code == 0 and same else (f"EXIT {code}" if code else "DIFF")
         print(f"{verdict:7s} {cpu:6.1f} s CPU {wall:7.1f} s wall  README.md:{s.line}: "
               f"{s.command}", flush=True)
         if verdict != "PASS":
             failed += 1
             sys.stdout.writelines(difflib.unified_diff(
-                (s.expected + "\n").splitlines(True),
-                (printed.rstrip("\n") + "\n").splitlines(True), "README", "printed"))
-            print(flush=True)
+                [line + "\n" for line in expected], [line + "\n" for line in printed],
+                "README", "printed"))
+            print(f"stderr:\n{err}" if code else "", flush=True)
     print(f"{len(chosen) - failed} passed, {failed} failed")
     return 1 if failed else 0
 

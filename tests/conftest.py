@@ -43,8 +43,8 @@ FORK_HEAVY = ("test_cli_fuzz.py",)
 # a minute on 2 cores): every test but the slow ones. Slow = more than ~0.75 s of CPU each, as
 # measured with BRUD_TEST_CPU_LOG below: whole files here (`-m "not slow"` then does not even
 # import them: their imports of JAX, MuJoCo, Jupyter are much of the collection time), single
-# tests in SLOW_TESTS (by node id, without parameters) or marked @pytest.mark.slow in their
-# file. `make test` runs everything.
+# tests in SLOW_TESTS (by node id: without parameters, all of them) or marked
+# @pytest.mark.slow in their file. `make test` runs everything.
 SLOW_FILES = frozenset({
     "test_animation.py", "test_cli_fuzz.py", "test_cli_halfcheetah.py", "test_cli_verify.py",
     "test_docs.py", "test_harness.py", "test_json_vocabulary.py", "test_mutations.py",
@@ -54,11 +54,11 @@ SLOW_FILES = frozenset({
 SLOW_PREFIXES = ("test_halfcheetah_",)
 # (measured 2026-12-07: more than 0.75 s of CPU in some parametrisation)
 SLOW_TESTS = frozenset({
-    "tests/test_bounded.py::test_a_cpu_bound_worker_is_stopped_and_the_message_names_the_cpu_budget",
+    "tests/test_bounded.py::test_a_cpu_bound_worker_is_stopped_and_the_message_names_the_cpu_budget",  # noqa: E501
     "tests/test_cli_symbolic.py::test_symbolic_package_never_imports_jax",
     "tests/test_cli_symbolic.py::test_time_budget_stops_the_whole_command_with_one_line",
     "tests/test_cli_symbolic.py::test_worker_and_its_solver_die_with_a_killed_parent",
-    "tests/test_cli_symbolic.py::test_worker_memory_cap_is_on_top_of_what_the_caller_already_maps",
+    "tests/test_cli_symbolic.py::test_worker_memory_cap_is_on_top_of_what_the_caller_already_maps",  # noqa: E501
     "tests/test_conditions.py::test_conditions_do_not_depend_on_the_game_scale",
     "tests/test_game.py::test_docstring_examples_run",
     "tests/test_modular.py::test_equals_flints_charpoly_on_quotient_multiplication_matrices",
@@ -86,12 +86,41 @@ SLOW_TESTS = frozenset({
     "tests/test_sampling.py::test_exponent_sharpens_and_zero_exponent_is_uniform",
     "tests/test_sampling.py::test_priority_updates_refresh_and_importance_weights",
     "tests/test_sampling.py::test_two_level_sampling_draws_exactly_what_one_level_draws",
-    "tests/test_solve.py::test_a_hypersurface_with_only_singular_real_points_is_classified_on_its_real_locus",
+    "tests/test_solve.py::test_a_hypersurface_with_only_singular_real_points_is_classified_on_its_real_locus",  # noqa: E501
     "tests/test_solve.py::test_fallback_reports_only_certified_points",
     "tests/test_solve.py::test_three_agent_hypersurface_pieces_follow_the_sign_of_the_cofactor",
     "tests/test_solve.py::test_three_agent_set_kinds_are_right_at_every_scale_and_place",
     "tests/test_solve.py::test_time_budget_falls_back_and_never_hangs",
     "tests/test_stability.py::test_classification_is_right_at_every_scale_and_place",
+    # (measured 2026-12-07 13:20, BRUD_TEST_CPU_LOG: more than 0.75 s of CPU; a parametrised
+    # test by its full node id, which marks only that parametrisation)
+    "tests/test_cli_refusals.py::test_consistent_requests_still_run[argv0]",
+    "tests/test_cli_refusals.py::test_consistent_requests_still_run[argv1]",
+    "tests/test_critic.py::test_alpha_zero_class_containing_reward_is_todays_brud",
+    "tests/test_critic.py::test_random_settings_match_independent_computation",
+    "tests/test_cli_critic.py::test_assume_simplifies_data_symbol_conditions",
+    "tests/test_cli_critic.py::test_assume_with_game_parameters_reports_stationary_points",
+    "tests/test_cli_critic.py::test_pjap_field_with_a_critic_finds_the_claims_point",
+    "tests/test_modular.py::test_equals_flints_charpoly_on_random_rational_matrices",
+    "tests/test_parametric.py::test_parametric_crash_patterns_answer[-x**4 + K*x*y**3 - y**4-m, 1/2-]",  # noqa: E501
+    "tests/test_parametric.py::test_parametric_crash_patterns_answer[twin_peaks(A=1,B=4,C=C)-empirical-]",  # noqa: E501
+    "tests/test_parametric.py::test_twin_peaks_stationary_match_numeric_everywhere",
+    "tests/test_pjap.py::test_escape_threshold_twin_peaks_symbolic",
+    "tests/test_readme_snippets.py::test_snippet_prints_what_the_page_shows[README.md:170]",
+    "tests/test_readme_snippets.py::test_snippet_prints_what_the_page_shows[docs/derive.md:123]",
+    "tests/test_readme_snippets.py::test_snippet_prints_what_the_page_shows[docs/derive.md:140]",
+    "tests/test_readme_snippets.py::test_snippet_prints_what_the_page_shows[docs/derive.md:167]",
+    "tests/test_readme_snippets.py::test_snippet_prints_what_the_page_shows[docs/paper.md:124]",
+    "tests/test_readme_snippets.py::test_snippet_prints_what_the_page_shows[docs/paper.md:146]",
+    "tests/test_regularisers.py::test_pjap_with_bc_at_alpha_zero_is_brud_with_bc",
+    "tests/test_solve.py::test_a_line_with_isolated_points_in_3_agents_is_split_exactly_known_gap",
+    "tests/test_solve.py::test_benchmark_game_1_reports_its_isolated_points_beside_the_line",
+    "tests/test_solve.py::test_brud_fixed_points_satisfy_the_field_equations",
+    "tests/test_solve.py::test_docstring_examples_of_the_algebra_and_parametric_modules_pass[brud_analysis.parametric.stationary]",  # noqa: E501
+    "tests/test_solve.py::test_docstring_examples_of_the_algebra_and_parametric_modules_pass[brud_analysis.parametric_report]",  # noqa: E501
+    "tests/test_solve.py::test_isolated_points_beside_a_stationary_line_are_found_or_flagged",
+    "tests/test_solve.py::test_stationary_points_satisfy_the_gradient_equations",
+    "tests/test_bounded.py::test_solver_answers_do_not_depend_on_the_wall_clock",
 })
 
 
@@ -107,7 +136,8 @@ def pytest_ignore_collect(collection_path, config):
 
 def pytest_collection_modifyitems(items: list) -> None:
     for item in items:
-        if _slow_file(item.path.name) or item.nodeid.split("[")[0] in SLOW_TESTS:
+        if (_slow_file(item.path.name) or item.nodeid in SLOW_TESTS
+                or item.nodeid.split("[")[0] in SLOW_TESTS):
             item.add_marker(pytest.mark.slow)
     items.sort(key=lambda item: item.path.name not in FORK_HEAVY)  # stable: otherwise as found
 
