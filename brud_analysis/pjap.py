@@ -184,10 +184,14 @@ class PJAPFixedPoint:
 
 def _kernel_weight(gap: np.ndarray, alpha: float, eps: float, distance: Distance) -> np.ndarray:
     """``max(exp(-alpha d^2), eps)`` for gaps ``(..., n)`` (mirrors verify/sampling.py)."""
+    # Two agents: a + b, the same sum as np.sum over the minor axis at half its cost.
+    pair = gap.shape[-1] == 2
     if distance == "l1":
-        d2 = np.sum(np.abs(gap), axis=-1) ** 2
+        d2 = (np.abs(gap[..., 0]) + np.abs(gap[..., 1]) if pair
+              else np.sum(np.abs(gap), axis=-1)) ** 2
     else:
-        d2 = np.sum(gap * gap, axis=-1)
+        d2 = (gap[..., 0] * gap[..., 0] + gap[..., 1] * gap[..., 1] if pair
+              else np.sum(gap * gap, axis=-1))
     return np.maximum(np.exp(-alpha * d2), eps)
 
 

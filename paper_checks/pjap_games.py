@@ -109,7 +109,9 @@ def check_fig5(ctx: Context) -> Outcome:
     for std in FIG5_STDS:
         model = Empirical(fig5_dataset(std))
         brud_pts = [p for p in brud_fixed_points(game, model).points if p.stable]
-        pjap_pts = [p for p in harness.predict_fixed_points(game, model, pj) if p.stable]
+        # the same prediction as fig5.consistency's (alpha, eps) = (16, 1e-3) row: computed once
+        pjap_pts = ctx.cached(f"sweep-pred-{std}-{FIG5_ALPHA}-{FIG5_EPS}", functools.partial(
+            _stable_predictions, harness, game, model.samples, pj))
         derived[f"std {std}"] = {"BRUD stable point": [fmt(p.point) for p in brud_pts],
                                  "PJAP stable points": [fmt(p.point) for p in pjap_pts]}
         base, prio = fig5_runs(ctx, std, False), fig5_runs(ctx, std, True)

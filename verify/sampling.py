@@ -100,9 +100,14 @@ def joint_action_distance(actions: jax.Array, policy: jax.Array, distance: Dista
         [3.0]
     """
     gap = actions - policy
+    # Two agents: a + b, not jnp.sum over a minor axis of length 2, which ran ~10x slower on CPU
+    # (the L1 sum is bit-identical; the L2 one may differ in the last bit, an FMA).
+    pair = gap.shape[-1] == 2
     if distance == "l1":
-        return jnp.sum(jnp.abs(gap), axis=-1)
-    squared = jnp.sum(gap * gap, axis=-1)
+        return (jnp.abs(gap[..., 0]) + jnp.abs(gap[..., 1]) if pair
+                else jnp.sum(jnp.abs(gap), axis=-1))
+    squared = (gap[..., 0] * gap[..., 0] + gap[..., 1] * gap[..., 1] if pair
+               else jnp.sum(gap * gap, axis=-1))
     # Double `where`: the derivative of sqrt at 0 is infinite, and would turn the (finite)
     # derivative of a priority exp(-alpha d^2) into NaN when a data point equals the policy.
     positive = squared > 0
@@ -172,7 +177,9 @@ def sample(
     weights = state.priorities if exponent == 1.0 else state.priorities**exponent
     n_items = weights.shape[0]
     if n_items <= block:
-        cdf = jnp.cumsum(weights)
+        # A work-efficient parallel prefix sum: XLA's CPU cumsum (a rewritten reduce-window)
+        # took ~11 ns per item, 2/3 of a PJAP update on 1000 items; this takes ~3 ns.
+        cdf = jax.lax.associative_scan(jnp.add, weights)
         total = cdf[-1]
         u = jax.random.uniform(key, (batch_size,), dtype=cdf.dtype) * total
         indices = jnp.minimum(jnp.searchsorted(cdf, u, side="right"), n_items - 1)
