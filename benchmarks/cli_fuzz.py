@@ -18,9 +18,12 @@ libraries, and
 * ``verify`` and ``online`` run one after the other *in-process* in a long-lived JAX worker
   (starting JAX and compiling per fresh process costs ~10 s), through ``main(argv)`` with
   file descriptors 1 and 2 redirected; the worker is killed and restarted if a request
-  passes its wall limit or its CPU limit (``--jax-cpu-limit``).
+  passes its limit.
 
-The two lanes run side by side (at most two requests at a time). Run it niced::
+A request is killed once its process (and descendants) used its budget + 20 s of CPU (the
+CLI's budgets are CPU time, so that answers do not depend on the machine's load), or after
+:data:`WALL_KILL` seconds of wall time (a hang). ``--lanes`` forked requests and one JAX
+request run side by side. Run it niced::
 
     nice -n 15 python benchmarks/cli_fuzz.py --requests 3500 --out fuzz.jsonl --until 14:05
     python tests/test_cli_fuzz.py fuzz.jsonl      # the outcome tables
@@ -45,9 +48,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+import test_cli_fuzz as suite  # noqa: E402  (the generator and the outcome tables)
 from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
 
-import test_cli_fuzz as suite  # noqa: E402  (the generator and the outcome tables)
 from brud_analysis.cli import main  # noqa: E402
 
 JAX_COMMANDS = (["verify"], ["online"])
@@ -68,9 +71,15 @@ def draw_requests(count: int, seed_value: int) -> list[tuple[list[str], bool]]:
     return drawn
 
 
-def _limit(argv: list[str]) -> float:
-    """Wall seconds before a request is killed: its budget + 10 s is "over time" already;
-    a few more seconds show how far over it would have gone."""
+#: Wall seconds after which a request is killed whatever its CPU use (a hang): the CLI's own
+#: budgets are CPU time, with a wall backstop 50 x the budget + 60 s (brud_analysis.bounded),
+#: so that a loaded machine does not turn answers into refusals.
+WALL_KILL = 900.0
+
+
+def _cpu_limit(argv: list[str]) -> float:
+    """CPU seconds before a request is killed: its budget + 10 s is "over time" already; a
+    few more show how far over it would have gone."""
     return suite._budget_of(argv) + 20.0
 
 
@@ -213,55 +222,68 @@ def _row(run: Running, code: int | None, cpu: float, rss: float, lane: str) -> d
            "max_rss_mb": round(rss, 1), "err_lines": len(lines),
            "err": lines[0][:300] if lines else "", "err_last": lines[-1][:300] if lines else "",
            "out_chars": len(out), "lane": lane, "load": round(os.getloadavg()[0], 2),
-           "at": dt.datetime.now(dt.timezone.utc).strftime("%H:%M:%S"), **run.extra}
+           "at": dt.datetime.now(dt.UTC).strftime("%H:%M:%S"), **run.extra}
     if code not in (0, 2) or (code == 2 and len(lines) != 1):
         row["traceback"] = _traceback_of(err) or err[-4000:]
     return row
 
 
 def run_all(requests: list[tuple[list[str], bool]], out: Path, until: float,
-            jax_cpu_limit: float) -> None:
-    """Run every request not yet in ``out``; append each outcome as it ends."""
+            lanes: int, part: tuple[int, int] = (0, 1)) -> None:
+    """Run every request not yet in ``out`` (``lanes`` forked children at a time, and one JAX
+    worker); append each outcome as it ends. ``part`` ``(k, n)``: only the requests whose
+    index is ``k`` modulo ``n`` (so that ``n`` runners can share one ``out``)."""
+    from brud_analysis.bounded import group_cpu_seconds
+
     done = set()
     if out.exists():
         done = {json.loads(line)["index"] for line in out.read_text().splitlines() if line}
-    todo = [(i, argv, valid) for i, (argv, valid) in enumerate(requests) if i not in done]
+    todo = [(i, argv, valid) for i, (argv, valid) in enumerate(requests)
+            if i not in done and i % part[1] == part[0]]
     fork_queue = [t for t in todo if t[1][:1] not in JAX_COMMANDS]
     jax_queue = [t for t in todo if t[1][:1] in JAX_COMMANDS]
     print(f"{len(done)} recorded, {len(fork_queue)} + {len(jax_queue)} (jax) to run",
           flush=True)
     worker = JaxWorker()
-    fork_run: Running | None = None
+    forks: list[Running] = []
     jax_run: Running | None = None
     scratch = Path(tempfile.mkdtemp(prefix="brud-fuzz-"))
     os.chdir(scratch)  # whatever a request writes into the working directory stays here
 
-    def record(row: dict) -> None:
-        with open(out, "a") as handle:
-            handle.write(json.dumps(row) + "\n")
+    def record(row: dict) -> None:  # one write(2) on an O_APPEND file: runners never interleave
+        fd = os.open(out, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, (json.dumps(row) + "\n").encode())
+        finally:
+            os.close(fd)
 
-    while fork_queue or jax_queue or fork_run or jax_run:
+    while fork_queue or jax_queue or forks or jax_run:
         now = time.monotonic()
-        if fork_run is None and fork_queue and time.time() < until:
+        while len(forks) < lanes and fork_queue and time.time() < until:
             i, argv, valid = fork_queue.pop(0)
-            fork_run = Running(i, argv, valid, now, Path(tempfile.mkdtemp(dir=scratch)))
-            _fork_request(fork_run)
+            run = Running(i, argv, valid, now, Path(tempfile.mkdtemp(dir=scratch)))
+            _fork_request(run)
+            forks.append(run)
         if jax_run is None and jax_queue and time.time() < until:
             i, argv, valid = jax_queue.pop(0)
             jax_run = Running(i, argv, valid, now, Path(tempfile.mkdtemp(dir=scratch)))
             worker.submit(jax_run)
-        if fork_run is not None:
-            pid, status, usage = os.wait4(fork_run.pid, os.WNOHANG)
+        for run in list(forks):
+            pid, status, usage = os.wait4(run.pid, os.WNOHANG)
             if pid:
-                record(_row(fork_run, os.waitstatus_to_exitcode(status),
+                record(_row(run, os.waitstatus_to_exitcode(status),
                             usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, "fork"))
-                fork_run = None
-            elif now - fork_run.start > _limit(fork_run.argv):
-                os.kill(fork_run.pid, signal.SIGKILL)
-                _, _, usage = os.wait4(fork_run.pid, 0)
-                record(_row(fork_run, None, usage.ru_utime + usage.ru_stime,
+                forks.remove(run)
+                continue
+            cpu = group_cpu_seconds(run.pid) or 0.0
+            if cpu > _cpu_limit(run.argv) or now - run.start > WALL_KILL:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(run.pid, signal.SIGKILL)
+                _, _, usage = os.wait4(run.pid, 0)
+                run.extra["killed_cpu_seconds"] = round(cpu, 1)
+                record(_row(run, None, max(cpu, usage.ru_utime + usage.ru_stime),
                             usage.ru_maxrss / 1024, "fork"))
-                fork_run = None
+                forks.remove(run)
         if jax_run is not None:
             reply = worker.poll()
             cpu = _cpu_of(worker.pid) - jax_run.cpu_start
@@ -275,14 +297,14 @@ def run_all(requests: list[tuple[list[str], bool]], out: Path, until: float,
                     record(_row(jax_run, reply["code"], reply["cpu"], reply["rss"],
                                 "jax-worker"))
                 jax_run = None
-            elif now - jax_run.start > _limit(jax_run.argv) or cpu > jax_cpu_limit:
+            elif cpu > _cpu_limit(jax_run.argv) or now - jax_run.start > WALL_KILL:
                 jax_run.extra["killed_cpu_seconds"] = round(cpu, 1)
                 record(_row(jax_run, None, cpu, float("nan"), "jax-worker"))
                 worker.kill()
                 jax_run = None
-        if time.time() >= until and fork_run is None and jax_run is None:
+        if time.time() >= until and not forks and jax_run is None:
             break
-        time.sleep(0.01)
+        time.sleep(0.02)
     worker.kill()
     with contextlib.suppress(ProcessLookupError, ChildProcessError):
         os.kill(worker.pid, signal.SIGKILL)
@@ -293,7 +315,7 @@ def _until(text: str | None) -> float:
     if not text:
         return float("inf")
     hour, minute = (int(v) for v in text.split(":"))
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     return now.replace(hour=hour, minute=minute, second=0, microsecond=0).timestamp()
 
 
@@ -303,8 +325,10 @@ if __name__ == "__main__":
     parser.add_argument("--seed", type=int, default=26)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--until", help="HH:MM (UTC): start no request after this time")
-    parser.add_argument("--jax-cpu-limit", type=float, default=120.0,
-                        help="CPU seconds a verify/online request may use before it is killed")
+    parser.add_argument("--lanes", type=int, default=3,
+                        help="forked requests at a time (besides the one JAX worker)")
+    parser.add_argument("--part", default="0/1",
+                        help="K/N: run only the requests whose index is K modulo N")
     args = parser.parse_args()
     out = args.out.resolve()
     drawn_path = out.with_suffix(".requests.jsonl")
@@ -317,4 +341,5 @@ if __name__ == "__main__":
                                       for a, v in requests))
     valid = sum(v for _, v in requests)
     print(f"{len(requests)} requests ({valid} valid) in {drawn_path}", flush=True)
-    run_all(requests, out, _until(args.until), args.jax_cpu_limit)
+    run_all(requests, out, _until(args.until), args.lanes,
+            tuple(int(v) for v in args.part.split("/")))  # type: ignore[arg-type]
