@@ -1,4 +1,4 @@
-"""Writing figures: every PNG, GIF and MP4 the toolkit writes carries its JSON results' provenance.
+"""Writing figures: every PNG the toolkit writes carries the provenance its JSON results carry.
 
 One helper for every ``savefig`` site: the PNG is rendered in memory, gets two text chunks
 (``Software``: ``brud-analysis <version>``; ``Description``: ``{"provenance": ...}``, the block
