@@ -35,8 +35,11 @@ def one_try(settle: float) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     err_path = Path(f"/tmp/sigint-{os.getpid()}.err")
     with open(err_path, "w") as err:
+        # SIGINT as a terminal delivers it: a shell starts background jobs with SIGINT ignored,
+        # which the child would inherit (Python then never raises KeyboardInterrupt)
         proc = subprocess.Popen([sys.executable, "-m", "brud_analysis.cli", *COMMAND],
-                                stdout=subprocess.DEVNULL, stderr=err, env=env, cwd=ROOT)
+                                stdout=subprocess.DEVNULL, stderr=err, env=env, cwd=ROOT,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     started = time.monotonic()
     while "training:" not in err_path.read_text() and proc.poll() is None:
         time.sleep(0.2)
