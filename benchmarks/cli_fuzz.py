@@ -48,7 +48,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-import test_cli_fuzz as suite  # noqa: E402  (the generator and the outcome tables)
+import test_cli_fuzz as suite  # type: ignore[import-not-found]  # noqa: E402 (generator, tables)
 from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
 
 from brud_analysis.cli import main  # noqa: E402
@@ -229,10 +229,12 @@ def _row(run: Running, code: int | None, cpu: float, rss: float, lane: str) -> d
 
 
 def run_all(requests: list[tuple[list[str], bool]], out: Path, until: float,
-            lanes: int, part: tuple[int, int] = (0, 1)) -> None:
+            lanes: int, part: tuple[int, int] = (0, 1), reverse: bool = False) -> None:
     """Run every request not yet in ``out`` (``lanes`` forked children at a time, and one JAX
     worker); append each outcome as it ends. ``part`` ``(k, n)``: only the requests whose
-    index is ``k`` modulo ``n`` (so that ``n`` runners can share one ``out``)."""
+    index is ``k`` modulo ``n`` (so that ``n`` runners can share one ``out``); ``reverse``:
+    from the last request back (one more runner on the same ``out``, meeting the others
+    from the far end; a request both ran is listed twice: the tables keep the first)."""
     from brud_analysis.bounded import group_cpu_seconds
 
     done = set()
@@ -240,6 +242,8 @@ def run_all(requests: list[tuple[list[str], bool]], out: Path, until: float,
         done = {json.loads(line)["index"] for line in out.read_text().splitlines() if line}
     todo = [(i, argv, valid) for i, (argv, valid) in enumerate(requests)
             if i not in done and i % part[1] == part[0]]
+    if reverse:
+        todo.reverse()
     fork_queue = [t for t in todo if t[1][:1] not in JAX_COMMANDS]
     jax_queue = [t for t in todo if t[1][:1] in JAX_COMMANDS]
     print(f"{len(done)} recorded, {len(fork_queue)} + {len(jax_queue)} (jax) to run",
@@ -327,6 +331,7 @@ if __name__ == "__main__":
     parser.add_argument("--until", help="HH:MM (UTC): start no request after this time")
     parser.add_argument("--lanes", type=int, default=3,
                         help="forked requests at a time (besides the one JAX worker)")
+    parser.add_argument("--reverse", action="store_true", help="from the last request back")
     parser.add_argument("--part", default="0/1",
                         help="K/N: run only the requests whose index is K modulo N")
     args = parser.parse_args()
@@ -342,4 +347,5 @@ if __name__ == "__main__":
     valid = sum(v for _, v in requests)
     print(f"{len(requests)} requests ({valid} valid) in {drawn_path}", flush=True)
     run_all(requests, out, _until(args.until), args.lanes,
-            tuple(int(v) for v in args.part.split("/")))  # type: ignore[arg-type]
+            tuple(int(v) for v in args.part.split("/")),  # type: ignore[arg-type]
+            args.reverse)

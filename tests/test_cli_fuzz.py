@@ -530,6 +530,9 @@ def summarize(path: str) -> str:
     """Markdown tables of a recorded run: outcomes by validity, per subcommand, durations and
     memory; then every internal error and over-time call with its argv."""
     rows = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+    first: dict = {}  # benchmarks/cli_fuzz.py rows name their request: one row per request
+    rows = [first.setdefault(r["index"], r) for r in rows if r.get("index") not in first] \
+        if all("index" in r for r in rows) else rows
     table = [outcome_table(rows), "",
              "| subcommand | calls | exit 0 | exit 2 (one line) | exit 2, more lines | other "
              "| median s | max s | max MB |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
