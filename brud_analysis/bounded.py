@@ -233,6 +233,21 @@ def _stop(proc: multiprocessing.process.BaseProcess) -> None:
     proc.join(5.0)
 
 
+def more_time_hint(seconds: float) -> str:
+    """The advice after a spent budget: a larger ``--time-budget`` (any budget, even 1e308).
+
+    Example:
+        >>> more_time_hint(2)
+        'give it more time, e.g. --time-budget 60'
+        >>> more_time_hint(1e308)
+        'a larger budget would not help'
+    """
+    suggest = max(60.0, 6.0 * float(seconds))
+    if not suggest < 1e12:  # far past any run (and 6 * 1e308 is inf): no larger budget helps
+        return "a larger budget would not help"
+    return f"give it more time, e.g. --time-budget {round(suggest):g}"
+
+
 def run_bounded(handler: Callable[[Any], int | None], args: Any, seconds: float,
                 what: str = "the command", preload: Sequence[str] = PRELOAD,
                 wall_seconds: float | None = None) -> int:
@@ -264,7 +279,7 @@ def run_bounded(handler: Callable[[Any], int | None], args: Any, seconds: float,
     with contextlib.suppress(OSError):  # also here: no race with the worker's own setpgid
         os.setpgid(pid, pid)
     wall_limit = wall_backstop(seconds) if wall_seconds is None else wall_seconds
-    more = f"give it more time, e.g. --time-budget {max(60, 6 * round(seconds)):g}"
+    more = more_time_hint(seconds)
     try:
         # select() takes no infinite timeout: past ~11 days "a huge budget" means no limit
         outcome, cpu, wall = _wait(receiver, pid, max(seconds, 0.0), min(wall_limit, 1e6))

@@ -5,6 +5,10 @@ One helper for every ``savefig`` site: the PNG is rendered in memory, gets two t
 of :func:`brud_analysis.output.provenance` with the figure's configuration) and is written
 atomically, so a reader never sees half a PNG and a figure found on disk says what made it.
 Matplotlib is imported by the caller (which built the figure), not here.
+
+Animations (:func:`save_animation`) carry the same JSON text: a GIF in a comment extension
+block (what Pillow reads as ``info["comment"]``), an MP4 in its ``comment`` tag (ffmpeg's
+``-metadata comment=...``); :func:`read_animation_provenance` reads either back.
 """
 
 from __future__ import annotations
@@ -12,6 +16,9 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
+import subprocess
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -38,17 +45,129 @@ def save_png(fig: Any, path: str | os.PathLike[str], config: Mapping[str, Any] |
         {'figure': 'demo'}
     """
     from brud_analysis import __version__
-    from brud_analysis.output import provenance, write_atomic
+    from brud_analysis.output import write_atomic
 
     buffer = io.BytesIO()
     metadata = {"Software": f"brud-analysis {__version__}",
-                PROVENANCE_KEY: json.dumps({"provenance": provenance(config)})}
+                PROVENANCE_KEY: provenance_text(config)}
     fig.savefig(buffer, format="png", metadata=metadata, **savefig)
     if close:
         import matplotlib.pyplot as plt
 
         plt.close(fig)
     return write_atomic(path, buffer.getvalue())
+
+
+def provenance_text(config: Mapping[str, Any] | None = None) -> str:
+    """``{"provenance": ...}`` as JSON: the text every figure file carries.
+
+    Example:
+        >>> sorted(json.loads(provenance_text({"figure": "demo"}))["provenance"]["config"])
+        ['figure']
+    """
+    from brud_analysis.output import provenance
+
+    return json.dumps({"provenance": provenance(config)})
+
+
+def _parse_provenance(text: str | bytes | None) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        block = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return {}
+    return block.get("provenance", {}) if isinstance(block, dict) else {}
+
+
+def gif_with_comment(data: bytes, text: str) -> bytes:
+    """``data`` (a GIF file) with ``text`` in a comment extension before the first frame.
+
+    The frames are not re-encoded: the block is inserted after the global colour table.
+
+    Example:
+        >>> from PIL import Image
+        >>> buffer = io.BytesIO()
+        >>> Image.new("P", (2, 2)).save(buffer, format="GIF")
+        >>> Image.open(io.BytesIO(gif_with_comment(buffer.getvalue(), "hi"))).info["comment"]
+        b'hi'
+    """
+    if data[:6] not in (b"GIF87a", b"GIF89a") or len(data) < 13:
+        raise ValueError("not a GIF file")
+    flags = data[10]
+    end = 13 + (3 * 2 ** ((flags & 7) + 1) if flags & 0x80 else 0)
+    payload = text.encode()
+    blocks = b"".join(bytes([len(chunk)]) + chunk
+                      for chunk in (payload[i:i + 255] for i in range(0, len(payload), 255)))
+    return b"GIF89a" + data[6:end] + b"\x21\xfe" + blocks + b"\x00" + data[end:]
+
+
+def animation_writer(suffix: str, fps: int, text: str) -> Any:
+    """The Matplotlib writer for ``suffix`` (``.gif``: Pillow; ``.mp4``: ffmpeg, with ``text``
+    as the file's ``comment`` tag). A GIF's comment is added after writing
+    (:func:`gif_with_comment`): Pillow's writer takes no metadata.
+
+    Example:
+        >>> animation_writer(".mp4", 8, "hi").metadata
+        {'comment': 'hi'}
+    """
+    from matplotlib import animation
+
+    if suffix == ".gif":
+        return animation.PillowWriter(fps=fps)
+    return animation.FFMpegWriter(fps=fps, metadata={"comment": text})
+
+
+def save_animation(anim: Any, path: str | os.PathLike[str],
+                   config: Mapping[str, Any] | None = None, *, fps: int = 8) -> Path:
+    """Write a Matplotlib animation (``.gif`` or ``.mp4``) with provenance, atomically.
+
+    Example:
+        >>> import tempfile, pathlib, matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import matplotlib.pyplot as plt
+        >>> from matplotlib.animation import FuncAnimation
+        >>> fig, ax = plt.subplots()
+        >>> anim = FuncAnimation(fig, lambda k: [ax.set_title(str(k))], frames=2)
+        >>> out = save_animation(anim, pathlib.Path(tempfile.mkdtemp()) / "a.gif", {"figure": "d"})
+        >>> read_animation_provenance(out)["config"]
+        {'figure': 'd'}
+    """
+    from brud_analysis.output import write_atomic
+
+    suffix = Path(path).suffix.lower()
+    text = provenance_text(config)
+    with tempfile.TemporaryDirectory() as tmp:
+        scratch = Path(tmp) / f"animation{suffix}"
+        anim.save(scratch, writer=animation_writer(suffix, fps, text))
+        data = scratch.read_bytes()
+    return write_atomic(path, gif_with_comment(data, text) if suffix == ".gif" else data)
+
+
+def read_animation_provenance(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The provenance block of a GIF or MP4 written by :func:`save_animation` (``{}`` if it
+    has none; an MP4 is read with ``ffprobe``, ``{}`` without it).
+
+    Example:
+        >>> read_animation_provenance("/nonexistent.mp4")
+        {}
+    """
+    if Path(path).suffix.lower() == ".gif":
+        from PIL import Image
+
+        with Image.open(path) as image:
+            return _parse_provenance(image.info.get("comment"))
+    ffprobe = shutil.which("ffprobe")
+    if ffprobe is None or not Path(path).exists():
+        return {}
+    probe = subprocess.run([ffprobe, "-v", "error", "-show_entries", "format_tags=comment",
+                            "-of", "json", str(path)], capture_output=True, text=True,
+                           check=False)
+    try:
+        tags = json.loads(probe.stdout).get("format", {}).get("tags", {})
+    except json.JSONDecodeError:
+        return {}
+    return _parse_provenance(tags.get("comment"))
 
 
 def read_png_provenance(path: str | Path) -> dict[str, Any]:
@@ -65,11 +184,4 @@ def read_png_provenance(path: str | Path) -> dict[str, Any]:
     from PIL import Image
 
     with Image.open(path) as image:
-        text = getattr(image, "text", {}).get(PROVENANCE_KEY)
-    if not text:
-        return {}
-    try:
-        block = json.loads(text)
-    except json.JSONDecodeError:
-        return {}
-    return block.get("provenance", {}) if isinstance(block, dict) else {}
+        return _parse_provenance(getattr(image, "text", {}).get(PROVENANCE_KEY))

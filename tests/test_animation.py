@@ -62,6 +62,10 @@ def test_online_animation_frames(tmp_path):
     out = animate_online(sign_agreement(), cfgs, jax.random.key(0), [-0.5, 0.6],
                          tmp_path / "o.gif", frames=12)
     assert _frames(out) == 12
+    config = _provenance(out)  # issue 26: the GIF says what made it
+    assert config["figure"] == "online animation" and config["reward"] == "x*y"
+    assert [c["buffer_size"] for c in config["configs"]] == [16, 64]
+    assert config["theta0"] == [-0.5, 0.6] and config["frames"] == 12
 
 
 def test_verification_animation_with_pjap_priorities(tmp_path):
@@ -70,6 +74,51 @@ def test_verification_animation_with_pjap_priorities(tmp_path):
                     dataset_size=200)
     out = animate_verification(r, twin_peaks(), tmp_path / "v.gif", pjap=pjap, frames=3)
     assert _frames(out) == MIN_FRAMES  # never fewer than the contract's 10
+    config = _provenance(out)
+    assert config["figure"] == "verify animation" and config["pjap"]["alpha"] == 16.0
+    assert config["steps"] == 60 and config["dataset_size"] == 200
+
+
+def _provenance(path) -> dict:
+    """The provenance block of an animation (versions, commit, argv), checked; its config."""
+    from importlib import metadata
+
+    from brud_analysis.figure_files import read_animation_provenance
+
+    block = read_animation_provenance(path)
+    assert block, f"{path} carries no provenance"
+    assert block["versions"]["brud-analysis"] == metadata.version("brud-analysis")
+    assert block["versions"]["jax"] == metadata.version("jax")
+    assert {"commit", "dirty", "argv", "python"} <= set(block)
+    return block["config"]
+
+
+def test_mp4_carries_provenance_in_its_comment_tag(tmp_path, monkeypatch):
+    # No ffmpeg here: a stand-in for Matplotlib's FFMpegWriter records the metadata the
+    # animation asks ffmpeg to write (-metadata comment=...) and writes the frames with Pillow.
+    import json
+
+    from matplotlib import animation as mpl_animation
+
+    asked: list[dict] = []
+
+    class RecordingFFMpeg(mpl_animation.PillowWriter):
+        def __init__(self, fps=5, metadata=None, **kwargs):
+            super().__init__(fps=fps, metadata=metadata)
+            asked.append(dict(self.metadata))
+
+        def finish(self):  # Pillow cannot tell a format from ".mp4": name it
+            self._frames[0].save(self.outfile, format="GIF", save_all=True,
+                                 append_images=self._frames[1:], duration=int(1000 / self.fps))
+
+    monkeypatch.setattr(mpl_animation, "FFMpegWriter", RecordingFFMpeg)
+    monkeypatch.setattr(animation, "_ffmpeg_available", lambda: True)
+    cfg = OnlineConfig(buffer_size=16, batch_size=8, steps=40, lr=0.05)
+    out = animate_online(sign_agreement(), [cfg], jax.random.key(0), [-0.5, 0.6],
+                         tmp_path / "o.mp4", frames=10)
+    assert out.exists() and len(asked) == 1
+    block = json.loads(asked[0]["comment"])["provenance"]
+    assert block["config"]["figure"] == "online animation" and "versions" in block
 
 
 def test_priorities_match_paper_eq6():

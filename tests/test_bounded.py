@@ -36,6 +36,18 @@ def test_waiting_does_not_spend_the_budget(capsys):
     assert capsys.readouterr().out == "done\n"
 
 
+def test_any_finite_budget_runs(capsys):
+    # `--time-budget 1e308` crashed every bounded command before it started (OverflowError:
+    # the advice "e.g. --time-budget 6 x budget" formatted a 309-digit int as a float); found
+    # by the one-off CLI fuzz run (benchmarks/cli_fuzz.py), issue 26
+    assert run_bounded(_sleep_then_print, 0.0, 1e308, "the sleeper") == 0
+    assert capsys.readouterr().out == "done\n"
+    from brud_analysis.cli import main
+
+    assert main(["analyse", "x*y", "--time-budget", "1e308", "--json"]) == 0
+    assert '"stationary_points"' in capsys.readouterr().out
+
+
 def test_a_cpu_bound_worker_is_stopped_and_the_message_names_the_cpu_budget():
     start = time.monotonic()
     with pytest.raises(BrudError, match=r"--time-budget 1 s spent before the spinner finished "

@@ -19,7 +19,6 @@ full refresh) at the shown policy, not the batch of the logged update; the figur
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,19 +81,12 @@ def check_animation_path(path: str | os.PathLike[str], game: Game | None = None)
     return check_output_path(path)
 
 
-def _save_animation(anim, path: Path, fps: int) -> Path:
-    """Render to a temporary file next to ``path``, then move it into place atomically."""
-    from matplotlib import animation
+def _save_animation(anim, path: Path, fps: int, config: dict) -> Path:
+    """Render, with the run's provenance in the file (GIF comment, MP4 ``comment`` tag), to a
+    temporary file next to ``path``, then move it into place atomically."""
+    from brud_analysis.figure_files import save_animation
 
-    from brud_analysis.output import write_atomic
-
-    suffix = path.suffix.lower()
-    writer = (animation.PillowWriter(fps=fps) if suffix == ".gif"
-              else animation.FFMpegWriter(fps=fps))
-    with tempfile.TemporaryDirectory() as tmp:
-        scratch = Path(tmp) / f"animation{suffix}"
-        anim.save(scratch, writer=writer)
-        return write_atomic(path, scratch.read_bytes())
+    return save_animation(anim, path, config, fps=fps)
 
 
 def _frame_indices(n_logged: int, frames: int) -> np.ndarray:
@@ -224,7 +216,11 @@ def animate_verification(result, game: Game, path: str | os.PathLike[str], *,
 
     anim = animation.FuncAnimation(fig, draw, frames=len(idx), blit=False)
     try:
-        return _save_animation(anim, path, fps)
+        return _save_animation(anim, path, fps, {
+            "figure": "verify animation", "reward": str(game.reward), "steps": steps,
+            "runs_shown": len(policy), "dataset_size": len(data), "batch_size": batch_size,
+            "pjap": None if pjap is None else vars(pjap), "frames": len(idx), "fps": fps,
+            "seed": seed})
     finally:
         plt.close(fig)
 
@@ -369,6 +365,10 @@ def animate_online(game: Game, configs: Sequence[OnlineConfig], key: jax.Array,
 
     anim = animation.FuncAnimation(fig, draw, frames=len(idx), blit=False)
     try:
-        return _save_animation(anim, path, fps)
+        return _save_animation(anim, path, fps, {
+            "figure": "online animation", "reward": str(game.reward),
+            "configs": [vars(c) for c in configs], "theta0": [float(v) for v in theta0],
+            "key": np.asarray(jax.random.key_data(key)).tolist(), "frames": len(idx),
+            "fps": fps})
     finally:
         plt.close(fig)
