@@ -43,6 +43,7 @@ OUT=${1:-${OUT:-runs/gpu_fig6/out}}
 BUDGET_S=${BUDGET_S:-$budget}
 case "$BUDGET_S" in ''|*[!0-9]*) echo "gpu_fig6.sh: BUDGET_S must be whole seconds, got '$BUDGET_S'" >&2; exit 2;; esac
 PY=${PYTHON:-python3}
+WORK=${WORK:-runs/gpu_fig6/work}
 WHEELS=${WHEELS:-.gpu_wheels}
 SITE=${SITE:-/tmp/brud_gpu_site}
 mkdir -p "$OUT"
@@ -61,8 +62,10 @@ route() {
   GPU_FIG6_WHEELS=$(for f in $missing; do basename "$f"; done)
   export GPU_FIG6_WHEELS
   export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+  # compiled programs persist in WORK: a second call on the same machine skips the compilation
+  export JAX_COMPILATION_CACHE_DIR=${JAX_COMPILATION_CACHE_DIR:-$WORK/jax_cache}
   # shellcheck disable=SC2086
-  $PY -m verify.halfcheetah.gpu_route run --out "$OUT" --work "${WORK:-runs/gpu_fig6/work}" \
+  $PY -m verify.halfcheetah.gpu_route run --out "$OUT" --work "$WORK" \
     --budget "$BUDGET_S" --datasets ${DATASETS:-Good} ${SEEDS:+--seeds "$SEEDS"} \
     ${flags[@]+"${flags[@]}"}
 }

@@ -175,7 +175,10 @@ def _measure(scale: Scale, transitions: Any, work: Path, seeds: int) -> dict[str
     evaluator.returns(params, 1, seed=1)
     episode_s = (time.monotonic() - tick) / seeds
     evaluator.close()
-    return {"updates_per_s": rates, "warmup_wall_s": warm, "eval_episode_s": episode_s}
+    # what a later process pays before its first update (compilation, set-up), at most
+    compile_s = {s: max(0.0, warm[s] - 2 * config.chunk / rates[s]) for s in SYSTEMS}
+    return {"updates_per_s": rates, "warmup_wall_s": warm, "compile_s": compile_s,
+            "eval_episode_s": episode_s}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -230,6 +233,7 @@ def run(args: argparse.Namespace) -> int:
                              or plan["config"] != scale.config):
         raise BrudError(f"{work} holds a plan for other data, seeds or configuration; "
                         "use another WORK (or remove it)")
+    measured = plan is None
     if plan is None:
         plan = {"config": scale.config, "seeds": seeds, "dataset_sha256": hashes,
                 **_measure(scale, vaults[args.datasets[0]], work, seeds)}
@@ -241,7 +245,11 @@ def run(args: argparse.Namespace) -> int:
     config0 = route_config(scale, SYSTEMS[0], 1, 1)
     evals_per_run = (scale.evals - 1) * config0.eval_episodes + config0.final_episodes
     eval_s = 1.25 * len(runs) * evals_per_run * seeds * plan["eval_episode_s"]
-    left = deadline - time.time() - scale.reserve_s - eval_s - scale.overhead_s * len(runs)
+    # a new process compiles again (or reads JAX's persistent cache in WORK): count it in full
+    recompile = 0.0 if measured else sum(plan.get("compile_s", {}).get(s, 0.0)
+                                         for s in {s for _, s in runs})
+    left = (deadline - time.time() - scale.reserve_s - eval_s - scale.overhead_s * len(runs)
+            - recompile)
     target = plan_updates(rates, left, chunk, done, max_updates=scale.max_updates)
     target = max(target, plan.get("updates", 0), max(done.values()))
     if args.updates:
@@ -278,15 +286,14 @@ def run(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             result = {"finished": False}
         finished[(dataset, system)] = bool(result.get("finished"))
+        if finished[(dataset, system)]:  # at once: a command killed later still returns it
+            dest = out / dataset / system / "result.json"
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(run_dir / "result.json", dest)
         phase(f"train {dataset}/{system}", tick)
 
     tick = time.time()
     code = 0
-    for (dataset, system), run_dir in runs.items():
-        if finished[(dataset, system)]:
-            dest = out / dataset / system / "result.json"
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(run_dir / "result.json", dest)
     if all(finished.values()):
         try:
             results = pool_runs(load_results([out / d for d in args.datasets]))
