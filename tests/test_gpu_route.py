@@ -70,6 +70,24 @@ def test_the_size_check_fails_over_the_limit(tmp_path: Path, capsys) -> None:
     assert wheels.main(["frobnicate"]) == 2
 
 
+def test_slimming_leaves_out_only_the_unused_folders_and_their_record_lines(
+        tmp_path: Path) -> None:
+    import zipfile
+
+    wheel = tmp_path / "gymnasium_robotics-1.4.2-py3-none-any.whl"
+    kept = ["gymnasium_robotics/__init__.py", "gymnasium_robotics/envs/assets/stls/a.stl"]
+    dropped = "gymnasium_robotics/envs/assets/adroit_hand/hand.xml"
+    record = "gymnasium_robotics-1.4.2.dist-info/RECORD"
+    with zipfile.ZipFile(wheel, "w") as z:
+        for name in [*kept, dropped]:
+            z.writestr(name, "x")
+        z.writestr(record, "".join(f"{n},sha256=abc,1\n" for n in [*kept, dropped]))
+    assert wheels.slim(wheel) == 1 and wheels.slim(wheel) == 0
+    with zipfile.ZipFile(wheel) as z:
+        assert sorted(z.namelist()) == sorted([*kept, record])
+        assert dropped not in z.read(record).decode() and kept[1] in z.read(record).decode()
+
+
 def test_a_traced_import_outside_the_image_and_the_wheels_is_reported(tmp_path: Path) -> None:
     assert wheels.unexplained(["numpy", "Farama_Notifications", "cffi", "brud-analysis"]) == []
     trace = tmp_path / "route.json"
