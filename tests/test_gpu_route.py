@@ -95,6 +95,14 @@ def test_a_traced_import_outside_the_image_and_the_wheels_is_reported(tmp_path: 
     assert wheels.main(["check", str(trace)]) == 1
 
 
+def test_the_examples_in_the_docstrings_hold() -> None:
+    import doctest
+
+    for module in (gpu_route, wheels):
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.failed == 0 and result.attempted >= 5
+
+
 @pytest.mark.parametrize("seed", range(20))
 def test_the_plan_is_the_largest_chunk_multiple_that_fits(seed: int) -> None:
     import numpy as np

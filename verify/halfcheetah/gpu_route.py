@@ -92,7 +92,7 @@ def plan_updates(rates: dict[str, float], seconds: float, chunk: int,
         >>> plan_updates({"a": 100.0, "b": 50.0}, seconds=90, chunk=10, margin=1.0)
         3000
         >>> plan_updates({"a": 100.0, "b": 50.0}, 90, 10, done={"a": 3000, "b": 0}, margin=1.0)
-        4500
+        4000
         >>> plan_updates({"a": 1.0}, seconds=5, chunk=10)
         0
     """
@@ -129,6 +129,7 @@ def imported_distributions() -> list[str]:
     """Installed distributions that provide a top-level module imported in this process.
 
     Example:
+        >>> import numpy
         >>> "numpy" in imported_distributions()
         True
     """
@@ -229,10 +230,20 @@ def run(args: argparse.Namespace) -> int:
     tick = time.time()
     plan_path = work / "plan.json"
     plan = json.loads(plan_path.read_text()) if plan_path.exists() else None
-    if plan is not None and (plan["dataset_sha256"] != hashes or plan["seeds"] != seeds
-                             or plan["config"] != scale.config):
-        raise BrudError(f"{work} holds a plan for other data, seeds or configuration; "
+    if plan is not None and (plan["seeds"] != seeds or plan["config"] != scale.config):
+        raise BrudError(f"{work} holds a plan for other seeds or another configuration; "
                         "use another WORK (or remove it)")
+    if plan is not None and plan["dataset_sha256"] != hashes:
+        # e.g. state carried from a machine whose CPU recorded other data: start afresh
+        aside = work / "discarded" / time.strftime("%Y%m%dT%H%M%S")
+        aside.mkdir(parents=True)
+        for name in ("plan.json", "runs"):
+            if (work / name).exists():
+                (work / name).rename(aside / name)
+        route["discarded"] = f"{aside}: its plan and runs were trained on other data"
+        print(f"the data recorded here differ from the plan's: moved it to {aside}, starting "
+              "afresh", flush=True)
+        plan = None
     measured = plan is None
     if plan is None:
         plan = {"config": scale.config, "seeds": seeds, "dataset_sha256": hashes,
@@ -315,11 +326,44 @@ def run(args: argparse.Namespace) -> int:
         print(f"not every arm finished {target} updates in the budget: {finished}; run the same "
               "command again to continue from the checkpoints in " + str(work), flush=True)
     phase("report", tick)
+    route["state"] = pack_state(work, out)
     route["finished"] = {f"{d}/{s}": f for (d, s), f in finished.items()}
     route["wall_s"] = round(time.time() - start, 1)
     route["imported_distributions"] = imported_distributions()
     write_atomic(out / "route.json", json.dumps(to_jsonable(route), indent=1))
     return code
+
+
+def pack_state(work: Path, out: Path, max_files: int = 8, max_mib: float = 16.0) -> str:
+    """Write ``out/state.tgz`` (the plan and every run's checkpoint and result) so that a later
+    call on a fresh machine continues (``gpu_fig6.sh`` unpacks ``STATE`` into an empty WORK),
+    when it fits in what the device tool brings back: ``max_files`` files in ``out`` counting
+    ``route.json`` still to come, ``max_mib`` each. Returns what happened, in words.
+
+    Example:
+        >>> import tempfile
+        >>> w, o = Path(tempfile.mkdtemp()), Path(tempfile.mkdtemp())
+        >>> _ = (w / "plan.json").write_text("{}")
+        >>> pack_state(w, o), sorted(p.name for p in o.iterdir())
+        ('wrote state.tgz (1 files, 0.0 MiB)', ['state.tgz'])
+    """
+    import tarfile
+
+    members = [work / "plan.json", *sorted((work / "runs").glob("*/*/checkpoint.npz")),
+               *sorted((work / "runs").glob("*/*/result.json"))]
+    members = [m for m in members if m.exists()]
+    present = [p for p in out.rglob("*") if p.is_file() and p.name != "state.tgz"]
+    if not members or len(present) + 2 > max_files:
+        return f"no state.tgz: {len(present) + 1} other files in {out} leave no room"
+    target = out / "state.tgz"
+    with tarfile.open(target, "w:gz") as tar:
+        for member in members:
+            tar.add(member, arcname=str(member.relative_to(work)))
+    size = target.stat().st_size / 2**20
+    if size > max_mib:
+        target.unlink()
+        return f"no state.tgz: {size:.1f} MiB is over {max_mib:g}"
+    return f"wrote state.tgz ({len(members)} files, {size:.1f} MiB)"
 
 
 def collect(sources: list[Path], results: Path, figures: Path | None) -> dict:
