@@ -162,9 +162,9 @@ def test_the_tiny_route_runs_end_to_end_and_imports_only_the_image_and_the_wheel
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     files = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
     assert len(files) <= 8 and all(len(p.parts) <= 3 for p in files)  # what the device returns
-    assert {str(p) for p in files} >= {"Good/maddpg-cql/result.json", "route.json", "log.txt",
+    assert {str(p) for p in files} == {"Good/maddpg-cql/result.json", "route.json", "log.txt",
                                        "Good/maddpg-cql-pjap/result.json", "summary.json",
-                                       "fig6.md"}
+                                       "fig6.md", "state.tgz"}
     summary = json.loads((out / "summary.json").read_text())
     arms = summary["datasets"]["Good"]["systems"]
     assert {s["updates"] for s in arms.values()} == {100} and set(arms) == set(
@@ -173,9 +173,12 @@ def test_the_tiny_route_runs_end_to_end_and_imports_only_the_image_and_the_wheel
     assert wheels.unexplained(route["imported_distributions"]) == []
     assert "| Good | maddpg-cql-pjap | 2 x 100 |" in (out / "fig6.md").read_text()
     assert "| Good | maddpg-cql-pjap | 2 x 100 |" in done.stdout  # printed too
-    # a second call continues from the plan and the finished runs instead of starting over
-    again = _script("--cpu", "--tiny", str(out), env=env, timeout=600)
-    assert again.returncode == 0 and "measure done (0 s)" in again.stdout
+    # a call on a "fresh machine" (empty WORK) with the state brought back continues from the
+    # plan and the finished runs instead of starting over
+    env = {**env, "WORK": str(tmp_path / "fresh"), "STATE": str(out / "state.tgz")}
+    again = _script("--cpu", "--tiny", str(tmp_path / "out2"), env=env, timeout=600)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert "continuing from" in again.stdout and "measure done (0 s)" in again.stdout
     # and here the files brought back become a summary that paper-checks reads
     assert gpu_route.main(["collect", str(out), "--results", str(tmp_path / "res")]) == 0
     assert "Good" in json.loads((tmp_path / "res" / "summary.json").read_text())["datasets"]
