@@ -9,6 +9,7 @@ Standard library only: it runs with the image's Python as well as with the proje
 
     python3 scripts/gpu_wheels.py list [binary|build]  # NAME==VERSION per wheel, from the lock
                                                        # (binary: downloaded; build: BUILT_HERE)
+    python3 scripts/gpu_wheels.py slim DIR             # leave SLIM's unused folders out of wheels
     python3 scripts/gpu_wheels.py size DIR [MIB]       # total size of DIR/*.whl; exit 1 if > MIB
     python3 scripts/gpu_wheels.py missing DIR          # wheel files in DIR that this Python
                                                        # needs (exit 2 if one has none)
@@ -80,6 +81,14 @@ MAJOR_PINNED = {
     "pandas": ("arch 7.2.0 fails to import under pandas 3 (pandas.util._decorators."
                "deprecate_kwarg changed), and rliable 1.2.0 fails under arch 8 (random_state)",
                ("pytz", "tzdata")),
+}
+
+#: Folders of a wheel that the route never reads, left out of the copy that travels (``slim``):
+#: gymnasium-robotics' Adroit-hand and Franka-kitchen meshes are 23.4 of its 25.0 MiB; the 2x3
+#: HalfCheetah uses gymnasium's own half_cheetah.xml.
+SLIM = {
+    "gymnasium-robotics": ("gymnasium_robotics/envs/assets/adroit_hand/",
+                           "gymnasium_robotics/envs/assets/kitchen_franka/"),
 }
 
 #: Of :data:`WHEELS`, those published as a source archive only (pure Python): gpu_wheels.sh
@@ -233,6 +242,38 @@ def missing_wheels(directory: Path, version=_installed_version) -> list[Path]:
     return [files[name] for name in needed_here]
 
 
+def slim(wheel: Path) -> int:
+    """Rewrite ``wheel`` without the :data:`SLIM` folders of its distribution (and their lines
+    in its RECORD); the number of files left out (0: nothing to do, e.g. already slim).
+
+    Example:
+        >>> slim(Path("flashbax-0.1.3-py3-none-any.whl"))  # not in SLIM: untouched
+        0
+    """
+    import zipfile
+
+    drop = SLIM.get(wheel_name(wheel), ())
+    if not drop:
+        return 0
+    with zipfile.ZipFile(wheel) as source:
+        infos = source.infolist()
+        gone = [i for i in infos if i.filename.startswith(drop)]
+        if not gone:
+            return 0
+        tmp = wheel.with_suffix(".slim")
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as target:
+            for info in infos:
+                if info.filename.startswith(drop):
+                    continue
+                data = source.read(info)
+                if info.filename.endswith(".dist-info/RECORD"):
+                    data = b"".join(line for line in data.splitlines(keepends=True)
+                                    if not line.decode().startswith(drop))
+                target.writestr(info, data)
+    tmp.replace(wheel)
+    return len(gone)
+
+
 def unexplained(traced: list[str]) -> list[str]:
     """Distributions a run imported that are neither in the image, nor wheels, nor optional.
 
@@ -266,6 +307,10 @@ def main(argv: list[str]) -> int:
                 print(f"gpu_wheels: the wheels take {total:.1f} MiB, over the {limit:g} MiB "
                       "that may travel beside the working tree (64 MiB in all)", file=sys.stderr)
                 return 1
+        elif command == "slim" and len(rest) == 1:
+            for wheel in sorted(Path(rest[0]).glob("*.whl")):
+                if (count := slim(wheel)):
+                    print(f"{wheel.name}: left out {count} files the route never reads")
         elif command == "missing" and len(rest) == 1:
             print("\n".join(str(p) for p in missing_wheels(Path(rest[0]))))
         elif command == "check" and len(rest) == 1:

@@ -33,6 +33,8 @@ if [ -n "$dupes" ]; then
   echo "gpu_wheels.sh: several wheels of $dupes in $DIR; remove the stale ones" >&2
   exit 1
 fi
+# leave out what the route never reads (gymnasium-robotics' hand and kitchen meshes, 23 MiB)
+$PY scripts/gpu_wheels.py slim "$DIR"
 $PY scripts/gpu_wheels.py size "$DIR" "$LIMIT"
 # what travels with a device call: tracked and untracked-not-ignored files, plus the wheels
 tree=$(git ls-files -z --cached --others --exclude-standard | xargs -0 stat -c %s 2>/dev/null \

@@ -70,11 +70,37 @@ def test_the_size_check_fails_over_the_limit(tmp_path: Path, capsys) -> None:
     assert wheels.main(["frobnicate"]) == 2
 
 
+def test_slimming_leaves_out_only_the_unused_folders_and_their_record_lines(
+        tmp_path: Path) -> None:
+    import zipfile
+
+    wheel = tmp_path / "gymnasium_robotics-1.4.2-py3-none-any.whl"
+    kept = ["gymnasium_robotics/__init__.py", "gymnasium_robotics/envs/assets/stls/a.stl"]
+    dropped = "gymnasium_robotics/envs/assets/adroit_hand/hand.xml"
+    record = "gymnasium_robotics-1.4.2.dist-info/RECORD"
+    with zipfile.ZipFile(wheel, "w") as z:
+        for name in [*kept, dropped]:
+            z.writestr(name, "x")
+        z.writestr(record, "".join(f"{n},sha256=abc,1\n" for n in [*kept, dropped]))
+    assert wheels.slim(wheel) == 1 and wheels.slim(wheel) == 0
+    with zipfile.ZipFile(wheel) as z:
+        assert sorted(z.namelist()) == sorted([*kept, record])
+        assert dropped not in z.read(record).decode() and kept[1] in z.read(record).decode()
+
+
 def test_a_traced_import_outside_the_image_and_the_wheels_is_reported(tmp_path: Path) -> None:
     assert wheels.unexplained(["numpy", "Farama_Notifications", "cffi", "brud-analysis"]) == []
     trace = tmp_path / "route.json"
     trace.write_text(json.dumps({"imported_distributions": ["numpy", "newthing"]}))
     assert wheels.main(["check", str(trace)]) == 1
+
+
+def test_the_examples_in_the_docstrings_hold() -> None:
+    import doctest
+
+    for module in (gpu_route, wheels):
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.failed == 0 and result.attempted >= 5
 
 
 @pytest.mark.parametrize("seed", range(20))
@@ -136,9 +162,9 @@ def test_the_tiny_route_runs_end_to_end_and_imports_only_the_image_and_the_wheel
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     files = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
     assert len(files) <= 8 and all(len(p.parts) <= 3 for p in files)  # what the device returns
-    assert {str(p) for p in files} >= {"Good/maddpg-cql/result.json", "route.json", "log.txt",
+    assert {str(p) for p in files} == {"Good/maddpg-cql/result.json", "route.json", "log.txt",
                                        "Good/maddpg-cql-pjap/result.json", "summary.json",
-                                       "fig6.md"}
+                                       "fig6.md", "state.tgz"}
     summary = json.loads((out / "summary.json").read_text())
     arms = summary["datasets"]["Good"]["systems"]
     assert {s["updates"] for s in arms.values()} == {100} and set(arms) == set(
@@ -147,9 +173,12 @@ def test_the_tiny_route_runs_end_to_end_and_imports_only_the_image_and_the_wheel
     assert wheels.unexplained(route["imported_distributions"]) == []
     assert "| Good | maddpg-cql-pjap | 2 x 100 |" in (out / "fig6.md").read_text()
     assert "| Good | maddpg-cql-pjap | 2 x 100 |" in done.stdout  # printed too
-    # a second call continues from the plan and the finished runs instead of starting over
-    again = _script("--cpu", "--tiny", str(out), env=env, timeout=600)
-    assert again.returncode == 0 and "measure done (0 s)" in again.stdout
+    # a call on a "fresh machine" (empty WORK) with the state brought back continues from the
+    # plan and the finished runs instead of starting over
+    env = {**env, "WORK": str(tmp_path / "fresh"), "STATE": str(out / "state.tgz")}
+    again = _script("--cpu", "--tiny", str(tmp_path / "out2"), env=env, timeout=600)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert "continuing from" in again.stdout and "measure done (0 s)" in again.stdout
     # and here the files brought back become a summary that paper-checks reads
     assert gpu_route.main(["collect", str(out), "--results", str(tmp_path / "res")]) == 0
     assert "Good" in json.loads((tmp_path / "res" / "summary.json").read_text())["datasets"]

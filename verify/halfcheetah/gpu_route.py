@@ -41,6 +41,7 @@ import json
 import math
 import os
 import shutil
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -92,7 +93,7 @@ def plan_updates(rates: dict[str, float], seconds: float, chunk: int,
         >>> plan_updates({"a": 100.0, "b": 50.0}, seconds=90, chunk=10, margin=1.0)
         3000
         >>> plan_updates({"a": 100.0, "b": 50.0}, 90, 10, done={"a": 3000, "b": 0}, margin=1.0)
-        4500
+        4000
         >>> plan_updates({"a": 1.0}, seconds=5, chunk=10)
         0
     """
@@ -129,6 +130,7 @@ def imported_distributions() -> list[str]:
     """Installed distributions that provide a top-level module imported in this process.
 
     Example:
+        >>> import numpy
         >>> "numpy" in imported_distributions()
         True
     """
@@ -175,7 +177,10 @@ def _measure(scale: Scale, transitions: Any, work: Path, seeds: int) -> dict[str
     evaluator.returns(params, 1, seed=1)
     episode_s = (time.monotonic() - tick) / seeds
     evaluator.close()
-    return {"updates_per_s": rates, "warmup_wall_s": warm, "eval_episode_s": episode_s}
+    # what a later process pays before its first update (compilation, set-up), at most
+    compile_s = {s: max(0.0, warm[s] - 2 * config.chunk / rates[s]) for s in SYSTEMS}
+    return {"updates_per_s": rates, "warmup_wall_s": warm, "compile_s": compile_s,
+            "eval_episode_s": episode_s}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -184,7 +189,6 @@ def run(args: argparse.Namespace) -> int:
     finished but the summary failed on this machine (``collect`` them here)."""
     import jax
 
-    from brud_analysis.cli import main as brud
     from brud_analysis.output import provenance, to_jsonable, write_atomic
     from verify.halfcheetah.evidence import fig6_table
     from verify.halfcheetah.experiment import train
@@ -214,8 +218,11 @@ def run(args: argparse.Namespace) -> int:
     route["phases_s"]["before_python"] = round(tick - start, 1)
     data = work / "data"
     if not all((data / VAULT / d).is_dir() for d in args.datasets):
-        code = brud(["halfcheetah", "datasets", "--out", str(data), "--episodes",
-                     str(args.episodes or scale.episodes)])
+        # The documented user command, in its own process: the route is a script on top of
+        # the CLI, and verify/ must not import the CLI layer (tests/test_import_graph.py).
+        code = subprocess.run([sys.executable, "-m", "brud_analysis", "halfcheetah", "datasets",
+                               "--out", str(data), "--episodes",
+                               str(args.episodes or scale.episodes)], check=False).returncode
         if code:
             raise BrudError(f"recording the datasets failed (exit {code})")
     vaults = {d: load_vault(data / VAULT / d) for d in args.datasets}
@@ -226,10 +233,21 @@ def run(args: argparse.Namespace) -> int:
     tick = time.time()
     plan_path = work / "plan.json"
     plan = json.loads(plan_path.read_text()) if plan_path.exists() else None
-    if plan is not None and (plan["dataset_sha256"] != hashes or plan["seeds"] != seeds
-                             or plan["config"] != scale.config):
-        raise BrudError(f"{work} holds a plan for other data, seeds or configuration; "
+    if plan is not None and (plan["seeds"] != seeds or plan["config"] != scale.config):
+        raise BrudError(f"{work} holds a plan for other seeds or another configuration; "
                         "use another WORK (or remove it)")
+    if plan is not None and plan["dataset_sha256"] != hashes:
+        # e.g. state carried from a machine whose CPU recorded other data: start afresh
+        aside = work / "discarded" / time.strftime("%Y%m%dT%H%M%S")
+        aside.mkdir(parents=True)
+        for name in ("plan.json", "runs"):
+            if (work / name).exists():
+                (work / name).rename(aside / name)
+        route["discarded"] = f"{aside}: its plan and runs were trained on other data"
+        print(f"the data recorded here differ from the plan's: moved it to {aside}, starting "
+              "afresh", flush=True)
+        plan = None
+    measured = plan is None
     if plan is None:
         plan = {"config": scale.config, "seeds": seeds, "dataset_sha256": hashes,
                 **_measure(scale, vaults[args.datasets[0]], work, seeds)}
@@ -241,7 +259,11 @@ def run(args: argparse.Namespace) -> int:
     config0 = route_config(scale, SYSTEMS[0], 1, 1)
     evals_per_run = (scale.evals - 1) * config0.eval_episodes + config0.final_episodes
     eval_s = 1.25 * len(runs) * evals_per_run * seeds * plan["eval_episode_s"]
-    left = deadline - time.time() - scale.reserve_s - eval_s - scale.overhead_s * len(runs)
+    # a new process compiles again (or reads JAX's persistent cache in WORK): count it in full
+    recompile = 0.0 if measured else sum(plan.get("compile_s", {}).get(s, 0.0)
+                                         for s in {s for _, s in runs})
+    left = (deadline - time.time() - scale.reserve_s - eval_s - scale.overhead_s * len(runs)
+            - recompile)
     target = plan_updates(rates, left, chunk, done, max_updates=scale.max_updates)
     target = max(target, plan.get("updates", 0), max(done.values()))
     if args.updates:
@@ -278,15 +300,14 @@ def run(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             result = {"finished": False}
         finished[(dataset, system)] = bool(result.get("finished"))
+        if finished[(dataset, system)]:  # at once: a command killed later still returns it
+            dest = out / dataset / system / "result.json"
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(run_dir / "result.json", dest)
         phase(f"train {dataset}/{system}", tick)
 
     tick = time.time()
     code = 0
-    for (dataset, system), run_dir in runs.items():
-        if finished[(dataset, system)]:
-            dest = out / dataset / system / "result.json"
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(run_dir / "result.json", dest)
     if all(finished.values()):
         try:
             results = pool_runs(load_results([out / d for d in args.datasets]))
@@ -308,11 +329,44 @@ def run(args: argparse.Namespace) -> int:
         print(f"not every arm finished {target} updates in the budget: {finished}; run the same "
               "command again to continue from the checkpoints in " + str(work), flush=True)
     phase("report", tick)
+    route["state"] = pack_state(work, out)
     route["finished"] = {f"{d}/{s}": f for (d, s), f in finished.items()}
     route["wall_s"] = round(time.time() - start, 1)
     route["imported_distributions"] = imported_distributions()
     write_atomic(out / "route.json", json.dumps(to_jsonable(route), indent=1))
     return code
+
+
+def pack_state(work: Path, out: Path, max_files: int = 8, max_mib: float = 16.0) -> str:
+    """Write ``out/state.tgz`` (the plan and every run's checkpoint and result) so that a later
+    call on a fresh machine continues (``gpu_fig6.sh`` unpacks ``STATE`` into an empty WORK),
+    when it fits in what the device tool brings back: ``max_files`` files in ``out`` counting
+    ``route.json`` still to come, ``max_mib`` each. Returns what happened, in words.
+
+    Example:
+        >>> import tempfile
+        >>> w, o = Path(tempfile.mkdtemp()), Path(tempfile.mkdtemp())
+        >>> _ = (w / "plan.json").write_text("{}")
+        >>> pack_state(w, o), sorted(p.name for p in o.iterdir())
+        ('wrote state.tgz (1 files, 0.0 MiB)', ['state.tgz'])
+    """
+    import tarfile
+
+    members = [work / "plan.json", *sorted((work / "runs").glob("*/*/checkpoint.npz")),
+               *sorted((work / "runs").glob("*/*/result.json"))]
+    members = [m for m in members if m.exists()]
+    present = [p for p in out.rglob("*") if p.is_file() and p.name != "state.tgz"]
+    if not members or len(present) + 2 > max_files:
+        return f"no state.tgz: {len(present) + 1} other files in {out} leave no room"
+    target = out / "state.tgz"
+    with tarfile.open(target, "w:gz") as tar:
+        for member in members:
+            tar.add(member, arcname=str(member.relative_to(work)))
+    size = target.stat().st_size / 2**20
+    if size > max_mib:
+        target.unlink()
+        return f"no state.tgz: {size:.1f} MiB is over {max_mib:g}"
+    return f"wrote state.tgz ({len(members)} files, {size:.1f} MiB)"
 
 
 def collect(sources: list[Path], results: Path, figures: Path | None) -> dict:
