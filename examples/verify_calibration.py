@@ -61,6 +61,16 @@ def _stable_roots(ref: ReferenceField, lr: float) -> list[float]:
             if o.period == 1 and o.flow_stable]
 
 
+def _summary(records: list[dict]) -> dict:
+    counts = collections.Counter(rec["status"] for rec in records)
+    return {"cases": len(records), "counts": counts,
+            "false_fail_rate": counts["failed"] / max(1, len(records)),
+            "inconclusive_reasons": collections.Counter(
+                rec["reasons"][-1][:90] for rec in records if rec["status"] == "inconclusive"),
+            "trajectory_checked": sum(rec.get("trajectory_passed") is not None
+                                      for rec in records)}
+
+
 def main() -> None:
     """Run the calibration and print the status counts (and every failure)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -70,8 +80,11 @@ def main() -> None:
     parser.add_argument("--output", help="write every record as JSON (atomically)")
     parser.add_argument("--part", default="0/1", help="K/P: run only draws K, K+P, ... (the "
                         "same draws in every process: P processes share one calibration)")
+    parser.add_argument("--draws", help="comma-separated draw numbers: run only these (to "
+                        "reproduce one draw alone; the draws are the same in every process)")
     args = parser.parse_args()
     part, parts = (int(v) for v in args.part.split("/"))
+    only = {int(v) for v in args.draws.split(",")} if args.draws else None
     records: list[dict] = []
     drawn = [0]
 
@@ -81,7 +94,7 @@ def main() -> None:
            clip=CLIPS, seed=st.integers(0, 1000))
     def one(case, fraction, pjap, clip, seed):
         drawn[0] += 1
-        if (drawn[0] - 1) % parts != part:
+        if (drawn[0] - 1) % parts != part or (only is not None and drawn[0] not in only):
             return
         game, data = case
         dataset = np.asarray(sample_dataset(jax.random.key(seed), data, 300))
@@ -97,7 +110,7 @@ def main() -> None:
             box = 0.8 * max(roots)
         elif clip == "near" and roots and max(roots) > 0.1:
             box = max(roots) + 1e-3 * (1 if seed % 2 else -1)  # just outside, or just inside
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         record = {"game": str(game.reward), "data": repr(data), "lr": lr, "fraction": fraction,
                   "pjap": repr(pjap), "clip": box, "clip_kind": clip, "seed": seed}
         try:
@@ -111,21 +124,19 @@ def main() -> None:
                           compared_points=r.compared_points,
                           trajectory_passed=trajectory.get("passed"))
         record["seconds"] = round(time.perf_counter() - start, 1)
+        record["cpu_seconds"] = round(time.process_time() - cpu, 1)
         record["draw"] = drawn[0]
         records.append(record)
         print(f"{drawn[0]:3d} {record['status']:12s} {record['mode']:11s} lr={lr:.4g} "
               f"clip={clip} pjap={pjap is not None} R = {game.reward}", flush=True)
         if record["status"] != "passed":
             print("    " + json.dumps(record, default=str), flush=True)
+        if args.output:  # save as we go: a killed run keeps every finished draw
+            write_atomic(args.output, json.dumps({"summary": _summary(records),
+                                                  "records": records}, indent=1, default=str))
 
     one()
-    counts = collections.Counter(rec["status"] for rec in records)
-    summary = {"cases": len(records), "counts": counts,
-               "false_fail_rate": counts["failed"] / max(1, len(records)),
-               "inconclusive_reasons": collections.Counter(
-                   rec["reasons"][-1][:90] for rec in records if rec["status"] == "inconclusive"),
-               "trajectory_checked": sum(rec.get("trajectory_passed") is not None
-                                         for rec in records)}
+    summary = _summary(records)
     print(json.dumps(summary, indent=1))
     for rec in records:
         if rec["status"] == "failed":

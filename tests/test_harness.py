@@ -373,3 +373,46 @@ def test_noise_reaching_a_wall_from_inside_is_inconclusive():
     r = verify_game(twin_peaks(), Empirical(rows), seeds=16, steps=600, lr=0.02, clip=0.5)
     assert r.status == "inconclusive", r.summary()
     assert any("noise reaches the clip box's wall" in why for why in r.reasons)
+
+
+def _calibration_case(reward, mean, std, seed, lr, clip, pjap):
+    """One held-out calibration draw (examples/verify_calibration.py), as recorded."""
+    rows = np.asarray(sample_dataset(jax.random.key(seed), Normal(mean, std), 300))
+    return verify_game(Game(reward), Empirical(rows), seeds=16, steps=400, lr=lr, seed=seed,
+                       clip=clip, pjap=pjap)
+
+
+def test_a_period_two_orbit_whose_noise_flips_its_phase_is_inconclusive():
+    # Calibration draw 79 (FAILED before): agent y is past its period doubling, its 2-orbit's
+    # phases lie 0.13-0.23 from the unstable point between them while 4 noise sd are ~0.5, so
+    # honest runs flip phase all along; the linear noise model cannot judge their tail mean.
+    r = _calibration_case("-x**4/2 + x**2/2 - 2*x*y*z - 3*y**4/2 + 9*y**2/2 - y*z - z**4 + z**2",
+                          [1, 0.75, 0], [0.75, 0.25, 1], 318, 0.12084702579499668,
+                          3.229381814752, PJAPConfig(alpha=4.0, eps=1e-3,
+                                                     importance_weights=True))
+    assert r.status == "inconclusive", r.summary()
+    assert any("boundary between the orbit's phases" in why for why in r.reasons)
+
+
+def test_a_run_resting_at_a_missed_wall_cycle_is_inconclusive():
+    # Pre-fix calibration draw 2 (FAILED before): coupled PJAP (no weights) at 1.3x the
+    # stability limit; from a corner of the box the mean map jumps to the opposite corner and
+    # back (a 2-cycle between walls the coupled search does not enumerate). Noise sent 4 runs
+    # there while their references went to a fixed point.
+    r = _calibration_case("-4*x**2*y**2 - x**2 + 5*x*y - y**2", [0.6, 0.6], [1, 1], 129,
+                          0.19918707965798893, 2.262954265344,
+                          PJAPConfig(alpha=16.0, eps=0.0, distance="l1"))
+    assert r.status == "inconclusive", r.summary()
+    assert any("where the mean map rests" in why for why in r.reasons)
+
+
+def test_a_run_stalled_where_the_importance_bias_beats_the_field_is_inconclusive():
+    # Calibration draw 33 (FAILED before): importance-weighted PJAP (alpha 16, L2); agent x's
+    # uniform field has a bottleneck (|G_x| ~ 0.04 near x = -0.45) where the simulated bound on
+    # the self-normalised estimator's bias (~0.05) exceeds it: two honest runs stall there.
+    r = _calibration_case("-x**4 + x**2 - 2*x*y - y**4 + 4*y**2", [-1 / 3, -1 / 3], [0.5, 0.75],
+                          300, 0.03461320587931732, 1.4519976021980001,
+                          PJAPConfig(alpha=16.0, eps=1e-3, distance="l2",
+                                     importance_weights=True))
+    assert r.status == "inconclusive", r.summary()
+    assert any("importance-weighting bias bound exceeds" in why for why in r.reasons)

@@ -241,3 +241,22 @@ def test_training_in_chunks_is_training_in_one_go(pjap):
     assert np.array_equal(np.asarray(whole.policy[:, 1:]), policy)
     assert np.array_equal(np.asarray(whole.distance), dist)
     assert not np.allclose(policy[:, 0], policy[:, -1])  # it trained
+
+
+@pytest.mark.parametrize("weights", [False, True])
+def test_pjap_without_floor_far_from_every_row_stays_finite(weights):
+    # eps = 0: every priority exp(-alpha d^2) of a policy 7+ away from the data underflows in
+    # float32 (alpha d^2 > 100), yet the sampling distribution is well defined: it is all on
+    # the nearest row (the next is e^-387 less likely). The trainer drew the last row instead
+    # (an all-zero CDF), and with importance weights went NaN on the first step (calibration
+    # draw 48, issue 23); the float64 reference map does neither.
+    data = jnp.array([[0.5, 0.5], [2.0, 2.0], [1.5, 1.0]], jnp.float32)  # L1: 7, 10, 8.5
+    pjap = PJAPConfig(alpha=16.0, eps=0.0, importance_weights=weights)
+    first = make_offline_train(twin_peaks(), OfflineConfig(steps=1, lr=0.05, batch_size=8,
+                                                           pjap=pjap))
+    traj = first(jax.random.key(0), data, jnp.array([-3.0, -3.0]))
+    assert float(traj.distance[0]) == 7.0  # every row of the batch is the nearest one
+    train = make_offline_train(twin_peaks(), OfflineConfig(steps=200, lr=0.05, batch_size=8,
+                                                           pjap=pjap, log_every=200))
+    traj = train(jax.random.key(0), data, jnp.array([-3.0, -3.0]))
+    assert np.all(np.isfinite(np.asarray(traj.policy)))

@@ -92,3 +92,15 @@ def test_two_level_sampling_draws_exactly_what_one_level_draws(weights, block, s
     np.testing.assert_array_equal(got, expected)
     np.testing.assert_array_equal(p_got, p_expected)
     assert bool(jnp.all(state.priorities[got] > 0))  # zero weight (and padding) never drawn
+
+
+def test_importance_weights_of_tiny_probabilities_stay_finite():
+    # PJAP with eps = 0: a far row's p = priority / total falls below float32's smallest normal
+    # and XLA flushes it to zero; 1 / (N p) was inf and inf / inf made the update NaN (issue 23).
+    w = np.asarray(sampling.importance_weights(jnp.array([0.5, 0.0, 4e-38], jnp.float32), 300))
+    assert np.all(np.isfinite(w)) and w.tolist() == [np.float32(4e-38) / np.float32(0.5), 0.0,
+                                                     1.0]
+    # Any multiple of the probabilities (the sampled priorities) gives the same weights.
+    p = jnp.array([0.5, 0.125, 0.25])
+    assert np.allclose(sampling.importance_weights(p * 3e-30, 4),
+                       sampling.importance_weights(p, 4), rtol=1e-6)

@@ -259,6 +259,41 @@ def _newton_distance(ref: ReferenceField, points: np.ndarray, clip: float | None
     return np.where(np.isfinite(step).all(axis=1), np.linalg.norm(step, axis=1), np.inf)
 
 
+def _rests(ref: ReferenceField, paths: np.ndarray, every: int, m_tail: int, horizon: int,
+           lr: float, clip: float | None, bound: float) -> np.ndarray:
+    """Whether the mean map, iterated an even ``horizon`` from each run's last logged iterate,
+    comes back to it within the run's own noise: ``Z_SCORE`` standard deviations of its tail
+    at one phase (logged points an even number of steps apart), plus float32 rounding.
+    ``paths`` ``(K, L + 1, n)`` -> ``(K,)``: the run rests at an attractor of the mean map
+    (a fixed point or, at one phase, a period-2 orbit)."""
+    last = paths[:, -1].astype(np.float64)
+    stride = 1 if every % 2 == 0 else 2
+    tail = paths[:, -m_tail:][:, ::-stride]  # ends with the last iterate: same phase
+    spread = Z_SCORE * np.sqrt(np.sum(np.var(tail, axis=1), axis=1)) + 8 * FLOAT32_EPS * (
+        1 + np.max(np.abs(last), axis=1))
+    back = reference_map(ref, last, horizon, lr, clip, bound, horizon, 1)
+    return ~back.diverged & (np.linalg.norm(back.last - last, axis=1) <= spread)
+
+
+def _bias_dominates(ref: ReferenceField, tails: np.ndarray, batch: int,
+                    points: int = 25) -> np.ndarray:
+    """With importance weights, whether each run's tail ``(K, m, n)`` passes where, for some
+    agent, the simulated bound on the self-normalised estimator's bias is at least the uniform
+    field there (the trained map's expected update can vanish or reverse where the uniform one
+    does not); ``(K,)``, all False without importance weights. Up to ``points`` tail points
+    per run are evaluated."""
+    out = np.zeros(len(tails), bool)
+    if ref.pjap is None or not ref.pjap.importance_weights:
+        return out
+    for k, tail in enumerate(tails):
+        pts = np.asarray(tail, np.float64)[:: max(1, len(tail) // points)]
+        pts = pts[np.all(np.isfinite(pts), axis=1)]
+        g = ref.field_many(pts) if len(pts) else np.zeros((0, ref.n))
+        out[k] = any(np.any(np.abs(g[j]) <= np.abs(ref.importance_bias(p, batch)))
+                     for j, p in enumerate(pts))
+    return out
+
+
 def verify_game(
     game: Game, data: DataModel, *, seeds: int = 256, steps: int = 2000, lr: float = 0.01,
     batch_size: int = 64, pjap: PJAPConfig | None = None, init: np.ndarray | None = None,
@@ -403,7 +438,9 @@ def verify_game(
             lambda idx: path_variance(ref, inits[idx], steps, lr, batch_size, every, m_tail)[0],
             residual=residual, box_width=None if clip is None else 2 * clip,
             search_complete=search_complete,
-            rest_distance=lambda x: _newton_distance(ref, x, clip))
+            rest_distance=lambda x: _newton_distance(ref, x, clip),
+            rests=lambda idx: _rests(ref, policy[idx], every, m_tail, horizon, lr, clip, bound),
+            bias_dominates=lambda idx: _bias_dominates(ref, policy[idx, -m_tail:], batch_size))
         failed |= check_failed
         reasons += check_reasons
         if pjap is None and regulariser is None and not isinstance(data, Empirical):

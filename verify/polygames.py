@@ -312,7 +312,15 @@ def _mean_distance(rows: jax.Array, theta: jax.Array, distance: sampling.Distanc
 
 
 def _pjap_priorities(dataset: jax.Array, theta: jax.Array, pjap: PJAPConfig) -> jax.Array:
+    """Every row's priority at ``theta``, relative to the largest (a full refresh: the same
+    sampling probabilities, and never all zero in float32)."""
     d = sampling.joint_action_distance(dataset, theta, pjap.distance)
+    return sampling.relative_pjap_priority(d, pjap.alpha, pjap.eps)
+
+
+def _row_priorities(rows: jax.Array, theta: jax.Array, pjap: PJAPConfig) -> jax.Array:
+    """Absolute priorities of some rows (a bootstrapped refresh mixes them with older ones)."""
+    d = sampling.joint_action_distance(rows, theta, pjap.distance)
     return sampling.pjap_priority(d, pjap.alpha, pjap.eps)
 
 
@@ -349,8 +357,9 @@ def make_offline_train(
         theta0 = jnp.asarray(theta0, jnp.float32)
         seed_key, pjap_key = jax.random.split(key)
         seed = jax.random.bits(seed_key, (), jnp.uint32)
-        priorities = (_pjap_priorities(dataset, theta0, pjap) if pjap is not None
-                      else jnp.ones((0,), jnp.float32))
+        priorities = (jnp.ones((0,), jnp.float32) if pjap is None
+                      else _pjap_priorities(dataset, theta0, pjap) if pjap.refresh is None
+                      else _row_priorities(dataset, theta0, pjap))
         return (theta0, opt.init(theta0), priorities, pjap_key, seed)
 
     def advance(state: tuple, dataset: jax.Array, starts: jax.Array
@@ -373,8 +382,10 @@ def make_offline_train(
                 state = sampling.SamplerState(priorities)
                 idx, probs = sampling.sample(k_sample, state, batch, pjap.exponent)
                 rows = dataset[idx]
-                if pjap.importance_weights:
-                    weights = sampling.importance_weights(probs, n_items)
+                if pjap.importance_weights:  # from the priorities: probs may flush to zero
+                    weights = sampling.importance_weights(
+                        state.priorities[idx] if pjap.exponent == 1.0
+                        else state.priorities[idx] ** pjap.exponent, n_items)
             grad = estimate(reward, theta, rows, weights)
             if penalty_grad is not None:  # the same sampled batch: PJAP reweights a_i too
                 grad = grad + penalty_grad(theta, rows, weights)
@@ -382,7 +393,7 @@ def make_offline_train(
             theta, opt_state = _apply(opt, theta, opt_state, grad, config.clip)
             if pjap is not None and pjap.refresh is not None:  # bootstrapped refresh
                 fresh = sampling.refresh_indices(k_refresh, n_items, idx, pjap.refresh)
-                new = _pjap_priorities(dataset[fresh], theta, pjap)
+                new = _row_priorities(dataset[fresh], theta, pjap)
                 priorities = sampling.update_priorities(
                     sampling.SamplerState(priorities), fresh, new).priorities
             return (theta, opt_state, priorities, pkey), dist

@@ -90,6 +90,9 @@ class Target:
     deterministic: float        # bias + rounding + importance bias (distance units)
     single_tol: float = math.nan
     orbit: tuple = ()            # which joint orbit (phases of one orbit share it)
+    # (n,) per agent, how far this phase is from the fixed point between the orbit's two
+    # phases (the boundary between them for the twice-iterated map); inf off an orbit
+    phase_margin: np.ndarray | None = None
 
 
 def _orbit_noise(ref: ReferenceField, point: np.ndarray, agent: int, values: tuple[float, ...],
@@ -137,6 +140,18 @@ def _orbit_noise(ref: ReferenceField, point: np.ndarray, agent: int, values: tup
     return v, corr, deterministic
 
 
+def _phase_margin(orbit, phase: int, orbits: list) -> float:
+    """Distance from phase ``phase`` of a period-2 ``orbit`` to the nearest period-1 point
+    between its two phases (the boundary between the phases for the twice-iterated map; noise
+    that reaches it flips the phase); ``inf`` for a period-1 orbit."""
+    if orbit.period == 1:
+        return math.inf
+    lo, hi = sorted(orbit.values)
+    between = [o.values[0] for o in orbits if o.period == 1 and lo < o.values[0] < hi]
+    x = orbit.values[phase]
+    return min((abs(x - u) for u in between), default=math.inf)
+
+
 def _decoupled_predictions(ref: ReferenceField, lr: float, clip: float | None, batch: int,
                            every: int) -> tuple[list[FixedPoint], list[dict], list[Target],
                                                 list[str]]:
@@ -172,7 +187,10 @@ def _decoupled_predictions(ref: ReferenceField, lr: float, clip: float | None, b
                 det += d
             kind = ("period-2 orbit" if any(o.period == 2 for o in combo) else
                     "wall" if any(o.on_wall[0] for o in combo) else "fixed point")
-            targets.append(Target(point, kind, var, corr, det, orbit=tuple(map(id, combo))))
+            margin = np.array([_phase_margin(o, p, per_agent[i])
+                               for i, (o, p) in enumerate(zip(combo, phases, strict=True))])
+            targets.append(Target(point, kind, var, corr, det, orbit=tuple(map(id, combo)),
+                                  phase_margin=margin))
     return predicted, orbits_out, targets, notes
 
 

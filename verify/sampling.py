@@ -146,6 +146,26 @@ def pjap_priority(distance: jax.Array, alpha: float, eps: float) -> jax.Array:
     return jnp.maximum(jnp.exp(-alpha * distance * distance), eps)
 
 
+def relative_pjap_priority(distance: jax.Array, alpha: float, eps: float) -> jax.Array:
+    """:func:`pjap_priority` of all items divided by the largest (the same sampling
+    probabilities), computed in log space so that the largest is exactly one.
+
+    Without a floor (``eps = 0``) every ``exp(-alpha d^2)`` underflows to zero in float32 once
+    ``alpha d^2 > ~103`` for all items (a policy far from the data), and sampling from an
+    all-zero CDF is undefined; the distribution itself (concentrated on the nearest items)
+    is not. For a full refresh only: relative priorities of two refreshes do not mix.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> relative_pjap_priority(jnp.array([7.0, 8.0]), alpha=16.0, eps=0.0).tolist()
+        [1.0, 0.0]
+    """
+    logs = -alpha * distance * distance
+    if eps > 0:
+        logs = jnp.maximum(logs, jnp.log(jnp.float32(eps)))
+    return jnp.exp(logs - jnp.max(logs))
+
+
 def sample(
     key: jax.Array,
     state: SamplerState,
@@ -215,13 +235,21 @@ def update_priorities(
 def importance_weights(probabilities: jax.Array, n_items: int) -> jax.Array:
     """Importance-sampling weights ``1 / (N p)`` of a batch, normalised to a maximum of one.
 
+    ``probabilities`` may be any positive multiple of them (e.g. the sampled priorities, which
+    stay normal floats where ``priority / total`` falls below float32's smallest normal and XLA
+    flushes it to zero). Computed as ``min_b p_b / p`` (``N`` cancels): the same numbers, but
+    no ``1 / (N p)`` that overflows to ``inf`` and turns the update into NaN. A sample of
+    probability zero (only by rounding at the end of the CDF) gets weight zero.
+
     Example:
         >>> import jax.numpy as jnp
         >>> importance_weights(jnp.array([0.5, 0.25]), 4).tolist()
         [0.5, 1.0]
     """
-    w = 1.0 / (n_items * probabilities)
-    return w / jnp.max(w)
+    del n_items  # 1 / (N p) normalised to max 1 does not depend on N
+    positive = probabilities > 0
+    smallest = jnp.min(jnp.where(positive, probabilities, jnp.inf))
+    return jnp.where(positive, smallest / jnp.where(positive, probabilities, 1.0), 0.0)
 
 
 @overload

@@ -252,6 +252,17 @@ class VerificationResult:
         return out
 
 
+def _phase_flips(t: Target) -> bool:
+    """Whether a period-2 target's noise reaches the boundary between its phases."""
+    if t.phase_margin is None or t.kind != "period-2 orbit":
+        return False
+    return bool(np.any(Z_SCORE * np.sqrt(t.variance) + t.deterministic >= t.phase_margin))
+
+
+def _fmt_margin(t: Target) -> str:
+    return f"{float(np.min(np.asarray(t.phase_margin))):.3g}"
+
+
 def _fmt_point(point) -> str:
     return "(" + ", ".join(f"{float(v):.4f}" for v in point) + ")"
 
@@ -262,7 +273,9 @@ def _basin_check(targets: list[Target], final: np.ndarray, last: np.ndarray, ski
                  path_var: Callable[[np.ndarray], np.ndarray],
                  residual: np.ndarray | None = None, box_width: float | None = None,
                  search_complete: bool = True,
-                 rest_distance: Callable[[np.ndarray], np.ndarray] | None = None):
+                 rest_distance: Callable[[np.ndarray], np.ndarray] | None = None,
+                 rests: Callable[[np.ndarray], np.ndarray] | None = None,
+                 bias_dominates: Callable[[np.ndarray], np.ndarray] | None = None):
     """Assign runs to target points and check each occupied basin against the reference.
 
     A run that is near no target but whose reference map has not reached one either is compared
@@ -272,7 +285,16 @@ def _basin_check(targets: list[Target], final: np.ndarray, last: np.ndarray, ski
     (zero for an exact fixed point or orbit phase; a wrong prediction drifts to the true one).
     It is held to the *same* tolerance as the runs' mean: one tolerance decides the basin, and
     it is the one printed. ``box_width``: with a clip box, a tolerance above
-    :data:`MAX_BOX_FRACTION` of it cannot tell a wall from the interior: inconclusive."""
+    :data:`MAX_BOX_FRACTION` of it cannot tell a wall from the interior: inconclusive.
+
+    Runs that end off every target are failures, except where the theory cannot decide (each
+    inconclusive, with its reason): with an uncertified search, runs whose reference also
+    missed, or that rest where the mean map rests (``rests(idx)``: a missed attractor, e.g. a
+    period-2 orbit between walls that the coupled search does not enumerate); runs near a
+    target whose noise reaches a wall or the boundary between an orbit's phases; and runs
+    whose tail passes where the importance-weighting bias bound exceeds the uniform field
+    (``bias_dominates(idx)``: the trained map's zeros and transit times are not the uniform
+    field's there)."""
     seeds, n = final.shape
     centres = np.array([t.point for t in targets])
     averaged = []  # per target: (n,) variance of one run's tail average
@@ -372,8 +394,9 @@ def _basin_check(targets: list[Target], final: np.ndarray, last: np.ndarray, ski
         interior = gap_to_wall is not None and gap_to_wall > 0
         near_wall = bool(count and gap_to_wall is not None and np.any(
             interior & (gap_to_wall <= Z_SCORE * np.sqrt(t.variance) + t.deterministic)))
+        flips = bool(count and _phase_flips(t))
         ok_basin = bool(count and math.isfinite(tol) and err <= tol and not too_wide
-                        and not near_wall)
+                        and not near_wall and not flips)
         basins.append(Basin(tuple(map(float, t.point)), count, tuple(map(float, mean)), err,
                             float(tol), ok_basin, tuple(map(float, ref_mean)), t.kind,
                             run_err, pred_err))
@@ -388,6 +411,11 @@ def _basin_check(targets: list[Target], final: np.ndarray, last: np.ndarray, ski
             reasons.append(f"basin {where}: the SGD noise reaches the clip box's wall "
                            f"({float(np.min(gap_to_wall[interior])):.3g} away), which truncates "
                            "it: the linear noise model does not apply (inconclusive)")
+        elif flips:
+            details["tolerance_too_wide"] = True
+            reasons.append(f"basin {where}: the SGD noise reaches the boundary between the "
+                           f"orbit's phases ({_fmt_margin(t)} away): its phase flips, which the "
+                           "linear noise model does not describe (inconclusive)")
         elif count and not ok_basin:
             failed = failed or math.isfinite(tol)
             if pred_err > tol:
@@ -411,6 +439,18 @@ def _basin_check(targets: list[Target], final: np.ndarray, last: np.ndarray, ski
         details["incomplete_search"] = True
         reasons.append(f"{int(missed.sum())} run(s) ended near no predicted attractor, as did "
                        "their reference map: the prediction is not complete here (inconclusive)")
+    # ... or where the mean map itself rests (a run that noise took into another basin than
+    # its reference's): an attractor the uncertified search did not list.
+    resting = np.zeros(seeds, bool)
+    if not search_complete and rests is not None and np.any(unassigned_mask & ~missed):
+        idx = np.flatnonzero(unassigned_mask & ~missed)
+        resting[idx] = rests(idx)
+    if resting.any():
+        details["incomplete_search"] = True
+        missed |= resting
+        reasons.append(f"{int(resting.sum())} run(s) ended where the mean map rests (it maps "
+                       "their last iterate back onto itself) but no attractor is predicted: "
+                       "the search is not certified and missed it (inconclusive)")
     # Near a wall the noise model does not hold (truncated noise, see the basins above): runs
     # that missed a target whose noise reaches a wall, or lies on one, are not judged either.
     walled = np.zeros(seeds, bool)
@@ -420,16 +460,33 @@ def _basin_check(targets: list[Target], final: np.ndarray, last: np.ndarray, ski
             reach = Z_SCORE * np.sqrt(t.variance) + t.deterministic
             inside = half - np.abs(t.point)  # 0 on a wall, whose own model is the wall's
             if np.any((inside > 0) & (inside <= reach)) or t.single_tol > MAX_BOX_FRACTION * (
-                    box_width):
+                    box_width) or _phase_flips(t):
                 near = np.linalg.norm(np.nan_to_num(final) - t.point, axis=1) <= max(
                     t.single_tol, float(np.max(reach)))
                 walled |= unassigned_mask & ~missed & (near | (ref_nearest == k))
+    flipping = [k for k, t in enumerate(targets) if _phase_flips(t)]
+    if flipping:  # without a clip box too
+        for k in flipping:
+            near = np.linalg.norm(np.nan_to_num(final) - targets[k].point, axis=1) <= max(
+                targets[k].single_tol, float(np.max(Z_SCORE * np.sqrt(targets[k].variance)
+                                                    + targets[k].deterministic)))
+            walled |= unassigned_mask & ~missed & (near | (ref_nearest == k))
     if walled.any():
         details["tolerance_too_wide"] = True
         reasons.append(f"{int(walled.sum())} run(s) ended off a predicted point whose SGD noise "
-                       "reaches a wall of the clip box: the linear noise model does not apply "
-                       "there (inconclusive)")
-    unassigned = int(np.sum(unassigned_mask & ~missed & ~walled))
+                       "reaches a wall of the clip box or the boundary between an orbit's "
+                       "phases: the linear noise model does not apply there (inconclusive)")
+    biased = np.zeros(seeds, bool)
+    if bias_dominates is not None and np.any(unassigned_mask & ~missed & ~walled):
+        idx = np.flatnonzero(unassigned_mask & ~missed & ~walled)
+        biased[idx] = bias_dominates(idx)
+    if biased.any():
+        details["incomplete_search"] = True
+        reasons.append(f"{int(biased.sum())} run(s) ended off every target after passing, in "
+                       "their averaged tail, where the importance-weighting bias bound exceeds "
+                       "the uniform field: the trained map's zeros and transit times there are "
+                       "not the uniform field's (inconclusive)")
+    unassigned = int(np.sum(unassigned_mask & ~missed & ~walled & ~biased))
     if unassigned:
         failed = True
         reasons.append(f"{unassigned} run(s) ended near no predicted attractor and away from "
