@@ -132,7 +132,8 @@ def test_error_messages_are_one_line():
 
 @pytest.mark.parametrize("module", [
     "game", "parsing", "catalogue", "data", "fields", "algebra.solve.analyses", "stability",
-    "conditions", "diagnostics", "strategies", "plots", "cli.symbolic", "cli.options", "output", "__init__",
+    "conditions", "diagnostics", "strategies", "plots", "cli.symbolic", "cli.options", "output",
+    "__init__",
 ])
 def test_docstring_examples_run(module):
     """Every public docstring example of the symbolic package is a passing doctest."""
