@@ -251,6 +251,7 @@ def run(args: argparse.Namespace) -> int:
     if plan is None:
         plan = {"config": scale.config, "seeds": seeds, "dataset_sha256": hashes,
                 **_measure(scale, vaults[args.datasets[0]], work, seeds)}
+        write_atomic(plan_path, json.dumps(plan, indent=1))  # a re-run need not measure again
     phase("measure", tick)
     chunk = route_config(scale, SYSTEMS[0], 1, 1).chunk
     runs = {(d, s): work / "runs" / d / s for d in args.datasets for s in SYSTEMS}
@@ -269,8 +270,10 @@ def run(args: argparse.Namespace) -> int:
     if args.updates:
         target = args.updates
     if target < chunk:
-        raise BrudError(f"the budget leaves no time for even {chunk} updates "
-                        f"({left:.0f} s left for training); raise --budget")
+        print(f"the budget leaves no time for even {chunk} updates ({left:.0f} s left for "
+              "training): run the same command again (the measurements are kept in "
+              f"{plan_path}), or raise the budget", flush=True)
+        return 1
     plan.setdefault("eval_every", math.ceil(target / scale.evals / chunk) * chunk)
     plan["updates"] = target
     plan["predicted_train_s"] = sum(max(0, target - done[k]) / rates[k] for k in rates)
