@@ -597,6 +597,32 @@ def test_isolated_points_beside_a_stationary_line_are_found_or_flagged(case):
         assert [s.dimension for s in a.sets] == [1]
 
 
+@settings(max_examples=8, deadline=None, derandomize=True, phases=[Phase.generate])
+@given(sets_with_isolated_points(n_agents=3))
+def test_isolated_points_beside_a_line_in_3_agents_are_all_found_and_certified(case):
+    """3 agents (within the in-process limits): the answer is exact, every isolated point
+    with its certified kind beside the line (dimension 1), and the set certified to hold no
+    further isolated point, given time (a generous budget, so that a loaded machine does not
+    fall back to the multistart). Without the separation of isolated points from sets the
+    points are lost (the test fails: shown by the test below)."""
+    game, expected = case
+    a = stationary_points(game, time_budget=300)
+    assert _rounded((p.point, p.kind) for p in a.points) == _rounded(expected)
+    assert [s.dimension for s in a.sets] == [1]
+    # nothing may be missing (the line's kind can still be undetermined where it changes)
+    assert all(s.incomplete is None for s in a.sets), a.incomplete_reasons
+    assert not a.method.startswith("numeric")
+
+
+def test_the_3_agent_property_fails_without_the_decomposition(monkeypatch):
+    """The property above is not vacuous: with the separation disabled it fails."""
+    import brud_analysis.algebra.solve.analyses as analyses
+
+    monkeypatch.setattr(analyses, "SEPARATE_ISOLATED_POINTS", False)
+    with pytest.raises(AssertionError):
+        test_isolated_points_beside_a_line_in_3_agents_are_all_found_and_certified()
+
+
 def test_a_line_with_isolated_points_in_3_agents_is_split_exactly(monkeypatch):
     _line_with_two_points(monkeypatch, True, True)
 
@@ -651,7 +677,8 @@ def test_benchmark_game_1_reports_its_isolated_points_beside_the_line(monkeypatc
 
     game = Game("-4*a1**4 - 4*a1*a2**2*a3 + 3*a1*a2**2*a4 - a2**2*a3**2 - 9*a2*a3**2"
                 " - 9*a2*a3*a4**2 - 5*a3**2")
-    a = stationary_points(game)
+    a1, a2, a3, a4 = game.agents
+    a = stationary_points(game, time_budget=300)  # (a loaded machine must not fall back)
     assert len(a.points) == 4 and {p.kind for p in a.points} == {"saddle"}
     newton = [(-0.08336164743016937, -3.0732877822181663, -0.17883069886898476,
                -0.23876803980246838), (1.0118137063444703, 4.517221218466168,
@@ -661,10 +688,12 @@ def test_benchmark_game_1_reports_its_isolated_points_beside_the_line(monkeypatc
     assert all(any(np.allclose(p.point, q, rtol=1e-9) for p in a.points) for q in newton)
     # (complete may still be False: the kind at the origin, where the line's kind changes,
     # is undetermined; nothing is missing)
-    # (the guard that the line's equations hold no further isolated point exceeds the
-    # in-process limits here: that is flagged, never silent)
-    assert all(len(s.equations) <= 3 for s in a.sets)
-    assert all(s.incomplete in (None, analyses._NOT_GUARDED) for s in a.sets)
+    # both lines (a1 = a3 = a4 = 0 and a1 = a2 = a3 = 0) are certified to hold no further
+    # isolated point (components.equidimensional; before it, that was flagged as not known)
+    assert {s.equations for s in a.sets} == {(a4, a3, a1), (a3, a2, a1)}
+    assert all(s.incomplete is None for s in a.sets)
+    assert a.incomplete_reasons == ["special point (0, 0, 0, 0) of set {a4, a3, a1}: kind "
+                                    "undetermined"]
     monkeypatch.setattr(analyses, "SEPARATE_ISOLATED_POINTS", False)
     without = stationary_points(game)
     assert not without.points and not without.complete  # what the decomposition fixes

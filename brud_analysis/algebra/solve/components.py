@@ -188,12 +188,16 @@ def _fibre_points(basis, variables, free: tuple[int, ...], limits, degree: int) 
     """Complex points (rows) of the component over rational values of its ``free`` variables
     (seeded, so the guess is reproducible), from the quotient rings' multiplication matrices
     (a Schur form of a random combination triangularises them all at once); enough of them
-    to fit polynomials of ``degree``."""
+    to fit polynomials of ``degree``. The values avoid 0 and small integers (an isolated point
+    of the ideal often has such a coordinate, and a fibre through it would add that point to
+    the fit: the fitted equations then vanish there), and only fibres with the most common
+    number of solutions are kept (a fibre through an isolated point has more)."""
     rng = np.random.default_rng(0)
-    rows: list[np.ndarray] = []
+    groups: dict[int, list[np.ndarray]] = {}
+    needed = 2 * _monomial_count(len(variables), degree) + 10
     for _ in range(_FIBRES):
-        values = [sympy.Rational(int(rng.integers(-20, 21)), int(rng.integers(7, 17)))
-                  for _ in free]
+        values = [sympy.Rational(int(rng.choice([-1, 1]) * rng.integers(1, 201)),
+                                 int(rng.choice([101, 103, 107, 109, 113, 127]))) for _ in free]
         fibre = [*basis, *(variables[i] - v for i, v in zip(free, values, strict=True))]
         q = Quotient.of(fibre, variables, limits)
         if q is None or not q.zero_dimensional or q.inconsistent:
@@ -206,13 +210,16 @@ def _fibre_points(basis, variables, free: tuple[int, ...], limits, degree: int) 
         coords = np.array([np.diag(unitary.conj().T @ m @ unitary) for m in mats]).T
         # a point of multiplicity k (the gradient ideal is not radical along a set) comes out
         # as k eigenvalues ~eps^(1/k) apart: merge them to their mean
+        rows = groups.setdefault(q.dimension, [])
+        fresh: list[np.ndarray] = []
         for c in coords:
-            if not any(np.allclose(c, r, rtol=1e-5, atol=1e-5) for r in rows[-len(coords):]):
-                rows.append(np.mean([d for d in coords if np.allclose(c, d, rtol=1e-5,
-                                                                      atol=1e-5)], axis=0))
-        if len(rows) > 2 * _monomial_count(len(variables), degree) + 10:
+            if not any(np.allclose(c, r, rtol=1e-5, atol=1e-5) for r in fresh):
+                fresh.append(np.mean([d for d in coords if np.allclose(c, d, rtol=1e-5,
+                                                                       atol=1e-5)], axis=0))
+        rows += fresh
+        if len(rows) > needed:
             break
-    return np.array(rows)
+    return np.array(max(groups.values(), key=len, default=[]))
 
 
 def _monomial_count(n: int, degree: int) -> int:
