@@ -31,7 +31,6 @@ from paper_checks.bc_maps import (
     TEMPERATURE,
     TP_TRAINED_POINTS,
     Setting,
-    _save,
     converged,
     figure_maps,
     lambda_for_fraction,
@@ -42,10 +41,11 @@ from paper_checks.bc_maps import (
     twin_peaks_setting,
     write_docs_figures,
 )
+from paper_checks.bc_maps import (
+    _save as _save,  # re-exported: tests/test_figure_provenance.py saves through it
+)
 from paper_checks.claims import Context, Outcome, claim, fmt, must_derive
 from paper_checks.numeric import exact_moment_dataset
-
-__all__ = ["_save", "write_docs_figures"]  # figure provenance test; docs figures
 
 LOCATION = "beyond the paper: policy regularisation (issue 14)"
 REFUTED_IF: dict[str, str] = {}

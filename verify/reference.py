@@ -112,7 +112,10 @@ class ReferenceField:
         if self.pjap is None:
             return np.full((k, n_rows), 1.0 / n_rows)
         gap = self.rows[None] - thetas[:, None]
-        if self.pjap.distance == "l1":
+        if self.n == 2:  # a + b: the same sum as np.sum over the minor axis, at half its cost
+            d2 = ((np.abs(gap[..., 0]) + np.abs(gap[..., 1])) ** 2 if self.pjap.distance == "l1"
+                  else gap[..., 0] * gap[..., 0] + gap[..., 1] * gap[..., 1])
+        elif self.pjap.distance == "l1":
             d2 = np.sum(np.abs(gap), axis=-1) ** 2
         else:
             d2 = np.sum(gap * gap, axis=-1)
