@@ -96,7 +96,13 @@ from verify.predictions import (  # noqa: F401 (re-exported: verify.harness is t
     _joint_predictions,
     predict_fixed_points,
 )
-from verify.reference import ReferenceField, agent_orbits, path_variance, reference_map
+from verify.reference import (
+    ReferenceField,
+    agent_orbits,
+    first_runs,
+    path_variance,
+    reference_map,
+)
 from verify.sampling import PJAPConfig
 from verify.verdicts import (  # noqa: F401 (re-exported)
     DIVERGED,
@@ -391,13 +397,10 @@ def verify_game(
     n_traj = min(n_ref, TRAJECTORY_RUNS)
     if not check_trajectory:
         run = noisy = reference_map(ref, inits[:n_ref], steps, lr, clip, bound, every, m_tail)
-    elif n_traj == n_ref:  # one pass gives the reference and the noise along its paths
-        run = noisy = reference_map(ref, inits[:n_ref], steps, lr, clip, bound, every, m_tail,
-                                    batch_size)
-    else:
-        run = reference_map(ref, inits[:n_ref], steps, lr, clip, bound, every, m_tail)
-        noisy = reference_map(ref, inits[:n_traj], steps, lr, clip, bound, every, m_tail,
-                              batch_size)
+    else:  # one pass gives the reference from every start and the noise along the paths
+        run = reference_map(ref, inits[:n_ref], steps, lr, clip, bound, every, m_tail,
+                            batch_size, noise_runs=n_traj)
+        noisy = run if n_traj == n_ref else first_runs(run, n_traj)
     ref_div = np.zeros(seeds, bool)
     ref_div[:n_ref] = run.diverged
     referenced = np.arange(seeds) < n_ref
