@@ -78,6 +78,7 @@ from brud_analysis.data import DataModel, Empirical
 from brud_analysis.errors import BrudError
 from brud_analysis.game import Game
 from brud_analysis.solve import FixedPoint
+from verify.checks import _basin_check, _drift_check, _finite_data_shift, _trajectory_check
 from verify.datasets import empirical_model, sample_dataset
 from verify.polygames import (
     GradientEstimator,
@@ -116,10 +117,6 @@ from verify.verdicts import (  # noqa: F401 (re-exported)
     Z_SCORE,
     Basin,
     VerificationResult,
-    _basin_check,
-    _drift_check,
-    _finite_data_shift,
-    _trajectory_check,
 )
 
 Predictor = Callable[[Game, Empirical], Sequence[FixedPoint]]
