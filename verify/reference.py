@@ -587,12 +587,12 @@ def path_variance(ref: ReferenceField, starts: np.ndarray, steps: int, lr: float
     eye = np.eye(n)
     with np.errstate(all="ignore"):
         for log in range(1, steps // log_every + 1):
-            jac = np.stack([ref.jacobian(x) for x in theta])               # (K, n, n)
-            noise = np.stack([ref.variance_bound(x, batch_size) for x in theta])
+            jac = ref.jacobian_many(theta)                                  # (K, n, n)
+            noise = ref.noise_many(theta, batch_size)[0]  # = variance_bound, vectorised
             noise = noise * lr * lr / batch_size
             m = eye[None] + lr * jac
             for _ in range(log_every):
-                cov = np.einsum("kij,kjl,kml->kim", m, cov, m)
+                cov = m @ cov @ m.transpose(0, 2, 1)
                 cov[:, range(n), range(n)] += noise
                 theta = theta + lr * ref.field_many(theta)
             trace = np.trace(cov, axis1=1, axis2=2)
