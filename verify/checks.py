@@ -143,7 +143,6 @@ def _basin_check(targets: list[Target], final: np.ndarray, last: np.ndarray, ski
 
     reasons, failed = [], False
     basins = []
-    unmodelled: list[int] = []  # basins where the linear noise model does not apply
     for k, t in enumerate(targets):
         members = basin_of_run == k
         count = int(members.sum())
@@ -174,8 +173,6 @@ def _basin_check(targets: list[Target], final: np.ndarray, last: np.ndarray, ski
             interior & (gap_to_wall <= Z_SCORE * np.sqrt(t.variance) + t.deterministic)))
         ok_basin = bool(count and math.isfinite(tol) and err <= tol and not too_wide
                         and not near_wall)
-        if too_wide or near_wall:
-            unmodelled.append(k)
         basins.append(Basin(tuple(map(float, t.point)), count, tuple(map(float, mean)), err,
                             float(tol), ok_basin, tuple(map(float, ref_mean)), t.kind,
                             run_err, pred_err))
@@ -300,10 +297,7 @@ def _basin_check(targets: list[Target], final: np.ndarray, last: np.ndarray, ski
     # amplitude the linear noise model cannot describe.
     orbit_kind = np.array([t.kind == "period-2 orbit" for t in targets])
     on_orbit = (basin_of_run >= 0) & orbit_kind[np.maximum(basin_of_run, 0)]
-    # Nor in a basin whose noise model failed (tolerance too wide, noise cut by a wall): the
-    # same linear model would judge their paths.
-    in_unmodelled = np.isin(basin_of_run, unmodelled)
-    tracking = (same_basin & ~on_orbit & ~in_unmodelled) | (
+    tracking = (same_basin & ~on_orbit) | (
         (basin_of_run == UNCONVERGED) & (not orbit_kind.any()))
     details["trajectory_excluded_orbit_runs"] = int(np.sum(on_orbit))
     return basins, basin_of_run, failed, observed, tolerance, reasons, tracking
