@@ -145,7 +145,16 @@ def test_a_period_two_orbit_is_predicted_and_confirmed():
     assert r.details["log_every"] % 2 == 0  # each orbit logged at one phase
     halved = verify_game(FOUR_WELLS, data, seeds=32, steps=400, lr=0.28, dataset_size=300,
                          init=np.array([0.9, -0.9]), gradient=_half_step)
-    assert halved.status == "failed"  # lr 0.14 converges to the fixed point instead
+    # lr 0.14 converges to the fixed point between the phases instead. Here the noise (4 sd
+    # plus the bias bound) reaches that point, so the noise model cannot tell a run resting
+    # there from one flipping phases (calibration draw 79): never a pass, but not a failure.
+    assert halved.status == "inconclusive", halved.summary()
+    # With 5x less spread in the data the noise stays clear of it: the same bug fails.
+    quiet = Normal([0.2, -0.1], [0.1, 0.1])
+    assert verify_game(FOUR_WELLS, quiet, seeds=32, steps=400, lr=0.28, dataset_size=300,
+                       init=np.array([0.9, -0.9])).status == "passed"
+    assert verify_game(FOUR_WELLS, quiet, seeds=32, steps=400, lr=0.28, dataset_size=300,
+                       init=np.array([0.9, -0.9]), gradient=_half_step).status == "failed"
 
 
 def test_clip_box_walls_are_predicted_fixed_points():
@@ -391,7 +400,7 @@ def test_a_period_two_orbit_whose_noise_flips_its_phase_is_inconclusive():
                           3.229381814752, PJAPConfig(alpha=4.0, eps=1e-3,
                                                      importance_weights=True))
     assert r.status == "inconclusive", r.summary()
-    assert any("boundary between the orbit's phases" in why for why in r.reasons)
+    assert any("point between their phases" in why for why in r.reasons)
 
 
 def test_a_run_resting_at_a_missed_wall_cycle_is_inconclusive():
@@ -416,3 +425,4 @@ def test_a_run_stalled_where_the_importance_bias_beats_the_field_is_inconclusive
                                      importance_weights=True))
     assert r.status == "inconclusive", r.summary()
     assert any("importance-weighting bias bound exceeds" in why for why in r.reasons)
+

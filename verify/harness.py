@@ -78,6 +78,7 @@ from brud_analysis.data import DataModel, Empirical
 from brud_analysis.errors import BrudError
 from brud_analysis.game import Game
 from brud_analysis.solve import FixedPoint
+from verify.checks import _basin_check, _drift_check, _finite_data_shift, _trajectory_check
 from verify.datasets import empirical_model, sample_dataset
 from verify.polygames import (
     GradientEstimator,
@@ -96,7 +97,13 @@ from verify.predictions import (  # noqa: F401 (re-exported: verify.harness is t
     _joint_predictions,
     predict_fixed_points,
 )
-from verify.reference import ReferenceField, agent_orbits, path_variance, reference_map
+from verify.reference import (
+    ReferenceField,
+    agent_orbits,
+    first_runs,
+    path_variance,
+    reference_map,
+)
 from verify.sampling import PJAPConfig
 from verify.verdicts import (  # noqa: F401 (re-exported)
     DIVERGED,
@@ -110,10 +117,6 @@ from verify.verdicts import (  # noqa: F401 (re-exported)
     Z_SCORE,
     Basin,
     VerificationResult,
-    _basin_check,
-    _drift_check,
-    _finite_data_shift,
-    _trajectory_check,
 )
 
 Predictor = Callable[[Game, Empirical], Sequence[FixedPoint]]
@@ -391,13 +394,10 @@ def verify_game(
     n_traj = min(n_ref, TRAJECTORY_RUNS)
     if not check_trajectory:
         run = noisy = reference_map(ref, inits[:n_ref], steps, lr, clip, bound, every, m_tail)
-    elif n_traj == n_ref:  # one pass gives the reference and the noise along its paths
-        run = noisy = reference_map(ref, inits[:n_ref], steps, lr, clip, bound, every, m_tail,
-                                    batch_size)
-    else:
-        run = reference_map(ref, inits[:n_ref], steps, lr, clip, bound, every, m_tail)
-        noisy = reference_map(ref, inits[:n_traj], steps, lr, clip, bound, every, m_tail,
-                              batch_size)
+    else:  # one pass gives the reference from every start and the noise along the paths
+        run = reference_map(ref, inits[:n_ref], steps, lr, clip, bound, every, m_tail,
+                            batch_size, noise_runs=n_traj)
+        noisy = run if n_traj == n_ref else first_runs(run, n_traj)
     ref_div = np.zeros(seeds, bool)
     ref_div[:n_ref] = run.diverged
     referenced = np.arange(seeds) < n_ref

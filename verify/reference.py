@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 from numpy.polynomial import Polynomial
+from numpy.polynomial.polynomial import polyval
 
 from brud_analysis.data import Empirical
 from brud_analysis.errors import BrudError
@@ -90,6 +91,28 @@ class ReferenceField:
         if self.decoupled:
             field = brud_field(game, Empirical(self.rows), regulariser)
             self.polys = [_poly_in(f, a) for f, a in zip(field, game.agents, strict=True)]
+        # Coefficients (low to high) of g_i, g_i', g_i'' for the vectorised decoupled paths.
+        self._coef = [[p.deriv(d).coef for p in self.polys] for d in range(3)]
+        # Uniform sampling: each row's dR/da_i is a polynomial in theta_i whose coefficients
+        # depend on the row, so the per-sample variance is exactly v(theta)^T Cov v(theta),
+        # v = (1, theta_i, theta_i^2, ...): no pass over the rows per point.
+        self._row_cov = (self._row_coefficient_covariances()
+                         if pjap is None and regulariser is None else None)
+
+    def _row_coefficient_covariances(self) -> list[np.ndarray]:
+        """Per agent, the covariance over the rows (population, as the sampler's
+        probabilities) of the coefficients of ``dR/da_i`` in ``theta_i``, low to high."""
+        out = []
+        for i, (g, a) in enumerate(zip(self.game.gradient, self.game.agents, strict=True)):
+            coeffs = sympy.Poly(sympy.expand(g), a).all_coeffs()[::-1]
+            others = [b for j, b in enumerate(self.game.agents) if j != i]
+            cols = [self.rows[:, j] for j in range(self.n) if j != i]
+            values = np.stack([np.broadcast_to(np.asarray(
+                sympy.lambdify(others, c, modules="numpy")(*cols), dtype=np.float64),
+                (self.rows.shape[0],)) for c in coeffs], axis=1)        # (N, d + 1)
+            centred = values - values.mean(axis=0)
+            out.append(centred.T @ centred / self.rows.shape[0])
+        return out
 
     # ------------------------------------------------------------------ per-sample pieces
     def per_sample(self, thetas: np.ndarray) -> np.ndarray:
@@ -136,7 +159,8 @@ class ReferenceField:
         """``G`` at many points ``(K, n) -> (K, n)``."""
         thetas = np.asarray(thetas, dtype=np.float64)
         if self.decoupled:
-            return np.stack([self.polys[i](thetas[:, i]) for i in range(self.n)], axis=-1)
+            return np.stack([polyval(thetas[:, i], c) for i, c in enumerate(self._coef[0])],
+                            axis=-1)
         out = np.empty_like(thetas)
         for s in range(0, thetas.shape[0], 64):  # bounded (K, N) temporaries
             chunk = thetas[s:s + 64]
@@ -161,8 +185,8 @@ class ReferenceField:
         k, n = thetas.shape
         if self.decoupled:
             out = np.zeros((k, n, n))
-            for i in range(n):
-                out[:, i, i] = self.polys[i].deriv()(thetas[:, i])
+            for i, c in enumerate(self._coef[1]):
+                out[:, i, i] = polyval(thetas[:, i], c)
             return out
         h = 6e-6 * (1.0 + np.abs(thetas))                                    # (K, n)
         if scale is not None:
@@ -176,8 +200,9 @@ class ReferenceField:
         """:meth:`curvature` at many points ``(K, n) -> (K,)``."""
         thetas = np.asarray(thetas, dtype=np.float64)
         if self.decoupled:
-            return np.max(np.abs(np.stack([self.polys[i].deriv(2)(thetas[:, i])
-                                           for i in range(self.n)], axis=-1)), axis=-1)
+            return np.max(np.abs(np.stack([polyval(thetas[:, i], c)
+                                           for i, c in enumerate(self._coef[2])], axis=-1)),
+                          axis=-1)
         k, n = thetas.shape
         h = 1e-4 * (1.0 + np.abs(thetas))
         shift = np.eye(n)[None] * h[:, :, None]
@@ -191,6 +216,11 @@ class ReferenceField:
         delta method's ``|E_p[w^2 (g - G)]| / B`` of the self-normalised estimator) at many
         points, vectorised: the trajectory check evaluates them all along the reference path."""
         thetas = np.atleast_2d(np.asarray(thetas, dtype=np.float64))
+        if self._row_cov is not None:  # uniform sampling: exact, from the coefficients
+            var = np.stack([np.einsum("kj,jl,kl->k", v, cov, v) for v, cov in (
+                (thetas[:, i:i + 1] ** np.arange(len(cov)), cov)
+                for i, cov in enumerate(self._row_cov))], axis=-1)
+            return np.maximum(var, 0.0), np.zeros_like(var)
         g = self.per_sample(thetas)                                         # (K, N, n)
         p = self.probabilities(thetas)                                      # (K, N)
         if self.pjap is None or not self.pjap.importance_weights:
@@ -312,11 +342,13 @@ _FLOAT32_EPS = float(np.finfo(np.float32).eps)
 
 def reference_map(ref: ReferenceField, starts: np.ndarray, steps: int, lr: float,
                   clip: float | None, bound: float, log_every: int, tail_points: int,
-                  batch_size: int | None = None) -> MapRun:
+                  batch_size: int | None = None, noise_runs: int | None = None) -> MapRun:
     """Iterate ``theta <- clip(theta + lr G(theta))`` (SGD's mean map) ``steps`` times.
 
     With ``batch_size`` also propagate SGD's linearised noise and deterministic bias along the
-    path (``MapRun.path_variance``, ``path_bias``), for the trajectory check.
+    path (``MapRun.path_variance``, ``path_bias``), for the trajectory check: for the first
+    ``noise_runs`` starts only, if given (one pass gives the plain reference for every start
+    and the noise for those; the per-step cost is mostly Python overhead, not array size).
 
     Example:
         >>> import numpy as np
@@ -337,11 +369,12 @@ def reference_map(ref: ReferenceField, starts: np.ndarray, steps: int, lr: float
     path[:, 0] = theta
     noisy = batch_size is not None
     batch = batch_size or 1
+    kn = k if noise_runs is None else min(k, noise_runs)
     if noisy:
-        cov = np.zeros((k, n, n))
-        bias = np.zeros(k)
-        path_var = np.zeros((k, n_logs + 1, n))
-        path_bias = np.zeros((k, n_logs + 1))
+        cov = np.zeros((kn, n, n))
+        bias = np.zeros(kn)
+        path_var = np.zeros((kn, n_logs + 1, n))
+        path_bias = np.zeros((kn, n_logs + 1))
         eye = np.eye(n)
         # A coupled field's curvature costs 4 n^2 field evaluations per point: every few logs.
         curv_every = 1 if ref.decoupled else max(1, n_logs // 20)
@@ -349,7 +382,7 @@ def reference_map(ref: ReferenceField, starts: np.ndarray, steps: int, lr: float
     with np.errstate(all="ignore"):
         for log in range(1, n_logs + 1):
             if noisy:
-                safe = np.where(np.isfinite(theta), theta, 0.0)
+                safe = np.where(np.isfinite(theta[:kn]), theta[:kn], 0.0)
                 drift = ref.field_many(safe)
                 m = eye[None] + lr * ref.jacobian_many(
                     safe, np.sqrt(np.maximum(cov[:, range(n), range(n)], 0.0)))
@@ -398,6 +431,22 @@ def reference_map(ref: ReferenceField, starts: np.ndarray, steps: int, lr: float
                 break
     return MapRun(theta, tail_sum / tail_points, tail_start, diverged, path,
                   path_var if noisy else None, path_bias if noisy else None)
+
+
+def first_runs(run: MapRun, count: int) -> MapRun:
+    """The same :class:`MapRun` restricted to its first ``count`` starts (those with noise).
+
+    Example:
+        >>> run = MapRun(np.zeros((3, 1)), np.zeros((3, 1)), np.zeros((3, 1)), np.zeros(3, bool))
+        >>> first_runs(run, 2).last.shape
+        (2, 1)
+    """
+    def cut(a):
+        return None if a is None else a[:count]
+
+    return MapRun(run.last[:count], run.tail_mean[:count], run.tail_start[:count],
+                  run.diverged[:count], cut(run.path), cut(run.path_variance),
+                  cut(run.path_bias))
 
 
 @dataclass
@@ -541,12 +590,12 @@ def path_variance(ref: ReferenceField, starts: np.ndarray, steps: int, lr: float
     eye = np.eye(n)
     with np.errstate(all="ignore"):
         for log in range(1, steps // log_every + 1):
-            jac = np.stack([ref.jacobian(x) for x in theta])               # (K, n, n)
-            noise = np.stack([ref.variance_bound(x, batch_size) for x in theta])
+            jac = ref.jacobian_many(theta)                                  # (K, n, n)
+            noise = ref.noise_many(theta, batch_size)[0]  # = variance_bound, vectorised
             noise = noise * lr * lr / batch_size
             m = eye[None] + lr * jac
             for _ in range(log_every):
-                cov = np.einsum("kij,kjl,kml->kim", m, cov, m)
+                cov = m @ cov @ m.transpose(0, 2, 1)
                 cov[:, range(n), range(n)] += noise
                 theta = theta + lr * ref.field_many(theta)
             trace = np.trace(cov, axis1=1, axis2=2)
