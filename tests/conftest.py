@@ -35,8 +35,16 @@ os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "-1")
 
 # Forking a process whose JAX backend has started its thread pools can deadlock the child.
 # The CLI fuzz test forks a hundred times: run its file first, before any test file starts JAX
-# in the same process (pytest-xdist --dist loadfile hands files to workers in this order).
+# in the same process (pytest-xdist --dist loadfile hands files to workers in this order: its
+# default re-ordering by the number of tests per file is turned off in pytest_configure).
 FORK_HEAVY = ("test_cli_fuzz.py",)
+# Then the most expensive files, longest first (CPU measured 2026-12-07 with BRUD_TEST_CPU_LOG;
+# test_solve at the CPU-time budgets of a quiet machine), then the other slow files, then the
+# rest: under --dist loadfile the last file a worker starts is then a short one, so the two
+# workers end together (longest-first balancing) instead of one waiting for a late big file.
+HEAVY_FIRST = ("test_solve.py", "test_readme_snippets.py", "test_harness.py", "test_mutations.py",
+               "test_polygames.py", "test_parametric.py", "test_regularisers.py", "test_pjap.py",
+               "test_halfcheetah_vault.py", "test_critic_cli.py", "test_conditions.py")
 
 
 # The fast tier for the edit-test loop (`make test-fast`, i.e. `pytest -m "not slow"`, under
@@ -138,7 +146,23 @@ def pytest_collection_modifyitems(items: list) -> None:
         if (_slow_file(item.path.name) or item.nodeid in SLOW_TESTS
                 or item.nodeid.split("[")[0] in SLOW_TESTS):
             item.add_marker(pytest.mark.slow)
-    items.sort(key=lambda item: item.path.name not in FORK_HEAVY)  # stable: otherwise as found
+    items.sort(key=_file_rank)  # stable: within a rank, as found
+
+
+def _file_rank(item) -> tuple[int, int]:
+    name = item.path.name
+    if name in FORK_HEAVY:
+        return 0, 0
+    if name in HEAVY_FIRST:
+        return 1, HEAVY_FIRST.index(name)
+    return (2 if _slow_file(name) else 3), 0
+
+
+def pytest_configure(config) -> None:
+    # pytest-xdist (>= 3.6) hands out files ordered by their number of tests unless told not
+    # to: keep the order above (fork-heavy first, then longest first).
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
 
 
 # CPU seconds per test and per test file's collection (its imports), for finding the slow ones
