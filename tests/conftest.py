@@ -42,8 +42,11 @@ FORK_HEAVY = ("test_cli_fuzz.py",)
 # test_solve at the CPU-time budgets of a quiet machine), then the other slow files, then the
 # rest: under --dist loadfile the last file a worker starts is then a short one, so the two
 # workers end together (longest-first balancing) instead of one waiting for a late big file.
-HEAVY_FIRST = ("test_solve.py", "test_readme_snippets.py", "test_harness.py", "test_mutations.py",
-               "test_polygames.py", "test_parametric.py", "test_regularisers.py", "test_pjap.py",
+HEAVY_FIRST = ("test_paper_checks.py", "test_solve.py", "test_readme_snippets.py",
+               "test_harness.py", "test_mutations.py", "test_halfcheetah_experiment.py",
+               "test_halfcheetah_behaviour.py", "test_polygames.py", "test_parametric.py",
+               "test_regularisers.py", "test_json_vocabulary.py",
+               "test_halfcheetah_paper_checks.py", "test_verify_commands.py", "test_pjap.py",
                "test_halfcheetah_vault.py", "test_critic_cli.py", "test_conditions.py")
 
 
