@@ -35,8 +35,19 @@ os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "-1")
 
 # Forking a process whose JAX backend has started its thread pools can deadlock the child.
 # The CLI fuzz test forks a hundred times: run its file first, before any test file starts JAX
-# in the same process (pytest-xdist --dist loadfile hands files to workers in this order).
+# in the same process (pytest-xdist --dist loadfile hands files to workers in this order: its
+# default re-ordering by the number of tests per file is turned off in pytest_configure).
 FORK_HEAVY = ("test_cli_fuzz.py",)
+# Then the most expensive files, longest first (CPU measured 2026-12-07 with BRUD_TEST_CPU_LOG;
+# test_solve at the CPU-time budgets of a quiet machine), then the other slow files, then the
+# rest: under --dist loadfile the last file a worker starts is then a short one, so the two
+# workers end together (longest-first balancing) instead of one waiting for a late big file.
+HEAVY_FIRST = ("test_paper_checks.py", "test_solve.py", "test_readme_snippets.py",
+               "test_harness.py", "test_mutations.py", "test_halfcheetah_experiment.py",
+               "test_halfcheetah_behaviour.py", "test_polygames.py", "test_parametric.py",
+               "test_regularisers.py", "test_json_vocabulary.py",
+               "test_halfcheetah_paper_checks.py", "test_verify_commands.py", "test_pjap.py",
+               "test_halfcheetah_vault.py", "test_critic_cli.py", "test_conditions.py")
 
 
 # The fast tier for the edit-test loop (`make test-fast`, i.e. `pytest -m "not slow"`, under
@@ -121,6 +132,35 @@ SLOW_TESTS = frozenset({
     "tests/test_solve.py::test_isolated_points_beside_a_stationary_line_are_found_or_flagged",
     "tests/test_solve.py::test_stationary_points_satisfy_the_gradient_equations",
     "tests/test_bounded.py::test_solver_answers_do_not_depend_on_the_wall_clock",
+    "tests/test_commands_symbolic.py::test_analyse_with_data_file_and_plot",
+    "tests/test_commands_symbolic.py::test_condition_json_contract",
+    "tests/test_commands_symbolic.py::test_condition_negative_exact_target_via_equals_form",
+    "tests/test_commands_symbolic.py::test_condition_uniform_family_and_unknown_family",
+    "tests/test_commands_symbolic.py::test_condition_with_symbolic_parameters",
+    "tests/test_commands_symbolic.py::test_error_plot_needs_two_agents",
+    "tests/test_conditions.py::test_every_agent_gets_a_relation",
+    "tests/test_conditions.py::test_twin_peaks_eq5_relation_sign_and_range[1]",
+    "tests/test_critic_claims.py::test_bilinear_refuted_when_the_class_can_represent_r",
+    "tests/test_critic_claims.py::test_joint_vs_brud_confirmed_when_joint_always_wins",
+    "tests/test_critic_claims.py::test_tp_alpha_shift_refuted_by_a_failed_training",
+    "tests/test_critic_claims.py::test_tp_alpha_shift_refuted_when_policy_moves_further",
+    "tests/test_critic_pjap.py::test_cql_with_pjap_polynomial_field_has_the_numeric_zeros_and_jacobian",  # noqa: E501
+    "tests/test_critic_pjap.py::test_distance_is_the_folded_normal_mean",
+    "tests/test_critic_pjap.py::test_least_squares_with_r_in_the_class_is_the_closed_form_pjap_field",  # noqa: E501
+    "tests/test_critic_pjap.py::test_without_pjap_it_is_the_critic_field_on_the_data",
+    "tests/test_critic_training.py::test_a_wrong_prediction_fails[_flipped]",
+    "tests/test_critic_training.py::test_a_wrong_prediction_fails[_halved]",
+    "tests/test_critic_training.py::test_bistable_runs_are_judged_against_their_basins_point",
+    "tests/test_critic_training.py::test_bistable_runs_put_in_the_wrong_basin_fail",
+    "tests/test_critic_training.py::test_policy_ood_sequential_passes",
+    "tests/test_critic_training.py::test_twin_peaks_brud_uniform_ood_passes",
+    "tests/test_figure_provenance.py::test_phase_diagrams",
+    "tests/test_package_metadata.py::test_lazy_public_names_are_typed",
+    "tests/test_parametric.py::test_twin_peaks_under_assumptions_match_numeric",
+    "tests/test_parametric.py::test_twin_peaks_violating_c_gt_2a_changes_the_numeric_answer",
+    "tests/test_pjap.py::test_decimal_alpha_is_taken_exactly",
+    "tests/test_regularisers.py::test_zero_weight_bc_is_plain_brud",
+    "tests/test_sampling.py::test_l2_distance_has_finite_gradient_where_data_equals_policy",
 })
 
 
@@ -139,7 +179,23 @@ def pytest_collection_modifyitems(items: list) -> None:
         if (_slow_file(item.path.name) or item.nodeid in SLOW_TESTS
                 or item.nodeid.split("[")[0] in SLOW_TESTS):
             item.add_marker(pytest.mark.slow)
-    items.sort(key=lambda item: item.path.name not in FORK_HEAVY)  # stable: otherwise as found
+    items.sort(key=_file_rank)  # stable: within a rank, as found
+
+
+def _file_rank(item) -> tuple[int, int]:
+    name = item.path.name
+    if name in FORK_HEAVY:
+        return 0, 0
+    if name in HEAVY_FIRST:
+        return 1, HEAVY_FIRST.index(name)
+    return (2 if _slow_file(name) else 3), 0
+
+
+def pytest_configure(config) -> None:
+    # pytest-xdist (>= 3.6) hands out files ordered by their number of tests unless told not
+    # to: keep the order above (fork-heavy first, then longest first).
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
 
 
 # CPU seconds per test and per test file's collection (its imports), for finding the slow ones
