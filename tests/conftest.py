@@ -46,8 +46,8 @@ HEAVY_FIRST = ("test_paper_checks.py", "test_solve.py", "test_readme_snippets.py
                "test_harness.py", "test_mutations.py", "test_halfcheetah_experiment.py",
                "test_halfcheetah_behaviour.py", "test_polygames.py", "test_parametric.py",
                "test_regularisers.py", "test_json_vocabulary.py",
-               "test_halfcheetah_paper_checks.py", "test_verify_commands.py", "test_pjap.py",
-               "test_halfcheetah_vault.py", "test_critic_cli.py", "test_conditions.py")
+               "test_halfcheetah_paper_checks.py", "test_cli_verify.py", "test_pjap.py",
+               "test_halfcheetah_vault.py", "test_cli_critic.py", "test_conditions.py")
 
 
 # The fast tier for the edit-test loop (`make test-fast`, i.e. `pytest -m "not slow"`, under

@@ -104,3 +104,18 @@ def test_importance_weights_of_tiny_probabilities_stay_finite():
     p = jnp.array([0.5, 0.125, 0.25])
     assert np.allclose(sampling.importance_weights(p * 3e-30, 4),
                        sampling.importance_weights(p, 4), rtol=1e-6)
+
+
+def test_relative_priority_accepts_a_traced_floor() -> None:
+    """Claims vmap over eps: the floor is selected, not branched on (a Python ``if eps > 0``
+    raised TracerBoolConversionError under vmap), with the same values as the eager call."""
+    import jax
+    import jax.numpy as jnp
+
+    from verify.sampling import relative_pjap_priority
+
+    d = jnp.array([0.1, 0.5, 3.0])
+    eps = jnp.array([0.0, 1e-3, 0.5])
+    batched = jax.vmap(lambda e: relative_pjap_priority(d, 4.0, e))(eps)
+    for row, e in zip(batched, [0.0, 1e-3, 0.5], strict=True):
+        assert jnp.allclose(row, relative_pjap_priority(d, 4.0, e), rtol=1e-6)

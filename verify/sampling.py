@@ -161,8 +161,10 @@ def relative_pjap_priority(distance: jax.Array, alpha: float, eps: float) -> jax
         [1.0, 0.0]
     """
     logs = -alpha * distance * distance
-    if eps > 0:
-        logs = jnp.maximum(logs, jnp.log(jnp.float32(eps)))
+    # eps may be traced (claims vmap over it): select, never branch on its value.
+    eps = jnp.asarray(eps, jnp.float32)
+    floor = jnp.log(jnp.maximum(eps, jnp.finfo(jnp.float32).tiny))
+    logs = jnp.where(eps > 0, jnp.maximum(logs, floor), logs)
     return jnp.exp(logs - jnp.max(logs))
 
 
