@@ -220,7 +220,7 @@ def run(args: argparse.Namespace) -> int:
     if not all((data / VAULT / d).is_dir() for d in args.datasets):
         # The documented user command, in its own process: the route is a script on top of
         # the CLI, and verify/ must not import the CLI layer (tests/test_import_graph.py).
-        code = subprocess.run([sys.executable, "-m", "brud_analysis", "halfcheetah", "datasets",
+        code = subprocess.run([sys.executable, "-m", "brud_analysis.cli", "halfcheetah", "datasets",
                                "--out", str(data), "--episodes",
                                str(args.episodes or scale.episodes)], check=False).returncode
         if code:
