@@ -162,9 +162,9 @@ def relative_pjap_priority(distance: jax.Array, alpha: float, eps: float) -> jax
     """
     logs = -alpha * distance * distance
     # eps may be traced (claims vmap over it): select, never branch on its value.
-    eps = jnp.asarray(eps, jnp.float32)
-    floor = jnp.log(jnp.maximum(eps, jnp.finfo(jnp.float32).tiny))
-    logs = jnp.where(eps > 0, jnp.maximum(logs, floor), logs)
+    floor_value = jnp.asarray(eps, jnp.float32)
+    floor = jnp.log(jnp.maximum(floor_value, jnp.finfo(jnp.float32).tiny))
+    logs = jnp.where(floor_value > 0, jnp.maximum(logs, floor), logs)
     return jnp.exp(logs - jnp.max(logs))
 
 
