@@ -222,28 +222,24 @@ def _basin_check(targets: list[Target], final: np.ndarray, last: np.ndarray, ski
         reasons.append(f"{int(resting.sum())} run(s) ended where the mean map rests (it maps "
                        "their last iterate back onto itself) but no attractor is predicted: "
                        "the search is not certified and missed it (inconclusive)")
-    # Near a wall the noise model does not hold (truncated noise, see the basins above): runs
-    # that missed a target whose noise reaches a wall, or lies on one, are not judged either.
+    # Runs off a target whose noise model does not hold are not judged: a target whose noise
+    # reaches a wall of the clip box (truncated noise, see the basins above) or whose
+    # tolerance is too wide for the box, and a
+    # period-2 orbit whose noise can reach the point between its phases (without a clip box
+    # too: phase flips are more than the slip exclusion absorbs, and a run that flipped mixes
+    # phases in its tail).
     walled = np.zeros(seeds, bool)
-    if box_width is not None:
-        half = box_width / 2
-        for k, t in enumerate(targets):
-            reach = Z_SCORE * np.sqrt(t.variance) + t.deterministic
-            inside = half - np.abs(t.point)  # 0 on a wall, whose own model is the wall's
-            if np.any((inside > 0) & (inside <= reach)) or t.single_tol > MAX_BOX_FRACTION * (
-                    box_width) or _phase_flips(t):
-                near = np.linalg.norm(np.nan_to_num(final) - t.point, axis=1) <= max(
-                    t.single_tol, float(np.max(reach)))
-                walled |= unassigned_mask & ~missed & (near | (ref_nearest == k))
-    # Runs off a period-2 orbit whose noise can reach the point between its phases (without a
-    # clip box too): phase flips (more than the slip exclusion absorbs) are not excluded by
-    # the noise model, and a run that flipped mixes phases in its tail.
     flipping = [k for k, t in enumerate(targets) if _phase_flips(t)]
-    if flipping:
-        for k in flipping:
-            near = np.linalg.norm(np.nan_to_num(final) - targets[k].point, axis=1) <= max(
-                targets[k].single_tol, float(np.max(Z_SCORE * np.sqrt(targets[k].variance)
-                                                    + targets[k].deterministic)))
+    for k, t in enumerate(targets):
+        reach = Z_SCORE * np.sqrt(t.variance) + t.deterministic
+        at_wall = False
+        if box_width is not None:
+            inside = box_width / 2 - np.abs(t.point)  # 0 on a wall, whose model is the wall's
+            at_wall = bool(np.any((inside > 0) & (inside <= reach))
+                           or t.single_tol > MAX_BOX_FRACTION * box_width)
+        if at_wall or k in flipping:
+            near = np.linalg.norm(np.nan_to_num(final) - t.point, axis=1) <= max(
+                t.single_tol, float(np.max(reach)))
             walled |= unassigned_mask & ~missed & (near | (ref_nearest == k))
     if walled.any():
         details["tolerance_too_wide"] = True
