@@ -72,8 +72,9 @@ def draw_requests(count: int, seed_value: int) -> list[tuple[list[str], bool]]:
 
 
 #: Wall seconds after which a request is killed whatever its CPU use (a hang): the CLI's own
-#: budgets are CPU time, with a wall backstop 50 x the budget + 60 s (brud_analysis.bounded),
-#: so that a loaded machine does not turn answers into refusals.
+#: budgets are CPU time, with a backstop for a stuck worker (50 x the budget + 60 s of wall
+#: time neither running nor runnable: brud_analysis.bounded), so that a loaded machine does
+#: not turn answers into refusals.
 WALL_KILL = 900.0
 
 

@@ -4,8 +4,10 @@
 SymPy cannot be interrupted in-process (long C-level integer arithmetic ignores signals), but a
 process can be killed. CPU time, not wall time, so that an answer or a refusal is the same on a
 quiet machine and on one shared with twenty other jobs (:func:`group_cpu_seconds` counts the
-worker and every process it started); a wall-clock backstop :data:`WALL_FACTOR` times larger
-catches a worker that is stuck without using CPU. The handler runs in a forked worker that
+worker and every process it started). A backstop :data:`WALL_FACTOR` times larger catches a
+worker that is *stuck*: it counts only the wall time in which the worker and its processes
+neither ran nor waited for a CPU, so a worker starved by a busy machine (runnable, but given
+~0.1 % of a core) is waited for, never refused. The handler runs in a forked worker that
 
 * has its own process group, so the deadline kills the worker *and* the solver processes it
   started (:func:`run_with_budget`);
@@ -21,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import io
-import math
 import multiprocessing
 import os
 import signal
@@ -39,11 +40,13 @@ from brud_analysis.errors import BrudError
 PRELOAD: tuple[str, ...] = ("brud_analysis.game",)
 #: Address-space limit of a worker (the symbolic commands need ~0.4 GB for their libraries).
 MAX_MEMORY_BYTES = 4 * 1024**3
-#: The wall-clock backstop is this many times the CPU budget (plus :data:`WALL_SLACK`): at
-#: ``nice -n 15`` beside ten CPU-bound jobs on two cores a worker gets ~1-5 % of a core, so a
-#: smaller factor would again refuse on a busy machine what a quiet one answers.
+#: The stuck backstop is this many times the CPU budget (plus :data:`WALL_SLACK`) of wall time
+#: in which the worker neither ran nor was runnable. Not plain wall time: at ``nice -n 15``
+#: beside ten CPU-bound jobs and other users' work on two cores a worker got 0.1-5 % of a core
+#: (measured: 2.3 s of CPU in 873 s of wall), so any wall-clock multiple of the budget would
+#: again refuse on a busy machine what a quiet one answers.
 WALL_FACTOR = 50.0
-#: Seconds added to every wall-clock backstop (process start-up, swapping in).
+#: Seconds added to every backstop (process start-up, swapping in).
 WALL_SLACK = 60.0
 
 
@@ -106,8 +109,10 @@ def group_cpu_seconds(pid: int) -> float | None:
     return None if sample is None else sample[0]
 
 
-#: Process states of a worker that is computing or waiting for the CPU or a disk, not stuck.
-_BUSY = frozenset({psutil.STATUS_RUNNING, psutil.STATUS_DISK_SLEEP, psutil.STATUS_WAKING})
+#: Process states of a worker that is computing or waiting for the CPU or a disk, or that
+#: someone paused (SIGSTOP, Ctrl-Z, a debugger): not stuck.
+_BUSY = frozenset({psutil.STATUS_RUNNING, psutil.STATUS_DISK_SLEEP, psutil.STATUS_WAKING,
+                   psutil.STATUS_STOPPED, psutil.STATUS_TRACING_STOP})
 
 
 def _sample(pid: int) -> tuple[float, bool] | None:
@@ -129,6 +134,37 @@ def _sample(pid: int) -> tuple[float, bool] | None:
     return total, busy
 
 
+class Watch:
+    """CPU seconds and *stuck* seconds of a process tree, updated by polling it.
+
+    Stuck time is wall time in which the tree used (nearly) no CPU and none of its processes
+    was runnable: a starved process (runnable, given little CPU) never accumulates it.
+
+    Example:
+        >>> watch = Watch(os.getpid())
+        >>> cpu, stuck = watch.update()
+        >>> cpu > 0.0 and stuck == 0.0
+        True
+    """
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.cpu = self.stuck = 0.0
+        self._last = time.monotonic()
+
+    def update(self) -> tuple[float, float]:
+        """Sample the tree now: ``(cpu, stuck)`` seconds so far (kept when the tree is gone)."""
+        now = time.monotonic()
+        sample = _sample(self.pid)
+        if sample is not None:  # None: the process has exited (its parent reaps it next)
+            used, busy = sample
+            if not busy and used - self.cpu < 0.1 * (now - self._last):
+                self.stuck += now - self._last
+            self.cpu = max(self.cpu, used)
+        self._last = now
+        return self.cpu, self.stuck
+
+
 def cpu_clock() -> float:
     """CPU seconds used by this process and its children that have ended (a monotone clock).
 
@@ -146,7 +182,8 @@ def cpu_clock() -> float:
 
 
 def wall_backstop(cpu_budget: float) -> float:
-    """The wall-clock limit that goes with a CPU budget: only a stuck worker reaches it.
+    """The stuck limit that goes with a CPU budget: wall seconds in which the worker neither ran
+    nor waited for a CPU (only a stuck worker reaches it; a starved one never does).
 
     Example:
         >>> wall_backstop(10.0)
@@ -155,37 +192,28 @@ def wall_backstop(cpu_budget: float) -> float:
     return WALL_FACTOR * cpu_budget + WALL_SLACK
 
 
-def _wait(conn: Any, pid: int, cpu_budget: float, wall_limit: float,
-          idle_limit: float = math.inf) -> tuple[str, float, float]:
+def _wait(conn: Any, pid: int, cpu_budget: float, stuck_limit: float
+          ) -> tuple[str, float, float]:
     """Wait for ``conn`` to be readable, or for the worker to spend a budget.
 
     Returns ``(outcome, cpu, wall)``: outcome ``"ready"``, ``"cpu"`` (``cpu_budget`` CPU
-    seconds used by the worker and its descendants), ``"wall"`` (``wall_limit`` seconds
-    passed) or ``"idle"`` (the worker used no CPU and was not runnable for ``idle_limit``
-    seconds in all: stuck), with the CPU seconds used and the wall seconds waited. Polls: a
-    worker spends at most one poll interval (a tenth of its budget, 0.01-0.25 s) of CPU
-    beyond its budget.
+    seconds used by the worker and its descendants) or ``"stuck"`` (the worker used no CPU and
+    none of its processes was runnable, for ``stuck_limit`` seconds in all), with the CPU
+    seconds used and the wall seconds waited. Wall time alone never ends the wait: a worker
+    starved by a busy machine is runnable, so it is waited for. Polls: a worker spends at most
+    one poll interval (a tenth of its budget, 0.01-0.25 s) of CPU beyond its budget.
     """
     start = time.monotonic()
     interval = min(0.25, max(0.01, cpu_budget / 10))
-    cpu = idle = 0.0
+    watch = Watch(pid)
     while True:
-        before = time.monotonic()
-        if conn.poll(max(0.0, min(interval, start + wall_limit - before))):
-            return "ready", cpu, time.monotonic() - start
-        now = time.monotonic()
-        sample = _sample(pid)
-        if sample is not None:  # None: the worker has exited; its pipe end reads EOF next
-            used, busy = sample
-            if not busy and used - cpu < 0.1 * (now - before):
-                idle += now - before
-            cpu = max(cpu, used)
+        if conn.poll(interval):
+            return "ready", watch.cpu, time.monotonic() - start
+        cpu, stuck = watch.update()
         if cpu >= cpu_budget:
-            return "cpu", cpu, now - start
-        if now - start >= wall_limit:
-            return "wall", cpu, now - start
-        if idle >= idle_limit:
-            return "idle", cpu, now - start
+            return "cpu", cpu, time.monotonic() - start
+        if stuck >= stuck_limit:
+            return "stuck", cpu, time.monotonic() - start
 
 
 def _worker(handler: Callable[[Any], int | None], args: Any, conn: Any, parent: int) -> None:
@@ -255,9 +283,10 @@ def run_bounded(handler: Callable[[Any], int | None], args: Any, seconds: float,
 
     ``seconds`` counts the CPU time of the worker and every process it starts, so a busy
     machine does not change the outcome; ``wall_seconds`` (default :func:`wall_backstop`)
-    stops a worker that hangs without using CPU. The modules in ``preload`` are imported
-    first, outside the budget (loading SymPy cannot hang), so the budget is spent on the
-    user's input. Raises :class:`BrudError` (one line, naming the budget that was spent) when
+    stops a worker that hangs: that many seconds in which it neither ran nor waited for a
+    CPU (a worker that a busy machine starves is waited for). The modules in ``preload`` are
+    imported first, outside the budget (loading SymPy cannot hang), so the budget is spent on
+    the user's input. Raises :class:`BrudError` (one line, naming the budget that was spent) when
     a budget is spent, the worker runs out of memory or the handler raised one;
     :class:`WorkerCrash` for any other exception.
 
@@ -281,17 +310,16 @@ def run_bounded(handler: Callable[[Any], int | None], args: Any, seconds: float,
     wall_limit = wall_backstop(seconds) if wall_seconds is None else wall_seconds
     more = more_time_hint(seconds)
     try:
-        # select() takes no infinite timeout: past ~11 days "a huge budget" means no limit
-        outcome, cpu, wall = _wait(receiver, pid, max(seconds, 0.0), min(wall_limit, 1e6))
+        outcome, cpu, wall = _wait(receiver, pid, max(seconds, 0.0), wall_limit)
         if outcome == "cpu":
             raise BrudError(
                 f"--time-budget {seconds:g} s spent before {what} finished (the CPU-time "
                 f"budget: {cpu:.1f} s of CPU in {wall:.1f} s of wall time); {more}")
-        if outcome == "wall":
+        if outcome == "stuck":
             raise BrudError(
-                f"the wall-clock backstop of --time-budget {seconds:g} s ({wall_limit:g} s) "
-                f"passed before {what} finished, after only {cpu:.1f} s of CPU: the worker "
-                f"was stuck, or starved by a busy machine; {more}")
+                f"the stuck backstop of --time-budget {seconds:g} s ({wall_limit:g} s of wall "
+                f"time neither running nor waiting for a CPU) passed before {what} finished, "
+                f"after only {cpu:.1f} s of CPU: the worker was stuck; {more}")
         message, out, err = receiver.recv()
     except EOFError:
         proc.join(5.0)
@@ -351,10 +379,10 @@ def _budget_worker(fn, args, conn, parent_pid=None):
 def run_with_budget(fn, args: tuple, budget: float):
     """``fn(*args)`` in a forked worker process killed after ``budget`` seconds of CPU time.
 
-    Raises ``OutOfTime`` when the budget is spent (or the :func:`wall_backstop` passes) or on
-    an error, so callers fall back to another method. SymPy calls cannot be interrupted
-    in-process; a process can. CPU time, so that a busy machine does not change which method
-    answers.
+    Raises ``OutOfTime`` when the budget is spent, when the step sleeps through its budget
+    (stuck: neither running nor waiting for a CPU) or on an error, so callers fall back to
+    another method. SymPy calls cannot be interrupted in-process; a process can. CPU time,
+    so that a busy machine does not change which method answers.
 
     Example:
         >>> run_with_budget(sum, ([1, 2, 3],), 10.0)
@@ -373,7 +401,7 @@ def run_with_budget(fn, args: tuple, budget: float):
     try:
         # a solver step never waits for anything: one that sleeps through its budget is
         # stuck (e.g. on a lock copied by fork from a threaded parent)
-        if _wait(parent, pid, budget, wall_backstop(budget), idle_limit=budget)[0] != "ready":
+        if _wait(parent, pid, budget, budget)[0] != "ready":
             raise OutOfTime
         status, payload = parent.recv()
     except EOFError:

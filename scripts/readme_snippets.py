@@ -93,11 +93,12 @@ def run_snippet(snippet: Snippet, nice: int = 0, timeout: float = 600.0, duty: f
     tests/test_readme_snippets.py does (durations, paths), its stderr, CPU s, wall s).
 
     ``timeout`` counts the CPU seconds of the snippet and every process it starts, so that a
-    starved snippet (``nice -n 15`` beside ten CPU-bound jobs gets ~1 % of a core) is not cut
-    off by the machine's load; a wall-clock backstop (``bounded.wall_backstop`` of it, 50x)
-    stops one that hangs. ``duty < 1`` lets the snippet (its whole process group) run only
-    that fraction of the wall time, in 0.1 s periods (SIGSTOP / SIGCONT): a busy machine's
-    effect on one process, without the CPU-bound load."""
+    starved snippet (``nice -n 15`` beside ten CPU-bound jobs gets ~0.1-1 % of a core) is not
+    cut off by the machine's load; a backstop (``bounded.wall_backstop`` of it, 50x) stops one
+    that hangs: it counts wall time in which the snippet neither ran nor waited for a CPU.
+    ``duty < 1`` lets the snippet (its whole process group) run only that fraction of the
+    wall time, in 0.1 s periods (SIGSTOP / SIGCONT): a busy machine's effect on one process,
+    without the CPU-bound load."""
     argv = shlex.split(snippet.command, comments=True)
     cmd = [sys.executable, "-m", "brud_analysis.cli", *argv[1:]]
     if nice:
@@ -139,8 +140,9 @@ def _snippet_test() -> Any:
 
 def _communicate(proc: subprocess.Popen, cpu_limit: float) -> tuple[str, str, int]:
     """(stdout, stderr, exit code) of ``proc``; killed (code 124) past ``cpu_limit`` CPU seconds
-    of its process tree, or past the wall-clock backstop that goes with that budget."""
-    from brud_analysis.bounded import group_cpu_seconds, wall_backstop
+    of its process tree, or once it has been stuck (neither running nor waiting for a CPU) for
+    the backstop that goes with that budget."""
+    from brud_analysis.bounded import Watch, wall_backstop
 
     streams: dict[str, str] = {}
     readers = [threading.Thread(target=lambda name=name, f=f: streams.update({name: f.read()}),
@@ -148,16 +150,16 @@ def _communicate(proc: subprocess.Popen, cpu_limit: float) -> tuple[str, str, in
                for name, f in (("out", proc.stdout), ("err", proc.stderr))]
     for reader in readers:
         reader.start()
-    start, cpu = time.monotonic(), 0.0
+    start, watch = time.monotonic(), Watch(proc.pid)
     while proc.poll() is None:
         readers[0].join(0.5)
-        cpu = max(cpu, group_cpu_seconds(proc.pid) or 0.0)
+        cpu, stuck = watch.update()
         wall = time.monotonic() - start
-        if cpu > cpu_limit or wall > wall_backstop(cpu_limit):
+        if cpu > cpu_limit or stuck > wall_backstop(cpu_limit):
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
             which = (f"{cpu_limit:g} s of CPU" if cpu > cpu_limit
-                     else f"the wall-clock backstop ({wall_backstop(cpu_limit):g} s)")
+                     else f"the stuck backstop ({wall_backstop(cpu_limit):g} s)")
             return "", f"(no answer within {which}; {cpu:.1f} s of CPU in {wall:.0f} s)", 124
     for reader in readers:
         reader.join()

@@ -3,7 +3,7 @@
 # beside LOAD CPU-bound background processes (default 10, on however many cores there are) and
 # its output is diffed against the README (scripts/readme_snippets.py). --time-budget counts
 # CPU time, so a busy machine must change nothing but the wall time; so does the runner's
-# per-snippet --timeout (CPU seconds of the snippet's process tree, wall backstop 50x): a
+# per-snippet --timeout (CPU seconds of the snippet's process tree; a stuck backstop 50x): a
 # starved snippet (~1 % of a core here) is waited for, not cut off.
 # Usage: scripts/under_load.sh [LOAD] [readme_snippets.py run options, e.g. --only 'analyse']
 # Exit code: that of the snippet run (1 if any snippet failed). The background processes are
