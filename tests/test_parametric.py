@@ -417,11 +417,15 @@ def _brud(*args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=300)
 
 
-def test_cli_json_contract_twin_peaks():
-    run = _brud("analyse", "twin_peaks(A=A, B=B, C=C)", "--data", "normal", "--mean", "m", "m",
-                "--std", "s", "s", "--assume", "A>0, B>0, s>0", "--json")
-    assert run.returncode == 0, run.stderr
-    out = json.loads(run.stdout)
+def test_cli_json_contract_twin_peaks(capsys):
+    from brud_analysis.cli import main  # in-process: test_cli_latex_and_errors runs `brud`
+
+    code = main(["analyse", "twin_peaks(A=A, B=B, C=C)", "--data", "normal", "--mean", "m",
+                 "m", "--std", "s", "s", "--assume", "A>0, B>0, s>0", "--json",
+                 "--time-budget", "120"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    out = json.loads(captured.out)
     for p in out["stationary_points"]:
         [sympy.sympify(e) for e in p["exact"]]
         assert ("kind" in p) != ("kind_if" in p)
