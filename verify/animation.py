@@ -81,12 +81,12 @@ def check_animation_path(path: str | os.PathLike[str], game: Game | None = None)
     return check_output_path(path)
 
 
-def _save_animation(anim, path: Path, fps: int, config: dict) -> Path:
+def _save_animation(fig, draw, frames: int, path: Path, fps: int, config: dict) -> Path:
     """Render, with the run's provenance in the file (GIF comment, MP4 ``comment`` tag), to a
     temporary file next to ``path``, then move it into place atomically."""
     from brud_analysis.figure_files import save_animation
 
-    return save_animation(anim, path, config, fps=fps)
+    return save_animation(fig, draw, frames, path, config, fps=fps)
 
 
 def _frame_indices(n_logged: int, frames: int) -> np.ndarray:
@@ -125,7 +125,6 @@ def animate_verification(result, game: Game, path: str | os.PathLike[str], *,
         >>> animate_verification(r, twin_peaks(), out, frames=10).exists()
         True
     """
-    from matplotlib import animation
 
     from verify.plots import _limits, draw_reward_surface
 
@@ -214,9 +213,8 @@ def animate_verification(result, game: Game, path: str | os.PathLike[str], *,
         title.set_text(f"R = {game.reward}   {what}   update {int(round(update_of[t]))}/{steps}")
         return runs_art, trail, batch_art, marker, data_art, title
 
-    anim = animation.FuncAnimation(fig, draw, frames=len(idx), blit=False)
     try:
-        return _save_animation(anim, path, fps, {
+        return _save_animation(fig, draw, len(idx), path, fps, {
             "figure": "verify animation", "reward": str(game.reward), "steps": steps,
             "runs_shown": len(policy), "dataset_size": len(data), "batch_size": batch_size,
             "pjap": None if pjap is None else vars(pjap), "frames": len(idx), "fps": fps,
@@ -310,7 +308,6 @@ def animate_online(game: Game, configs: Sequence[OnlineConfig], key: jax.Array,
         ...                frames=10).exists()
         True
     """
-    from matplotlib import animation
 
     from verify.plots import draw_reward_surface
 
@@ -363,9 +360,8 @@ def animate_online(game: Game, configs: Sequence[OnlineConfig], key: jax.Array,
                        f"(batch {configs[0].batch_size}, noise {configs[0].noise_std:g})")
         return out
 
-    anim = animation.FuncAnimation(fig, draw, frames=len(idx), blit=False)
     try:
-        return _save_animation(anim, path, fps, {
+        return _save_animation(fig, draw, len(idx), path, fps, {
             "figure": "online animation", "reward": str(game.reward),
             "configs": [vars(c) for c in configs], "theta0": [float(v) for v in theta0],
             "key": np.asarray(jax.random.key_data(key)).tolist(), "frames": len(idx),
