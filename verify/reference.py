@@ -261,8 +261,16 @@ class ReferenceField:
                 (thetas[:, i:i + 1] ** np.arange(len(cov)), cov)
                 for i, cov in enumerate(self._row_cov))], axis=-1)
             return np.maximum(var, 0.0), np.zeros_like(var)
-        g = self.per_sample(thetas)                                         # (K, N, n)
         p = self.probabilities(thetas)                                      # (K, N)
+        if self._row_coef is not None and (self.pjap is None
+                                           or not self.pjap.importance_weights):
+            var = np.empty_like(thetas)  # per agent, in place: no (K, N, n) temporaries
+            for i, coef in enumerate(self._row_coef):
+                g_i = (thetas[:, i:i + 1] ** np.arange(coef.shape[1])) @ coef.T  # (K, N)
+                g_i -= np.einsum("kb,kb->k", p, g_i)[:, None]
+                var[:, i] = np.einsum("kb,kb->k", p, np.multiply(g_i, g_i, out=g_i))
+            return var, np.zeros_like(var)
+        g = self.per_sample(thetas)                                         # (K, N, n)
         if self.pjap is None or not self.pjap.importance_weights:
             mean = np.einsum("kb,kbi->ki", p, g)
             var = np.einsum("kb,kbi->ki", p, (g - mean[:, None]) ** 2)
