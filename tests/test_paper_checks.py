@@ -267,6 +267,35 @@ def test_closed_form_takes_the_harness_status(tmp_path):
         assert check_closed_form(ctx).status == verdict
 
 
+def test_consistency_stage_two_stops_at_the_first_consistent_setting(tmp_path, monkeypatch):
+    from paper_checks import pjap_games
+
+    # Solved fractions per (alpha, eps) and seeds per start (2: stage 1, 8: stage 2).
+    truth = {2: {(16.0, 0.0): 1.0, (64.0, 0.0): 1.0, (256.0, 0.0): 1.0},
+             8: {(16.0, 0.0): 0.9, (64.0, 0.0): 0.97, (256.0, 0.0): 1.0}}
+    calls = []
+
+    def fake_stage(ctx, game, pairs, stds, inits, seeds):
+        calls.append((seeds, list(pairs)))
+        return {p: [{"std": s, "alpha": p[0], "eps": p[1], "runs": 9 * seeds,
+                     "solved fraction": truth[seeds].get(p, 0.0),
+                     "predicted gap to peak": 0.0} for s in stds] for p in pairs}
+
+    monkeypatch.setattr(pjap_games, "_sweep_stage", fake_stage)
+    out = pjap_games.check_consistency(Context(tmp_path, quick=False))
+    # (16, 0) fails stage 2, (64, 0) passes it: (256, 0) is not re-run, and its stage-1 1.0s
+    # (18 runs) never count as the best; the verdict is the one re-running all would give.
+    assert calls[1:] == [(8, [(16.0, 0.0)]), (8, [(64.0, 0.0)])]
+    assert out.status == "confirmed" and "alpha 64, eps 0: at least 97%" in out.note
+    truth[8][(64.0, 0.0)] = 0.9  # (64, 0) fails too: (256, 0) is re-run and passes
+    calls.clear()
+    out = pjap_games.check_consistency(Context(tmp_path, quick=False))
+    assert [c[1] for c in calls[1:]] == [[(16.0, 0.0)], [(64.0, 0.0)], [(256.0, 0.0)]]
+    assert out.status == "confirmed" and "alpha 256" in out.note
+    truth[8][(256.0, 0.0)] = 0.4  # none passes stage 2: the best of them, 90%, is partly
+    assert pjap_games.check_consistency(Context(tmp_path, quick=False)).status == "partly"
+
+
 def test_outcome_requires_reason():
     with pytest.raises(ValueError):
         Outcome("partly")

@@ -98,6 +98,11 @@ class ReferenceField:
         # v = (1, theta_i, theta_i^2, ...): no pass over the rows per point.
         self._row_cov = (self._row_coefficient_covariances()
                          if pjap is None and regulariser is None else None)
+        # Each row's gradient (penalty included) as a polynomial in theta_i: per agent the
+        # rows' coefficients (N, d + 1), low to high; the per-sample gradients at K points are
+        # then one (K, d + 1) x (d + 1, N) product and the PJAP field p @ C (no pass over the
+        # rows' symbolic gradient per point).
+        self._row_coef = None if self._row_cov is not None else self._row_coefficients()
 
     def _row_coefficient_covariances(self) -> list[np.ndarray]:
         """Per agent, the covariance over the rows (population, as the sampler's
@@ -114,11 +119,35 @@ class ReferenceField:
             out.append(centred.T @ centred / self.rows.shape[0])
         return out
 
+    def _row_coefficients(self) -> list[np.ndarray]:
+        """Per agent, the coefficients ``(N, d + 1)`` (low to high) in ``theta_i`` of each
+        row's ``dR/da_i(theta_i, row_-i)`` plus the penalty term ``-dP/dtheta(theta_i, a_i)``."""
+        out = []
+        theta = sympy.Dummy("theta")
+        penalty: sympy.Expr = sympy.Integer(0)
+        if self.regulariser is not None:
+            from brud_analysis.regularisers import ACTION, THETA
+
+            penalty = self.regulariser.gradient_term().subs(THETA, theta)
+        for g, a in zip(self.game.gradient, self.game.agents, strict=True):
+            # the row's own action a_i enters the penalty
+            expr = g.subs(a, theta) + penalty.subs(ACTION, a) if penalty != 0 else g.subs(a, theta)
+            coeffs = sympy.Poly(sympy.expand(expr), theta).all_coeffs()[::-1]
+            cols = [self.rows[:, j] for j in range(self.n)]
+            out.append(np.stack([np.broadcast_to(np.asarray(
+                sympy.lambdify(self.game.agents, c, modules="numpy")(*cols), dtype=np.float64),
+                (self.rows.shape[0],)) for c in coeffs], axis=1))
+        return out
+
     # ------------------------------------------------------------------ per-sample pieces
     def per_sample(self, thetas: np.ndarray) -> np.ndarray:
         """``dR/da_i(theta_i, row_-i)`` for ``thetas`` ``(K, n)``: ``(K, N, n)``."""
         thetas = np.atleast_2d(np.asarray(thetas, dtype=np.float64))
         out = np.empty((thetas.shape[0], self.rows.shape[0], self.n))
+        if self._row_coef is not None:
+            for i, coef in enumerate(self._row_coef):
+                out[:, :, i] = (thetas[:, i:i + 1] ** np.arange(coef.shape[1])) @ coef.T
+            return out
         for i in range(self.n):
             cols = [thetas[:, i:i + 1] if j == i else self.rows[None, :, j]
                     for j in range(self.n)]
@@ -134,21 +163,27 @@ class ReferenceField:
         k, n_rows = thetas.shape[0], self.rows.shape[0]
         if self.pjap is None:
             return np.full((k, n_rows), 1.0 / n_rows)
-        gap = self.rows[None] - thetas[:, None]
-        if self.n == 2:  # a + b: the same sum as np.sum over the minor axis, at half its cost
-            d2 = ((np.abs(gap[..., 0]) + np.abs(gap[..., 1])) ** 2 if self.pjap.distance == "l1"
-                  else gap[..., 0] * gap[..., 0] + gap[..., 1] * gap[..., 1])
-        elif self.pjap.distance == "l1":
-            d2 = np.sum(np.abs(gap), axis=-1) ** 2
-        else:
-            d2 = np.sum(gap * gap, axis=-1)
+        # One coordinate at a time, in place: the same sums (a + b, ...) as over a (K, N, n)
+        # gap array, without its temporaries (5x less CPU at 64 x 1000).
+        gap = np.empty((k, n_rows))
+        d = np.zeros((k, n_rows))
+        for j in range(self.n):
+            np.subtract(self.rows[None, :, j], thetas[:, j:j + 1], out=gap)
+            if self.pjap.distance == "l1":
+                d += np.abs(gap, out=gap)
+            else:
+                d += np.multiply(gap, gap, out=gap)
+        if self.pjap.distance == "l1":
+            d *= d
         w = self.pjap.exponent
         # priority**w = max(exp(-w alpha d^2), eps**w), as the trainer's sampler draws.
-        logs = np.maximum(-w * self.pjap.alpha * d2,
-                          w * math.log(self.pjap.eps) if self.pjap.eps > 0 else -np.inf)
-        logs = logs - logs.max(axis=1, keepdims=True)  # float64 and shifted: never all zero
-        p = np.exp(logs)
-        return p / p.sum(axis=1, keepdims=True)
+        logs = np.multiply(d, -w * self.pjap.alpha, out=d)
+        if self.pjap.eps > 0:
+            np.maximum(logs, w * math.log(self.pjap.eps), out=logs)
+        logs -= logs.max(axis=1, keepdims=True)  # float64 and shifted: never all zero
+        p = np.exp(logs, out=logs)
+        p /= p.sum(axis=1, keepdims=True)
+        return p
 
     # ------------------------------------------------------------------ the expected update
     def field(self, theta: np.ndarray) -> np.ndarray:
@@ -165,7 +200,12 @@ class ReferenceField:
         for s in range(0, thetas.shape[0], 64):  # bounded (K, N) temporaries
             chunk = thetas[s:s + 64]
             p = self.probabilities(chunk)
-            out[s:s + 64] = np.einsum("kb,kbi->ki", p, self.per_sample(chunk))
+            if self._row_coef is None:
+                out[s:s + 64] = np.einsum("kb,kbi->ki", p, self.per_sample(chunk))
+                continue
+            for i, coef in enumerate(self._row_coef):  # E_p[coefficients], then the powers
+                out[s:s + 64, i] = np.sum((p @ coef) * chunk[:, i:i + 1]
+                                          ** np.arange(coef.shape[1]), axis=1)
         return out
 
     def jacobian(self, theta: np.ndarray) -> np.ndarray:
@@ -221,8 +261,16 @@ class ReferenceField:
                 (thetas[:, i:i + 1] ** np.arange(len(cov)), cov)
                 for i, cov in enumerate(self._row_cov))], axis=-1)
             return np.maximum(var, 0.0), np.zeros_like(var)
-        g = self.per_sample(thetas)                                         # (K, N, n)
         p = self.probabilities(thetas)                                      # (K, N)
+        if self._row_coef is not None and (self.pjap is None
+                                           or not self.pjap.importance_weights):
+            var = np.empty_like(thetas)  # per agent, in place: no (K, N, n) temporaries
+            for i, coef in enumerate(self._row_coef):
+                g_i = (thetas[:, i:i + 1] ** np.arange(coef.shape[1])) @ coef.T  # (K, N)
+                g_i -= np.einsum("kb,kb->k", p, g_i)[:, None]
+                var[:, i] = np.einsum("kb,kb->k", p, np.multiply(g_i, g_i, out=g_i))
+            return var, np.zeros_like(var)
+        g = self.per_sample(thetas)                                         # (K, N, n)
         if self.pjap is None or not self.pjap.importance_weights:
             mean = np.einsum("kb,kbi->ki", p, g)
             var = np.einsum("kb,kbi->ki", p, (g - mean[:, None]) ** 2)
