@@ -195,9 +195,34 @@ def _kernel_weight(gap: np.ndarray, alpha: float, eps: float, distance: Distance
     return np.maximum(np.exp(-alpha * d2), eps)
 
 
-def _gradient_functions(game: Game) -> list[Callable[..., Any]]:
+def _own_action_coefficients(game: Game, regulariser: Any = None
+                             ) -> list[list[Callable[..., Any]]]:
+    """Per agent i, the integrand ``dR/da_i`` (+ the penalty's ``-dP/dtheta``) at own action
+    ``theta_i`` and data action ``a``, as a polynomial in ``theta_i``: its coefficients
+    (highest power first) as numpy functions of the data columns ``a_1..a_n``.
+
+    A data point's coefficients do not depend on theta, so on a fixed set of points they are
+    evaluated once and each evaluation of the field is a weighted sum plus a polyval.
+    """
     game.require_numeric()
-    return [sympy.lambdify(game.agents, gi, modules="numpy") for gi in game.gradient]
+    own = sympy.Dummy("own")
+    out = []
+    for i, gi in enumerate(game.gradient):
+        h = gi.subs(game.agents[i], own)
+        if regulariser is not None:
+            theta, action = regulariser.variables
+            h += regulariser.gradient_term().subs({theta: own, action: game.agents[i]},
+                                                  simultaneous=True)
+        coeffs = sympy.Poly(sympy.expand(h), own).all_coeffs()
+        out.append([sympy.lambdify(game.agents, c, modules="numpy") for c in coeffs])
+    return out
+
+
+def _coefficient_values(coeffs: list[Callable[..., Any]], pts: np.ndarray) -> np.ndarray:
+    """``(P, K)``: each coefficient function at the ``K`` points ``pts`` ``(K, n)``."""
+    cols = [pts[:, j] for j in range(pts.shape[1])]
+    return np.stack([np.broadcast_to(np.asarray(c(*cols), dtype=float), (len(pts),))
+                     for c in coeffs])
 
 
 def _trapezoid_axis(lo: float, hi: float, m: float, s: float, nodes: int
@@ -224,49 +249,52 @@ def _tensor(axes: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.n
 _KERNEL_LOG_CUTOFF = 37.0
 
 
-def _normal_pieces(data: Normal, theta: np.ndarray, alpha: float, eps: float, nodes: int
-                   ) -> list[tuple[np.ndarray, np.ndarray, bool]]:
-    """Quadrature pieces ``(points, density weights, floor_only)`` for normal data.
+def _normal_data_grid(data: Normal, nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    """The data-wide quadrature grid (mean +- 9 std per axis): points ``(K, n)``, weights."""
+    axes = [(np.array([m]), np.array([1.0])) if s == 0
+            else _trapezoid_axis(m - 9 * s, m + 9 * s, m, s, nodes)
+            for m, s in zip(data.mean_array, data.std_array, strict=True)]
+    return _tensor(axes)
+
+
+def _kernel_window(data: Normal, theta: np.ndarray, alpha: float, eps: float, nodes: int
+                   ) -> tuple[np.ndarray, np.ndarray] | None:
+    """The grid around theta where the kernel exceeds the floor, or None if the kernel is as
+    wide as the data (then the data-wide grid resolves it).
 
     The priority splits as ``eps + (max(k, eps) - eps)``. The floor part is spread like the data
-    (grid over mean +- 9 std); the rest lives where the kernel exceeds the floor, which for a
-    large alpha is a window around theta that a data-wide grid would not resolve, so it gets its
-    own grid. Each piece is then smooth on its own grid.
+    (the data-wide grid); the rest lives where the kernel exceeds the floor, which for a large
+    alpha is a window around theta that a data-wide grid would not resolve, so it gets its own
+    grid. Each piece is then smooth on its own grid.
     """
     radius = np.inf
     if alpha > 0:
         cut = _KERNEL_LOG_CUTOFF if eps <= 0 else min(np.log(1 / eps), _KERNEL_LOG_CUTOFF)
         radius = np.sqrt(max(cut, 0.0) / alpha)
-    data_axes, kernel_axes, narrow = [], [], False
+    kernel_axes, narrow = [], False
     for m, s, t in zip(data.mean_array, data.std_array, theta, strict=True):
         if s == 0:
-            point = (np.array([m]), np.array([1.0]))
-            data_axes.append(point)
-            kernel_axes.append(point)
+            kernel_axes.append((np.array([m]), np.array([1.0])))
             continue
-        data_axes.append(_trapezoid_axis(m - 9 * s, m + 9 * s, m, s, nodes))
         narrow = narrow or radius < 9 * s
         lo, hi = max(m - 9 * s, t - radius), min(m + 9 * s, t + radius)
         if hi <= lo:  # the kernel window misses the data: only the floor sees it
             kernel_axes.append((np.array([m]), np.array([0.0])))
         else:
             kernel_axes.append(_trapezoid_axis(lo, hi, m, s, nodes))
-    if not narrow:
-        return [(*_tensor(data_axes), False)]
-    return [(*_tensor(data_axes), True), (*_tensor(kernel_axes), False)]
+    return _tensor(kernel_axes) if narrow else None
 
 
-def _sample_pieces(data: DataModel, sample_size: int) -> list[tuple[np.ndarray, np.ndarray, bool]]:
-    """One piece of equally weighted points for empirical, point-mass or sampled data."""
+def _sample_points(data: DataModel, sample_size: int) -> np.ndarray:
+    """Equally weighted points for empirical, point-mass or sampled data."""
     if isinstance(data, Empirical):
-        pts = data.samples
-    elif isinstance(data, PointMass):
-        pts = data.point_array[None, :]
-    else:  # uniform, mixtures: a fixed large sample, the same for every theta (smooth field)
-        if not data.is_numeric():
-            raise BrudError("the numeric PJAP field needs numeric data parameters")
-        pts = data.sample(np.random.default_rng(0), sample_size)
-    return [(pts, np.full(len(pts), 1.0 / len(pts)), False)]
+        return data.samples
+    if isinstance(data, PointMass):
+        return data.point_array[None, :]
+    # uniform, mixtures: a fixed large sample, the same for every theta (smooth field)
+    if not data.is_numeric():
+        raise BrudError("the numeric PJAP field needs numeric data parameters")
+    return data.sample(np.random.default_rng(0), sample_size)
 
 
 def numeric_pjap_field(
@@ -294,40 +322,38 @@ def numeric_pjap_field(
         raise BrudError(f"distance must be 'l1' or 'l2', got {distance!r}")
     if isinstance(data, Normal) and not data.is_numeric():
         raise BrudError("the numeric PJAP field needs numeric data parameters")
-    grads = _gradient_functions(game)
+    coeffs = _own_action_coefficients(game, regulariser)
     n = game.n_agents
-    penalty_grad = None
-    if regulariser is not None:  # -dP/dtheta(theta_i, a_i), averaged with the same weights
-        penalty_grad = sympy.lambdify(regulariser.variables, regulariser.gradient_term(), "numpy")
     if nodes is None:
         nodes = max(15, int(round(40_000 ** (1.0 / n))))
+    # The theta-independent points and their coefficient values, computed once.
+    if isinstance(data, Normal):
+        fixed_pts, fixed_p = _normal_data_grid(data, nodes)
+    else:
+        fixed_pts = _sample_points(data, sample_size)
+        fixed_p = np.full(len(fixed_pts), 1.0 / len(fixed_pts))
+    fixed_c = [_coefficient_values(c, fixed_pts) for c in coeffs]
+    # The floor's share on the data grid, sum_k p_k C_k, for when the kernel has its own window.
+    floor_c = [c @ fixed_p for c in fixed_c]
 
     def field_at(theta: np.ndarray) -> np.ndarray:
         theta = np.asarray(theta, dtype=float)
-        if isinstance(data, Normal):
-            pieces = _normal_pieces(data, theta, alpha, eps, nodes)
-        else:
-            pieces = _sample_pieces(data, sample_size)
-        numer, total = np.zeros(n), 0.0
-        split = len(pieces) > 1
-        for pts, p, floor_only in pieces:
-            if floor_only:
-                w = p * eps
-            else:
-                # Split pieces: this one carries only the part of the priority above the floor.
-                w = p * (_kernel_weight(pts - theta, alpha, eps, distance) - split * eps)
-            total += np.sum(w)
-            for i in range(n):
-                cols = [pts[:, j] if j != i else np.full(len(pts), theta[i]) for j in range(n)]
-                values = np.broadcast_to(np.asarray(grads[i](*cols), dtype=float), (len(pts),))
-                numer[i] += np.dot(w, values)
-                if penalty_grad is not None:
-                    extra = np.asarray(penalty_grad(theta[i], pts[:, i]), dtype=float)
-                    numer[i] += np.dot(w, np.broadcast_to(extra, (len(pts),)))
+        window = _kernel_window(data, theta, alpha, eps, nodes) if isinstance(data, Normal) \
+            else None
+        if window is None:  # one piece: the fixed points, weighted by the full priority
+            w = fixed_p * _kernel_weight(fixed_pts - theta, alpha, eps, distance)
+            weighted = [c @ w for c in fixed_c]
+            total = float(np.sum(w))
+        else:  # the floor on the data grid + the part above the floor on theta's window
+            pts, p = window
+            w = p * (_kernel_weight(pts - theta, alpha, eps, distance) - eps)
+            weighted = [eps * f + _coefficient_values(c, pts) @ w
+                        for f, c in zip(floor_c, coeffs, strict=True)]
+            total = eps * float(np.sum(fixed_p)) + float(np.sum(w))
         if not total > 0:  # every weight underflowed: the kernel sees no data at all
             raise BrudError(f"PJAP weights underflow at theta={theta.tolist()}: lower alpha or "
                             "add an eps floor")
-        return numer / total
+        return np.array([np.polyval(weighted[i], theta[i]) for i in range(n)]) / total
 
     return field_at
 
