@@ -107,9 +107,40 @@ def buchberger(polys: Sequence[flint.fmpz_mpoly], limits: tuple[int, int, int] |
         return list(gb)
     if any(p.is_constant() for p in gb):
         return [polys[0].context().from_dict({(0,) * len(polys[0].context().gens()): 1})]
-    # (python-flint 0.9's type stubs lack the runtime's ``groebner`` keyword)
-    return list(flint.fmpz_mpoly_vec(list(gb), polys[0].context()).autoreduction(
-        groebner=True))  # type: ignore[call-arg]
+    return reduced_basis(list(gb))
+
+
+def reduced_basis(gb: Sequence[flint.fmpz_mpoly]) -> list[flint.fmpz_mpoly]:
+    """The reduced Groebner basis over Z (primitive, positive leading coefficients) of a
+    Groebner basis ``gb`` without a constant: drop the elements whose leading monomial another
+    one divides (a minimal basis), then reduce each one's tail by the others; the leading
+    monomials do not change, so the results are reduced by each other.
+
+    FLINT's ``autoreduction(groebner=True)`` gives the same basis, but reduces the elements
+    one after another with the growing coefficients of the unreduced ones (~1000 bits from its
+    Buchberger): on the 5-agent gradient ideals of the isolated-points test it took 6.9 s where
+    the Buchberger itself took 0.25 s; this takes 0.02 s there (same output, checked on those).
+
+    Example:
+        >>> ctx = grevlex_context(sympy.symbols("x y"))
+        >>> x, y = ctx.gens()
+        >>> reduced_basis([x - y, x**2 + y**2 - 2, 2 * y**2 - 2])
+        [x - y, y^2 - 1]
+    """
+    leads = [p.monoms()[0] for p in gb]
+    minimal = [p for k, p in enumerate(gb)
+               if not any((leads[j] != leads[k] or j < k)
+                          and all(a >= b for a, b in zip(leads[k], leads[j], strict=True))
+                          for j in range(len(gb)) if j != k)]
+    if not minimal:
+        return []
+    ctx = minimal[0].context()
+    out = []
+    for k, p in enumerate(minimal):
+        r = p.reduction_primitive_part(  # type: ignore[attr-defined]
+            flint.fmpz_mpoly_vec([q for j, q in enumerate(minimal) if j != k], ctx))
+        out.append(-r if r.leading_coefficient() < 0 else r)
+    return out
 
 
 def sympy_polys(polys: Sequence[flint.fmpz_mpoly], variables: Sequence[sympy.Symbol]

@@ -35,6 +35,7 @@ The set is then given by the reduced Groebner basis of G, not by the basis of B.
 from __future__ import annotations
 
 import itertools
+import math
 from fractions import Fraction
 from typing import Any
 
@@ -85,9 +86,10 @@ def split_component(basis: list[sympy.Expr], variables: tuple[sympy.Symbol, ...]
         return None
     free = independent_sets(gb, n, dim)[0]
     top = min(_MAX_DEGREE, max(p.total_degree() for p in gb))
-    points = _fibre_points(basis, variables, free, limits, top)
+    fibres = _Fibres(b_polys, variables, free, limits)
     for degree in range(1, top + 1):
-        guess = _vanishing_polynomials(points, variables, degree)
+        guess = _vanishing_polynomials(fibres.points(2 * _monomial_count(n, degree) + 10),
+                                       variables, degree)
         if not guess:
             continue
         g_basis = buchberger(integer_polys(guess, variables, ctx), limits, reduce=True)
@@ -184,42 +186,76 @@ def _points_off(b_polys, g_basis, variables, limits, deadline) -> list[RealSolut
     return found
 
 
-def _fibre_points(basis, variables, free: tuple[int, ...], limits, degree: int) -> np.ndarray:
+class _Fibres:
     """Complex points (rows) of the component over rational values of its ``free`` variables
-    (seeded, so the guess is reproducible), from the quotient rings' multiplication matrices
-    (a Schur form of a random combination triangularises them all at once); enough of them
-    to fit polynomials of ``degree``. The values avoid 0 and small integers (an isolated point
+    (seeded, so the guess is reproducible), drawn fibre by fibre as :meth:`points` asks for
+    them (a fit of degree 1 needs a handful; the 80 fibres for degree 4 cost most of a split).
+
+    A fibre is the zero-dimensional system B(x_free = values) in the other variables (the
+    values substituted in FLINT: adding the equations x_free - value instead made FLINT's
+    Buchberger 100x slower on a 4-agent line, and often exceed its limits). Its points come
+    from the quotient ring's multiplication matrices (a Schur form of a random combination
+    triangularises them all at once). The values avoid 0 and small integers (an isolated point
     of the ideal often has such a coordinate, and a fibre through it would add that point to
     the fit: the fitted equations then vanish there), and only fibres with the most common
     number of solutions are kept (a fibre through an isolated point has more)."""
-    rng = np.random.default_rng(0)
-    groups: dict[int, list[np.ndarray]] = {}
-    needed = 2 * _monomial_count(len(variables), degree) + 10
-    for _ in range(_FIBRES):
-        values = [sympy.Rational(int(rng.choice([-1, 1]) * rng.integers(1, 201)),
-                                 int(rng.choice([101, 103, 107, 109, 113, 127]))) for _ in free]
-        fibre = [*basis, *(variables[i] - v for i, v in zip(free, values, strict=True))]
-        q = Quotient.of(fibre, variables, limits)
-        if q is None or not q.zero_dimensional or q.inconsistent:
-            continue
+
+    def __init__(self, b_polys, variables, free: tuple[int, ...], limits) -> None:
+        self.rng = np.random.default_rng(0)
+        self.free, self.limits, self.tried = free, limits, 0
+        self.rest = [i for i in range(len(variables)) if i not in free]
+        self.rest_vars = tuple(variables[i] for i in self.rest)
+        self.ctx = grevlex_context(self.rest_vars)
+        qctx = flint.fmpq_mpoly_ctx.get([str(v) for v in variables], "degrevlex")
+        self.basis = [qctx.from_dict({m: int(c) for m, c in p.to_dict().items()})
+                      for p in b_polys]
+        self.groups: dict[int, list[np.ndarray]] = {}
+
+    def points(self, needed: int) -> np.ndarray:
+        """At least ``needed`` points of the most common fibre size, or all that
+        ``_FIBRES`` fibres gave."""
+        while self.tried < _FIBRES and max(map(len, self.groups.values()), default=0) < needed:
+            self.tried += 1
+            self._add_fibre()
+        return np.array(max(self.groups.values(), key=len, default=[]))
+
+    def _add_fibre(self) -> None:
+        rng = self.rng
+        values = [flint.fmpq(int(rng.choice([-1, 1]) * rng.integers(1, 201)),
+                             int(rng.choice([101, 103, 107, 109, 113, 127]))) for _ in self.free]
+        at = dict(zip(self.free, values, strict=True))
+        polys = []
+        for p in self.basis:
+            terms = {tuple(m[i] for i in self.rest): c
+                     for m, c in p.subs(at).to_dict().items() if c != 0}  # type: ignore[arg-type]
+            if terms:
+                den = math.lcm(*(int(c.q) for c in terms.values()))
+                polys.append(self.ctx.from_dict({m: int(c * den) for m, c in terms.items()}))
+        gb = buchberger(polys, self.limits) if polys else None
+        if gb is None:
+            return
+        q = Quotient.from_groebner(gb, self.rest_vars)
+        if not q.zero_dimensional or q.inconsistent:
+            return
         mats = [np.array(q.multiplication_matrix(i).tolist(), dtype=float)
-                for i in range(len(variables))]
+                for i in range(len(self.rest))]
         weights = rng.normal(size=len(mats))
         _, unitary = scipy.linalg.schur(sum(w * m for w, m in zip(weights, mats, strict=True)),
                                         output="complex")
         coords = np.array([np.diag(unitary.conj().T @ m @ unitary) for m in mats]).T
         # a point of multiplicity k (the gradient ideal is not radical along a set) comes out
         # as k eigenvalues ~eps^(1/k) apart: merge them to their mean
-        rows = groups.setdefault(q.dimension, [])
         fresh: list[np.ndarray] = []
         for c in coords:
             if not any(np.allclose(c, r, rtol=1e-5, atol=1e-5) for r in fresh):
                 fresh.append(np.mean([d for d in coords if np.allclose(c, d, rtol=1e-5,
                                                                        atol=1e-5)], axis=0))
-        rows += fresh
-        if len(rows) > needed:
-            break
-    return np.array(max(groups.values(), key=len, default=[]))
+        rows = self.groups.setdefault(q.dimension, [])
+        for c in fresh:
+            row = np.empty(len(self.free) + len(self.rest), dtype=complex)
+            row[list(self.rest)] = c
+            row[list(self.free)] = [float(v) for v in values]
+            rows.append(row)
 
 
 def _monomial_count(n: int, degree: int) -> int:
