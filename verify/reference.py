@@ -340,6 +340,38 @@ _ROUNDING_ULPS = 4.0
 _FLOAT32_EPS = float(np.finfo(np.float32).eps)
 
 
+# Largest change of the linearised map ``M = I + lr J`` over one log interval (``lr |G''|``
+# times the path's movement) for which ``M`` is held fixed over the interval; beyond it (and
+# always for a decoupled field, whose Jacobian is cheap) ``M`` is re-evaluated at every step.
+JACOBIAN_CHANGE_LIMIT = 0.05
+
+
+def _noise_terms(ref: ReferenceField, theta: np.ndarray, cov: np.ndarray, lr: float,
+                 clip: float | None, batch: int):
+    """One step's linearised noise terms at the reference iterates ``theta`` ``(K, n)``:
+    ``M`` (rows of coordinates pinned on a wall zeroed), the noise ``q = lr^2 s^2 / B``, the
+    deterministic per-step extras (importance bias, wall offset), ``||M||``, float32 rounding
+    and the step length ``lr |G|`` (for the Jacobian-change criterion)."""
+    n = theta.shape[1]
+    safe = np.where(np.isfinite(theta), theta, 0.0)
+    drift = ref.field_many(safe)
+    m = np.eye(n)[None] + lr * ref.jacobian_many(
+        safe, np.sqrt(np.maximum(cov[:, range(n), range(n)], 0.0)))
+    s2, is_bias = ref.noise_many(safe, batch)
+    q = lr * lr * s2 / batch
+    extra = lr * np.linalg.norm(is_bias, axis=1)
+    if clip is not None:  # a coordinate pushed outwards stays on the wall
+        pinned = np.abs(safe + lr * drift) >= clip
+        m[pinned] = 0.0
+        # SGD rests inside the wall by the reflected walk's mean offset
+        offset = lr * s2 / (2 * batch * np.maximum(np.abs(drift), 1e-300))
+        extra = extra + np.linalg.norm(np.where(pinned, offset, 0.0), axis=1)
+    norm_m = np.linalg.norm(m, ord=2, axis=(1, 2))
+    rounding = _ROUNDING_ULPS * _FLOAT32_EPS * (
+        np.max(np.abs(safe), axis=1) + lr * np.max(np.abs(drift), axis=1))
+    return m, q, extra, norm_m, rounding, lr * np.linalg.norm(drift, axis=1)
+
+
 def reference_map(ref: ReferenceField, starts: np.ndarray, steps: int, lr: float,
                   clip: float | None, bound: float, log_every: int, tail_points: int,
                   batch_size: int | None = None, noise_runs: int | None = None) -> MapRun:
@@ -375,33 +407,31 @@ def reference_map(ref: ReferenceField, starts: np.ndarray, steps: int, lr: float
         bias = np.zeros(kn)
         path_var = np.zeros((kn, n_logs + 1, n))
         path_bias = np.zeros((kn, n_logs + 1))
-        eye = np.eye(n)
         # A coupled field's curvature costs 4 n^2 field evaluations per point: every few logs.
         curv_every = 1 if ref.decoupled else max(1, n_logs // 20)
         curv = np.zeros(k)
     with np.errstate(all="ignore"):
         for log in range(1, n_logs + 1):
             if noisy:
-                safe = np.where(np.isfinite(theta[:kn]), theta[:kn], 0.0)
-                drift = ref.field_many(safe)
-                m = eye[None] + lr * ref.jacobian_many(
-                    safe, np.sqrt(np.maximum(cov[:, range(n), range(n)], 0.0)))
-                s2, is_bias = ref.noise_many(safe, batch)
-                q = lr * lr * s2 / batch
-                extra = lr * np.linalg.norm(is_bias, axis=1)
-                if clip is not None:  # a coordinate pushed outwards stays on the wall
-                    pinned = np.abs(safe + lr * drift) >= clip
-                    m[pinned] = 0.0
-                    # SGD rests inside the wall by the reflected walk's mean offset
-                    offset = lr * s2 / (2 * batch * np.maximum(np.abs(drift), 1e-300))
-                    extra = extra + np.linalg.norm(np.where(pinned, offset, 0.0), axis=1)
                 if (log - 1) % curv_every == 0:
-                    curv = ref.curvature_many(safe)
-                norm_m = np.linalg.norm(m, ord=2, axis=(1, 2))
-                rounding = _ROUNDING_ULPS * _FLOAT32_EPS * (
-                    np.max(np.abs(safe), axis=1) + lr * np.max(np.abs(drift), axis=1))
-            for _ in range(log_every):
+                    curv = ref.curvature_many(np.where(np.isfinite(theta[:kn]), theta[:kn], 0.0))
+                m, q, extra, norm_m, rounding, move = _noise_terms(
+                    ref, theta[:kn], cov, lr, clip, batch)
+                # Path-local: M is held for the log interval only where it changes little
+                # over it (lr |G''| x the interval's movement); an oscillating path (near a
+                # period doubling, M ~ -1) alternates between points whose M differ a lot,
+                # and a frozen M there gets the two-step contraction wrong (session 9's
+                # calibration draw 80: M = -0.82 held where the true product is +0.96).
+                per_step = ref.decoupled or bool(np.any(
+                    lr * curv * move * (log_every - 1) > JACOBIAN_CHANGE_LIMIT))
+            for step in range(log_every):
                 if noisy:
+                    if per_step and step:
+                        m, q, extra, norm_m, rounding, _ = _noise_terms(
+                            ref, theta[:kn], cov, lr, clip, batch)
+                        if ref.decoupled:  # cheap: the curvature where the step starts
+                            curv = ref.curvature_many(
+                                np.where(np.isfinite(theta[:kn]), theta[:kn], 0.0))
                     # M cov M^T (batched matmul: 3x faster here than the 3-operand einsum)
                     cov = m @ cov @ m.transpose(0, 2, 1)
                     cov[:, range(n), range(n)] += q
