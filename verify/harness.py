@@ -410,6 +410,19 @@ def verify_game(
                      + ("" if n_ref == seeds else f" (first {n_ref} starts)"),
     }
     failed = False
+    if clip is not None:
+        # The projected step never leaves the box: a logged coordinate beyond a wall (more
+        # than float32 rounding of the wall) is a trainer that projects before it steps, or
+        # not at all, however close its end point is to the prediction.
+        wall = float(np.float32(clip)) * (1 + 4 * FLOAT32_EPS)
+        stepped = np.abs(np.nan_to_num(policy[:, 1:]))  # the start may lie anywhere
+        outside = np.any(stepped > wall, axis=(1, 2)) & ~divergent
+        details["runs_outside_box"] = int(outside.sum())
+        if outside.any():
+            failed = True
+            reasons.append(f"{int(outside.sum())} run(s) logged a policy outside the clip box "
+                           f"(|coordinate| up to {float(np.max(stepped[outside])):.6g}, wall "
+                           f"{clip:g}): the projected step never leaves the box")
     if mismatch.sum() > MISMATCH_ALLOWANCE * n_ref:
         failed = True
         reasons.append(f"{int(mismatch.sum())} of {n_ref} runs diverge where the reference map "

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +23,7 @@ from brud_analysis.game import Game
 from brud_analysis.solve import FixedPoint
 from verify.reference import ReferenceField, agent_orbits
 from verify.sampling import PJAPConfig
+from verify.verdicts import Z_SCORE
 
 FLOAT32_EPS = float(np.finfo(np.float32).eps)
 
@@ -93,12 +94,64 @@ class Target:
     # (n,) per agent, how far this phase is from the fixed point between the orbit's two
     # phases (the boundary between them for the twice-iterated map); inf off an orbit
     phase_margin: np.ndarray | None = None
+    # (n,) per agent, whether the clip box's wall bounds this coordinate's noise (a point on
+    # the wall, or an interior point whose noise reaches one): its variance and deterministic
+    # terms then carry the wall's bound (:func:`wall_bound`), and the linear model's
+    # "noise reaches a wall" exclusion does not apply to it
+    wall_bounded: np.ndarray | None = None
 
+
+def wall_bound(slope, s2, lr: float, batch: int, start: float, toward: float,
+               reach: float, clip: float) -> tuple[float, float]:
+    """Bounds on the stationary second moment and on the mean distance of a clipped 1-D SGD
+    coordinate from ``start`` (the wall itself, or an interior fixed point whose noise
+    reaches the wall); ``(inf, inf)`` where they do not hold.
+
+    The projection onto the box moves no point farther from a point of the box, so with
+    ``E = x - start`` one step gives ``|E'| <= |F(start + E) - start + xi|`` for an interior
+    ``start``; on a wall ``c`` whose field points outwards, the distance ``D = |c - x|`` obeys
+    ``D' = max(0, h(D) - xi)`` with ``h(0) <= 0``, so ``D' <= max(0, rho D - xi)`` where
+    ``rho`` bounds the map's slope ``F'`` (``max(0, max F')`` on a wall, ``max |F'|``
+    inside) over the region within ``reach`` of ``start`` (on the ``toward`` side for a wall,
+    both sides inside). Squaring and taking expectations (``xi`` has mean 0 and variance
+    ``sigma^2 = lr^2 s^2 / B`` independent of the past):
+    ``E[E^2] <= sigma^2 / (1 - rho^2)``, however the wall truncates the noise and however
+    weakly the field pushes; the mean is at most its root, and on a wall (``D' <= rho D +
+    max(0, -xi)``, ``E max(0, -xi) <= sigma / 2``) at most ``sigma / (2 (1 - rho))``.
+    ``reach`` is grown to ``Z_SCORE`` times the bound's sd (a
+    fixed-point iteration), so the slope bound covers where the runs go.
+
+    Example:
+        >>> # F(x) = x + 0.1 (1 - x) (g = 1 - x, root 1), wall at 1: rho = 0.9
+        >>> v, mean = wall_bound(lambda v: 0.9, lambda v: 1.0, 0.1, 1, 1.0, -1.0, 0.0, 1.0)
+        >>> round(v, 6), round(mean, 6)      # 0.01 / (1 - 0.81); min(sqrt(v), 0.1 / 0.2)
+        (0.052632, 0.229416)
+    """
+    on_wall = toward != 0
+    for _ in range(4):
+        lo, hi = (min(start, start + toward * reach), max(start, start + toward * reach)) \
+            if on_wall else (start - reach, start + reach)
+        lo, hi = max(lo, -clip), min(hi, clip)
+        grid = np.linspace(lo, hi, 33)
+        slopes = np.array([slope(u) for u in grid])
+        rho = max(0.0, float(np.max(slopes))) if on_wall else float(np.max(np.abs(slopes)))
+        if not rho < 1:
+            break
+        sigma2 = lr * lr * max(s2(u) for u in grid[::8]) / batch
+        v = sigma2 / (1 - rho * rho)
+        if Z_SCORE * math.sqrt(v) <= reach:
+            mean = math.sqrt(v)
+            if on_wall:
+                mean = min(mean, math.sqrt(sigma2) / (2 * (1 - rho)))
+            return v, mean
+        reach = Z_SCORE * math.sqrt(v) * 1.25
+    return math.inf, math.inf
 
 def _orbit_noise(ref: ReferenceField, point: np.ndarray, agent: int, values: tuple[float, ...],
                  phase: int, orbit, lr: float, batch: int, every: int, clip: float | None
-                 ) -> tuple[float, float, float]:
-    """(variance, correlation of logs ``every`` apart, deterministic) for one agent."""
+                 ) -> tuple[float, float, float, bool]:
+    """(variance, correlation of logs ``every`` apart, deterministic, wall-bounded) for one
+    agent."""
     g = ref.polys[agent]
     x = values[phase]
 
@@ -113,6 +166,9 @@ def _orbit_noise(ref: ReferenceField, point: np.ndarray, agent: int, values: tup
             return 0.0
         return float(1 + lr * g.deriv()(v))
 
+    def unclipped_slope(v: float) -> float:
+        return float(1 + lr * g.deriv()(v))
+
     curv = float(max(abs(g.deriv(2)(v)) for v in values))
     q = point.copy()
     q[agent] = x
@@ -122,8 +178,14 @@ def _orbit_noise(ref: ReferenceField, point: np.ndarray, agent: int, values: tup
         offset = lr * s2(x) / (2 * batch * push)
         tau = max(1.0, s2(x) / (2 * batch * push * push))  # relaxation time, in steps
         # float32 cannot represent the wall exactly: a noise-free wall still needs rounding
-        return (offset**2, math.exp(-every / tau),
-                offset + lr * is_bias / 1.0 + 8 * FLOAT32_EPS * (1 + abs(x)))
+        rounding = 8 * FLOAT32_EPS * (1 + abs(x))
+        # The reflected walk's exponential law (mean offset) needs a firm push; where the
+        # unclipped zero is close beyond the wall the push vanishes and the walk's offset
+        # blows up, while the wall's own contraction still bounds the spread.
+        bound, mean = wall_bound(unclipped_slope, s2, lr, batch, x, -math.copysign(1.0, x),
+                                 0.0, abs(x))
+        var, mean = min(offset**2, bound), min(offset, mean)
+        return (var, math.exp(-every / tau), mean + lr * is_bias + rounding, True)
     if orbit.period == 1:
         rho = abs(slope(x))
         v = lr * lr * s2(x) / (batch * (1 - rho * rho))
@@ -137,7 +199,22 @@ def _orbit_noise(ref: ReferenceField, point: np.ndarray, agent: int, values: tup
         corr = mu ** (every / 2)
     deterministic = (lr * curv * v / (2 * gap) + 8 * FLOAT32_EPS * (1 + abs(x)) / gap
                      + lr * is_bias / gap)
-    return v, corr, deterministic
+    return v, corr, deterministic, False
+
+
+def _truncated(ref: ReferenceField, point: np.ndarray, agent: int, lr: float, batch: int,
+               clip: float, reach: float) -> float:
+    """:func:`wall_bound`'s second moment for an interior fixed point's coordinate whose
+    noise reaches a wall (``inf`` where the bound does not hold)."""
+    g = ref.polys[agent]
+
+    def s2(v: float) -> float:
+        q = point.copy()
+        q[agent] = v
+        return float(ref.variance(q, batch)[agent])
+
+    return wall_bound(lambda v: float(1 + lr * g.deriv()(v)), s2, lr, batch,
+                      float(point[agent]), 0.0, reach, clip)[0]
 
 
 def _phase_margin(orbit, phase: int, orbits: list) -> float:
@@ -181,16 +258,29 @@ def _decoupled_predictions(ref: ReferenceField, lr: float, clip: float | None, b
         for phases in itertools.product(*[range(o.period) for o in combo]):
             point = np.array([o.values[p] for o, p in zip(combo, phases, strict=True)])
             var, corr, det = np.zeros(ref.n), np.zeros(ref.n), 0.0
+            walled = np.zeros(ref.n, bool)
             for i, (o, p) in enumerate(zip(combo, phases, strict=True)):
-                var[i], corr[i], d = _orbit_noise(ref, point, i, o.values, p, o, lr, batch,
-                                                  every, clip)
+                var[i], corr[i], d, walled[i] = _orbit_noise(ref, point, i, o.values, p, o, lr,
+                                                             batch, every, clip)
                 det += d
+            if clip is not None and all(o.period == 1 for o in combo):
+                # An interior point whose noise reaches a wall (as the basin check sees it:
+                # every agent's deterministic terms): the wall truncates the spread and shifts
+                # the mean, by at most the root of the clipped process's second moment.
+                for k in map(int, np.flatnonzero(~walled)):
+                    reach = Z_SCORE * math.sqrt(var[k]) + det
+                    if clip - abs(point[k]) <= reach:
+                        bound = _truncated(ref, point, k, lr, batch, clip, reach)
+                        if math.isfinite(bound):
+                            var[k] = max(var[k], bound)
+                            det += math.sqrt(bound)
+                            walled[k] = True
             kind = ("period-2 orbit" if any(o.period == 2 for o in combo) else
                     "wall" if any(o.on_wall[0] for o in combo) else "fixed point")
             margin = np.array([_phase_margin(o, p, per_agent[i])
                                for i, (o, p) in enumerate(zip(combo, phases, strict=True))])
             targets.append(Target(point, kind, var, corr, det, orbit=tuple(map(id, combo)),
-                                  phase_margin=margin))
+                                  phase_margin=margin, wall_bounded=walled))
     return predicted, orbits_out, targets, notes
 
 
@@ -234,6 +324,24 @@ def _box_points(ref: ReferenceField, clip: float, flow_points: list[FixedPoint]
     return out
 
 
+def _along(ref: ReferenceField, x: np.ndarray, j: int, lr: float, batch: int,
+           coupling: float) -> tuple[Callable[[float], float], Callable[[float], float]]:
+    """The slope of the map and the per-sample variance (plus ``coupling``) along coordinate
+    ``j`` through ``x``, as functions of that coordinate (for :func:`wall_bound`)."""
+    def at(v: float) -> np.ndarray:
+        q = np.array(x, dtype=float)
+        q[j] = v
+        return q
+
+    def slope(v: float) -> float:
+        return float(1 + lr * ref.jacobian(at(v))[j, j])
+
+    def s2(v: float) -> float:
+        return float(ref.variance(at(v), batch)[j]) + coupling
+
+    return slope, s2
+
+
 def _joint_predictions(ref: ReferenceField, flow_points: list[FixedPoint], lr: float,
                        clip: float | None, batch: int, every: int
                        ) -> tuple[list[FixedPoint], list[Target], list[str]]:
@@ -265,15 +373,21 @@ def _joint_predictions(ref: ReferenceField, flow_points: list[FixedPoint], lr: f
         g = ref.field(x)
         var = lr * lr * s2 / (batch * (1 - rho * rho))
         corr = np.full(ref.n, rho**every)
+        mean = np.zeros(ref.n)
         for j in np.flatnonzero(pinned):  # reflected walk on the wall
             offset = lr * s2[j] / (2 * batch * abs(g[j]))
-            var[j] = offset**2
             corr[j] = math.exp(-every / max(1.0, s2[j] / (2 * batch * g[j] ** 2)))
+            # ... bounded by the wall's own contraction where the push is weak; the free
+            # coordinates' spread enters through the coupling as extra noise
+            coupling = batch * float(np.sum(jac[j, ~pinned] ** 2 * var[~pinned]))
+            bound, walk = wall_bound(*_along(ref, x, int(j), lr, batch, coupling), lr, batch,
+                                     float(x[j]), -math.copysign(1.0, x[j]), 0.0, abs(float(x[j])))
+            var[j], mean[j] = min(offset**2, bound), min(offset, walk)
         gap = 1 - rho
         is_bias = float(np.linalg.norm(ref.importance_bias(x, batch)))
         det = (lr * ref.curvature(x) * float(np.max(var)) / (2 * gap)
                + 8 * FLOAT32_EPS * (1 + float(np.max(np.abs(x)))) / gap + lr * is_bias / gap
-               + float(np.sum(np.sqrt(var[pinned]))))
+               + float(np.sum(mean[pinned])))
         kind = "wall" if pinned.any() else "fixed point"
         targets.append(Target(x, kind, var, corr, det))
     return predicted, targets, notes
