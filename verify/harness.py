@@ -91,6 +91,7 @@ from verify.polygames import (
 )
 from verify.predictions import (  # noqa: F401 (re-exported: verify.harness is the public API)
     FLOAT32_EPS,
+    FlowPoints,
     Target,
     _as_fixed_points,
     _decoupled_predictions,
@@ -363,7 +364,7 @@ def verify_game(
     else:
         flow = (_as_fixed_points(predicted) if predicted is not None else
                 _as_fixed_points(predict(game, model)) if predict is not None else
-                predict_fixed_points(game, model, pjap, regulariser))
+                predict_fixed_points(game, model, pjap, regulariser, clip))
         points, targets, notes = _joint_predictions(ref, flow, lr, clip, batch_size, every)
         orbits = []
         # A flow-stable point the coupled map does not settle at: its orbits (period 2 or
@@ -422,7 +423,16 @@ def verify_game(
     # Every attractor predicted? Certified for the decoupled field's exact 1-D analysis and for
     # points the caller gives (a run elsewhere refutes them); not for the multi-start PJAP
     # search, nor past a period doubling with no stable orbit predicted.
-    search_complete = not own or (ref.decoupled and not beyond_period_two)
+    # The certified PJAP search (verify.predictions.FlowPoints) is complete in its box: a run
+    # or reference ending in that box at an unlisted point is then evidence, not a gap.
+    search_complete = not own or (ref.decoupled and not beyond_period_two) or (
+        not beyond_period_two and isinstance(points, FlowPoints)
+        and points.covers(final, run.last))
+    if own and isinstance(points, FlowPoints) and points.complete and not search_complete \
+            and not beyond_period_two:
+        reasons.append("the certified PJAP search covers only its box "
+                       f"{[tuple(round(v, 4) for v in b) for b in points.box or ()]}, and some "
+                       "runs or their references end outside it")
     if targets:
         mode = "fixed_point"
         # Where the reference map goes from each predicted point itself (an exact prediction
