@@ -47,11 +47,13 @@ class FlowPoints(list):
     names what was not resolved where it is not."""
 
     def __init__(self, points: Sequence[FixedPoint] = (), complete: bool = False,
-                 box: Sequence[tuple[float, float]] | None = None, note: str = "") -> None:
+                 box: Sequence[tuple[float, float]] | None = None, note: str = "",
+                 slack: float = 0.0) -> None:
         super().__init__(points)
         self.complete = complete
         self.box = None if box is None else tuple((float(lo), float(hi)) for lo, hi in box)
         self.note = note
+        self.slack = slack  # how far past the box a point still counts as inside it
 
     def covers(self, *points: np.ndarray) -> bool:
         """True if the list is certified complete and every finite row of ``points`` lies in
@@ -66,6 +68,7 @@ class FlowPoints(list):
         if not self.complete or self.box is None:
             return False
         lo, hi = np.array(self.box).T
+        lo, hi = lo - self.slack, hi + self.slack
         for x in points:
             x = np.asarray(x, float).reshape(-1, len(lo))
             x = x[np.all(np.isfinite(x), axis=1)]
@@ -147,7 +150,9 @@ def predict_fixed_points(game: Game, model: Empirical, pjap: PJAPConfig | None =
     points, complete, note = _certified_or_multistart(game, model.samples, alpha, eps,
                                                       pjap.distance, box, regulariser,
                                                       field=field)
-    return FlowPoints(_as_fixed_points(points), complete, box, note)
+    # A clip box's wall is a float32 number in the trainer: runs on it may sit that far out.
+    slack = 0.0 if clip is None else 4 * FLOAT32_EPS * (1 + float(clip))
+    return FlowPoints(_as_fixed_points(points), complete, box, note, slack)
 
 
 # ---------------------------------------------------------------------------- predictions
@@ -351,8 +356,8 @@ def _joint_predictions(ref: ReferenceField, flow_points: list[FixedPoint], lr: f
     else:
         candidates = [(np.asarray(p.point, float), np.zeros(ref.n, bool)) for p in flow_points]
     flow_stable = {tuple(np.round(p.point, 9)): p.stable for p in flow_points}
-    predicted = FlowPoints([], complete,
-                           flow_points.box if isinstance(flow_points, FlowPoints) else None)
+    predicted = (FlowPoints([], complete, flow_points.box, slack=flow_points.slack)
+                 if isinstance(flow_points, FlowPoints) else FlowPoints())
     targets = []
     for x, pinned in candidates:
         jac = ref.jacobian(x)
