@@ -91,6 +91,7 @@ from verify.polygames import (
 )
 from verify.predictions import (  # noqa: F401 (re-exported: verify.harness is the public API)
     FLOAT32_EPS,
+    FlowPoints,
     Target,
     _as_fixed_points,
     _decoupled_predictions,
@@ -278,6 +279,21 @@ def _rests(ref: ReferenceField, paths: np.ndarray, every: int, m_tail: int, hori
     return ~back.diverged & (np.linalg.norm(back.last - last, axis=1) <= spread)
 
 
+def _cycling(ref: ReferenceField, paths: np.ndarray, every: int, m_tail: int, horizon: int,
+             lr: float, clip: float | None, bound: float) -> np.ndarray:
+    """Runs ``(K, L + 1, n) -> (K,)`` that :func:`_rests` places on an attractor of the mean
+    map which one step of the map moves by more than the run's noise: a periodic orbit."""
+    if not len(paths):
+        return np.zeros(0, bool)
+    rest = _rests(ref, paths, every, m_tail, horizon, lr, clip, bound)
+    last = paths[:, -1].astype(np.float64)
+    one = reference_map(ref, last, 1, lr, clip, bound, 1, 1)
+    tail = paths[:, -m_tail:]
+    spread = Z_SCORE * np.sqrt(np.sum(np.var(tail, axis=1), axis=1)) + 8 * FLOAT32_EPS * (
+        1 + np.max(np.abs(last), axis=1))
+    return rest & (one.diverged | (np.linalg.norm(one.last - last, axis=1) > spread))
+
+
 def _bias_dominates(ref: ReferenceField, tails: np.ndarray, batch: int,
                     points: int = 25) -> np.ndarray:
     """With importance weights, whether each run's tail ``(K, m, n)`` passes where, for some
@@ -363,7 +379,7 @@ def verify_game(
     else:
         flow = (_as_fixed_points(predicted) if predicted is not None else
                 _as_fixed_points(predict(game, model)) if predict is not None else
-                predict_fixed_points(game, model, pjap, regulariser))
+                predict_fixed_points(game, model, pjap, regulariser, clip))
         points, targets, notes = _joint_predictions(ref, flow, lr, clip, batch_size, every)
         orbits = []
         # A flow-stable point the coupled map does not settle at: its orbits (period 2 or
@@ -435,7 +451,28 @@ def verify_game(
     # Every attractor predicted? Certified for the decoupled field's exact 1-D analysis and for
     # points the caller gives (a run elsewhere refutes them); not for the multi-start PJAP
     # search, nor past a period doubling with no stable orbit predicted.
-    search_complete = not own or (ref.decoupled and not beyond_period_two)
+    # The certified PJAP search (verify.predictions.FlowPoints) is complete in its box: a run
+    # or reference ending in that box at an unlisted point is then evidence, not a gap.
+    # It lists the map's fixed points, not its periodic orbits (a coupled map can jump from
+    # wall to wall): runs that the mean map brings back only after an even number of steps
+    # keep the answer incomplete.
+    flow_list = points if isinstance(points, FlowPoints) else FlowPoints()
+    certified = own and not ref.decoupled and not beyond_period_two and flow_list.complete
+    search_complete = not own or (ref.decoupled and not beyond_period_two) or (
+        certified and flow_list.covers(final, run.last))
+    if certified and not search_complete:
+        reasons.append("the certified PJAP search covers only its box "
+                       f"{[tuple(round(v, 4) for v in b) for b in flow_list.box or ()]}, and "
+                       "some runs or their references end outside it")
+    elif certified:
+        live = np.flatnonzero(~divergent)
+        cycling = _cycling(ref, policy[live], every, m_tail, max(2, steps - steps % 2), lr,
+                           clip, bound)
+        if cycling.any():
+            search_complete = False
+            reasons.append(f"{int(cycling.sum())} run(s) sit on a periodic orbit of the mean "
+                           "map (it brings them back after an even number of steps, not after "
+                           "one): the certified search lists fixed points only")
     if targets:
         mode = "fixed_point"
         # Where the reference map goes from each predicted point itself (an exact prediction

@@ -42,14 +42,87 @@ def _as_fixed_points(points: Sequence) -> list[FixedPoint]:
 
 
 
+class FlowPoints(list):
+    """Predicted flow fixed points (a list of :class:`FixedPoint`) that also says whether the
+    list is *certified complete* in ``box``: no other zero of the field lies there. ``note``
+    names what was not resolved where it is not."""
+
+    def __init__(self, points: Sequence[FixedPoint] = (), complete: bool = False,
+                 box: Sequence[tuple[float, float]] | None = None, note: str = "",
+                 slack: float = 0.0) -> None:
+        super().__init__(points)
+        self.complete = complete
+        self.box = None if box is None else tuple((float(lo), float(hi)) for lo, hi in box)
+        self.note = note
+        self.slack = slack  # how far past the box a point still counts as inside it
+
+    def covers(self, *points: np.ndarray) -> bool:
+        """True if the list is certified complete and every finite row of ``points`` lies in
+        its box (a run or reference that ends outside the box may sit at an unlisted zero).
+
+        Example:
+            >>> FlowPoints([], True, [(-1, 1)]).covers(np.array([[0.5], [np.nan]]))
+            True
+            >>> FlowPoints([], True, [(-1, 1)]).covers(np.array([[1.5]]))
+            False
+        """
+        if not self.complete or self.box is None:
+            return False
+        lo, hi = np.array(self.box).T
+        lo, hi = lo - self.slack, hi + self.slack
+        for x in points:
+            x = np.asarray(x, float).reshape(-1, len(lo))
+            x = x[np.all(np.isfinite(x), axis=1)]
+            if np.any((x < lo) | (x > hi)):
+                return False
+        return True
+
+
+def _certified_or_multistart(game: Game, rows: np.ndarray, alpha: float, eps: float,
+                             distance, box: list[tuple[float, float]], regulariser=None,
+                             *, field=None, starts_per_axis: int = 7) -> tuple[list, bool, str]:
+    """Zeros of the PJAP field in ``box``: the certified Krawczyk search
+    (:func:`brud_analysis.pjap_certified.certified_pjap_zeros`); where it gives up (budget,
+    a kink or singular zero it cannot resolve, an expression it cannot enclose), its certified
+    zeros plus those of the uncertified multi-start search, marked incomplete. Returns
+    ``(points, complete, note)``; ``field`` (the numeric field) is needed for the fallback."""
+    from brud_analysis.errors import BrudError
+    from brud_analysis.pjap import find_fixed_points
+    from brud_analysis.pjap_certified import certified_pjap_zeros
+
+    try:
+        out = certified_pjap_zeros(game, rows, alpha, eps, distance, box=box,
+                                   regulariser=regulariser, cpu_budget=30.0)
+    except BrudError as err:
+        certified, note = [], f"certified search not run: {err}"
+    else:
+        if out.complete:
+            return list(out.points), True, out.summary()
+        certified, note = list(out.points), out.summary()
+    free = [j for j, (lo, hi) in enumerate(box) if hi > lo]
+    found = list(certified)
+    if field is not None:  # the uncertified fallback, only where the certified search gave up
+        for p in find_fixed_points(field, [box[j] for j in free], starts_per_axis=starts_per_axis,
+                                   tol=1e-6):
+            x = np.array([lo for lo, _ in box])
+            x[free] = p.point
+            if not any(np.max(np.abs(x - np.asarray(q.point))) < 1e-4 for q in found):
+                found.append(type(p)(tuple(map(float, x)), p.stable, p.eigenvalues))
+    return found, False, note + "; multi-start search (not certified) added its zeros"
+
+
 def predict_fixed_points(game: Game, model: Empirical, pjap: PJAPConfig | None = None,
-                         regulariser=None) -> list[FixedPoint]:
+                         regulariser=None, clip: float | None = None) -> FlowPoints:
     """Predicted fixed points of the expected *flow* for the finite dataset ``model``.
 
     Symbolic BRUD, or the PJAP prioritised field of :mod:`brud_analysis.pjap` (exact finite
     sum; a priority exponent ``w`` is folded in as ``alpha * w`` and ``eps ** w``). With
     importance weights the expected update is uniform BRUD, so BRUD's points are returned.
-    :func:`verify_game` then judges each for the trained map.
+    PJAP's zeros come from the certified search of :mod:`brud_analysis.pjap_certified` over
+    the clip box ``[-clip, clip]^n`` if given, else the data's hull padded by half its width
+    + 0.5; the answer's ``complete`` says whether no other zero lies in its ``box``. BRUD's
+    symbolic answer is not marked complete here (the decoupled verifier analyses it exactly).
+    :func:`verify_game` then judges each point for the trained map.
 
     Example:
         >>> from brud_analysis.catalogue import twin_peaks
@@ -60,21 +133,27 @@ def predict_fixed_points(game: Game, model: Empirical, pjap: PJAPConfig | None =
     if regulariser is not None and (pjap is None or pjap.importance_weights):
         from brud_analysis.regularisers import regularised_fixed_points  # beyond the paper
 
-        return list(regularised_fixed_points(game, model, regulariser).points)
+        return FlowPoints(regularised_fixed_points(game, model, regulariser).points)
     if pjap is None or pjap.importance_weights:
         from brud_analysis.solve import brud_fixed_points
 
-        return list(brud_fixed_points(game, model).points)
-    from brud_analysis.pjap import pjap_fixed_points
+        return FlowPoints(brud_fixed_points(game, model).points)
+    from brud_analysis.pjap import numeric_pjap_field
 
-    lo, hi = model.samples.min(axis=0), model.samples.max(axis=0)
-    pad = 0.5 * (hi - lo) + 0.5
-    box = list(zip((lo - pad).tolist(), (hi + pad).tolist(), strict=True))
-    points = pjap_fixed_points(game, model, pjap.alpha * pjap.exponent,
-                               pjap.eps**pjap.exponent, pjap.distance, box=box,
-                               regulariser=regulariser)
-    return _as_fixed_points(points)
-
+    if clip is not None:
+        box = [(-float(clip), float(clip))] * game.n_agents
+    else:
+        lo, hi = model.samples.min(axis=0), model.samples.max(axis=0)
+        pad = 0.5 * (hi - lo) + 0.5
+        box = list(zip((lo - pad).tolist(), (hi + pad).tolist(), strict=True))
+    alpha, eps = pjap.alpha * pjap.exponent, pjap.eps**pjap.exponent
+    field = numeric_pjap_field(game, model, alpha, eps, pjap.distance, regulariser=regulariser)
+    points, complete, note = _certified_or_multistart(game, model.samples, alpha, eps,
+                                                      pjap.distance, box, regulariser,
+                                                      field=field)
+    # A clip box's wall is a float32 number in the trainer: runs on it may sit that far out.
+    slack = 0.0 if clip is None else 4 * FLOAT32_EPS * (1 + float(clip))
+    return FlowPoints(_as_fixed_points(points), complete, box, note, slack)
 
 
 # ---------------------------------------------------------------------------- predictions
@@ -285,15 +364,20 @@ def _decoupled_predictions(ref: ReferenceField, lr: float, clip: float | None, b
 
 
 def _box_points(ref: ReferenceField, clip: float, flow_points: list[FixedPoint]
-                ) -> list[tuple[np.ndarray, np.ndarray]]:
+                ) -> tuple[list[tuple[np.ndarray, np.ndarray]], bool, list[str]]:
     """Fixed points of the projected map for a non-decoupled field: interior zeros of ``G``,
     and on every face of the box the zeros of the free coordinates where the pinned ones'
-    field points outwards. Returns ``(point, pinned mask)`` pairs."""
+    field points outwards. Returns ``(point, pinned mask)`` pairs, whether every face's search
+    was certified complete (PJAP field only: the certified search with the face's coordinates
+    pinned), and notes on the faces where it was not."""
     from brud_analysis.pjap import find_fixed_points
 
     n = ref.n
     out = [(np.asarray(p.point), np.zeros(n, bool)) for p in flow_points
            if np.all(np.abs(p.point) < clip)]
+    pjap = ref.pjap
+    certify = pjap is not None and not pjap.importance_weights
+    complete, notes = certify, []
     for k in range(1, n + 1):
         for pinned in itertools.combinations(range(n), k):
             for signs in itertools.product((-clip, clip), repeat=k):
@@ -308,7 +392,20 @@ def _box_points(ref: ReferenceField, clip: float, flow_points: list[FixedPoint]
                 def free_field(z: np.ndarray, full=full, free=free) -> np.ndarray:
                     return ref.field(full(z))[free]
 
-                if free:
+                if free and certify:
+                    assert pjap is not None
+                    face = [(s, s) if j in pinned else (-clip, clip)
+                            for j, s in zip(range(n), _expand(pinned, signs, n), strict=True)]
+                    cands, ok, note = _certified_or_multistart(
+                        ref.game, ref.rows, pjap.alpha * pjap.exponent,
+                        pjap.eps**pjap.exponent, pjap.distance, face, ref.regulariser,
+                        field=lambda x, free=free: ref.field(x)[free], starts_per_axis=5)
+                    if not ok:
+                        complete = False
+                        notes.append(f"face {dict(zip(pinned, signs, strict=True))}: {note}")
+                    zs = [np.asarray(c.point)[free] for c in cands]
+                    zs = [z for z in zs if np.all(np.abs(z) < clip)]
+                elif free:
                     cands = find_fixed_points(free_field, [(-clip, clip)] * len(free),
                                               starts_per_axis=5)
                     zs = [np.asarray(c.point) for c in cands if np.all(np.abs(c.point) < clip)]
@@ -321,7 +418,15 @@ def _box_points(ref: ReferenceField, clip: float, flow_points: list[FixedPoint]
                         mask = np.zeros(n, bool)
                         mask[list(pinned)] = True
                         out.append((x, mask))
-    return out
+    return out, complete, notes
+
+
+def _expand(pinned: tuple[int, ...], signs: tuple[float, ...], n: int) -> list[float]:
+    """The pinned values at their coordinates (0 elsewhere)."""
+    x = [0.0] * n
+    for j, s in zip(pinned, signs, strict=True):
+        x[j] = float(s)
+    return x
 
 
 def _along(ref: ReferenceField, x: np.ndarray, j: int, lr: float, batch: int,
@@ -345,14 +450,23 @@ def _along(ref: ReferenceField, x: np.ndarray, j: int, lr: float, batch: int,
 def _joint_predictions(ref: ReferenceField, flow_points: list[FixedPoint], lr: float,
                        clip: float | None, batch: int, every: int
                        ) -> tuple[list[FixedPoint], list[Target], list[str]]:
-    """Period-1 points of the projected SGD map for a coupled field (PJAP, or given points)."""
+    """Period-1 points of the projected SGD map for a coupled field (PJAP, or given points).
+    The points come back as :class:`FlowPoints`, complete where ``flow_points`` was certified
+    complete and (with a clip box) so was every face's search."""
+    complete = isinstance(flow_points, FlowPoints) and flow_points.complete
+    notes: list[str] = []
+    if isinstance(flow_points, FlowPoints) and not flow_points.complete and flow_points.note:
+        notes.append(f"PJAP fixed-point search {flow_points.note}")
     if clip is not None:
-        candidates = _box_points(ref, clip, flow_points)
-        flow_stable = {tuple(np.round(p.point, 9)): p.stable for p in flow_points}
+        candidates, faces_complete, face_notes = _box_points(ref, clip, flow_points)
+        complete = complete and faces_complete
+        notes += face_notes
     else:
         candidates = [(np.asarray(p.point, float), np.zeros(ref.n, bool)) for p in flow_points]
-        flow_stable = {tuple(np.round(p.point, 9)): p.stable for p in flow_points}
-    predicted, targets, notes = [], [], []
+    flow_stable = {tuple(np.round(p.point, 9)): p.stable for p in flow_points}
+    predicted = (FlowPoints([], complete, flow_points.box, slack=flow_points.slack)
+                 if isinstance(flow_points, FlowPoints) else FlowPoints())
+    targets = []
     for x, pinned in candidates:
         jac = ref.jacobian(x)
         step = np.eye(ref.n) + lr * jac
