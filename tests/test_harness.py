@@ -494,3 +494,19 @@ def test_an_oscillating_path_near_a_period_doubling_is_not_a_false_trajectory_fa
                           0.08755504182201418, 3.4361803311920003, None)
     assert r.details["trajectory"]["passed"] is True, r.details["trajectory"]
     assert r.status != "failed", r.summary()
+
+
+def test_a_coupled_point_whose_noise_reaches_a_wall_is_judged_with_the_truncation_bound():
+    # Calibration draw 28 of session 9 (inconclusive: "the SGD noise reaches the clip box's
+    # wall (0.0144 away)"): coupled PJAP, the point 0.014 inside the wall. The projection moves
+    # no point away from it, so the spread is bounded by ||I + lr J|| < 1 near the point.
+    args = ("-3*x**2 - x*y - 3*x - 4*y**2 + 4*y", [-1, -2.75], [1 / 3, 1.75], 177, 0.15,
+            0.629320837148, PJAPConfig(alpha=1.0, eps=0.01, distance="l2"))
+    r = _calibration_case(*args)
+    assert r.status == "passed", r.summary()
+    occupied = [b for b in r.basins if b.runs]
+    assert occupied and all(b.tolerance < 0.05 * 2 * 0.629320837148 for b in occupied)
+    rows = np.asarray(sample_dataset(jax.random.key(177), Normal(args[1], args[2]), 300))
+    broken = verify_game(Game(args[0]), Empirical(rows), seeds=16, steps=400, lr=0.15, seed=177,
+                         clip=args[5], pjap=args[6], gradient=_frozen_x)
+    assert broken.status == "failed", broken.summary()

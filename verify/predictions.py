@@ -502,6 +502,36 @@ def _joint_predictions(ref: ReferenceField, flow_points: list[FixedPoint], lr: f
         det = (lr * ref.curvature(x) * float(np.max(var)) / (2 * gap)
                + 8 * FLOAT32_EPS * (1 + float(np.max(np.abs(x)))) / gap + lr * is_bias / gap
                + float(np.sum(mean[pinned])))
+        walled = np.zeros(ref.n, bool)
+        if clip is not None and not pinned.any() and np.any(
+                clip - np.abs(x) <= Z_SCORE * np.sqrt(var) + det):
+            # Noise reaching a wall from inside: the projection moves no point away from x,
+            # so E|E'|^2 <= L^2 E|E|^2 + lr^2 tr(s^2) / B with L = ||I + lr J||_2 near x.
+            bound = _truncated_joint(ref, x, lr, batch, clip,
+                                     Z_SCORE * math.sqrt(float(np.sum(var))) + det)
+            if math.isfinite(bound):
+                var = var * max(1.0, bound / float(np.sum(var)))
+                det += math.sqrt(bound)
+                walled[:] = True
         kind = "wall" if pinned.any() else "fixed point"
-        targets.append(Target(x, kind, var, corr, det))
+        targets.append(Target(x, kind, var, corr, det, wall_bounded=walled))
     return predicted, targets, notes
+
+
+def _truncated_joint(ref: ReferenceField, x: np.ndarray, lr: float, batch: int, clip: float,
+                     reach: float) -> float:
+    """The joint analogue of :func:`wall_bound` for an interior point of a coupled field:
+    ``E|x - x*|^2 <= lr^2 max tr(s^2) / (B (1 - L^2))``, ``L`` the largest spectral norm of
+    the step's Jacobian at ``x*`` and ``x* +- reach e_k`` (in the box); ``inf`` if ``L >= 1``."""
+    n = len(x)
+    for _ in range(4):
+        pts = np.clip(np.vstack([x, x + reach * np.eye(n), x - reach * np.eye(n)]), -clip, clip)
+        norm = max(float(np.linalg.norm(np.eye(n) + lr * ref.jacobian(p), 2)) for p in pts)
+        if not norm < 1:
+            return math.inf
+        v = lr * lr * max(float(np.sum(ref.variance(p, batch))) for p in pts) / (
+            batch * (1 - norm * norm))
+        if Z_SCORE * math.sqrt(v) <= reach:
+            return v
+        reach = 1.25 * Z_SCORE * math.sqrt(v)
+    return math.inf
