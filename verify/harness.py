@@ -46,8 +46,20 @@ finite never passes anything.
   batch noise makes isolated outliers). Rate, schedule and weighting bugs that leave the end
   point alone fail here, with ``trajectory:`` in the reason. Runs where the linear model cannot
   hold (spread > 5 % of the path's scale, period-2 phases, past a period doubling) are left out.
-* Clip walls. A basin tolerance above 5 % of the box's width, or an interior point whose noise
-  reaches a wall (truncated noise), is ``inconclusive`` with the reason, never a pass.
+* Clip walls: the wall's own dynamics (:func:`verify.predictions.wall_bound`). The projection
+  moves no point farther from a point of the box, so a clipped coordinate's second moment about
+  its wall (pinned) or its interior point (noise reaching the wall) is at most
+  ``lr^2 s^2 / (B (1 - rho^2))``, ``rho`` bounding the map's slope near it (on a wall
+  ``max(0, F')``: the wall pins a coordinate that would oscillate), and its mean shift at most
+  the root of that (on a wall ``sigma / (2 (1 - rho))``); the smaller of this and the reflected
+  walk's law is used, so a vanishing push no longer makes the tolerance unbounded. Coupled
+  fields use ``||I + lr J||_2`` for ``rho``. A logged iterate outside the box fails (the
+  projected step never leaves it). A basin tolerance still above 5 % of the box's width, or a
+  wall within reach where no bound holds (period-2 orbits, ``rho >= 1``), is ``inconclusive``
+  with the reason, never a pass.
+* Path-local linearisation. The trajectory check's ``M = I + lr J`` is re-evaluated at every
+  step wherever it changes over a log interval (always for a decoupled field): on a path that
+  oscillates about a point near its period doubling, the two phases' ``M`` differ a lot.
 * Incomplete predictions. The PJAP search (multi-start Newton, not certified) and maps past a
   period doubling without a predicted stable orbit may miss attractors: runs that end near no
   prediction *and whose reference does too* make the result ``inconclusive``, not ``failed``
