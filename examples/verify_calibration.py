@@ -104,16 +104,19 @@ def _check(record: dict, game, data, dataset: np.ndarray, pjap, draw: int, recor
 _FRACTION = re.compile(r"(?<![\w.])(\d+)/(\d+)")
 
 
-def _replay(path: str, only: set[int] | None, part: int, parts: int, records: list,
+def _replay(path: str, only: list[int] | None, part: int, parts: int, records: list,
             args: argparse.Namespace) -> None:
     """Rerun the cases recorded in an earlier calibration's JSON (game, data model, lr, PJAP,
     clip box, seed), so that two versions of the verifier are compared on the same cases
     (Hypothesis's draws change whenever a strategy's code does)."""
     names = {"Normal": Normal, "Uniform": Uniform, "PointMass": PointMass, "Mixture": Mixture,
              "PJAPConfig": PJAPConfig, "None": None, "R": sympy.Rational}
-    for k, old in enumerate(json.load(open(path))["records"]):
-        draw = old["draw"]
-        if k % parts != part or (only is not None and draw not in only):
+    recorded = {rec["draw"]: rec for rec in json.load(open(path))["records"]}
+    # in the order given (most informative first), split over the parts after filtering
+    order = [d for d in (only or recorded) if d in recorded]
+    for k, draw in enumerate(order):
+        old = recorded[draw]
+        if k % parts != part:
             continue
         game = Game(old["game"])
         data = eval(_FRACTION.sub(r"R(\1, \2)", old["data"]), {"__builtins__": {}}, names)
@@ -140,7 +143,7 @@ def main() -> None:
                         "reproduce one draw alone; the draws are the same in every process)")
     args = parser.parse_args()
     part, parts = (int(v) for v in args.part.split("/"))
-    only = {int(v) for v in args.draws.split(",")} if args.draws else None
+    only = [int(v) for v in args.draws.split(",")] if args.draws else None
     records: list[dict] = []
     drawn = [0]
 
