@@ -518,7 +518,7 @@ def certified_pjap_zeros(
             kept.append(z)
     base = np.array([lo for lo, _ in search])
     points, enclosures = [], []
-    for klo, khi, _, _ in sorted(kept, key=lambda z: tuple(z[0])):
+    for klo, khi, _, _ in kept:
         x = _refine(fld, klo, khi, base, free)
         c = fld.shift(x[None], x[None])
         _, jac, _ = fld.enclose(x[None], x[None], c, free, True)
@@ -531,4 +531,6 @@ def certified_pjap_zeros(
         for r, j in enumerate(free):
             enc[j] = (float(klo[r]), float(khi[r]))
         enclosures.append(tuple(enc))
-    return CertifiedZeros(points, enclosures, not unresolved, search, unresolved, processed)
+    order = sorted(range(len(points)), key=lambda k: tuple(np.round(points[k].point, 9)))
+    return CertifiedZeros([points[k] for k in order], [enclosures[k] for k in order],
+                          not unresolved, search, unresolved, processed)
