@@ -190,3 +190,18 @@ def test_a_run_at_a_point_a_complete_search_did_not_list_fails(monkeypatch):
                             lr=0.02, seed=11, pjap=PJAPConfig(alpha=16.0, eps=1e-4,
                                                               distance="l2"))
     assert r.status == "failed", r.summary()
+
+
+def test_the_multistart_fallback_on_a_face_keeps_the_pinned_coordinate(monkeypatch):
+    # Where the certified search gives up, the multi-start search fills in, marked incomplete.
+    import brud_analysis.pjap_certified as pc
+    from verify.predictions import _certified_or_multistart
+
+    real = pc.certified_pjap_zeros
+    monkeypatch.setattr(pc, "certified_pjap_zeros", lambda *a, **k: real(*a, **k, max_boxes=1))
+    game, rows = Game("x*y"), np.array([[1.0, 1.0], [-1.0, -1.0]])
+    field = numeric_pjap_field(game, Empirical(rows), 1.0, 0.0, "l2")
+    points, complete, note = _certified_or_multistart(game, rows, 1.0, 0.0, "l2",
+                                                      [(0.5, 0.5), (-1.0, 1.0)], field=field)
+    assert not complete and "multi-start" in note and "boxes budget" in note
+    assert [np.round(p.point, 6).tolist() for p in points] == [[0.5, -0.5]]
