@@ -32,6 +32,7 @@ def _inside(point, box, slack=0.0) -> bool:
     return all(lo - slack <= v <= hi + slack for v, (lo, hi) in zip(point, box, strict=True))
 
 
+@pytest.mark.slow  # more than ~0.75 s of CPU (tests/conftest.py)
 def test_issue_twin_peaks_attractor_is_found_and_the_search_is_complete():
     # The multi-start search missed the strongly stable attractor near (-0.525, -0.506)
     # (eigenvalues -3.6, -5.6), so the honest trainer was failed.
@@ -55,6 +56,7 @@ def _decoupled_cubic() -> Game:
     return Game("-x**4/4 + x**2/2 - y**4/4 + y**2/2")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("distance,eps", [("l2", 0.0), ("l1", 1e-3), ("l1", 0.0), ("l2", 1e-2)])
 def test_known_zeros_exactly(distance, eps):
     rows = np.random.default_rng(3).normal(0.2, 0.7, size=(40, 2))
@@ -91,6 +93,7 @@ def test_a_continuum_of_zeros_is_incomplete_never_an_empty_complete_answer():
     assert "incomplete" in out.summary()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("budget", [{"max_boxes": 3}, {"cpu_budget": 0.0}, {"max_depth": 2}])
 def test_a_budget_starved_search_says_incomplete(budget):
     rows = _issue_rows()
@@ -135,6 +138,7 @@ def _exact(v: float):
     return flint.arb(flint.fmpq(*float(v).as_integer_ratio()))
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 10_000), size=st.integers(2, 30),
        alpha=st.sampled_from([1.0, 4.0, 16.0]), eps=st.sampled_from([0.0, 1e-4, 1e-2]),
@@ -155,6 +159,7 @@ def test_every_multistart_zero_lies_in_a_certified_box(seed, size, alpha, eps, d
     assert out.complete or out.unresolved  # never complete with something left over
 
 
+@pytest.mark.slow  # more than ~0.75 s of CPU (tests/conftest.py)
 def test_verify_passes_the_issue_case_that_the_multistart_failed():
     # issue 23 item 4: the honest trainer, runs settling at (-0.525, -0.506) among others
     from verify.harness import verify_game
@@ -167,6 +172,7 @@ def test_verify_passes_the_issue_case_that_the_multistart_failed():
     assert there and there[0].runs > 0
 
 
+@pytest.mark.slow  # more than ~0.75 s of CPU (tests/conftest.py)
 def test_a_run_at_a_point_a_complete_search_did_not_list_fails(monkeypatch):
     # The counterpart of the inconclusive case in test_harness.py: an unlisted stable point,
     # but the list claims to be certified complete, so the runs there are evidence. (Drop both
