@@ -482,9 +482,10 @@ def verify_game(
                            clip, bound)
         if cycling.any():
             search_complete = False
-            reasons.append(f"{int(cycling.sum())} run(s) sit on a periodic orbit of the mean "
-                           "map (it brings them back after an even number of steps, not after "
-                           "one): the certified search lists fixed points only")
+            reasons.append(f"{int(cycling.sum())} run(s) end where the mean map brings them "
+                           "back only after an even number of steps (a periodic orbit, or an "
+                           "oscillation not yet decayed): the certified search lists fixed "
+                           "points only, so the prediction is not taken as complete")
     if targets:
         mode = "fixed_point"
         # Where the reference map goes from each predicted point itself (an exact prediction

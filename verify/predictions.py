@@ -85,7 +85,8 @@ def _certified_or_multistart(game: Game, rows: np.ndarray, alpha: float, eps: fl
     (:func:`brud_analysis.pjap_certified.certified_pjap_zeros`); where it gives up (budget,
     a kink or singular zero it cannot resolve, an expression it cannot enclose), its certified
     zeros plus those of the uncertified multi-start search, marked incomplete. Returns
-    ``(points, complete, note)``; ``field`` (the numeric field) is needed for the fallback."""
+    ``(points, complete, note)``; ``field`` (the full numeric field ``(n,) -> (n,)``) is needed
+    for the fallback."""
     from brud_analysis.errors import BrudError
     from brud_analysis.pjap import find_fixed_points
     from brud_analysis.pjap_certified import certified_pjap_zeros
@@ -100,11 +101,18 @@ def _certified_or_multistart(game: Game, rows: np.ndarray, alpha: float, eps: fl
             return list(out.points), True, out.summary()
         certified, note = list(out.points), out.summary()
     free = [j for j, (lo, hi) in enumerate(box) if hi > lo]
+    base = np.array([lo for lo, _ in box], dtype=float)
     found = list(certified)
+
+    def free_field(z: np.ndarray) -> np.ndarray:  # pinned coordinates held at their value
+        x = base.copy()
+        x[free] = z
+        return np.asarray(field(x), dtype=float)[free]
+
     if field is not None:  # the uncertified fallback, only where the certified search gave up
-        for p in find_fixed_points(field, [box[j] for j in free], starts_per_axis=starts_per_axis,
-                                   tol=1e-6):
-            x = np.array([lo for lo, _ in box])
+        for p in find_fixed_points(free_field, [box[j] for j in free],
+                                   starts_per_axis=starts_per_axis, tol=1e-6):
+            x = base.copy()
             x[free] = p.point
             if not any(np.max(np.abs(x - np.asarray(q.point))) < 1e-4 for q in found):
                 found.append(type(p)(tuple(map(float, x)), p.stable, p.eigenvalues))
@@ -399,7 +407,7 @@ def _box_points(ref: ReferenceField, clip: float, flow_points: list[FixedPoint]
                     cands, ok, note = _certified_or_multistart(
                         ref.game, ref.rows, pjap.alpha * pjap.exponent,
                         pjap.eps**pjap.exponent, pjap.distance, face, ref.regulariser,
-                        field=lambda x, free=free: ref.field(x)[free], starts_per_axis=5)
+                        field=ref.field, starts_per_axis=5)
                     if not ok:
                         complete = False
                         notes.append(f"face {dict(zip(pinned, signs, strict=True))}: {note}")
