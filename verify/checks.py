@@ -188,8 +188,8 @@ def _basin_check(targets: list[Target], final: np.ndarray, last: np.ndarray, ski
         if too_wide:
             details["tolerance_too_wide"] = True
             reasons.append(f"basin {where}: the derived tolerance {tol:.3g} exceeds "
-                           f"{MAX_BOX_FRACTION:g} of the clip box's width {box_width:g} (the "
-                           "point is too close to a wall for the linear noise model)")
+                           f"{MAX_BOX_FRACTION:g} of the clip box's width {box_width:g}: a spread "
+                           "this wide cannot tell a wall from the interior (inconclusive)")
         elif near_wall and gap_to_wall is not None:
             details["tolerance_too_wide"] = True
             reasons.append(f"basin {where}: the SGD noise reaches the clip box's wall "
