@@ -18,16 +18,19 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import re
 import time
 
 import jax
 import numpy as np
+import sympy
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from brud_analysis.catalogue import twin_peaks
-from brud_analysis.data import Empirical, Normal
+from brud_analysis.data import Empirical, Mixture, Normal, PointMass, Uniform
 from brud_analysis.errors import BrudError
+from brud_analysis.game import Game
 from brud_analysis.output import write_atomic
 from brud_analysis.strategies import (
     games_with_nonlinear_brud_field,
@@ -71,6 +74,60 @@ def _summary(records: list[dict]) -> dict:
                                       for rec in records)}
 
 
+def _check(record: dict, game, data, dataset: np.ndarray, pjap, draw: int, records: list,
+           args: argparse.Namespace) -> None:
+    """Run one honest check, append its record (and save all records so far)."""
+    start, cpu = time.perf_counter(), time.process_time()
+    try:
+        r = verify_game(game, Empirical(dataset), seeds=args.seeds, steps=args.steps,
+                        lr=record["lr"], seed=record["seed"], pjap=pjap, clip=record["clip"])
+    except BrudError as err:  # e.g. PJAP weights underflow: a refusal, not a verdict
+        record.update(status="refused", reasons=[str(err)], mode="")
+    else:
+        trajectory = r.details.get("trajectory", {})
+        record.update(status=r.status, verdict=r.verdict, reasons=r.reasons, mode=r.mode,
+                      compared_points=r.compared_points,
+                      trajectory_passed=trajectory.get("passed"))
+    record["seconds"] = round(time.perf_counter() - start, 1)
+    record["cpu_seconds"] = round(time.process_time() - cpu, 1)
+    record["draw"] = draw
+    records.append(record)
+    print(f"{draw:3d} {record['status']:12s} {record['mode']:11s} lr={record['lr']:.4g} "
+          f"clip={record['clip_kind']} pjap={pjap is not None} R = {game.reward}", flush=True)
+    if record["status"] != "passed":
+        print("    " + json.dumps(record, default=str), flush=True)
+    if args.output:  # save as we go: a killed run keeps every finished draw
+        write_atomic(args.output, json.dumps({"summary": _summary(records),
+                                              "records": records}, indent=1, default=str))
+
+
+_FRACTION = re.compile(r"(?<![\w.])(\d+)/(\d+)")
+
+
+def _replay(path: str, only: list[int] | None, part: int, parts: int, records: list,
+            args: argparse.Namespace) -> None:
+    """Rerun the cases recorded in an earlier calibration's JSON (game, data model, lr, PJAP,
+    clip box, seed), so that two versions of the verifier are compared on the same cases
+    (Hypothesis's draws change whenever a strategy's code does)."""
+    names = {"Normal": Normal, "Uniform": Uniform, "PointMass": PointMass, "Mixture": Mixture,
+             "PJAPConfig": PJAPConfig, "None": None, "R": sympy.Rational}
+    recorded = {rec["draw"]: rec for rec in json.load(open(path))["records"]}
+    # in the order given (most informative first), split over the parts after filtering
+    order = [d for d in (only or recorded) if d in recorded]
+    for k, draw in enumerate(order):
+        old = recorded[draw]
+        if k % parts != part:
+            continue
+        game = Game(old["game"])
+        data = eval(_FRACTION.sub(r"R(\1, \2)", old["data"]), {"__builtins__": {}}, names)
+        pjap = eval(old["pjap"], {"__builtins__": {}}, names)
+        dataset = np.asarray(sample_dataset(jax.random.key(old["seed"]), data, 300))
+        record = {key: old[key] for key in ("game", "data", "lr", "fraction", "pjap", "clip",
+                                            "clip_kind", "seed")}
+        record["before"] = old["status"]
+        _check(record, game, data, dataset, pjap, draw, records, args)
+
+
 def main() -> None:
     """Run the calibration and print the status counts (and every failure)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -80,11 +137,13 @@ def main() -> None:
     parser.add_argument("--output", help="write every record as JSON (atomically)")
     parser.add_argument("--part", default="0/1", help="K/P: run only draws K, K+P, ... (the "
                         "same draws in every process: P processes share one calibration)")
+    parser.add_argument("--replay", help="an earlier calibration's JSON: rerun its recorded "
+                        "cases instead of drawing new ones (compares two versions of the code)")
     parser.add_argument("--draws", help="comma-separated draw numbers: run only these (to "
                         "reproduce one draw alone; the draws are the same in every process)")
     args = parser.parse_args()
     part, parts = (int(v) for v in args.part.split("/"))
-    only = {int(v) for v in args.draws.split(",")} if args.draws else None
+    only = [int(v) for v in args.draws.split(",")] if args.draws else None
     records: list[dict] = []
     drawn = [0]
 
@@ -110,32 +169,14 @@ def main() -> None:
             box = 0.8 * max(roots)
         elif clip == "near" and roots and max(roots) > 0.1:
             box = max(roots) + 1e-3 * (1 if seed % 2 else -1)  # just outside, or just inside
-        start, cpu = time.perf_counter(), time.process_time()
         record = {"game": str(game.reward), "data": repr(data), "lr": lr, "fraction": fraction,
                   "pjap": repr(pjap), "clip": box, "clip_kind": clip, "seed": seed}
-        try:
-            r = verify_game(game, Empirical(dataset), seeds=args.seeds, steps=args.steps,
-                            lr=lr, seed=seed, pjap=pjap, clip=box)
-        except BrudError as err:  # e.g. PJAP weights underflow: a refusal, not a verdict
-            record.update(status="refused", reasons=[str(err)], mode="")
-        else:
-            trajectory = r.details.get("trajectory", {})
-            record.update(status=r.status, verdict=r.verdict, reasons=r.reasons, mode=r.mode,
-                          compared_points=r.compared_points,
-                          trajectory_passed=trajectory.get("passed"))
-        record["seconds"] = round(time.perf_counter() - start, 1)
-        record["cpu_seconds"] = round(time.process_time() - cpu, 1)
-        record["draw"] = drawn[0]
-        records.append(record)
-        print(f"{drawn[0]:3d} {record['status']:12s} {record['mode']:11s} lr={lr:.4g} "
-              f"clip={clip} pjap={pjap is not None} R = {game.reward}", flush=True)
-        if record["status"] != "passed":
-            print("    " + json.dumps(record, default=str), flush=True)
-        if args.output:  # save as we go: a killed run keeps every finished draw
-            write_atomic(args.output, json.dumps({"summary": _summary(records),
-                                                  "records": records}, indent=1, default=str))
+        _check(record, game, data, dataset, pjap, drawn[0], records, args)
 
-    one()
+    if args.replay:
+        _replay(args.replay, only, part, parts, records, args)
+    else:
+        one()
     summary = _summary(records)
     print(json.dumps(summary, indent=1))
     for rec in records:

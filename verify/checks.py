@@ -40,6 +40,13 @@ def _phase_flips(t: Target) -> bool:
     return bool(np.any(Z_SCORE * np.sqrt(t.variance) + t.deterministic >= t.phase_margin))
 
 
+def _wall_bounded(t: Target) -> np.ndarray:
+    """Per agent: the wall's own bound carries this coordinate's noise (see
+    :func:`verify.predictions.wall_bound`), so a wall within its reach is no reason to stop."""
+    n = len(t.point)
+    return np.zeros(n, bool) if t.wall_bounded is None else np.asarray(t.wall_bounded, bool)
+
+
 def _margin(t: Target) -> float:
     return float(np.min(np.asarray(t.phase_margin)))
 
@@ -170,7 +177,8 @@ def _basin_check(targets: list[Target], final: np.ndarray, last: np.ndarray, ski
         gap_to_wall = (box_width / 2 - np.abs(t.point)) if box_width is not None else None
         interior = gap_to_wall is not None and gap_to_wall > 0
         near_wall = bool(count and gap_to_wall is not None and np.any(
-            interior & (gap_to_wall <= Z_SCORE * np.sqrt(t.variance) + t.deterministic)))
+            interior & (gap_to_wall <= Z_SCORE * np.sqrt(t.variance) + t.deterministic)
+            & ~_wall_bounded(t)))
         ok_basin = bool(count and math.isfinite(tol) and err <= tol and not too_wide
                         and not near_wall)
         basins.append(Basin(tuple(map(float, t.point)), count, tuple(map(float, mean)), err,
@@ -180,8 +188,8 @@ def _basin_check(targets: list[Target], final: np.ndarray, last: np.ndarray, ski
         if too_wide:
             details["tolerance_too_wide"] = True
             reasons.append(f"basin {where}: the derived tolerance {tol:.3g} exceeds "
-                           f"{MAX_BOX_FRACTION:g} of the clip box's width {box_width:g} (the "
-                           "point is too close to a wall for the linear noise model)")
+                           f"{MAX_BOX_FRACTION:g} of the clip box's width {box_width:g}: a spread "
+                           "this wide cannot tell a wall from the interior (inconclusive)")
         elif near_wall and gap_to_wall is not None:
             details["tolerance_too_wide"] = True
             reasons.append(f"basin {where}: the SGD noise reaches the clip box's wall "
@@ -235,7 +243,7 @@ def _basin_check(targets: list[Target], final: np.ndarray, last: np.ndarray, ski
         at_wall = False
         if box_width is not None:
             inside = box_width / 2 - np.abs(t.point)  # 0 on a wall, whose model is the wall's
-            at_wall = bool(np.any((inside > 0) & (inside <= reach))
+            at_wall = bool(np.any((inside > 0) & (inside <= reach) & ~_wall_bounded(t))
                            or t.single_tol > MAX_BOX_FRACTION * box_width)
         if at_wall or k in flipping:
             near = np.linalg.norm(np.nan_to_num(final) - t.point, axis=1) <= max(

@@ -46,8 +46,20 @@ finite never passes anything.
   batch noise makes isolated outliers). Rate, schedule and weighting bugs that leave the end
   point alone fail here, with ``trajectory:`` in the reason. Runs where the linear model cannot
   hold (spread > 5 % of the path's scale, period-2 phases, past a period doubling) are left out.
-* Clip walls. A basin tolerance above 5 % of the box's width, or an interior point whose noise
-  reaches a wall (truncated noise), is ``inconclusive`` with the reason, never a pass.
+* Clip walls: the wall's own dynamics (:func:`verify.predictions.wall_bound`). The projection
+  moves no point farther from a point of the box, so a clipped coordinate's second moment about
+  its wall (pinned) or its interior point (noise reaching the wall) is at most
+  ``lr^2 s^2 / (B (1 - rho^2))``, ``rho`` bounding the map's slope near it (on a wall
+  ``max(0, F')``: the wall pins a coordinate that would oscillate), and its mean shift at most
+  the root of that (on a wall ``sigma / (2 (1 - rho))``); the smaller of this and the reflected
+  walk's law is used, so a vanishing push no longer makes the tolerance unbounded. Coupled
+  fields use ``||I + lr J||_2`` for ``rho``. A logged iterate outside the box fails (the
+  projected step never leaves it). A basin tolerance still above 5 % of the box's width, or a
+  wall within reach where no bound holds (period-2 orbits, ``rho >= 1``), is ``inconclusive``
+  with the reason, never a pass.
+* Path-local linearisation. The trajectory check's ``M = I + lr J`` is re-evaluated at every
+  step wherever it changes over a log interval (always for a decoupled field): on a path that
+  oscillates about a point near its period doubling, the two phases' ``M`` differ a lot.
 * Incomplete predictions. The PJAP search (multi-start Newton, not certified) and maps past a
   period doubling without a predicted stable orbit may miss attractors: runs that end near no
   prediction *and whose reference does too* make the result ``inconclusive``, not ``failed``
@@ -91,6 +103,7 @@ from verify.polygames import (
 )
 from verify.predictions import (  # noqa: F401 (re-exported: verify.harness is the public API)
     FLOAT32_EPS,
+    FlowPoints,
     Target,
     _as_fixed_points,
     _decoupled_predictions,
@@ -278,6 +291,21 @@ def _rests(ref: ReferenceField, paths: np.ndarray, every: int, m_tail: int, hori
     return ~back.diverged & (np.linalg.norm(back.last - last, axis=1) <= spread)
 
 
+def _cycling(ref: ReferenceField, paths: np.ndarray, every: int, m_tail: int, horizon: int,
+             lr: float, clip: float | None, bound: float) -> np.ndarray:
+    """Runs ``(K, L + 1, n) -> (K,)`` that :func:`_rests` places on an attractor of the mean
+    map which one step of the map moves by more than the run's noise: a periodic orbit."""
+    if not len(paths):
+        return np.zeros(0, bool)
+    rest = _rests(ref, paths, every, m_tail, horizon, lr, clip, bound)
+    last = paths[:, -1].astype(np.float64)
+    one = reference_map(ref, last, 1, lr, clip, bound, 1, 1)
+    tail = paths[:, -m_tail:]
+    spread = Z_SCORE * np.sqrt(np.sum(np.var(tail, axis=1), axis=1)) + 8 * FLOAT32_EPS * (
+        1 + np.max(np.abs(last), axis=1))
+    return rest & (one.diverged | (np.linalg.norm(one.last - last, axis=1) > spread))
+
+
 def _bias_dominates(ref: ReferenceField, tails: np.ndarray, batch: int,
                     points: int = 25) -> np.ndarray:
     """With importance weights, whether each run's tail ``(K, m, n)`` passes where, for some
@@ -363,7 +391,7 @@ def verify_game(
     else:
         flow = (_as_fixed_points(predicted) if predicted is not None else
                 _as_fixed_points(predict(game, model)) if predict is not None else
-                predict_fixed_points(game, model, pjap, regulariser))
+                predict_fixed_points(game, model, pjap, regulariser, clip))
         points, targets, notes = _joint_predictions(ref, flow, lr, clip, batch_size, every)
         orbits = []
         # A flow-stable point the coupled map does not settle at: its orbits (period 2 or
@@ -410,6 +438,19 @@ def verify_game(
                      + ("" if n_ref == seeds else f" (first {n_ref} starts)"),
     }
     failed = False
+    if clip is not None:
+        # The projected step never leaves the box: a logged coordinate beyond a wall (more
+        # than float32 rounding of the wall) is a trainer that projects before it steps, or
+        # not at all, however close its end point is to the prediction.
+        wall = float(np.float32(clip)) * (1 + 4 * FLOAT32_EPS)
+        stepped = np.abs(np.nan_to_num(policy[:, 1:]))  # the start may lie anywhere
+        outside = np.any(stepped > wall, axis=(1, 2)) & ~divergent
+        details["runs_outside_box"] = int(outside.sum())
+        if outside.any():
+            failed = True
+            reasons.append(f"{int(outside.sum())} run(s) logged a policy outside the clip box "
+                           f"(|coordinate| up to {float(np.max(stepped[outside])):.6g}, wall "
+                           f"{clip:g}): the projected step never leaves the box")
     if mismatch.sum() > MISMATCH_ALLOWANCE * n_ref:
         failed = True
         reasons.append(f"{int(mismatch.sum())} of {n_ref} runs diverge where the reference map "
@@ -422,7 +463,29 @@ def verify_game(
     # Every attractor predicted? Certified for the decoupled field's exact 1-D analysis and for
     # points the caller gives (a run elsewhere refutes them); not for the multi-start PJAP
     # search, nor past a period doubling with no stable orbit predicted.
-    search_complete = not own or (ref.decoupled and not beyond_period_two)
+    # The certified PJAP search (verify.predictions.FlowPoints) is complete in its box: a run
+    # or reference ending in that box at an unlisted point is then evidence, not a gap.
+    # It lists the map's fixed points, not its periodic orbits (a coupled map can jump from
+    # wall to wall): runs that the mean map brings back only after an even number of steps
+    # keep the answer incomplete.
+    flow_list = points if isinstance(points, FlowPoints) else FlowPoints()
+    certified = own and not ref.decoupled and not beyond_period_two and flow_list.complete
+    search_complete = not own or (ref.decoupled and not beyond_period_two) or (
+        certified and flow_list.covers(final, run.last))
+    if certified and not search_complete:
+        reasons.append("the certified PJAP search covers only its box "
+                       f"{[tuple(round(v, 4) for v in b) for b in flow_list.box or ()]}, and "
+                       "some runs or their references end outside it")
+    elif certified:
+        live = np.flatnonzero(~divergent)
+        cycling = _cycling(ref, policy[live], every, m_tail, max(2, steps - steps % 2), lr,
+                           clip, bound)
+        if cycling.any():
+            search_complete = False
+            reasons.append(f"{int(cycling.sum())} run(s) end where the mean map brings them "
+                           "back only after an even number of steps (a periodic orbit, or an "
+                           "oscillation not yet decayed): the certified search lists fixed "
+                           "points only, so the prediction is not taken as complete")
     if targets:
         mode = "fixed_point"
         # Where the reference map goes from each predicted point itself (an exact prediction

@@ -12,9 +12,8 @@ and the PJAP field is the exact finite sum over the dataset with the sampler's p
   estimator's variance and bias, estimated by simulating the sampler in NumPy), in float64.
 * :func:`reference_map`: the deterministic map ``theta <- P_box(theta + lr G(theta))`` the SGD
   trainer follows in expectation, iterated from the trainer's starts with the trainer's step.
-* :func:`agent_orbits`: for the decoupled BRUD field (``g_i`` depends on ``theta_i`` only), every
-  fixed point and period-2 orbit of agent ``i``'s 1-D projected SGD map, with its stability *for
-  that map* (``|multiplier| < 1``), walls of the clip box included.
+* :func:`~verify.orbits.agent_orbits` (re-exported here, in :mod:`verify.orbits`): for the
+  decoupled BRUD field, every fixed point and period-2 orbit of one agent's projected SGD map.
 
 Example:
     >>> import numpy as np
@@ -35,15 +34,16 @@ from numpy.polynomial import Polynomial
 from numpy.polynomial.polynomial import polyval
 
 from brud_analysis.data import Empirical
-from brud_analysis.errors import BrudError
 from brud_analysis.fields import brud_field
 from brud_analysis.game import Game
+from verify.orbits import Orbit, agent_orbits
 from verify.sampling import PJAPConfig
+
+__all__ = ["IS_BATCHES", "MapRun", "Orbit", "ReferenceField", "agent_orbits", "first_runs",
+           "path_variance", "reference_map"]
 
 # Batches simulated to estimate the importance-weighted minibatch noise at a point.
 IS_BATCHES = 4000
-# Root filters: a root of a float polynomial with |imag| below this (relative) is real.
-_IMAG_TOL = 1e-9
 
 
 def _poly_in(expr: sympy.Expr, symbol: sympy.Symbol) -> Polynomial:
@@ -388,6 +388,38 @@ _ROUNDING_ULPS = 4.0
 _FLOAT32_EPS = float(np.finfo(np.float32).eps)
 
 
+# Largest change of the linearised map ``M = I + lr J`` over one log interval (``lr |G''|``
+# times the path's movement) for which ``M`` is held fixed over the interval; beyond it (and
+# always for a decoupled field, whose Jacobian is cheap) ``M`` is re-evaluated at every step.
+JACOBIAN_CHANGE_LIMIT = 0.05
+
+
+def _noise_terms(ref: ReferenceField, theta: np.ndarray, cov: np.ndarray, lr: float,
+                 clip: float | None, batch: int):
+    """One step's linearised noise terms at the reference iterates ``theta`` ``(K, n)``:
+    ``M`` (rows of coordinates pinned on a wall zeroed), the noise ``q = lr^2 s^2 / B``, the
+    deterministic per-step extras (importance bias, wall offset), ``||M||``, float32 rounding
+    and the step length ``lr |G|`` (for the Jacobian-change criterion)."""
+    n = theta.shape[1]
+    safe = np.where(np.isfinite(theta), theta, 0.0)
+    drift = ref.field_many(safe)
+    m = np.eye(n)[None] + lr * ref.jacobian_many(
+        safe, np.sqrt(np.maximum(cov[:, range(n), range(n)], 0.0)))
+    s2, is_bias = ref.noise_many(safe, batch)
+    q = lr * lr * s2 / batch
+    extra = lr * np.linalg.norm(is_bias, axis=1)
+    if clip is not None:  # a coordinate pushed outwards stays on the wall
+        pinned = np.abs(safe + lr * drift) >= clip
+        m[pinned] = 0.0
+        # SGD rests inside the wall by the reflected walk's mean offset
+        offset = lr * s2 / (2 * batch * np.maximum(np.abs(drift), 1e-300))
+        extra = extra + np.linalg.norm(np.where(pinned, offset, 0.0), axis=1)
+    norm_m = np.linalg.norm(m, ord=2, axis=(1, 2))
+    rounding = _ROUNDING_ULPS * _FLOAT32_EPS * (
+        np.max(np.abs(safe), axis=1) + lr * np.max(np.abs(drift), axis=1))
+    return m, q, extra, norm_m, rounding, lr * np.linalg.norm(drift, axis=1)
+
+
 def reference_map(ref: ReferenceField, starts: np.ndarray, steps: int, lr: float,
                   clip: float | None, bound: float, log_every: int, tail_points: int,
                   batch_size: int | None = None, noise_runs: int | None = None) -> MapRun:
@@ -423,33 +455,31 @@ def reference_map(ref: ReferenceField, starts: np.ndarray, steps: int, lr: float
         bias = np.zeros(kn)
         path_var = np.zeros((kn, n_logs + 1, n))
         path_bias = np.zeros((kn, n_logs + 1))
-        eye = np.eye(n)
         # A coupled field's curvature costs 4 n^2 field evaluations per point: every few logs.
         curv_every = 1 if ref.decoupled else max(1, n_logs // 20)
         curv = np.zeros(k)
     with np.errstate(all="ignore"):
         for log in range(1, n_logs + 1):
             if noisy:
-                safe = np.where(np.isfinite(theta[:kn]), theta[:kn], 0.0)
-                drift = ref.field_many(safe)
-                m = eye[None] + lr * ref.jacobian_many(
-                    safe, np.sqrt(np.maximum(cov[:, range(n), range(n)], 0.0)))
-                s2, is_bias = ref.noise_many(safe, batch)
-                q = lr * lr * s2 / batch
-                extra = lr * np.linalg.norm(is_bias, axis=1)
-                if clip is not None:  # a coordinate pushed outwards stays on the wall
-                    pinned = np.abs(safe + lr * drift) >= clip
-                    m[pinned] = 0.0
-                    # SGD rests inside the wall by the reflected walk's mean offset
-                    offset = lr * s2 / (2 * batch * np.maximum(np.abs(drift), 1e-300))
-                    extra = extra + np.linalg.norm(np.where(pinned, offset, 0.0), axis=1)
                 if (log - 1) % curv_every == 0:
-                    curv = ref.curvature_many(safe)
-                norm_m = np.linalg.norm(m, ord=2, axis=(1, 2))
-                rounding = _ROUNDING_ULPS * _FLOAT32_EPS * (
-                    np.max(np.abs(safe), axis=1) + lr * np.max(np.abs(drift), axis=1))
-            for _ in range(log_every):
+                    curv = ref.curvature_many(np.where(np.isfinite(theta[:kn]), theta[:kn], 0.0))
+                m, q, extra, norm_m, rounding, move = _noise_terms(
+                    ref, theta[:kn], cov, lr, clip, batch)
+                # Path-local: M is held for the log interval only where it changes little
+                # over it (lr |G''| x the interval's movement); an oscillating path (near a
+                # period doubling, M ~ -1) alternates between points whose M differ a lot,
+                # and a frozen M there gets the two-step contraction wrong (session 9's
+                # calibration draw 80: M = -0.82 held where the true product is +0.96).
+                per_step = ref.decoupled or bool(np.any(
+                    lr * curv * move * (log_every - 1) > JACOBIAN_CHANGE_LIMIT))
+            for step in range(log_every):
                 if noisy:
+                    if per_step and step:
+                        m, q, extra, norm_m, rounding, _ = _noise_terms(
+                            ref, theta[:kn], cov, lr, clip, batch)
+                        if ref.decoupled:  # cheap: the curvature where the step starts
+                            curv = ref.curvature_many(
+                                np.where(np.isfinite(theta[:kn]), theta[:kn], 0.0))
                     # M cov M^T (batched matmul: 3x faster here than the 3-operand einsum)
                     cov = m @ cov @ m.transpose(0, 2, 1)
                     cov[:, range(n), range(n)] += q
@@ -495,116 +525,6 @@ def first_runs(run: MapRun, count: int) -> MapRun:
     return MapRun(run.last[:count], run.tail_mean[:count], run.tail_start[:count],
                   run.diverged[:count], cut(run.path), cut(run.path_variance),
                   cut(run.path_bias))
-
-
-@dataclass
-class Orbit:
-    """A fixed point (one value) or period-2 orbit (two values) of one agent's 1-D SGD map.
-
-    Attributes:
-        values: the orbit's points.
-        multiplier: product over the orbit of the projected map's derivative; stable iff
-            ``|multiplier| < 1``. A wall point whose field points outwards has derivative 0.
-        stable: for the trained map (not the flow).
-        flow_stable: for the gradient flow ``d theta / dt = g`` (``g' < 0``), period 1 only.
-        on_wall: per value, whether it sits on the clip box's wall.
-    """
-
-    values: tuple[float, ...]
-    multiplier: float
-    stable: bool
-    flow_stable: bool | None
-    on_wall: tuple[bool, ...]
-
-    @property
-    def period(self) -> int:
-        return len(self.values)
-
-
-def _real_roots(poly: Polynomial) -> np.ndarray:
-    poly = poly.trim(tol=0)
-    if poly.degree() < 1:
-        return np.zeros(0)
-    r = poly.roots()
-    keep = np.abs(r.imag) <= _IMAG_TOL * (1 + np.abs(r.real))
-    return np.unique(np.round(r[keep].real, 12))
-
-
-def agent_orbits(g: Polynomial, lr: float, clip: float | None) -> list[Orbit]:
-    """Fixed points and period-2 orbits of ``x <- P(x + lr g(x))`` (``P``: clip to the box).
-
-    Period 1: the real zeros of ``g`` inside the box, and a wall ``c`` where ``g`` points
-    outwards. Period 2: real roots of ``(F(F(x)) - x) / (F(x) - x)`` with ``F = x + lr g``,
-    both points inside the box, plus orbits that touch a wall. Longer cycles are not
-    enumerated (the caller treats the absence of a stable orbit as "no prediction").
-
-    Raises:
-        BrudError: ``g`` vanishes identically (every point is fixed).
-
-    Example:
-        >>> from numpy.polynomial import Polynomial
-        >>> [(o.values, o.stable) for o in agent_orbits(Polynomial([1.0, -1.0]), 0.5, None)]
-        [((1.0,), True)]
-        >>> orbits = agent_orbits(Polynomial([1.0, -1.0]), 2.5, None)  # lr h = 2.5 > 2
-        >>> [(o.period, o.stable) for o in orbits]
-        [(1, False)]
-    """
-    g = g.trim(tol=0)
-    if g.degree() == 0 and g.coef[0] == 0:
-        raise BrudError("the BRUD field of an agent vanishes identically: every point is fixed")
-    x = Polynomial([0.0, 1.0])
-    F = x + lr * g
-    dF = F.deriv()
-
-    def inside(v: float) -> bool:
-        return clip is None or -clip < v < clip
-
-    def step(v: float) -> float:
-        w = F(v)
-        return float(np.clip(w, -clip, clip)) if clip is not None else float(w)
-
-    def slope(v: float) -> float:  # derivative of the projected map
-        if clip is not None and not -clip <= F(v) <= clip:
-            return 0.0
-        return float(dF(v))
-
-    out: list[Orbit] = []
-    for r in _real_roots(g):
-        if inside(r):
-            m = float(dF(r))
-            out.append(Orbit((float(r),), m, abs(m) < 1, bool(g.deriv()(r) < 0), (False,)))
-    walls = [] if clip is None else [-clip, clip]
-    for w in walls:
-        gw = g(w)
-        if (w > 0 and gw > 0) or (w < 0 and gw < 0):  # strictly outwards: superstable
-            out.append(Orbit((float(w),), 0.0, True, True, (True,)))
-    # Period 2 inside the box: divide out the fixed points (F(x) - x = lr g).
-    quotient, _ = divmod(F(F) - x, lr * g) if g.degree() >= 1 else (F(F) - x, None)
-    seen: set[tuple[float, ...]] = set()  # sorted (a, b) of each period-2 orbit
-    for r in _real_roots(quotient):
-        a, b = float(r), float(F(r))
-        if abs(a - b) <= 1e-9 * (1 + abs(a)) or not (inside(a) and inside(b)):
-            continue
-        if abs(float(F(b)) - a) > 1e-7 * (1 + abs(a)):
-            continue
-        key = tuple(sorted((round(a, 9), round(b, 9))))
-        if key in seen:
-            continue
-        seen.add(key)
-        m = float(dF(a) * dF(b))
-        out.append(Orbit(tuple(sorted((a, b))), m, abs(m) < 1, None, (False, False)))
-    # Period 2 through a wall: w -> b -> w (|w| is the clip bound).
-    for w in walls:
-        b = step(w)
-        if abs(b - w) > 1e-12 and abs(step(b) - w) <= 1e-12 * (1 + abs(w)):
-            key = tuple(sorted((round(w, 9), round(b, 9))))
-            if key in seen:
-                continue
-            seen.add(key)
-            m = slope(w) * slope(b)
-            out.append(Orbit(tuple(sorted((w, b))), m, abs(m) < 1, None,
-                             tuple(abs(abs(v) - abs(w)) < 1e-12 for v in sorted((w, b)))))
-    return out
 
 
 def path_variance(ref: ReferenceField, starts: np.ndarray, steps: int, lr: float,
