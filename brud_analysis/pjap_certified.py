@@ -208,6 +208,8 @@ class _Field:
         c = np.min(d2, axis=1)
         return c if self.alpha <= 0 else np.minimum(c, 600.0 / self.alpha)
 
+    # inf or nan bounds (overflow far from the data) only widen: no test passes on them
+    @np.errstate(over="ignore", invalid="ignore")
     def enclose(self, lo: np.ndarray, hi: np.ndarray, c: np.ndarray, free: Sequence[int],
                 jacobian: bool) -> tuple[_Iv, _Iv | None, np.ndarray]:
         """``N_i`` for ``i in free`` as ``(B, m)``, ``dN_i/dtheta_j`` as ``(B, m, m)`` and a
@@ -346,6 +348,7 @@ class CertifiedZeros:
                 + f"), {len(self.points)} zero(s) certified, {self.boxes_processed} sub-boxes")
 
 
+@np.errstate(over="ignore", invalid="ignore")
 def _krawczyk(fld: _Field, lo: np.ndarray, hi: np.ndarray, free: list[int]
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """For boxes ``X`` (free coordinates only varying): ``(K_lo, K_hi, unique, kink)`` with

@@ -211,3 +211,17 @@ def test_the_multistart_fallback_on_a_face_keeps_the_pinned_coordinate(monkeypat
                                                       [(0.5, 0.5), (-1.0, 1.0)], field=field)
     assert not complete and "multi-start" in note and "boxes budget" in note
     assert [np.round(p.point, 6).tolist() for p in points] == [[0.5, -0.5]]
+
+
+def test_a_regulariser_enters_the_enclosed_field():
+    # BC with weight 1/2 adds 2 * 0.5 * (a_i - theta_i); on one repeated row (0.3, -0.2) the
+    # cubic game's field becomes (0.3 - x^3, -0.2 - y^3): one zero, cube roots.
+    from brud_analysis.regularisers import bc
+
+    rows = np.tile([[0.3, -0.2]], (4, 1))
+    out = certified_pjap_zeros(_decoupled_cubic(), rows, 4.0, 1e-3, "l1",
+                               box=[(-2, 2), (-2, 2)], regulariser=bc(0.5))
+    assert out.complete and len(out.points) == 1, out.summary()
+    want = (0.3 ** (1 / 3), -(0.2 ** (1 / 3)))
+    assert np.allclose(out.points[0].point, want, atol=1e-12) and out.points[0].stable
+    assert _inside(want, out.enclosures[0], 1e-15)
