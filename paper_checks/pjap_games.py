@@ -103,7 +103,7 @@ def check_priority(ctx: Context) -> Outcome:
                    "its final reward is below BRUD's by more than 1e-3"))
 def check_fig5(ctx: Context) -> Outcome:
     from brud_analysis.solve import brud_fixed_points
-    from verify import harness, sampling
+    from verify import sampling
     game = twin_peaks(**PAPER)
     derived, numeric = {}, {}
     lower_distance = higher_reward = True
@@ -113,7 +113,7 @@ def check_fig5(ctx: Context) -> Outcome:
         brud_pts = [p for p in brud_fixed_points(game, model).points if p.stable]
         # the same prediction as fig5.consistency's (alpha, eps) = (16, 1e-3) row: computed once
         pjap_pts = ctx.cached(f"sweep-pred-{std}-{FIG5_ALPHA}-{FIG5_EPS}", functools.partial(
-            _stable_predictions, harness, game, model.samples, pj))
+            _stable_predictions, game, model.samples, pj))
         derived[f"std {std}"] = {"BRUD stable point": [fmt(p.point) for p in brud_pts],
                                  "PJAP stable points (multi-start, not certified)": [
                                      fmt(p.point) for p in pjap_pts]}
@@ -210,7 +210,7 @@ def check_consistency(ctx: Context) -> Outcome:
             + (f" (+{len(failures) - 6} more)" if len(failures) > 6 else ""))
 
 
-def _stable_predictions(harness: Any, game: Any, data: np.ndarray, pj: Any) -> list:
+def _stable_predictions(game: Any, data: np.ndarray, pj: Any) -> list:
     """The stable zeros of the PJAP field of ``data`` found by the multi-start search (not
     certified) over the data's hull padded by half its width + 0.5.
 
@@ -219,12 +219,10 @@ def _stable_predictions(harness: Any, game: Any, data: np.ndarray, pj: Any) -> l
     settings (the multi-start ~15 s), half of ``make paper``.
     """
     from brud_analysis.pjap import pjap_fixed_points
+    from verify.predictions import padded_hull
 
-    lo, hi = data.min(axis=0), data.max(axis=0)
-    pad = 0.5 * (hi - lo) + 0.5
-    box = list(zip((lo - pad).tolist(), (hi + pad).tolist(), strict=True))
     points = pjap_fixed_points(game, Empirical(data), pj.alpha * pj.exponent,
-                               pj.eps ** pj.exponent, pj.distance, box=box)
+                               pj.eps ** pj.exponent, pj.distance, box=padded_hull(data))
     return [p for p in points if p.stable]
 
 
@@ -232,14 +230,14 @@ def _sweep_stage(ctx: Context, game: Any, pairs: list[tuple[float, float]], stds
                  inits: list[tuple], seeds: int
                  ) -> dict[tuple[float, float], list[dict[str, Any]]]:
     """One stage of the consistency sweep: per (alpha, eps), one table row per spread."""
-    from verify import harness, sampling
+    from verify import sampling
 
     out: dict[tuple[float, float], list[dict[str, Any]]] = {}
     for (alpha, eps), std in itertools.product(pairs, stds):
         pj = sampling.PJAPConfig(alpha=alpha, eps=eps)
         data = fig5_dataset(std)
         pred = ctx.cached(f"sweep-pred-{std}-{alpha}-{eps}", functools.partial(
-            _stable_predictions, harness, game, data, pj))
+            _stable_predictions, game, data, pj))
         pred_gap = min((float(_peak_gap(np.array(p.point))) for p in pred), default=np.nan)
         # one compiled trainer serves every (alpha, eps); one call per setting keeps its
         # (runs x dataset) priorities in cache (the whole sweep in one call ran slower)

@@ -119,6 +119,19 @@ def _certified_or_multistart(game: Game, rows: np.ndarray, alpha: float, eps: fl
     return found, False, note + "; multi-start search (not certified) added its zeros"
 
 
+def padded_hull(samples: np.ndarray) -> list[tuple[float, float]]:
+    """The search box for PJAP zeros without a clip box: the data's hull ``(K, n)`` padded by
+    half its width + 0.5 per coordinate.
+
+    Example:
+        >>> padded_hull(np.array([[0.0, 1.0], [2.0, 1.0]]))
+        [(-1.5, 3.5), (0.5, 1.5)]
+    """
+    lo, hi = samples.min(axis=0), samples.max(axis=0)
+    pad = 0.5 * (hi - lo) + 0.5
+    return list(zip((lo - pad).tolist(), (hi + pad).tolist(), strict=True))
+
+
 def predict_fixed_points(game: Game, model: Empirical, pjap: PJAPConfig | None = None,
                          regulariser=None, clip: float | None = None) -> FlowPoints:
     """Predicted fixed points of the expected *flow* for the finite dataset ``model``.
@@ -151,9 +164,7 @@ def predict_fixed_points(game: Game, model: Empirical, pjap: PJAPConfig | None =
     if clip is not None:
         box = [(-float(clip), float(clip))] * game.n_agents
     else:
-        lo, hi = model.samples.min(axis=0), model.samples.max(axis=0)
-        pad = 0.5 * (hi - lo) + 0.5
-        box = list(zip((lo - pad).tolist(), (hi + pad).tolist(), strict=True))
+        box = padded_hull(model.samples)
     alpha, eps = pjap.alpha * pjap.exponent, pjap.eps**pjap.exponent
     field = numeric_pjap_field(game, model, alpha, eps, pjap.distance, regulariser=regulariser)
     points, complete, note = _certified_or_multistart(game, model.samples, alpha, eps,
