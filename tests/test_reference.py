@@ -1,0 +1,78 @@
+"""verify.reference's fast paths against the direct formulas they replace."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from brud_analysis.catalogue import twin_peaks
+from brud_analysis.regularisers import bc
+from verify.reference import ReferenceField
+from verify.sampling import PJAPConfig
+
+ROWS = np.random.default_rng(3).normal(0.4, 0.8, size=(300, 2))
+THETAS = np.random.default_rng(4).normal(0.0, 0.6, size=(70, 2))  # > 64: two chunks
+
+
+def _direct_probabilities(rows, thetas, pj):
+    gap = rows[None] - thetas[:, None]
+    d = (np.sum(np.abs(gap), -1) ** 2 if pj.distance == "l1" else np.sum(gap * gap, -1))
+    logs = -pj.exponent * pj.alpha * d
+    if pj.eps > 0:
+        logs = np.maximum(logs, pj.exponent * np.log(pj.eps))
+    p = np.exp(logs - logs.max(axis=1, keepdims=True))
+    return p / p.sum(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("pj", [PJAPConfig(alpha=4.0, eps=0.0, distance="l2"),
+                                PJAPConfig(alpha=16.0, eps=1e-3, distance="l2"),
+                                PJAPConfig(alpha=16.0, eps=1e-3, distance="l1")])
+def test_probabilities_match_the_direct_formula(pj):
+    ref = ReferenceField(twin_peaks(), ROWS, pj)
+    got = ref.probabilities(THETAS)
+    np.testing.assert_allclose(got, _direct_probabilities(ROWS, THETAS, pj), rtol=1e-11,
+                               atol=1e-300)
+    # the kept answer is for these points only, and read-only
+    assert not got.flags.writeable
+    other = ref.probabilities(THETAS + 0.1)  # same shape, other points
+    np.testing.assert_allclose(other, _direct_probabilities(ROWS, THETAS + 0.1, pj),
+                               rtol=1e-11, atol=1e-300)
+
+
+@pytest.mark.parametrize("reg", [None, bc(1.0)])
+def test_shifted_jacobian_matches_central_differences(reg):
+    pj = PJAPConfig(alpha=4.0, eps=0.0, distance="l2")
+    ref = ReferenceField(twin_peaks(1, 4, 5), ROWS, pj, reg)
+    scale = np.abs(np.random.default_rng(5).normal(0, 0.05, size=THETAS.shape))
+    h = np.maximum(6e-6 * (1.0 + np.abs(THETAS)), scale)
+    fast = ref._shifted_jacobian(THETAS, h)
+    assert fast is not None  # the shortcut applies to this kernel
+    direct = np.empty_like(fast)
+    for j in range(2):
+        step = np.zeros_like(THETAS)
+        step[:, j] = h[:, j]
+        direct[:, :, j] = ((ref.field_many(THETAS + step) - ref.field_many(THETAS - step))
+                           / (2 * h[:, j:j + 1]))
+    np.testing.assert_allclose(fast, direct, rtol=1e-8, atol=1e-8)
+    np.testing.assert_allclose(ref.jacobian_many(THETAS, scale), direct, rtol=1e-8, atol=1e-8)
+    # not for a floor or the L1 kernel: there the direct evaluation is used
+    for other in (PJAPConfig(alpha=4.0, eps=1e-3, distance="l2"),
+                  PJAPConfig(alpha=4.0, eps=0.0, distance="l1")):
+        assert ReferenceField(twin_peaks(), ROWS, other)._shifted_jacobian(THETAS, h) is None
+
+
+def test_importance_weighted_noise_matches_the_delta_method():
+    pj = PJAPConfig(alpha=16.0, eps=1e-3, importance_weights=True)
+    ref = ReferenceField(twin_peaks(), ROWS, pj)
+    var, bias = ref.noise_many(THETAS, 64)
+    p = _direct_probabilities(ROWS, THETAS, pj)
+    g = ref.per_sample(THETAS)
+    w = 1.0 / (p.shape[1] * p)
+    centred = g - g.mean(axis=1, keepdims=True)
+    np.testing.assert_allclose(var, np.einsum("kb,kbi->ki", p, w[..., None] ** 2 * centred**2),
+                               rtol=1e-10)
+    np.testing.assert_allclose(
+        bias, np.abs(np.einsum("kb,kbi->ki", p, w[..., None] ** 2 * centred)) / 64,
+        rtol=1e-8, atol=1e-14)
+    for k in (0, 7):  # the per-point variance_bound agrees
+        np.testing.assert_allclose(var[k], ref.variance_bound(THETAS[k], 64), rtol=1e-10)
