@@ -76,3 +76,23 @@ def test_importance_weighted_noise_matches_the_delta_method():
         rtol=1e-8, atol=1e-14)
     for k in (0, 7):  # the per-point variance_bound agrees
         np.testing.assert_allclose(var[k], ref.variance_bound(THETAS[k], 64), rtol=1e-10)
+
+
+def test_noise_free_map_skips_starts_at_rest_with_the_same_iterates():
+    from verify.reference import reference_map
+
+    pj = PJAPConfig(alpha=4.0, eps=0.0, distance="l2")
+    ref = ReferenceField(twin_peaks(1, 4, 5), ROWS, pj)
+    starts = np.random.default_rng(6).normal(0.3, 0.5, size=(20, 2))
+    theta, path = starts.copy(), [starts.copy()]
+    for step in range(1, 601):  # the plain iteration, every start every step
+        theta = np.clip(theta + 0.05 * ref.field_many(theta), -1.0, 1.0)
+        if step % 50 == 0:
+            path.append(theta.copy())
+    evaluated = []
+    field_many = ref.field_many
+    ref.field_many = lambda x: evaluated.append(len(x)) or field_many(x)  # type: ignore
+    run = reference_map(ref, starts, 600, 0.05, 1.0, 1e3, 50, 3)
+    np.testing.assert_allclose(run.path, np.stack(path, axis=1), rtol=0, atol=1e-14)
+    np.testing.assert_allclose(run.tail_mean, np.mean(path[-3:], axis=0), rtol=0, atol=1e-14)
+    assert sum(evaluated) < 0.5 * 20 * 600  # the starts at rest were not evaluated again
