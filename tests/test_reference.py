@@ -93,6 +93,20 @@ def test_noise_free_map_skips_starts_at_rest_with_the_same_iterates():
     field_many = ref.field_many
     ref.field_many = lambda x: evaluated.append(len(x)) or field_many(x)  # type: ignore
     run = reference_map(ref, starts, 600, 0.05, 1.0, 1e3, 50, 3)
+    assert run.path is not None
     np.testing.assert_allclose(run.path, np.stack(path, axis=1), rtol=0, atol=1e-14)
     np.testing.assert_allclose(run.tail_mean, np.mean(path[-3:], axis=0), rtol=0, atol=1e-14)
     assert sum(evaluated) < 0.5 * 20 * 600  # the starts at rest were not evaluated again
+
+
+def test_fixed_points_only_are_the_full_answers_period_one_orbits():
+    from numpy.polynomial import Polynomial
+
+    from verify.orbits import agent_orbits
+
+    rng = np.random.default_rng(8)
+    for _ in range(200):
+        g = Polynomial(rng.normal(0, 1, rng.integers(2, 5)))
+        lr, clip = float(rng.choice([1e-3, 0.5, 1.5])), rng.choice([None, 1.0])
+        full = [o for o in agent_orbits(g, lr, clip) if o.period == 1]
+        assert agent_orbits(g, lr, clip, period_two=False) == full
