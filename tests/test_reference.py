@@ -110,3 +110,11 @@ def test_fixed_points_only_are_the_full_answers_period_one_orbits():
         lr, clip = float(rng.choice([1e-3, 0.5, 1.5])), (None, 1.0)[int(rng.integers(2))]
         full = [o for o in agent_orbits(g, lr, clip) if o.period == 1]
         assert agent_orbits(g, lr, clip, period_two=False) == full
+
+
+def test_uniform_noise_with_a_penalty_matches_the_rows_variance():
+    ref = ReferenceField(twin_peaks(1, 4, 5), ROWS, None, bc(1.5))
+    var, bias = ref.noise_many(THETAS, 64)
+    g = ref.per_sample(THETAS)  # (K, N, n), the penalty included
+    np.testing.assert_allclose(var, g.var(axis=1), rtol=1e-9, atol=1e-12)
+    assert not bias.any()

@@ -105,6 +105,8 @@ class ReferenceField:
         # then one (K, d + 1) x (d + 1, N) product and the PJAP field p @ C (no pass over the
         # rows' symbolic gradient per point).
         self._row_coef = None if self._row_cov is not None else self._row_coefficients()
+        if pjap is None and self._row_coef is not None:  # uniform with a penalty: the same
+            self._row_cov = [_population_covariance(c) for c in self._row_coef]
 
     def _row_coefficient_covariances(self) -> list[np.ndarray]:
         """Per agent, the covariance over the rows (population, as the sampler's
@@ -117,8 +119,7 @@ class ReferenceField:
             values = np.stack([np.broadcast_to(np.asarray(
                 sympy.lambdify(others, c, modules="numpy")(*cols), dtype=np.float64),
                 (self.rows.shape[0],)) for c in coeffs], axis=1)        # (N, d + 1)
-            centred = values - values.mean(axis=0)
-            out.append(centred.T @ centred / self.rows.shape[0])
+            out.append(_population_covariance(values))
         return out
 
     def _row_coefficients(self) -> list[np.ndarray]:
@@ -405,6 +406,18 @@ class ReferenceField:
             est = np.einsum("mb,mbi->mi", w, g[idx]) / w.sum(axis=1, keepdims=True)
             self._is_cache[key] = (est.mean(axis=0), est.var(axis=0, ddof=1))
         return self._is_cache[key]
+
+
+def _population_covariance(values: np.ndarray) -> np.ndarray:
+    """Covariance ``(d, d)`` over the rows of ``values`` ``(N, d)``, divisor ``N`` (the
+    uniform sampler's probabilities).
+
+    Example:
+        >>> _population_covariance(np.array([[0.0, 1.0], [2.0, 1.0]])).tolist()
+        [[1.0, 0.0], [0.0, 0.0]]
+    """
+    centred = values - values.mean(axis=0)
+    return centred.T @ centred / values.shape[0]
 
 
 def _central(f, x: np.ndarray) -> np.ndarray:
