@@ -165,11 +165,19 @@ def twin_peaks_bc_closed_form() -> dict[str, sympy.Expr]:
     """Optimum-centred Twin Peaks, BRUD+BC: fixed point / a_dag, reward fraction, and the BC
     weight needed for a fraction ``f`` of the optimum, all derived (general A, B, C).
 
+    Derived once per process (a pure derivation, ~1 s of SymPy; a claim and its figure ask
+    for it seven times); each call gets its own dict.
+
     Example:
         >>> cf = twin_peaks_bc_closed_form()
         >>> cf["u"]
         (C + 2*lambda)/(2*B*s**2 + C + 2*lambda)
     """
+    return dict(_twin_peaks_bc_closed_form())
+
+
+@functools.cache
+def _twin_peaks_bc_closed_form() -> dict[str, sympy.Expr]:
     game = twin_peaks(*sympy.symbols("A B C", positive=True))
     A, B, C = game.parameters  # noqa: N806 (the paper's names; the game's own symbols)
     a_dag = sympy.sqrt((C - 2 * A) / (2 * B))
