@@ -265,3 +265,23 @@ def test_cli_alpha_symbol_prints_formulas(capsys):
     assert "closed-form" in capsys.readouterr().err
     assert main(["pjap-field", "twin_peaks", "--data", "normal", "--mean", "0", "0",
                  "--std", "1", "1", "--alpha", "-1"]) == 2
+
+
+@pytest.mark.parametrize("distance,eps", [("l1", 1e-3), ("l2", 0.0)])
+def test_two_agent_empirical_field_is_the_weighted_sum_bit_for_bit(distance, eps):
+    from brud_analysis.pjap import (
+        _coefficient_values,
+        _kernel_weight,
+        _own_action_coefficients,
+        numeric_pjap_field,
+    )
+
+    rows = np.random.default_rng(9).normal(0.4, 0.7, size=(250, 2))
+    game = twin_peaks(1, 4, 5)
+    field = numeric_pjap_field(game, Empirical(rows), 16.0, eps, distance)
+    coeffs = [_coefficient_values(c, rows) for c in _own_action_coefficients(game)]
+    for theta in np.random.default_rng(10).normal(0.2, 0.6, size=(20, 2)):
+        w = np.full(len(rows), 1.0 / len(rows)) * _kernel_weight(rows - theta, 16.0, eps,
+                                                                 distance)
+        want = np.array([np.polyval(c @ w, theta[i]) for i, c in enumerate(coeffs)]) / np.sum(w)
+        assert np.array_equal(field(theta), want)
