@@ -456,9 +456,9 @@ def default_box(data: DataModel, game: Game, extra: float = 1.0) -> list[tuple[f
 
 
 def pjap_fixed_points(
-    game: Game, data: DataModel, alpha: float, eps: float = 0.0, distance: Distance = "l2",
-    *, box: Sequence[tuple[float, float]] | None = None, starts_per_axis: int = 7,
-    nodes: int | None = None, regulariser: Any = None,
+    game: Game, data: DataModel, alpha: float | sympy.Rational, eps: float = 0.0,
+    distance: Distance = "l2", *, box: Sequence[tuple[float, float]] | None = None,
+    starts_per_axis: int = 7, nodes: int | None = None, regulariser: Any = None,
 ) -> list[PJAPFixedPoint]:
     """Fixed points of the PJAP field and their stability.
 
@@ -466,7 +466,9 @@ def pjap_fixed_points(
     real zeros by certified root isolation, anywhere (``box`` unused). Anything else uses the
     numeric field, whose zeros are found by multi-start Newton in ``box``
     (default: data mean +- 3 std, at least [-1, 1]); ``nodes``: quadrature nodes per axis of the
-    numeric field.
+    numeric field. The closed form takes ``alpha`` exactly as given: a float is its binary
+    value (``5/3`` as a float is slightly above 5/3, where a pitchfork has already split), an
+    exact ``sympy.Rational`` is used as such.
 
     Example:
         >>> from brud_analysis.catalogue import twin_peaks
@@ -492,7 +494,7 @@ def pjap_fixed_points(
             return np.asarray(j_raw(x), dtype=float)
 
         return find_fixed_points(f, box, starts_per_axis=starts_per_axis, jacobian=jac)
-    field_fn = numeric_pjap_field(game, data, alpha, eps, distance, nodes=nodes,
+    field_fn = numeric_pjap_field(game, data, float(alpha), eps, distance, nodes=nodes,
                                   regulariser=regulariser)
     return find_fixed_points(field_fn, box, starts_per_axis=starts_per_axis, tol=1e-6)
 
