@@ -108,3 +108,33 @@ def test_other_mujoco_warnings_are_passed_on():
 
     with pytest.warns(RuntimeWarning, match="MuJoCo: Nan, Inf or huge value"):
         _forward_mujoco_warning("Nan, Inf or huge value in QACC at DOF 0")
+
+
+def test_index_maps_step_exactly_like_the_mamujoco_wrapper():
+    # HalfCheetahEnv reads observations and maps actions through index maps found once from
+    # the wrapper's own functions; a whole episode (actions often clipped) must equal the
+    # wrapper's per-step path bit for bit: observations, state, reward, flags
+    def episode(fast: bool) -> list:
+        env = HalfCheetahEnv()
+        assert env._fast is not None  # the index maps apply to HalfCheetah 2x3
+        if not fast:
+            env._fast = None
+        rng = np.random.default_rng(4)
+        obs, state = env.reset(seed=4)
+        steps: list = [obs, state]
+        truncated = False
+        while not truncated:
+            action = 1.5 * sine_policy(obs) + rng.normal(0.0, 0.5, (2, 3)).astype(np.float32)
+            obs, state, reward, terminated, truncated = env.step(action)
+            steps += [obs, state, reward, terminated, truncated]
+        return steps
+
+    fast, wrapper = episode(True), episode(False)
+    assert len(fast) == len(wrapper) == 2 + 5 * 1000
+    for a, b in zip(fast, wrapper, strict=True):
+        assert type(a) is type(b)
+        if isinstance(a, np.ndarray):
+            assert a.dtype == b.dtype == np.float32
+            np.testing.assert_array_equal(a, b)
+        else:
+            assert a == b

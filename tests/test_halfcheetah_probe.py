@@ -21,8 +21,10 @@ def _setup(seed: int = 0):
     k_policy, k_critic, k_obs, k_state, k_act = jax.random.split(key, 5)
     net = PolicyNetwork(O, A, N, CFG.policy_hidden, CFG.recurrent)
     critic = TwinCritic(S, N * A, CFG.critic_hidden)
-    policy = jax.vmap(net.init)(k_policy[None])  # a group of one seed
-    critics = jax.vmap(critic.init)(k_critic[None])
+    # a group of one seed (a leading axis of 1; an eager vmap of init would compile batched
+    # random draws, several times slower on CPU)
+    policy = jax.tree_util.tree_map(lambda x: x[None], net.init(k_policy))
+    critics = jax.tree_util.tree_map(lambda x: x[None], critic.init(k_critic))
     obs = jax.random.normal(k_obs, (L + 1, W, N, O))
     states = jax.random.normal(k_state, (L + 1, W, S))
     own = net.apply_sequence(jax.tree_util.tree_map(lambda x: x[0], policy), obs)
@@ -55,7 +57,7 @@ def test_probe_on_off_policy_data_by_hand() -> None:
     def q(state, joint):
         return jnp.min(critic_net.apply(params, state, joint))
 
-    grad = jax.grad(q, argnums=1)
+    grad = jax.jit(jax.grad(q, argnums=1))  # 2 x 128 calls
     cosines = []
     for t in range(L):
         for w in range(W):

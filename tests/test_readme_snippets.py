@@ -4,8 +4,9 @@ A snippet is a line ``$ brud ARGS`` inside a ```-fenced block; the lines after i
 next ``$ `` line or the end of the block, are its expected standard output. Pages are found at
 run time (README.md and every docs/*.md), so pages added or rewritten later are checked too.
 
-Each snippet runs in-process (``brud_analysis.cli.main``; those that start JAX, in a fresh
-``python -m brud_analysis.cli``) in a temporary directory (relative
+Each snippet runs in-process (``brud_analysis.cli.main``; those that start JAX, all of them
+one after the other in one fresh interpreter, each by ``brud_analysis.cli.main`` in its own
+directory) in a temporary directory (relative
 output paths such as ``docs/fields.png`` land there; their folders are created first). Its
 stdout and the page's text are compared line by line after this normalisation, and only this:
 
@@ -23,6 +24,7 @@ draw (``--plot``, ``--animate``) or sweep are marked ``slow``.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -144,20 +146,66 @@ def _marks(snippet: Snippet) -> list[pytest.MarkDecorator]:
 
 
 SNIPPETS = _all_snippets()
-# A command that two pages show (README.md and docs/verify.md share the 256-seed verify run) is
-# run once; each page's text is compared with that one output (its runs are deterministic).
+# The snippets that start JAX run in one fresh interpreter, one after the other (each by
+# brud_analysis.cli.main in its own directory, stdout and stderr captured), started when the
+# first of them is checked, for every one of them that this session selected: a fresh
+# `python -m brud_analysis.cli` per snippet paid Python's and JAX's start-up (~3 s CPU) each
+# time. A command that two pages show (README.md and docs/verify.md share the 256-seed verify
+# run) is run once; each page's text is compared with that one output (runs are deterministic).
 _OWN_PROCESS_RUNS: dict[tuple[str, ...], tuple[int, str, str, Path]] = {}
+_DRIVER = """
+import contextlib, io, json, os, sys
+from brud_analysis.cli import main
+results = []
+for argv, cwd in json.load(open(sys.argv[1])):
+    os.chdir(cwd)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(argv)
+    results.append([code, out.getvalue(), err.getvalue()])
+with open(sys.argv[2], "w") as f:
+    json.dump(results, f)
+"""
 
 
-def _run_in_own_process(argv: tuple[str, ...], tmp_path: Path) -> tuple[int, str, str, Path]:
-    """``python -m brud_analysis.cli ARGV`` in ``tmp_path``: exit code, stdout, stderr and the
-    directory it ran in (that of the first run of the same command line)."""
+def _needs_jax(snippet: Snippet) -> bool:
+    argv = snippet.argv
+    return bool(argv) and argv[0] in _JAX_COMMANDS and argv[0] not in _PARSE_ONLY
+
+
+def _make_output_folders(argv: list[str], directory: Path) -> None:
+    for word in argv:  # relative output folders (docs/, data/) exist in the scratch directory
+        if "/" in word and not word.startswith(("/", "-")) and "(" not in word:
+            (directory / word).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _run_in_own_process(argv: tuple[str, ...], request: pytest.FixtureRequest,
+                        tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, str, Path]:
+    """Exit code, stdout, stderr and the directory that ``brud ARGV`` ran in, from the one
+    interpreter that runs every selected JAX snippet (started on the first call)."""
     if argv not in _OWN_PROCESS_RUNS:
+        wanted = [tuple(item.callspec.params["snippet"].argv) for item in request.session.items
+                  if getattr(item, "callspec", None) is not None
+                  and isinstance(item.callspec.params.get("snippet"), Snippet)
+                  and _needs_jax(item.callspec.params["snippet"])]
+        batch = list(dict.fromkeys([argv, *wanted]))
+        batch = [a for a in batch if a not in _OWN_PROCESS_RUNS]
+        base = tmp_path_factory.mktemp("jax-snippets")
+        dirs = [base / str(k) for k in range(len(batch))]
+        for a, d in zip(batch, dirs, strict=True):
+            d.mkdir()
+            _make_output_folders(list(a), d)
+        (base / "batch.json").write_text(json.dumps([[list(a), str(d)]
+                                                     for a, d in zip(batch, dirs, strict=True)]))
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
             [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
-        run = subprocess.run([sys.executable, "-m", "brud_analysis.cli", *argv], cwd=tmp_path,
-                             env=env, capture_output=True, text=True, timeout=1800)
-        _OWN_PROCESS_RUNS[argv] = (run.returncode, run.stdout, run.stderr, tmp_path)
+        run = subprocess.run([sys.executable, "-c", _DRIVER, str(base / "batch.json"),
+                              str(base / "results.json")], cwd=base, env=env,
+                             capture_output=True, text=True, timeout=3600)
+        assert run.returncode == 0, f"the JAX snippets' interpreter failed:\n{run.stderr[-3000:]}"
+        results = json.loads((base / "results.json").read_text())
+        for a, d, (code, out, err) in zip(batch, dirs, results, strict=True):
+            _OWN_PROCESS_RUNS[a] = (code, out, err, d)
     return _OWN_PROCESS_RUNS[argv]
 
 
@@ -168,17 +216,16 @@ def test_the_pages_have_snippets():
 
 @pytest.mark.parametrize("snippet", [pytest.param(s, id=s.id, marks=_marks(s))
                                      for s in SNIPPETS])
-def test_snippet_prints_what_the_page_shows(snippet: Snippet, tmp_path, monkeypatch, capsys):
+def test_snippet_prints_what_the_page_shows(snippet: Snippet, tmp_path, monkeypatch, capsys,
+                                            request, tmp_path_factory):
     argv = snippet.argv
     if argv[:1] and argv[0] in _PARSE_ONLY:  # needs the recorded datasets: arguments only
         build_parser().parse_args(argv)
         return
-    for word in argv:  # relative output folders (docs/, data/) exist in the scratch directory
-        if "/" in word and not word.startswith(("/", "-")) and "(" not in word:
-            (tmp_path / word).parent.mkdir(parents=True, exist_ok=True)
-    if argv[0] in _JAX_COMMANDS:  # a fresh interpreter: JAX's threads must not meet a fork
-        code, out, err, tmp_path = _run_in_own_process(tuple(argv), tmp_path)
+    if _needs_jax(snippet):  # another interpreter: JAX's threads must not meet a fork here
+        code, out, err, tmp_path = _run_in_own_process(tuple(argv), request, tmp_path_factory)
     else:
+        _make_output_folders(argv, tmp_path)
         monkeypatch.chdir(tmp_path)
         code = main(argv)
         captured = capsys.readouterr()

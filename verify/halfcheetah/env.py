@@ -33,6 +33,35 @@ def _forward_mujoco_warning(message: str) -> None:
         warnings.warn(f"MuJoCo: {message}", RuntimeWarning, stacklevel=2)
 
 
+def _fast_indices(env) -> tuple[np.ndarray, np.ndarray] | None:
+    """Index maps that replace MaMuJoCo's per-step Python bookkeeping (a third of a rollout's
+    CPU): ``obs[i] = concat(qpos, qvel)[index[i]]`` and ``global_action = flat_actions[order]``.
+    Found by running the wrapper's own ``build_obs`` and action mapping on arrays that hold
+    their own positions, so they are exactly the wrapper's maps; ``None`` (the wrapper is then
+    used as is) if an observation needs more than joint positions and velocities.
+    """
+    from types import SimpleNamespace
+
+    from gymnasium_robotics.envs.multiagent_mujoco.obsk import build_obs
+
+    data = env.single_agent_env.unwrapped.data
+    nq, nv = len(data.qpos), len(data.qvel)
+    probe = SimpleNamespace(qpos=np.arange(nq, dtype=np.float64),
+                            qvel=np.arange(nq, nq + nv, dtype=np.float64))
+    try:
+        index = np.stack([build_obs(probe, env.k_dicts[i], env.local_categories,
+                                    env.mujoco_globals, env.global_categories)
+                          for i in range(len(env.possible_agents))])
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return None
+    if index.shape != (N_AGENTS, OBS_DIM):
+        return None
+    codes = {a: np.arange(i * ACT_DIM, (i + 1) * ACT_DIM, dtype=np.float64)
+             for i, a in enumerate(env.possible_agents)}
+    order = env.map_local_actions_to_global_action(codes)
+    return index.astype(np.intp), order.astype(np.intp)
+
+
 class HalfCheetahEnv:
     """Seeded, deterministic 2-agent HalfCheetah with array observations and actions.
 
@@ -77,15 +106,22 @@ class HalfCheetahEnv:
             mujoco.set_mju_user_warning(previous)
         self._agents = list(self._env.possible_agents)
         self._needs_reset = True
+        self._fast = _fast_indices(self._env)
+
+    def _observations(self) -> np.ndarray:
+        if self._fast is None:
+            return self._stack(self._env._get_obs())
+        data = self._env.single_agent_env.unwrapped.data
+        return np.concatenate([data.qpos, data.qvel])[self._fast[0]].astype(np.float32)
 
     def _stack(self, per_agent: dict) -> np.ndarray:
         return np.stack([np.asarray(per_agent[a], np.float32) for a in self._agents])
 
     def reset(self, seed: int) -> tuple[np.ndarray, np.ndarray]:
         """Start an episode; return observations ``(N, obs_dim)`` and state ``(state_dim,)``."""
-        obs, _ = self._env.reset(seed=int(seed))
+        self._env.reset(seed=int(seed))
         self._needs_reset = False
-        return self._stack(obs), np.asarray(self._env.state(), np.float32)
+        return self._observations(), np.asarray(self._env.state(), np.float32)
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, bool, bool]:
         """Apply joint ``actions`` ``(N, act_dim)`` (clipped to [-1, 1]).
@@ -98,14 +134,19 @@ class HalfCheetahEnv:
         if actions.shape != (N_AGENTS, ACT_DIM):
             raise BrudError(f"actions must have shape {(N_AGENTS, ACT_DIM)}, got {actions.shape}")
         clipped = np.clip(actions, -1.0, 1.0)
-        obs, rewards, terms, truncs, _ = self._env.step(
-            {a: clipped[i] for i, a in enumerate(self._agents)}
-        )
-        terminated = bool(any(terms.values()))
-        truncated = bool(any(truncs.values()))
+        if self._fast is None:
+            _, rewards, terms, truncs, _ = self._env.step(
+                {a: clipped[i] for i, a in enumerate(self._agents)}
+            )
+            reward = rewards[self._agents[0]]
+            terminated, truncated = bool(any(terms.values())), bool(any(truncs.values()))
+        else:  # what the wrapper's step does, with its index maps computed once
+            global_action = clipped.reshape(-1)[self._fast[1]].astype(np.float64)
+            _, reward, terms, truncs, _ = self._env.single_agent_env.step(global_action)
+            terminated, truncated = bool(terms), bool(truncs)
         self._needs_reset = terminated or truncated
         state = np.asarray(self._env.state(), np.float32)
-        return self._stack(obs), state, float(rewards[self._agents[0]]), terminated, truncated
+        return self._observations(), state, float(reward), terminated, truncated
 
     def close(self) -> None:
         """Release the MuJoCo resources."""
