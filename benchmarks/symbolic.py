@@ -61,13 +61,11 @@ from brud_analysis.game import Game
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from symbolic_peers import (  # noqa: E402
-    MIN_CPU,
     Msolve,
     Phc,
-    cpu_now,
     find_msolve,
     machine,
-    run_capped,
+    run_in_process,
 )
 
 
@@ -116,13 +114,15 @@ def _ours(game: Game, separate: bool = True
     """Real isolated points, whether a stationary set exists, method, # undetermined, whether
     the answer is complete, the sets' equations (strings). ``separate=False`` disables the
     separation of isolated points from sets (to measure its cost in the same run). Run it
-    through :func:`ours` (a forked child, CPU-timed)."""
+    through :func:`ours` (CPU-timed)."""
     import brud_analysis.algebra.solve.analyses as analyses
 
-    _clear_caches()
     game = Game(game.reward, agents=game.agent_names)
     analyses.SEPARATE_ISOLATED_POINTS = separate
-    a = stationary_points(game)
+    try:
+        a = stationary_points(game)
+    finally:
+        analyses.SEPARATE_ISOLATED_POINTS = True
     undetermined = sum(1 for p in a.points if p.kind == "undetermined"
                        or p.higher_order == "undetermined")
     return ([tuple(map(float, p.point)) for p in a.points], bool(a.sets), a.method,
@@ -130,9 +130,10 @@ def _ours(game: Game, separate: bool = True
 
 
 def ours(game: Game, budget: float = 600.0, separate: bool = True) -> tuple[str, float, Any]:
-    """``(status, CPU s, value of _ours)``: the full analysis in a forked child under
-    ``budget`` s of CPU (:func:`symbolic_peers.run_capped`)."""
-    return run_capped(_ours, (game, separate), budget)
+    """``(status, CPU s, value of _ours)``: the full analysis from the reward, caches cleared
+    first, under ``budget`` s of CPU (:func:`symbolic_peers.run_in_process`)."""
+    _clear_caches()
+    return run_in_process(_ours, (game, separate), budget)
 
 
 def set_polys(game: Game, sets: list[list[str]]) -> list[list[sympy.Poly]]:
@@ -158,22 +159,14 @@ def _on_sets(point, sets: list[list[sympy.Poly]]) -> bool:
     return False
 
 
-def _solve_only(game: Game) -> float:
-    _clear_caches()
-    game = Game(game.reward, agents=game.agent_names)
-    gradient = game.gradient
-    start = cpu_now()
-    solve_polynomial_system(gradient, game.agents)
-    return cpu_now() - start
-
-
 def ours_solve_only(game: Game, budget: float = 600.0) -> tuple[str, float, None]:
     """The certified solve alone on the expanded gradient (what PHCpack is given): no
     classification; the gradient is computed before the clock starts."""
-    status, _, t = run_capped(_solve_only, (game,), budget)
-    if status == "ok":
-        return status, max(t, MIN_CPU), None
-    return status, budget if status == "over budget" else MIN_CPU, None
+    _clear_caches()
+    game = Game(game.reward, agents=game.agent_names)
+    gradient = game.gradient
+    status, t, _ = run_in_process(solve_polynomial_system, (gradient, game.agents), budget)
+    return status, t, None
 
 
 def _sympy_worker(reward: str, names: list[str], conn) -> None:

@@ -3,10 +3,11 @@
 Every time here is **CPU time** (user + system), so that the load of a shared machine does not
 change the answer (wall time on this 2-core machine varied 2-10x with the other users' jobs):
 
-* ours: in a forked child that measures its own ``getrusage(RUSAGE_SELF)`` plus
-  ``RUSAGE_CHILDREN`` (the worker processes the analysis forks) around the call only, so the
-  fork is not charged; the child runs under ``RLIMIT_CPU`` = the case's budget (a case over
-  it is reported as ``over budget``, never dropped);
+* ours: in this process (SymPy's and the toolkit's caches cleared before each run, outside
+  the clock), ``getrusage(RUSAGE_SELF)`` plus ``RUSAGE_CHILDREN`` (the worker processes the
+  analysis forks and waits for) around the call; a SIGPROF timer stops it after the case's
+  budget (a case over it is reported as ``over budget``, never dropped). Not in a forked child:
+  copy-on-write page faults there cost 10-15 ms a run, more than many whole solves;
 * PHCpack (``phcpy``, system ``python3``): a persistent server process that reports its own CPU
   time (``getrusage(RUSAGE_SELF)``, all threads) around ``solve`` only: no process start-up is
   charged; the server sets its ``RLIMIT_CPU`` to the case's budget before each solve (SIGXCPU
@@ -23,7 +24,6 @@ a solve that took "0 s" is meaningless).
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import re
 import resource
@@ -74,42 +74,43 @@ def machine() -> str:
     return f"{model}, {os.cpu_count()} CPUs, load average {load}"
 
 
-def _child(func: Callable[..., Any], args: tuple, budget: float, conn: Any) -> None:
-    from brud_analysis.bounded import die_with_parent
+class _OverBudget(BaseException):
+    """Raised by the SIGPROF timer of :func:`run_in_process` (a BaseException, so that the
+    library's ``except Exception`` clauses do not swallow it)."""
 
-    die_with_parent(signal.SIGKILL)
-    soft = int(resource.getrusage(resource.RUSAGE_SELF).ru_utime
-               + resource.getrusage(resource.RUSAGE_SELF).ru_stime + budget) + 1
-    hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
-    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+
+def run_in_process(func: Callable[..., Any], args: tuple, budget: float
+                   ) -> tuple[str, float, Any]:
+    """``(status, cpu, value)`` of ``func(*args)`` in this process, CPU-timed by
+    :func:`cpu_now` deltas (this process and the worker processes it waits for), and stopped
+    by a SIGPROF timer after ``budget`` s of this process's CPU: status ``ok``, ``over budget``
+    (cpu = budget) or ``error`` (value: the exception's repr). The timer interrupts Python
+    code only: a long call inside a C library ends first (then its time is reported as is,
+    over the budget, and the status still says ``over budget``).
+
+    Example:
+        >>> run_in_process(sum, ([1, 2],), 5.0)[::2]
+        ('ok', 3)
+    """
+    def expire(signum: int, frame: Any) -> None:
+        raise _OverBudget
+
+    previous = signal.signal(signal.SIGPROF, expire)
+    signal.setitimer(signal.ITIMER_PROF, budget)
     start = cpu_now()
     try:
-        out = func(*args)
-        conn.send(("ok", max(cpu_now() - start, MIN_CPU), out))
+        value, status = func(*args), "ok"
+    except _OverBudget:
+        value, status = None, "over budget"
     except Exception as err:  # a failure of the solver under test: reported, not raised
-        conn.send(("error", max(cpu_now() - start, MIN_CPU), repr(err)[:120]))
-
-
-def run_capped(func: Callable[..., Any], args: tuple, budget: float) -> tuple[str, float, Any]:
-    """``(status, cpu, value)`` of ``func(*args)`` in a forked child under ``budget`` s of CPU:
-    status ``ok``, ``over budget`` (cpu = budget) or ``error``. The child's CPU is measured
-    inside it around the call (fork and import not charged), its own workers included."""
-    ctx = multiprocessing.get_context("fork")
-    parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(func, args, budget, child))  # may fork workers
-    proc.start()
-    child.close()
-    try:
-        # wall backstop only against a stuck child: CPU decides (RLIMIT_CPU)
-        if not parent.poll(50 * budget + 600):
-            return "over budget", budget, None
-        return parent.recv()
-    except EOFError:  # killed by SIGXCPU (or by memory)
-        return "over budget", budget, None
+        value, status = repr(err)[:120], "error"
     finally:
-        if proc.is_alive():
-            proc.kill()
-        proc.join(5.0)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
+    cpu = cpu_now() - start
+    if status == "over budget":
+        return status, max(cpu, budget), None
+    return status, max(cpu, MIN_CPU), value
 
 
 _PHC_SERVER = r"""
