@@ -189,6 +189,8 @@ class Phc:
         cpu = max(reply["time"], MIN_CPU)
         if not reply["ok"]:
             return "error", cpu, None
+        if not reply["names"]:  # no solution at all (phcpy then names no variable)
+            return "ok", cpu, []
         order = [reply["names"].index(a) for a in game.agent_names if a in reply["names"]]
         if len(order) != game.n_agents:
             return "error", cpu, None
