@@ -65,8 +65,9 @@ def _classify_set(game: Game, st: StationarySet) -> None:
         st.kind = "degenerate"
         st.pieces = [SetPiece(tuple(0.0 for _ in game.agents), "degenerate")]
         return
+    # (parse_poly: sympy.Poly's expand of a large basis was a third of a 5-agent analysis)
     rational = all(c.is_Rational for e in st.equations
-                   for c in sympy.Poly(e, *game.agents).coeffs())
+                   for c in parse_poly(e, game.agents).coeffs())
     if (len(st.equations) == 1 and st.dimension == game.n_agents - 1 and rational
             and (game.n_agents == 2 or st.sample_boxes)):
         _hypersurface_pieces(game, st)
@@ -75,7 +76,7 @@ def _classify_set(game: Game, st: StationarySet) -> None:
         # rest of one sign give (weak) maxima/minima, of both signs a saddle
         samples = list(st.sample_boxes)
         regions = None
-        if rational and all(c.is_Rational for c in sympy.Poly(game.reward, *game.agents).coeffs()):
+        if rational and all(c.is_Rational for c in parse_poly(game.reward, game.agents).coeffs()):
             regions = _rank_regions(game, st)
             samples += regions or []
         by_kind: dict[str, tuple[float, ...]] = {}
