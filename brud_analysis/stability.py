@@ -34,6 +34,7 @@ from brud_analysis.algebra.boxes import ball_precision as ball_precision
 from brud_analysis.algebra.boxes import certified_sign as certified_sign
 from brud_analysis.algebra.boxes import interval_value as interval_value
 from brud_analysis.algebra.boxes import rational_ball as rational_ball
+from brud_analysis.algebra.groebner import parse_poly
 from brud_analysis.higher_order import _higher_order
 
 ZERO_TOL = 1e-8
@@ -190,11 +191,18 @@ def probe_degenerate(reward: sympy.Expr, variables: Sequence[sympy.Symbol],
 @functools.lru_cache(maxsize=64)
 def _charpoly_coefficients(matrix: sympy.ImmutableMatrix, variables: tuple[sympy.Symbol, ...]
                            ) -> tuple[sympy.Poly, ...]:
-    """Coefficients a_0..a_{n-1} of det(lambda I - M) as polynomials in ``variables``."""
-    lam = sympy.Symbol("lambda_")
-    cp = sympy.Matrix(matrix).charpoly(lam)
-    coeffs = cp.all_coeffs()[::-1]  # a_0, a_1, ..., a_n (= 1)
-    return tuple(sympy.Poly(sympy.expand(c), *variables) for c in coeffs)
+    """Coefficients a_0..a_{n-1} of det(lambda I - M) as polynomials in ``variables``
+    (Berkowitz over Q[variables], SymPy's DomainMatrix: ~5x faster than ``Matrix.charpoly``
+    on the expressions followed by expand, the same polynomials)."""
+    from sympy.polys.matrices import DomainMatrix
+
+    domain = sympy.QQ[variables]
+    ring, qq = domain.ring, sympy.QQ
+    rows = [[ring.from_dict({m: qq.convert(c) for m, c in parse_poly(e, variables).terms()})
+             for e in matrix.row(i)] for i in range(matrix.rows)]
+    coeffs = DomainMatrix(rows, matrix.shape, domain).charpoly()[::-1]  # a_0, ..., a_n (= 1)
+    return tuple(sympy.Poly.from_dict({m: qq.to_sympy(c) for m, c in coeff.items()} or {
+        (0,) * len(variables): 0}, *variables) for coeff in coeffs)
 
 
 @functools.lru_cache(maxsize=64)

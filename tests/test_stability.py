@@ -243,3 +243,20 @@ def test_a_saddle_with_a_zero_eigenvalue_is_still_a_saddle():
     a = stationary_points(Game("x**2 - y**2 + z**3"))
     assert [p.kind for p in a.points] == ["saddle"]
     assert classify_hessian([2.0, -2.0, 0.0]) == "saddle"
+
+
+def test_rank_drop_points_of_a_set_have_one_more_known_zero_eigenvalue():
+    """A 3-dimensional set {a1 = a5 = 0} whose Hessian rank drops at four points with several
+    irrational coordinates: each is a zero of e, the coefficient of t^3 of the characteristic
+    polynomial, so it has 4 zero eigenvalues without an exact zero test of that coefficient.
+    Before, that test ran into its 5 s budget in a worker at every point (20 s of CPU for
+    this game) and the points' kind was "undetermined"; now they are "degenerate"."""
+    from brud_analysis.algebra.solve import stationary_points
+    from brud_analysis.game import Game
+
+    a = stationary_points(Game("-5*a1**2*a2*a3 + 5*a1*a2*a5**2 - 4*a1*a5 + a2*a4*a5**2"))
+    (st,) = a.sets
+    assert st.dimension == 3 and len(st.special_points) == 4
+    for p in st.special_points:
+        assert p.kind == "degenerate"
+        assert sum(abs(e) < 1e-9 for e in p.eigenvalues) >= 4  # (numerically, too)

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import sympy
 
-from brud_analysis.algebra.groebner import groebner_basis
+from brud_analysis.algebra.groebner import groebner_basis, parse_poly
 
 
 def real_equations(equations: Sequence[sympy.Expr], variables: Sequence[sympy.Symbol]
@@ -34,11 +34,11 @@ def real_equations(equations: Sequence[sympy.Expr], variables: Sequence[sympy.Sy
         [y, x, w**2 + z**2 - 1]
     """
     variables = list(variables)
-    current = [sympy.expand(e) for e in equations]
+    current = [_expanded(e, variables) for e in equations]
     for _ in range(3):  # each round can make further quadratics semidefinite
         extra = []
         for e in current:
-            poly = sympy.Poly(e, *variables)
+            poly = parse_poly(e, variables)
             if poly.total_degree() != 2 or not all(c.is_Rational for c in poly.coeffs()):
                 continue
             gram = _gram(poly, len(variables))
@@ -52,6 +52,17 @@ def real_equations(equations: Sequence[sympy.Expr], variables: Sequence[sympy.Sy
             return list(current)
         current = basis
     return list(current)
+
+
+def _expanded(e: sympy.Expr, variables: Sequence[sympy.Symbol]) -> sympy.Expr:
+    """``sympy.expand(e)``; ``e`` itself, without expand's walk over it (a third of a solve on
+    4-agent games with sets), when it is already a sum of monomials, which is when
+    ``sympy.Poly(..., expand=False)`` reads it (it raises for a product or power of sums)."""
+    try:
+        sympy.Poly(e, *variables, expand=False)
+    except sympy.PolynomialError:
+        return sympy.expand(e)
+    return e
 
 
 def _gram(poly: sympy.Poly, n: int) -> sympy.Matrix:

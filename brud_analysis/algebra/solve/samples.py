@@ -131,8 +131,14 @@ def _singular_locus_if_thin(basis, codim: int, samples, variables, deadline) -> 
         return None  # the rank drops on the whole component (a non-radical ideal)
     # the sign tests at the samples first (cheap; they settle the usual case), the region
     # searches only when every minor vanishes at every sample
-    if any(certified_sign(m_poly, boxes) != 0 for m_poly in sympy_polys(minors, variables)
+    m_polys = sympy_polys(minors, variables)
+    # interval signs of every minor at every sample before any exact zero test (a test in a
+    # worker that can run out of its 5 s budget at a point with several irrational
+    # coordinates, which took 5 s of a 5-agent analysis when another minor was non-zero)
+    if any(certified_sign(m_poly, boxes, zero_test=False) in (-1, 1) for m_poly in m_polys
            for boxes in samples):
+        return None
+    if any(certified_sign(m_poly, boxes) != 0 for m_poly in m_polys for boxes in samples):
         return None
     for m in minors:
         regions = _sign_region_samples(basis, codim, m, variables, deadline, smooth_only=True)

@@ -65,8 +65,9 @@ def _classify_set(game: Game, st: StationarySet) -> None:
         st.kind = "degenerate"
         st.pieces = [SetPiece(tuple(0.0 for _ in game.agents), "degenerate")]
         return
+    # (parse_poly: sympy.Poly's expand of a large basis was a third of a 5-agent analysis)
     rational = all(c.is_Rational for e in st.equations
-                   for c in sympy.Poly(e, *game.agents).coeffs())
+                   for c in parse_poly(e, game.agents).coeffs())
     if (len(st.equations) == 1 and st.dimension == game.n_agents - 1 and rational
             and (game.n_agents == 2 or st.sample_boxes)):
         _hypersurface_pieces(game, st)
@@ -75,7 +76,7 @@ def _classify_set(game: Game, st: StationarySet) -> None:
         # rest of one sign give (weak) maxima/minima, of both signs a saddle
         samples = list(st.sample_boxes)
         regions = None
-        if rational and all(c.is_Rational for c in sympy.Poly(game.reward, *game.agents).coeffs()):
+        if rational and all(c.is_Rational for c in parse_poly(game.reward, game.agents).coeffs()):
             regions = _rank_regions(game, st)
             samples += regions or []
         by_kind: dict[str, tuple[float, ...]] = {}
@@ -279,15 +280,16 @@ def _pieces_by_sign(samples: Sequence[tuple[tuple[Box, ...], int | None]], g: sy
 
 
 def _add_special_points(game: Game, st: StationarySet, special: list[RealSolution],
-                        order: int = 2) -> None:
+                        order: int = 2, extra_zero: int = 0) -> None:
     """Classify the set's special points (crossings, singular points, points where the kind
-    can change) on their own, each with the set's known zero eigenvalues and R - c's known
-    vanishing ``order`` (see :func:`classify_point`)."""
+    can change) on their own, each with the set's known zero eigenvalues (its dimension, plus
+    ``extra_zero`` known to the caller) and R - c's known vanishing ``order`` (see
+    :func:`classify_point`)."""
     for p in _dedupe(special):
         if p.boxes is None:
             continue
         verdict = classify_point(game.reward, game.hessian, game.agents, p.boxes,
-                                 known_zero=st.dimension, order=order)
+                                 known_zero=st.dimension + extra_zero, order=order)
         eig = tuple(complex(e) for e in numeric_eigenvalues(game.hessian, game.agents, p.point))
         st.special_points.append(StationaryPoint(p.point, p.exact, verdict.kind, eig,
                                                  verdict.higher_order, verdict.reason))
@@ -316,7 +318,11 @@ def _rank_regions(game: Game, st: StationarySet) -> list[tuple[Box, ...]] | None
         regions = _slice_samples(st.equations, agents, st.dimension, deadline)
     if drops is None:
         notes.append("the points where the Hessian's rank drops were too many to sample")
-    _add_special_points(game, st, drops or [])
+    # each drop point is a zero of e, the coefficient of t^dim in the characteristic
+    # polynomial (the lower ones vanish on the set): so dim + 1 eigenvalues are exactly zero
+    # there, without the exact zero test of that coefficient, which ran into its 5 s budget
+    # in a worker at points with several irrational coordinates (22 s of a 5-agent game)
+    _add_special_points(game, st, drops or [], extra_zero=1)
     if notes:
         st.reason = "; ".join(notes)
     return regions
