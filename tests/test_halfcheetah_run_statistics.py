@@ -44,6 +44,21 @@ def test_bootstrap_interval_shrinks_with_more_seeds() -> None:
     assert w["many"] < w["few"]
 
 
+def test_bootstrap_intervals_are_a_function_of_the_seed() -> None:
+    """The same seed gives the same CIs, whatever NumPy's global generator was doing before
+    (rliable resamples from it), and leaves that generator where it was."""
+    scores = {"a": np.array([0.1, 0.9, 0.3, 0.5, 0.7, 0.2, 0.4, 0.8])}
+    x, y = np.array([0.1, 0.4, 0.8, 0.3]), np.array([0.2, 0.5, 0.1, 0.0])
+    first = interval_estimates(scores, reps=300), probability_of_improvement(x, y, reps=300)
+    np.random.seed(12345)
+    before = np.random.get_state()[1].copy()
+    second = interval_estimates(scores, reps=300), probability_of_improvement(x, y, reps=300)
+    assert second == first
+    assert (np.random.get_state()[1] == before).all()
+    other = interval_estimates(scores, reps=300, seed=1)
+    assert other["a"]["iqm"]["ci"] != first[0]["a"]["iqm"]["ci"]
+
+
 def test_probability_of_improvement_by_hand() -> None:
     # pairs (x > y): x = [1, 2], y = [1.5, 0]: 1>1.5 no, 1>0 yes, 2>1.5 yes, 2>0 yes -> 3/4
     p = probability_of_improvement(np.array([1.0, 2.0]), np.array([1.5, 0.0]), reps=200)
