@@ -90,6 +90,7 @@ from brud_analysis.data import DataModel, Empirical
 from brud_analysis.errors import BrudError
 from brud_analysis.game import Game
 from brud_analysis.solve import FixedPoint
+from verify import polygames
 from verify.checks import _basin_check, _drift_check, _finite_data_shift, _trajectory_check
 from verify.datasets import empirical_model, sample_dataset
 from verify.polygames import (
@@ -157,20 +158,35 @@ def _log_every(steps: int, max_points: int = 200, even: bool = False) -> int:
 
 
 class _Compiled:
-    """The trainer, jitted once per (game, trainer setting): one compilation serves every
-    dataset of the same shape (for checks of a few seconds, compiling is what costs)."""
+    """The trainer, jitted once per (game, trainer structure): one compilation serves every
+    dataset of the same shape and, for the package's trainer, every value of the numeric
+    settings (:func:`verify.polygames.numeric_settings`: lr, clip, PJAP alpha and eps), which
+    are arguments of the compiled program (for checks of a few seconds, compiling is what
+    costs). A trainer factory swapped in by a test is jitted per whole config instead."""
 
-    def __init__(self, game: Game, config: OfflineConfig) -> None:
-        factory = make_offline_train  # looked up per call: tests swap in mutated trainers
-        trainer = factory(game, config)
+    def __init__(self, game: Game, config: OfflineConfig, factory: Callable) -> None:
         self.reward = jax.jit(reward_function(game))  # eager, each op would compile alone
+        self.shared = factory is polygames.make_offline_train
+        self.init = self.advance = None
+        if self.shared:
+            # config is the shared structure: the settings arrive as traced values
+            def pieces(settings: dict) -> tuple:
+                return factory(game, polygames.with_settings(config, settings)).chunks
+
+            self.init = jax.jit(jax.vmap(lambda s, k, d, t: pieces(s)[0](k, d, t),
+                                         in_axes=(None, 0, None, 0)))
+            self.advance = jax.jit(jax.vmap(lambda s, st, d, c: pieces(s)[1](st, d, c),
+                                            in_axes=(None, 0, None, None)))
+            return
+        trainer = factory(game, config)
         self.train = jax.jit(jax.vmap(trainer, in_axes=(0, None, 0)))
         chunks = getattr(trainer, "chunks", None)
-        self.init = self.advance = None
         if chunks is not None:
             init, advance = chunks
-            self.init = jax.jit(jax.vmap(init, in_axes=(0, None, 0)))
-            self.advance = jax.jit(jax.vmap(advance, in_axes=(0, None, None)))
+            self.init = jax.jit(jax.vmap(lambda _, k, d, t: init(k, d, t),
+                                         in_axes=(None, 0, None, 0)))
+            self.advance = jax.jit(jax.vmap(lambda _, st, d, c: advance(st, d, c),
+                                            in_axes=(None, 0, None, None)))
 
     def run(self, keys: jax.Array, dataset: jax.Array, inits: np.ndarray, config: OfflineConfig,
             progress: Callable[[int, int], None] | None) -> Trajectory:
@@ -180,12 +196,14 @@ class _Compiled:
         theta0 = jnp.asarray(inits)
         if self.init is None or self.advance is None:
             return jax.tree.map(np.asarray, self.train(keys, dataset, theta0))
+        settings = {k: jnp.float32(v) for k, v in polygames.numeric_settings(config).items()}
         starts = log_starts(config)
         size = _chunk_logs(len(starts), config, len(inits), int(dataset.shape[0]))
         advance = self.advance
         _, (policy, rew, dist) = run_in_chunks(
-            lambda state, chunk: advance(state, dataset, chunk),
-            self.init(keys, dataset, theta0), starts, size, config.log_every, progress)
+            lambda state, chunk: advance(settings, state, dataset, chunk),
+            self.init(settings, keys, dataset, theta0), starts, size, config.log_every,
+            progress)
         th0 = np.asarray(theta0)
         r0 = np.asarray(self.reward(theta0))
         # NumPy arrays in the JAX-typed record, as the unchunked path's tree.map gives
@@ -212,12 +230,16 @@ _COMPILED_KEEP = 8
 
 
 def _compiled(game: Game, config: OfflineConfig) -> _Compiled:
-    # The trainer factory is part of the key: tests swap in mutated trainers.
-    key = (str(game.reward), game.agent_names, config, make_offline_train)
+    # The trainer factory is part of the key: tests swap in mutated trainers (looked up per
+    # call). The package's own trainer is keyed by the config's structure alone.
+    factory = make_offline_train
+    if factory is polygames.make_offline_train:
+        config = polygames.shared_structure(config)
+    key = (str(game.reward), game.agent_names, config, factory)
     if key in _COMPILED:
         _COMPILED.move_to_end(key)
     else:
-        _COMPILED[key] = _Compiled(game, config)
+        _COMPILED[key] = _Compiled(game, config, factory)
         while len(_COMPILED) > _COMPILED_KEEP:
             _COMPILED.popitem(last=False)
     return _COMPILED[key]
