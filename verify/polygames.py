@@ -208,7 +208,7 @@ def with_settings(config: OfflineConfig, values: dict[str, Any]) -> OfflineConfi
     if config.pjap is not None:
         top["pjap"] = copy(config.pjap, {k: v for k, v in values.items()
                                          if k in ("alpha", "eps")})
-    return copy(config, top)  # type: ignore[no-any-return]
+    return copy(config, top)
 
 
 def reward_function(game: Game) -> RewardFn:
