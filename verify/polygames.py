@@ -153,12 +153,12 @@ def _check_common(steps: int, batch_size: int, lr: float, optimizer: str, clip: 
 # The numeric settings of an offline run that change no shape and no branch of the trainer:
 # passed to a compiled trainer as arguments, one compilation serves every value
 # (:func:`shared_structure`, :func:`with_settings`).
-SETTINGS = ("lr", "clip", "alpha", "eps")
+SETTINGS = ("lr", "clip", "alpha", "eps", "bc")
 
 
 def numeric_settings(config: OfflineConfig) -> dict[str, float]:
     """The values of ``config``'s :data:`SETTINGS` that it uses (``clip`` when set, PJAP's
-    ``alpha`` and ``eps`` with PJAP).
+    ``alpha`` and ``eps`` with PJAP, ``bc`` the weight of a behaviour-cloning regulariser).
 
     Example:
         >>> numeric_settings(OfflineConfig(steps=10, lr=0.05, clip=1.0))
@@ -169,7 +169,16 @@ def numeric_settings(config: OfflineConfig) -> dict[str, float]:
         values["clip"] = config.clip
     if config.pjap is not None:
         values.update(alpha=config.pjap.alpha, eps=config.pjap.eps)
+    if _bc_weight(config.regulariser) is not None:
+        values["bc"] = float(config.regulariser.weight)
     return values
+
+
+def _bc_weight(regulariser: Any) -> Any:
+    """The weight of a behaviour-cloning regulariser with a numeric weight, else ``None``."""
+    if regulariser is None or regulariser.name != "bc" or regulariser.weight is None:
+        return None
+    return regulariser.weight if sympy.sympify(regulariser.weight).is_number else None
 
 
 def shared_structure(config: OfflineConfig) -> OfflineConfig:
@@ -182,9 +191,12 @@ def shared_structure(config: OfflineConfig) -> OfflineConfig:
         >>> a == shared_structure(OfflineConfig(steps=300, lr=0.2, log_every=10))
         True
     """
+    from brud_analysis.regularisers import bc
+
     pjap = None if config.pjap is None else replace(config.pjap, alpha=1.0, eps=1.0)
+    regulariser = bc(1) if _bc_weight(config.regulariser) is not None else config.regulariser
     return replace(config, steps=config.log_every, lr=1.0, pjap=pjap,
-                   clip=None if config.clip is None else 1.0)
+                   clip=None if config.clip is None else 1.0, regulariser=regulariser)
 
 
 def with_settings(config: OfflineConfig, values: dict[str, Any]) -> OfflineConfig:
@@ -204,7 +216,11 @@ def with_settings(config: OfflineConfig, values: dict[str, Any]) -> OfflineConfi
             object.__setattr__(out, f.name, changes.get(f.name, getattr(obj, f.name)))
         return out
 
+    from brud_analysis.regularisers import LAMBDA, bc
+
     top = {k: v for k, v in values.items() if k in ("lr", "clip")}
+    if "bc" in values:  # the penalty with its weight a parameter, and the weight's value
+        top["regulariser"] = Bound(bc(LAMBDA).penalty, {LAMBDA: values["bc"]})
     if config.pjap is not None:
         top["pjap"] = copy(config.pjap, {k: v for k, v in values.items()
                                          if k in ("alpha", "eps")})
@@ -273,10 +289,27 @@ def brud_gradient(reward: RewardFn, theta: jax.Array, rows: jax.Array,
     return jax.grad(actor_objective)(theta)
 
 
+class Bound(NamedTuple):
+    """A regulariser's penalty whose parameters are given values that may be traced arrays
+    (:func:`with_settings`): ``penalty`` in ``THETA``, ``ACTION`` and the symbols of
+    ``values``.
+
+    Example:
+        >>> from brud_analysis.regularisers import LAMBDA, bc
+        >>> g = regulariser_gradient(Bound(bc(LAMBDA).penalty, {LAMBDA: 0.5}))
+        >>> g(jnp.array([1.0, 0.0]), jnp.array([[0.0, 1.0], [2.0, 3.0]])).tolist()
+        [0.0, 2.0]
+    """
+
+    penalty: sympy.Expr
+    values: dict[sympy.Symbol, Any]
+
+
 def regulariser_gradient(regulariser: Any) -> Callable[..., jax.Array]:
     """``grad(theta, rows, weights=None) -> (n,)``: the ascent direction the penalty adds,
     ``-d/dtheta_i mean_b P(theta_i, a_i^b)`` (weighted mean with ``weights``), by autodiff of
-    the lambdified penalty (beyond the paper; :mod:`brud_analysis.regularisers`).
+    the lambdified penalty (beyond the paper; :mod:`brud_analysis.regularisers`). A
+    :class:`Bound` penalty takes its parameters' (possibly traced) values as arguments.
 
     Example:
         >>> import jax.numpy as jnp
@@ -287,10 +320,12 @@ def regulariser_gradient(regulariser: Any) -> Callable[..., jax.Array]:
     """
     from brud_analysis.regularisers import ACTION, THETA
 
-    penalty = sympy.lambdify((THETA, ACTION), regulariser.penalty, modules="jax")
+    bound = regulariser.values if isinstance(regulariser, Bound) else {}
+    penalty = sympy.lambdify((THETA, ACTION, *bound), regulariser.penalty, modules="jax")
+    parameters = tuple(bound.values())
 
     def objective(theta: jax.Array, rows: jax.Array, weights: jax.Array | None) -> jax.Array:
-        values = penalty(theta[None, :], rows) + jnp.zeros_like(rows)  # (B, n)
+        values = penalty(theta[None, :], rows, *parameters) + jnp.zeros_like(rows)  # (B, n)
         if weights is None:
             return -jnp.sum(jnp.mean(values, axis=0))
         return -jnp.sum(weights @ values) / jnp.sum(weights)
