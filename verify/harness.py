@@ -226,7 +226,7 @@ def _chunk_logs(n_logs: int, config: OfflineConfig, runs: int, rows: int) -> int
 
 
 _COMPILED: OrderedDict = OrderedDict()
-_COMPILED_KEEP = 8
+_COMPILED_KEEP = 32  # compiled programs are small; one per (game, structure)
 
 
 def _compiled(game: Game, config: OfflineConfig) -> _Compiled:
