@@ -217,12 +217,27 @@ class _Compiled:
 CHUNK_WORK = 4e6
 
 
+# At most this many log intervals per chunk: the chunk's length is a shape of the compiled
+# program, and most runs log 200-2000 points, multiples of 50, so runs of different lengths
+# share one program (a chunk is a Python round trip, well under a millisecond).
+CHUNK_LOGS = 50
+
+
 def _chunk_logs(n_logs: int, config: OfflineConfig, runs: int, rows: int) -> int:
     """Log intervals per chunk: the largest divisor of ``n_logs`` within :data:`CHUNK_WORK`
-    (a divisor: every chunk has one shape, so one compilation)."""
+    and :data:`CHUNK_LOGS` (a divisor: every chunk has one shape, so one compilation), or
+    within :data:`CHUNK_WORK` alone where that divisor is small (e.g. ``n_logs`` prime).
+
+    Example:
+        >>> _chunk_logs(400, OfflineConfig(steps=400), 16, 100), _chunk_logs(
+        ...     401, OfflineConfig(steps=401), 16, 100)
+        (50, 401)
+    """
     per_log = runs * config.log_every * (config.batch_size + (rows if config.pjap else 0))
     fit = max(1, int(CHUNK_WORK // max(1, per_log)))
-    return max(d for d in range(1, n_logs + 1) if n_logs % d == 0 and d <= fit)
+    divisors = [d for d in range(1, n_logs + 1) if n_logs % d == 0 and d <= fit]
+    shared = max(d for d in divisors if d <= CHUNK_LOGS)
+    return shared if shared >= CHUNK_LOGS // 5 else divisors[-1]
 
 
 _COMPILED: OrderedDict = OrderedDict()
