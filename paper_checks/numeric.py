@@ -93,7 +93,7 @@ def offline_sweep(game: Game, datasets: np.ndarray, settings: Sequence[Sequence[
     every = log_every or max(1, steps // 200)
     while steps % every:
         every -= 1
-    from verify import polygames
+    from verify import compiled, polygames
 
     # Each (alpha, eps) validated as a concrete config (the trainer sees traced values).
     configs = [polygames.OfflineConfig(
@@ -101,7 +101,7 @@ def offline_sweep(game: Game, datasets: np.ndarray, settings: Sequence[Sequence[
         pjap=None if pjap is None else dataclasses.replace(pjap, alpha=float(a), eps=float(e)))
         for a, e in settings]
     train = _compiled_sweep(game, configs[0])
-    values = [polygames.numeric_settings(c) for c in configs]
+    values = [compiled.numeric_settings(c) for c in configs]
     swept = {k: jnp.asarray([v[k] for v in values], jnp.float32) if k in ("alpha", "eps")
              else jnp.float32(values[0][k]) for k in values[0]}
     keys = jax.random.split(jax.random.key(seed), len(inits))
@@ -115,25 +115,25 @@ def offline_sweep(game: Game, datasets: np.ndarray, settings: Sequence[Sequence[
 
 def _compiled_sweep(game: Game, config: Any) -> Any:
     """The jitted ``(keys (S,), datasets (K, N, n), inits (S, n), settings)`` trainer for one
-    game and the structure of ``config`` (:func:`verify.polygames.shared_structure`, with its
+    game and the structure of ``config`` (:func:`verify.compiled.shared_structure`, with its
     steps), memoised: one compilation serves every dataset and every value of the numeric
-    settings (``settings``: :func:`verify.polygames.numeric_settings`' keys, PJAP's alpha and
+    settings (``settings``: :func:`verify.compiled.numeric_settings`' keys, PJAP's alpha and
     eps ``(K,)``, one per dataset, the others scalars shared by all)."""
     import jax
 
-    from verify import polygames
+    from verify import compiled, polygames
 
-    structure = dataclasses.replace(polygames.shared_structure(config), steps=config.steps)
+    structure = dataclasses.replace(compiled.shared_structure(config), steps=config.steps)
     key = ("sweep", str(game.reward), game.agent_names, structure)
     if key in _COMPILED:
         return _COMPILED[key]
 
     def one(key: Any, dataset: Any, theta0: Any, settings: dict) -> Any:
-        traced = polygames.with_settings(structure, settings)
+        traced = compiled.with_settings(structure, settings)
         return polygames.make_offline_train(game, traced)(key, dataset, theta0)
 
     axes = {k: 0 if k in ("alpha", "eps") else None
-            for k in polygames.numeric_settings(config)}
+            for k in compiled.numeric_settings(config)}
     runs = jax.vmap(one, in_axes=(0, None, 0, None))               # seeds x inits
     _COMPILED[key] = jax.jit(jax.vmap(runs, in_axes=(None, 0, None, axes)))  # settings
     return _COMPILED[key]

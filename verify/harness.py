@@ -92,15 +92,12 @@ from brud_analysis.game import Game
 from brud_analysis.solve import FixedPoint
 from verify import polygames
 from verify.checks import _basin_check, _drift_check, _finite_data_shift, _trajectory_check
+from verify.compiled import Compiled, shared_structure
 from verify.datasets import empirical_model, sample_dataset
 from verify.polygames import (
     GradientEstimator,
     OfflineConfig,
-    Trajectory,
-    log_starts,
     make_offline_train,
-    reward_function,
-    run_in_chunks,
 )
 from verify.predictions import (  # noqa: F401 (re-exported: verify.harness is the public API)
     FLOAT32_EPS,
@@ -157,104 +154,21 @@ def _log_every(steps: int, max_points: int = 200, even: bool = False) -> int:
 # ---------------------------------------------------------------------------- training
 
 
-class _Compiled:
-    """The trainer, jitted once per (game, trainer structure): one compilation serves every
-    dataset of the same shape and, for the package's trainer, every value of the numeric
-    settings (:func:`verify.polygames.numeric_settings`: lr, clip, PJAP alpha and eps), which
-    are arguments of the compiled program (for checks of a few seconds, compiling is what
-    costs). A trainer factory swapped in by a test is jitted per whole config instead."""
-
-    def __init__(self, game: Game, config: OfflineConfig, factory: Callable) -> None:
-        self.reward = jax.jit(reward_function(game))  # eager, each op would compile alone
-        self.shared = factory is polygames.make_offline_train
-        self.init = self.advance = None
-        if self.shared:
-            # config is the shared structure: the settings arrive as traced values
-            def pieces(settings: dict) -> tuple:
-                return factory(game, polygames.with_settings(config, settings)).chunks
-
-            self.init = jax.jit(jax.vmap(lambda s, k, d, t: pieces(s)[0](k, d, t),
-                                         in_axes=(None, 0, None, 0)))
-            self.advance = jax.jit(jax.vmap(lambda s, st, d, c: pieces(s)[1](st, d, c),
-                                            in_axes=(None, 0, None, None)))
-            return
-        trainer = factory(game, config)
-        self.train = jax.jit(jax.vmap(trainer, in_axes=(0, None, 0)))
-        chunks = getattr(trainer, "chunks", None)
-        if chunks is not None:
-            init, advance = chunks
-            self.init = jax.jit(jax.vmap(lambda _, k, d, t: init(k, d, t),
-                                         in_axes=(None, 0, None, 0)))
-            self.advance = jax.jit(jax.vmap(lambda _, st, d, c: advance(st, d, c),
-                                            in_axes=(None, 0, None, None)))
-
-    def run(self, keys: jax.Array, dataset: jax.Array, inits: np.ndarray, config: OfflineConfig,
-            progress: Callable[[int, int], None] | None) -> Trajectory:
-        """Train every run, in chunks of log intervals where the trainer allows it: a Ctrl-C
-        (KeyboardInterrupt) lands between two chunks, within about a second, and ``progress``
-        is told the updates done after each."""
-        theta0 = jnp.asarray(inits)
-        if self.init is None or self.advance is None:
-            return jax.tree.map(np.asarray, self.train(keys, dataset, theta0))
-        settings = {k: jnp.float32(v) for k, v in polygames.numeric_settings(config).items()}
-        starts = log_starts(config)
-        size = _chunk_logs(len(starts), config, len(inits), int(dataset.shape[0]))
-        advance = self.advance
-        _, (policy, rew, dist) = run_in_chunks(
-            lambda state, chunk: advance(settings, state, dataset, chunk),
-            self.init(settings, keys, dataset, theta0), starts, size, config.log_every,
-            progress)
-        th0 = np.asarray(theta0)
-        r0 = np.asarray(self.reward(theta0))
-        # NumPy arrays in the JAX-typed record, as the unchunked path's tree.map gives
-        return Trajectory(np.concatenate([th0[:, None], policy], axis=1),  # type: ignore[arg-type]
-                          np.concatenate([r0[:, None], rew], axis=1), dist)  # type: ignore[arg-type]
-
-
-# Work per training chunk, in (runs x updates x rows touched per update): one 250-update log
-# interval of 256 runs (the CLI default), well under a second of an idle CPU core, so a
-# Ctrl-C waits about that long. PJAP touches every row per update (priorities), uniform a batch.
-CHUNK_WORK = 4e6
-
-
-# At most this many log intervals per chunk: the chunk's length is a shape of the compiled
-# program, and most runs log 200-2000 points, multiples of 50, so runs of different lengths
-# share one program (a chunk is a Python round trip, well under a millisecond).
-CHUNK_LOGS = 50
-
-
-def _chunk_logs(n_logs: int, config: OfflineConfig, runs: int, rows: int) -> int:
-    """Log intervals per chunk: the largest divisor of ``n_logs`` within :data:`CHUNK_WORK`
-    and :data:`CHUNK_LOGS` (a divisor: every chunk has one shape, so one compilation), or
-    within :data:`CHUNK_WORK` alone where that divisor is small (e.g. ``n_logs`` prime).
-
-    Example:
-        >>> _chunk_logs(400, OfflineConfig(steps=400), 16, 100), _chunk_logs(
-        ...     401, OfflineConfig(steps=401), 16, 100)
-        (50, 401)
-    """
-    per_log = runs * config.log_every * (config.batch_size + (rows if config.pjap else 0))
-    fit = max(1, int(CHUNK_WORK // max(1, per_log)))
-    divisors = [d for d in range(1, n_logs + 1) if n_logs % d == 0 and d <= fit]
-    shared = max(d for d in divisors if d <= CHUNK_LOGS)
-    return shared if shared >= CHUNK_LOGS // 5 else divisors[-1]
-
-
 _COMPILED: OrderedDict = OrderedDict()
 _COMPILED_KEEP = 32  # compiled programs are small; one per (game, structure)
 
 
-def _compiled(game: Game, config: OfflineConfig) -> _Compiled:
+def _compiled(game: Game, config: OfflineConfig) -> Compiled:
     # The trainer factory is part of the key: tests swap in mutated trainers (looked up per
     # call). The package's own trainer is keyed by the config's structure alone.
     factory = make_offline_train
     if factory is polygames.make_offline_train:
-        config = polygames.shared_structure(config)
+        config = shared_structure(config)
     key = (str(game.reward), game.agent_names, config, factory)
     if key in _COMPILED:
         _COMPILED.move_to_end(key)
     else:
-        _COMPILED[key] = _Compiled(game, config, factory)
+        _COMPILED[key] = Compiled(game, config, factory)
         while len(_COMPILED) > _COMPILED_KEEP:
             _COMPILED.popitem(last=False)
     return _COMPILED[key]

@@ -18,7 +18,7 @@ Shapes: ``n`` agents, ``N`` data rows, batch ``B``, ``T`` steps, ``L = T // log_
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import jax
@@ -150,83 +150,6 @@ def _check_common(steps: int, batch_size: int, lr: float, optimizer: str, clip: 
         raise BrudError(f"log_every ({log_every}) must be a positive divisor of steps ({steps})")
 
 
-# The numeric settings of an offline run that change no shape and no branch of the trainer:
-# passed to a compiled trainer as arguments, one compilation serves every value
-# (:func:`shared_structure`, :func:`with_settings`).
-SETTINGS = ("lr", "clip", "alpha", "eps", "bc")
-
-
-def numeric_settings(config: OfflineConfig) -> dict[str, float]:
-    """The values of ``config``'s :data:`SETTINGS` that it uses (``clip`` when set, PJAP's
-    ``alpha`` and ``eps`` with PJAP, ``bc`` the weight of a behaviour-cloning regulariser).
-
-    Example:
-        >>> numeric_settings(OfflineConfig(steps=10, lr=0.05, clip=1.0))
-        {'lr': 0.05, 'clip': 1.0}
-    """
-    values = {"lr": config.lr}
-    if config.clip is not None:
-        values["clip"] = config.clip
-    if config.pjap is not None:
-        values.update(alpha=config.pjap.alpha, eps=config.pjap.eps)
-    if _bc_weight(config.regulariser) is not None:
-        values["bc"] = float(config.regulariser.weight)
-    return values
-
-
-def _bc_weight(regulariser: Any) -> Any:
-    """The weight of a behaviour-cloning regulariser with a numeric weight, else ``None``."""
-    if regulariser is None or regulariser.name != "bc" or regulariser.weight is None:
-        return None
-    return regulariser.weight if sympy.sympify(regulariser.weight).is_number else None
-
-
-def shared_structure(config: OfflineConfig) -> OfflineConfig:
-    """``config`` with its numeric settings replaced by placeholders, and ``steps`` by one log
-    interval: what a compiled chunk of training depends on (two configs with the same
-    structure train with one program, given :func:`numeric_settings` as arguments).
-
-    Example:
-        >>> a = shared_structure(OfflineConfig(steps=100, lr=0.05, log_every=10))
-        >>> a == shared_structure(OfflineConfig(steps=300, lr=0.2, log_every=10))
-        True
-    """
-    from brud_analysis.regularisers import bc
-
-    pjap = None if config.pjap is None else replace(config.pjap, alpha=1.0, eps=1.0)
-    regulariser = bc(1) if _bc_weight(config.regulariser) is not None else config.regulariser
-    return replace(config, steps=config.log_every, lr=1.0, pjap=pjap,
-                   clip=None if config.clip is None else 1.0, regulariser=regulariser)
-
-
-def with_settings(config: OfflineConfig, values: dict[str, Any]) -> OfflineConfig:
-    """A copy of ``config`` holding ``values`` (e.g. traced arrays) for its numeric settings.
-
-    Not validated again (a traced value has no truth value): ``values`` must come from
-    :func:`numeric_settings` of a validated config. The trainer never branches on them.
-
-    Example:
-        >>> c = OfflineConfig(steps=10, clip=1.0)
-        >>> with_settings(c, {"lr": 0.5, "clip": 2.0}).clip
-        2.0
-    """
-    def copy(obj: Any, changes: dict[str, Any]) -> Any:
-        out = object.__new__(type(obj))
-        for f in fields(obj):
-            object.__setattr__(out, f.name, changes.get(f.name, getattr(obj, f.name)))
-        return out
-
-    from brud_analysis.regularisers import LAMBDA, bc
-
-    top = {k: v for k, v in values.items() if k in ("lr", "clip")}
-    if "bc" in values:  # the penalty with its weight a parameter, and the weight's value
-        top["regulariser"] = Bound(bc(LAMBDA).penalty, {LAMBDA: values["bc"]})
-    if config.pjap is not None:
-        top["pjap"] = copy(config.pjap, {k: v for k, v in values.items()
-                                         if k in ("alpha", "eps")})
-    return copy(config, top)
-
-
 def reward_function(game: Game) -> RewardFn:
     """The game's reward as a JAX function ``(..., n) -> (...)`` (via ``sympy.lambdify``).
 
@@ -291,7 +214,7 @@ def brud_gradient(reward: RewardFn, theta: jax.Array, rows: jax.Array,
 
 class Bound(NamedTuple):
     """A regulariser's penalty whose parameters are given values that may be traced arrays
-    (:func:`with_settings`): ``penalty`` in ``THETA``, ``ACTION`` and the symbols of
+    (:func:`verify.compiled.with_settings`): ``penalty`` in ``THETA``, ``ACTION`` and the symbols of
     ``values``.
 
     Example:
