@@ -80,11 +80,14 @@ def shared_structure(config: OfflineConfig) -> OfflineConfig:
                    clip=None if config.clip is None else 1.0, regulariser=regulariser)
 
 
-def with_settings(config: OfflineConfig, values: dict[str, Any]) -> OfflineConfig:
-    """A copy of ``config`` holding ``values`` (e.g. traced arrays) for its numeric settings.
+def with_settings(config: Any, values: dict[str, Any]) -> Any:
+    """A copy of ``config`` (an :class:`~verify.polygames.OfflineConfig`, or an
+    :class:`~verify.polygames.OnlineConfig` whose fields ``lr``, ``noise_std``, ``clip`` and,
+    with ``slots``, ``buffer_size`` may be given) holding ``values`` (e.g. traced arrays) for
+    its numeric settings.
 
-    Not validated again (a traced value has no truth value): ``values`` must come from
-    :func:`numeric_settings` of a validated config. The trainer never branches on them.
+    Not validated again (a traced value has no truth value): ``values`` must be those of a
+    validated config (:func:`numeric_settings`). The trainer never branches on them.
 
     Example:
         >>> c = OfflineConfig(steps=10, clip=1.0)
@@ -99,10 +102,10 @@ def with_settings(config: OfflineConfig, values: dict[str, Any]) -> OfflineConfi
 
     from brud_analysis.regularisers import LAMBDA, bc
 
-    top = {k: v for k, v in values.items() if k in ("lr", "clip")}
+    top = {k: v for k, v in values.items() if k in {f.name for f in fields(config)}}
     if "bc" in values:  # the penalty with its weight a parameter, and the weight's value
         top["regulariser"] = Bound(bc(LAMBDA).penalty, {LAMBDA: values["bc"]})
-    if config.pjap is not None:
+    if getattr(config, "pjap", None) is not None:
         top["pjap"] = copy(config.pjap, {k: v for k, v in values.items()
                                          if k in ("alpha", "eps")})
     return copy(config, top)

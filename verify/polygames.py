@@ -458,7 +458,7 @@ def log_starts(config: OfflineConfig) -> jax.Array:
 
 
 def make_online_train(
-    game: Game, config: OnlineConfig
+    game: Game, config: OnlineConfig, slots: int | None = None
 ) -> Callable[[jax.Array, jax.Array], tuple[Trajectory, jax.Array]]:
     """Build the online MADDPG trainer ``train(key, theta0) -> (Trajectory, final_buffer)``.
 
@@ -466,6 +466,10 @@ def make_online_train(
     action enters a FIFO buffer of size ``K``, then ``updates_per_step`` BRUD updates use uniform
     minibatches from the filled part of the buffer. ``final_buffer`` is ``(K, n)`` with never-filled
     slots set to NaN. Pure and ``vmap``-able over keys and ``theta0`` ``(n,)``.
+
+    ``slots`` (``>= K``): rows of the buffer array, the ones past ``K`` never used (NaN in
+    ``final_buffer``, which is then ``(slots, n)``). With it ``config.buffer_size`` may be a
+    traced value, so one compiled program serves several buffer sizes.
 
     Example:
         >>> import jax, jax.numpy as jnp
@@ -479,13 +483,14 @@ def make_online_train(
     reward = reward_function(game)
     opt = _optimizer(config.optimizer, config.lr)
     capacity, batch, k_updates = config.buffer_size, config.batch_size, config.updates_per_step
+    rows = capacity if slots is None else slots
 
     def init(key: jax.Array, theta0: jax.Array) -> tuple:
         """The state before the first environment step (a pytree)."""
         theta0 = jnp.asarray(theta0, jnp.float32)
         seed_key, noise_key = jax.random.split(key)
         seed = jax.random.bits(seed_key, (), jnp.uint32)
-        return (theta0, opt.init(theta0), jnp.zeros((capacity, theta0.shape[0]), jnp.float32),
+        return (theta0, opt.init(theta0), jnp.zeros((rows, theta0.shape[0]), jnp.float32),
                 jnp.int32(0), jnp.float32(jnp.nan), seed, noise_key)
 
     def advance(state: tuple, starts: jax.Array
@@ -533,7 +538,8 @@ def make_online_train(
     def final_buffer(state: tuple) -> jax.Array:
         """The FIFO buffer of ``state``, unfilled slots NaN."""
         buffer, count = state[2], state[3]
-        return jnp.where((jnp.arange(capacity) < count)[:, None], buffer, jnp.nan)
+        used = (jnp.arange(rows) < count) & (jnp.arange(rows) < capacity)
+        return jnp.where(used[:, None], buffer, jnp.nan)
 
     def train(key: jax.Array, theta0: jax.Array) -> tuple[Trajectory, jax.Array]:
         theta0 = jnp.asarray(theta0, jnp.float32)
