@@ -111,13 +111,23 @@ def with_settings(config: Any, values: dict[str, Any]) -> Any:
     return copy(config, top)
 
 
-
 class Compiled:
     """The trainer, jitted once per (game, trainer structure): one compilation serves every
-    dataset of the same shape and, for the package's trainer, every value of the numeric
-    settings (:func:`verify.numeric_settings`: lr, clip, PJAP alpha and eps), which
-    are arguments of the compiled program (for checks of a few seconds, compiling is what
-    costs). A trainer factory swapped in by a test is jitted per whole config instead."""
+    dataset of the same shape and, for the package's trainer (``factory`` is
+    :func:`verify.polygames.make_offline_train`; ``config`` is then its
+    :func:`shared_structure`), every value of the numeric settings (:func:`numeric_settings`:
+    lr, clip, PJAP alpha and eps, a BC weight), which are arguments of the compiled program
+    (for checks of a few seconds, compiling is what costs). A trainer factory swapped in by a
+    test is jitted per whole config instead.
+
+    Example:
+        >>> from brud_analysis.catalogue import twin_peaks
+        >>> config = OfflineConfig(steps=10, lr=0.05)
+        >>> c = Compiled(twin_peaks(), shared_structure(config), polygames.make_offline_train)
+        >>> c.run(jax.random.split(jax.random.key(0), 2), jnp.full((5, 2), 0.6),
+        ...       np.zeros((2, 2)), config, None).policy.shape
+        (2, 11, 2)
+    """
 
     def __init__(self, game: Game, config: OfflineConfig, factory: Callable) -> None:
         self.reward = jax.jit(reward_function(game))  # eager, each op would compile alone
@@ -170,7 +180,6 @@ class Compiled:
 # interval of 256 runs (the CLI default), well under a second of an idle CPU core, so a
 # Ctrl-C waits about that long. PJAP touches every row per update (priorities), uniform a batch.
 CHUNK_WORK = 4e6
-
 
 # At most this many log intervals per chunk: the chunk's length is a shape of the compiled
 # program, and most runs log 200-2000 points, multiples of 50, so runs of different lengths
