@@ -18,6 +18,9 @@ from paper_checks.claims import Context
 
 # Jitted trainers by (game, config): compiling dominates short runs on a 2-core CPU.
 _COMPILED: dict[tuple, Any] = {}
+# Online runs use a buffer array of at least this many rows (the paper's Fig. 2 sizes, 32 to
+# 1024, share one compiled program; the rows past the buffer size are never touched).
+ONLINE_SLOTS = 1024
 
 
 class Runs(TypedDict):
@@ -93,56 +96,49 @@ def offline_sweep(game: Game, datasets: np.ndarray, settings: Sequence[Sequence[
     every = log_every or max(1, steps // 200)
     while steps % every:
         every -= 1
-    if pjap is not None:
-        from verify.sampling import PJAPConfig
+    from verify import compiled, polygames
 
-        for alpha, eps in settings:  # validated as concrete values (the trainer sees tracers)
-            dataclasses.replace(pjap, alpha=float(alpha), eps=float(eps))
-        static = dataclasses.replace(pjap, alpha=0.0, eps=0.0)
-        assert isinstance(static, PJAPConfig)
-    else:
-        static = None
-    train = _compiled_sweep(game, steps, batch_size, lr, static, every, clip)
+    # Each (alpha, eps) validated as a concrete config (the trainer sees traced values).
+    configs = [polygames.OfflineConfig(
+        steps=steps, batch_size=batch_size, lr=lr, log_every=every, clip=clip,
+        pjap=None if pjap is None else dataclasses.replace(pjap, alpha=float(a), eps=float(e)))
+        for a, e in settings]
+    train = _compiled_sweep(game, configs[0])
+    values = [compiled.numeric_settings(c) for c in configs]
+    swept = {k: jnp.asarray([v[k] for v in values], jnp.float32) if k in ("alpha", "eps")
+             else jnp.float32(values[0][k]) for k in values[0]}
     keys = jax.random.split(jax.random.key(seed), len(inits))
-    alpha_eps = jnp.asarray(settings, jnp.float32).reshape(len(settings), 2)
     traj = train(keys, jnp.asarray(datasets, jnp.float32), jnp.asarray(inits, jnp.float32),
-                 alpha_eps)
+                 swept)
     policy, reward = np.asarray(traj.policy, float), np.asarray(traj.reward, float)
     distance = np.asarray(traj.distance, float)
     return [{"policy": policy[k], "reward": reward[k], "distance": distance[k],
              "log_every": every} for k in range(len(settings))]
 
 
-def _compiled_sweep(game: Game, steps: int, batch_size: int, lr: float, pjap: Any, every: int,
-                    clip: float | None) -> Any:
-    """The jitted ``(keys (S,), datasets (K, N, n), inits (S, n), alpha_eps (K, 2))`` trainer
-    for one game and static configuration (``pjap`` with alpha = eps = 0 stands for its
-    static fields), memoised: one compilation serves every dataset, alpha and eps."""
+def _compiled_sweep(game: Game, config: Any) -> Any:
+    """The jitted ``(keys (S,), datasets (K, N, n), inits (S, n), settings)`` trainer for one
+    game and the structure of ``config`` (:func:`verify.compiled.shared_structure`, with its
+    steps), memoised: one compilation serves every dataset and every value of the numeric
+    settings (``settings``: :func:`verify.compiled.numeric_settings`' keys, PJAP's alpha and
+    eps ``(K,)``, one per dataset, the others scalars shared by all)."""
     import jax
 
-    from verify import polygames
+    from verify import compiled, polygames
 
-    key = ("sweep", str(game.reward), game.agent_names, steps, batch_size, lr, pjap, every, clip)
+    structure = dataclasses.replace(compiled.shared_structure(config), steps=config.steps)
+    key = ("sweep", str(game.reward), game.agent_names, structure)
     if key in _COMPILED:
         return _COMPILED[key]
 
-    def one(key: Any, dataset: Any, theta0: Any, alpha_eps: Any) -> Any:
-        # PJAPConfig holds alpha and eps as plain fields that the trainer reads while it is
-        # traced: a copy holding the traced values makes them arguments of the compiled
-        # function (its own validation compares floats, done on the concrete values above).
-        traced = None
-        if pjap is not None:
-            traced = object.__new__(type(pjap))
-            for f in dataclasses.fields(pjap):
-                object.__setattr__(traced, f.name, getattr(pjap, f.name))
-            object.__setattr__(traced, "alpha", alpha_eps[0])
-            object.__setattr__(traced, "eps", alpha_eps[1])
-        config = polygames.OfflineConfig(steps=steps, batch_size=batch_size, lr=lr, pjap=traced,
-                                         log_every=every, clip=clip)
-        return polygames.make_offline_train(game, config)(key, dataset, theta0)
+    def one(key: Any, dataset: Any, theta0: Any, settings: dict) -> Any:
+        traced = compiled.with_settings(structure, settings)
+        return polygames.make_offline_train(game, traced)(key, dataset, theta0)
 
+    axes = {k: 0 if k in ("alpha", "eps") else None
+            for k in compiled.numeric_settings(config)}
     runs = jax.vmap(one, in_axes=(0, None, 0, None))               # seeds x inits
-    _COMPILED[key] = jax.jit(jax.vmap(runs, in_axes=(None, 0, None, 0)))  # settings
+    _COMPILED[key] = jax.jit(jax.vmap(runs, in_axes=(None, 0, None, axes)))  # settings
     return _COMPILED[key]
 
 
@@ -155,19 +151,29 @@ def online_runs(game: Game, theta0: Sequence[float], *, buffer_size: int, batch_
     """
     import jax
     jnp = jax.numpy
-    from verify import polygames
+    from verify import compiled, polygames
     every = max(1, steps // 200)
     while steps % every:
         every -= 1
     config = polygames.OnlineConfig(buffer_size=buffer_size, batch_size=batch_size, steps=steps,
-                                    noise_std=noise_std, lr=lr, log_every=every)
-    train = polygames.make_online_train(game, config)
-    run = jax.jit(jax.vmap(train, in_axes=(0, None)))
-    traj, buffer = run(jax.random.split(jax.random.key(seed), seeds),
-                       jnp.asarray(theta0, jnp.float32))
+                                    noise_std=noise_std, lr=lr, log_every=every)  # validated
+    # One program for every buffer size up to `slots`, learning rate and noise.
+    slots = max(ONLINE_SLOTS, 1 << (buffer_size - 1).bit_length())
+    structure = dataclasses.replace(config, buffer_size=slots, lr=1.0, noise_std=0.0)
+    key = ("online", str(game.reward), game.agent_names, structure)
+    if key not in _COMPILED:
+        def one(key: Any, theta0: Any, settings: dict) -> Any:
+            traced = compiled.with_settings(structure, settings)
+            return polygames.make_online_train(game, traced, slots=slots)(key, theta0)
+
+        _COMPILED[key] = jax.jit(jax.vmap(one, in_axes=(0, None, None)))
+    settings = {"lr": jnp.float32(lr), "noise_std": jnp.float32(noise_std),
+                "buffer_size": jnp.int32(buffer_size)}
+    traj, buffer = _COMPILED[key](jax.random.split(jax.random.key(seed), seeds),
+                                  jnp.asarray(theta0, jnp.float32), settings)
     return {"policy": np.asarray(traj.policy, float), "reward": np.asarray(traj.reward, float),
-            "distance": np.asarray(traj.distance, float), "buffer": np.asarray(buffer, float),
-            "log_every": every}
+            "distance": np.asarray(traj.distance, float),
+            "buffer": np.asarray(buffer, float)[:, :buffer_size], "log_every": every}
 
 
 def cached_offline(ctx: Context, key: str, *args: Any, **kwargs: Any) -> Runs:

@@ -276,8 +276,9 @@ def record_online(game: Game, config: OnlineConfig, key: jax.Array,
     seed_key, noise_key = jax.random.split(key)
     seed = jax.random.bits(seed_key, (), jnp.uint32)
     t = jnp.arange(steps, dtype=jnp.uint32)
-    noise = jax.vmap(lambda s: jax.random.normal(jax.random.fold_in(noise_key, s), (n,),
-                                                 jnp.float32))(t)
+    # lax.map, not vmap: the same draws, and a normal sampler under vmap compiles ~2x slower
+    noise = jax.lax.map(lambda s: jax.random.normal(jax.random.fold_in(noise_key, s), (n,),
+                                                    jnp.float32), t)
     noisy = jnp.asarray(policy[:-1]) + cfg.noise_std * noise
     if cfg.clip is not None:
         noisy = jnp.clip(noisy, -cfg.clip, cfg.clip)

@@ -30,6 +30,7 @@ the verdict ``inconclusive``, never ``passed``.
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -333,6 +334,37 @@ def _basins(field_fn: Any, starts: np.ndarray, targets: list[np.ndarray], lr_vec
     return np.where(agree, reached[0], np.where(reached[0] < 0, -1, -2))
 
 
+# The last few trainings (z paths per run), by everything they depend on: a check that judges
+# the same runs again (e.g. a test that swaps the basin assignment) does not train them again.
+_RUNS: OrderedDict = OrderedDict()
+_RUNS_KEEP = 2
+
+
+def _trained_runs(game: Game, spec: CriticSpec, features: list[sympy.Expr], steps: int,
+                  batch_size: int, critic_lr: float, actor_lr: float, key: jax.Array,
+                  seeds: int, dataset: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """``seeds`` runs of :func:`make_critic_train` (one ``jit(vmap)``) from ``starts``, with
+    keys split from ``key``: ``(S, T, K + n)``, critic weights then policy, float64.
+    Memoised on every input and on the trainer factory (looked up per call, so a test that
+    swaps in a mutated trainer trains it)."""
+    factory = make_critic_train
+    memo = (str(game.reward), game.agent_names, spec, tuple(str(f) for f in features), steps,
+            batch_size, critic_lr, actor_lr, np.asarray(jax.random.key_data(key)).tobytes(),
+            seeds, dataset.shape, dataset.tobytes(), starts.tobytes(), factory)
+    if memo in _RUNS:
+        _RUNS.move_to_end(memo)
+        return _RUNS[memo]
+    train = factory(game, spec, features, steps, batch_size, critic_lr, actor_lr)
+    run = jax.jit(jax.vmap(train, in_axes=(0, None, 0)))
+    thetas, ws = run(jax.random.split(key, seeds), jnp.asarray(dataset), jnp.asarray(starts))
+    z_runs = np.concatenate([np.asarray(ws, float), np.asarray(thetas, float)], axis=2)
+    z_runs.setflags(write=False)  # shared by later calls
+    _RUNS[memo] = z_runs
+    while len(_RUNS) > _RUNS_KEEP:
+        _RUNS.popitem(last=False)
+    return z_runs
+
+
 def verify_critic(game: Game, data: DataModel, spec: CriticSpec,
                   config: CriticTrainConfig | None = None, time_budget: float = 30.0
                   ) -> CriticVerification:
@@ -397,13 +429,9 @@ def verify_critic(game: Game, data: DataModel, spec: CriticSpec,
         steps = config.max_steps if slowest <= 0 else min(
             config.max_steps, int(math.ceil(40 / slowest / config.tail)))
     result.steps = steps
-    train = make_critic_train(game, spec, critic.features, steps, config.batch_size,
-                              critic_lr, actor_lr)
     starts = dataset[np.asarray(jax.random.randint(k_init, (config.seeds,), 0, len(dataset)))]
-    run = jax.jit(jax.vmap(train, in_axes=(0, None, 0)))
-    thetas, ws = run(jax.random.split(k_runs, config.seeds), jnp.asarray(dataset),
-                     jnp.asarray(starts))
-    z_runs = np.concatenate([np.asarray(ws, float), np.asarray(thetas, float)], axis=2)
+    z_runs = _trained_runs(game, spec, critic.features, steps, config.batch_size, critic_lr,
+                           actor_lr, k_runs, config.seeds, dataset, starts)
     t_len = int(steps * config.tail)
     tail = z_runs[:, -t_len:]
     means = tail.mean(axis=1)

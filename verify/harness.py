@@ -90,16 +90,14 @@ from brud_analysis.data import DataModel, Empirical
 from brud_analysis.errors import BrudError
 from brud_analysis.game import Game
 from brud_analysis.solve import FixedPoint
+from verify import polygames
 from verify.checks import _basin_check, _drift_check, _finite_data_shift, _trajectory_check
+from verify.compiled import Compiled, shared_structure
 from verify.datasets import empirical_model, sample_dataset
 from verify.polygames import (
     GradientEstimator,
     OfflineConfig,
-    Trajectory,
-    log_starts,
     make_offline_train,
-    reward_function,
-    run_in_chunks,
 )
 from verify.predictions import (  # noqa: F401 (re-exported: verify.harness is the public API)
     FLOAT32_EPS,
@@ -156,68 +154,21 @@ def _log_every(steps: int, max_points: int = 200, even: bool = False) -> int:
 # ---------------------------------------------------------------------------- training
 
 
-class _Compiled:
-    """The trainer, jitted once per (game, trainer setting): one compilation serves every
-    dataset of the same shape (for checks of a few seconds, compiling is what costs)."""
-
-    def __init__(self, game: Game, config: OfflineConfig) -> None:
-        factory = make_offline_train  # looked up per call: tests swap in mutated trainers
-        trainer = factory(game, config)
-        self.reward = jax.jit(reward_function(game))  # eager, each op would compile alone
-        self.train = jax.jit(jax.vmap(trainer, in_axes=(0, None, 0)))
-        chunks = getattr(trainer, "chunks", None)
-        self.init = self.advance = None
-        if chunks is not None:
-            init, advance = chunks
-            self.init = jax.jit(jax.vmap(init, in_axes=(0, None, 0)))
-            self.advance = jax.jit(jax.vmap(advance, in_axes=(0, None, None)))
-
-    def run(self, keys: jax.Array, dataset: jax.Array, inits: np.ndarray, config: OfflineConfig,
-            progress: Callable[[int, int], None] | None) -> Trajectory:
-        """Train every run, in chunks of log intervals where the trainer allows it: a Ctrl-C
-        (KeyboardInterrupt) lands between two chunks, within about a second, and ``progress``
-        is told the updates done after each."""
-        theta0 = jnp.asarray(inits)
-        if self.init is None or self.advance is None:
-            return jax.tree.map(np.asarray, self.train(keys, dataset, theta0))
-        starts = log_starts(config)
-        size = _chunk_logs(len(starts), config, len(inits), int(dataset.shape[0]))
-        advance = self.advance
-        _, (policy, rew, dist) = run_in_chunks(
-            lambda state, chunk: advance(state, dataset, chunk),
-            self.init(keys, dataset, theta0), starts, size, config.log_every, progress)
-        th0 = np.asarray(theta0)
-        r0 = np.asarray(self.reward(theta0))
-        # NumPy arrays in the JAX-typed record, as the unchunked path's tree.map gives
-        return Trajectory(np.concatenate([th0[:, None], policy], axis=1),  # type: ignore[arg-type]
-                          np.concatenate([r0[:, None], rew], axis=1), dist)  # type: ignore[arg-type]
-
-
-# Work per training chunk, in (runs x updates x rows touched per update): one 250-update log
-# interval of 256 runs (the CLI default), well under a second of an idle CPU core, so a
-# Ctrl-C waits about that long. PJAP touches every row per update (priorities), uniform a batch.
-CHUNK_WORK = 4e6
-
-
-def _chunk_logs(n_logs: int, config: OfflineConfig, runs: int, rows: int) -> int:
-    """Log intervals per chunk: the largest divisor of ``n_logs`` within :data:`CHUNK_WORK`
-    (a divisor: every chunk has one shape, so one compilation)."""
-    per_log = runs * config.log_every * (config.batch_size + (rows if config.pjap else 0))
-    fit = max(1, int(CHUNK_WORK // max(1, per_log)))
-    return max(d for d in range(1, n_logs + 1) if n_logs % d == 0 and d <= fit)
-
-
 _COMPILED: OrderedDict = OrderedDict()
-_COMPILED_KEEP = 8
+_COMPILED_KEEP = 32  # compiled programs are small; one per (game, structure)
 
 
-def _compiled(game: Game, config: OfflineConfig) -> _Compiled:
-    # The trainer factory is part of the key: tests swap in mutated trainers.
-    key = (str(game.reward), game.agent_names, config, make_offline_train)
+def _compiled(game: Game, config: OfflineConfig) -> Compiled:
+    # The trainer factory is part of the key: tests swap in mutated trainers (looked up per
+    # call). The package's own trainer is keyed by the config's structure alone.
+    factory = make_offline_train
+    if factory is polygames.make_offline_train:
+        config = shared_structure(config)
+    key = (str(game.reward), game.agent_names, config, factory)
     if key in _COMPILED:
         _COMPILED.move_to_end(key)
     else:
-        _COMPILED[key] = _Compiled(game, config)
+        _COMPILED[key] = Compiled(game, config, factory)
         while len(_COMPILED) > _COMPILED_KEEP:
             _COMPILED.popitem(last=False)
     return _COMPILED[key]

@@ -212,10 +212,27 @@ def brud_gradient(reward: RewardFn, theta: jax.Array, rows: jax.Array,
     return jax.grad(actor_objective)(theta)
 
 
+class Bound(NamedTuple):
+    """A regulariser's penalty whose parameters are given values that may be traced arrays
+    (:func:`verify.compiled.with_settings`): ``penalty`` in ``THETA``, ``ACTION`` and the symbols of
+    ``values``.
+
+    Example:
+        >>> from brud_analysis.regularisers import LAMBDA, bc
+        >>> g = regulariser_gradient(Bound(bc(LAMBDA).penalty, {LAMBDA: 0.5}))
+        >>> g(jnp.array([1.0, 0.0]), jnp.array([[0.0, 1.0], [2.0, 3.0]])).tolist()
+        [0.0, 2.0]
+    """
+
+    penalty: sympy.Expr
+    values: dict[sympy.Symbol, Any]
+
+
 def regulariser_gradient(regulariser: Any) -> Callable[..., jax.Array]:
     """``grad(theta, rows, weights=None) -> (n,)``: the ascent direction the penalty adds,
     ``-d/dtheta_i mean_b P(theta_i, a_i^b)`` (weighted mean with ``weights``), by autodiff of
-    the lambdified penalty (beyond the paper; :mod:`brud_analysis.regularisers`).
+    the lambdified penalty (beyond the paper; :mod:`brud_analysis.regularisers`). A
+    :class:`Bound` penalty takes its parameters' (possibly traced) values as arguments.
 
     Example:
         >>> import jax.numpy as jnp
@@ -226,10 +243,12 @@ def regulariser_gradient(regulariser: Any) -> Callable[..., jax.Array]:
     """
     from brud_analysis.regularisers import ACTION, THETA
 
-    penalty = sympy.lambdify((THETA, ACTION), regulariser.penalty, modules="jax")
+    bound = regulariser.values if isinstance(regulariser, Bound) else {}
+    penalty = sympy.lambdify((THETA, ACTION, *bound), regulariser.penalty, modules="jax")
+    parameters = tuple(bound.values())
 
     def objective(theta: jax.Array, rows: jax.Array, weights: jax.Array | None) -> jax.Array:
-        values = penalty(theta[None, :], rows) + jnp.zeros_like(rows)  # (B, n)
+        values = penalty(theta[None, :], rows, *parameters) + jnp.zeros_like(rows)  # (B, n)
         if weights is None:
             return -jnp.sum(jnp.mean(values, axis=0))
         return -jnp.sum(weights @ values) / jnp.sum(weights)
@@ -439,7 +458,7 @@ def log_starts(config: OfflineConfig) -> jax.Array:
 
 
 def make_online_train(
-    game: Game, config: OnlineConfig
+    game: Game, config: OnlineConfig, slots: int | None = None
 ) -> Callable[[jax.Array, jax.Array], tuple[Trajectory, jax.Array]]:
     """Build the online MADDPG trainer ``train(key, theta0) -> (Trajectory, final_buffer)``.
 
@@ -447,6 +466,10 @@ def make_online_train(
     action enters a FIFO buffer of size ``K``, then ``updates_per_step`` BRUD updates use uniform
     minibatches from the filled part of the buffer. ``final_buffer`` is ``(K, n)`` with never-filled
     slots set to NaN. Pure and ``vmap``-able over keys and ``theta0`` ``(n,)``.
+
+    ``slots`` (``>= K``): rows of the buffer array, the ones past ``K`` never used (NaN in
+    ``final_buffer``, which is then ``(slots, n)``). With it ``config.buffer_size`` may be a
+    traced value, so one compiled program serves several buffer sizes.
 
     Example:
         >>> import jax, jax.numpy as jnp
@@ -460,13 +483,14 @@ def make_online_train(
     reward = reward_function(game)
     opt = _optimizer(config.optimizer, config.lr)
     capacity, batch, k_updates = config.buffer_size, config.batch_size, config.updates_per_step
+    rows = capacity if slots is None else slots
 
     def init(key: jax.Array, theta0: jax.Array) -> tuple:
         """The state before the first environment step (a pytree)."""
         theta0 = jnp.asarray(theta0, jnp.float32)
         seed_key, noise_key = jax.random.split(key)
         seed = jax.random.bits(seed_key, (), jnp.uint32)
-        return (theta0, opt.init(theta0), jnp.zeros((capacity, theta0.shape[0]), jnp.float32),
+        return (theta0, opt.init(theta0), jnp.zeros((rows, theta0.shape[0]), jnp.float32),
                 jnp.int32(0), jnp.float32(jnp.nan), seed, noise_key)
 
     def advance(state: tuple, starts: jax.Array
@@ -514,7 +538,8 @@ def make_online_train(
     def final_buffer(state: tuple) -> jax.Array:
         """The FIFO buffer of ``state``, unfilled slots NaN."""
         buffer, count = state[2], state[3]
-        return jnp.where((jnp.arange(capacity) < count)[:, None], buffer, jnp.nan)
+        used = (jnp.arange(rows) < count) & (jnp.arange(rows) < capacity)
+        return jnp.where(used[:, None], buffer, jnp.nan)
 
     def train(key: jax.Array, theta0: jax.Array) -> tuple[Trajectory, jax.Array]:
         theta0 = jnp.asarray(theta0, jnp.float32)

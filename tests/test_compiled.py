@@ -1,0 +1,83 @@
+"""One compiled trainer for every value of the numeric settings (verify/compiled.py).
+
+The shared program takes lr, the clip bound, PJAP's alpha and eps and a BC weight as
+arguments. It must train exactly as the trainer compiled with those values as constants (bit
+for bit: the same float32 operations on the same float32 values), and compile once.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from brud_analysis.catalogue import twin_peaks
+from brud_analysis.regularisers import bc
+from verify import compiled, polygames
+from verify.polygames import OfflineConfig, make_offline_train
+from verify.sampling import PJAPConfig
+
+pytestmark = pytest.mark.slow  # ~30 s of CPU: compiling is what it tests
+
+BASE = dict(steps=40, batch_size=8, log_every=4)
+VARIANTS = {  # two configs of one structure each, differing in every setting it uses
+    "plain": [dict(lr=0.05), dict(lr=0.02)],
+    "clip": [dict(lr=0.05, clip=0.4), dict(lr=0.1, clip=0.7)],
+    "pjap": [dict(lr=0.05, pjap=PJAPConfig(alpha=4.0, eps=1e-3)),
+             dict(lr=0.03, pjap=PJAPConfig(alpha=16.0, eps=0.0))],
+    "pjap_is_l2": [dict(lr=0.05, pjap=PJAPConfig(4.0, 1e-3, "l2", importance_weights=True)),
+                   dict(lr=0.05, pjap=PJAPConfig(9.0, 1e-2, "l2", importance_weights=True))],
+    "bc": [dict(lr=0.05, regulariser=bc(0.5)), dict(lr=0.05, regulariser=bc(0.1))],
+}
+
+
+def _compiles(fn):
+    seen = []
+
+    def listen(event, duration, **kwargs):
+        if event == "/jax/core/compile/backend_compile_duration":
+            seen.append(duration)
+
+    jax.monitoring.register_event_duration_secs_listener(listen)
+    try:
+        out = fn()
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listen)
+    return out, len(seen)
+
+
+@pytest.mark.parametrize("kind", sorted(VARIANTS))
+def test_shared_program_trains_as_the_constant_one_and_compiles_once(kind):
+    game = twin_peaks()
+    data = jax.random.normal(jax.random.key(1), (30, 2)) * 0.3 + 0.6
+    keys = jax.random.split(jax.random.key(0), 3)
+    theta0 = jnp.asarray([[0.0, 0.0], [0.5, -0.2], [0.9, 0.9]], jnp.float32)
+    configs = [OfflineConfig(**BASE, **v) for v in VARIANTS[kind]]
+    structure = compiled.shared_structure(configs[0])
+    assert compiled.shared_structure(configs[1]) == structure
+    trainer = compiled.Compiled(game, structure, polygames.make_offline_train)
+    runs = []
+    for i, config in enumerate(configs):
+        traj, n = _compiles(lambda c=config: trainer.run(keys, data, np.asarray(theta0), c, None))
+        if i:  # the second setting runs the first one's program
+            assert n == 0
+        want = jax.jit(jax.vmap(make_offline_train(game, config), in_axes=(0, None, 0)))(
+            keys, data, theta0)
+        assert np.array_equal(traj.policy, np.asarray(want.policy))
+        assert np.array_equal(traj.distance, np.asarray(want.distance))
+        runs.append(traj.policy)
+    assert not np.array_equal(runs[0], runs[1])  # the settings were used
+
+
+def test_settings_are_the_values_the_config_uses():
+    config = OfflineConfig(steps=10, lr=0.05, clip=1.0, pjap=PJAPConfig(alpha=4.0, eps=0.01),
+                           regulariser=bc(0.25))
+    assert compiled.numeric_settings(config) == {"lr": 0.05, "clip": 1.0, "alpha": 4.0,
+                                                 "eps": 0.01, "bc": 0.25}
+    traced = compiled.with_settings(compiled.shared_structure(config),
+                                    compiled.numeric_settings(config))
+    assert (traced.lr, traced.clip, traced.pjap.alpha, traced.pjap.eps) == (0.05, 1.0, 4.0, 0.01)
+    # a structure differs where a shape or a branch does
+    other = OfflineConfig(steps=10, lr=0.05, clip=None, pjap=PJAPConfig(alpha=4.0, eps=0.01))
+    assert compiled.shared_structure(other) != compiled.shared_structure(config)
