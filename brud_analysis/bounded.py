@@ -26,7 +26,9 @@ import io
 import multiprocessing
 import os
 import signal
+import subprocess
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -190,6 +192,58 @@ def wall_backstop(cpu_budget: float) -> float:
         560.0
     """
     return WALL_FACTOR * cpu_budget + WALL_SLACK
+
+
+def communicate(proc: subprocess.Popen, cpu_limit: float) -> tuple[str, str, int]:
+    """``(stdout, stderr, exit code)`` of a started ``proc`` (text pipes, its own process
+    group): its process group is killed (exit code 124, the reason on stderr) once its process
+    tree used ``cpu_limit`` CPU seconds, or was stuck (neither running nor waiting for a CPU)
+    for :func:`wall_backstop` of it. A busy machine only makes it wait longer: a wall-clock
+    timeout would fail a starved but healthy process.
+
+    Example:
+        >>> p = subprocess.Popen(["echo", "hi"], stdout=subprocess.PIPE,
+        ...                      stderr=subprocess.PIPE, text=True, process_group=0)
+        >>> communicate(p, 10.0)
+        ('hi\\n', '', 0)
+    """
+    streams: dict[str, str] = {}
+    readers = [threading.Thread(target=lambda name=name, f=f: streams.update({name: f.read()}),
+                                daemon=True)
+               for name, f in (("out", proc.stdout), ("err", proc.stderr))]
+    for reader in readers:
+        reader.start()
+    start, watch = time.monotonic(), Watch(proc.pid)
+    while proc.poll() is None:
+        readers[0].join(0.5)
+        cpu, stuck = watch.update()
+        if cpu > cpu_limit or stuck > wall_backstop(cpu_limit):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            which = (f"{cpu_limit:g} s of CPU" if cpu > cpu_limit
+                     else f"the stuck backstop ({wall_backstop(cpu_limit):g} s)")
+            wall = time.monotonic() - start
+            return "", f"(no answer within {which}; {cpu:.1f} s of CPU in {wall:.0f} s)", 124
+    for reader in readers:
+        reader.join()
+    return streams.get("out", ""), streams.get("err", ""), proc.returncode
+
+
+def run_process(cmd: Sequence[str], cpu_limit: float, *, cwd: Any = None,
+                env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``subprocess.run(cmd, capture_output=True, text=True)`` with a CPU-time limit instead
+    of a wall-clock timeout (see :func:`communicate`): exit code 124 past ``cpu_limit`` CPU
+    seconds of the process tree, or when stuck for the backstop that goes with it.
+
+    Example:
+        >>> run_process([sys.executable, "-c", "print(6 * 7)"], cpu_limit=60).stdout
+        '42\\n'
+    """
+    with subprocess.Popen(list(cmd), cwd=cwd, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, process_group=0) as proc:
+        out, err, code = communicate(proc, cpu_limit)
+    return subprocess.CompletedProcess(list(cmd), code, out, err)
 
 
 def _wait(conn: Any, pid: int, cpu_budget: float, stuck_limit: float

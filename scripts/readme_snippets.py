@@ -99,6 +99,8 @@ def run_snippet(snippet: Snippet, nice: int = 0, timeout: float = 600.0, duty: f
     ``duty < 1`` lets the snippet (its whole process group) run only that fraction of the
     wall time, in 0.1 s periods (SIGSTOP / SIGCONT): a busy machine's effect on one process,
     without the CPU-bound load."""
+    from brud_analysis.bounded import communicate
+
     argv = shlex.split(snippet.command, comments=True)
     cmd = [sys.executable, "-m", "brud_analysis.cli", *argv[1:]]
     if nice:
@@ -117,7 +119,7 @@ def run_snippet(snippet: Snippet, nice: int = 0, timeout: float = 600.0, duty: f
                 threading.Thread(target=_throttle, args=(proc.pid, duty, stop),
                                  daemon=True).start()
             try:
-                out, err, code = _communicate(proc, timeout)
+                out, err, code = communicate(proc, timeout)
             finally:
                 stop.set()
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -136,34 +138,6 @@ def _snippet_test() -> Any:
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
-
-
-def _communicate(proc: subprocess.Popen, cpu_limit: float) -> tuple[str, str, int]:
-    """(stdout, stderr, exit code) of ``proc``; killed (code 124) past ``cpu_limit`` CPU seconds
-    of its process tree, or once it has been stuck (neither running nor waiting for a CPU) for
-    the backstop that goes with that budget."""
-    from brud_analysis.bounded import Watch, wall_backstop
-
-    streams: dict[str, str] = {}
-    readers = [threading.Thread(target=lambda name=name, f=f: streams.update({name: f.read()}),
-                                daemon=True)
-               for name, f in (("out", proc.stdout), ("err", proc.stderr))]
-    for reader in readers:
-        reader.start()
-    start, watch = time.monotonic(), Watch(proc.pid)
-    while proc.poll() is None:
-        readers[0].join(0.5)
-        cpu, stuck = watch.update()
-        wall = time.monotonic() - start
-        if cpu > cpu_limit or stuck > wall_backstop(cpu_limit):
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            which = (f"{cpu_limit:g} s of CPU" if cpu > cpu_limit
-                     else f"the stuck backstop ({wall_backstop(cpu_limit):g} s)")
-            return "", f"(no answer within {which}; {cpu:.1f} s of CPU in {wall:.0f} s)", 124
-    for reader in readers:
-        reader.join()
-    return streams.get("out", ""), streams.get("err", ""), proc.returncode
 
 
 def _throttle(pgid: int, duty: float, stop: threading.Event, period: float = 0.1) -> None:

@@ -155,3 +155,15 @@ def test_solver_answers_do_not_depend_on_the_wall_clock(case, monkeypatch):
     busy = _answer(equations, variables, budget)
     assert busy == quiet
     assert "multistart" not in busy[2]
+
+
+def test_run_process_counts_cpu_not_wall_time() -> None:
+    """A child that sleeps 2 s (no CPU) finishes under a 1 s CPU limit: a wall-clock timeout
+    would have cut it; a CPU-bound child is killed (124, the reason on stderr) past its limit."""
+    from brud_analysis.bounded import run_process
+
+    slept = run_process([sys.executable, "-c", "import time; time.sleep(2); print('done')"],
+                        cpu_limit=1.0)
+    assert (slept.returncode, slept.stdout) == (0, "done\n")
+    spun = run_process([sys.executable, "-c", "while True: pass"], cpu_limit=1.0)
+    assert spun.returncode == 124 and "1 s of CPU" in spun.stderr

@@ -5,7 +5,6 @@ section of the theory page cited in code exists, and the licence/citation/typing
 from __future__ import annotations
 
 import re
-import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -13,6 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 from markdown.extensions.toc import slugify
+
+from brud_analysis.bounded import run_process
 
 ROOT = Path(__file__).resolve().parent.parent
 CITED = re.compile(r"docs/theory\.md(#[a-z0-9-]+(?:, #[a-z0-9-]+)*)?")
@@ -70,10 +71,10 @@ def test_api_reference_builds_strict(tmp_path):
     # docstring griffe cannot parse) into a failure. Not `-q`: it hides the autorefs warnings
     # from the count that --strict fails on (a doctest output read as a cross-reference passed
     # unseen that way), so the log is read too and must hold no warning at all.
-    proc = subprocess.run(
+    proc = run_process(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "-f",
          str(ROOT / "mkdocs.yml"), "-d", str(tmp_path / "site")],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        cpu_limit=600, cwd=ROOT,
     )
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-3000:]

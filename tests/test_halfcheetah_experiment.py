@@ -7,7 +7,6 @@ import io
 import json
 import os
 import signal
-import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +16,7 @@ import numpy as np
 import pytest
 from test_halfcheetah_learner import synthetic_transitions
 
+from brud_analysis.bounded import run_process
 from brud_analysis.cli import main
 from brud_analysis.errors import BrudError
 from verify.halfcheetah import configs
@@ -377,8 +377,9 @@ def test_seeds_sharded_across_two_devices_train_like_one_device(
     )
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
            "JAX_PLATFORMS": "cpu"}
-    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
-                          text=True, timeout=600, cwd=Path(__file__).parents[1])
+    # CPU seconds, not wall time: on a busy machine this run once took over 600 s of wall
+    done = run_process([sys.executable, "-c", script], cpu_limit=600, env=env,
+                       cwd=Path(__file__).parents[1])
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "2"  # the seed axis really is split
     sharded = json.loads((out / "result.json").read_text())

@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
+from brud_analysis.bounded import run_process
 from brud_analysis.cli import main
 from paper_checks.claims import REGISTRY, Claim, Context, Outcome, run_claims
 from paper_checks.halfcheetah import check_fig6
@@ -137,15 +138,14 @@ def test_broken_check_is_an_error_and_exit_code_1(tmp_path, monkeypatch):
 def test_a_broken_install_fails_loudly(tmp_path, broken):
     # issue 26 item 6: with python-flint (or JAX) unimportable a claim that needs it once said
     # "not run", errors 0, exit 0. A broken install is an error: exit 1, never "not run".
-    import subprocess
     import sys
 
     argv = ["paper-checks", "--claim", "games.sign_agreement", "--no-figures", "--json",
             "--out", str(tmp_path)]
     code = (f"import sys; sys.modules[{broken!r}] = None; from brud_analysis.cli import main; "
             f"sys.exit(main({argv!r}))")
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=600, cwd=Path(__file__).resolve().parent.parent)
+    run = run_process([sys.executable, "-c", code], cpu_limit=600,
+                      cwd=Path(__file__).resolve().parent.parent)
     assert run.returncode == 1, run.stdout + run.stderr
     if run.stdout.strip():  # the check ran and raised: an error naming the module
         (result,) = json.loads(run.stdout)["claims"]

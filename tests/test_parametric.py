@@ -26,6 +26,7 @@ import sympy
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from brud_analysis.bounded import run_process
 from brud_analysis.data import Normal, Uniform
 from brud_analysis.errors import BrudError
 from brud_analysis.game import Game
@@ -413,8 +414,7 @@ def _brud(*args: str) -> subprocess.CompletedProcess:
     # These tests check what is printed, not speed: a generous --time-budget (the default 10 s
     # is wall time, which a loaded test machine can spend on 2-3 s of CPU work)
     budget = () if "--time-budget" in args or args[0] != "analyse" else ("--time-budget", "120")
-    return subprocess.run([sys.executable, "-m", "brud_analysis.cli", *args, *budget],
-                          capture_output=True, text=True, timeout=300)
+    return run_process([sys.executable, "-m", "brud_analysis.cli", *args, *budget], cpu_limit=300)
 
 
 def test_cli_json_contract_twin_peaks(capsys):

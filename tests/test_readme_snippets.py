@@ -28,13 +28,13 @@ import json
 import os
 import re
 import shlex
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from brud_analysis.bounded import run_process
 from brud_analysis.cli import build_parser, main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -199,9 +199,8 @@ def _run_in_own_process(argv: tuple[str, ...], request: pytest.FixtureRequest,
                                                      for a, d in zip(batch, dirs, strict=True)]))
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
             [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
-        run = subprocess.run([sys.executable, "-c", _DRIVER, str(base / "batch.json"),
-                              str(base / "results.json")], cwd=base, env=env,
-                             capture_output=True, text=True, timeout=3600)
+        run = run_process([sys.executable, "-c", _DRIVER, str(base / "batch.json"),
+                           str(base / "results.json")], cpu_limit=3600, cwd=base, env=env)
         assert run.returncode == 0, f"the JAX snippets' interpreter failed:\n{run.stderr[-3000:]}"
         results = json.loads((base / "results.json").read_text())
         for a, d, (code, out, err) in zip(batch, dirs, results, strict=True):

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from mypy import api
 
+from brud_analysis.bounded import run_process
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("brud_analysis", "verify", "paper_checks")
 
@@ -49,7 +51,6 @@ def test_the_installed_packages_are_visible_to_a_users_mypy(tmp_path: Path) -> N
     is an import hook that static checkers cannot follow; the Makefile installs in "compat"
     mode (a plain path in a .pth file), and every package ships py.typed."""
     import os
-    import subprocess
     import sys
 
     use = tmp_path / "use.py"
@@ -57,9 +58,9 @@ def test_the_installed_packages_are_visible_to_a_users_mypy(tmp_path: Path) -> N
                    "reveal_type(brud_analysis.game.Game)\n"
                    "reveal_type(paper_checks.claims.Context)\n")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "MYPYPATH")}
-    run = subprocess.run([sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "cache"),
-                          "--follow-imports=silent", "--no-error-summary", str(use)],
-                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    run = run_process([sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "cache"),
+                       "--follow-imports=silent", "--no-error-summary", str(use)],
+                      cpu_limit=600, cwd=tmp_path, env=env)
     assert run.returncode == 0, run.stdout + run.stderr
     revealed = [line.split("Revealed type is ", 1)[1] for line in run.stdout.splitlines()
                 if "Revealed type is" in line]
