@@ -474,7 +474,7 @@ def test_path_noise_does_not_depend_on_how_often_the_path_is_logged():
     # whose M differ (-0.82 and -1.17 here): holding the log point's M over a 2-step log
     # interval gave a two-step contraction 0.67 where the true product is 0.96 (and 1.37, an
     # expanding map, from the other phase). The propagated variance must be the per-step one.
-    from verify.reference import reference_map
+    from verify.expected_map import reference_map
 
     rows = np.asarray(sample_dataset(jax.random.key(0), Normal([1, 0.5], [1, 1]), 300))
     ref = ReferenceField(Game("-3*x**4/2 + 6*x**2 + x*y - y**4 + y**2"), rows)

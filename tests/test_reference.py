@@ -79,7 +79,7 @@ def test_importance_weighted_noise_matches_the_delta_method():
 
 
 def test_noise_free_map_skips_starts_at_rest_with_the_same_iterates():
-    from verify.reference import reference_map
+    from verify.expected_map import reference_map
 
     pj = PJAPConfig(alpha=4.0, eps=0.0, distance="l2")
     ref = ReferenceField(twin_peaks(1, 4, 5), ROWS, pj)

@@ -14,8 +14,9 @@ from collections.abc import Callable
 import numpy as np
 
 from brud_analysis.errors import BrudError
+from verify.expected_map import MapRun
 from verify.predictions import FLOAT32_EPS, Target
-from verify.reference import MapRun, ReferenceField
+from verify.reference import ReferenceField
 from verify.verdicts import (
     DIVERGED,
     LINEAR_NOISE_LIMIT,

@@ -94,6 +94,7 @@ from verify import polygames
 from verify.checks import _basin_check, _drift_check, _finite_data_shift, _trajectory_check
 from verify.compiled import Compiled, shared_structure
 from verify.datasets import empirical_model, sample_dataset
+from verify.expected_map import first_runs, path_variance, reference_map
 from verify.polygames import (
     GradientEstimator,
     OfflineConfig,
@@ -108,13 +109,7 @@ from verify.predictions import (  # noqa: F401 (re-exported: verify.harness is t
     _joint_predictions,
     predict_fixed_points,
 )
-from verify.reference import (
-    ReferenceField,
-    agent_orbits,
-    first_runs,
-    path_variance,
-    reference_map,
-)
+from verify.reference import ReferenceField, agent_orbits
 from verify.sampling import PJAPConfig
 from verify.verdicts import (  # noqa: F401 (re-exported)
     DIVERGED,
