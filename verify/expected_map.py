@@ -1,8 +1,9 @@
-"""The reference map: the deterministic map ``theta <- P_box(theta + lr G(theta))`` that the
-SGD trainer follows in expectation, iterated from the trainer's starts with the trainer's step,
-and the linearised SGD noise and bias propagated along it (what :mod:`verify.checks` compares a
-trained run's logged path with). ``G`` is a :class:`verify.reference.ReferenceField`. Split from
-:mod:`verify.reference`.
+"""The expected update map iterated from the trainer's starts, with its SGD noise and bias.
+
+The deterministic map ``theta <- P_box(theta + lr G(theta))`` that the SGD trainer follows in
+expectation (``G`` a :class:`verify.reference.ReferenceField`), iterated with the trainer's step,
+and the linearised SGD noise and bias propagated along it: what :mod:`verify.checks` compares a
+trained run's logged path with. Split from :mod:`verify.reference`.
 
 Example:
     >>> import numpy as np
