@@ -182,16 +182,18 @@ class PJAPFixedPoint:
     eigenvalues: tuple[complex, ...] = field(default_factory=tuple)
 
 
-def _kernel_weight(gap: np.ndarray, alpha: float, eps: float, distance: Distance) -> np.ndarray:
-    """``max(exp(-alpha d^2), eps)`` for gaps ``(..., n)`` (mirrors verify/sampling.py)."""
+def _kernel_weight(gap: np.ndarray | tuple[np.ndarray, np.ndarray], alpha: float, eps: float,
+                   distance: Distance) -> np.ndarray:
+    """``max(exp(-alpha d^2), eps)`` for gaps ``(..., n)``, or two agents' gaps given as their
+    two columns ``(a, b)`` (mirrors verify/sampling.py)."""
     # Two agents: a + b, the same sum as np.sum over the minor axis at half its cost.
-    pair = gap.shape[-1] == 2
-    if distance == "l1":
-        d2 = (np.abs(gap[..., 0]) + np.abs(gap[..., 1]) if pair
-              else np.sum(np.abs(gap), axis=-1)) ** 2
+    if isinstance(gap, tuple) or gap.shape[-1] == 2:
+        a, b = gap if isinstance(gap, tuple) else (gap[..., 0], gap[..., 1])
+        d2 = (np.abs(a) + np.abs(b)) ** 2 if distance == "l1" else a * a + b * b
+    elif distance == "l1":
+        d2 = np.sum(np.abs(gap), axis=-1) ** 2
     else:
-        d2 = (gap[..., 0] * gap[..., 0] + gap[..., 1] * gap[..., 1] if pair
-              else np.sum(gap * gap, axis=-1))
+        d2 = np.sum(gap * gap, axis=-1)
     return np.maximum(np.exp(-alpha * d2), eps)
 
 
@@ -335,22 +337,18 @@ def numeric_pjap_field(
     fixed_c = [_coefficient_values(c, fixed_pts) for c in coeffs]
     # The floor's share on the data grid, sum_k p_k C_k, for when the kernel has its own window.
     floor_c = [c @ fixed_p for c in fixed_c]
-    # Two agents: the points' columns, contiguous (the same sums as _kernel_weight's pair
-    # path, bit for bit, without a (K, 2) gap array: half the CPU of a multi-start search)
+    # Two agents: the points' columns, contiguous (the same sums as a (K, 2) gap array, bit
+    # for bit, without building it: half the CPU of a multi-start search)
     cols = [np.ascontiguousarray(fixed_pts[:, j]) for j in range(n)] if n == 2 else None
 
     def field_at(theta: np.ndarray) -> np.ndarray:
         theta = np.asarray(theta, dtype=float)
         window = _kernel_window(data, theta, alpha, eps, nodes) if isinstance(data, Normal) \
             else None
-        if window is None and cols is not None:
-            a, b = cols[0] - theta[0], cols[1] - theta[1]
-            d2 = (np.abs(a) + np.abs(b)) ** 2 if distance == "l1" else a * a + b * b
-            w = fixed_p * np.maximum(np.exp(-alpha * d2), eps)
-            weighted = [c @ w for c in fixed_c]
-            total = float(np.sum(w))
-        elif window is None:  # one piece: the fixed points, weighted by the full priority
-            w = fixed_p * _kernel_weight(fixed_pts - theta, alpha, eps, distance)
+        if window is None:  # one piece: the fixed points, weighted by the full priority
+            gap = ((cols[0] - theta[0], cols[1] - theta[1]) if cols is not None
+                   else fixed_pts - theta)
+            w = fixed_p * _kernel_weight(gap, alpha, eps, distance)
             weighted = [c @ w for c in fixed_c]
             total = float(np.sum(w))
         else:  # the floor on the data grid + the part above the floor on theta's window
