@@ -137,21 +137,20 @@ class Compiled:
             # config is the shared structure: the settings arrive as traced values
             def pieces(settings: dict) -> tuple:
                 return factory(game, with_settings(config, settings)).chunks
+        else:  # a swapped-in trainer: compiled with config's constants, settings unused
+            trainer = factory(game, config)
+            self.train = jax.jit(jax.vmap(trainer, in_axes=(0, None, 0)))
+            chunks = getattr(trainer, "chunks", None)
+            if chunks is None:
+                return
 
-            self.init = jax.jit(jax.vmap(lambda s, k, d, t: pieces(s)[0](k, d, t),
-                                         in_axes=(None, 0, None, 0)))
-            self.advance = jax.jit(jax.vmap(lambda s, st, d, c: pieces(s)[1](st, d, c),
-                                            in_axes=(None, 0, None, None)))
-            return
-        trainer = factory(game, config)
-        self.train = jax.jit(jax.vmap(trainer, in_axes=(0, None, 0)))
-        chunks = getattr(trainer, "chunks", None)
-        if chunks is not None:
-            init, advance = chunks
-            self.init = jax.jit(jax.vmap(lambda _, k, d, t: init(k, d, t),
-                                         in_axes=(None, 0, None, 0)))
-            self.advance = jax.jit(jax.vmap(lambda _, st, d, c: advance(st, d, c),
-                                            in_axes=(None, 0, None, None)))
+            def pieces(settings: dict) -> tuple:
+                return chunks
+
+        self.init = jax.jit(jax.vmap(lambda s, k, d, t: pieces(s)[0](k, d, t),
+                                     in_axes=(None, 0, None, 0)))
+        self.advance = jax.jit(jax.vmap(lambda s, st, d, c: pieces(s)[1](st, d, c),
+                                        in_axes=(None, 0, None, None)))
 
     def run(self, keys: jax.Array, dataset: jax.Array, inits: np.ndarray, config: OfflineConfig,
             progress: Callable[[int, int], None] | None) -> Trajectory:
