@@ -1,6 +1,6 @@
 """Certified zeros of the PJAP field of a finite dataset: Krawczyk subdivision in intervals.
 
-For a dataset of rows ``a_k`` the PJAP field (:func:`brud_analysis.pjap.numeric_pjap_field`,
+For a dataset of rows ``a_k`` the PJAP field (:func:`brud_analysis.pjap_numeric.numeric_pjap_field`,
 exact finite sum) is
 
     G_i(theta) = sum_k w_k(theta) v_ik(theta_i) / sum_k w_k(theta),
@@ -422,7 +422,7 @@ def certified_pjap_zeros(
     """Every zero of the PJAP field of the dataset ``rows`` in ``box``, certified.
 
     Krawczyk subdivision in outward-rounded interval arithmetic (module docstring). The field
-    is :func:`brud_analysis.pjap.numeric_pjap_field` for empirical data: weights
+    is :func:`brud_analysis.pjap_numeric.numeric_pjap_field` for empirical data: weights
     ``max(exp(-alpha d^2), eps)`` with the L2 or L1 distance (fold a priority exponent ``w``
     in as ``alpha * w`` and ``eps ** w``), and an optional regulariser. A coordinate with
     ``lo == hi`` in ``box`` is pinned (a face of a clip box). Stops at ``max_depth``
@@ -436,7 +436,7 @@ def certified_pjap_zeros(
         >>> out.complete, [(np.round(p.point, 3).tolist(), p.stable) for p in out.points]
         (True, [([-0.619, -0.618], True), ([-0.057, 0.057], False), ([0.618, 0.619], True)])
     """
-    from brud_analysis.pjap import PJAPFixedPoint, _linear_stability
+    from brud_analysis.pjap_numeric import PJAPFixedPoint, _linear_stability
 
     game.require_numeric()
     rows = np.asarray(rows, dtype=float)

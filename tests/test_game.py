@@ -133,6 +133,7 @@ def test_error_messages_are_one_line():
 @pytest.mark.parametrize("module", [
     "game", "parsing", "catalogue", "data", "fields", "algebra.solve.analyses", "stability",
     "conditions", "diagnostics", "strategies", "plots", "cli.symbolic", "cli.options", "output",
+    "pjap", "pjap_numeric",
     "__init__",
 ])
 def test_docstring_examples_run(module):

@@ -273,7 +273,7 @@ def test_cli_alpha_symbol_prints_formulas(capsys):
 
 @pytest.mark.parametrize("distance,eps", [("l1", 1e-3), ("l2", 0.0)])
 def test_two_agent_empirical_field_is_the_weighted_sum_bit_for_bit(distance, eps):
-    from brud_analysis.pjap import (
+    from brud_analysis.pjap_numeric import (
         _coefficient_values,
         _kernel_weight,
         _own_action_coefficients,
