@@ -6,18 +6,28 @@ kernels or editable installs the machine has."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from brud_analysis.bounded import Watch, wall_backstop
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 NOTEBOOKS = sorted(EXAMPLES.glob("*.ipynb"))
 
 # Small settings per notebook: the parameters cell (tagged "parameters") is replaced by these.
+# Each notebook's kernel may use this much CPU (the largest needs ~40 s on this machine). A CPU
+# limit, not nbclient's wall-clock per-cell timeout: a starved kernel on a busy machine is not
+# stuck. The stuck backstop that goes with it catches a kernel that neither runs nor waits.
+KERNEL_CPU_LIMIT = 600.0
+
 SMALL = {
     "tour": "SEEDS = 8\nSTEPS = 300\nRESOLUTION = 15\nOUT = {out!r}",
     "explorer": "SEEDS = 4\nSTEPS = 100\nGRID = 7\nOUT = {out!r}",
@@ -48,9 +58,30 @@ def test_notebook_runs(path, kernel, tmp_path):
     params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(params) == 1, "one cell tagged 'parameters' holds the settings"
     params[0].source = SMALL[path.stem].format(out=str(tmp_path / "out"))
-    client = NotebookClient(nb, kernel_name=kernel, timeout=600,
+    client = NotebookClient(nb, kernel_name=kernel, timeout=None,
                             resources={"metadata": {"path": str(EXAMPLES)}})
-    client.execute()  # raises CellExecutionError with the cell and traceback on any error
+    done, why = threading.Event(), []
+
+    def watch_kernel(**_: object) -> None:  # on_notebook_start: the kernel is running now
+        def poll(watch: Watch) -> None:
+            while not done.wait(0.5):
+                cpu, stuck = watch.update()
+                if cpu > KERNEL_CPU_LIMIT or stuck > wall_backstop(KERNEL_CPU_LIMIT):
+                    why.append(f"kernel killed: {cpu:.0f} s of CPU, stuck {stuck:.0f} s")
+                    os.kill(watch.pid, signal.SIGKILL)  # execute() then raises DeadKernelError
+                    return
+        threading.Thread(target=poll, args=(Watch(client.km.provisioner.pid),),
+                         daemon=True).start()
+
+    client.on_notebook_start = watch_kernel
+    try:
+        client.execute()  # raises CellExecutionError with the cell and traceback on any error
+    except Exception:
+        if why:  # the kernel died because the watch killed it: say so, not "kernel died"
+            pytest.fail(why[0])
+        raise
+    finally:
+        done.set()
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
               if o.get("output_type") == "error"]
     assert not errors
