@@ -26,8 +26,9 @@ NOTEBOOKS = sorted(EXAMPLES.glob("*.ipynb"))
 # Each notebook's kernel may use this much CPU (the largest needs ~40 s on this machine). A CPU
 # limit, not nbclient's wall-clock per-cell timeout: a starved kernel on a busy machine is not
 # stuck. A notebook is stuck when neither the kernel nor this client ran or waited for a CPU for
-# STUCK_LIMIT seconds (nothing in the notebooks sleeps or waits for a network): that has been
-# seen, kernel and client both idle in an execute request (session 12, explorer's widget cell).
+# STUCK_LIMIT seconds (nothing in the notebooks sleeps or waits for a network). That has been
+# seen: kernel and client both idle in explorer's ipywidgets cell, an open upstream race
+# (jupyter/nbclient#312, "when cell contains ipywidget, execute cell will sometimes block").
 KERNEL_CPU_LIMIT = 600.0
 STUCK_LIMIT = 300.0
 
