@@ -71,7 +71,6 @@ SLOW_TESTS = frozenset({
     "tests/test_cli_symbolic.py::test_worker_and_its_solver_die_with_a_killed_parent",
     "tests/test_cli_symbolic.py::test_worker_memory_cap_is_on_top_of_what_the_caller_already_maps",  # noqa: E501
     "tests/test_conditions.py::test_conditions_do_not_depend_on_the_game_scale",
-    "tests/test_game.py::test_docstring_examples_run",
     "tests/test_modular.py::test_equals_flints_charpoly_on_quotient_multiplication_matrices",
     "tests/test_parametric.py::test_brud_fixed_points_match_numeric",
     "tests/test_parametric.py::test_cli_json_contract_twin_peaks",
@@ -79,7 +78,6 @@ SLOW_TESTS = frozenset({
     "tests/test_parametric.py::test_own_games_stationary_match_numeric",
     "tests/test_parametric.py::test_twin_peaks_paper_formulas",
     "tests/test_phase_diagrams.py::test_condition_plot_cli",
-    "tests/test_phase_diagrams.py::test_docstring_examples_run",
     "tests/test_phase_diagrams.py::test_pjap_plane_switches_at_the_escape_threshold",
     "tests/test_phase_diagrams.py::test_pjap_plot_cli",
     "tests/test_phase_diagrams.py::test_small_diagram_file",

@@ -161,10 +161,3 @@ def test_cli_online_animate(tmp_path, capsys):
                  "--steps", "40", "--animate", str(out)]) == 0
     assert f"animation: {out}" in capsys.readouterr().out
     assert _frames(out) >= MIN_FRAMES
-
-
-def test_docstring_examples_run():
-    import doctest
-
-    result = doctest.testmod(animation, optionflags=doctest.ELLIPSIS)
-    assert result.failed == 0 and result.attempted > 0

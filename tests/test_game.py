@@ -130,27 +130,6 @@ def test_error_messages_are_one_line():
         assert "\n" not in str(info.value)
 
 
-@pytest.mark.parametrize("module", [
-    "game", "parsing", "catalogue", "data", "fields", "algebra.solve.analyses", "stability",
-    "conditions", "diagnostics", "strategies", "plots", "cli.symbolic", "cli.options", "output",
-    "pjap", "pjap_numeric",
-    "__init__",
-])
-def test_docstring_examples_run(module):
-    """Every public docstring example of the symbolic package is a passing doctest."""
-    import doctest
-    import importlib
-    import warnings
-
-    mod = importlib.import_module("brud_analysis" if module == "__init__"
-                                  else f"brud_analysis.{module}")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # Hypothesis warns that .example() is for exploring
-        result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
-    assert result.failed == 0
-    assert result.attempted > 0
-
-
 # ------------------------------------------------------------------ limits before expansion
 @pytest.mark.parametrize("reward, fragment", [
     (lambda x, y: (x + y) ** 1000, "degree can reach 1000"),

@@ -127,15 +127,6 @@ def test_pjap_plot_cli(tmp_path, capsys):
     assert "closed-form" in capsys.readouterr().err
 
 
-def test_docstring_examples_run():
-    import doctest
-
-    from brud_analysis import phase_diagrams
-
-    result = doctest.testmod(phase_diagrams, optionflags=doctest.ELLIPSIS)
-    assert result.failed == 0 and result.attempted > 0
-
-
 def test_single_stable_mean_is_labelled_stable_and_visible():
     """Issue 26 item 4: R = -x^4 - y^4 + 4xy, target (1, 1) needs mean 1 exactly (any std),
     a stable interval [1, 1] that no grid point hits: the curve was labelled 'target

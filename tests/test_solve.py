@@ -550,28 +550,6 @@ def test_apex_of_a_cone_of_maxima_is_a_special_point():
     assert cone.special_points[0].higher_order in ("maximum", "undetermined")
 
 
-# ------------------------------------------------------------------ docstring examples
-def _symbolic_core_modules() -> list[str]:
-    import pkgutil
-
-    import brud_analysis
-
-    return [m.name for m in pkgutil.walk_packages(brud_analysis.__path__, "brud_analysis.")
-            if m.name.startswith(("brud_analysis.algebra", "brud_analysis.parametric",
-                                  "brud_analysis.stability", "brud_analysis.higher_order"))]
-
-
-@pytest.mark.parametrize("module", _symbolic_core_modules())
-def test_docstring_examples_of_the_algebra_and_parametric_modules_pass(module):
-    """Every docstring example in the solver, algebra and parametric modules is a passing
-    doctest (the modules split out of solve.py, stability.py and parametric.py included)."""
-    import doctest
-    import importlib
-
-    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
-    assert result.failed == 0
-
-
 # ------------------------------------------------------------------ sets with isolated points
 def _rounded(points):
     return sorted((tuple(round(v, 6) + 0.0 for v in p), kind) for p, kind in points)
