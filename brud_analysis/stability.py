@@ -19,6 +19,7 @@ import functools
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import sympy
@@ -307,13 +308,35 @@ def certified_stability(jacobian: sympy.Matrix, variables: Sequence[sympy.Symbol
     if matrix.is_diagonal():
         signs = [certified_sign(sympy.Poly(matrix[i, i], *variables), boxes) for i in range(n)]
         return _stability_from_signs(signs)
-    if matrix.is_symmetric():
+    if _is_symmetric(matrix, variables):
         inertia = certified_inertia(matrix, variables, boxes)
         if inertia is None:
             return None
         pos, neg, zero = inertia
         return False if pos else (None if zero else True)
     return _routh_hurwitz(sympy.ImmutableMatrix(matrix), variables, boxes)
+
+
+def _is_symmetric(matrix: sympy.Matrix, variables: tuple[sympy.Symbol, ...]) -> bool:
+    """``matrix.is_symmetric()`` (SymPy simplifies every ``M[i, j] - M[j, i]``: ~0.1 s per 2 x 2
+    Jacobian of a fitted critic's field) decided exactly for polynomial entries first: a
+    difference that expands to 0 is zero, one that is a non-zero polynomial over Q is not.
+    Anything else (radicals in the coefficients) is left to SymPy as before."""
+    n = matrix.shape[0]
+    undecided = False
+    for i in range(n):
+        for j in range(i + 1, n):
+            diff = sympy.expand(matrix[i, j] - matrix[j, i])
+            if diff == 0:
+                continue
+            try:
+                domain = sympy.Poly(diff, *variables).domain
+            except sympy.PolynomialError:
+                domain = None
+            if domain is not None and (domain.is_ZZ or domain.is_QQ):
+                return False
+            undecided = True
+    return bool(matrix.is_symmetric()) if undecided else True
 
 
 def _stability_from_signs(signs: Sequence[int | None]) -> bool | None:
@@ -328,26 +351,38 @@ def _routh_hurwitz(matrix, variables, boxes) -> bool | None:
     """Routh array of det(lambda I - M) with certified signs: True when the first column keeps
     its sign (all roots in the open left half-plane), False when it changes sign (a root in the
     right half-plane), None when a zero entry makes the test inconclusive."""
+    from sympy.polys.fields import FracField
+
     coeffs = _charpoly_coefficients(matrix, variables)
     gens = coeffs[0].gens
-    # Routh array entries are rational functions of the coefficients; keep them as
-    # numerator/denominator polynomials in the point's coordinates
-    top = [coeffs[k].as_expr() for k in range(len(coeffs) - 1, -1, -2)]
-    bottom = [coeffs[k].as_expr() for k in range(len(coeffs) - 2, -1, -2)]
+    # Routh array entries are rational functions of the coefficients: elements of Q(gens),
+    # whose arithmetic keeps them reduced (gcd-cancelled numerator / denominator; SymPy's
+    # cancel on expressions gave the same fractions up to constants at 10x the CPU)
+    field = FracField(gens, sympy.QQ)
+    qq = sympy.QQ
+
+    def element(poly: sympy.Poly) -> Any:
+        return field.ring.from_dict({m: qq.convert(c) for m, c in poly.terms()})
+
+    top = [field(element(coeffs[k])) for k in range(len(coeffs) - 1, -1, -2)]
+    bottom = [field(element(coeffs[k])) for k in range(len(coeffs) - 2, -1, -2)]
     rows = [top, bottom]
     while len(rows) < len(coeffs):
         a, b = rows[-2], rows[-1]
         if not b:
             break
-        new = [sympy.cancel((b[0] * (a[k + 1] if k + 1 < len(a) else 0)
-                             - a[0] * (b[k + 1] if k + 1 < len(b) else 0)) / b[0])
+        if not b[0]:  # no next row: the sign test below stops at this zero entry
+            break
+        zero = field(0)
+        new = [(b[0] * (a[k + 1] if k + 1 < len(a) else zero)
+                - a[0] * (b[k + 1] if k + 1 < len(b) else zero)) / b[0]
                for k in range(max(len(a) - 1, 1))]
         rows.append(new)
     signs = []
     for row in rows:
         if not row:
             return None
-        num, den = sympy.fraction(sympy.together(row[0]))
+        num, den = row[0].numer.as_expr(), row[0].denom.as_expr()
         s_num = certified_sign(sympy.Poly(num, *gens), boxes)
         s_den = certified_sign(sympy.Poly(den, *gens), boxes)
         if not s_num or not s_den:

@@ -16,7 +16,7 @@ import numpy as np
 from brud_analysis.game import Game
 from paper_checks.claims import Context
 
-# Jitted trainers by (game, config): compiling dominates short runs on a 2-core CPU.
+# Jitted online trainers by (game, structure): compiling dominates short runs on a 2-core CPU.
 _COMPILED: dict[tuple, Any] = {}
 # Online runs use a buffer array of at least this many rows (the paper's Fig. 2 sizes, 32 to
 # 1024, share one compiled program; the rows past the buffer size are never touched).
@@ -51,95 +51,50 @@ def exact_moment_dataset(mean: Sequence[float], std: Sequence[float], size: int,
     return np.asarray(mean, float) + z * np.asarray(std, float)
 
 
+#: Offline runs are trained in programs of at least this many runs (fewer are padded with
+#: copies of the first start, whose results are dropped): each run's key and path do not
+#: depend on the others, so the claims training 4, 8 or 16 runs of one trainer structure share
+#: one compilation (bit for bit the same runs; a compilation costs seconds, 16 short runs
+#: hundredths).
+MIN_RUNS = 16
+
+
 def offline_runs(game: Game, dataset: np.ndarray, inits: np.ndarray, *, steps: int, lr: float,
                  batch_size: int = 64, seed: int = 0, pjap: Any = None,
                  log_every: int | None = None,
                  clip: float | None = None) -> Runs:
-    """Offline BRUD (or PJAP) training, one run per row of ``inits`` ``(S, n)``.
+    """Offline BRUD (or PJAP) training, one run per row of ``inits`` ``(S, n)``, with the
+    verifier's compiled trainer (:func:`verify.harness.compiled_trainer`: the claims' own runs
+    and their verifier checks share its programs; the numeric settings lr, clip, PJAP's alpha
+    and eps are arguments of the program, not constants of it).
 
     Returns numpy arrays ``policy (S, L+1, n)``, ``reward (S, L+1)``, ``distance (S, L)``.
 
     Example:
         >>> from brud_analysis.catalogue import decoupled
         >>> r = offline_runs(decoupled(), np.zeros((4, 2)), np.zeros((2, 2)), steps=10, lr=0.1)
-        >>> np.round(r["policy"][0, -1], 4).tolist()
-        [1.0, 1.0]
-    """
-    settings = [pjap.alpha, pjap.eps] if pjap is not None else [0.0, 0.0]
-    runs = offline_sweep(game, np.asarray(dataset)[None], [settings], inits, steps=steps, lr=lr,
-                         batch_size=batch_size, seed=seed, pjap=pjap, log_every=log_every,
-                         clip=clip)
-    return runs[0]
-
-
-def offline_sweep(game: Game, datasets: np.ndarray, settings: Sequence[Sequence[float]],
-                  inits: np.ndarray, *, steps: int, lr: float, batch_size: int = 64,
-                  seed: int = 0, pjap: Any = None, log_every: int | None = None,
-                  clip: float | None = None) -> list[Runs]:
-    """:func:`offline_runs` for many (dataset, PJAP alpha, eps) settings in one compiled call.
-
-    ``datasets`` is ``(K, N, n)`` and ``settings`` ``K`` pairs ``(alpha, eps)`` (ignored
-    without ``pjap``, whose other fields, e.g. the distance, all settings share); each setting
-    trains one run per row of ``inits`` with the same seeds. The trainer is compiled once per
-    game, shape and static configuration, whatever alpha and eps: compiling took most of the
-    CPU time of the paper checks, one compilation per (alpha, eps) before.
-
-    Example:
-        >>> from brud_analysis.catalogue import decoupled
-        >>> rs = offline_sweep(decoupled(), np.zeros((2, 4, 2)), [(0, 0), (0, 0)],
-        ...                    np.zeros((1, 2)), steps=10, lr=0.1)
-        >>> [np.round(r["policy"][0, -1], 4).tolist() for r in rs]
-        [[1.0, 1.0], [1.0, 1.0]]
+        >>> np.round(r["policy"][0, -1], 4).tolist(), r["policy"].shape
+        ([1.0, 1.0], (2, 11, 2))
     """
     import jax
     jnp = jax.numpy
+    from verify import harness, polygames
+
     every = log_every or max(1, steps // 200)
     while steps % every:
         every -= 1
-    from verify import compiled, polygames
-
-    # Each (alpha, eps) validated as a concrete config (the trainer sees traced values).
-    configs = [polygames.OfflineConfig(
-        steps=steps, batch_size=batch_size, lr=lr, log_every=every, clip=clip,
-        pjap=None if pjap is None else dataclasses.replace(pjap, alpha=float(a), eps=float(e)))
-        for a, e in settings]
-    train = _compiled_sweep(game, configs[0])
-    values = [compiled.numeric_settings(c) for c in configs]
-    swept = {k: jnp.asarray([v[k] for v in values], jnp.float32) if k in ("alpha", "eps")
-             else jnp.float32(values[0][k]) for k in values[0]}
-    keys = jax.random.split(jax.random.key(seed), len(inits))
-    traj = train(keys, jnp.asarray(datasets, jnp.float32), jnp.asarray(inits, jnp.float32),
-                 swept)
-    policy, reward = np.asarray(traj.policy, float), np.asarray(traj.reward, float)
-    distance = np.asarray(traj.distance, float)
-    return [{"policy": policy[k], "reward": reward[k], "distance": distance[k],
-             "log_every": every} for k in range(len(settings))]
-
-
-def _compiled_sweep(game: Game, config: Any) -> Any:
-    """The jitted ``(keys (S,), datasets (K, N, n), inits (S, n), settings)`` trainer for one
-    game and the structure of ``config`` (:func:`verify.compiled.shared_structure`, with its
-    steps), memoised: one compilation serves every dataset and every value of the numeric
-    settings (``settings``: :func:`verify.compiled.numeric_settings`' keys, PJAP's alpha and
-    eps ``(K,)``, one per dataset, the others scalars shared by all)."""
-    import jax
-
-    from verify import compiled, polygames
-
-    structure = dataclasses.replace(compiled.shared_structure(config), steps=config.steps)
-    key = ("sweep", str(game.reward), game.agent_names, structure)
-    if key in _COMPILED:
-        return _COMPILED[key]
-
-    def one(key: Any, dataset: Any, theta0: Any, settings: dict) -> Any:
-        traced = compiled.with_settings(structure, settings)
-        return polygames.make_offline_train(game, traced)(key, dataset, theta0)
-
-    axes = {k: 0 if k in ("alpha", "eps") else None
-            for k in compiled.numeric_settings(config)}
-    runs = jax.vmap(one, in_axes=(0, None, 0, None))               # seeds x inits
-    _COMPILED[key] = jax.jit(jax.vmap(runs, in_axes=(None, 0, None, axes)))  # settings
-    return _COMPILED[key]
+    config = polygames.OfflineConfig(steps=steps, batch_size=batch_size, lr=lr, log_every=every,
+                                     clip=clip, pjap=pjap)  # validated
+    inits = np.asarray(inits, np.float32)
+    runs = len(inits)
+    padded = np.concatenate([inits, np.repeat(inits[:1], max(0, MIN_RUNS - runs), axis=0)])
+    keys = jax.random.split(jax.random.key(seed), len(padded))  # the first `runs` keys: the
+    # same as split(key, runs) (JAX's partitionable threefry)
+    traj = harness.compiled_trainer(game, config).run(
+        keys, jnp.asarray(dataset, jnp.float32), padded, config, None)
+    return {"policy": np.asarray(traj.policy, float)[:runs],
+            "reward": np.asarray(traj.reward, float)[:runs],
+            "distance": np.asarray(traj.distance, float)[:runs], "log_every": every}
 
 
 def online_runs(game: Game, theta0: Sequence[float], *, buffer_size: int, batch_size: int,

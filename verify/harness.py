@@ -153,7 +153,17 @@ _COMPILED: OrderedDict = OrderedDict()
 _COMPILED_KEEP = 32  # compiled programs are small; one per (game, structure)
 
 
-def _compiled(game: Game, config: OfflineConfig) -> Compiled:
+def compiled_trainer(game: Game, config: OfflineConfig) -> Compiled:
+    """The verifier's jitted trainer for ``game`` and ``config``'s structure, memoised: every
+    caller training the same structure and shapes (runs, dataset rows; e.g. the paper checks'
+    own runs, :func:`paper_checks.numeric.offline_runs`) shares one compilation.
+
+    Example:
+        >>> from brud_analysis.catalogue import twin_peaks
+        >>> c = compiled_trainer(twin_peaks(), OfflineConfig(steps=10, lr=0.05))
+        >>> c is compiled_trainer(twin_peaks(), OfflineConfig(steps=20, lr=0.01))
+        True
+    """
     # The trainer factory is part of the key: tests swap in mutated trainers (looked up per
     # call). The package's own trainer is keyed by the config's structure alone.
     factory = make_offline_train
@@ -353,7 +363,7 @@ def verify_game(
         inits = np.broadcast_to(np.asarray(init, np.float32), (seeds, game.n_agents)).copy()
     config = OfflineConfig(steps=steps, batch_size=batch_size, lr=lr, clip=clip, pjap=pjap,
                            log_every=every, gradient=gradient, regulariser=regulariser)
-    traj = _compiled(game, config).run(jax.random.split(key_train, seeds), dataset, inits,
+    traj = compiled_trainer(game, config).run(jax.random.split(key_train, seeds), dataset, inits,
                                        config, progress)
     policy = np.asarray(traj.policy)  # (S, L+1, n)
     with np.errstate(invalid="ignore"):
