@@ -44,6 +44,7 @@ FORK_HEAVY = ("test_cli_fuzz.py",)
 # workers end together (longest-first balancing) instead of one waiting for a late big file.
 HEAVY_FIRST = ("test_paper_checks.py", "test_solve.py", "test_readme_snippets.py",
                "test_harness.py", "test_mutations.py", "test_halfcheetah_experiment.py",
+               "test_docstring_examples.py",
                "test_halfcheetah_behaviour.py", "test_polygames.py", "test_parametric.py",
                "test_regularisers.py", "test_json_vocabulary.py",
                "test_halfcheetah_paper_checks.py", "test_cli_verify.py", "test_pjap.py",
