@@ -257,7 +257,8 @@ def certified_sign(poly: sympy.Poly, boxes: Sequence[Box], zero_budget: float =
         ...     sympy.Poly(1e-30 * x - y, x, y), p)
         (0, -1)
     """
-    poly = sympy.Poly(_rational(poly.as_expr()), *poly.gens)
+    if not (poly.domain.is_ZZ or poly.domain.is_QQ):  # (floats: their rationals)
+        poly = sympy.Poly(_rational(poly.as_expr()), *poly.gens)
     if poly.is_zero:
         return 0
     if poly.is_ground:

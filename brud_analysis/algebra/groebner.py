@@ -103,10 +103,21 @@ def buchberger(polys: Sequence[flint.fmpz_mpoly], limits: tuple[int, int, int] |
         gb, complete = gb
         if not complete:
             return None
-    if not reduce:
-        return list(gb)
+    return reduced(gb, polys[0].context()) if reduce else list(gb)
+
+
+def reduced(gb: Sequence[flint.fmpz_mpoly], ctx: flint.fmpz_mpoly_ctx) -> list[flint.fmpz_mpoly]:
+    """The reduced Groebner basis of a Groebner basis ``gb`` in ``ctx``: [1] when it holds a
+    constant, else :func:`reduced_basis` (what ``buchberger(..., reduce=True)`` returns).
+
+    Example:
+        >>> ctx = grevlex_context(sympy.symbols("x y"))
+        >>> x, y = ctx.gens()
+        >>> reduced([x - y, 2 * y**2 - 2, x**2 + y**2 - 2], ctx), reduced([x - y, 3 + 0 * x], ctx)
+        ([x - y, y^2 - 1], [1])
+    """
     if any(p.is_constant() for p in gb):
-        return [polys[0].context().from_dict({(0,) * len(polys[0].context().gens()): 1})]
+        return [ctx.from_dict({(0,) * len(ctx.gens()): 1})]
     return reduced_basis(list(gb))
 
 
