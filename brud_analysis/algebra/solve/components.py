@@ -42,7 +42,6 @@ from typing import Any
 
 import flint
 import numpy as np
-import scipy.linalg
 import sympy
 
 from brud_analysis.algebra.groebner import (
@@ -241,6 +240,8 @@ class _Fibres:
             return
         mats = [np.array(q.multiplication_matrix(i).tolist(), dtype=float)
                 for i in range(len(self.rest))]
+        import scipy.linalg  # (here: 0.4 s of CPU to import, and most analyses never get here)
+
         weights = rng.normal(size=len(mats))
         _, unitary = scipy.linalg.schur(sum(w * m for w, m in zip(weights, mats, strict=True)),
                                         output="complex")
