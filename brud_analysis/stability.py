@@ -67,7 +67,7 @@ def _compiled(matrix: sympy.ImmutableMatrix, variables: tuple[sympy.Symbol, ...]
     entries = []
     try:
         for entry in matrix:
-            poly = sympy.Poly(entry, *variables)
+            poly = parse_poly(entry, variables)  # (no re-expansion of expanded entries)
             entries.append([(complex(c), m) for m, c in poly.terms()])
     except (sympy.PolynomialError, TypeError):  # not polynomial (e.g. a PJAP kernel): subs
         def substitute(*point: float) -> np.ndarray:
