@@ -10,6 +10,7 @@ from typing import Any
 import sympy
 
 from brud_analysis.algebra.boxes import _rational, certified_sign
+from brud_analysis.algebra.groebner import parse_poly
 
 
 def _compose(reward_terms, images, truncate=None):
@@ -46,7 +47,8 @@ def _line_coefficients(reward, variables, direction, order):
     ring_, *gens = ring([*(str(v) for v in variables), "t_line"], sympy.QQ)
     xs, t = gens[:-1], gens[-1]
     images = [x + d * t for x, d in zip(xs, direction, strict=True)]
-    terms = [(m, sympy.QQ.convert(c)) for m, c in sympy.Poly(reward, *variables).terms()]
+    # (parse_poly: cached, and no re-expansion; one parse per point, not one per direction)
+    terms = [(m, sympy.QQ.convert(c)) for m, c in parse_poly(reward, variables).terms()]
     shifted = _compose(terms, images)
     by_k: dict[int, dict] = {}
     for monom, coeff in shifted.items():

@@ -228,7 +228,7 @@ class _Fibres:
         polys = []
         for p in self.basis:
             terms = {tuple(m[i] for i in self.rest): c
-                     for m, c in p.subs(at).to_dict().items() if c != 0}  # type: ignore[arg-type]
+                     for m, c in p.subs(at).to_dict().items() if c != 0}
             if terms:
                 den = math.lcm(*(int(c.q) for c in terms.values()))
                 polys.append(self.ctx.from_dict({m: int(c * den) for m, c in terms.items()}))

@@ -163,6 +163,7 @@ def _decompose(exprs, variables, limits=None, groebner=None
     seen: set = set()
     while stack:
         top = stack.pop()
+        basis: list[flint.fmpz_mpoly] | None
         if groebner is not None:  # (the first one: its basis is known)
             basis, groebner = reduced(groebner, ctx), None
         else:
