@@ -210,7 +210,7 @@ def _entry_terms(matrix: sympy.ImmutableMatrix, variables: tuple[sympy.Symbol, .
     """Each entry of a polynomial matrix as terms for :func:`_ball_sum` (cached: every
     stationary point of a game evaluates the same Hessian)."""
     n, m = matrix.shape
-    return [[_poly_terms(sympy.Poly(matrix[i, j], *variables)) for j in range(m)]
+    return [[_poly_terms(parse_poly(matrix[i, j], variables)) for j in range(m)]
             for i in range(n)]
 
 
