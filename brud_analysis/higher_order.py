@@ -62,7 +62,7 @@ def _higher_order(reward, variables, boxes, inertia, hessian, order: int = 2
     pos, neg, zero = inertia
     n = hessian.shape[0]  # the free coordinates; further variables are fixed constants
     pad = (0,) * (len(variables) - n)
-    degree = sympy.Poly(reward, *variables[:n]).total_degree()
+    degree = parse_poly(reward, variables[:n]).total_degree()
     expected = -1 if neg else (1 if pos else 0)  # sign of the non-degenerate part
     # 1) lines through the point: the lowest non-zero Taylor coefficient along a line decides
     #    the sign of R - R(p) for small t; an odd order or opposite signs prove a saddle
@@ -150,7 +150,7 @@ def _splitting_lemma(reward, variables, at, h_exact, order) -> tuple[str, str | 
     coords = [qq(at[v]) + qq(kernel[i]) * s + sum((qq(image[j][i]) * us[j]
                                                   for j in range(n - 1)), ring_.zero)
               for i, v in enumerate(variables)]
-    terms = [(m, qq(c)) for m, c in sympy.Poly(reward, *variables).terms()]
+    terms = [(m, qq(c)) for m, c in parse_poly(reward, variables).terms()]
     f = _compose(terms, coords)
     f -= f.coeff(1) if f.coeff(1) else 0  # R - R(p)
     grad_u = [f.diff(u) for u in us]
