@@ -160,7 +160,8 @@ class Game:
             sorted((s for s in expr.free_symbols if s not in self.agents),
                    key=lambda s: natural_key(s.name))
         )
-        _check_polynomial(expr, self.agents)
+        # (the check's Poly of the expanded reward is self.poly: built once, not twice)
+        self.__dict__["poly"] = _check_polynomial(expr, self.agents)
         self.reward: sympy.Expr = sympy.expand(expr)
 
     # ----------------------------------------------------------------- derived quantities
@@ -282,7 +283,9 @@ class Game:
         return hash((self.agent_names, self.reward))
 
 
-def _check_polynomial(expr: sympy.Expr, agents: tuple[sympy.Symbol, ...]) -> None:
+def _check_polynomial(expr: sympy.Expr, agents: tuple[sympy.Symbol, ...]) -> sympy.Poly:
+    """Refuse a reward that is not a finite real polynomial in ``agents`` with algebraic
+    coefficients; else its expanded form as a ``Poly`` in the agents."""
     names = ", ".join(a.name for a in agents)
     non_finite_float = any(not f.is_finite for f in expr.atoms(sympy.Float))
     if non_finite_float or expr.has(sympy.I) or expr.has(sympy.zoo, sympy.oo, -sympy.oo,
@@ -308,4 +311,5 @@ def _check_polynomial(expr: sympy.Expr, agents: tuple[sympy.Symbol, ...]) -> Non
         if bool(sympy.Abs(coeff) > sympy.Float(LIMITS.max_coefficient)):
             raise BrudError(f"coefficient {short_text(str(coeff), 30)} is too large (limit "
                             f"{LIMITS.max_coefficient:g}: the numeric stages use floating point)")
+    return poly
 

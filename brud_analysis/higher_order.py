@@ -10,6 +10,7 @@ from typing import Any
 import sympy
 
 from brud_analysis.algebra.boxes import _rational, certified_sign
+from brud_analysis.algebra.groebner import parse_poly
 
 
 def _compose(reward_terms, images, truncate=None):
@@ -46,7 +47,8 @@ def _line_coefficients(reward, variables, direction, order):
     ring_, *gens = ring([*(str(v) for v in variables), "t_line"], sympy.QQ)
     xs, t = gens[:-1], gens[-1]
     images = [x + d * t for x, d in zip(xs, direction, strict=True)]
-    terms = [(m, sympy.QQ.convert(c)) for m, c in sympy.Poly(reward, *variables).terms()]
+    # (parse_poly: cached, and no re-expansion; one parse per point, not one per direction)
+    terms = [(m, sympy.QQ.convert(c)) for m, c in parse_poly(reward, variables).terms()]
     shifted = _compose(terms, images)
     by_k: dict[int, dict] = {}
     for monom, coeff in shifted.items():
@@ -60,7 +62,7 @@ def _higher_order(reward, variables, boxes, inertia, hessian, order: int = 2
     pos, neg, zero = inertia
     n = hessian.shape[0]  # the free coordinates; further variables are fixed constants
     pad = (0,) * (len(variables) - n)
-    degree = sympy.Poly(reward, *variables[:n]).total_degree()
+    degree = parse_poly(reward, variables[:n]).total_degree()
     expected = -1 if neg else (1 if pos else 0)  # sign of the non-degenerate part
     # 1) lines through the point: the lowest non-zero Taylor coefficient along a line decides
     #    the sign of R - R(p) for small t; an odd order or opposite signs prove a saddle
@@ -148,7 +150,7 @@ def _splitting_lemma(reward, variables, at, h_exact, order) -> tuple[str, str | 
     coords = [qq(at[v]) + qq(kernel[i]) * s + sum((qq(image[j][i]) * us[j]
                                                   for j in range(n - 1)), ring_.zero)
               for i, v in enumerate(variables)]
-    terms = [(m, qq(c)) for m, c in sympy.Poly(reward, *variables).terms()]
+    terms = [(m, qq(c)) for m, c in parse_poly(reward, variables).terms()]
     f = _compose(terms, coords)
     f -= f.coeff(1) if f.coeff(1) else 0  # R - R(p)
     grad_u = [f.diff(u) for u in us]

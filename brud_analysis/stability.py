@@ -68,7 +68,7 @@ def _compiled(matrix: sympy.ImmutableMatrix, variables: tuple[sympy.Symbol, ...]
     entries = []
     try:
         for entry in matrix:
-            poly = sympy.Poly(entry, *variables)
+            poly = parse_poly(entry, variables)  # (no re-expansion of expanded entries)
             entries.append([(complex(c), m) for m, c in poly.terms()])
     except (sympy.PolynomialError, TypeError):  # not polynomial (e.g. a PJAP kernel): subs
         def substitute(*point: float) -> np.ndarray:
@@ -211,7 +211,7 @@ def _entry_terms(matrix: sympy.ImmutableMatrix, variables: tuple[sympy.Symbol, .
     """Each entry of a polynomial matrix as terms for :func:`_ball_sum` (cached: every
     stationary point of a game evaluates the same Hessian)."""
     n, m = matrix.shape
-    return [[_poly_terms(sympy.Poly(matrix[i, j], *variables)) for j in range(m)]
+    return [[_poly_terms(parse_poly(matrix[i, j], variables)) for j in range(m)]
             for i in range(n)]
 
 

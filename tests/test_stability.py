@@ -215,8 +215,10 @@ def test_exact_zero_at_surd_points_is_decided_without_a_worker(monkeypatch):
 def test_known_zero_eigenvalues_need_no_exact_zero_test(monkeypatch):
     """On a stationary set of dimension d the Hessian has >= d zero eigenvalues by theory;
     ``known_zero=d`` certifies the inertia without the exact zero test, which is made to run
-    out of time here (it did at irrational points of curves). Matrix diag(x^3 - 2, -y) at
-    (2^(1/3), 3^(1/3)): eigenvalues 0 and -3^(1/3) (exact)."""
+    out of time here (it did at irrational points of curves; the in-process resultant test is
+    made to give up too). Matrix diag(x^3 - 2, -y) at (2^(1/3), 3^(1/3)): eigenvalues 0 and
+    -3^(1/3) (exact)."""
+    import brud_analysis.algebra.boxes as boxes
     import brud_analysis.bounded as bounded
     from brud_analysis.stability import Box, certified_inertia
 
@@ -224,11 +226,54 @@ def test_known_zero_eigenvalues_need_no_exact_zero_test(monkeypatch):
         raise bounded.OutOfTime
 
     monkeypatch.setattr(bounded, "run_with_budget", out_of_time)
+    monkeypatch.setattr(boxes, "_zero_by_resultant", lambda *args: None)
     x, y = sympy.symbols("x y")
     H = sympy.Matrix([[x**3 - 2, 0], [0, -y]])
     point = (Box.from_exact(sympy.cbrt(2)), Box.from_exact(sympy.cbrt(3)))
     assert certified_inertia(H, (x, y), point) is None
     assert certified_inertia(H, (x, y), point, known_zero=1) == (0, 1, 1)
+
+
+def test_exact_zero_at_points_of_higher_degree_is_decided_without_a_worker(monkeypatch):
+    """Zeros at points whose coordinates have degree 3 (cube roots; roots of one cubic, the
+    same or different ones) are decided by resultants in this process (SymPy's minimal
+    polynomial took 0.2-5 s of a worker's CPU per test, or ran out of time)."""
+    import mpmath
+
+    import brud_analysis.bounded as bounded
+    from brud_analysis.algebra.boxes import _zero_by_resultant
+    from brud_analysis.stability import Box, certified_inertia, certified_sign
+
+    def no_worker(*args, **kwargs):
+        raise AssertionError("a worker process was started")
+
+    monkeypatch.setattr(bounded, "run_with_budget", no_worker)
+    x, y, z = sympy.symbols("x y z")
+    H = sympy.Matrix([[x**3 - 2, 0], [0, -y]])
+    point = (Box.from_exact(sympy.cbrt(2)), Box.from_exact(sympy.cbrt(3)))
+    assert certified_inertia(H, (x, y), point) == (0, 1, 1)
+    t = sympy.Symbol("t")
+    f = sympy.Poly(t**3 - 3 * t - 1, t)
+    roots = [Box.from_interval(f, lo, hi) for (lo, hi), _ in f.intervals(eps=1e-6)]
+    with mpmath.workdps(50):
+        values = sorted(mpmath.polyroots([1, 0, -3, -1], extraprec=100), key=float)
+    # zero by construction: 39 y + 13 - 13 x^3 = 39 (y - x) at roots of f (zero iff x, y are one
+    # root); for three distinct roots x^2 + y^2 + z^2 = 6 - 2 (x y + y z + z x) = 6 and
+    # x y z = 1 (Vieta); the last is never zero (it would need x = y and distinct roots)
+    polys = [(sympy.Poly(39 * y + 13 - 13 * x**3 + 0 * z, x, y, z), lambda i, j, k: i == j),
+             (sympy.Poly(x**2 + y**2 + z**2 - 6, x, y, z), lambda i, j, k: len({i, j, k}) == 3),
+             (sympy.Poly(x * y * z - 1, x, y, z), lambda i, j, k: len({i, j, k}) == 3),
+             (sympy.Poly(x * y * z - 1 - x + y, x, y, z), lambda i, j, k: False)]
+    for i, j, k in [(0, 0, 1), (0, 1, 2), (1, 1, 1), (2, 0, 1), (2, 2, 0)]:
+        for q, is_zero in polys:
+            with mpmath.workdps(50):
+                value = q.as_expr().subs({x: values[i], y: values[j], z: values[k]})
+            want = 0 if is_zero(i, j, k) else (1 if value > 0 else -1)
+            assert is_zero(i, j, k) or abs(value) > 1e-3  # (the float sign is safe)
+            assert certified_sign(q, (roots[i], roots[j], roots[k])) == want, (q, i, j, k)
+            # (the zero test itself, also where intervals alone decide: a conjugate point
+            # may be a zero of q when this one is not)
+            assert _zero_by_resultant(q, (roots[i], roots[j], roots[k])) == (want == 0)
 
 
 def test_a_centre_is_not_asymptotically_stable():

@@ -20,8 +20,7 @@ from brud_analysis.algebra.solve.certify import _multistart, _multistart_grid, _
 from brud_analysis.algebra.solve.components import split_component
 from brud_analysis.algebra.solve.elimination import (
     _BUCHBERGER_LIMITS,
-    _decompose,
-    _groebner_eliminants,
+    _eliminants_or_components,
     _limited_or_worker,
     _pair_eliminant_roots,
 )
@@ -153,8 +152,8 @@ def solve_polynomial_system(
     else:
         try:
             remaining = max(deadline - cpu_clock(), 0.1)
-            basis, eliminants = _limited_or_worker(_groebner_eliminants, exprs, variables,
-                                                   remaining, polys)
+            basis, eliminants, comps = _limited_or_worker(_eliminants_or_components, exprs,
+                                                          variables, remaining, polys)
             if basis == [1]:
                 return [], [], "groebner (grevlex): no solution"
             if eliminants is not None:
@@ -163,8 +162,6 @@ def solve_polynomial_system(
                 sols = [_with_exact_guess(sol, polys, deadline) if exact else sol
                         for sol in sols]
                 return sols, [], "groebner eliminants + real-root isolation"
-            remaining = max(deadline - cpu_clock(), 0.1)
-            comps = _limited_or_worker(_decompose, exprs, variables, remaining, polys)
             sols, sets = [], []
             jac_det = _JacobianDeterminant(polys, variables)
             for comp_basis, comp_eliminants, dim in comps:

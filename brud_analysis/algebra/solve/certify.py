@@ -101,9 +101,7 @@ def krawczyk_boxes(polys: Sequence[sympy.Poly], jac_polys, point: Sequence[float
 
     n = len(point)
     dps = 50
-    gens = polys[0].gens
-    f_mp = sympy.lambdify(gens, [p.as_expr() for p in polys], "mpmath")
-    j_mp = sympy.lambdify(gens, [[q.as_expr() for q in row] for row in jac_polys], "mpmath")
+    f_mp, j_mp = _mpmath_functions(tuple(polys), tuple(tuple(row) for row in jac_polys))
     with mpmath.workdps(dps):
         m = [mpmath.mpf(v) for v in point]
         for _ in range(60):  # Newton polish at 50 digits (the float root is ~1e-12 off)
@@ -152,6 +150,17 @@ def krawczyk_boxes(polys: Sequence[sympy.Poly], jac_polys, point: Sequence[float
             if ok:
                 return boxes
     return None
+
+
+@functools.lru_cache(maxsize=64)
+def _mpmath_functions(polys: tuple[sympy.Poly, ...], jac_polys: tuple[tuple[sympy.Poly, ...], ...]
+                      ) -> tuple[Any, Any]:
+    """The system and its Jacobian as mpmath functions of the coordinates: generated once per
+    system (~4 ms of ``lambdify``; the multistart tests up to a hundred candidates of one
+    system)."""
+    gens = polys[0].gens
+    return (sympy.lambdify(gens, [p.as_expr() for p in polys], "mpmath"),
+            sympy.lambdify(gens, [[q.as_expr() for q in row] for row in jac_polys], "mpmath"))
 
 
 @functools.lru_cache(maxsize=256)

@@ -17,6 +17,7 @@ from brud_analysis.algebra.groebner import (
     grevlex_context,
     integer_polys,
     krull_dimension,
+    reduced,
     sympy_polys,
 )
 from brud_analysis.algebra.solve.types import RealSolution, _dedupe
@@ -55,14 +56,30 @@ def _groebner_eliminants(exprs, variables, limits=None):
     ``([1], None)`` when there is no solution; ``None`` overall when ``limits`` were given and
     exceeded.
     """
-    quotient = Quotient.of(exprs, variables, limits)
-    if quotient is None:
+    found = _eliminants_or_components(exprs, variables, limits, decompose=False)
+    return None if found is None else found[:2]
+
+
+def _eliminants_or_components(exprs, variables, limits=None, decompose: bool = True):
+    """:func:`_groebner_eliminants` and, for a positive-dimensional ideal (when
+    ``decompose``), :func:`_decompose` from the same Groebner basis: ``(equations,
+    eliminants, components)``, components None unless asked for and positive-dimensional;
+    None when ``limits`` were given and exceeded. One basis, not two: on a 5-agent game with
+    a stationary line the first basis (1.9 s) was computed by both, each in its own worker."""
+    gb = buchberger(integer_polys(exprs, variables, grevlex_context(variables)), limits)
+    if gb is None:
         return None
+    quotient = Quotient.from_groebner(gb, variables)
     if quotient.inconsistent:
-        return [sympy.Integer(1)], None
+        return [sympy.Integer(1)], None, None
     # the equations themselves stand for the ideal otherwise: converting FLINT's basis back
     # to SymPy expressions was a quarter of the 3-4-agent solve time, and nothing needs it
-    return list(exprs), (quotient.eliminants() if quotient.zero_dimensional else None)
+    if quotient.zero_dimensional:
+        return list(exprs), quotient.eliminants(), None
+    if not decompose:
+        return list(exprs), None, None
+    components = _decompose(exprs, variables, limits, groebner=gb)
+    return None if components is None else (list(exprs), None, components)
 
 
 def _limited_or_worker(func, exprs, variables, budget, polys):
@@ -128,12 +145,14 @@ def _real_points(polys, variables, limits, deadline) -> list[RealSolution] | Non
                                  sympy_polys(polys, variables), deadline, squarefree=True)
 
 
-def _decompose(exprs, variables, limits=None) -> list[tuple[list, list | None, int]] | None:
+def _decompose(exprs, variables, limits=None, groebner=None
+               ) -> list[tuple[list, list | None, int]] | None:
     """Factorizing Groebner decomposition: split the ideal at every basis element that
     factors (V(I + (f g)) = V(I + (f)) u V(I + (g))) until every basis element is irreducible;
     each component: (reduced grevlex basis as SymPy expressions, eliminants if
     zero-dimensional else None, dimension). None when ``limits`` (FLINT's Buchberger limits)
-    were given and a basis exceeded them.
+    were given and a basis exceeded them. ``groebner``: a grevlex Groebner basis of ``exprs``
+    already computed (:func:`buchberger`'s, reduced or not).
 
     All in FLINT (bases, factoring, ideal membership): through SymPy expressions and
     ``sympy.factor_list`` the decomposition took 0.1-9 s on the benchmark's 3-4-agent games
@@ -143,7 +162,12 @@ def _decompose(exprs, variables, limits=None) -> list[tuple[list, list | None, i
     done: list[tuple[list, int]] = []
     seen: set = set()
     while stack:
-        basis = buchberger(stack.pop(), limits, reduce=True)
+        top = stack.pop()
+        basis: list[flint.fmpz_mpoly] | None
+        if groebner is not None:  # (the first one: its basis is known)
+            basis, groebner = reduced(groebner, ctx), None
+        else:
+            basis = buchberger(top, limits, reduce=True)
         if basis is None:
             return None
         key = tuple(str(b) for b in basis)

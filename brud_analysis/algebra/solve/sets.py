@@ -115,7 +115,7 @@ def _classify_set(game: Game, st: StationarySet) -> None:
 def _global_kind(game: Game, st: StationarySet) -> None:
     """A set whose Hessian test is degenerate: R - c = g^T Q g with Q semidefinite
     (:func:`.realsets.gram_kind`) makes every point of it a global maximum or minimum."""
-    if not all(c.is_Rational for c in sympy.Poly(game.reward, *game.agents).coeffs()):
+    if not all(c.is_Rational for c in game.poly.coeffs()):
         return
     kind = gram_kind(game.reward, st.generators or st.equations, game.agents)
     if kind is not None:
