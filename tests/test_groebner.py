@@ -101,8 +101,10 @@ def test_unreduced_basis_tails_are_normal_formed():
 @given(polynomial_games(n_agents=st.integers(2, 4), max_degree=4, max_terms=6))
 def test_reduced_basis_equals_flints_autoreduction(game):
     """The cheap reduction (minimal basis, then one tail reduction each) gives exactly FLINT's
-    reduced basis, element by element, from FLINT's unreduced Buchberger basis (which may hold
-    redundant elements: the minimal step is needed, see the test below)."""
+    reduced basis, from FLINT's unreduced Buchberger basis (which may hold redundant elements:
+    the minimal step is needed, see the test below). As sets: a reduced basis is unique, its
+    order is not (ours keeps the input's; FLINT's can differ, e.g. on
+    x*y + y**2*z + z**3 + z**2 + z, which a random Hypothesis draw found)."""
     import flint
 
     from brud_analysis.algebra.groebner import grevlex_context, integer_polys, reduced_basis
@@ -113,7 +115,8 @@ def test_reduced_basis_equals_flints_autoreduction(game):
     if any(p.is_constant() for p in gb):
         return
     expected = flint.fmpz_mpoly_vec(gb, ctx).autoreduction(groebner=True)  # type: ignore[call-arg]
-    assert [str(p) for p in reduced_basis(gb)] == [str(p) for p in expected]
+    ours = [str(p) for p in reduced_basis(gb)]
+    assert len(ours) == len(expected) and set(ours) == {str(p) for p in expected}
 
 
 def test_reduced_basis_drops_redundant_elements():
