@@ -39,6 +39,13 @@ from typing import Any, NoReturn
 
 from brud_analysis.errors import BrudError
 
+# One BLAS thread in the `brud` process and its workers, set before NumPy loads OpenBLAS (a
+# caller's own setting is kept). The toolkit's matrices are small, so OpenBLAS's extra threads
+# never speed them up, but they spin waiting for each other: CPU time that --time-budget counts
+# and that grows with the machine's load (an 80x70 complex SVD: 140 ms of CPU with the default
+# threads at load 3 on 2 cores, 1.3 ms with one). JAX does not use OpenBLAS.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 # A word starting with '-' that looks like a value: an expression such as '-x**4*y' or
 # '-sqrt(3/8)', or a number argparse does not recognise as one ('-1e3', '-.5e-2'). It is an
 # option only if it names one ('--target=-sqrt(3/8)').
