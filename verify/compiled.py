@@ -136,9 +136,7 @@ class Compiled:
         if self.shared:
             # config is the shared structure: the settings arrive as traced values
             def pieces(settings: dict) -> tuple:
-                train = factory(game, with_settings(config, settings))
-                # init from the runs' streams (_STREAMS), not their keys
-                return (lambda streams, d, t: train.start(*streams, d, t), train.chunks[1])
+                return factory(game, with_settings(config, settings)).chunks
         else:  # a swapped-in trainer: compiled with config's constants, settings unused
             trainer = factory(game, config)
             self.train = jax.jit(jax.vmap(trainer, in_axes=(0, None, 0)))
@@ -168,19 +166,13 @@ class Compiled:
         advance = self.advance
         _, (policy, rew, dist) = run_in_chunks(
             lambda state, chunk: advance(settings, state, dataset, chunk),
-            self.init(settings, _STREAMS(keys) if self.shared else keys, dataset, theta0),
-            starts, size, config.log_every, progress)
+            self.init(settings, keys, dataset, theta0), starts, size, config.log_every,
+            progress)
         th0 = np.asarray(theta0)
         r0 = np.asarray(self.reward(theta0))
         # NumPy arrays in the JAX-typed record, as the unchunked path's tree.map gives
         return Trajectory(np.concatenate([th0[:, None], policy], axis=1),  # type: ignore[arg-type]
                           np.concatenate([r0[:, None], rew], axis=1), dist)  # type: ignore[arg-type]
-
-
-# The runs' random streams (polygames.seed_streams) from their keys: one program per number of
-# runs for every game and trainer structure (inside each trainer's init it cost about as much
-# compiling as a short trainer: threefry). Integer operations, so the streams are the same bits.
-_STREAMS = jax.jit(jax.vmap(polygames.seed_streams))
 
 
 # Work per training chunk, in (runs x updates x rows touched per update): one 250-update log

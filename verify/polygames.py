@@ -372,13 +372,10 @@ def make_offline_train(
 
     def init(key: jax.Array, dataset: jax.Array, theta0: jax.Array) -> tuple:
         """The training state before the first update (a pytree)."""
-        return start(*seed_streams(key), dataset, theta0)
-
-    def start(seed: jax.Array, pjap_key: jax.Array, dataset: jax.Array, theta0: jax.Array
-              ) -> tuple:
-        """``init`` given the run's :func:`seed_streams`."""
         dataset = jnp.asarray(dataset, jnp.float32)
         theta0 = jnp.asarray(theta0, jnp.float32)
+        seed_key, pjap_key = jax.random.split(key)
+        seed = jax.random.bits(seed_key, (), jnp.uint32)
         priorities = (jnp.ones((0,), jnp.float32) if pjap is None
                       else _pjap_priorities(dataset, theta0, pjap) if pjap.refresh is None
                       else _row_priorities(dataset, theta0, pjap))
@@ -446,16 +443,7 @@ def make_offline_train(
     # progress can be shown): init, then advance over consecutive slices of log_starts(config).
     # train(...) is exactly init + one advance over all of them.
     train.chunks = (init, advance)  # type: ignore[attr-defined]
-    train.start = start  # type: ignore[attr-defined]
     return train
-
-
-def seed_streams(key: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """An offline run's random streams from its key: the minibatch seed and PJAP's key. Apart
-    from the trainer (``train.start`` takes them), so that one compiled program, per number of
-    runs, serves every trainer: it alone costs as much to compile as a short trainer."""
-    seed_key, pjap_key = jax.random.split(key)
-    return jax.random.bits(seed_key, (), jnp.uint32), pjap_key
 
 
 def log_starts(config: OfflineConfig) -> jax.Array:
