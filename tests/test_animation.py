@@ -39,7 +39,8 @@ def test_online_replay_reconstructs_the_trainers_buffer_and_batches():
     cfg = OnlineConfig(buffer_size=24, batch_size=8, steps=120, lr=0.05, updates_per_step=2)
     key, theta0 = jax.random.key(5), jnp.array([-0.5, 0.6])
     rec = record_online(sign_agreement(), cfg, key, theta0)
-    _, final_buffer = make_online_train(sign_agreement(), cfg)(key, theta0)
+    # jitted, as record_online runs it: the same program (a persistent-cache hit), not eager
+    _, final_buffer = jax.jit(make_online_train(sign_agreement(), cfg))(key, theta0)
     slots = np.zeros((cfg.buffer_size, 2), np.float32)
     for s, a in enumerate(rec.actions):
         slots[s % cfg.buffer_size] = a

@@ -57,7 +57,8 @@ def test_verification_plot_shows_runs_prediction_and_status(tmp_path, figures):
 
 def test_online_plot_draws_every_buffer_size(tmp_path, figures):
     cfg = OnlineConfig(buffer_size=32, batch_size=8, steps=60)
-    run = make_online_train(sign_agreement(), cfg)(jax.random.key(0), jnp.array([-0.5, 0.6]))
+    run = jax.jit(make_online_train(sign_agreement(), cfg))(jax.random.key(0),
+                                                          jnp.array([-0.5, 0.6]))
     path = plot_online(sign_agreement(), {32: run, 64: run}, tmp_path / "fig2.png", steps=60)
     assert path.read_bytes()[:8] == PNG_MAGIC
     (fig,) = figures

@@ -37,7 +37,8 @@ def test_autodiff_brud_gradient_equals_symbolic_moment_field(game, seed):
     rng = np.random.default_rng(seed)
     rows = rng.uniform(-1, 1, (16, game.n_agents)).astype(np.float32)
     theta = rng.uniform(-1, 1, game.n_agents).astype(np.float32)
-    got = np.asarray(brud_gradient(reward_function(game), jnp.asarray(theta), jnp.asarray(rows)))
+    gradient = jax.jit(lambda t, r: brud_gradient(reward_function(game), t, r))  # one compile
+    got = np.asarray(gradient(jnp.asarray(theta), jnp.asarray(rows)))
     field = brud_field(game, Empirical(rows.astype(np.float64)))
     want = np.array([float(g.subs(dict(zip(game.agents, theta.tolist(), strict=True))))
                      for g in field])
@@ -70,7 +71,7 @@ def test_uniform_indices_are_uniform_and_depend_on_seed_and_step():
 
 def test_point_mass_data_converges_to_closed_form_twin_peaks_point():
     train = make_offline_train(twin_peaks(), OfflineConfig(steps=600, lr=0.05, log_every=100))
-    traj = train(jax.random.key(0), jnp.full((5, 2), 0.6), jnp.array([-1.0, 1.5]))
+    traj = jax.jit(train)(jax.random.key(0), jnp.full((5, 2), 0.6), jnp.array([-1.0, 1.5]))
     # theta* = C m / (2A + 2B m^2) with zero variance; contraction (1 - 0.05*4.88)^600 ~ 1e-73.
     assert np.allclose(np.asarray(traj.policy[-1]), 3.0 / (2 + 8 * 0.36), atol=1e-5)
     assert traj.policy.shape == (7, 2) and traj.reward.shape == (7,)
@@ -106,14 +107,14 @@ def test_sign_agreement_drift_is_lr_steps_times_data_means(mean, std, seed):
 def test_decoupled_drift_is_exactly_lr_steps_times_one():
     train = make_offline_train(decoupled(), OfflineConfig(steps=300, lr=0.01, log_every=300))
     data = sample_dataset(jax.random.key(0), Normal([3, -3], [1, 1]), 100)
-    traj = train(jax.random.key(1), data, jnp.zeros(2))
+    traj = jax.jit(train)(jax.random.key(1), data, jnp.zeros(2))
     # Field (1, 1) whatever the data: 300 float32 additions of 0.01, rounding < 300 * 4e-7.
     assert np.allclose(np.asarray(traj.policy[-1]), 3.0, atol=300 * 4e-7)
 
 
 def test_clip_keeps_the_policy_in_the_box():
     train = make_offline_train(decoupled(), OfflineConfig(steps=200, lr=0.1, clip=1.0))
-    traj = train(jax.random.key(0), jnp.zeros((4, 2)), jnp.zeros(2))
+    traj = jax.jit(train)(jax.random.key(0), jnp.zeros((4, 2)), jnp.zeros(2))
     assert float(jnp.max(jnp.abs(traj.policy))) == 1.0
 
 
@@ -126,7 +127,8 @@ def test_pjap_pulls_twin_peaks_policy_towards_the_true_peak():
                        ("pjap_bootstrapped", PJAPConfig(alpha=16.0, eps=1e-3, refresh=64))):
         train = make_offline_train(game, OfflineConfig(steps=500, lr=0.04, pjap=pjap,
                                                        log_every=500))
-        finals[name] = np.asarray(train(jax.random.key(1), data, jnp.full(2, peak)).policy[-1])
+        finals[name] = np.asarray(jax.jit(train)(jax.random.key(1), data,
+                                                 jnp.full(2, peak)).policy[-1])
     # Each run ends nearer its own method's predicted point (for this finite dataset) than the
     # other method's: BRUD's is C m / (2A + 2B(m^2 + 0.25)) ~ 0.41, PJAP's much nearer the peak.
     from verify.datasets import empirical_model
@@ -151,20 +153,21 @@ def test_pjap_distance_is_smaller_than_uniform():
     dist = {}
     for name, pjap in (("uniform", None), ("pjap", PJAPConfig(alpha=8.0, distance="l2"))):
         train = make_offline_train(twin_peaks(), OfflineConfig(steps=50, pjap=pjap))
-        dist[name] = float(jnp.mean(train(jax.random.key(0), data, jnp.ones(2)).distance))
+        dist[name] = float(jnp.mean(jax.jit(train)(jax.random.key(0), data,
+                                                   jnp.ones(2)).distance))
     assert dist["pjap"] < 0.5 * dist["uniform"]
 
 
 def test_online_buffer_fifo_and_update_gating():
     cfg = OnlineConfig(buffer_size=16, batch_size=8, steps=7, noise_std=0.0)
-    traj, buf = make_online_train(sign_agreement(), cfg)(jax.random.key(0),
-                                                          jnp.array([0.5, 0.5]))
+    traj, buf = jax.jit(make_online_train(sign_agreement(), cfg))(jax.random.key(0),
+                                                                  jnp.array([0.5, 0.5]))
     # 7 < batch 8 transitions: no update yet, and 9 buffer slots never filled.
     assert np.allclose(np.asarray(traj.policy), 0.5)
     assert int(np.sum(np.all(np.isfinite(np.asarray(buf)), axis=1))) == 7
     cfg = OnlineConfig(buffer_size=16, batch_size=8, steps=40, noise_std=0.0, lr=0.01)
-    traj, buf = make_online_train(sign_agreement(), cfg)(jax.random.key(0),
-                                                          jnp.array([0.5, 0.5]))
+    traj, buf = jax.jit(make_online_train(sign_agreement(), cfg))(jax.random.key(0),
+                                                                  jnp.array([0.5, 0.5]))
     buf = np.asarray(buf)
     assert np.all(np.isfinite(buf))
     # Noise-free actions equal the policy of their step (entered before that step's update);
@@ -203,7 +206,7 @@ def test_symbolic_parameters_are_rejected():
 def test_adam_optimizer_runs():
     train = make_offline_train(twin_peaks(), OfflineConfig(steps=300, lr=0.05, optimizer="adam",
                                                            log_every=300))
-    traj = train(jax.random.key(0), jnp.full((4, 2), 0.6), jnp.zeros(2) + 0.1)
+    traj = jax.jit(train)(jax.random.key(0), jnp.full((4, 2), 0.6), jnp.zeros(2) + 0.1)
     # A point-mass dataset: no minibatch noise, so Adam converges to the BRUD point
     # 5 * 0.6 / (2 + 8 * 0.36); its second-moment memory damps the final steps to ~1e-6, and
     # 1e-4 leaves room for float32 rounding of the normalised step.
@@ -234,10 +237,12 @@ def test_training_in_chunks_is_training_in_one_go(pjap):
     data = jax.random.normal(jax.random.key(1), (30, 2)) * 0.3 + 0.6
     keys = jax.random.split(jax.random.key(0), 3)
     theta0 = jnp.zeros((3, 2))
-    whole = jax.vmap(train, in_axes=(0, None, 0))(keys, data, theta0)
+    # jitted as the verifier runs them (verify.compiled): eager, each call re-traced and compiled
+    whole = jax.jit(jax.vmap(train, in_axes=(0, None, 0)))(keys, data, theta0)
+    chunk = jax.jit(jax.vmap(advance, in_axes=(0, None, None)))
     _, (policy, _, dist) = run_in_chunks(
-        lambda s, c: jax.vmap(advance, in_axes=(0, None, None))(s, data, c),
-        jax.vmap(init, in_axes=(0, None, 0))(keys, data, theta0), log_starts(config), 4, 3)
+        lambda s, c: chunk(s, data, c),
+        jax.jit(jax.vmap(init, in_axes=(0, None, 0)))(keys, data, theta0), log_starts(config), 4, 3)
     assert np.array_equal(np.asarray(whole.policy[:, 1:]), policy)
     assert np.array_equal(np.asarray(whole.distance), dist)
     assert not np.allclose(policy[:, 0], policy[:, -1])  # it trained
@@ -254,9 +259,9 @@ def test_pjap_without_floor_far_from_every_row_stays_finite(weights):
     pjap = PJAPConfig(alpha=16.0, eps=0.0, importance_weights=weights)
     first = make_offline_train(twin_peaks(), OfflineConfig(steps=1, lr=0.05, batch_size=8,
                                                            pjap=pjap))
-    traj = first(jax.random.key(0), data, jnp.array([-3.0, -3.0]))
+    traj = jax.jit(first)(jax.random.key(0), data, jnp.array([-3.0, -3.0]))
     assert float(traj.distance[0]) == 7.0  # every row of the batch is the nearest one
     train = make_offline_train(twin_peaks(), OfflineConfig(steps=200, lr=0.05, batch_size=8,
                                                            pjap=pjap, log_every=200))
-    traj = train(jax.random.key(0), data, jnp.array([-3.0, -3.0]))
+    traj = jax.jit(train)(jax.random.key(0), data, jnp.array([-3.0, -3.0]))
     assert np.all(np.isfinite(np.asarray(traj.policy)))
