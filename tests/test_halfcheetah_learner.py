@@ -53,11 +53,12 @@ def test_brud_joint_action_blocks_gradient_through_other_agents() -> None:
     def objective(p, d):
         return jnp.sum(brud_joint_actions(p, d) * weights)
 
-    grad_policy, grad_data = jax.grad(objective, argnums=(0, 1))(policy, data)
+    grad_policy, grad_data = jax.jit(jax.grad(objective, argnums=(0, 1)))(policy, data)
     # no gradient reaches the recorded actions (stop_gradient), and agent i's own action gets
     # exactly the weights of its own slot in its own joint action
     np.testing.assert_array_equal(grad_data, 0.0)
-    own = jnp.stack([weights[:, 0, 0:3], weights[:, 1, 3:6]], axis=1)
+    w = np.asarray(weights)
+    own = np.stack([w[:, 0, 0:3], w[:, 1, 3:6]], axis=1)
     np.testing.assert_allclose(grad_policy, own, rtol=0, atol=0)
 
 
@@ -84,8 +85,9 @@ def test_recurrent_policy_depends_on_history_feedforward_does_not() -> None:
     for recurrent in (True, False):
         net = PolicyNetwork(12, 3, 2, hidden=16, recurrent=recurrent)
         params = net.init(jax.random.PRNGKey(0))
-        gap = jnp.max(jnp.abs(net.apply_sequence(params, obs)[-1]
-                              - net.apply_sequence(params, changed)[-1]))
+        apply = jax.jit(net.apply_sequence)  # as the learner applies it
+        gap = np.max(np.abs(np.asarray(apply(params, obs))[-1]
+                            - np.asarray(apply(params, changed))[-1]))
         assert (float(gap) > 1e-4) == recurrent
 
 
