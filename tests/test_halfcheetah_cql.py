@@ -8,7 +8,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from verify.halfcheetah.learner import cql_penalty, ood_joint_actions
+from verify.halfcheetah.learner import cql_penalty
+from verify.halfcheetah.learner import ood_joint_actions as eager_ood_joint_actions
+
+# Jitted, as the update calls it: one compilation per shape instead of one per operation and
+# shape when called eagerly (clip test 7.5 -> 4.0 s of CPU, cold cache).
+ood_joint_actions = jax.jit(eager_ood_joint_actions, static_argnums=(3, 4),
+                            static_argnames="n_agents")
 
 
 def test_cql_penalty_on_a_case_computed_by_hand() -> None:

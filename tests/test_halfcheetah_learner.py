@@ -33,10 +33,11 @@ def synthetic_transitions(steps: int = 60, episode: int = 20, seed: int = 0) -> 
 @settings(max_examples=20, deadline=None)
 @given(n=st.integers(1, 4), a=st.integers(1, 3))
 def test_brud_joint_action_slots(n: int, a: int) -> None:
-    # agent i's joint action: slot i from the policy, every other slot from the data
-    policy = jnp.arange(n * a, dtype=jnp.float32).reshape(n, a) + 100.0
-    data = -jnp.arange(n * a, dtype=jnp.float32).reshape(n, a) - 1.0
-    joint = np.asarray(brud_joint_actions(policy, data)).reshape(n, n, a)
+    # agent i's joint action: slot i from the policy, every other slot from the data (jitted,
+    # as the learner calls it: one compilation per shape, not one per eager operation)
+    policy = np.arange(n * a, dtype=np.float32).reshape(n, a) + 100.0
+    data = -np.arange(n * a, dtype=np.float32).reshape(n, a) - 1.0
+    joint = np.asarray(jax.jit(brud_joint_actions)(policy, data)).reshape(n, n, a)
     for i in range(n):
         for j in range(n):
             expected = policy[j] if i == j else data[j]
@@ -52,11 +53,12 @@ def test_brud_joint_action_blocks_gradient_through_other_agents() -> None:
     def objective(p, d):
         return jnp.sum(brud_joint_actions(p, d) * weights)
 
-    grad_policy, grad_data = jax.grad(objective, argnums=(0, 1))(policy, data)
+    grad_policy, grad_data = jax.jit(jax.grad(objective, argnums=(0, 1)))(policy, data)
     # no gradient reaches the recorded actions (stop_gradient), and agent i's own action gets
     # exactly the weights of its own slot in its own joint action
     np.testing.assert_array_equal(grad_data, 0.0)
-    own = jnp.stack([weights[:, 0, 0:3], weights[:, 1, 3:6]], axis=1)
+    w = np.asarray(weights)
+    own = np.stack([w[:, 0, 0:3], w[:, 1, 3:6]], axis=1)
     np.testing.assert_allclose(grad_policy, own, rtol=0, atol=0)
 
 
@@ -68,8 +70,9 @@ def test_recurrent_sequence_matches_step_by_step() -> None:
     sequence = net.apply_sequence(params, obs)
     carry = net.initial_carry((4,))
     stepped = []
+    step = jax.jit(net.step)  # as the evaluator steps it
     for t in range(7):
-        carry, action = net.step(params, carry, obs[t])
+        carry, action = step(params, carry, obs[t])
         stepped.append(action)
     # float32 rounding differs between one batched matmul and per-step ones
     np.testing.assert_allclose(sequence, jnp.stack(stepped), atol=1e-5)
@@ -82,8 +85,9 @@ def test_recurrent_policy_depends_on_history_feedforward_does_not() -> None:
     for recurrent in (True, False):
         net = PolicyNetwork(12, 3, 2, hidden=16, recurrent=recurrent)
         params = net.init(jax.random.PRNGKey(0))
-        gap = jnp.max(jnp.abs(net.apply_sequence(params, obs)[-1]
-                              - net.apply_sequence(params, changed)[-1]))
+        apply = jax.jit(net.apply_sequence)  # as the learner applies it
+        gap = np.max(np.abs(np.asarray(apply(params, obs))[-1]
+                            - np.asarray(apply(params, changed))[-1]))
         assert (float(gap) > 1e-4) == recurrent
 
 
@@ -98,17 +102,19 @@ def test_agent_id_makes_shared_policy_agent_specific() -> None:
 def test_twin_critics_are_independent_and_concatenation_equivalent() -> None:
     critic = TwinCritic(17, 6, (8, 8))
     params = critic.init(jax.random.PRNGKey(0))
-    s = jax.random.normal(jax.random.PRNGKey(1), (4, 17))
-    a = jax.random.normal(jax.random.PRNGKey(2), (4, 6))
-    q = critic.apply(params, s, a)
+    s = np.asarray(jax.random.normal(jax.random.PRNGKey(1), (4, 17)))
+    a = np.asarray(jax.random.normal(jax.random.PRNGKey(2), (4, 6)))
+    q = np.asarray(jax.jit(critic.apply)(params, s, a))  # jitted, as the learner applies it
     assert q.shape == (2, 4)
-    assert float(jnp.max(jnp.abs(q[0] - q[1]))) > 1e-4
-    # first layer on [s, a] equals one dense layer on the concatenation
-    p0 = jax.tree_util.tree_map(lambda x: x[0], params)
-    w = jnp.concatenate([p0["state"]["w"], p0["action"]["w"]])
-    h = jax.nn.relu(jnp.concatenate([s, a], -1) @ w + p0["state"]["b"])
-    h = jax.nn.relu(h @ p0["layers"][0]["w"] + p0["layers"][0]["b"])
+    assert float(np.max(np.abs(q[0] - q[1]))) > 1e-4
+    # first layer on [s, a] equals one dense layer on the concatenation (by hand in float32
+    # NumPy: eager JAX would compile each operation)
+    p0 = jax.tree_util.tree_map(lambda x: np.asarray(x[0]), params)
+    w = np.concatenate([p0["state"]["w"], p0["action"]["w"]])
+    h = np.maximum(np.concatenate([s, a], -1) @ w + p0["state"]["b"], 0.0)
+    h = np.maximum(h @ p0["layers"][0]["w"] + p0["layers"][0]["b"], 0.0)
     q0 = (h @ p0["layers"][1]["w"] + p0["layers"][1]["b"])[:, 0]
+    assert q0.dtype == np.float32
     np.testing.assert_allclose(q[0], q0, atol=1e-5)  # float32 summation order
 
 
@@ -120,6 +126,8 @@ def test_one_update_moves_parameters_and_polyak_targets(recurrent: bool) -> None
     init, update = make_learner(config, obs_dim=12, act_dim=3, n_agents=2, state_dim=17)
     state = init(jax.random.PRNGKey(0), int(data.starts.shape[0]))
     new, metrics = jax.jit(update)(state, data)
+    # the checks in NumPy (float32 as well): eager JAX would compile each operation per shape
+    state, new = jax.device_get((state, new))
     assert int(new.step) == 1
     assert all(np.isfinite(np.asarray(m)) for m in metrics)
     for online, old_target, new_target in (
@@ -129,8 +137,9 @@ def test_one_update_moves_parameters_and_polyak_targets(recurrent: bool) -> None
         moved = jax.tree_util.tree_map(lambda o, t: 0.1 * o + 0.9 * t, online, old_target)
         for x, y in zip(jax.tree_util.tree_leaves(moved), jax.tree_util.tree_leaves(new_target),
                         strict=True):
+            assert x.dtype == np.float32
             np.testing.assert_allclose(x, y, atol=1e-6)  # float32 rounding of the blend
-    changed = [float(jnp.max(jnp.abs(x - y))) for x, y in zip(
+    changed = [float(np.max(np.abs(x - y))) for x, y in zip(
         jax.tree_util.tree_leaves(state.critic), jax.tree_util.tree_leaves(new.critic),
         strict=True)]
     assert max(changed) > 0.0

@@ -65,8 +65,10 @@ def test_update_refreshes_priorities_with_the_target_policy() -> None:
     state, _ = jax.jit(update)(init(jax.random.PRNGKey(0), n_items), data)
     # refresh=None re-prioritises every window: recompute them all by hand
     net = PolicyNetwork(12, 3, 2, config.policy_hidden, recurrent=True)
-    windows = gather(data, jnp.arange(n_items), config.sequence_length)
-    actions = net.apply_sequence(state.target_policy, windows.observations[:-1])
+    # jitted, as in the update (eagerly, each operation would be compiled on its own)
+    windows = jax.jit(gather, static_argnums=2)(data, jnp.arange(n_items),
+                                                config.sequence_length)
+    actions = jax.jit(net.apply_sequence)(state.target_policy, windows.observations[:-1])
     gap = np.abs(np.asarray(actions) - np.asarray(windows.actions[:-1])).mean(axis=(0, 2, 3))
     expected = np.maximum(np.exp(-16.0 * gap**2), 1e-4) ** 0.99  # stored as sampling weights
     np.testing.assert_allclose(state.sampler.priorities, expected, rtol=1e-5)  # float32
