@@ -40,7 +40,7 @@ from brud_analysis.cli import build_parser, main
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 _DURATION = re.compile(r"(?<![\w.*/^])\d+(?:\.\d+)? ?(?:ms|s|min)\b")
-_SLOW_COMMANDS = {"verify", "online"}
+_SLOW_COMMANDS = {"verify", "online", "paper-checks"}  # train, or derive whole claims
 # Commands that start JAX: run in their own interpreter, since a later fork in this process
 # (brud's --time-budget worker, the fuzz test) must not inherit JAX's threads.
 _JAX_COMMANDS = {"verify", "online", "halfcheetah"}
