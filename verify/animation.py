@@ -18,6 +18,7 @@ full refresh) at the shown policy, not the batch of the logged update; the figur
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ import numpy as np
 
 from brud_analysis.errors import BrudError
 from brud_analysis.game import Game
-from verify.polygames import OnlineConfig, make_online_train, uniform_indices
+from verify.polygames import OnlineConfig, uniform_indices
 from verify.sampling import PJAPConfig
 
 __all__ = [
@@ -266,9 +267,14 @@ def record_online(game: Game, config: OnlineConfig, key: jax.Array,
     """
     from dataclasses import replace
 
+    from verify.online_programs import online_settings, train_program
+
     cfg = replace(config, log_every=1)
     start = jnp.asarray(theta0, jnp.float32)
-    traj, _ = jax.jit(make_online_train(game, cfg))(key, start)
+    # the trainer's run, from the program every buffer size shares (bit for bit the run of
+    # jit(make_online_train(game, cfg)), one compilation for all panels)
+    traj = jax.tree.map(lambda a: a[0], train_program(game, cfg)(
+        key[None], start, online_settings(cfg))[0])
     policy = np.asarray(traj.policy, np.float32)
     n, steps, K, B, U = start.shape[0], cfg.steps, cfg.buffer_size, cfg.batch_size, \
         cfg.updates_per_step
@@ -283,9 +289,7 @@ def record_online(game: Game, config: OnlineConfig, key: jax.Array,
     if cfg.clip is not None:
         noisy = jnp.clip(noisy, -cfg.clip, cfg.clip)
     actions = np.asarray(noisy)
-    idx = np.asarray(jax.vmap(lambda s: uniform_indices(
-        seed, s * jnp.uint32(U) + jnp.uint32(U - 1), B, jnp.minimum(s + 1, K).astype(
-            jnp.int32)))(t))
+    idx = np.asarray(_replay_indices(seed, t, jnp.uint32(K), batch=B, updates=U))
     batches = np.full((steps, B, n), np.nan, np.float32)
     slots = np.zeros((K, n), np.float32)
     for s in range(steps):
@@ -293,6 +297,16 @@ def record_online(game: Game, config: OnlineConfig, key: jax.Array,
         if s + 1 >= B:
             batches[s] = slots[idx[s]]
     return OnlineRecording(policy, actions, batches, K, np.asarray(traj.distance))
+
+
+@functools.partial(jax.jit, static_argnames=("batch", "updates"))
+def _replay_indices(seed: jax.Array, t: jax.Array, capacity: jax.Array, *, batch: int,
+                    updates: int) -> jax.Array:
+    """The minibatch indices of the last update of each environment step ``t`` (integer
+    operations: jitted, the same indices as the trainer's; one program for every buffer size)."""
+    return jax.vmap(lambda s: uniform_indices(
+        seed, s * jnp.uint32(updates) + jnp.uint32(updates - 1), batch,
+        jnp.minimum(s + 1, capacity).astype(jnp.int32)))(t)
 
 
 def animate_online(game: Game, configs: Sequence[OnlineConfig], key: jax.Array,
