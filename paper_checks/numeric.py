@@ -7,7 +7,6 @@ dataset; the remaining gap between prediction and training is SGD noise and floa
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from typing import Any, NotRequired, TypedDict
 
@@ -15,12 +14,6 @@ import numpy as np
 
 from brud_analysis.game import Game
 from paper_checks.claims import Context
-
-# Jitted online trainers by (game, structure): compiling dominates short runs on a 2-core CPU.
-_COMPILED: dict[tuple, Any] = {}
-# Online runs use a buffer array of at least this many rows (the paper's Fig. 2 sizes, 32 to
-# 1024, share one compiled program; the rows past the buffer size are never touched).
-ONLINE_SLOTS = 1024
 
 
 class Runs(TypedDict):
@@ -106,26 +99,16 @@ def online_runs(game: Game, theta0: Sequence[float], *, buffer_size: int, batch_
     """
     import jax
     jnp = jax.numpy
-    from verify import compiled, polygames
+    from verify import online_programs, polygames
     every = max(1, steps // 200)
     while steps % every:
         every -= 1
     config = polygames.OnlineConfig(buffer_size=buffer_size, batch_size=batch_size, steps=steps,
                                     noise_std=noise_std, lr=lr, log_every=every)  # validated
-    # One program for every buffer size up to `slots`, learning rate and noise.
-    slots = max(ONLINE_SLOTS, 1 << (buffer_size - 1).bit_length())
-    structure = dataclasses.replace(config, buffer_size=slots, lr=1.0, noise_std=0.0)
-    key = ("online", str(game.reward), game.agent_names, structure)
-    if key not in _COMPILED:
-        def one(key: Any, theta0: Any, settings: dict) -> Any:
-            traced = compiled.with_settings(structure, settings)
-            return polygames.make_online_train(game, traced, slots=slots)(key, theta0)
-
-        _COMPILED[key] = jax.jit(jax.vmap(one, in_axes=(0, None, None)))
-    settings = {"lr": jnp.float32(lr), "noise_std": jnp.float32(noise_std),
-                "buffer_size": jnp.int32(buffer_size)}
-    traj, buffer = _COMPILED[key](jax.random.split(jax.random.key(seed), seeds),
-                                  jnp.asarray(theta0, jnp.float32), settings)
+    # One program for every buffer size up to ONLINE_SLOTS, learning rate and noise.
+    traj, buffer = online_programs.train_program(game, config)(
+        jax.random.split(jax.random.key(seed), seeds), jnp.asarray(theta0, jnp.float32),
+        online_programs.online_settings(config))
     return {"policy": np.asarray(traj.policy, float), "reward": np.asarray(traj.reward, float),
             "distance": np.asarray(traj.distance, float),
             "buffer": np.asarray(buffer, float)[:, :buffer_size], "log_every": every}

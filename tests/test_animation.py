@@ -162,3 +162,44 @@ def test_cli_online_animate(tmp_path, capsys):
                  "--steps", "40", "--animate", str(out)]) == 0
     assert f"animation: {out}" in capsys.readouterr().out
     assert _frames(out) >= MIN_FRAMES
+
+
+def _pixels(path) -> list[np.ndarray]:
+    from PIL import ImageSequence
+
+    with Image.open(path) as im:
+        return [np.asarray(f.convert("RGBA")) for f in ImageSequence.Iterator(im)]
+
+
+@pytest.mark.parametrize("kind", ["online", "verify", "verify-pjap"])
+def test_still_background_frames_are_the_full_renders(tmp_path, monkeypatch, kind):
+    """The GIF frames drawn over a background of the still artists (reward surface, colorbars,
+    the reward panel's axes and lines) have every pixel of full renders, and the shortcut is
+    taken (no silent fallback: one background and one full frame-0 render, not one a frame)."""
+    import matplotlib.figure
+
+    from brud_analysis import figure_files
+
+    def make(path):
+        if kind == "online":
+            cfgs = [OnlineConfig(buffer_size=k, batch_size=8, steps=60, lr=0.05)
+                    for k in (16, 64)]
+            return animate_online(sign_agreement(), cfgs, jax.random.key(0), [-0.5, 0.6], path,
+                                  frames=12)
+        pjap = PJAPConfig(alpha=16.0, eps=1e-3) if kind == "verify-pjap" else None
+        r = verify_game(twin_peaks(), Normal([0.6, 0.6], [0.3, 0.3]), seeds=4, steps=60,
+                        lr=0.05, pjap=pjap, dataset_size=200)
+        return animate_verification(r, twin_peaks(), path, pjap=pjap, frames=12)
+
+    draws = []
+    figure_draw = matplotlib.figure.Figure.draw
+    monkeypatch.setattr(matplotlib.figure.Figure, "draw",
+                        lambda self, renderer: draws.append(1) or figure_draw(self, renderer))
+    fast = _pixels(make(tmp_path / "fast.gif"))
+    assert len(draws) == 2  # the background and frame 0's check; 12 frames
+    monkeypatch.setattr(figure_files, "_still_frames", lambda fig, still: None)
+    draws.clear()
+    full = _pixels(make(tmp_path / "full.gif"))
+    assert len(draws) == 12
+    assert len(fast) == len(full) == 12
+    assert all(np.array_equal(a, b) for a, b in zip(fast, full, strict=True))

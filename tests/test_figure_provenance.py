@@ -75,3 +75,43 @@ def test_every_other_figure_writer(tmp_path):
         path = tmp_path / f"{module}.png"
         importlib.import_module(module)._save(fig, path)
         _check(path, path.name)
+
+
+def test_save_png_skips_the_placeholder_layout_draw_with_the_same_pixels(tmp_path):
+    """save_png drops the inert layout engine a one-shot tight_layout leaves (savefig would
+    lay the figure out a second time for it): same pixels as Matplotlib's own savefig, one
+    figure draw instead of two, and the figure keeps its engine afterwards."""
+    import io
+
+    import matplotlib
+    import numpy as np
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    from brud_analysis.figure_files import save_png
+
+    def figure():
+        fig, axes = plt.subplots(1, 2, figsize=(6, 3))
+        for k, ax in enumerate(axes):
+            ax.plot([0, 1, 2], [k, 2, 1], label=f"run {k}")
+            ax.set_title(f"panel {k}")
+            ax.legend(loc="best")
+            fig.colorbar(ax.scatter([0, 1], [1, 0], c=[0, 1]), ax=ax, label="value")
+        fig.suptitle("demo")
+        fig.tight_layout()
+        return fig
+
+    reference = io.BytesIO()
+    figure().savefig(reference, format="png", dpi=50)
+    fig = figure()
+    engine = fig.get_layout_engine()
+    draws = []
+    fig.canvas.mpl_connect("draw_event", lambda event: draws.append(event))
+    path = save_png(fig, tmp_path / "f.png", {"figure": "demo"}, close=False, dpi=50)
+    assert len(draws) == 1
+    assert fig.get_layout_engine() is engine
+    pixels = [np.asarray(Image.open(p).convert("RGBA")) for p in (reference, path)]
+    assert pixels[0].shape == pixels[1].shape and np.array_equal(*pixels)
+    plt.close(fig)

@@ -511,3 +511,14 @@ def test_a_coupled_point_whose_noise_reaches_a_wall_is_judged_with_the_truncatio
     broken = verify_game(Game(args[0]), Empirical(rows), seeds=16, steps=400, lr=0.15, seed=177,
                          clip=args[5], pjap=args[6], gradient=_frozen_x)
     assert broken.status == "failed", broken.summary()
+
+
+@pytest.mark.parametrize("dof", [1, 2, 7, 64, 128, 256, 511, 1000])
+def test_trajectory_limit_is_scipy_stats_chi2_isf(dof):
+    """The trajectory check's chi-square limit comes from scipy.special.chdtri (no scipy.stats
+    import in a `brud verify` process): the very numbers scipy.stats.chi2.isf gives."""
+    from scipy.special import chdtri
+    from scipy.stats import chi2
+
+    for p in (0.05 / 200, 0.01 / 2000, 1e-9, 0.3):
+        assert float(chdtri(dof, p)) == float(chi2.isf(p, dof))

@@ -289,3 +289,21 @@ def test_two_agent_empirical_field_is_the_weighted_sum_bit_for_bit(distance, eps
                                                                  distance)
         want = np.array([np.polyval(c @ w, theta[i]) for i, c in enumerate(coeffs)]) / np.sum(w)
         assert np.array_equal(field(theta), want)
+
+
+def test_pjap_field_memo_gives_a_fresh_derivation_and_keeps_floats_apart():
+    """pjap_field remembers its results by exact inputs: a repeated call returns what a fresh
+    derivation gives, and alpha 4.0 (a Float) never returns the field derived for 4."""
+    from brud_analysis import pjap as pjap_module
+    from brud_analysis.regularisers import LAMBDA, bc
+
+    game = twin_peaks(1, 4, 5)
+    m, s = sympy.symbols("m s", real=True)
+    cases = [(Normal([m, m], [s, s]), ALPHA, None), (Normal([0, 0], [1, 1]), 4, None),
+             (Normal([0, 0], [1, 1]), 4.0, None), (Normal([0, 0], [1, 1]), ALPHA, bc(LAMBDA))]
+    remembered = [pjap_field(game, d, a, r) for d, a, r in cases]
+    assert [pjap_field(game, d, a, r) for d, a, r in cases] == remembered
+    pjap_module._FIELDS.clear()
+    assert [pjap_field(game, d, a, r) for d, a, r in cases] == remembered
+    assert remembered[1] != remembered[2]
+    assert remembered[2][0].atoms(sympy.Float) and not remembered[1][0].atoms(sympy.Float)

@@ -18,6 +18,7 @@ full refresh) at the shown policy, not the batch of the logged update; the figur
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ import numpy as np
 
 from brud_analysis.errors import BrudError
 from brud_analysis.game import Game
-from verify.polygames import OnlineConfig, make_online_train, uniform_indices
+from verify.polygames import OnlineConfig, uniform_indices
 from verify.sampling import PJAPConfig
 
 __all__ = [
@@ -81,12 +82,25 @@ def check_animation_path(path: str | os.PathLike[str], game: Game | None = None)
     return check_output_path(path)
 
 
-def _save_animation(fig, draw, frames: int, path: Path, fps: int, config: dict) -> Path:
+def _save_animation(fig, draw, frames: int, path: Path, fps: int, config: dict,
+                    still: Sequence = ()) -> Path:
     """Render, with the run's provenance in the file (GIF comment, MP4 ``comment`` tag), to a
-    temporary file next to ``path``, then move it into place atomically."""
+    temporary file next to ``path``, then move it into place atomically (``still``: artists
+    the frames never change, drawn once; :func:`brud_analysis.figure_files.save_animation`)."""
     from brud_analysis.figure_files import save_animation
 
-    return save_animation(fig, draw, frames, path, config, fps=fps)
+    return save_animation(fig, draw, frames, path, config, fps=fps, still=still)
+
+
+def _surface(ax, game: Game, limits, resolution: int) -> list:
+    """Draw the reward surface (and its colorbar) on ``ax``; return what it added: the
+    filled contour and the colorbar's axes, which no frame changes."""
+    from verify.plots import draw_reward_surface
+
+    children, axes = {id(a) for a in ax.get_children()}, {id(a) for a in ax.figure.axes}
+    draw_reward_surface(ax, game, limits, resolution=resolution)
+    return ([a for a in ax.get_children() if id(a) not in children]
+            + [a for a in ax.figure.axes if id(a) not in axes])
 
 
 def _frame_indices(n_logged: int, frames: int) -> np.ndarray:
@@ -126,7 +140,7 @@ def animate_verification(result, game: Game, path: str | os.PathLike[str], *,
         True
     """
 
-    from verify.plots import _limits, draw_reward_surface
+    from verify.plots import _limits
 
     path = check_animation_path(path, game)
     traj = result.trajectories
@@ -152,7 +166,7 @@ def animate_verification(result, game: Game, path: str | os.PathLike[str], *,
     plt = _pyplot()
     fig, (ax, axr) = plt.subplots(1, 2, figsize=(11, 4.6), dpi=80,
                                   gridspec_kw={"width_ratios": [1.25, 1]})
-    draw_reward_surface(ax, game, limits, resolution=80)
+    still = _surface(ax, game, limits, 80)
     if pjap is not None:
         data_art = ax.scatter(data[:, 0], data[:, 1], s=6, c=np.zeros(len(data)),
                               cmap="inferno", vmin=0, vmax=1, edgecolors="none",
@@ -161,6 +175,7 @@ def animate_verification(result, game: Game, path: str | os.PathLike[str], *,
     else:
         data_art = ax.scatter(data[:, 0], data[:, 1], s=4, c="lightgrey", alpha=0.5,
                               edgecolors="none", label="data")
+        still.append(data_art)
     for p in result.predicted:
         ax.plot(*p.point, "X", ms=11, mec="black", color="tab:green" if p.stable else "tab:grey",
                 label="predicted (stable)" if p.stable else "predicted (unstable)")
@@ -176,9 +191,11 @@ def animate_verification(result, game: Game, path: str | os.PathLike[str], *,
     unique = dict(zip(labels, handles, strict=True))
     ax.legend(unique.values(), unique.keys(), fontsize=6, loc="lower left")
     for r in reward:
-        axr.plot(update_of, r, color="0.75", lw=0.5)
-    axr.plot(update_of, reward[0], color="tab:cyan", lw=1.5, label="highlighted run")
-    axr.plot(update_of, np.mean(reward, axis=0), color="black", lw=1.5, label="mean of runs")
+        still += axr.plot(update_of, r, color="0.75", lw=0.5)
+    still += axr.plot(update_of, reward[0], color="tab:cyan", lw=1.5, label="highlighted run")
+    still += axr.plot(update_of, np.mean(reward, axis=0), color="black", lw=1.5,
+                      label="mean of runs")
+    still += [axr.xaxis, axr.yaxis]  # fixed limits: drawn under the lines, never changed
     marker = axr.axvline(0, color="tab:red", lw=1)
     # far starts begin deep in the valleys: scale the axis to the rest of training so the
     # approach to the fixed points stays readable (the first tenth may leave the frame)
@@ -218,7 +235,7 @@ def animate_verification(result, game: Game, path: str | os.PathLike[str], *,
             "figure": "verify animation", "reward": str(game.reward), "steps": steps,
             "runs_shown": len(policy), "dataset_size": len(data), "batch_size": batch_size,
             "pjap": None if pjap is None else vars(pjap), "frames": len(idx), "fps": fps,
-            "seed": seed})
+            "seed": seed}, still)
     finally:
         plt.close(fig)
 
@@ -266,9 +283,14 @@ def record_online(game: Game, config: OnlineConfig, key: jax.Array,
     """
     from dataclasses import replace
 
+    from verify.online_programs import online_settings, train_program
+
     cfg = replace(config, log_every=1)
     start = jnp.asarray(theta0, jnp.float32)
-    traj, _ = jax.jit(make_online_train(game, cfg))(key, start)
+    # the trainer's run, from the program every buffer size shares (bit for bit the run of
+    # jit(make_online_train(game, cfg)), one compilation for all panels)
+    traj = jax.tree.map(lambda a: a[0], train_program(game, cfg)(
+        key[None], start, online_settings(cfg))[0])
     policy = np.asarray(traj.policy, np.float32)
     n, steps, K, B, U = start.shape[0], cfg.steps, cfg.buffer_size, cfg.batch_size, \
         cfg.updates_per_step
@@ -283,9 +305,7 @@ def record_online(game: Game, config: OnlineConfig, key: jax.Array,
     if cfg.clip is not None:
         noisy = jnp.clip(noisy, -cfg.clip, cfg.clip)
     actions = np.asarray(noisy)
-    idx = np.asarray(jax.vmap(lambda s: uniform_indices(
-        seed, s * jnp.uint32(U) + jnp.uint32(U - 1), B, jnp.minimum(s + 1, K).astype(
-            jnp.int32)))(t))
+    idx = np.asarray(_replay_indices(seed, t, jnp.uint32(K), batch=B, updates=U))
     batches = np.full((steps, B, n), np.nan, np.float32)
     slots = np.zeros((K, n), np.float32)
     for s in range(steps):
@@ -293,6 +313,16 @@ def record_online(game: Game, config: OnlineConfig, key: jax.Array,
         if s + 1 >= B:
             batches[s] = slots[idx[s]]
     return OnlineRecording(policy, actions, batches, K, np.asarray(traj.distance))
+
+
+@functools.partial(jax.jit, static_argnames=("batch", "updates"))
+def _replay_indices(seed: jax.Array, t: jax.Array, capacity: jax.Array, *, batch: int,
+                    updates: int) -> jax.Array:
+    """The minibatch indices of the last update of each environment step ``t`` (integer
+    operations: jitted, the same indices as the trainer's; one program for every buffer size)."""
+    return jax.vmap(lambda s: uniform_indices(
+        seed, s * jnp.uint32(updates) + jnp.uint32(updates - 1), batch,
+        jnp.minimum(s + 1, capacity).astype(jnp.int32)))(t)
 
 
 def animate_online(game: Game, configs: Sequence[OnlineConfig], key: jax.Array,
@@ -309,9 +339,6 @@ def animate_online(game: Game, configs: Sequence[OnlineConfig], key: jax.Array,
         ...                frames=10).exists()
         True
     """
-
-    from verify.plots import draw_reward_surface
-
     path = check_animation_path(path, game)
     if not configs:
         raise BrudError("nothing to animate: no buffer size")
@@ -327,9 +354,9 @@ def animate_online(game: Game, configs: Sequence[OnlineConfig], key: jax.Array,
     plt = _pyplot()
     fig, axes = plt.subplots(1, len(recs), figsize=(4.3 * len(recs), 4.1), dpi=80,
                              squeeze=False)
-    arts = []
+    arts, still = [], []
     for ax, rec, cfg in zip(axes[0], recs, configs, strict=True):
-        draw_reward_surface(ax, game, limits, resolution=70)
+        still += _surface(ax, game, limits, 70)
         buf = ax.scatter([], [], s=6, c=[], cmap="Greys_r", vmin=0, vmax=cfg.buffer_size,
                          edgecolors="none", label="buffer (lighter = older)")
         bat = ax.scatter([], [], s=16, marker="x", c="red", label="minibatch")
@@ -366,6 +393,6 @@ def animate_online(game: Game, configs: Sequence[OnlineConfig], key: jax.Array,
             "figure": "online animation", "reward": str(game.reward),
             "configs": [vars(c) for c in configs], "theta0": [float(v) for v in theta0],
             "key": np.asarray(jax.random.key_data(key)).tolist(), "frames": len(idx),
-            "fps": fps})
+            "fps": fps}, still)
     finally:
         plt.close(fig)

@@ -320,18 +320,15 @@ def _train_online(game, size: int, args: argparse.Namespace, keys, theta0,
     import jax
     import numpy as np
 
-    from verify.polygames import (
-        OnlineConfig,
-        Trajectory,
-        make_online_train,
-        reward_function,
-        run_in_chunks,
-    )
+    from verify.online_programs import chunk_programs, online_settings
+    from verify.polygames import OnlineConfig, Trajectory, reward_function, run_in_chunks
 
     config = OnlineConfig(buffer_size=size, batch_size=args.batch_size, steps=args.steps,
                           noise_std=args.noise, updates_per_step=args.updates_per_step,
                           lr=args.lr, clip=args.clip, log_every=_divisor(args.steps))
-    init, advance, final_buffer = make_online_train(game, config).chunks  # type: ignore[attr-defined]
+    # one compiled trainer for every buffer size, learning rate and noise (same runs)
+    init, advance, final_buffer = chunk_programs(game, config)
+    settings = online_settings(config)
     n_logs = config.steps // config.log_every
     # ~2e6 (runs x updates x batch rows) per chunk: well under a second of CPU
     fit = max(1, int(2e6 // (len(keys) * config.log_every * config.updates_per_step
@@ -339,14 +336,14 @@ def _train_online(game, size: int, args: argparse.Namespace, keys, theta0,
     size_logs = max(d for d in range(1, n_logs + 1) if n_logs % d == 0 and d <= fit)
     starts = np.arange(n_logs, dtype=np.uint32) * np.uint32(config.log_every)
     state, (policy, rew, dist) = run_in_chunks(
-        jax.jit(jax.vmap(advance, in_axes=(0, None))), jax.jit(jax.vmap(init))(keys, theta0),
+        lambda state, part: advance(state, part, settings), init(keys, theta0),
         starts, size_logs, config.log_every, progress)
     th0 = np.asarray(theta0)
     reward0 = np.asarray(jax.jit(reward_function(game))(theta0))  # jit: one compile, not per op
     traj = Trajectory(np.concatenate([th0[:, None], policy], axis=1),  # type: ignore[arg-type]
                       np.concatenate([reward0[:, None], rew], axis=1),  # type: ignore[arg-type]
                       dist)
-    return traj, np.asarray(jax.vmap(final_buffer)(state))
+    return traj, np.asarray(final_buffer(state, settings))[:, :size]
 
 
 def _online_row(size: int, traj, buffers) -> dict[str, Any]:
