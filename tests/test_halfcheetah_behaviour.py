@@ -33,8 +33,12 @@ from verify.halfcheetah.reference import (
     policy_returns,
 )
 
-TINY = TD3Config(steps=2000, start_steps=1000, chunk=50, batch_size=32, hidden=16,
-                 eval_every=1000, eval_episodes=1, checkpoint_every=1000)
+# The critic-fit test's update settings (gamma 0: the target is the reward); the tiny training
+# run takes them too, so both run one compiled update chunk (identical programs; the run's checks
+# are about steps, checkpoints and resumption, not about these hyper-parameters).
+FIT = TD3Config(hidden=32, batch_size=64, chunk=100, gamma=0.0, critic_lr=3e-3)
+TINY = TD3Config(**{**FIT.__dict__, "steps": 2000, "start_steps": 1000, "eval_every": 1000,
+                    "eval_episodes": 1, "checkpoint_every": 1000})
 
 
 
@@ -57,9 +61,8 @@ def random_batches(k: int, b: int, seed: int = 0) -> dict[str, np.ndarray]:
 def test_td3_updates_fit_the_critic_on_a_fixed_batch():
     # gamma = 0 makes the critic target the reward itself (no moving bootstrap target), so the
     # jitted updates must drive the regression loss down on a fixed batch
-    config = TD3Config(hidden=32, batch_size=64, chunk=100, gamma=0.0, critic_lr=3e-3)
-    update = make_update_chunk(config)
-    state = init_train_state(config)
+    update = make_update_chunk(FIT)
+    state = init_train_state(FIT)
     one = random_batches(1, 64)
     fixed = {k: np.repeat(v, 100, axis=0) for k, v in one.items()}  # the same batch 100 times
     state, first_loss = update(state, fixed)
@@ -70,7 +73,7 @@ def test_td3_updates_fit_the_critic_on_a_fixed_batch():
 
 
 def test_exported_numpy_policy_matches_the_jax_actor():
-    state = init_train_state(TD3Config(hidden=16))
+    state = init_train_state(FIT)  # the fit test's shapes: its initialisation is compiled
     obs = np.random.default_rng(1).normal(size=(5, 2, 12)).astype(np.float32)
     jax_actions = np.asarray(actor_apply(state.actor, obs))
     policy = numpy_policy(actor_to_numpy(state.actor))
@@ -95,7 +98,7 @@ def test_tiny_training_run_checkpoints_and_resumes(tmp_path: Path, capsys):
     assert [e["step"] for e in log] == [1000, 2000, 3000]
     assert sorted(p.name for p in (tmp_path / "snapshots").iterdir()) == [
         "actor_0001000.npz", "actor_0002000.npz", "actor_0003000.npz"]
-    assert load_policy(tmp_path / "snapshots" / "actor_0003000.npz")["w0"].shape == (2, 12, 16)
+    assert load_policy(tmp_path / "snapshots" / "actor_0003000.npz")["w0"].shape == (2, 12, 32)
 
 
 @pytest.mark.parametrize("damage", ["truncated", "garbage"])

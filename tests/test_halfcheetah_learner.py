@@ -45,10 +45,10 @@ def test_brud_joint_action_slots(n: int, a: int) -> None:
 
 
 def test_brud_joint_action_blocks_gradient_through_other_agents() -> None:
-    key_p, key_d, key_w = jax.random.split(jax.random.PRNGKey(1), 3)
-    policy = jax.random.normal(key_p, (5, 2, 3))
-    data = jax.random.normal(key_d, (5, 2, 3))
-    weights = jax.random.normal(key_w, (5, 2, 6))
+    # inputs from NumPy: an eager JAX draw compiles a random-number program per shape
+    rng = np.random.default_rng(1)
+    policy, data = (rng.normal(size=(5, 2, 3)).astype(np.float32) for _ in range(2))
+    weights = rng.normal(size=(5, 2, 6)).astype(np.float32)
 
     def objective(p, d):
         return jnp.sum(brud_joint_actions(p, d) * weights)
@@ -66,7 +66,7 @@ def test_recurrent_sequence_matches_step_by_step() -> None:
     # training (apply_sequence) and evaluation (step) must compute the same policy
     net = PolicyNetwork(12, 3, 2, hidden=16, recurrent=True)
     params = net.init(jax.random.PRNGKey(0))
-    obs = jax.random.normal(jax.random.PRNGKey(1), (7, 4, 2, 12))
+    obs = np.random.default_rng(1).normal(size=(7, 4, 2, 12)).astype(np.float32)
     sequence = net.apply_sequence(params, obs)
     carry = net.initial_carry((4,))
     stepped = []
@@ -80,8 +80,9 @@ def test_recurrent_sequence_matches_step_by_step() -> None:
 
 
 def test_recurrent_policy_depends_on_history_feedforward_does_not() -> None:
-    obs = jax.random.normal(jax.random.PRNGKey(2), (3, 1, 2, 12))
-    changed = obs.at[0].set(0.0)  # change only the first step
+    obs = np.random.default_rng(2).normal(size=(3, 1, 2, 12)).astype(np.float32)
+    changed = obs.copy()
+    changed[0] = 0.0  # change only the first step
     for recurrent in (True, False):
         net = PolicyNetwork(12, 3, 2, hidden=16, recurrent=recurrent)
         params = net.init(jax.random.PRNGKey(0))
@@ -102,8 +103,9 @@ def test_agent_id_makes_shared_policy_agent_specific() -> None:
 def test_twin_critics_are_independent_and_concatenation_equivalent() -> None:
     critic = TwinCritic(17, 6, (8, 8))
     params = critic.init(jax.random.PRNGKey(0))
-    s = np.asarray(jax.random.normal(jax.random.PRNGKey(1), (4, 17)))
-    a = np.asarray(jax.random.normal(jax.random.PRNGKey(2), (4, 6)))
+    rng = np.random.default_rng(1)  # inputs from NumPy (an eager JAX draw compiles per shape)
+    s = rng.normal(size=(4, 17)).astype(np.float32)
+    a = rng.normal(size=(4, 6)).astype(np.float32)
     q = np.asarray(jax.jit(critic.apply)(params, s, a))  # jitted, as the learner applies it
     assert q.shape == (2, 4)
     assert float(np.max(np.abs(q[0] - q[1]))) > 1e-4

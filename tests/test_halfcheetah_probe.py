@@ -17,18 +17,18 @@ L, W, N, O, A, S = 4, 32, 2, 12, 3, 17
 
 
 def _setup(seed: int = 0):
-    key = jax.random.PRNGKey(seed)
-    k_policy, k_critic, k_obs, k_state, k_act = jax.random.split(key, 5)
+    k_policy, k_critic = jax.random.split(jax.random.PRNGKey(seed))
+    rng = np.random.default_rng(seed)  # the data from NumPy: an eager JAX draw compiles per shape
     net = PolicyNetwork(O, A, N, CFG.policy_hidden, CFG.recurrent)
     critic = TwinCritic(S, N * A, CFG.critic_hidden)
     # a group of one seed (a leading axis of 1; an eager vmap of init would compile batched
     # random draws, several times slower on CPU)
     policy = jax.tree_util.tree_map(lambda x: x[None], net.init(k_policy))
     critics = jax.tree_util.tree_map(lambda x: x[None], critic.init(k_critic))
-    obs = jax.random.normal(k_obs, (L + 1, W, N, O))
-    states = jax.random.normal(k_state, (L + 1, W, S))
+    obs = jnp.asarray(rng.normal(size=(L + 1, W, N, O)), jnp.float32)
+    states = jnp.asarray(rng.normal(size=(L + 1, W, S)), jnp.float32)
     own = net.apply_sequence(jax.tree_util.tree_map(lambda x: x[0], policy), obs)
-    random_actions = jax.random.uniform(k_act, own.shape, minval=-1.0, maxval=1.0)
+    random_actions = jnp.asarray(rng.uniform(-1.0, 1.0, own.shape), jnp.float32)
     zeros = jnp.zeros((L + 1, W))
     return policy, critics, own, (obs, states, zeros), random_actions
 

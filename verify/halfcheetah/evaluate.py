@@ -24,7 +24,7 @@ class Evaluator:
         >>> import jax, jax.numpy as jnp
         >>> from verify.halfcheetah.env import HalfCheetahEnv
         >>> net = PolicyNetwork(12, 3, 2, hidden=8, recurrent=False)
-        >>> params = jax.vmap(net.init)(jax.random.split(jax.random.PRNGKey(0), 2))
+        >>> params = jax.lax.map(net.init, jax.random.split(jax.random.PRNGKey(0), 2))
         >>> Evaluator(net).returns(params, episodes=1, seed=0).shape  # doctest: +SKIP
         (2, 1)
     """

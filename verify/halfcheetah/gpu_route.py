@@ -154,7 +154,7 @@ def _measure(scale: Scale, transitions: Any, work: Path, seeds: int) -> dict[str
     import jax
 
     from verify.halfcheetah.evaluate import Evaluator
-    from verify.halfcheetah.experiment import train
+    from verify.halfcheetah.experiment import chunk_runner, train
     from verify.halfcheetah.learner import policy_network
 
     rates, warm = {}, {}
@@ -169,8 +169,12 @@ def _measure(scale: Scale, transitions: Any, work: Path, seeds: int) -> dict[str
         rates[system] = float(result["updates_per_second"])
     shutil.rmtree(work / "warmup")
     n_agents, obs_dim = transitions.observations.shape[1:]
-    net = policy_network(config.learner, obs_dim, transitions.actions.shape[-1], n_agents)
-    params = jax.vmap(net.init)(jax.random.split(jax.random.PRNGKey(0), seeds))
+    act_dim, state_dim = transitions.actions.shape[-1], transitions.states.shape[-1]
+    net = policy_network(config.learner, obs_dim, act_dim, n_agents)
+    # fresh policies from the learner's init that the warm-up compiled (cached: no compilation;
+    # an eager vmap of net.init would compile batched random draws, seconds on a CPU)
+    init, _ = chunk_runner(config.learner, obs_dim, act_dim, n_agents, state_dim)
+    params = init(jax.random.split(jax.random.PRNGKey(0), seeds), result["n_windows"]).policy
     evaluator = Evaluator(net)
     evaluator.returns(params, 1, seed=0)  # compiles the policy step, makes the environments
     tick = time.monotonic()

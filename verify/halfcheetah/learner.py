@@ -183,8 +183,8 @@ def ood_joint_actions(
         the Gaussian log-densities are of the unclipped noise, as in the authors' code.
 
     Example:
-        >>> a, lp = ood_joint_actions(jax.random.PRNGKey(0), jnp.zeros((5, 6)),
-        ...                           jnp.zeros((5, 6)), 2, 0.3, n_agents=2)
+        >>> draw = jax.jit(ood_joint_actions, static_argnums=(3, 4, 5))  # as the update calls it
+        >>> a, lp = draw(jax.random.PRNGKey(0), jnp.zeros((5, 6)), jnp.zeros((5, 6)), 2, 0.3, 2)
         >>> a.shape, lp.shape, round(float(lp[0, 0, 0]), 4)  # -3 log 2
         ((6, 5, 6), (6, 5, 2), -2.0794)
         >>> bool(jnp.all(jnp.abs(a) <= 1.0))
@@ -255,7 +255,8 @@ def make_learner(
         ...                     batch_sequences=4, sequence_length=3, ood_per_kind=2)
         >>> data = make_sequence_dataset(t, cfg.sequence_length)
         >>> init, update = make_learner(cfg, obs_dim=4, act_dim=1, n_agents=2, state_dim=3)
-        >>> state, metrics = jax.jit(update)(init(jax.random.PRNGKey(0), 9), data)
+        >>> state = jax.jit(init, static_argnums=1)(jax.random.PRNGKey(0), 9)
+        >>> state, metrics = jax.jit(update)(state, data)
         >>> int(state.step), metrics.critic_loss.shape
         (1, ())
     """

@@ -44,7 +44,7 @@ class PolicyNetwork:
         >>> import jax, jax.numpy as jnp
         >>> net = PolicyNetwork(obs_dim=12, act_dim=3, n_agents=2, hidden=8, recurrent=True)
         >>> params = net.init(jax.random.PRNGKey(0))
-        >>> net.apply_sequence(params, jnp.zeros((5, 4, 2, 12))).shape  # (T, B, N, A)
+        >>> jax.jit(net.apply_sequence)(params, jnp.zeros((5, 4, 2, 12))).shape  # (T, B, N, A)
         (5, 4, 2, 3)
     """
 
@@ -135,7 +135,7 @@ class TwinCritic:
         >>> import jax, jax.numpy as jnp
         >>> critic = TwinCritic(state_dim=17, joint_action_dim=6, hidden=(8, 8))
         >>> params = critic.init(jax.random.PRNGKey(0))
-        >>> critic.apply(params, jnp.zeros((4, 17)), jnp.zeros((10, 4, 6))).shape
+        >>> jax.jit(critic.apply)(params, jnp.zeros((4, 17)), jnp.zeros((10, 4, 6))).shape
         (2, 10, 4)
     """
 

@@ -95,7 +95,7 @@ def make_probe(config: LearnerConfig, obs_dim: int, act_dim: int, n_agents: int,
         >>> w = Batch(jnp.zeros((3, 5, 2, 4)), jnp.zeros((3, 5, 2, 1)), jnp.zeros((3, 5)),
         ...           jnp.zeros((3, 5)), jnp.zeros((3, 5, 3)))
         >>> probe = make_probe(cfg, 4, 1, 2, 3)
-        >>> m = probe(jax.vmap(net.init)(keys), jax.vmap(critic.init)(keys), w)
+        >>> m = probe(jax.lax.map(net.init, keys), jax.lax.map(critic.init, keys), w)
         >>> m.policy_distance.shape, m.brud_alignment.shape
         ((2,), (2, 2))
     """
