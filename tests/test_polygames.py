@@ -226,22 +226,29 @@ def test_vmap_over_seeds_initialisations_and_datasets_at_once():
     assert np.allclose(np.asarray(traj.policy[:, -1]), np.asarray(want)[:, None], atol=1e-5)
 
 
-@pytest.mark.parametrize("pjap", [None, PJAPConfig(alpha=4.0, eps=1e-3)])
-def test_training_in_chunks_is_training_in_one_go(pjap):
-    # Chunks (for Ctrl-C and progress) must not change a single update: same logs, bit for bit.
+@pytest.mark.parametrize("pjap", [None, PJAPConfig(alpha=4.0, eps=1e-3),
+                                  PJAPConfig(alpha=4.0, eps=1e-3, exponent=0.5, refresh=4)])
+@pytest.mark.parametrize("drawn", [False, True])
+def test_training_in_chunks_is_training_in_one_go(pjap, drawn):
+    # Chunks (for Ctrl-C and progress) must not change a single update: same logs, bit for bit,
+    # whether PJAP's random draws are made in the update loop or beforehand by the chunk's
+    # draw piece (as verify.compiled does: the update loop then compiles without threefry).
     from verify.polygames import log_starts, run_in_chunks
 
     config = OfflineConfig(steps=60, lr=0.05, batch_size=8, pjap=pjap, log_every=3)
     train = make_offline_train(twin_peaks(), config)
-    init, advance = train.chunks
+    init, advance, draw = train.chunks
     data = jax.random.normal(jax.random.key(1), (30, 2)) * 0.3 + 0.6
     keys = jax.random.split(jax.random.key(0), 3)
     theta0 = jnp.zeros((3, 2))
     # jitted as the verifier runs them (verify.compiled): eager, each call re-traced and compiled
     whole = jax.jit(jax.vmap(train, in_axes=(0, None, 0)))(keys, data, theta0)
-    chunk = jax.jit(jax.vmap(advance, in_axes=(0, None, None)))
+    chunk = jax.jit(jax.vmap(advance, in_axes=(0, None, None, 0)))
+    draws = jax.jit(jax.vmap(draw, in_axes=(0, None, None)))
+    assert (pjap is None) == (draw(init(keys[0], data, theta0[0]), data, log_starts(config)[:2])
+                              is None)
     _, (policy, _, dist) = run_in_chunks(
-        lambda s, c: chunk(s, data, c),
+        lambda s, c: chunk(s, data, c, draws(s, data, c) if drawn else None),
         jax.jit(jax.vmap(init, in_axes=(0, None, 0)))(keys, data, theta0), log_starts(config), 4, 3)
     assert np.array_equal(np.asarray(whole.policy[:, 1:]), policy)
     assert np.array_equal(np.asarray(whole.distance), dist)

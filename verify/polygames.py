@@ -381,17 +381,17 @@ def make_offline_train(
                       else _row_priorities(dataset, theta0, pjap))
         return (theta0, opt.init(theta0), priorities, pjap_key, seed)
 
-    def draw(state: tuple, dataset: jax.Array, starts: jax.Array) -> PJAPDraws | None:
+    def draw(state: tuple, dataset: jax.Array, starts: jax.Array) -> sampling.PJAPDraws | None:
         """PJAP's random draws for the log intervals beginning at ``starts`` from ``state``
         (``None`` without PJAP), for ``advance``: made apart, the update loop compiles without
         the random number generator (the draws' program depends on shapes alone)."""
         if pjap is None:
             return None
-        return pjap_draws(state[3], len(starts), config.log_every, batch, pjap.refresh,
+        return sampling.pjap_draws(state[3], len(starts), config.log_every, batch, pjap.refresh,
                           jnp.shape(dataset)[0])
 
     def advance(state: tuple, dataset: jax.Array, starts: jax.Array,
-                draws: PJAPDraws | None = None
+                draws: sampling.PJAPDraws | None = None
                 ) -> tuple[tuple, tuple[jax.Array, jax.Array, jax.Array]]:
         """Run the log intervals beginning at update ``starts`` (``(C,)`` uint32) from
         ``state``, with PJAP's ``draws`` for them (``draw``; ``None``: drawn update by update,
@@ -410,7 +410,8 @@ def make_offline_train(
                 rows = dataset[uniform_indices(seed, t, batch, n_items)]
             else:
                 if drawn is None:
-                    pkey, uniforms, extra = _pjap_step_draws(pkey, batch, pjap.refresh, n_items)
+                    pkey, uniforms, extra = sampling.step_draws(pkey, batch, pjap.refresh,
+                                                                n_items)
                 else:
                     uniforms, extra = drawn
                 if pjap.refresh is None:  # every priority recomputed at the current policy
@@ -468,52 +469,6 @@ def make_offline_train(
     # them.
     train.chunks = (init, advance, draw)  # type: ignore[attr-defined]
     return train
-
-
-class PJAPDraws(NamedTuple):
-    """PJAP's random draws for consecutive log intervals of one run, made before the updates
-    that use them (:func:`pjap_draws`).
-
-    Attributes:
-        key: the run's PJAP key after them.
-        uniforms: ``(C, log_every, B)`` float32, each update's :func:`verify.sampling.sample`
-            draws.
-        extra: ``(C, log_every, R)`` int32, each update's bootstrapped-refresh draws
-            (:func:`verify.sampling.refresh_draws`; ``R = 0`` without).
-    """
-
-    key: jax.Array
-    uniforms: jax.Array
-    extra: jax.Array
-
-
-def _pjap_step_draws(key: jax.Array, batch: int, refresh: int | None, n_items: int
-                     ) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """One update's PJAP draws from ``key``: the next key, the batch's uniforms, and the
-    refresh indices (``(0,)`` without a bootstrapped refresh)."""
-    key, k_sample, k_refresh = jax.random.split(key, 3)
-    extra = (jnp.zeros((0,), jnp.int32) if refresh is None
-             else sampling.refresh_draws(k_refresh, n_items, refresh))
-    return key, sampling.sample_uniforms(k_sample, batch), extra
-
-
-def pjap_draws(key: jax.Array, n_logs: int, log_every: int, batch: int, refresh: int | None,
-               n_items: int) -> PJAPDraws:
-    """The PJAP draws of ``n_logs`` log intervals of :func:`make_offline_train`'s updates from
-    the run's PJAP ``key``: the same numbers its update loop draws, update by update.
-
-    Example:
-        >>> d = pjap_draws(jax.random.key(0), 3, 2, 8, None, 100)
-        >>> d.uniforms.shape, d.extra.shape
-        ((3, 2, 8), (3, 2, 0))
-    """
-    def one(k: jax.Array, _: None) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
-        k, uniforms, extra = _pjap_step_draws(k, batch, refresh, n_items)
-        return k, (uniforms, extra)
-
-    key, (uniforms, extra) = jax.lax.scan(one, key, None, length=n_logs * log_every)
-    return PJAPDraws(key, uniforms.reshape(n_logs, log_every, batch),
-                     extra.reshape(n_logs, log_every, extra.shape[-1]))
 
 
 def log_starts(config: OfflineConfig) -> jax.Array:

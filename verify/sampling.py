@@ -190,7 +190,7 @@ def sample(
 
     ``uniforms``: the ``(B,)`` draws :func:`sample_uniforms` of ``key``, made beforehand (``key``
     is then unused): a trainer that makes them outside its update loop compiles a smaller loop
-    (:func:`verify.polygames.pjap_draws`); the picks are the same.
+    (:func:`pjap_draws`); the picks are the same.
 
     Returns:
         ``indices`` ``(B,)`` int32 and their sampling ``probabilities`` ``(B,)``.
@@ -309,3 +309,55 @@ def refresh_draws(key: jax.Array, n_items: int, refresh: int) -> jax.Array:
         (2,)
     """
     return jax.random.randint(key, (refresh,), 0, n_items, dtype=jnp.int32)
+
+
+class PJAPDraws(NamedTuple):
+    """PJAP's random draws for consecutive log intervals of one run, made before the updates
+    that use them (:func:`pjap_draws`).
+
+    Attributes:
+        key: the run's PJAP key after them.
+        uniforms: ``(C, log_every, B)`` float32, each update's :func:`sample` draws.
+        extra: ``(C, log_every, R)`` int32, each update's bootstrapped-refresh draws
+            (:func:`refresh_draws`; ``R = 0`` without).
+    """
+
+    key: jax.Array
+    uniforms: jax.Array
+    extra: jax.Array
+
+
+def step_draws(key: jax.Array, batch: int, refresh: int | None, n_items: int
+               ) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """One update's PJAP draws from ``key``: the next key, the batch's uniforms and the
+    refresh indices (``(0,)`` without a bootstrapped refresh).
+
+    Example:
+        >>> import jax
+        >>> [a.shape for a in step_draws(jax.random.key(0), 4, 2, 10)[1:]]
+        [(4,), (2,)]
+    """
+    key, k_sample, k_refresh = jax.random.split(key, 3)
+    extra = (jnp.zeros((0,), jnp.int32) if refresh is None
+             else refresh_draws(k_refresh, n_items, refresh))
+    return key, sample_uniforms(k_sample, batch), extra
+
+
+def pjap_draws(key: jax.Array, n_logs: int, log_every: int, batch: int, refresh: int | None,
+               n_items: int) -> PJAPDraws:
+    """The PJAP draws of ``n_logs`` log intervals of the updates of
+    :func:`verify.polygames.make_offline_train` from the run's PJAP ``key``: the same numbers
+    its update loop draws, update by update (:func:`step_draws`).
+
+    Example:
+        >>> d = pjap_draws(jax.random.key(0), 3, 2, 8, None, 100)
+        >>> d.uniforms.shape, d.extra.shape
+        ((3, 2, 8), (3, 2, 0))
+    """
+    def one(k: jax.Array, _: None) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
+        k, uniforms, extra = step_draws(k, batch, refresh, n_items)
+        return k, (uniforms, extra)
+
+    key, (uniforms, extra) = jax.lax.scan(one, key, None, length=n_logs * log_every)
+    return PJAPDraws(key, uniforms.reshape(n_logs, log_every, batch),
+                     extra.reshape(n_logs, log_every, extra.shape[-1]))
