@@ -387,8 +387,8 @@ def make_offline_train(
         the random number generator (the draws' program depends on shapes alone)."""
         if pjap is None:
             return None
-        return sampling.pjap_draws(state[3], len(starts), config.log_every, batch, pjap.refresh,
-                          jnp.shape(dataset)[0])
+        return sampling.pjap_draws(state[3], len(starts), config.log_every, batch,
+                                   pjap.refresh, jnp.shape(dataset)[0])
 
     def advance(state: tuple, dataset: jax.Array, starts: jax.Array,
                 draws: sampling.PJAPDraws | None = None
