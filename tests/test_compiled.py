@@ -81,3 +81,27 @@ def test_settings_are_the_values_the_config_uses():
     # a structure differs where a shape or a branch does
     other = OfflineConfig(steps=10, lr=0.05, clip=None, pjap=PJAPConfig(alpha=4.0, eps=0.01))
     assert compiled.shared_structure(other) != compiled.shared_structure(config)
+
+
+def test_the_pjap_draws_program_is_one_for_every_game_and_pjap_setting():
+    # The chunk's PJAP draws are a program of their own so that the update loop compiles
+    # without threefry; it pays only if that program is shared: its lowered text (the
+    # persistent cache's key) must not depend on the game, alpha, eps, distance or weights.
+    from brud_analysis.catalogue import sign_agreement
+
+    data = jnp.zeros((30, 2), jnp.float32)
+    keys = jax.random.split(jax.random.key(0), 3)
+    starts = polygames.log_starts(OfflineConfig(**BASE))[:5]
+    texts = []
+    for game, pjap in [(twin_peaks(), PJAPConfig(alpha=4.0, eps=1e-3)),
+                       (sign_agreement(), PJAPConfig(16.0, 0.0, "l2", importance_weights=True))]:
+        config = OfflineConfig(**BASE, lr=0.05, pjap=pjap)
+        trainer = compiled.Compiled(game, compiled.shared_structure(config),
+                                    polygames.make_offline_train)
+        settings = {k: jnp.float32(v) for k, v in compiled.numeric_settings(config).items()}
+        state = jax.eval_shape(trainer.init, settings, keys, data, jnp.zeros((3, 2)))
+        texts.append(trainer.draw.lower(settings, state, data, starts).as_text())
+    assert texts[0] == texts[1]
+    plain = compiled.Compiled(twin_peaks(), compiled.shared_structure(OfflineConfig(**BASE)),
+                              polygames.make_offline_train)
+    assert plain.draw is None  # uniform sampling draws nothing
