@@ -24,8 +24,9 @@ BASE = dict(steps=40, batch_size=8, log_every=4)
 VARIANTS = {  # two configs of one structure each, differing in every setting it uses
     "plain": [dict(lr=0.05), dict(lr=0.02)],
     "clip": [dict(lr=0.05, clip=0.4), dict(lr=0.1, clip=0.7)],
-    "pjap": [dict(lr=0.05, pjap=PJAPConfig(alpha=4.0, eps=1e-3)),
-             dict(lr=0.03, pjap=PJAPConfig(alpha=16.0, eps=0.0))],
+    # bootstrapped refresh (K = 4) and an exponent: the refresh draws, too, are made apart
+    "pjap": [dict(lr=0.05, pjap=PJAPConfig(alpha=4.0, eps=1e-3, exponent=0.5, refresh=4)),
+             dict(lr=0.03, pjap=PJAPConfig(alpha=16.0, eps=0.0, exponent=0.5, refresh=4))],
     "pjap_is_l2": [dict(lr=0.05, pjap=PJAPConfig(4.0, 1e-3, "l2", importance_weights=True)),
                    dict(lr=0.05, pjap=PJAPConfig(9.0, 1e-2, "l2", importance_weights=True))],
     "bc": [dict(lr=0.05, regulariser=bc(0.5)), dict(lr=0.05, regulariser=bc(0.1))],
