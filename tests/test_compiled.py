@@ -24,8 +24,9 @@ BASE = dict(steps=40, batch_size=8, log_every=4)
 VARIANTS = {  # two configs of one structure each, differing in every setting it uses
     "plain": [dict(lr=0.05), dict(lr=0.02)],
     "clip": [dict(lr=0.05, clip=0.4), dict(lr=0.1, clip=0.7)],
-    "pjap": [dict(lr=0.05, pjap=PJAPConfig(alpha=4.0, eps=1e-3)),
-             dict(lr=0.03, pjap=PJAPConfig(alpha=16.0, eps=0.0))],
+    # bootstrapped refresh (K = 4) and an exponent: the refresh draws, too, are made apart
+    "pjap": [dict(lr=0.05, pjap=PJAPConfig(alpha=4.0, eps=1e-3, exponent=0.5, refresh=4)),
+             dict(lr=0.03, pjap=PJAPConfig(alpha=16.0, eps=0.0, exponent=0.5, refresh=4))],
     "pjap_is_l2": [dict(lr=0.05, pjap=PJAPConfig(4.0, 1e-3, "l2", importance_weights=True)),
                    dict(lr=0.05, pjap=PJAPConfig(9.0, 1e-2, "l2", importance_weights=True))],
     "bc": [dict(lr=0.05, regulariser=bc(0.5)), dict(lr=0.05, regulariser=bc(0.1))],
@@ -81,3 +82,27 @@ def test_settings_are_the_values_the_config_uses():
     # a structure differs where a shape or a branch does
     other = OfflineConfig(steps=10, lr=0.05, clip=None, pjap=PJAPConfig(alpha=4.0, eps=0.01))
     assert compiled.shared_structure(other) != compiled.shared_structure(config)
+
+
+def test_the_pjap_draws_program_is_one_for_every_game_and_pjap_setting():
+    # The chunk's PJAP draws are a program of their own so that the update loop compiles
+    # without threefry; it pays only if that program is shared: its lowered text (the
+    # persistent cache's key) must not depend on the game, alpha, eps, distance or weights.
+    from brud_analysis.catalogue import sign_agreement
+
+    data = jnp.zeros((30, 2), jnp.float32)
+    keys = jax.random.split(jax.random.key(0), 3)
+    starts = polygames.log_starts(OfflineConfig(**BASE))[:5]
+    texts = []
+    for game, pjap in [(twin_peaks(), PJAPConfig(alpha=4.0, eps=1e-3)),
+                       (sign_agreement(), PJAPConfig(16.0, 0.0, "l2", importance_weights=True))]:
+        config = OfflineConfig(**BASE, lr=0.05, pjap=pjap)
+        trainer = compiled.Compiled(game, compiled.shared_structure(config),
+                                    polygames.make_offline_train)
+        settings = {k: jnp.float32(v) for k, v in compiled.numeric_settings(config).items()}
+        state = jax.eval_shape(trainer.init, settings, keys, data, jnp.zeros((3, 2)))
+        texts.append(trainer.draw.lower(settings, state, data, starts).as_text())
+    assert texts[0] == texts[1]
+    plain = compiled.Compiled(twin_peaks(), compiled.shared_structure(OfflineConfig(**BASE)),
+                              polygames.make_offline_train)
+    assert plain.draw is None  # uniform sampling draws nothing

@@ -228,20 +228,26 @@ def test_vmap_over_seeds_initialisations_and_datasets_at_once():
 
 @pytest.mark.parametrize("pjap", [None, PJAPConfig(alpha=4.0, eps=1e-3)])
 def test_training_in_chunks_is_training_in_one_go(pjap):
-    # Chunks (for Ctrl-C and progress) must not change a single update: same logs, bit for bit.
+    # Chunks (for Ctrl-C and progress) must not change a single update: same logs, bit for bit,
+    # with PJAP's random draws made beforehand by the chunk's draw piece, as verify.compiled
+    # runs them (the update loop then compiles without threefry), where the unchunked
+    # trainer draws them update by update. (Bootstrapped refresh: tests/test_compiled.py.)
     from verify.polygames import log_starts, run_in_chunks
 
     config = OfflineConfig(steps=60, lr=0.05, batch_size=8, pjap=pjap, log_every=3)
     train = make_offline_train(twin_peaks(), config)
-    init, advance = train.chunks
+    init, advance, draw = train.chunks
     data = jax.random.normal(jax.random.key(1), (30, 2)) * 0.3 + 0.6
     keys = jax.random.split(jax.random.key(0), 3)
     theta0 = jnp.zeros((3, 2))
     # jitted as the verifier runs them (verify.compiled): eager, each call re-traced and compiled
     whole = jax.jit(jax.vmap(train, in_axes=(0, None, 0)))(keys, data, theta0)
-    chunk = jax.jit(jax.vmap(advance, in_axes=(0, None, None)))
+    chunk = jax.jit(jax.vmap(advance, in_axes=(0, None, None, 0)))
+    draws = jax.jit(jax.vmap(draw, in_axes=(0, None, None)))
+    if pjap is None:
+        assert draw(None, data, log_starts(config)) is None  # uniform sampling: nothing drawn
     _, (policy, _, dist) = run_in_chunks(
-        lambda s, c: chunk(s, data, c),
+        lambda s, c: chunk(s, data, c, None if pjap is None else draws(s, data, c)),
         jax.jit(jax.vmap(init, in_axes=(0, None, 0)))(keys, data, theta0), log_starts(config), 4, 3)
     assert np.array_equal(np.asarray(whole.policy[:, 1:]), policy)
     assert np.array_equal(np.asarray(whole.distance), dist)

@@ -117,8 +117,10 @@ class Compiled:
     :func:`verify.polygames.make_offline_train`; ``config`` is then its
     :func:`shared_structure`), every value of the numeric settings (:func:`numeric_settings`:
     lr, clip, PJAP alpha and eps, a BC weight), which are arguments of the compiled program
-    (for checks of a few seconds, compiling is what costs). A trainer factory swapped in by a
-    test is jitted per whole config instead.
+    (for checks of a few seconds, compiling is what costs). With PJAP, each chunk's random
+    draws are made by a program of their own (the trainer's ``draw`` piece), shared by every
+    game and setting of the same shapes. A trainer factory swapped in by a test is jitted per
+    whole config instead.
 
     Example:
         >>> from brud_analysis.catalogue import twin_peaks
@@ -132,7 +134,8 @@ class Compiled:
     def __init__(self, game: Game, config: OfflineConfig, factory: Callable) -> None:
         self.reward = jax.jit(reward_function(game))  # eager, each op would compile alone
         self.shared = factory is polygames.make_offline_train
-        self.init = self.advance = None
+        self.init = self.advance = self.draw = None
+        n_pieces = 3  # init, advance, draw (polygames.make_offline_train)
         if self.shared:
             # config is the shared structure: the settings arrive as traced values
             def pieces(settings: dict) -> tuple:
@@ -143,14 +146,22 @@ class Compiled:
             chunks = getattr(trainer, "chunks", None)
             if chunks is None:
                 return
+            n_pieces = len(chunks)
 
             def pieces(settings: dict) -> tuple:
                 return chunks
 
         self.init = jax.jit(jax.vmap(lambda s, k, d, t: pieces(s)[0](k, d, t),
                                      in_axes=(None, 0, None, 0)))
-        self.advance = jax.jit(jax.vmap(lambda s, st, d, c: pieces(s)[1](st, d, c),
-                                        in_axes=(None, 0, None, None)))
+        self.advance = jax.jit(jax.vmap(lambda s, st, d, c, dr: pieces(s)[1](st, d, c, dr),
+                                        in_axes=(None, 0, None, None, 0)))
+        if n_pieces > 2 and config.pjap is not None:
+            # PJAP's random draws in a program of their own: the update loop compiles without
+            # the random number generator (threefry; a PJAP advance program 2.4-2.6 -> 1.6-1.8 s
+            # of compile CPU), and the draws' program (~0.9 s), whose only inputs are the runs'
+            # keys (unused arguments are pruned), is one per shape for every game and setting
+            self.draw = jax.jit(jax.vmap(lambda s, st, d, c: pieces(s)[2](st, d, c),
+                                         in_axes=(None, 0, None, None)))
 
     def run(self, keys: jax.Array, dataset: jax.Array, inits: np.ndarray, config: OfflineConfig,
             progress: Callable[[int, int], None] | None) -> Trajectory:
@@ -163,9 +174,14 @@ class Compiled:
         settings = {k: jnp.float32(v) for k, v in numeric_settings(config).items()}
         starts = log_starts(config)
         size = chunk_logs(len(starts), config, len(inits), int(dataset.shape[0]))
-        advance = self.advance
+        advance, draw = self.advance, self.draw
+
+        def step(state: Any, chunk: jax.Array) -> tuple:
+            draws = None if draw is None else draw(settings, state, dataset, chunk)
+            return advance(settings, state, dataset, chunk, draws)
+
         _, (policy, rew, dist) = run_in_chunks(
-            lambda state, chunk: advance(settings, state, dataset, chunk),
+            step,
             self.init(settings, keys, dataset, theta0), starts, size, config.log_every,
             progress)
         th0 = np.asarray(theta0)

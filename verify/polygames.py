@@ -381,25 +381,44 @@ def make_offline_train(
                       else _row_priorities(dataset, theta0, pjap))
         return (theta0, opt.init(theta0), priorities, pjap_key, seed)
 
-    def advance(state: tuple, dataset: jax.Array, starts: jax.Array
+    def draw(state: tuple, dataset: jax.Array, starts: jax.Array) -> sampling.PJAPDraws | None:
+        """PJAP's random draws for the log intervals beginning at ``starts`` from ``state``
+        (``None`` without PJAP), for ``advance``: made apart, the update loop compiles without
+        the random number generator (the draws' program depends on shapes alone)."""
+        if pjap is None:
+            return None
+        return sampling.pjap_draws(state[3], len(starts), config.log_every, batch,
+                                   pjap.refresh, jnp.shape(dataset)[0])
+
+    def advance(state: tuple, dataset: jax.Array, starts: jax.Array,
+                draws: sampling.PJAPDraws | None = None
                 ) -> tuple[tuple, tuple[jax.Array, jax.Array, jax.Array]]:
         """Run the log intervals beginning at update ``starts`` (``(C,)`` uint32) from
-        ``state``; returns the new state and ``(policy, reward, distance)`` at the C logs."""
+        ``state``, with PJAP's ``draws`` for them (``draw``; ``None``: drawn update by update,
+        the same numbers); returns the new state and ``(policy, reward, distance)`` at the C
+        logs."""
         dataset = jnp.asarray(dataset, jnp.float32)
         n_items = dataset.shape[0]
         *carry, seed = state
+        if draws is not None:  # the key after the draws, as the update loop would leave it
+            carry[3] = draws.key
 
-        def update(carry, t, with_distance: bool):
+        def update(carry, t, with_distance: bool, drawn: tuple | None):
             theta, opt_state, priorities, pkey = carry
             weights = None
             if pjap is None:
                 rows = dataset[uniform_indices(seed, t, batch, n_items)]
             else:
-                pkey, k_sample, k_refresh = jax.random.split(pkey, 3)
+                if drawn is None:
+                    pkey, uniforms, extra = sampling.step_draws(pkey, batch, pjap.refresh,
+                                                                n_items)
+                else:
+                    uniforms, extra = drawn
                 if pjap.refresh is None:  # every priority recomputed at the current policy
                     priorities = _pjap_priorities(dataset, theta, pjap)
                 state = sampling.SamplerState(priorities)
-                idx, probs = sampling.sample(k_sample, state, batch, pjap.exponent)
+                idx, probs = sampling.sample(pkey, state, batch, pjap.exponent,
+                                             uniforms=uniforms)
                 rows = dataset[idx]
                 if pjap.importance_weights:  # from the priorities: probs may flush to zero
                     weights = sampling.importance_weights(
@@ -411,22 +430,27 @@ def make_offline_train(
             dist = _mean_distance(rows, theta, distance_kind) if with_distance else None
             theta, opt_state = _apply(opt, theta, opt_state, grad, config.clip)
             if pjap is not None and pjap.refresh is not None:  # bootstrapped refresh
-                fresh = sampling.refresh_indices(k_refresh, n_items, idx, pjap.refresh)
+                fresh = sampling.refresh_indices(pkey, n_items, idx, pjap.refresh, extra)
                 new = _row_priorities(dataset[fresh], theta, pjap)
                 priorities = sampling.update_priorities(
                     sampling.SamplerState(priorities), fresh, new).priorities
             return (theta, opt_state, priorities, pkey), dist
 
-        def log_interval(carry, start):
-            def plain(c, t):
-                return update(c, t, False)[0], None
+        def log_interval(carry, xs):
+            start, drawn = xs  # drawn: this interval's (uniforms, extra), or None
 
-            carry, _ = jax.lax.scan(plain, carry, start + jnp.arange(config.log_every - 1,
-                                                                     dtype=jnp.uint32))
-            carry, dist = update(carry, start + jnp.uint32(config.log_every - 1), True)
+            def plain(c, step):
+                return update(c, step[0], False, step[1])[0], None
+
+            steps = start + jnp.arange(config.log_every - 1, dtype=jnp.uint32)
+            head = None if drawn is None else jax.tree.map(lambda a: a[:-1], drawn)
+            last = None if drawn is None else jax.tree.map(lambda a: a[-1], drawn)
+            carry, _ = jax.lax.scan(plain, carry, (steps, head))
+            carry, dist = update(carry, start + jnp.uint32(config.log_every - 1), True, last)
             return carry, (carry[0], reward(carry[0]), dist)
 
-        out, logs = jax.lax.scan(log_interval, tuple(carry), starts)
+        out, logs = jax.lax.scan(log_interval, tuple(carry), (
+            starts, None if draws is None else (draws.uniforms, draws.extra)))
         return (*out, seed), logs
 
     def train(key: jax.Array, dataset: jax.Array, theta0: jax.Array) -> Trajectory:
@@ -440,9 +464,10 @@ def make_offline_train(
         )
 
     # The same trainer in pieces, for callers that train in chunks (Ctrl-C lands between two,
-    # progress can be shown): init, then advance over consecutive slices of log_starts(config).
-    # train(...) is exactly init + one advance over all of them.
-    train.chunks = (init, advance)  # type: ignore[attr-defined]
+    # progress can be shown): init, then advance over consecutive slices of log_starts(config),
+    # each with its draw(...) (or None). train(...) is exactly init + one advance over all of
+    # them.
+    train.chunks = (init, advance, draw)  # type: ignore[attr-defined]
     return train
 
 

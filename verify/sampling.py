@@ -17,7 +17,7 @@ Shapes: ``N`` items, batch ``B``, ``n`` agents.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, NamedTuple, overload
+from typing import Any, Literal, NamedTuple, overload
 
 import jax
 import jax.numpy as jnp
@@ -174,6 +174,7 @@ def sample(
     batch_size: int,
     exponent: float = 1.0,
     block: int = 1024,
+    uniforms: jax.Array | None = None,
 ) -> tuple[jax.Array, jax.Array]:
     """Draw ``batch_size`` item indices with probability proportional to ``priority**exponent``.
 
@@ -186,6 +187,10 @@ def sample(
 
     A learner that keeps ``priority**exponent`` in its state samples with ``exponent=1.0``,
     which skips the power over all ``N`` items.
+
+    ``uniforms``: the ``(B,)`` draws :func:`sample_uniforms` of ``key``, made beforehand (``key``
+    is then unused): a trainer that makes them outside its update loop compiles a smaller loop
+    (:func:`pjap_draws`); the picks are the same.
 
     Returns:
         ``indices`` ``(B,)`` int32 and their sampling ``probabilities`` ``(B,)``.
@@ -203,7 +208,8 @@ def sample(
         # took ~11 ns per item, 2/3 of a PJAP update on 1000 items; this takes ~3 ns.
         cdf = jax.lax.associative_scan(jnp.add, weights)
         total = cdf[-1]
-        u = jax.random.uniform(key, (batch_size,), dtype=cdf.dtype) * total
+        u = (sample_uniforms(key, batch_size, cdf.dtype) if uniforms is None
+             else uniforms) * total
         indices = jnp.minimum(jnp.searchsorted(cdf, u, side="right"), n_items - 1)
         indices = indices.astype(jnp.int32)
         return indices, weights[indices] / total
@@ -211,7 +217,8 @@ def sample(
     block_sums = jnp.sum(blocks, axis=1)
     block_cdf = jnp.cumsum(block_sums)
     total = block_cdf[-1]
-    u = jax.random.uniform(key, (batch_size,), dtype=block_cdf.dtype) * total
+    u = (sample_uniforms(key, batch_size, block_cdf.dtype) if uniforms is None
+         else uniforms) * total
     b = jnp.minimum(jnp.searchsorted(block_cdf, u, side="right"), blocks.shape[0] - 1)
     offset = u - (block_cdf[b] - block_sums[b])
     within = jnp.cumsum(blocks[b], axis=1)  # (B, block)
@@ -255,16 +262,18 @@ def importance_weights(probabilities: jax.Array, n_items: int) -> jax.Array:
 
 
 @overload
-def refresh_indices(key: jax.Array, n_items: int, sampled: jax.Array, refresh: int
-                    ) -> jax.Array: ...
+def refresh_indices(key: jax.Array, n_items: int, sampled: jax.Array, refresh: int,
+                    extra: jax.Array | None = None) -> jax.Array: ...
 @overload
-def refresh_indices(key: jax.Array, n_items: int, sampled: jax.Array, refresh: None
-                    ) -> None: ...
+def refresh_indices(key: jax.Array, n_items: int, sampled: jax.Array, refresh: None,
+                    extra: jax.Array | None = None) -> None: ...
 def refresh_indices(
-    key: jax.Array, n_items: int, sampled: jax.Array, refresh: int | None
+    key: jax.Array, n_items: int, sampled: jax.Array, refresh: int | None,
+    extra: jax.Array | None = None,
 ) -> jax.Array | None:
     """Which items to re-prioritise after a step: all (``None``), or ``sampled`` + ``refresh``
-    uniformly chosen ones (bootstrapped priorities).
+    uniformly chosen ones (bootstrapped priorities): ``extra``, the draws
+    :func:`refresh_draws` of ``key`` made beforehand, or drawn here.
 
     Example:
         >>> import jax, jax.numpy as jnp
@@ -273,5 +282,82 @@ def refresh_indices(
     """
     if refresh is None:
         return None
-    extra = jax.random.randint(key, (refresh,), 0, n_items, dtype=jnp.int32)
+    if extra is None:
+        extra = refresh_draws(key, n_items, refresh)
     return jnp.concatenate([sampled.astype(jnp.int32), extra])
+
+
+def sample_uniforms(key: jax.Array, batch_size: int, dtype: Any = jnp.float32) -> jax.Array:
+    """The ``(B,)`` uniform draws in ``[0, 1)`` that :func:`sample` makes from ``key`` (of the
+    priorities' dtype).
+
+    Example:
+        >>> import jax
+        >>> sample_uniforms(jax.random.key(0), 3).shape
+        (3,)
+    """
+    return jax.random.uniform(key, (batch_size,), dtype=dtype)
+
+
+def refresh_draws(key: jax.Array, n_items: int, refresh: int) -> jax.Array:
+    """The ``(refresh,)`` int32 uniform item indices that :func:`refresh_indices` draws from
+    ``key``.
+
+    Example:
+        >>> import jax
+        >>> refresh_draws(jax.random.key(0), 10, 2).shape
+        (2,)
+    """
+    return jax.random.randint(key, (refresh,), 0, n_items, dtype=jnp.int32)
+
+
+class PJAPDraws(NamedTuple):
+    """PJAP's random draws for consecutive log intervals of one run, made before the updates
+    that use them (:func:`pjap_draws`).
+
+    Attributes:
+        key: the run's PJAP key after them.
+        uniforms: ``(C, log_every, B)`` float32, each update's :func:`sample` draws.
+        extra: ``(C, log_every, R)`` int32, each update's bootstrapped-refresh draws
+            (:func:`refresh_draws`; ``R = 0`` without).
+    """
+
+    key: jax.Array
+    uniforms: jax.Array
+    extra: jax.Array
+
+
+def step_draws(key: jax.Array, batch: int, refresh: int | None, n_items: int
+               ) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """One update's PJAP draws from ``key``: the next key, the batch's uniforms and the
+    refresh indices (``(0,)`` without a bootstrapped refresh).
+
+    Example:
+        >>> import jax
+        >>> [a.shape for a in step_draws(jax.random.key(0), 4, 2, 10)[1:]]
+        [(4,), (2,)]
+    """
+    key, k_sample, k_refresh = jax.random.split(key, 3)
+    extra = (jnp.zeros((0,), jnp.int32) if refresh is None
+             else refresh_draws(k_refresh, n_items, refresh))
+    return key, sample_uniforms(k_sample, batch), extra
+
+
+def pjap_draws(key: jax.Array, n_logs: int, log_every: int, batch: int, refresh: int | None,
+               n_items: int) -> PJAPDraws:
+    """The PJAP draws of ``n_logs`` log intervals of the updates of
+    :func:`verify.polygames.make_offline_train` from the run's PJAP ``key``: the same numbers
+    its update loop draws, update by update (:func:`step_draws`).
+
+    Example:
+        >>> d = pjap_draws(jax.random.key(0), 3, 2, 8, None, 100)
+        >>> d.uniforms.shape, d.extra.shape
+        ((3, 2, 8), (3, 2, 0))
+    """
+    def one(k: jax.Array, _: None) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
+        k, uniforms, extra = step_draws(k, batch, refresh, n_items)
+        return k, (uniforms, extra)
+
+    key, (uniforms, extra) = jax.lax.scan(one, key, None, length=n_logs * log_every)
+    return PJAPDraws(key, uniforms.reshape(n_logs, log_every, batch),
+                     extra.reshape(n_logs, log_every, extra.shape[-1]))
