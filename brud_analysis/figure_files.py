@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -158,7 +159,8 @@ def save_animation(fig: Any, draw: Callable[[int], Any], frames: int,
     that holds them, drawn once; see :func:`_still_frames`): whole axes (a colorbar), or an
     axes' artists that Matplotlib draws before any changing artist of that axes (a filled
     contour under moving points, an axis and lines under a moving marker). Frame 0 is also
-    rendered in full and compared: if a pixel differs, every frame is rendered in full.
+    rendered in full and compared: if a pixel differs, every frame is rendered in full; so is
+    a frame whose changing artists may meet still ones drawn after them.
 
     Example:
         >>> import tempfile, pathlib, matplotlib
@@ -183,14 +185,11 @@ def save_animation(fig: Any, draw: Callable[[int], Any], frames: int,
         for k in range(frames):
             draw(k)
             if fast is not None and k == 0:  # the same pixels as a full render, or no shortcut
-                fast()
-                shortcut = bytes(fig.canvas.buffer_rgba())
+                shortcut = bytes(fig.canvas.buffer_rgba()) if fast() else None
                 fig.canvas.draw()
                 if bytes(fig.canvas.buffer_rgba()) != shortcut:
                     fast = None
-            elif fast is not None:
-                fast()
-            else:
+            elif fast is None or not fast():  # a frame the background cannot serve
                 fig.canvas.draw()
             width, height = fig.canvas.get_width_height(physical=True)
             # the frame as Matplotlib's PillowWriter takes it: RGBA at the figure's dpi, RGB
@@ -214,16 +213,20 @@ def save_animation(fig: Any, draw: Callable[[int], Any], frames: int,
     return write_atomic(path, data)
 
 
-def _still_frames(fig: Any, still: Iterable[Any]) -> Callable[[], None] | None:
+def _still_frames(fig: Any, still: Iterable[Any]) -> Callable[[], bool] | None:
     """A renderer of ``fig``'s frames that starts each from a background holding the ``still``
     artists (drawn once), then draws the rest in Matplotlib's order; ``None`` where the still
     artists are not drawn first (within their axes) or nothing is still.
 
     The figure draws its axes in order, each its children sorted by z-order. The background is
     that render with every artist but the still ones (whole axes, and each other axes' patch
-    and leading still children) hidden; a frame restores it and draws the other artists. The
-    pixels are a full render's where the still axes share no pixel with artists drawn after
-    them in a full render (the caller checks frame 0)."""
+    and leading still children) hidden; a frame restores it and draws the other artists. Its
+    pixels are a full render's unless a changing artist shares pixels with a still one that a
+    full render draws *after* it (a later axes: a changing title over the next colorbar or
+    panel), which the frame then draws *under*. So each frame compares the changing artists'
+    boxes (clipped as drawn) with the still boxes drawn after them and, where they may meet
+    (2 px apart or less), returns ``False`` without drawing: the caller renders that frame in
+    full. (The caller also checks frame 0 pixel for pixel.)"""
     still_ids = {id(a) for a in still}
     if not still_ids:
         return None
@@ -266,8 +269,28 @@ def _still_frames(fig: Any, still: Iterable[Any]) -> Callable[[], None] | None:
         canvas.draw()
     background = canvas.copy_from_bbox(fig.bbox)
 
-    def frame() -> None:
-        renderer = canvas.get_renderer()
+    def drawn(box: Any) -> bool:  # not None, not the null box of an artist that draws nothing
+        return box is not None and all(math.isfinite(v) for v in box.extents)
+
+    def may_meet(box: Any, boxes: list[Any]) -> bool:
+        return drawn(box) and any(box.padded(2).overlaps(b) for b in boxes)
+
+    renderer = canvas.get_renderer()
+    # per moving axes: its changing artists, and the boxes of still pixels drawn after them
+    changing: list[tuple[list[Any], list[Any]]] = []
+    later: list[Any] = []
+    for ax in reversed(fig.axes):  # Figure.draw's order (axes share one z-order here)
+        if id(ax) in still_ids:
+            later.append(ax.get_tightbbox(renderer))
+            continue
+        mine = [a for a in per_frame if a in ax.get_children()]
+        changing.append((mine, [b for b in later if drawn(b)]))
+        later += [a.get_tightbbox(renderer) for a in in_background if a in ax.get_children()]
+
+    def frame() -> bool:
+        for artists, boxes in changing:
+            if boxes and any(may_meet(a.get_tightbbox(renderer), boxes) for a in artists):
+                return False
         canvas.restore_region(background)
         with hidden(in_background):
             for artist in sorted((a for a in fig.get_children()
@@ -275,6 +298,7 @@ def _still_frames(fig: Any, still: Iterable[Any]) -> Callable[[], None] | None:
                                  key=lambda a: a.get_zorder()):  # Figure.draw's order
                 if id(artist) not in still_ids:
                     artist.draw(renderer)
+        return True
 
     return frame
 

@@ -39,7 +39,8 @@ def test_online_replay_reconstructs_the_trainers_buffer_and_batches():
     cfg = OnlineConfig(buffer_size=24, batch_size=8, steps=120, lr=0.05, updates_per_step=2)
     key, theta0 = jax.random.key(5), jnp.array([-0.5, 0.6])
     rec = record_online(sign_agreement(), cfg, key, theta0)
-    # jitted, as record_online runs it: the same program (a persistent-cache hit), not eager
+    # the per-config program (jitted, not eager): a compilation of its own, independent of the
+    # shared online program record_online replays with (tests/test_online_programs.py)
     _, final_buffer = jax.jit(make_online_train(sign_agreement(), cfg))(key, theta0)
     slots = np.zeros((cfg.buffer_size, 2), np.float32)
     for s, a in enumerate(rec.actions):
@@ -180,16 +181,18 @@ def test_still_background_frames_are_the_full_renders(tmp_path, monkeypatch, kin
 
     from brud_analysis import figure_files
 
+    pjap = PJAPConfig(alpha=16.0, eps=1e-3) if kind == "verify-pjap" else None
+    runs = None if kind == "online" else verify_game(
+        twin_peaks(), Normal([0.6, 0.6], [0.3, 0.3]), seeds=4, steps=60, lr=0.05, pjap=pjap,
+        dataset_size=200)  # trained once, drawn twice
+
     def make(path):
-        if kind == "online":
+        if runs is None:
             cfgs = [OnlineConfig(buffer_size=k, batch_size=8, steps=60, lr=0.05)
                     for k in (16, 64)]
             return animate_online(sign_agreement(), cfgs, jax.random.key(0), [-0.5, 0.6], path,
                                   frames=12)
-        pjap = PJAPConfig(alpha=16.0, eps=1e-3) if kind == "verify-pjap" else None
-        r = verify_game(twin_peaks(), Normal([0.6, 0.6], [0.3, 0.3]), seeds=4, steps=60,
-                        lr=0.05, pjap=pjap, dataset_size=200)
-        return animate_verification(r, twin_peaks(), path, pjap=pjap, frames=12)
+        return animate_verification(runs, twin_peaks(), path, pjap=pjap, frames=12)
 
     draws = []
     figure_draw = matplotlib.figure.Figure.draw
@@ -202,4 +205,36 @@ def test_still_background_frames_are_the_full_renders(tmp_path, monkeypatch, kin
     full = _pixels(make(tmp_path / "full.gif"))
     assert len(draws) == 12
     assert len(fast) == len(full) == 12
+    assert all(np.array_equal(a, b) for a, b in zip(fast, full, strict=True))
+
+
+def test_a_changing_artist_under_a_later_still_one_gets_a_full_render(tmp_path):
+    """A title that grows into a still axes drawn after it: the background would put the title
+    over that axes, a full render under it. From the frame where they may meet, the frames are
+    full renders (frame 0 alone, where they are apart, cannot show it)."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    from brud_analysis.figure_files import save_animation
+
+    matplotlib.use("Agg")
+
+    def gif(path, still_too):
+        fig = plt.figure(figsize=(3, 3), dpi=50)
+        ax = fig.add_axes((0.1, 0.1, 0.8, 0.5))
+        line, = ax.plot([0, 1], [0, 1])
+        cover = fig.add_axes((0.1, 0.8, 0.8, 0.15))  # drawn after ax, above its title
+        cover.imshow(np.arange(12.0).reshape(3, 4), aspect="auto")
+
+        def draw(k):
+            line.set_ydata([0, 1 - k / 4])  # every frame differs (Pillow merges equal ones)
+            ax.set_title("title" + "\n" * (2 * k), fontsize=12)  # the text moves up
+
+        out = save_animation(fig, draw, 4, path, {"figure": "t"},
+                             still=[cover] if still_too else [])
+        plt.close(fig)
+        return _pixels(out)
+
+    fast, full = gif(tmp_path / "f.gif", True), gif(tmp_path / "full.gif", False)
+    assert len(fast) == len(full) == 4
     assert all(np.array_equal(a, b) for a, b in zip(fast, full, strict=True))

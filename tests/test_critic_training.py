@@ -84,3 +84,17 @@ def test_bistable_runs_put_in_the_wrong_basin_fail(monkeypatch):
     res = verify_critic(BISTABLE, BISTABLE_DATA, CriticSpec("reward", alpha=1),
                         BISTABLE_CONFIG)
     assert res.status == "failed", res.summary()
+
+
+@pytest.mark.parametrize(("start", "length"), [(0, 1), (0, 5), (3, 6), (7, 11)])
+def test_transient_bound_in_blocks_is_the_one_power_at_a_time_sum(monkeypatch, start, length):
+    # blocks of 2 powers exercise the block path (tails up to 40 000 steps use 4096)
+    from verify import critic_training
+
+    monkeypatch.setattr(critic_training, "_POWERS_PER_SVD", 2)
+    a_mat = np.random.default_rng(start + length).normal(size=(4, 4)) * 0.45
+    power, total = np.linalg.matrix_power(a_mat, start), 0.0
+    for _ in range(length):
+        total += float(np.linalg.norm(power, 2))
+        power = power @ a_mat
+    assert critic_training._transient(a_mat, start, length, 0.3) == total / length * 0.3

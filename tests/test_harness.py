@@ -522,3 +522,14 @@ def test_trajectory_limit_is_scipy_stats_chi2_isf(dof):
 
     for p in (0.05 / 200, 0.01 / 2000, 1e-9, 0.3):
         assert float(chdtri(dof, p)) == float(chi2.isf(p, dof))
+
+
+def test_the_trajectory_checks_limit_is_chi2_isf_of_its_family_p(twin_honest):
+    # the limit a check used, from its own dof and log points (fails with chdtri's arguments
+    # swapped or another p)
+    from scipy.stats import chi2
+
+    entry = twin_honest.details["trajectory"]
+    dof, logs = entry["degrees_of_freedom"], entry["log_points"]
+    assert dof > 1 and logs > 1
+    assert entry["limit"] == float(chi2.isf(entry["family_p"] / logs, dof))

@@ -339,7 +339,7 @@ def _basins(field_fn: Any, starts: np.ndarray, targets: list[np.ndarray], lr_vec
     step = np.empty_like(z)
     for it in range(steps):
         with np.errstate(all="ignore"):
-            for j, v in enumerate(field_fn(*z.T)):
+            for j, v in zip(range(z.shape[1]), field_fn(*z.T), strict=True):
                 step[:, j] = v  # a constant component broadcasts
             z = z + lr_vec * step
         if it % 200 == 199:  # stop once every copy has arrived or left for good
