@@ -86,23 +86,43 @@ def test_settings_are_the_values_the_config_uses():
 
 def test_the_pjap_draws_program_is_one_for_every_game_and_pjap_setting():
     # The chunk's PJAP draws are a program of their own so that the update loop compiles
-    # without threefry; it pays only if that program is shared: its lowered text (the
-    # persistent cache's key) must not depend on the game, alpha, eps, distance or weights.
+    # without threefry; it pays only if that program is shared: one compilation in a process
+    # (no persistent cache: the CLI and the paper checks have none) for every game, alpha,
+    # eps, distance and weighting of the same shapes, and the runs' keys its only input.
     from brud_analysis.catalogue import sign_agreement
 
     data = jnp.zeros((30, 2), jnp.float32)
     keys = jax.random.split(jax.random.key(0), 3)
     starts = polygames.log_starts(OfflineConfig(**BASE))[:5]
-    texts = []
+    compiled._pjap_draws.clear_cache()
+    draws = []
     for game, pjap in [(twin_peaks(), PJAPConfig(alpha=4.0, eps=1e-3)),
                        (sign_agreement(), PJAPConfig(16.0, 0.0, "l2", importance_weights=True))]:
         config = OfflineConfig(**BASE, lr=0.05, pjap=pjap)
         trainer = compiled.Compiled(game, compiled.shared_structure(config),
                                     polygames.make_offline_train)
         settings = {k: jnp.float32(v) for k, v in compiled.numeric_settings(config).items()}
-        state = jax.eval_shape(trainer.init, settings, keys, data, jnp.zeros((3, 2)))
-        texts.append(trainer.draw.lower(settings, state, data, starts).as_text())
-    assert texts[0] == texts[1]
+        state = trainer.init(settings, keys, data, jnp.zeros((3, 2)))
+        draws.append(trainer.draw(settings, state, data, starts))
+    assert compiled._pjap_draws._cache_size() == 1
+    a, b = draws  # from the runs' keys alone
+    assert np.array_equal(a.uniforms, b.uniforms) and np.array_equal(a.extra, b.extra)
+    assert np.array_equal(jax.random.key_data(a.key), jax.random.key_data(b.key))
     plain = compiled.Compiled(twin_peaks(), compiled.shared_structure(OfflineConfig(**BASE)),
                               polygames.make_offline_train)
     assert plain.draw is None  # uniform sampling draws nothing
+
+
+def test_pjap_draws_too_large_for_a_chunk_are_drawn_update_by_update(monkeypatch):
+    # past DRAWS_BYTES the updates draw as they go: the same runs, no chunk-sized draws
+    config = OfflineConfig(**BASE, lr=0.05, pjap=PJAPConfig(alpha=4.0, eps=1e-3, refresh=4))
+    trainer = compiled.Compiled(twin_peaks(), compiled.shared_structure(config),
+                                polygames.make_offline_train)
+    data = jax.random.normal(jax.random.key(1), (30, 2)) * 0.3 + 0.6
+    keys, theta0 = jax.random.split(jax.random.key(0), 3), np.zeros((3, 2), np.float32)
+    apart = trainer.run(keys, data, theta0, config, None)
+    monkeypatch.setattr(compiled, "DRAWS_BYTES", 0)
+    monkeypatch.setattr(compiled, "_pjap_draws", None)  # never called now
+    in_loop = trainer.run(keys, data, theta0, config, None)
+    assert np.array_equal(apart.policy, in_loop.policy)
+    assert np.array_equal(apart.distance, in_loop.distance, equal_nan=True)

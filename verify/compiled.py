@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import fields, replace
+from functools import partial
 from typing import Any
 
 import jax
@@ -21,7 +22,7 @@ import numpy as np
 import sympy
 
 from brud_analysis.game import Game
-from verify import polygames
+from verify import polygames, sampling
 from verify.polygames import (
     Bound,
     OfflineConfig,
@@ -159,9 +160,16 @@ class Compiled:
             # PJAP's random draws in a program of their own: the update loop compiles without
             # the random number generator (threefry; a PJAP advance program 2.4-2.6 -> 1.6-1.8 s
             # of compile CPU), and the draws' program (~0.9 s), whose only inputs are the runs'
-            # keys (unused arguments are pruned), is one per shape for every game and setting
-            self.draw = jax.jit(jax.vmap(lambda s, st, d, c: pieces(s)[2](st, d, c),
-                                         in_axes=(None, 0, None, None)))
+            # keys, is one per shape for every game and setting (_pjap_draws: one jitted
+            # function, so shared in memory too, not only through a persistent cache)
+            if self.shared:
+                pjap = config.pjap
+                self.draw = lambda s, st, d, c: _pjap_draws(
+                    st[3], len(c), config.log_every, config.batch_size, pjap.refresh,
+                    int(d.shape[0]))
+            else:
+                self.draw = jax.jit(jax.vmap(lambda s, st, d, c: pieces(s)[2](st, d, c),
+                                             in_axes=(None, 0, None, None)))
 
     def run(self, keys: jax.Array, dataset: jax.Array, inits: np.ndarray, config: OfflineConfig,
             progress: Callable[[int, int], None] | None) -> Trajectory:
@@ -175,6 +183,9 @@ class Compiled:
         starts = log_starts(config)
         size = chunk_logs(len(starts), config, len(inits), int(dataset.shape[0]))
         advance, draw = self.advance, self.draw
+        if config.pjap is not None and len(inits) * size * config.log_every * (
+                config.batch_size + (config.pjap.refresh or 0)) * 4 > DRAWS_BYTES:
+            draw = None  # a chunk's draws too large to hold: drawn update by update (same runs)
 
         def step(state: Any, chunk: jax.Array) -> tuple:
             draws = None if draw is None else draw(settings, state, dataset, chunk)
@@ -190,6 +201,19 @@ class Compiled:
         return Trajectory(np.concatenate([th0[:, None], policy], axis=1),  # type: ignore[arg-type]
                           np.concatenate([r0[:, None], rew], axis=1), dist)  # type: ignore[arg-type]
 
+
+@partial(jax.jit, static_argnums=(1, 2, 3, 4, 5))
+def _pjap_draws(keys: jax.Array, n_logs: int, log_every: int, batch: int, refresh: int | None,
+                n_items: int) -> Any:
+    """Every run's PJAP draws for ``n_logs`` log intervals (:func:`verify.sampling.pjap_draws`
+    of each of the ``(S,)`` keys): one compilation per shape in a process."""
+    return jax.vmap(lambda k: sampling.pjap_draws(k, n_logs, log_every, batch, refresh,
+                                                  n_items))(keys)
+
+
+# At most this many bytes of PJAP draws per chunk (float32 uniforms and int32 refresh
+# indices); past it (a long log interval of many runs) the updates draw as they go.
+DRAWS_BYTES = 64 * 2**20
 
 # Work per training chunk, in (runs x updates x rows touched per update): one 250-update log
 # interval of 256 runs (the CLI default), well under a second of an idle CPU core, so a
