@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -31,6 +33,12 @@ NOTEBOOKS = sorted(EXAMPLES.glob("*.ipynb"))
 # (jupyter/nbclient#312, "when cell contains ipywidget, execute cell will sometimes block").
 KERNEL_CPU_LIMIT = 600.0
 STUCK_LIMIT = 300.0
+# The race itself: nbclient waits for the next shell or IOPub message with one unbounded zmq
+# poll (get_msg(timeout=None)), which can miss a message that has already arrived (the fix
+# proposed upstream, jupyter/nbclient#311, polls with a timeout instead). So here every such
+# wait is a poll of POLL_STEP seconds, repeated until a message comes: a missed wake-up costs
+# at most that long instead of hanging (the hang was seen twice, in explorer's widgets cell).
+POLL_STEP = 1.0
 
 SMALL = {
     "tour": "SEEDS = 8\nSTEPS = 300\nRESOLUTION = 15\nOUT = {out!r}",
@@ -40,8 +48,50 @@ SMALL = {
 }
 
 
+def test_an_unbounded_wait_polls_in_steps_until_a_message_comes():
+    import asyncio
+
+    class Channel:  # no message for two polls, then one; each poll must have a timeout
+        def __init__(self) -> None:
+            self.timeouts: list[float | None] = []
+
+        async def get_msg(self, timeout: float | None = None) -> Any:
+            self.timeouts.append(timeout)
+            if timeout is None:
+                raise AssertionError("an unbounded poll")  # the wait that can hang
+            if len(self.timeouts) < 3:
+                raise queue.Empty
+            return {"msg_type": "status"}
+
+    channel = Channel()
+    empty = poll_in_steps(channel)
+    assert asyncio.run(channel.get_msg(timeout=None)) == {"msg_type": "status"}
+    assert channel.timeouts == [POLL_STEP] * 3 and len(empty) == 2
+    with pytest.raises(queue.Empty):  # a caller's own timeout is kept: one poll, then Empty
+        channel.timeouts = []
+        asyncio.run(channel.get_msg(timeout=0.5))
+    assert channel.timeouts == [0.5]
+
+
 def test_every_notebook_has_small_settings():
     assert {nb.stem for nb in NOTEBOOKS} == set(SMALL)
+
+
+def poll_in_steps(channel: Any) -> list[int]:
+    """Make ``channel.get_msg(timeout=None)`` poll in steps of :data:`POLL_STEP` seconds until
+    a message comes; returns a list that counts the steps that found none (for the test)."""
+    get_msg, empty_polls = channel.get_msg, []
+
+    async def stepped(timeout: float | None = None) -> Any:
+        while timeout is None:
+            try:
+                return await get_msg(timeout=POLL_STEP)
+            except queue.Empty:
+                empty_polls.append(1)
+        return await get_msg(timeout=timeout)
+
+    channel.get_msg = stepped
+    return empty_polls
 
 
 @pytest.fixture
@@ -67,6 +117,9 @@ def test_notebook_runs(path, kernel, tmp_path):
     done, why = threading.Event(), []
 
     def watch_kernel(**_: object) -> None:  # on_notebook_start: the kernel is running now
+        assert client.kc is not None
+        for channel in (client.kc.shell_channel, client.kc.iopub_channel):
+            poll_in_steps(channel)
         pid = client.km.provisioner.pid
         kernel, both = Watch(pid), Watch(os.getpid())  # this process's tree has the kernel
 
