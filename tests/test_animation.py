@@ -59,10 +59,10 @@ def test_online_replay_reconstructs_the_trainers_buffer_and_batches():
     assert len(items) == 24 and age.min() == 0 and age.max() == 23
 
 
-def test_online_animation_frames(tmp_path):
+def test_online_animation_frames(tmp_path, monkeypatch):
     cfgs = [OnlineConfig(buffer_size=k, batch_size=8, steps=60, lr=0.05) for k in (16, 64)]
-    out = animate_online(sign_agreement(), cfgs, jax.random.key(0), [-0.5, 0.6],
-                         tmp_path / "o.gif", frames=12)
+    out = _drawn_from_still_background(monkeypatch, 12, lambda path: animate_online(
+        sign_agreement(), cfgs, jax.random.key(0), [-0.5, 0.6], path, frames=12), tmp_path)
     assert _frames(out) == 12
     config = _provenance(out)  # issue 26: the GIF says what made it
     assert config["figure"] == "online animation" and config["reward"] == "x*y"
@@ -70,11 +70,12 @@ def test_online_animation_frames(tmp_path):
     assert config["theta0"] == [-0.5, 0.6] and config["frames"] == 12
 
 
-def test_verification_animation_with_pjap_priorities(tmp_path):
+def test_verification_animation_with_pjap_priorities(tmp_path, monkeypatch):
     pjap = PJAPConfig(alpha=16.0, eps=1e-3)
     r = verify_game(twin_peaks(), Normal([0, 0], [1, 1]), seeds=4, steps=60, lr=0.05, pjap=pjap,
                     dataset_size=200)
-    out = animate_verification(r, twin_peaks(), tmp_path / "v.gif", pjap=pjap, frames=3)
+    out = _drawn_from_still_background(monkeypatch, MIN_FRAMES, lambda path: animate_verification(
+        r, twin_peaks(), path, pjap=pjap, frames=3), tmp_path)
     assert _frames(out) == MIN_FRAMES  # never fewer than the contract's 10
     config = _provenance(out)
     assert config["figure"] == "verify animation" and config["pjap"]["alpha"] == 16.0
@@ -172,40 +173,39 @@ def _pixels(path) -> list[np.ndarray]:
         return [np.asarray(f.convert("RGBA")) for f in ImageSequence.Iterator(im)]
 
 
-@pytest.mark.parametrize("kind", ["online", "verify", "verify-pjap"])
-def test_still_background_frames_are_the_full_renders(tmp_path, monkeypatch, kind):
-    """The GIF frames drawn over a background of the still artists (reward surface, colorbars,
-    the reward panel's axes and lines) have every pixel of full renders, and the shortcut is
-    taken (no silent fallback: one background and one full frame-0 render, not one a frame)."""
+def _drawn_from_still_background(monkeypatch, frames: int, make, tmp_path):
+    """``make(path)``'s GIF, drawn over a background of the still artists (reward surface,
+    colorbars, the reward panel's axes and lines): checks that the shortcut is taken (one
+    background and one full frame-0 render, not one a frame: no silent fallback) and that
+    every pixel is a full render's (``make`` called again with the shortcut off)."""
     import matplotlib.figure
 
     from brud_analysis import figure_files
 
-    pjap = PJAPConfig(alpha=16.0, eps=1e-3) if kind == "verify-pjap" else None
-    runs = None if kind == "online" else verify_game(
-        twin_peaks(), Normal([0.6, 0.6], [0.3, 0.3]), seeds=4, steps=60, lr=0.05, pjap=pjap,
-        dataset_size=200)  # trained once, drawn twice
-
-    def make(path):
-        if runs is None:
-            cfgs = [OnlineConfig(buffer_size=k, batch_size=8, steps=60, lr=0.05)
-                    for k in (16, 64)]
-            return animate_online(sign_agreement(), cfgs, jax.random.key(0), [-0.5, 0.6], path,
-                                  frames=12)
-        return animate_verification(runs, twin_peaks(), path, pjap=pjap, frames=12)
-
     draws = []
     figure_draw = matplotlib.figure.Figure.draw
-    monkeypatch.setattr(matplotlib.figure.Figure, "draw",
-                        lambda self, renderer: draws.append(1) or figure_draw(self, renderer))
-    fast = _pixels(make(tmp_path / "fast.gif"))
-    assert len(draws) == 2  # the background and frame 0's check; 12 frames
-    monkeypatch.setattr(figure_files, "_still_frames", lambda fig, still: None)
-    draws.clear()
-    full = _pixels(make(tmp_path / "full.gif"))
-    assert len(draws) == 12
-    assert len(fast) == len(full) == 12
+    with monkeypatch.context() as patch:
+        patch.setattr(matplotlib.figure.Figure, "draw",
+                      lambda self, renderer: draws.append(1) or figure_draw(self, renderer))
+        out = make(tmp_path / "fast.gif")
+        assert len(draws) == 2
+        patch.setattr(figure_files, "_still_frames", lambda fig, still: None)
+        draws.clear()
+        full = _pixels(make(tmp_path / "full.gif"))
+        assert len(draws) == frames
+    fast = _pixels(out)
+    assert len(fast) == len(full) == frames
     assert all(np.array_equal(a, b) for a, b in zip(fast, full, strict=True))
+    return out
+
+
+def test_still_background_frames_of_a_brud_verification_are_the_full_renders(
+        tmp_path, monkeypatch):
+    # (the online and PJAP animations are checked so in their tests above)
+    runs = verify_game(twin_peaks(), Normal([0.6, 0.6], [0.3, 0.3]), seeds=4, steps=60,
+                       lr=0.05, dataset_size=200)
+    _drawn_from_still_background(monkeypatch, 12, lambda path: animate_verification(
+        runs, twin_peaks(), path, frames=12), tmp_path)
 
 
 def test_a_changing_artist_under_a_later_still_one_gets_a_full_render(tmp_path):
