@@ -22,9 +22,8 @@ from verify.polygames import (
     make_offline_train,
     make_online_train,
     reward_function,
-    uniform_indices,
 )
-from verify.sampling import PJAPConfig
+from verify.sampling import PJAPConfig, uniform_indices
 
 FAST = settings(max_examples=8, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

@@ -30,8 +30,8 @@ import numpy as np
 
 from brud_analysis.errors import BrudError
 from brud_analysis.game import Game
-from verify.polygames import OnlineConfig, uniform_indices
-from verify.sampling import PJAPConfig
+from verify.polygames import OnlineConfig
+from verify.sampling import PJAPConfig, uniform_indices
 
 __all__ = [
     "MIN_FRAMES",

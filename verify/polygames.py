@@ -29,7 +29,7 @@ import sympy
 from brud_analysis.errors import BrudError
 from brud_analysis.game import Game
 from verify import sampling
-from verify.sampling import PJAPConfig
+from verify.sampling import PJAPConfig, uniform_indices
 
 RewardFn = Callable[[jax.Array], jax.Array]
 # (reward, theta (n,), rows (B, n), weights (B,) or None) -> ascent direction (n,).
@@ -270,46 +270,6 @@ def expected_brud_field(reward: RewardFn, theta: jax.Array, dataset: jax.Array) 
         [3.0, 2.0]
     """
     return brud_gradient(reward, theta, dataset)
-
-
-def _hash32(x: jax.Array) -> jax.Array:
-    # "lowbias32" integer hash (Wellons): full avalanche with two multiplies.
-    x = x ^ (x >> 16)
-    x = x * jnp.uint32(0x7FEB352D)
-    x = x ^ (x >> 15)
-    x = x * jnp.uint32(0x846CA68B)
-    return x ^ (x >> 16)
-
-
-def uniform_indices(seed: jax.Array, step: jax.Array, batch_size: int,
-                    n_items: jax.Array | int) -> jax.Array:
-    """``batch_size`` uniform indices in ``[0, n_items)`` for update ``step`` of stream ``seed``.
-
-    A counter-based stream: index ``b`` of step ``t`` is a hash of ``(seed, t, b)``. Unlike a
-    threefry key split per step this is a handful of integer operations per index and fuses with
-    the gather, which makes minibatch sampling a few times cheaper on CPU; its statistical quality
-    (full avalanche, 24 random bits per draw) is ample for drawing minibatches.
-
-    Args:
-        seed: ``()`` uint32 stream identifier (e.g. ``jax.random.bits(key, (), jnp.uint32)``).
-        step: ``()`` integer step counter.
-        n_items: number of items (may be traced, e.g. a filling replay buffer), ``<= 2**24``.
-
-    Returns:
-        ``(batch_size,)`` int32.
-
-    Example:
-        >>> import jax.numpy as jnp
-        >>> idx = uniform_indices(jnp.uint32(7), jnp.uint32(0), 1000, 10)
-        >>> int(idx.min()), int(idx.max())
-        (0, 9)
-    """
-    counter = step.astype(jnp.uint32) * jnp.uint32(batch_size) + jnp.arange(
-        batch_size, dtype=jnp.uint32)
-    bits = _hash32(_hash32(counter ^ (seed * jnp.uint32(0x9E3779B9))) + seed)
-    unit = (bits >> 8).astype(jnp.float32) * jnp.float32(2.0**-24)  # in [0, 1)
-    n = jnp.asarray(n_items)
-    return jnp.minimum((unit * n.astype(jnp.float32)).astype(jnp.int32), n.astype(jnp.int32) - 1)
 
 
 def _optimizer(name: str, lr: float) -> optax.GradientTransformation:
