@@ -233,6 +233,7 @@ def _still_frames(fig: Any, still: Iterable[Any]) -> Callable[[], bool] | None:
     moving_axes = [ax for ax in fig.axes if id(ax) not in still_ids]
     in_background: list[Any] = []  # drawn into the background, hidden in each frame
     per_frame: list[Any] = []      # hidden in the background, drawn in each frame
+    split: dict[int, tuple[list[Any], list[Any]]] = {}  # per moving axes: those two parts
     for ax in moving_axes:
         order = sorted((c for c in ax.get_children() if c is not ax.patch),
                        key=lambda a: a.get_zorder())  # Axes.draw's order (a stable sort)
@@ -243,6 +244,7 @@ def _still_frames(fig: Any, still: Iterable[Any]) -> Callable[[], bool] | None:
             return None  # a still artist drawn over a changing one: not a background
         in_background += [ax.patch, *order[:lead]]
         per_frame += order[lead:]
+        split[id(ax)] = ([ax.patch, *order[:lead]], order[lead:])
     figure_level = [a for a in fig.get_children()
                     if a is not fig.patch and a not in fig.axes]
     if any(id(a) in still_ids for a in figure_level):
@@ -283,9 +285,9 @@ def _still_frames(fig: Any, still: Iterable[Any]) -> Callable[[], bool] | None:
         if id(ax) in still_ids:
             later.append(ax.get_tightbbox(renderer))
             continue
-        mine = [a for a in per_frame if a in ax.get_children()]
+        background_part, mine = split[id(ax)]
         changing.append((mine, [b for b in later if drawn(b)]))
-        later += [a.get_tightbbox(renderer) for a in in_background if a in ax.get_children()]
+        later += [a.get_tightbbox(renderer) for a in background_part]
 
     def frame() -> bool:
         for artists, boxes in changing:
