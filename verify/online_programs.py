@@ -30,6 +30,7 @@ __all__ = ["ONLINE_SLOTS", "chunk_programs", "online_settings", "train_program"]
 ONLINE_SLOTS = 1024
 
 _PROGRAMS: dict[tuple, Any] = {}
+_PROGRAMS_KEPT = 64  # (game, structure, kind): past it the programs are compiled afresh
 
 
 def _structure(config: OnlineConfig) -> tuple[OnlineConfig, int]:
@@ -53,6 +54,8 @@ def _cached(kind: str, game: Game, config: OnlineConfig, build: Any) -> Any:
     structure, slots = _structure(config)
     key = (kind, str(game.reward), game.agent_names, structure)
     if key not in _PROGRAMS:
+        if len(_PROGRAMS) >= _PROGRAMS_KEPT:  # bounded, as pjap_field's memo
+            _PROGRAMS.clear()
         _PROGRAMS[key] = build(structure, slots)
     return _PROGRAMS[key]
 
