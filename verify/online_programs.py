@@ -15,21 +15,39 @@ Programs are kept per process by game and trainer structure.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import jax
 import jax.numpy as jnp
 
 from brud_analysis.game import Game
 from verify import compiled
-from verify.polygames import OnlineConfig, make_online_train
+from verify.polygames import OnlineConfig, Trajectory, make_online_train
 
 __all__ = ["ONLINE_SLOTS", "chunk_programs", "online_settings", "train_program"]
+
+#: The traced arguments of a program, as :func:`online_settings` returns them.
+Settings = dict[str, jax.Array]
+#: A chunked trainer's state, one per run (a tuple of arrays; see ``make_online_train``).
+ChunkState = tuple[jax.Array, ...]
+#: ``run(keys (S,), theta0 (n,), settings) -> (Trajectory, buffers (S, slots, n))``.
+TrainProgram = Callable[[jax.Array, jax.Array, Settings], tuple[Trajectory, jax.Array]]
+#: ``init(keys (S,), theta0s (S, n)) -> states``.
+InitProgram = Callable[[jax.Array, jax.Array], ChunkState]
+#: ``advance(states, starts (T,), settings) -> (states, (policy (S, T, n), reward (S, T),
+#: distance (S, T)))``.
+AdvanceProgram = Callable[[ChunkState, Any, Settings],
+                          tuple[ChunkState, tuple[jax.Array, jax.Array, jax.Array]]]
+#: ``final_buffer(states, settings) -> buffers (S, slots, n)``.
+FinalProgram = Callable[[ChunkState, Settings], jax.Array]
+
+_P = TypeVar("_P")
 
 #: Online runs use a buffer array of at least this many rows.
 ONLINE_SLOTS = 1024
 
-_PROGRAMS: dict[tuple, Any] = {}
+_PROGRAMS: dict[tuple, Any] = {}  # values: a TrainProgram or the three chunk programs
 _PROGRAMS_KEPT = 64  # (game, structure, kind): past it the programs are compiled afresh
 
 
@@ -50,7 +68,8 @@ def online_settings(config: OnlineConfig) -> dict[str, jax.Array]:
             "buffer_size": jnp.int32(config.buffer_size)}
 
 
-def _cached(kind: str, game: Game, config: OnlineConfig, build: Any) -> Any:
+def _cached(kind: str, game: Game, config: OnlineConfig,
+            build: Callable[[OnlineConfig, int], _P]) -> _P:
     structure, slots = _structure(config)
     key = (kind, str(game.reward), game.agent_names, structure)
     if key not in _PROGRAMS:
@@ -60,7 +79,7 @@ def _cached(kind: str, game: Game, config: OnlineConfig, build: Any) -> Any:
     return _PROGRAMS[key]
 
 
-def train_program(game: Game, config: OnlineConfig) -> Any:
+def train_program(game: Game, config: OnlineConfig) -> TrainProgram:
     """``run(keys (S,), theta0 (n,), online_settings(config)) -> (Trajectory, buffers)``:
     :func:`~verify.polygames.make_online_train` vmapped over the keys, jitted; ``buffers`` has
     ``slots >= K`` rows per run (NaN past ``K``).
@@ -74,8 +93,9 @@ def train_program(game: Game, config: OnlineConfig) -> Any:
         >>> traj.policy.shape, buf.shape
         ((2, 301, 2), (2, 1024, 2))
     """
-    def build(structure: OnlineConfig, slots: int) -> Any:
-        def one(key: Any, theta0: Any, settings: dict) -> Any:
+    def build(structure: OnlineConfig, slots: int) -> TrainProgram:
+        def one(key: jax.Array, theta0: jax.Array,
+                settings: Settings) -> tuple[Trajectory, jax.Array]:
             traced = compiled.with_settings(structure, settings)
             return make_online_train(game, traced, slots=slots)(key, theta0)
 
@@ -84,7 +104,8 @@ def train_program(game: Game, config: OnlineConfig) -> Any:
     return _cached("train", game, config, build)
 
 
-def chunk_programs(game: Game, config: OnlineConfig) -> tuple[Any, Any, Any]:
+def chunk_programs(game: Game, config: OnlineConfig
+                   ) -> tuple[InitProgram, AdvanceProgram, FinalProgram]:
     """The trainer in pieces for chunked training (:func:`verify.polygames.run_in_chunks`),
     each vmapped over runs and jitted: ``init(keys, theta0s)``, ``advance(states, starts,
     settings)`` and ``final_buffer(states, settings)`` (``slots`` rows, NaN past ``K``).
@@ -100,19 +121,21 @@ def chunk_programs(game: Game, config: OnlineConfig) -> tuple[Any, Any, Any]:
         >>> policy.shape, final(s, online_settings(cfg)).shape
         ((2, 100, 2), (2, 1024, 2))
     """
-    def build(structure: OnlineConfig, slots: int) -> tuple[Any, Any, Any]:
-        def pieces(settings: dict | None) -> Any:
+    def build(structure: OnlineConfig,
+              slots: int) -> tuple[InitProgram, AdvanceProgram, FinalProgram]:
+        def pieces(settings: Settings | None) -> tuple[Callable[..., Any], ...]:
             traced = structure if settings is None else compiled.with_settings(structure,
                                                                                 settings)
             return make_online_train(game, traced, slots=slots).chunks  # type: ignore[attr-defined]
 
-        def init(key: Any, theta0: Any) -> Any:
+        def init(key: jax.Array, theta0: jax.Array) -> ChunkState:
             return pieces(None)[0](key, theta0)
 
-        def advance(state: Any, starts: Any, settings: dict) -> Any:
+        def advance(state: ChunkState, starts: Any, settings: Settings
+                    ) -> tuple[ChunkState, tuple[jax.Array, jax.Array, jax.Array]]:
             return pieces(settings)[1](state, starts)
 
-        def final_buffer(state: Any, settings: dict) -> Any:
+        def final_buffer(state: ChunkState, settings: Settings) -> jax.Array:
             return pieces(settings)[2](state)
 
         return (jax.jit(jax.vmap(init)), jax.jit(jax.vmap(advance, in_axes=(0, None, None))),
