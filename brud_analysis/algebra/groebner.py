@@ -65,7 +65,39 @@ def parse_poly(expr: sympy.Expr, variables: Sequence[sympy.Symbol]) -> sympy.Pol
         >>> parse_poly((x + y)**2, [x, y]) == parse_poly(x**2 + 2*x*y + y**2, [x, y])
         True
     """
-    return _parse_poly(sympy.sympify(expr), tuple(variables))
+    expr, variables = sympy.sympify(expr), tuple(variables)
+    known = _known_polys().get((expr, variables))
+    return known if known is not None else _parse_poly(expr, variables)
+
+
+@functools.lru_cache(maxsize=1)
+def _known_polys() -> dict[tuple[sympy.Expr, tuple[sympy.Symbol, ...]], sympy.Poly]:
+    """The polynomials :func:`remember_poly` made expressions of, by (expression, generators)
+    (held by an lru_cache so that clearing the toolkit's caches clears it too)."""
+    return {}
+
+
+def remember_poly(poly: sympy.Poly) -> sympy.Expr:
+    """``poly.as_expr()``, remembered so that :func:`parse_poly` of it in ``poly.gens`` gives
+    ``poly`` back without parsing (a game's gradient and Hessian entries are made from its
+    Poly and parsed again by every step of the analysis); only when ``poly``'s domain is
+    the one parsing would infer (ZZ, or QQ with a non-integer coefficient), so that the
+    answer is the same Poly either way.
+
+    Example:
+        >>> x, y = sympy.symbols("x y")
+        >>> p = sympy.Poly(x**2 * y - 3 * y, x, y)
+        >>> parse_poly(remember_poly(p.diff(x)), [x, y]) is parse_poly(2 * x * y, [x, y])
+        True
+    """
+    expr = poly.as_expr()
+    if poly.domain == sympy.ZZ or (poly.domain == sympy.QQ and not all(
+            c.is_Integer for c in poly.coeffs())):
+        known = _known_polys()
+        if len(known) > 4096:
+            known.clear()
+        known[(expr, tuple(poly.gens))] = poly
+    return expr
 
 
 @functools.lru_cache(maxsize=1024)
