@@ -270,8 +270,11 @@ def certified_inertia(matrix: sympy.Matrix, variables: Sequence[sympy.Symbol],
     matrix = sympy.ImmutableMatrix(matrix.applyfunc(_rational))
     # the boxes as they are first, then refined (as in certified_sign): a certified inertia
     # is the same at any width, and refining the coordinates to 40 digits was a sixth of a
-    # 3-agent analysis
-    for dps, refine in ((_DPS_LADDER[0], False), *((d, True) for d in _DPS_LADDER[:2])):
+    # 3-agent analysis. A matrix known to be singular (``known_zero``) has a pivot that no
+    # enclosure excludes zero from: no LDL^T then
+    ladder = () if known_zero else ((_DPS_LADDER[0], False),
+                                    *((d, True) for d in _DPS_LADDER[:2]))
+    for dps, refine in ladder:
         found = _interval_inertia(matrix, variables, boxes, dps, refine)
         if found is not None:
             return found
