@@ -50,11 +50,23 @@ def numeric_eigenvalues(matrix: sympy.Matrix, variables: Sequence[sympy.Symbol],
         >>> numeric_eigenvalues(sympy.Matrix([[-2, 0], [0, x]]), (x, y), (3.0, 0.0)).real
         array([-2.,  3.])
     """
-    values = np.asarray(_compiled(sympy.ImmutableMatrix(matrix), tuple(variables))(*point),
+    values = np.asarray(_compiled(_frozen(matrix), tuple(variables))(*point),
                         dtype=complex)
     if np.allclose(values, values.conj().T):
         return np.linalg.eigvalsh(values).astype(complex)
     return np.linalg.eigvals(values)
+
+
+def _frozen(matrix: sympy.Matrix) -> sympy.ImmutableMatrix:
+    """``matrix`` as an ``ImmutableMatrix`` (itself when it is one: its hash, the key of the
+    caches below, is then computed once, not once per point)."""
+    return matrix if isinstance(matrix, sympy.ImmutableMatrix) else sympy.ImmutableMatrix(matrix)
+
+
+@functools.lru_cache(maxsize=64)
+def _rational_matrix(matrix: sympy.ImmutableMatrix) -> sympy.ImmutableMatrix:
+    """``matrix`` with its floats made exact rationals (once per matrix, not per point)."""
+    return sympy.ImmutableMatrix(matrix.applyfunc(_rational))
 
 
 @functools.lru_cache(maxsize=64)
@@ -267,7 +279,7 @@ def certified_inertia(matrix: sympy.Matrix, variables: Sequence[sympy.Symbol],
         (1, 0, 1)
     """
     variables = tuple(variables)
-    matrix = sympy.ImmutableMatrix(matrix.applyfunc(_rational))
+    matrix = _rational_matrix(_frozen(matrix))
     # the boxes as they are first, then refined (as in certified_sign): a certified inertia
     # is the same at any width, and refining the coordinates to 40 digits was a sixth of a
     # 3-agent analysis. A matrix known to be singular (``known_zero``) has a pivot that no

@@ -56,7 +56,7 @@ class Box:
     def rational(value: sympy.Rational) -> Box:
         """The box of a rational number (zero width)."""
         value = sympy.Rational(value)
-        return Box(sympy.Poly(_T - value, _T), value, value, value)
+        return Box(_linear_poly(value), value, value, value)
 
     @staticmethod
     def from_exact(value: sympy.Expr) -> Box:
@@ -131,6 +131,17 @@ class Box:
 
 
 _T = sympy.Symbol("t_")
+
+
+def _linear_poly(value: sympy.Rational) -> sympy.Poly:
+    """``Poly(t_ - value, t_)`` (over ZZ for an integer, else QQ, as SymPy infers it), made
+    from its coefficients: parsing the expression was most of a rational point's boxes."""
+    from sympy.polys.polyclasses import DMP
+
+    if value.is_Integer:
+        return sympy.Poly.new(DMP([sympy.ZZ(1), sympy.ZZ(-int(value))], sympy.ZZ, 0), _T)
+    return sympy.Poly.new(DMP([sympy.QQ(1), sympy.QQ(-int(value.p), int(value.q))], sympy.QQ,
+                              0), _T)
 
 
 def _poly_parts(poly: sympy.Poly | None) -> Any:
