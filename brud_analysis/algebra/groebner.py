@@ -323,6 +323,14 @@ def groebner_basis(exprs: Sequence[sympy.Expr], variables: Sequence[sympy.Symbol
     return basis_exprs(basis, variables, order) if basis else []
 
 
+def _integer_poly(coeffs: list[int], var: sympy.Symbol) -> sympy.Poly:
+    """``sympy.Poly.from_list(coeffs, var)`` for integer ``coeffs`` (highest first, the first
+    non-zero), built from its coefficients over ZZ without SymPy's domain construction."""
+    from sympy.polys.polyclasses import DMP
+
+    return sympy.Poly.new(DMP([sympy.ZZ(c) for c in coeffs], sympy.ZZ, 0), var)
+
+
 class Quotient:
     """The quotient ring Q[x]/I of a zero-dimensional ideal, from a grevlex Groebner basis
     (made monic, not reduced: :meth:`normal_form` copes with unreduced tails).
@@ -464,6 +472,6 @@ class Quotient:
             # faster than FLINT's exact charpoly on the 4-agent benchmark games)
             cp = annihilating_charpoly(self.multiplication_matrix(i), one).numer()
             sqf = cp / cp.gcd(cp.derivative()) if cp.degree() > 0 else cp
-            out.append(sympy.Poly.from_list([int(c) for c in sqf.coeffs()[::-1]], var))
+            out.append(_integer_poly([int(c) for c in sqf.coeffs()[::-1]], var))
         return out
 
