@@ -451,11 +451,26 @@ class Quotient:
         the normal forms of x_var * b)."""
         d = self.dimension
         mat = flint.fmpq_mat(d, d)
+        for row, col, c in self._multiplication_entries(var):
+            mat[row, col] = c
+        return mat
+
+    def float_multiplication_matrix(self, var: int) -> Any:
+        """:meth:`multiplication_matrix` in floats (a NumPy array, each entry ``float`` of
+        the exact one), without the exact matrix and its list of lists in between."""
+        import numpy as np
+
+        mat = np.zeros((self.dimension, self.dimension))
+        for row, col, c in self._multiplication_entries(var):
+            mat[row, col] = float(c)
+        return mat
+
+    def _multiplication_entries(self, var: int):
+        """(row, column, fmpq) of every non-zero entry of :meth:`multiplication_matrix`."""
         for col, b in enumerate(self.normal_set):
             up = tuple(a + (j == var) for j, a in enumerate(b))
             for term, c in self.normal_form(up).to_dict().items():
-                mat[self.index[term], col] = c
-        return mat
+                yield self.index[term], col, c
 
     def eliminants(self) -> list[sympy.Poly]:
         """For each variable the square-free polynomial whose roots are exactly that

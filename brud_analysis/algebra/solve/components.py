@@ -238,8 +238,7 @@ class _Fibres:
         q = Quotient.from_groebner(gb, self.rest_vars)
         if not q.zero_dimensional or q.inconsistent:
             return
-        mats = [np.array(q.multiplication_matrix(i).tolist(), dtype=float)
-                for i in range(len(self.rest))]
+        mats = [q.float_multiplication_matrix(i) for i in range(len(self.rest))]
         import scipy.linalg  # (here: 0.4 s of CPU to import, and most analyses never get here)
 
         weights = rng.normal(size=len(mats))
