@@ -375,7 +375,10 @@ def certified_sign(poly: sympy.Poly, boxes: Sequence[Box], zero_budget: float =
         k = irrational[0]
         box = boxes[k].refined(_DPS_LADDER[-1])
         at = {g: b.lo for i, (g, b) in enumerate(zip(poly.gens, boxes, strict=True)) if i != k}
-        uni = sympy.Poly(poly.as_expr().subs(at), poly.gens[k])
+        # (Poly.eval: the same polynomial, over QQ rather than maybe ZZ, so a constant
+        # multiple of it as far as gcd and roots go; through the expression and subs it was
+        # a tenth of classifying a 5-agent game's sets)
+        uni = poly.eval(at) if at else poly
         if uni.is_zero:
             return 0
         box_poly = box.defining_poly
