@@ -394,7 +394,7 @@ def verify_critic(game: Game, data: DataModel, spec: CriticSpec,
         >>> from brud_analysis.data import Normal
         >>> res = verify_critic(Game("-(x - y)**2"), Normal([1, -1], [1, 1]),
         ...                     CriticSpec("degree=2", alpha=1),
-        ...                     CriticTrainConfig(seeds=2))
+        ...                     CriticTrainConfig(seeds=2, dataset_size=1000))
         >>> res.status
         'passed'
     """
