@@ -122,6 +122,8 @@ def test_twin_critics_are_independent_and_concatenation_equivalent() -> None:
 
 @pytest.mark.parametrize("recurrent", [True, False])
 def test_one_update_moves_parameters_and_polyak_targets(recurrent: bool) -> None:
+    # (make_learner's docstring example trains the feedforward one on data of these shapes:
+    # the two share one compiled update through the suite's persistent JAX cache)
     config = LearnerConfig(recurrent=recurrent, policy_hidden=8, critic_hidden=(8, 8),
                            batch_sequences=4, sequence_length=3, ood_per_kind=2, tau=0.1)
     data = make_sequence_dataset(synthetic_transitions(), config.sequence_length)
