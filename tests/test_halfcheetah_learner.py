@@ -80,6 +80,8 @@ def test_recurrent_sequence_matches_step_by_step() -> None:
 
 
 def test_recurrent_policy_depends_on_history_feedforward_does_not() -> None:
+    # (PolicyNetwork's docstring example applies the recurrent one to data of these shapes: the
+    # two share the compiled apply_sequence and the init's draws through the suite's JAX cache)
     obs = np.random.default_rng(2).normal(size=(3, 1, 2, 12)).astype(np.float32)
     changed = obs.copy()
     changed[0] = 0.0  # change only the first step
