@@ -164,10 +164,12 @@ def _on_sets(point, sets: list[list[sympy.Poly]]) -> bool:
 
 def ours_solve_only(game: Game, budget: float = 600.0) -> tuple[str, float, None]:
     """The certified solve alone on the expanded gradient (what PHCpack is given): no
-    classification; the gradient is computed before the clock starts."""
-    _clear_caches()
+    classification; the gradient is computed before the clock starts, and the caches are
+    cleared after it (so that the solve parses the gradient's expressions, as PHCpack is given
+    them, rather than finding the Polys they were made from)."""
     game = Game(game.reward, agents=game.agent_names)
     gradient = game.gradient
+    _clear_caches()
     status, t, _ = run_in_process(solve_polynomial_system, (gradient, game.agents), budget)
     return status, t, None
 

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import sympy
 
+from brud_analysis.algebra.groebner import remember_poly
 from brud_analysis.errors import BrudError
 from brud_analysis.exact import agent_symbol, to_exact
 from brud_analysis.parsing import (
@@ -175,8 +176,9 @@ class Game:
         """
         if self.poly.domain in (sympy.ZZ, sympy.QQ):
             # (Poly derivatives: the same expressions ~6x faster than expand(diff), which was
-            # a third of the 3-4-agent analysis in benchmarks/symbolic.py)
-            return tuple(self.poly.diff(a).as_expr() for a in self.agents)
+            # a third of the 3-4-agent analysis in benchmarks/symbolic.py); remembered, so
+            # that the solver and the classification need not parse them again
+            return tuple(remember_poly(self.poly.diff(a)) for a in self.agents)
         return tuple(sympy.expand(sympy.diff(self.reward, a)) for a in self.agents)
 
     @cached_property
@@ -191,7 +193,8 @@ class Game:
         """
         if self.poly.domain in (sympy.ZZ, sympy.QQ):
             firsts = [self.poly.diff(a) for a in self.agents]
-            return sympy.Matrix([[f.diff(b).as_expr() for b in self.agents] for f in firsts])
+            return sympy.Matrix([[remember_poly(f.diff(b)) for b in self.agents]
+                                 for f in firsts])
         return sympy.hessian(self.reward, self.agents)
 
     @cached_property

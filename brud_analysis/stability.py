@@ -50,11 +50,23 @@ def numeric_eigenvalues(matrix: sympy.Matrix, variables: Sequence[sympy.Symbol],
         >>> numeric_eigenvalues(sympy.Matrix([[-2, 0], [0, x]]), (x, y), (3.0, 0.0)).real
         array([-2.,  3.])
     """
-    values = np.asarray(_compiled(sympy.ImmutableMatrix(matrix), tuple(variables))(*point),
+    values = np.asarray(_compiled(_frozen(matrix), tuple(variables))(*point),
                         dtype=complex)
     if np.allclose(values, values.conj().T):
         return np.linalg.eigvalsh(values).astype(complex)
     return np.linalg.eigvals(values)
+
+
+def _frozen(matrix: sympy.Matrix) -> sympy.ImmutableMatrix:
+    """``matrix`` as an ``ImmutableMatrix`` (itself when it is one: its hash, the key of the
+    caches below, is then computed once, not once per point)."""
+    return matrix if isinstance(matrix, sympy.ImmutableMatrix) else sympy.ImmutableMatrix(matrix)
+
+
+@functools.lru_cache(maxsize=64)
+def _rational_matrix(matrix: sympy.ImmutableMatrix) -> sympy.ImmutableMatrix:
+    """``matrix`` with its floats made exact rationals (once per matrix, not per point)."""
+    return sympy.ImmutableMatrix(matrix.applyfunc(_rational))
 
 
 @functools.lru_cache(maxsize=64)
@@ -215,14 +227,16 @@ def _entry_terms(matrix: sympy.ImmutableMatrix, variables: tuple[sympy.Symbol, .
             for i in range(n)]
 
 
-def _interval_inertia(matrix: sympy.ImmutableMatrix, variables, boxes, dps) -> tuple | None:
+def _interval_inertia(matrix: sympy.ImmutableMatrix, variables, boxes, dps, refine: bool = True
+                      ) -> tuple | None:
     """Inertia by symmetric Gaussian elimination in interval arithmetic (Sylvester's law):
-    certified when every pivot's enclosure excludes zero, else None."""
+    certified when every pivot's enclosure excludes zero, else None (the boxes refined to
+    10^-(dps + 10) first when ``refine``, else as wide as they are)."""
 
     n = matrix.shape[0]
     entries = _entry_terms(matrix, variables)
     with ball_precision(dps + 10):
-        coords = [b.ball(dps + 10) for b in boxes]
+        coords = [b.ball(dps + 10, refine) for b in boxes]
         a = [[_ball_sum(entries[i][j], coords) for j in range(n)] for i in range(n)]
     with ball_precision(dps):
         order = sorted(range(n), key=lambda k: -abs(float(a[k][k].mid())))  # bigger pivots first
@@ -265,9 +279,15 @@ def certified_inertia(matrix: sympy.Matrix, variables: Sequence[sympy.Symbol],
         (1, 0, 1)
     """
     variables = tuple(variables)
-    matrix = sympy.ImmutableMatrix(matrix.applyfunc(_rational))
-    for dps in _DPS_LADDER[:2]:
-        found = _interval_inertia(matrix, variables, boxes, dps)
+    matrix = _rational_matrix(_frozen(matrix))
+    # the boxes as they are first, then refined (as in certified_sign): a certified inertia
+    # is the same at any width, and refining the coordinates to 40 digits was a sixth of a
+    # 3-agent analysis. A matrix known to be singular (``known_zero``) has a pivot that no
+    # enclosure excludes zero from: no LDL^T then
+    ladder = () if known_zero else ((_DPS_LADDER[0], False),
+                                    *((d, True) for d in _DPS_LADDER[:2]))
+    for dps, refine in ladder:
+        found = _interval_inertia(matrix, variables, boxes, dps, refine)
         if found is not None:
             return found
     n = matrix.shape[0]

@@ -98,3 +98,31 @@ def test_transient_bound_in_blocks_is_the_one_power_at_a_time_sum(monkeypatch, s
         total += float(np.linalg.norm(power, 2))
         power = power @ a_mat
     assert critic_training._transient(a_mat, start, length, 0.3) == total / length * 0.3
+
+
+def test_chunked_program_trains_as_the_constant_one_for_every_setting_and_length():
+    # verify_critic trains with one compiled chunk program per trainer structure whose
+    # settings (learning rates, alpha, the OOD box) are arguments and whose length is a chunk:
+    # bit for bit make_critic_train's runs, with the settings as constants and one scan
+    import jax
+    import jax.numpy as jnp
+
+    from brud_analysis.critic import monomial
+    from verify import critic_training
+
+    game = Game("x*y")
+    features = [monomial(game, (0, 0)), monomial(game, (1, 1))]
+    dataset = np.random.default_rng(0).normal(0.3, 0.5, (50, 2)).astype(np.float32)
+    spec, lrs = CriticSpec("reward", alpha=2.5, box=(-2, 1)), (0.1, 0.03)
+    key, steps = jax.random.key(0), 2300  # three chunks, the last one padded
+    got = critic_training._trained_runs(game, spec, features, steps, 8, *lrs, key, 2, dataset,
+                                        dataset[:2])
+    train = critic_training.make_critic_train(game, spec, features, steps, 8, *lrs)
+    thetas, ws = jax.jit(jax.vmap(train, in_axes=(0, None, 0)))(
+        jax.random.split(key, 2), jnp.asarray(dataset), jnp.asarray(dataset[:2]))
+    assert np.array_equal(got, np.concatenate([ws, thetas], axis=2))
+    # other settings and another length: the same program
+    other = critic_training._trained_runs(game, CriticSpec("reward", alpha=1), features, 700, 8,
+                                          0.2, 0.01, key, 2, dataset, dataset[:2])
+    assert not np.array_equal(other, got[:, :700])
+    assert critic_training._critic_chunk(game, spec, features, 8)._cache_size() == 1

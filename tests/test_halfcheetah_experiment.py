@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import os
@@ -12,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from test_halfcheetah_learner import synthetic_transitions
@@ -170,6 +172,31 @@ def test_resume_with_nothing_to_resume_and_corrupt_checkpoint(tmp_path: Path) ->
     (out / CHECKPOINT).write_bytes(data[: len(data) // 2])  # truncated, as by a full disk
     with pytest.raises(BrudError, match="truncated or corrupt"):
         _run(out, evaluator=ParamEvaluator(), resume=True)
+
+
+def test_the_seeds_init_is_the_learners_init_for_any_dataset_size(uninterrupted: Path) -> None:
+    # chunk_runner compiles the init without the dataset's size (runs on other data share it)
+    # and sets the sampler apart: the states must be what the learner's init(key, n_items)
+    # gives, for every size (the fixture compiled this init: nothing new to compile here)
+    from verify.halfcheetah.experiment import chunk_runner
+    from verify.halfcheetah.learner import make_learner
+    from verify.sampling import init_sampler
+
+    init, _ = chunk_runner(TINY_PJAP.learner, 12, 3, 2, 17)
+    learner_init, _ = make_learner(TINY_PJAP.learner, 12, 3, 2, 17)
+    keys = jax.vmap(jax.random.PRNGKey)(jnp.arange(1))
+    small, large = init(keys, 5), init(keys, 9)
+    for n, states in ((5, small), (9, large)):
+        expected = jax.eval_shape(
+            lambda k, n=n: jax.lax.map(functools.partial(learner_init, n_items=n), k), keys)
+        assert jax.tree_util.tree_structure(states) == jax.tree_util.tree_structure(expected)
+        assert [(x.shape, x.dtype) for x in jax.tree_util.tree_leaves(states)] == [
+            (x.shape, x.dtype) for x in jax.tree_util.tree_leaves(expected)]
+        np.testing.assert_array_equal(states.sampler.priorities[0],
+                                      init_sampler(n).priorities)
+    for a, b in zip(jax.tree_util.tree_leaves(small._replace(sampler=None)),
+                    jax.tree_util.tree_leaves(large._replace(sampler=None)), strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_checkpoint_of_another_learner_names_the_leaf(tmp_path: Path) -> None:

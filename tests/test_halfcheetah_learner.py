@@ -80,6 +80,8 @@ def test_recurrent_sequence_matches_step_by_step() -> None:
 
 
 def test_recurrent_policy_depends_on_history_feedforward_does_not() -> None:
+    # (PolicyNetwork's docstring example applies the recurrent one to data of these shapes: the
+    # two share the compiled apply_sequence and the init's draws through the suite's JAX cache)
     obs = np.random.default_rng(2).normal(size=(3, 1, 2, 12)).astype(np.float32)
     changed = obs.copy()
     changed[0] = 0.0  # change only the first step
@@ -122,6 +124,8 @@ def test_twin_critics_are_independent_and_concatenation_equivalent() -> None:
 
 @pytest.mark.parametrize("recurrent", [True, False])
 def test_one_update_moves_parameters_and_polyak_targets(recurrent: bool) -> None:
+    # (make_learner's docstring example trains the feedforward one on data of these shapes:
+    # the two share one compiled update through the suite's persistent JAX cache)
     config = LearnerConfig(recurrent=recurrent, policy_hidden=8, critic_hidden=(8, 8),
                            batch_sequences=4, sequence_length=3, ood_per_kind=2, tau=0.1)
     data = make_sequence_dataset(synthetic_transitions(), config.sequence_length)

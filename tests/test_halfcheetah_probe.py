@@ -12,6 +12,8 @@ from verify.halfcheetah.networks import PolicyNetwork, TwinCritic
 from verify.halfcheetah.probe import make_probe, probe_items
 from verify.halfcheetah.replay import Batch
 
+# (make_probe's docstring example uses this configuration and these shapes: the two share the
+# compiled probe and the inits' draws through the suite's persistent JAX cache)
 CFG = LearnerConfig(recurrent=False, policy_hidden=16, critic_hidden=(16, 16))
 L, W, N, O, A, S = 4, 32, 2, 12, 3, 17
 

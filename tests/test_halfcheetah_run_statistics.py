@@ -59,6 +59,25 @@ def test_bootstrap_intervals_are_a_function_of_the_seed() -> None:
     assert other["a"]["iqm"]["ci"] != first[0]["a"]["iqm"]["ci"]
 
 
+def test_the_bootstrap_aggregates_are_numpy_and_rliable_bit_for_bit() -> None:
+    # A bootstrap calls the aggregates thousands of times, so the median and the IQM are
+    # computed by numpy's own operations (np.median's partition, scipy's trimmed mean) without
+    # their per-call overhead; the bits must be theirs: ties, signed zeros, odd and even sizes
+    from rliable import metrics
+
+    from verify.halfcheetah.run_statistics import _aggregate
+
+    rng = np.random.default_rng(0)
+    for trial in range(300):
+        n = int(rng.integers(1, 30))
+        x = [rng.normal(size=(n, 1)), rng.integers(-2, 3, (n, 1)).astype(float),
+             rng.choice([-0.0, 0.0, 1.0, -1.0], (n, 1))][trial % 3]
+        expected = np.array([np.median(x), metrics.aggregate_iqm(x),
+                             metrics.aggregate_mean(x)])
+        assert _aggregate(x).tobytes() == expected.tobytes(), x.ravel()
+    assert np.isnan(_aggregate(np.array([[1.0], [np.nan], [2.0]]))).all()  # numpy's own path
+
+
 def test_probability_of_improvement_by_hand() -> None:
     # pairs (x > y): x = [1, 2], y = [1.5, 0]: 1>1.5 no, 1>0 yes, 2>1.5 yes, 2>0 yes -> 3/4
     p = probability_of_improvement(np.array([1.0, 2.0]), np.array([1.5, 0.0]), reps=200)

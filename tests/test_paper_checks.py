@@ -329,3 +329,24 @@ def test_unwritable_out_is_refused_before_any_check(tmp_path, capsys):
     assert main(["paper-checks", "--out", str(blocker / "report")]) == 2
     err = capsys.readouterr().err
     assert "is not a directory" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_finer_log_interval_logs_the_same_runs_at_its_points():
+    # pjap.escape_threshold logs its runs twice as often as it judges them, to share a compiled
+    # program with pjap.closed_form, and keeps every other point: they must be the runs, bit
+    # for bit, that the coarser interval logs. (PJAP's draws do not depend on the interval
+    # either: tests/test_polygames.py::test_training_in_chunks_is_training_in_one_go.) Uniform
+    # sampling here, in the shapes of games.sign_agreement's runs (the quick report above has
+    # compiled the finer interval's program: one more compilation, not two).
+    from brud_analysis.catalogue import sign_agreement
+    from paper_checks.numeric import exact_moment_dataset, offline_runs
+
+    rows = exact_moment_dataset([0.5, -0.5], [0.5, 0.5], 500, seed=3)
+    inits = np.array([[0.1, -0.1], [-0.3, 0.2]])
+    coarse, fine = (offline_runs(sign_agreement(), rows, inits, steps=100, lr=0.05,
+                                 log_every=every) for every in (4, 2))
+    assert coarse["policy"].shape == (2, 26, 2)
+    assert np.array_equal(fine["policy"][:, ::2], coarse["policy"])
+    assert np.array_equal(fine["reward"][:, ::2], coarse["reward"])
+    assert np.array_equal(fine["distance"][:, 1::2], coarse["distance"])
+    assert not np.array_equal(fine["policy"][:, 1], coarse["policy"][:, 1])  # logs differ

@@ -12,7 +12,7 @@ from brud_analysis.catalogue import twin_peaks
 from brud_analysis.data import Empirical, Normal
 from brud_analysis.game import Game
 from brud_analysis.pjap import find_fixed_points, numeric_pjap_field
-from brud_analysis.pjap_certified import _Iv, certified_pjap_zeros
+from brud_analysis.pjap_certified import _dn, _Iv, _up, certified_pjap_zeros
 from verify.datasets import sample_dataset
 
 
@@ -130,6 +130,24 @@ def _check_against_arb() -> None:
     s = _Iv(np.full((1, 1000), 0.1), np.full((1, 1000), 0.1)).sum(axis=1)
     exact = 1000 * _exact(0.1)
     assert _exact(s.lo[0]) < exact < _exact(s.hi[0])
+
+
+def test_outward_steps_are_numpys_nextafter_bit_for_bit():
+    # _up/_dn step bit patterns (faster than np.nextafter): the same float for every kind of
+    # input, the signed zeros, the subnormals, the largest finite and the infinities included
+    rng = np.random.default_rng(5)
+    tiny, big = np.finfo(float).tiny, np.finfo(float).max
+    special = np.array([0.0, -0.0, 5e-324, -5e-324, 1e-323, tiny, -tiny, tiny * (1 - 2**-52),
+                        big, -big, np.inf, -np.inf, 1.0, -1.0, 2.0, 0.5, -0.5])
+    with np.errstate(over="ignore"):  # some draws overflow to +-inf: more specials
+        values = np.concatenate([special, rng.standard_normal(20_000)
+                                 * 10.0 ** rng.integers(-330, 309, 20_000)])
+    for ours, toward in ((_up, np.inf), (_dn, -np.inf)):
+        assert np.array_equal(ours(values).view(np.int64),
+                              np.nextafter(values, toward).view(np.int64))
+        assert np.isnan(ours(np.array([np.nan, -np.nan]))).all()
+        assert type(ours(0.1)) is type(np.nextafter(0.1, toward))  # a scalar stays one
+        assert ours(0.1) == np.nextafter(0.1, toward)
 
 
 def _exact(v: float):

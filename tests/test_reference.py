@@ -118,3 +118,20 @@ def test_uniform_noise_with_a_penalty_matches_the_rows_variance():
     g = ref.per_sample(THETAS)  # (K, N, n), the penalty included
     np.testing.assert_allclose(var, g.var(axis=1), rtol=1e-9, atol=1e-12)
     assert not bias.any()
+
+
+def test_sampler_draws_are_numpys_choice_with_the_fixed_seed():
+    # the importance-weighting simulation's rows, drawn from sorted uniforms, must be exactly
+    # what np.random.default_rng(0).choice draws (its estimates are pinned by that seed)
+    from verify.reference import IS_BATCHES, _sampler_draws
+
+    rng = np.random.default_rng(7)
+    cases = [np.array([1.0]), np.array([0.25, 0.0, 0.75]), np.exp(-60 * rng.random(300)),
+             rng.random(40) ** 4, np.r_[np.zeros(5), 1.0, np.zeros(5)]]
+    for p in cases:
+        p = p / p.sum()
+        for batch in (8, 64):
+            want = np.random.default_rng(0).choice(len(p), size=(IS_BATCHES, batch), p=p)
+            assert np.array_equal(_sampler_draws(p, batch), want)
+    with pytest.raises(ValueError):  # an invalid p is still refused as choice refuses it
+        _sampler_draws(np.array([0.5, 0.6]), 8)

@@ -78,6 +78,10 @@ def test_l2_distance_has_finite_gradient_where_data_equals_policy():
         == 5.0
 
 
+# jitted as the trainers call it: one program per call shape, not one per eager op and shape
+_JIT_SAMPLE = jax.jit(sampling.sample, static_argnums=2, static_argnames="block")
+
+
 @settings(max_examples=25, deadline=None)
 @given(weights=st.lists(st.integers(0, 4), min_size=1, max_size=40).filter(any),
        block=st.sampled_from([1, 3, 8, 64]), seed=st.integers(0, 2**16))
@@ -87,8 +91,8 @@ def test_two_level_sampling_draws_exactly_what_one_level_draws(weights, block, s
     # the same uniform draws.
     state = sampling.SamplerState(jnp.asarray(weights, jnp.float32))
     key = jax.random.key(seed)
-    expected, p_expected = sampling.sample(key, state, 16, block=len(weights))
-    got, p_got = sampling.sample(key, state, 16, block=block)
+    expected, p_expected = _JIT_SAMPLE(key, state, 16, block=len(weights))
+    got, p_got = _JIT_SAMPLE(key, state, 16, block=block)
     np.testing.assert_array_equal(got, expected)
     np.testing.assert_array_equal(p_got, p_expected)
     assert bool(jnp.all(state.priorities[got] > 0))  # zero weight (and padding) never drawn

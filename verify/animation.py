@@ -134,7 +134,8 @@ def animate_verification(result, game: Game, path: str | os.PathLike[str], *,
         >>> from brud_analysis.catalogue import twin_peaks
         >>> from brud_analysis.data import Normal
         >>> from verify.harness import verify_game
-        >>> r = verify_game(twin_peaks(), Normal([0.6, 0.6], [0.3, 0.3]), seeds=4, steps=100)
+        >>> r = verify_game(twin_peaks(), Normal([0.6, 0.6], [0.3, 0.3]), seeds=8, steps=400,
+        ...                 lr=0.05)
         >>> out = pathlib.Path(tempfile.mkdtemp()) / "v.gif"
         >>> animate_verification(r, twin_peaks(), out, frames=10).exists()
         True

@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import Any
 
 import jax
@@ -138,25 +139,22 @@ class CriticVerification:
 
 
 # ------------------------------------------------------------------------------ the trainer
-def make_critic_train(game: Game, spec: CriticSpec, features: list[sympy.Expr], steps: int,
-                      batch_size: int, critic_lr: float, actor_lr: float) -> Any:
-    """A pure ``train(key, dataset, theta0) -> (theta (T, n), w (T, K))``; ``jit``/``vmap`` it.
+def _settings(spec: CriticSpec, critic_lr: float, actor_lr: float) -> dict[str, float]:
+    """The trainer's numeric settings: arguments of its compiled program, not constants."""
+    low, high = (float(v) for v in spec.box)
+    return {"critic_lr": critic_lr, "actor_lr": actor_lr, "alpha": float(spec.alpha),
+            "low": low, "high": high, "std": float(spec.std)}
 
-    Example:
-        >>> from brud_analysis.critic import CriticSpec, monomial
-        >>> g = Game("x*y")
-        >>> train = make_critic_train(g, CriticSpec("1,x*y"), [monomial(g, (0, 0)),
-        ...                           monomial(g, (1, 1))], 5, 4, 0.1, 0.01)
-        >>> th, w = train(jax.random.key(0), jnp.ones((3, 2)), jnp.zeros(2))
-        >>> th.shape, w.shape
-        ((5, 2), (5, 2))
-    """
+
+def _critic_step(game: Game, spec: CriticSpec, features: list[sympy.Expr],
+                 batch_size: int) -> Any:
+    """One update ``step(settings, (theta, w, dataset), key) -> (carry, (theta, w))`` for
+    ``lax.scan``; ``settings`` as :func:`_settings` gives them (floats or traced values).
+    What it depends on beyond them (the game, the features, the rule, the OOD kind, the
+    batch) is the structure of its program."""
     n, k = game.n_agents, len(features)
     phi_raw = sympy.lambdify(game.agents, list(features), modules="jax")
     reward = reward_function(game)
-    alpha = float(spec.alpha)
-    low, high = (float(v) for v in spec.box)
-    std = float(spec.std)
     rule = spec.rule
 
     def phi(a: jax.Array) -> jax.Array:  # (n,) -> (K,)
@@ -168,29 +166,32 @@ def make_critic_train(game: Game, spec: CriticSpec, features: list[sympy.Expr], 
 
     dq = jax.grad(q, argnums=1)  # dQ/da at one joint action
 
-    def critic_loss(w, rows, ood):
-        td = jax.vmap(lambda a: q(w, a))(rows) - reward(rows)
-        cql = jnp.mean(jax.vmap(lambda u: q(w, u))(ood)) - jnp.mean(jax.vmap(
-            lambda a: q(w, a))(rows))
-        return 0.5 * jnp.mean(td**2) + alpha * cql
+    def step(settings, carry, key):
+        alpha, critic_lr, actor_lr = (settings[s] for s in ("alpha", "critic_lr", "actor_lr"))
 
-    def actor_direction(w, theta, rows, i):
-        if rule == "joint":
-            points = theta[None, :]
-        elif rule == "brud":
-            points = rows.at[:, i].set(theta[i])
-        else:  # sequential: agents 0..i at their (already updated) policies
-            points = jnp.where(jnp.arange(n) <= i, theta, rows)
-        return jnp.mean(jax.vmap(lambda a: dq(w, a)[i])(points))
+        def critic_loss(w, rows, ood):
+            td = jax.vmap(lambda a: q(w, a))(rows) - reward(rows)
+            cql = jnp.mean(jax.vmap(lambda u: q(w, u))(ood)) - jnp.mean(jax.vmap(
+                lambda a: q(w, a))(rows))
+            return 0.5 * jnp.mean(td**2) + alpha * cql
 
-    def step(carry, key):
+        def actor_direction(w, theta, rows, i):
+            if rule == "joint":
+                points = theta[None, :]
+            elif rule == "brud":
+                points = rows.at[:, i].set(theta[i])
+            else:  # sequential: agents 0..i at their (already updated) policies
+                points = jnp.where(jnp.arange(n) <= i, theta, rows)
+            return jnp.mean(jax.vmap(lambda a: dq(w, a)[i])(points))
+
         theta, w, dataset = carry
         k_rows, k_ood = jax.random.split(key)
         rows = dataset[jax.random.randint(k_rows, (batch_size,), 0, dataset.shape[0])]
         if spec.ood == "uniform":
-            ood = jax.random.uniform(k_ood, (batch_size, n), minval=low, maxval=high)
+            ood = jax.random.uniform(k_ood, (batch_size, n), minval=settings["low"],
+                                     maxval=settings["high"])
         else:
-            ood = theta + std * jax.random.normal(k_ood, (batch_size, n))
+            ood = theta + settings["std"] * jax.random.normal(k_ood, (batch_size, n))
         w_new = w - critic_lr * jax.grad(critic_loss)(w, rows, ood)
         if rule == "sequential":
             for i in range(n):
@@ -200,13 +201,74 @@ def make_critic_train(game: Game, spec: CriticSpec, features: list[sympy.Expr], 
                                                   for i in range(n)])
         return (theta, w_new, dataset), (theta, w_new)
 
+    step.n_weights = k  # type: ignore[attr-defined]
+    return step
+
+
+def make_critic_train(game: Game, spec: CriticSpec, features: list[sympy.Expr], steps: int,
+                      batch_size: int, critic_lr: float, actor_lr: float) -> Any:
+    """A pure ``train(key, dataset, theta0) -> (theta (T, n), w (T, K))``; ``jit``/``vmap`` it.
+    The settings are constants of its program (:func:`verify_critic` trains with
+    :func:`_critic_chunk`'s program instead, the same runs, compiled once for all settings).
+
+    Example:
+        >>> from brud_analysis.critic import CriticSpec, monomial
+        >>> g = Game("x*y")
+        >>> train = make_critic_train(g, CriticSpec("1,x*y"), [monomial(g, (0, 0)),
+        ...                           monomial(g, (1, 1))], 5, 4, 0.1, 0.01)
+        >>> th, w = train(jax.random.key(0), jnp.ones((3, 2)), jnp.zeros(2))
+        >>> th.shape, w.shape
+        ((5, 2), (5, 2))
+    """
+    step = _critic_step(game, spec, features, batch_size)
+    settings = _settings(spec, critic_lr, actor_lr)
+
     def train(key: jax.Array, dataset: jax.Array, theta0: jax.Array):
-        w0 = jnp.zeros(k, jnp.float32)
-        _, (thetas, ws) = jax.lax.scan(step, (theta0.astype(jnp.float32), w0, dataset),
+        w0 = jnp.zeros(step.n_weights, jnp.float32)
+        _, (thetas, ws) = jax.lax.scan(lambda c, k: step(settings, c, k),
+                                       (theta0.astype(jnp.float32), w0, dataset),
                                        jax.random.split(key, steps))
         return thetas, ws
 
     return train
+
+
+# Updates per compiled chunk of training: the chunk's length, not the run's, is a shape of the
+# program, so runs of any length (steps are derived per dataset) share one compilation; a
+# run's last chunk is padded with extra updates whose results are dropped.
+CHUNK_STEPS = 1000
+_CHUNKS: OrderedDict = OrderedDict()  # compiled chunk programs by structure (a few kept)
+
+
+def _critic_chunk(game: Game, spec: CriticSpec, features: list[sympy.Expr],
+                  batch_size: int) -> Any:
+    """``chunk(settings, theta (S, n), w (S, K), dataset, keys (S, CHUNK_STEPS, 2) uint32) ->
+    (theta, w, thetas (S, C, n), ws (S, C, K))``, jitted and vmapped over the runs, one per
+    trainer structure in a process; the settings (learning rates, alpha, the OOD box and
+    std) are its arguments."""
+    memo = (str(game.reward), game.agent_names, tuple(str(f) for f in features), spec.rule,
+            spec.ood, batch_size)
+    if memo not in _CHUNKS:
+        step = _critic_step(game, spec, features, batch_size)
+
+        def chunk(settings, theta, w, dataset, key_data):
+            (theta, w, _), (thetas, ws) = jax.lax.scan(
+                lambda c, k: step(settings, c, k), (theta, w, dataset),
+                jax.random.wrap_key_data(key_data))
+            return theta, w, thetas, ws
+
+        _CHUNKS[memo] = jax.jit(jax.vmap(chunk, in_axes=(None, 0, 0, None, 0)))
+        while len(_CHUNKS) > 8:
+            _CHUNKS.popitem(last=False)
+    return _CHUNKS[memo]
+
+
+@partial(jax.jit, static_argnums=(1, 2))
+def _step_keys(keys: jax.Array, steps: int, padded: int) -> jax.Array:
+    """Every run's update keys ``jax.random.split(key, steps)`` (as :func:`make_critic_train`
+    splits them), as key data ``(S, padded, 2)``, zero past ``steps``."""
+    data = jax.vmap(lambda k: jax.random.key_data(jax.random.split(k, steps)))(keys)
+    return jnp.pad(data, ((0, 0), (0, padded - steps), (0, 0)))
 
 
 # ------------------------------------------------------------------------------ the prediction
@@ -363,21 +425,31 @@ _RUNS_KEEP = 2
 def _trained_runs(game: Game, spec: CriticSpec, features: list[sympy.Expr], steps: int,
                   batch_size: int, critic_lr: float, actor_lr: float, key: jax.Array,
                   seeds: int, dataset: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """``seeds`` runs of :func:`make_critic_train` (one ``jit(vmap)``) from ``starts``, with
-    keys split from ``key``: ``(S, T, K + n)``, critic weights then policy, float64.
-    Memoised on every input and on the trainer factory (looked up per call, so a test that
-    swaps in a mutated trainer trains it)."""
-    factory = make_critic_train
+    """``seeds`` runs of :func:`make_critic_train` from ``starts``, with keys split from
+    ``key``: ``(S, T, K + n)``, critic weights then policy, float64. Trained in chunks of
+    :data:`CHUNK_STEPS` updates by :func:`_critic_chunk`'s program (the same runs bit for bit:
+    tests/test_critic_training.py), shared by every step count and setting of a structure.
+    Memoised on every input."""
     memo = (str(game.reward), game.agent_names, spec, tuple(str(f) for f in features), steps,
             batch_size, critic_lr, actor_lr, np.asarray(jax.random.key_data(key)).tobytes(),
-            seeds, dataset.shape, dataset.tobytes(), starts.tobytes(), factory)
+            seeds, dataset.shape, dataset.tobytes(), starts.tobytes())
     if memo in _RUNS:
         _RUNS.move_to_end(memo)
         return _RUNS[memo]
-    train = factory(game, spec, features, steps, batch_size, critic_lr, actor_lr)
-    run = jax.jit(jax.vmap(train, in_axes=(0, None, 0)))
-    thetas, ws = run(jax.random.split(key, seeds), jnp.asarray(dataset), jnp.asarray(starts))
-    z_runs = np.concatenate([np.asarray(ws, float), np.asarray(thetas, float)], axis=2)
+    chunk = _critic_chunk(game, spec, features, batch_size)
+    settings = {k: jnp.float32(v) for k, v in _settings(spec, critic_lr, actor_lr).items()}
+    padded = -(-steps // CHUNK_STEPS) * CHUNK_STEPS
+    keys = np.asarray(_step_keys(jax.random.split(key, seeds), steps, padded))  # sliced here
+    data = jnp.asarray(dataset)
+    theta, w = jnp.asarray(starts, jnp.float32), jnp.zeros((seeds, len(features)), jnp.float32)
+    thetas, ws = [], []
+    for start in range(0, padded, CHUNK_STEPS):
+        theta, w, th, wt = chunk(settings, theta, w, data, keys[:, start:start + CHUNK_STEPS])
+        thetas.append(np.asarray(th, float))
+        ws.append(np.asarray(wt, float))
+    z_runs = np.concatenate([np.concatenate(ws, axis=1), np.concatenate(thetas, axis=1)],
+                            axis=2)[:, :steps]
+    z_runs = np.ascontiguousarray(z_runs)
     z_runs.setflags(write=False)  # shared by later calls
     _RUNS[memo] = z_runs
     while len(_RUNS) > _RUNS_KEEP:
@@ -394,7 +466,7 @@ def verify_critic(game: Game, data: DataModel, spec: CriticSpec,
         >>> from brud_analysis.data import Normal
         >>> res = verify_critic(Game("-(x - y)**2"), Normal([1, -1], [1, 1]),
         ...                     CriticSpec("degree=2", alpha=1),
-        ...                     CriticTrainConfig(seeds=2))
+        ...                     CriticTrainConfig(seeds=2, dataset_size=1000))
         >>> res.status
         'passed'
     """

@@ -123,7 +123,8 @@ def plot_verification(result, game: Game, path: str | Path, *, max_runs: int = 1
         >>> from brud_analysis.catalogue import twin_peaks
         >>> from brud_analysis.data import Normal
         >>> from verify.harness import verify_game
-        >>> r = verify_game(twin_peaks(), Normal([0.6, 0.6], [0.3, 0.3]), seeds=4, steps=100)
+        >>> r = verify_game(twin_peaks(), Normal([0.6, 0.6], [0.3, 0.3]), seeds=8, steps=400,
+        ...                 lr=0.05)
         >>> p = plot_verification(r, twin_peaks(), pathlib.Path(tempfile.mkdtemp()) / "v.png")
         >>> p.stat().st_size > 0
         True

@@ -399,12 +399,51 @@ class ReferenceField:
         if key not in self._is_cache:
             g = self.per_sample(theta)[0]
             p = self.probabilities(theta)[0]
-            rng = np.random.default_rng(0)  # fixed: the same estimate for the same point
-            idx = rng.choice(len(p), size=(IS_BATCHES, batch_size), p=p)
-            w = 1.0 / (len(p) * p[idx])
-            est = np.einsum("mb,mbi->mi", w, g[idx]) / w.sum(axis=1, keepdims=True)
+            idx = _sampler_draws(p, batch_size)  # fixed: the same estimate for the same point
+            w = 1.0 / (len(p) * np.take(p, idx))
+            est = np.einsum("mb,mbi->mi", w, np.take(g, idx, axis=0)) / w.sum(axis=1,
+                                                                              keepdims=True)
             self._is_cache[key] = (est.mean(axis=0), est.var(axis=0, ddof=1))
         return self._is_cache[key]
+
+
+# Per batch size: the uniforms of np.random.default_rng(0).random((IS_BATCHES, B)), flattened
+# and sorted, and the order that sorts them (see _sampler_draws).
+_SORTED_UNIFORMS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _sampler_draws(p: np.ndarray, batch_size: int) -> np.ndarray:
+    """``np.random.default_rng(0).choice(len(p), size=(IS_BATCHES, batch_size), p=p)``, the
+    same integers, about 2x faster: NumPy's ``choice`` maps each uniform ``u`` of that
+    generator's ``random(size)`` to ``cdf.searchsorted(u, side="right")`` (``cdf`` the cumulative
+    sum of ``p`` divided by its last entry); with the uniforms sorted once, the rows' boundaries
+    are found among them (N searches, not IS_BATCHES * B) and the counts put back in draw
+    order. A ``p`` whose sum is not within 1e-9 of 1 (or with a negative or non-finite entry)
+    goes to ``choice`` itself, which validates it. tests/test_reference.py checks the equality.
+
+    Example:
+        >>> p = np.array([0.2, 0.0, 0.5, 0.3])
+        >>> want = np.random.default_rng(0).choice(4, size=(IS_BATCHES, 8), p=p)
+        >>> bool(np.array_equal(_sampler_draws(p, 8), want))
+        True
+    """
+    p = np.asarray(p, dtype=np.float64)
+    if not (np.all(np.isfinite(p)) and np.all(p >= 0) and abs(float(np.sum(p)) - 1) <= 1e-9):
+        return np.random.default_rng(0).choice(len(p), size=(IS_BATCHES, batch_size), p=p)
+    if batch_size not in _SORTED_UNIFORMS:
+        u = np.random.default_rng(0).random((IS_BATCHES, batch_size)).ravel()
+        order = np.argsort(u, kind="stable")
+        _SORTED_UNIFORMS[batch_size] = (u[order], order)
+    u_sorted, order = _SORTED_UNIFORMS[batch_size]
+    cdf = p.cumsum()
+    cdf /= cdf[-1]
+    # row of the r-th smallest uniform: #{j : cdf_j <= u}, and u_(r) >= cdf_j iff r >= the
+    # number of uniforms below cdf_j
+    below = np.searchsorted(u_sorted, cdf, side="left")
+    rows = np.cumsum(np.bincount(below, minlength=len(u_sorted) + 1)[:len(u_sorted)])
+    idx = np.empty(len(u_sorted), np.int64)
+    idx[order] = rows
+    return idx.reshape(IS_BATCHES, batch_size)
 
 
 def _population_covariance(values: np.ndarray) -> np.ndarray:

@@ -46,11 +46,17 @@ class Box:
     hi: sympy.Rational
     exact: sympy.Expr | None = None
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # (pickled by coefficients, not as SymPy's Poly pickles itself: through an expression
+        # expanded and parsed again, 0.1 s for the degree-72 boxes of a 2-agent solve that a
+        # worker process returns)
+        return _rebuilt_box, (_poly_parts(self.poly), self.lo, self.hi, self.exact)
+
     @staticmethod
     def rational(value: sympy.Rational) -> Box:
         """The box of a rational number (zero width)."""
         value = sympy.Rational(value)
-        return Box(sympy.Poly(_T - value, _T), value, value, value)
+        return Box(_linear_poly(value), value, value, value)
 
     @staticmethod
     def from_exact(value: sympy.Expr) -> Box:
@@ -117,13 +123,46 @@ class Box:
                 return sympy.CRootOf(factor.as_expr(), below)
         return sympy.CRootOf(poly.as_expr(), below)
 
-    @property
+    @functools.cached_property
     def value(self) -> float:
-        """Float midpoint."""
+        """Float midpoint (computed once: SymPy rational arithmetic, asked for ~20 times per
+        point by the solver's pairing, deduplication and tests)."""
         return float((self.lo + self.hi) / 2)
 
 
 _T = sympy.Symbol("t_")
+
+
+def _linear_poly(value: sympy.Rational) -> sympy.Poly:
+    """``Poly(t_ - value, t_)`` (over ZZ for an integer, else QQ, as SymPy infers it), made
+    from its coefficients: parsing the expression was most of a rational point's boxes."""
+    from sympy.polys.polyclasses import DMP
+
+    if value.is_Integer:
+        return sympy.Poly.new(DMP([sympy.ZZ(1), sympy.ZZ(-int(value))], sympy.ZZ, 0), _T)
+    return sympy.Poly.new(DMP([sympy.QQ(1), sympy.QQ(-int(value.p), int(value.q))], sympy.QQ,
+                              0), _T)
+
+
+def _poly_parts(poly: sympy.Poly | None) -> Any:
+    """A univariate ``poly`` over ZZ or QQ as (coefficients, gens, over QQ) for
+    :func:`_rebuilt_box`; any other poly (or None) as it is."""
+    if poly is None or len(poly.gens) != 1 or poly.domain not in (sympy.ZZ, sympy.QQ):
+        return poly
+    return poly.rep.to_list(), poly.gens, poly.domain == sympy.QQ
+
+
+def _rebuilt_box(parts: Any, lo: sympy.Rational, hi: sympy.Rational,
+                 exact: sympy.Expr | None) -> Box:
+    """The :class:`Box` that ``Box.__reduce__`` pickled: the same Poly (coefficients, domain
+    and generator), rebuilt without parsing an expression."""
+    if isinstance(parts, tuple):
+        from sympy.polys.polyclasses import DMP
+
+        coeffs, gens, rational = parts
+        domain = sympy.QQ if rational else sympy.ZZ
+        parts = sympy.Poly.new(DMP(coeffs, domain, 0), *gens)
+    return Box(parts, lo, hi, exact)
 
 
 def _sign_at(coeffs: Sequence[int], r: sympy.Rational) -> int:
@@ -159,11 +198,12 @@ def _refine(poly: sympy.Poly, lo: sympy.Rational, hi: sympy.Rational, digits: in
     with mpmath.workdps(digits + 20):
         x = (mpmath.mpf(lo.p) / lo.q + mpmath.mpf(hi.p) / hi.q) / 2
         dcoeffs = [c * (len(coeffs) - 1 - k) for k, c in enumerate(coeffs[:-1])]
+        exact, dexact = _exact_mpf(coeffs), _exact_mpf(dcoeffs)
         for _ in range(200):
-            d = mpmath.polyval(dcoeffs, x)
+            d = _polyval(dexact, x)
             if d == 0:
                 break
-            step = mpmath.polyval(coeffs, x) / d
+            step = _polyval(exact, x) / d
             x -= step
             if abs(step) <= abs(x) * mpmath.mpf(10) ** -(digits + 10) or step == 0:
                 break
@@ -185,6 +225,31 @@ def _refine(poly: sympy.Poly, lo: sympy.Rational, hi: sympy.Rational, digits: in
             return a, b
     new_lo, new_hi = poly.refine_root(lo, hi, eps=eps)
     return sympy.Rational(new_lo), sympy.Rational(new_hi)
+
+
+def _exact_mpf(coeffs: Sequence[int]) -> list[Any]:
+    """Integer coefficients as exact (unrounded) mpmath values, as ``mpmath.polyval`` converts
+    them (``from_int``): once per refinement rather than once per Newton step and term."""
+    from mpmath.libmp import from_int
+
+    return [from_int(c) for c in coeffs]
+
+
+def _polyval(coeffs: Sequence[Any], x: Any) -> Any:
+    """``mpmath.polyval(coeffs, x)`` for integer coefficients given by :func:`_exact_mpf`, at
+    the current working precision: the same ``libmp`` operations in the same order (Horner,
+    p = c + x p, each product and sum rounded), so the same bits, without an ``mpf`` object
+    per step (``polyval`` was half of the refinements, a sixth of a 5-agent analysis)."""
+    import mpmath
+    from mpmath.libmp import fzero, mpf_add, mpf_mul
+
+    if not coeffs:
+        return mpmath.mp.make_mpf(fzero)
+    prec, rounding = mpmath.mp._prec_rounding
+    xv, p = x._mpf_, coeffs[0]
+    for c in coeffs[1:]:
+        p = mpf_add(mpf_mul(xv, p, prec, rounding), c, prec, rounding)
+    return mpmath.mp.make_mpf(p)
 
 
 # Interval arithmetic is FLINT's Arb (ball arithmetic, in C): mpmath's ``iv`` intervals did the
@@ -242,6 +307,16 @@ def _zero_test(expr: sympy.Expr) -> bool:
     return sympy.minimal_polynomial(expr, t) == t
 
 
+def _exactly_zero(poly: sympy.Poly, boxes: Sequence[Box]) -> bool:
+    """Whether ``poly`` is exactly zero at ``boxes`` when every coordinate is known exactly
+    (rational, or ``exact`` a rational or quadratic surd); False when it is not or is
+    unknown."""
+    exact = [b.exact if b.exact is not None else b.lo if b.lo == b.hi else None for b in boxes]
+    if any(e is None for e in exact):
+        return False
+    return surd_value(poly, exact) == {}
+
+
 def certified_sign(poly: sympy.Poly, boxes: Sequence[Box], zero_budget: float =
                    _ZERO_TEST_BUDGET, zero_test: bool = True) -> int | None:
     """Sign (-1, 0, 1) of a rational-coefficient ``poly`` at the algebraic point ``boxes``.
@@ -266,12 +341,19 @@ def certified_sign(poly: sympy.Poly, boxes: Sequence[Box], zero_budget: float =
     if all(b.lo == b.hi for b in boxes):  # rational point: exact arithmetic
         return int(sympy.sign(poly.eval(dict(zip(poly.gens, (b.lo for b in boxes),
                                                        strict=True)))))
-    for dps in _DPS_LADDER:
-        value = interval_value(poly, boxes, dps)
+    # the boxes as they are first (isolating balls are usually far narrower than 10^-30
+    # already): refining every coordinate to 40 digits by Newton's method (mpmath) was most
+    # of the sign's cost; a sign certified at any width is the same sign
+    for dps, refine in ((_DPS_LADDER[0], False), *((d, True) for d in _DPS_LADDER)):
+        value = interval_value(poly, boxes, dps, refine)
         if value > 0:  # (Arb comparisons are certain: every point of the ball)
             return 1
         if value < 0:
             return -1
+        if not refine and zero_test and _exactly_zero(poly, boxes):
+            # (an exact zero at known rational or surd coordinates: refining to 40, 90 and
+            # 210 digits first could only end in the same exact test below)
+            return 0
     if not zero_test or any(b.poly is None and b.exact is None for b in boxes):
         return None  # not asked for, or an enclosure without an algebraic description
     exact = [b.exact if b.exact is not None else b.lo if b.lo == b.hi else None for b in boxes]
@@ -293,7 +375,10 @@ def certified_sign(poly: sympy.Poly, boxes: Sequence[Box], zero_budget: float =
         k = irrational[0]
         box = boxes[k].refined(_DPS_LADDER[-1])
         at = {g: b.lo for i, (g, b) in enumerate(zip(poly.gens, boxes, strict=True)) if i != k}
-        uni = sympy.Poly(poly.as_expr().subs(at), poly.gens[k])
+        # (Poly.eval: the same polynomial, over QQ rather than maybe ZZ, so a constant
+        # multiple of it as far as gcd and roots go; through the expression and subs it was
+        # a tenth of classifying a 5-agent game's sets)
+        uni = poly.eval(at) if at else poly
         if uni.is_zero:
             return 0
         box_poly = box.defining_poly

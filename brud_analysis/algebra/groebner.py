@@ -65,16 +65,93 @@ def parse_poly(expr: sympy.Expr, variables: Sequence[sympy.Symbol]) -> sympy.Pol
         >>> parse_poly((x + y)**2, [x, y]) == parse_poly(x**2 + 2*x*y + y**2, [x, y])
         True
     """
-    return _parse_poly(sympy.sympify(expr), tuple(variables))
+    expr, variables = sympy.sympify(expr), tuple(variables)
+    known = _known_polys().get((expr, variables))
+    return known if known is not None else _parse_poly(expr, variables)
+
+
+@functools.lru_cache(maxsize=1)
+def _known_polys() -> dict[tuple[sympy.Expr, tuple[sympy.Symbol, ...]], sympy.Poly]:
+    """The polynomials :func:`remember_poly` made expressions of, by (expression, generators)
+    (held by an lru_cache so that clearing the toolkit's caches clears it too)."""
+    return {}
+
+
+def remember_poly(poly: sympy.Poly) -> sympy.Expr:
+    """``poly.as_expr()``, remembered so that :func:`parse_poly` of it in ``poly.gens`` gives
+    ``poly`` back without parsing (a game's gradient and Hessian entries are made from its
+    Poly and parsed again by every step of the analysis); only when ``poly``'s domain is
+    the one parsing would infer (ZZ, or QQ with a non-integer coefficient), so that the
+    answer is the same Poly either way.
+
+    Example:
+        >>> x, y = sympy.symbols("x y")
+        >>> p = sympy.Poly(x**2 * y - 3 * y, x, y)
+        >>> parse_poly(remember_poly(p.diff(x)), [x, y]) is parse_poly(2 * x * y, [x, y])
+        True
+    """
+    expr = poly.as_expr()
+    if poly.domain == sympy.ZZ or (poly.domain == sympy.QQ and not all(
+            c.is_Integer for c in poly.coeffs())):
+        known = _known_polys()
+        if len(known) > 4096:
+            known.clear()
+        known[(expr, tuple(poly.gens))] = poly
+    return expr
 
 
 @functools.lru_cache(maxsize=1024)
 def _parse_poly(expr: sympy.Expr, variables: tuple[sympy.Symbol, ...]) -> sympy.Poly:
     # (cached: one solve parses the same equations 3-4 times, a fifth of a small solve)
+    fast = _expanded_rational_poly(expr, variables)
+    if fast is not None:
+        return fast
     try:
         return sympy.Poly(expr, *variables, expand=False)
     except sympy.PolynomialError:  # (raised for a product or power of sums)
         return sympy.Poly(expr, *variables)
+
+
+def _expanded_rational_poly(expr: sympy.Expr, variables: tuple[sympy.Symbol, ...]
+                            ) -> sympy.Poly | None:
+    """``sympy.Poly(expr, *variables, expand=False)`` read directly off an expanded
+    expression with rational coefficients (a sum of rational multiples of products of the
+    variables' positive integer powers): the same rep, domain (ZZ when every coefficient is an
+    integer, else QQ) and generators, ~4x faster than SymPy's parser; None for any other
+    expression (floats, surds, other symbols, unexpanded products), which SymPy parses."""
+    if not all(v.is_Symbol for v in variables):
+        return None
+    index = {v: i for i, v in enumerate(variables)}
+    n = len(variables)
+    terms: dict[tuple[int, ...], tuple[int, int]] = {}
+    for term in sympy.Add.make_args(expr):
+        num, den, monom = 1, 1, [0] * n
+        for factor in sympy.Mul.make_args(term):
+            if factor.is_Rational:
+                num, den = num * int(factor.p), den * int(factor.q)
+            elif factor in index and not monom[index[factor]]:
+                monom[index[factor]] = 1
+            elif (factor.is_Pow and factor.base in index and factor.exp.is_Integer
+                  and factor.exp > 0 and not monom[index[factor.base]]):
+                monom[index[factor.base]] = int(factor.exp)
+            else:  # (also a variable twice in one unevaluated product: SymPy keeps the last)
+                return None
+        key = tuple(monom)
+        if key in terms:  # (not in a canonical sum; added up as SymPy does)
+            a, b = terms[key]
+            num, den = a * den + num * b, b * den
+        terms[key] = (num, den)
+    from sympy.polys.polyclasses import DMP
+
+    exact = {m: flint.fmpq(a, b) for m, (a, b) in terms.items()}
+    exact = {m: c for m, c in exact.items() if c != 0}
+    if all(c.q == 1 for c in exact.values()):
+        rep = DMP.from_dict({m: sympy.ZZ(int(c.p)) for m, c in exact.items()}, n - 1,
+                            sympy.ZZ)
+    else:
+        rep = DMP.from_dict({m: sympy.QQ(int(c.p), int(c.q)) for m, c in exact.items()}, n - 1,
+                            sympy.QQ)
+    return sympy.Poly.new(rep, *variables)
 
 
 def integer_polys(exprs: Sequence[sympy.Expr], variables: Sequence[sympy.Symbol],
@@ -246,6 +323,14 @@ def groebner_basis(exprs: Sequence[sympy.Expr], variables: Sequence[sympy.Symbol
     return basis_exprs(basis, variables, order) if basis else []
 
 
+def _integer_poly(coeffs: list[int], var: sympy.Symbol) -> sympy.Poly:
+    """``sympy.Poly.from_list(coeffs, var)`` for integer ``coeffs`` (highest first, the first
+    non-zero), built from its coefficients over ZZ without SymPy's domain construction."""
+    from sympy.polys.polyclasses import DMP
+
+    return sympy.Poly.new(DMP([sympy.ZZ(c) for c in coeffs], sympy.ZZ, 0), var)
+
+
 class Quotient:
     """The quotient ring Q[x]/I of a zero-dimensional ideal, from a grevlex Groebner basis
     (made monic, not reduced: :meth:`normal_form` copes with unreduced tails).
@@ -366,11 +451,26 @@ class Quotient:
         the normal forms of x_var * b)."""
         d = self.dimension
         mat = flint.fmpq_mat(d, d)
+        for row, col, c in self._multiplication_entries(var):
+            mat[row, col] = c
+        return mat
+
+    def float_multiplication_matrix(self, var: int) -> Any:
+        """:meth:`multiplication_matrix` in floats (a NumPy array, each entry ``float`` of
+        the exact one), without the exact matrix and its list of lists in between."""
+        import numpy as np
+
+        mat = np.zeros((self.dimension, self.dimension))
+        for row, col, c in self._multiplication_entries(var):
+            mat[row, col] = float(c)
+        return mat
+
+    def _multiplication_entries(self, var: int):
+        """(row, column, fmpq) of every non-zero entry of :meth:`multiplication_matrix`."""
         for col, b in enumerate(self.normal_set):
             up = tuple(a + (j == var) for j, a in enumerate(b))
             for term, c in self.normal_form(up).to_dict().items():
-                mat[self.index[term], col] = c
-        return mat
+                yield self.index[term], col, c
 
     def eliminants(self) -> list[sympy.Poly]:
         """For each variable the square-free polynomial whose roots are exactly that
@@ -387,6 +487,6 @@ class Quotient:
             # faster than FLINT's exact charpoly on the 4-agent benchmark games)
             cp = annihilating_charpoly(self.multiplication_matrix(i), one).numer()
             sqf = cp / cp.gcd(cp.derivative()) if cp.degree() > 0 else cp
-            out.append(sympy.Poly.from_list([int(c) for c in sqf.coeffs()[::-1]], var))
+            out.append(_integer_poly([int(c) for c in sqf.coeffs()[::-1]], var))
         return out
 

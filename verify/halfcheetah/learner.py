@@ -246,16 +246,17 @@ def make_learner(
     Example:
         >>> import numpy as np
         >>> from types import SimpleNamespace
-        >>> T = 12
-        >>> t = SimpleNamespace(observations=np.zeros((T, 2, 4)), actions=np.zeros((T, 2, 1)),
-        ...     rewards=np.ones((T, 2)), terminals=np.zeros((T, 2), bool),
-        ...     truncations=np.zeros((T, 2), bool), states=np.zeros((T, 3)))
+        >>> T = 60  # three 20-step episodes shaped like HalfCheetah's 2 x 3 data
+        >>> ends = np.zeros((T, 2), bool); ends[19::20] = True
+        >>> t = SimpleNamespace(observations=np.zeros((T, 2, 12)), actions=np.zeros((T, 2, 3)),
+        ...     rewards=np.ones((T, 2)), terminals=np.zeros((T, 2), bool), truncations=ends,
+        ...     states=np.zeros((T, 17)))
         >>> from verify.halfcheetah.replay import make_sequence_dataset
-        >>> cfg = LearnerConfig(recurrent=False, policy_hidden=8, critic_hidden=(8,),
-        ...                     batch_sequences=4, sequence_length=3, ood_per_kind=2)
+        >>> cfg = LearnerConfig(recurrent=False, policy_hidden=8, critic_hidden=(8, 8),
+        ...                     batch_sequences=4, sequence_length=3, ood_per_kind=2, tau=0.1)
         >>> data = make_sequence_dataset(t, cfg.sequence_length)
-        >>> init, update = make_learner(cfg, obs_dim=4, act_dim=1, n_agents=2, state_dim=3)
-        >>> state = jax.jit(init, static_argnums=1)(jax.random.PRNGKey(0), 9)
+        >>> init, update = make_learner(cfg, obs_dim=12, act_dim=3, n_agents=2, state_dim=17)
+        >>> state = init(jax.random.PRNGKey(0), int(data.starts.shape[0]))
         >>> state, metrics = jax.jit(update)(state, data)
         >>> int(state.step), metrics.critic_loss.shape
         (1, ())

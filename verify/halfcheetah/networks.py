@@ -42,10 +42,10 @@ class PolicyNetwork:
 
     Example:
         >>> import jax, jax.numpy as jnp
-        >>> net = PolicyNetwork(obs_dim=12, act_dim=3, n_agents=2, hidden=8, recurrent=True)
+        >>> net = PolicyNetwork(obs_dim=12, act_dim=3, n_agents=2, hidden=16, recurrent=True)
         >>> params = net.init(jax.random.PRNGKey(0))
-        >>> jax.jit(net.apply_sequence)(params, jnp.zeros((5, 4, 2, 12))).shape  # (T, B, N, A)
-        (5, 4, 2, 3)
+        >>> jax.jit(net.apply_sequence)(params, jnp.zeros((3, 1, 2, 12))).shape  # (T, B, N, A)
+        (3, 1, 2, 3)
     """
 
     obs_dim: int

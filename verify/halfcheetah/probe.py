@@ -88,16 +88,16 @@ def make_probe(config: LearnerConfig, obs_dim: int, act_dim: int, n_agents: int,
     Cached, so the stages of a run share one compilation.
 
     Example:
-        >>> import numpy as np
-        >>> cfg = LearnerConfig(recurrent=False, policy_hidden=8, critic_hidden=(8,))
-        >>> net = PolicyNetwork(4, 1, 2, 8, False); critic = TwinCritic(3, 2, (8,))
-        >>> keys = jax.random.split(jax.random.PRNGKey(0), 2)
-        >>> w = Batch(jnp.zeros((3, 5, 2, 4)), jnp.zeros((3, 5, 2, 1)), jnp.zeros((3, 5)),
-        ...           jnp.zeros((3, 5)), jnp.zeros((3, 5, 3)))
-        >>> probe = make_probe(cfg, 4, 1, 2, 3)
-        >>> m = probe(jax.lax.map(net.init, keys), jax.lax.map(critic.init, keys), w)
+        >>> cfg = LearnerConfig(recurrent=False, policy_hidden=16, critic_hidden=(16, 16))
+        >>> net = PolicyNetwork(12, 3, 2, 16, False); critic = TwinCritic(17, 6, (16, 16))
+        >>> k_policy, k_critic = jax.random.split(jax.random.PRNGKey(0))
+        >>> group = lambda tree: jax.tree_util.tree_map(lambda x: x[None], tree)  # 1 seed
+        >>> w = Batch(jnp.zeros((5, 32, 2, 12)), jnp.zeros((5, 32, 2, 3)), jnp.zeros((5, 32)),
+        ...           jnp.zeros((5, 32)), jnp.zeros((5, 32, 17)))  # 32 windows of 4 steps
+        >>> probe = make_probe(cfg, 12, 3, 2, 17)
+        >>> m = probe(group(net.init(k_policy)), group(critic.init(k_critic)), w)
         >>> m.policy_distance.shape, m.brud_alignment.shape
-        ((2,), (2, 2))
+        ((1,), (1, 2))
     """
     policy_net = PolicyNetwork(obs_dim, act_dim, n_agents, config.policy_hidden, config.recurrent)
     critic_net = TwinCritic(state_dim, n_agents * act_dim, config.critic_hidden)

@@ -284,9 +284,11 @@ def stationary_points(game: Game, time_budget: float = DEFAULT_TIME_BUDGET) -> S
     """
     game.require_numeric()
     sols, sets, method = solve_polynomial_system(game.gradient, game.agents, time_budget)
+    # (immutable once: the per-point steps cache by it, and hashed a mutable copy per point)
+    hessian = sympy.ImmutableMatrix(game.hessian)
     points = []
     for s in sols:
-        eig = tuple(complex(e) for e in numeric_eigenvalues(game.hessian, game.agents, s.point))
+        eig = tuple(complex(e) for e in numeric_eigenvalues(hessian, game.agents, s.point))
         boxes = _boxes_of(s)
         if boxes is None:
             points.append(StationaryPoint(s.point, s.exact, "undetermined", eig, None,
@@ -300,7 +302,7 @@ def stationary_points(game: Game, time_budget: float = DEFAULT_TIME_BUDGET) -> S
                                      game.agents + tuple(t for t, _ in s.constants),
                                      boxes + tuple(b for _, b in s.constants))
         else:
-            verdict = classify_point(game.reward, game.hessian, game.agents, boxes)
+            verdict = classify_point(game.reward, hessian, game.agents, boxes)
         points.append(StationaryPoint(s.point, s.exact, verdict.kind, eig, verdict.higher_order,
                                       verdict.reason))
     for st in sets:

@@ -80,7 +80,12 @@ def _solve_bivariate(F, G, x, y, deadline, exact, depth=0):
         common, F1, G1 = h, sympy.Poly(1, x, y), sympy.Poly(1, x, y)
     else:
         common = sympy.gcd(F, G)
-        F1, G1 = sympy.div(F, common)[0], sympy.div(G, common)[0]
+        # (coprime, the usual case: the quotients by 1 are F and G themselves, unless the
+        # division moves one to the other's domain)
+        if common.is_one and F.domain == G.domain == common.domain:
+            F1, G1 = F, G
+        else:
+            F1, G1 = sympy.div(F, common)[0], sympy.div(G, common)[0]
     solutions: list[RealSolution] = []
     sets: list[StationarySet] = []
     curves = []

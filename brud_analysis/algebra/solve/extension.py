@@ -27,7 +27,10 @@ def algebraic_atoms(exprs: Sequence[sympy.Expr], variables: Sequence[sympy.Symbo
     """
     found: set[sympy.Expr] = set()
     for e in exprs:
-        for c in parse_poly(e, variables).coeffs():
+        poly = parse_poly(e, variables)
+        if poly.domain == sympy.ZZ or poly.domain == sympy.QQ:
+            continue  # (every coefficient rational: no need to look at each)
+        for c in poly.coeffs():
             if c.is_Rational:
                 continue
             surds = {a for a in c.atoms(sympy.Pow) if a.base.is_Rational and a.exp.is_Rational
