@@ -331,6 +331,13 @@ def _integer_poly(coeffs: list[int], var: sympy.Symbol) -> sympy.Poly:
     return sympy.Poly.new(DMP([sympy.ZZ(c) for c in coeffs], sympy.ZZ, 0), var)
 
 
+# quotient dimensions up to this get FLINT's exact charpoly in :meth:`Quotient.eliminants`:
+# faster than the multimodular one below ~32 (on the benchmark's 3-5-agent games, 988
+# matrices: 0.002 / 0.006 / 0.08 / 0.55 ms against 0.036 / 0.07 / 0.25 / 1.15 ms at
+# dimensions 0-3 / 4-7 / 8-11 / 28-31; 30 against 7 ms at 40-43), the same polynomials
+_EXACT_CHARPOLY_MAX = 30
+
+
 class Quotient:
     """The quotient ring Q[x]/I of a zero-dimensional ideal, from a grevlex Groebner basis
     (made monic, not reduced: :meth:`normal_form` copes with unreduced tails).
@@ -475,7 +482,8 @@ class Quotient:
     def eliminants(self) -> list[sympy.Poly]:
         """For each variable the square-free polynomial whose roots are exactly that
         coordinate of the complex solutions (charpoly of the multiplication matrix, made
-        square-free). The charpoly is computed multimodularly and checked exactly to vanish
+        square-free). Up to :data:`_EXACT_CHARPOLY_MAX` standard monomials it is FLINT's
+        exact charpoly; above, it is computed multimodularly and checked exactly to vanish
         on the variable in the quotient ring, which proves every coordinate is a root
         (:func:`brud_analysis.modular.annihilating_charpoly`); that no other root creeps in
         rests on the reconstruction, and would only add candidates that the solver's exact
@@ -484,8 +492,11 @@ class Quotient:
         one = self.index[(0,) * len(self.variables)]
         for i, var in enumerate(self.variables):
             # (multimodular, checked to annihilate 1: every coordinate is a root; 7-18x
-            # faster than FLINT's exact charpoly on the 4-agent benchmark games)
-            cp = annihilating_charpoly(self.multiplication_matrix(i), one).numer()
+            # faster than FLINT's exact charpoly on the 4-agent benchmark games' 40-70
+            # dimensional quotients, 2-18x slower on small ones)
+            mat = self.multiplication_matrix(i)
+            cp = (mat.charpoly() if self.dimension <= _EXACT_CHARPOLY_MAX
+                  else annihilating_charpoly(mat, one)).numer()
             sqf = cp / cp.gcd(cp.derivative()) if cp.degree() > 0 else cp
             out.append(_integer_poly([int(c) for c in sqf.coeffs()[::-1]], var))
         return out
