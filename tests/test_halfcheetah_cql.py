@@ -51,6 +51,8 @@ def test_penalty_is_per_critic() -> None:
 
 
 def test_ood_actions_three_kinds_with_exact_per_agent_log_densities() -> None:
+    # (ood_joint_actions' docstring example draws with these arguments' shapes and types: the
+    # two share one compiled draw through the suite's persistent JAX cache)
     from scipy import stats  # here, not at collection (0.7 s CPU per xdist worker)
 
     current = jnp.full((5, 6), 0.2)  # (samples, joint action dims), 2 agents x 3

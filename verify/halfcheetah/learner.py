@@ -183,10 +183,11 @@ def ood_joint_actions(
         the Gaussian log-densities are of the unclipped noise, as in the authors' code.
 
     Example:
-        >>> draw = jax.jit(ood_joint_actions, static_argnums=(3, 4, 5))  # as the update calls it
-        >>> a, lp = draw(jax.random.PRNGKey(0), jnp.zeros((5, 6)), jnp.zeros((5, 6)), 2, 0.3, 2)
+        >>> draw = jax.jit(ood_joint_actions, static_argnums=(3, 4), static_argnames="n_agents")
+        >>> current, following = jnp.full((5, 6), 0.2), jnp.full((5, 6), -0.4)  # 5 x (2 x 3)
+        >>> a, lp = draw(jax.random.PRNGKey(0), current, following, 4, 0.3, n_agents=2)
         >>> a.shape, lp.shape, round(float(lp[0, 0, 0]), 4)  # -3 log 2
-        ((6, 5, 6), (6, 5, 2), -2.0794)
+        ((12, 5, 6), (12, 5, 2), -2.0794)
         >>> bool(jnp.all(jnp.abs(a) <= 1.0))
         True
     """
