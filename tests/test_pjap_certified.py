@@ -140,12 +140,16 @@ def test_outward_steps_are_numpys_nextafter_bit_for_bit():
     special = np.array([0.0, -0.0, 5e-324, -5e-324, 1e-323, tiny, -tiny, tiny * (1 - 2**-52),
                         big, -big, np.inf, -np.inf, 1.0, -1.0, 2.0, 0.5, -0.5])
     with np.errstate(over="ignore"):  # some draws overflow to +-inf: more specials
-        values = np.concatenate([special, rng.standard_normal(20_000)
-                                 * 10.0 ** rng.integers(-330, 309, 20_000)])
+        values = np.concatenate([special, rng.standard_normal(70_000)
+                                 * 10.0 ** rng.integers(-330, 309, 70_000)])
     for ours, toward in ((_up, np.inf), (_dn, -np.inf)):
-        assert np.array_equal(ours(values).view(np.int64),
-                              np.nextafter(values, toward).view(np.int64))
+        # several blocks of bit steps, one 2-d array, and the small arrays' nextafter path
+        for x in (values, values[:40_000].reshape(200, 200), values[:1000]):
+            with np.errstate(over="ignore"):  # nextafter of the largest float is inf
+                want, got = np.nextafter(x, toward), ours(x)
+            assert np.array_equal(got.view(np.int64), want.view(np.int64))
         assert np.isnan(ours(np.array([np.nan, -np.nan]))).all()
+        assert np.isnan(ours(np.tile([np.nan, -np.nan], 5000))).all()  # in bit steps too
         assert type(ours(0.1)) is type(np.nextafter(0.1, toward))  # a scalar stays one
         assert ours(0.1) == np.nextafter(0.1, toward)
 
