@@ -10,6 +10,12 @@ set -uo pipefail
 python="${1:?usage: scripts/run_tests.sh PYTHON [pytest options]}"
 shift
 cd "$(dirname "$0")/.."
+# Some machine images (this project's CI and shared machine among them) set
+# PYTHONDONTWRITEBYTECODE=1: then every process of the run (the xdist workers, the notebooks'
+# process and kernels, the `brud` subprocesses the tests start) compiles the project's modules
+# and re-rewrites the test files from source. Python's default caches the bytecode in
+# __pycache__ (git-ignored): collecting the suite took 14.8 s of CPU without it, 10.6 s with it.
+unset PYTHONDONTWRITEBYTECODE
 log="$(mktemp)"
 nb=""
 cleanup() { [[ -n "$nb" ]] && kill -- "$nb" 2>/dev/null; rm -f "$log"; }
