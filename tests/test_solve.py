@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 import sympy
-from hypothesis import Phase, given, settings
+from hypothesis import Phase, example, given, settings
 from hypothesis import strategies as st
 
 from brud_analysis.catalogue import action_agreement, decoupled, sign_agreement, twin_peaks
@@ -293,6 +293,7 @@ def test_three_agent_decomposition_lists_isolated_points_beside_sets():
                           st.sampled_from([2, 3, 5, 6, 57, 481])), min_size=3, max_size=3),
        st.lists(st.tuples(st.integers(-5, 5), st.integers(0, 3), st.integers(0, 3),
                           st.integers(0, 3)), min_size=1, max_size=6))
+@example(coords=[(0, 0, 2)] * 3, terms=[(-1, 0, 0, 0)])  # the zero polynomial (crashed once)
 def test_multiquadratic_exact_check_agrees_with_sympy(coords, terms):
     """The field arithmetic behind exact forms (``solves_exactly``) against SymPy's expansion
     of the substituted polynomial, on points whose coordinates mix different square roots
