@@ -129,3 +129,26 @@ def test_reduced_basis_drops_redundant_elements():
     gx, gy = ctx.gens()
     assert [str(p) for p in reduced_basis([gx - gy, gx**2 + gy**2 - 2, gy**2 - 1])] == [
         "x - y", "y^2 - 1"]
+
+
+def test_remembered_polys_stay_bounded(monkeypatch):
+    """``remember_poly`` holds at most ``_KNOWN_POLYS_MAX_TERMS`` terms in all (~25 MB at
+    1.6 kB per term), forgetting the oldest first: polynomials of twice that many terms leave
+    the newest parsed from memory (the same object back) and the oldest parsed again (an equal
+    Poly). (Run with a cap of 256 terms, to be fast.)"""
+    from brud_analysis.algebra import groebner
+
+    assert groebner._KNOWN_POLYS_MAX_TERMS <= 16384
+    monkeypatch.setattr(groebner, "_KNOWN_POLYS_MAX_TERMS", 256)
+    groebner._known_polys.cache_clear()
+    x, y = sympy.symbols("x y")
+    size = groebner._KNOWN_POLYS_MAX_TERMS // 8
+    polys = [sympy.Poly.from_dict({(i, k): 1 for i in range(size)}, x, y) for k in range(16)]
+    exprs = [groebner.remember_poly(p) for p in polys]
+    known = groebner._known_polys()
+    assert known.terms == sum(p.length() for p in known.polys.values())
+    assert len(known.polys) == 8 and known.terms == 8 * size
+    assert groebner.parse_poly(exprs[-1], [x, y]) is polys[-1]
+    assert groebner.parse_poly(exprs[0], [x, y]) is not polys[0]
+    assert groebner.parse_poly(exprs[0], [x, y]) == polys[0]
+    groebner._known_polys.cache_clear()
