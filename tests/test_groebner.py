@@ -152,3 +152,24 @@ def test_remembered_polys_stay_bounded(monkeypatch):
     assert groebner.parse_poly(exprs[0], [x, y]) is not polys[0]
     assert groebner.parse_poly(exprs[0], [x, y]) == polys[0]
     groebner._known_polys.cache_clear()
+
+
+@pytest.mark.parametrize("expr, gens", [
+    ("x*y + 1", "x y x"),  # repeated generator
+    ("5", ""),  # no generator
+    ("a*x + 1", "a x"),  # non-commutative generator
+])
+def test_parse_poly_refuses_the_generators_sympy_refuses(expr, gens):
+    """``parse_poly`` raises SymPy's GeneratorsError (GeneratorsNeeded for none) where
+    ``sympy.Poly`` does, rather than building a Poly with generators SymPy rejects."""
+    from brud_analysis.algebra.groebner import _parse_poly, parse_poly
+
+    _parse_poly.cache_clear()
+    a = sympy.Symbol("a", commutative=False)
+    names = {"a": a, **{s: sympy.Symbol(s) for s in "xy"}}
+    variables = [names[g] for g in gens.split()]
+    e = sympy.sympify(expr, locals=names)
+    with pytest.raises(sympy.polys.polyerrors.GeneratorsError):
+        sympy.Poly(e, *variables, expand=False)
+    with pytest.raises(sympy.polys.polyerrors.GeneratorsError):
+        parse_poly(e, variables)

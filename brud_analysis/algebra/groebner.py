@@ -144,8 +144,10 @@ def _expanded_rational_poly(expr: sympy.Expr, variables: tuple[sympy.Symbol, ...
     expression with rational coefficients (a sum of rational multiples of products of the
     variables' positive integer powers): the same rep, domain (ZZ when every coefficient is an
     integer, else QQ) and generators, ~4x faster than SymPy's parser; None for any other
-    expression (floats, surds, other symbols, unexpanded products), which SymPy parses."""
-    if not all(v.is_Symbol for v in variables):
+    expression (floats, surds, other symbols, unexpanded products), which SymPy parses, and for
+    generators SymPy refuses (none, repeated, non-commutative), so that it raises."""
+    if (not variables or len(set(variables)) < len(variables)
+            or not all(v.is_Symbol and v.is_commutative for v in variables)):
         return None
     index = {v: i for i, v in enumerate(variables)}
     n = len(variables)
