@@ -238,17 +238,20 @@ def test_remembered_gradients_parse_to_sympys_domain(reward):
 
 def test_float_multiplication_matrix_is_the_float_of_the_exact_one():
     """``Quotient.float_multiplication_matrix`` equals ``float`` of each entry of the exact
-    ``multiplication_matrix`` (bit for bit), for every variable."""
+    ``multiplication_matrix`` (bit for bit, correctly rounded), for every variable, with small
+    and with huge rational entries."""
     import numpy as np
 
     x, y, z = sympy.symbols("x y z")
-    q = Quotient.of([x**2 - y / 3 - 2, y**2 - x * z + sympy.Rational(1, 7), z**2 - x - 1],
-                    [x, y, z])
-    assert q.dimension > 4
-    for var in range(3):
-        exact = q.multiplication_matrix(var)
-        want = np.array([[float(exact[i, j]) for j in range(q.dimension)]
-                         for i in range(q.dimension)])
-        got = q.float_multiplication_matrix(var)
-        assert got.dtype == want.dtype and np.array_equal(got, want)
-        assert np.count_nonzero(got) > q.dimension  # not a trivially sparse case
+    big = sympy.Rational(10**30 + 7, 3**41)  # (entries where float(p) / float(q) rounds twice)
+    for third in (sympy.Rational(1, 3), big):
+        q = Quotient.of([x**2 - y * third - 2, y**2 - x * z + sympy.Rational(1, 7),
+                         z**2 - x - 1], [x, y, z])
+        assert q.dimension > 4
+        for var in range(3):
+            exact = q.multiplication_matrix(var)
+            want = np.array([[float(exact[i, j]) for j in range(q.dimension)]
+                             for i in range(q.dimension)])
+            got = q.float_multiplication_matrix(var)
+            assert got.dtype == want.dtype and np.array_equal(got, want)
+            assert np.count_nonzero(got) > q.dimension  # not a trivially sparse case
