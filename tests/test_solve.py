@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 import sympy
-from hypothesis import Phase, given, settings
+from hypothesis import Phase, example, given, settings
 from hypothesis import strategies as st
 
 from brud_analysis.catalogue import action_agreement, decoupled, sign_agreement, twin_peaks
@@ -293,6 +293,7 @@ def test_three_agent_decomposition_lists_isolated_points_beside_sets():
                           st.sampled_from([2, 3, 5, 6, 57, 481])), min_size=3, max_size=3),
        st.lists(st.tuples(st.integers(-5, 5), st.integers(0, 3), st.integers(0, 3),
                           st.integers(0, 3)), min_size=1, max_size=6))
+@example(coords=[(0, 0, 2)] * 3, terms=[(-1, 0, 0, 0)])  # the zero polynomial (crashed once)
 def test_multiquadratic_exact_check_agrees_with_sympy(coords, terms):
     """The field arithmetic behind exact forms (``solves_exactly``) against SymPy's expansion
     of the substituted polynomial, on points whose coordinates mix different square roots
@@ -704,3 +705,53 @@ def test_merged_fibre_points_equal_the_pairwise_allclose_merge():
                                              zip(got, want, strict=True))
     rows = np.array([[1.0, np.inf], [1.0, np.inf], [2.0, 3.0]])  # (the pairwise test there)
     assert [list(r) for r in _merged(rows)] == [list(r) for r in pairwise(rows)]
+
+
+def test_box_pickles_to_the_same_box():
+    """A :class:`Box` pickled by coefficients comes back with the same Poly (rep, domain,
+    generators, hash) and the same bounds and exact value: over ZZ and QQ, in a generator
+    other than ``t_``, without a poly, with the zero poly, and with a poly left to SymPy's own
+    pickling (two generators)."""
+    import pickle
+
+    from brud_analysis.algebra.boxes import Box
+
+    x, y = sympy.symbols("x y")
+    half = sympy.Rational(1, 2)
+    boxes = [Box.rational(3), Box.rational(sympy.Rational(-7, 3)), Box.from_exact(sympy.sqrt(2)),
+             Box(sympy.Poly(x**2 - 2, x), sympy.Integer(1), sympy.Integer(2)),
+             Box(sympy.Poly(x**2 / 3 - half, x), sympy.Integer(1), sympy.Integer(2)),
+             Box(None, -half, half), Box(sympy.Poly(0, x), half, half, half),
+             Box(sympy.Poly(x - y, x, y), half, half)]
+    assert {b.poly.domain for b in boxes if b.poly is not None} == {sympy.ZZ, sympy.QQ}
+    for box in boxes:
+        back = pickle.loads(pickle.dumps(box))
+        assert (back.lo, back.hi, back.exact) == (box.lo, box.hi, box.exact)
+        if box.poly is None:
+            assert back.poly is None
+            continue
+        assert (back.poly.rep, back.poly.domain, back.poly.gens, hash(back.poly)) == (
+            box.poly.rep, box.poly.domain, box.poly.gens, hash(box.poly))
+
+
+def test_bivariate_keeps_or_divides_the_pair_as_division_by_their_gcd_would(monkeypatch):
+    """``_solve_bivariate`` hands ``_solve_coprime_pair`` F and G divided by their gcd, the
+    same Polys (rep and domain) whether it takes the coprime shortcut or divides: a coprime
+    pair over ZZ, a coprime ZZ/QQ mix (both move to QQ) and a pair with a common factor."""
+    import brud_analysis.algebra.solve.bivariate as bivariate
+
+    x, y = sympy.symbols("x y")
+    seen = []
+    monkeypatch.setattr(bivariate, "_solve_coprime_pair",
+                        lambda F, G, *args: seen.append((F, G)) or [])
+    pairs = [(x**2 + y - 1, x * y - 2), (x**2 + y - 1, x * y - sympy.Rational(1, 2)),
+             ((x - y) * (x + 2), (x - y) * (y**2 - 3))]
+    for f, g in pairs:
+        F, G = sympy.Poly(f, x, y), sympy.Poly(g, x, y)
+        seen.clear()
+        bivariate._solve_bivariate(F, G, x, y, time.monotonic() + 30, exact=True)
+        common = sympy.gcd(F, G)
+        want = [sympy.div(F, common)[0], sympy.div(G, common)[0]]
+        ((F1, G1),) = seen
+        assert [(p.rep, p.domain) for p in (F1, G1)] == [(p.rep, p.domain) for p in want]
+    assert want[0].domain == sympy.ZZ and F1.total_degree() == 1  # (the common factor case)

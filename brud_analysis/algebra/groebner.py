@@ -70,11 +70,39 @@ def parse_poly(expr: sympy.Expr, variables: Sequence[sympy.Symbol]) -> sympy.Pol
     return known if known is not None else _parse_poly(expr, variables)
 
 
+# The most terms of all the Polys remember_poly holds together: 1.2-1.6 kB per term (Poly and
+# expression, measured), so ~25 MB at most; the gradient and Hessian of a random 5-agent
+# degree-6 benchmark game have ~50 terms. (Up to 4097 entries were held before, after their
+# games were gone: ~270 MB for dense 5-agent degree-6 games, 65 kB per entry.)
+_KNOWN_POLYS_MAX_TERMS = 16384
+
+
+class _KnownPolys:
+    """Polys by (expression, generators), at most ``_KNOWN_POLYS_MAX_TERMS`` terms in all,
+    the oldest forgotten first."""
+
+    def __init__(self) -> None:
+        self.polys: dict[tuple[sympy.Expr, tuple[sympy.Symbol, ...]], sympy.Poly] = {}
+        self.terms = 0
+
+    def get(self, key: tuple[sympy.Expr, tuple[sympy.Symbol, ...]]) -> sympy.Poly | None:
+        return self.polys.get(key)
+
+    def add(self, key: tuple[sympy.Expr, tuple[sympy.Symbol, ...]], poly: sympy.Poly) -> None:
+        size = max(1, poly.length())
+        if key in self.polys or size > _KNOWN_POLYS_MAX_TERMS:
+            return
+        while self.polys and self.terms + size > _KNOWN_POLYS_MAX_TERMS:
+            self.terms -= max(1, self.polys.pop(next(iter(self.polys))).length())
+        self.polys[key] = poly
+        self.terms += size
+
+
 @functools.lru_cache(maxsize=1)
-def _known_polys() -> dict[tuple[sympy.Expr, tuple[sympy.Symbol, ...]], sympy.Poly]:
-    """The polynomials :func:`remember_poly` made expressions of, by (expression, generators)
-    (held by an lru_cache so that clearing the toolkit's caches clears it too)."""
-    return {}
+def _known_polys() -> _KnownPolys:
+    """The polynomials :func:`remember_poly` made expressions of (held by an lru_cache so
+    that clearing the toolkit's caches clears it too)."""
+    return _KnownPolys()
 
 
 def remember_poly(poly: sympy.Poly) -> sympy.Expr:
@@ -82,7 +110,8 @@ def remember_poly(poly: sympy.Poly) -> sympy.Expr:
     ``poly`` back without parsing (a game's gradient and Hessian entries are made from its
     Poly and parsed again by every step of the analysis); only when ``poly``'s domain is
     the one parsing would infer (ZZ, or QQ with a non-integer coefficient), so that the
-    answer is the same Poly either way.
+    answer is the same Poly either way. At most ``_KNOWN_POLYS_MAX_TERMS`` terms are held,
+    the oldest forgotten first (parsing gives them again).
 
     Example:
         >>> x, y = sympy.symbols("x y")
@@ -93,10 +122,7 @@ def remember_poly(poly: sympy.Poly) -> sympy.Expr:
     expr = poly.as_expr()
     if poly.domain == sympy.ZZ or (poly.domain == sympy.QQ and not all(
             c.is_Integer for c in poly.coeffs())):
-        known = _known_polys()
-        if len(known) > 4096:
-            known.clear()
-        known[(expr, tuple(poly.gens))] = poly
+        _known_polys().add((expr, tuple(poly.gens)), poly)
     return expr
 
 
@@ -118,8 +144,10 @@ def _expanded_rational_poly(expr: sympy.Expr, variables: tuple[sympy.Symbol, ...
     expression with rational coefficients (a sum of rational multiples of products of the
     variables' positive integer powers): the same rep, domain (ZZ when every coefficient is an
     integer, else QQ) and generators, ~4x faster than SymPy's parser; None for any other
-    expression (floats, surds, other symbols, unexpanded products), which SymPy parses."""
-    if not all(v.is_Symbol for v in variables):
+    expression (floats, surds, other symbols, unexpanded products), which SymPy parses, and for
+    generators SymPy refuses (none, repeated, non-commutative), so that it raises."""
+    if (not variables or len(set(variables)) < len(variables)
+            or not all(v.is_Symbol and v.is_commutative for v in variables)):
         return None
     index = {v: i for i, v in enumerate(variables)}
     n = len(variables)

@@ -71,10 +71,14 @@ def surd_value(poly: sympy.Poly, coordinates: Sequence[sympy.Expr]) -> Surd | No
         >>> x = sympy.Symbol("x")
         >>> surd_value(sympy.Poly(x**2 - 2 * x, x), [1 + sympy.sqrt(3)])
         {1: 2}
+        >>> surd_value(sympy.Poly(0, x), [sympy.sqrt(3)])
+        {}
     """
     parts = [surd_parts(c) for c in coordinates]
     if any(p is None for p in parts) or not all(c.is_Rational for c in poly.coeffs()):
         return None
+    if poly.is_zero:  # its degrees are -oo: no powers to build, and the value is zero
+        return {}
     one: Surd = {1: flint.fmpq(1)}
     powers: list[list[Surd]] = []
     for part, top in zip(parts, poly.degree_list(), strict=True):
