@@ -90,8 +90,10 @@ def _outward(x: Any, down: bool) -> np.ndarray:
 def _step_up(x: np.ndarray, out: np.ndarray, negate: bool) -> None:
     """``out = nextafter(x, inf)`` (``-nextafter(-x, inf)`` if ``negate``) by bit steps."""
     y = np.negative(x) if negate else x.copy()
-    y += 0.0  # -0.0 becomes +0.0: both step to 5e-324
     bits = y.view(np.int64)
+    # -0.0 becomes +0.0 (both step to 5e-324), in integers: a float `y += 0.0` would flush
+    # subnormals to zero in a process that has turned denormals-are-zero on
+    bits[bits == np.iinfo(np.int64).min] = 0
     stepped = out.view(np.int64)
     np.right_shift(bits, 63, out=stepped)  # 0 for sign 0, -1 for sign 1
     np.bitwise_or(stepped, 1, out=stepped)  # +1 or -1

@@ -135,3 +135,12 @@ def test_sampler_draws_are_numpys_choice_with_the_fixed_seed():
             assert np.array_equal(_sampler_draws(p, batch), want)
     with pytest.raises(ValueError):  # an invalid p is still refused as choice refuses it
         _sampler_draws(np.array([0.5, 0.6]), 8)
+    # float32 p: choice's own (looser) tolerance for its dtype, as before the shortcut
+    p32 = np.ones(7, np.float32) / 7
+    want = np.random.default_rng(0).choice(7, size=(IS_BATCHES, 8), p=p32)
+    assert np.array_equal(_sampler_draws(p32, 8), want)
+    # the sorted uniforms are kept for a few batch sizes only (~64 kB x batch size each)
+    from verify import reference
+    for batch in range(1, 12):
+        _sampler_draws(np.array([0.5, 0.5]), batch)
+    assert len(reference._SORTED_UNIFORMS) <= reference._SORTED_UNIFORMS_KEPT

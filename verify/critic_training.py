@@ -234,8 +234,8 @@ def make_critic_train(game: Game, spec: CriticSpec, features: list[sympy.Expr], 
 
 
 # Updates per compiled chunk of training: the chunk's length, not the run's, is a shape of the
-# program, so runs of any length (steps are derived per dataset) share one compilation; a
-# run's last chunk is padded with extra updates whose results are dropped.
+# program, so runs of any length share one compiled training program (the keys' split, a small
+# one, per length); a run's last chunk is padded with updates whose results are dropped.
 CHUNK_STEPS = 1000
 _CHUNKS: OrderedDict = OrderedDict()  # compiled chunk programs by structure (a few kept)
 
@@ -428,7 +428,8 @@ def _trained_runs(game: Game, spec: CriticSpec, features: list[sympy.Expr], step
     """``seeds`` runs of :func:`make_critic_train` from ``starts``, with keys split from
     ``key``: ``(S, T, K + n)``, critic weights then policy, float64. Trained in chunks of
     :data:`CHUNK_STEPS` updates by :func:`_critic_chunk`'s program (the same runs bit for bit:
-    tests/test_critic_training.py), shared by every step count and setting of a structure.
+    tests/test_critic_training.py), shared by every step count and setting of a structure
+    (of one dataset size and number of seeds).
     Memoised on every input."""
     memo = (str(game.reward), game.agent_names, spec, tuple(str(f) for f in features), steps,
             batch_size, critic_lr, actor_lr, np.asarray(jax.random.key_data(key)).tobytes(),

@@ -410,6 +410,7 @@ class ReferenceField:
 # Per batch size: the uniforms of np.random.default_rng(0).random((IS_BATCHES, B)), flattened
 # and sorted, and the order that sorts them (see _sampler_draws).
 _SORTED_UNIFORMS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+_SORTED_UNIFORMS_KEPT = 4  # batch sizes kept (a verification uses one or two)
 
 
 def _sampler_draws(p: np.ndarray, batch_size: int) -> np.ndarray:
@@ -427,10 +428,16 @@ def _sampler_draws(p: np.ndarray, batch_size: int) -> np.ndarray:
         >>> bool(np.array_equal(_sampler_draws(p, 8), want))
         True
     """
-    p = np.asarray(p, dtype=np.float64)
-    if not (np.all(np.isfinite(p)) and np.all(p >= 0) and abs(float(np.sum(p)) - 1) <= 1e-9):
-        return np.random.default_rng(0).choice(len(p), size=(IS_BATCHES, batch_size), p=p)
+    given = np.asarray(p)
+    p = given.astype(np.float64)
+    # choice validates p at its own dtype's tolerance (looser for float32): give it the
+    # caller's array whenever the shortcut does not apply
+    if not (given.dtype == np.float64 and np.all(np.isfinite(p)) and np.all(p >= 0)
+            and abs(float(np.sum(p)) - 1) <= 1e-9):
+        return np.random.default_rng(0).choice(len(p), size=(IS_BATCHES, batch_size), p=given)
     if batch_size not in _SORTED_UNIFORMS:
+        if len(_SORTED_UNIFORMS) >= _SORTED_UNIFORMS_KEPT:  # ~64 kB x batch_size each
+            _SORTED_UNIFORMS.clear()
         u = np.random.default_rng(0).random((IS_BATCHES, batch_size)).ravel()
         order = np.argsort(u, kind="stable")
         _SORTED_UNIFORMS[batch_size] = (u[order], order)
