@@ -428,8 +428,7 @@ def _trained_runs(game: Game, spec: CriticSpec, features: list[sympy.Expr], step
     """``seeds`` runs of :func:`make_critic_train` from ``starts``, with keys split from
     ``key``: ``(S, T, K + n)``, critic weights then policy, float64. Trained in chunks of
     :data:`CHUNK_STEPS` updates by :func:`_critic_chunk`'s program (the same runs bit for bit:
-    tests/test_critic_training.py), shared by every step count and setting of a structure
-    (of one dataset size and number of seeds).
+    tests/test_critic_training.py), shared by every step count and setting of a structure.
     Memoised on every input."""
     memo = (str(game.reward), game.agent_names, spec, tuple(str(f) for f in features), steps,
             batch_size, critic_lr, actor_lr, np.asarray(jax.random.key_data(key)).tobytes(),
