@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -275,9 +275,27 @@ def interval_value(poly: sympy.Poly, boxes: Sequence[Box], dps: int, refine: boo
     """An ``arb`` ball enclosing ``poly`` (rational coefficients) at the algebraic point
     ``boxes``, computed with ``dps + 10`` digits (the boxes refined to that width first unless
     ``refine`` is False: then as wide as they are)."""
+    return next(interval_values([poly], boxes, dps, refine))
+
+
+def interval_values(polys: Iterable[sympy.Poly], boxes: Sequence[Box], dps: int,
+                    refine: bool = True) -> Iterator[Any]:
+    """:func:`interval_value` of each of ``polys`` in turn (lazily: a caller may stop at the
+    first), the coordinates' balls made once for all of them.
+
+    Example:
+        >>> x, y = sympy.symbols("x y")
+        >>> at = [Box.rational(sympy.Rational(1, 2)), Box.rational(sympy.Integer(3))]
+        >>> [str(v) for v in interval_values([sympy.Poly(x * y, x, y),
+        ...                                   sympy.Poly(x - y, x, y)], at, 10)]
+        ['1.50000000000000', '-2.50000000000000']
+    """
     with ball_precision(dps + 10):
         coords = [b.ball(dps + 10, refine) for b in boxes]
-        return _ball_sum(_poly_terms(poly), coords)
+    for poly in polys:
+        with ball_precision(dps + 10):
+            value = _ball_sum(_poly_terms(poly), coords)
+        yield value
 
 
 @functools.lru_cache(maxsize=4096)

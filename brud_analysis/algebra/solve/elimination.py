@@ -9,7 +9,7 @@ from typing import Any
 import flint
 import sympy
 
-from brud_analysis.algebra.boxes import _ball_sum, _poly_terms, ball_precision
+from brud_analysis.algebra.boxes import interval_values
 from brud_analysis.algebra.groebner import (
     Quotient,
     basis_exprs,
@@ -111,19 +111,16 @@ def _pair_eliminant_roots(eliminants, variables, polys, deadline, squarefree: bo
     hits = _vanishing_combinations(polys, [[b.value for b in boxes] for boxes in per_var],
                                    deadline)
     solutions = []
-    terms = [_poly_terms(p) for p in polys]  # (once, not per candidate and equation)
     for combo in hits:
         boxes = tuple(per_var[k][i] for k, i in enumerate(combo))
         # the float test's tolerance (1e-8 of the terms) is loose where terms cancel: far
         # from the origin (terms ~1e13) it accepted pairs with residuals ~0.2 as solutions;
         # a ball enclosure that excludes zero rejects them with certainty. The boxes as they
         # are (Arb's root balls are ~1e-36 wide): refining them to 40 digits first made the
-        # 3-4-agent solve 1.8x slower. (interval_value(p, boxes, 30, refine=False) for each
-        # equation, with the coordinates' balls made once per candidate)
-        with ball_precision(40):
-            coords = [b.ball(40, refine=False) for b in boxes]
-            if any(_ball_excludes_zero(_ball_sum(t, coords)) for t in terms):
-                continue
+        # 3-4-agent solve 1.8x slower. (The coordinates' balls made once per candidate.)
+        if any(_ball_excludes_zero(v)
+               for v in interval_values(polys, boxes, 30, refine=False)):
+            continue
         solutions.append(RealSolution(tuple(b.value for b in boxes), None, boxes))
     return _dedupe(solutions)
 
