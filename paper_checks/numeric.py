@@ -73,9 +73,7 @@ def offline_runs(game: Game, dataset: np.ndarray, inits: np.ndarray, *, steps: i
     jnp = jax.numpy
     from verify import harness, polygames
 
-    every = log_every or max(1, steps // 200)
-    while steps % every:
-        every -= 1
+    every = log_interval(steps, log_every)
     config = polygames.OfflineConfig(steps=steps, batch_size=batch_size, lr=lr, log_every=every,
                                      clip=clip, pjap=pjap)  # validated
     inits = np.asarray(inits, np.float32)
@@ -90,6 +88,20 @@ def offline_runs(game: Game, dataset: np.ndarray, inits: np.ndarray, *, steps: i
             "distance": np.asarray(traj.distance, float)[:runs], "log_every": every}
 
 
+def log_interval(steps: int, at_most: int | None = None) -> int:
+    """Where :func:`offline_runs` and :func:`online_runs` log: every ``k`` updates, ``k`` the
+    largest divisor of ``steps`` not above ``at_most`` (default ``steps // 200``, at least 1).
+
+    Example:
+        >>> log_interval(1000), log_interval(999), log_interval(1000, 3)
+        (5, 3, 2)
+    """
+    every = at_most or max(1, steps // 200)
+    while steps % every:
+        every -= 1
+    return every
+
+
 def online_runs(game: Game, theta0: Sequence[float], *, buffer_size: int, batch_size: int,
                 steps: int, seeds: int, lr: float, noise_std: float = 0.1, seed: int = 0
                 ) -> Runs:
@@ -100,9 +112,7 @@ def online_runs(game: Game, theta0: Sequence[float], *, buffer_size: int, batch_
     import jax
     jnp = jax.numpy
     from verify import online_programs, polygames
-    every = max(1, steps // 200)
-    while steps % every:
-        every -= 1
+    every = log_interval(steps)
     config = polygames.OnlineConfig(buffer_size=buffer_size, batch_size=batch_size, steps=steps,
                                     noise_std=noise_std, lr=lr, log_every=every)  # validated
     # One program for every buffer size up to ONLINE_SLOTS, learning rate and noise.

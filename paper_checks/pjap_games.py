@@ -24,7 +24,13 @@ from brud_analysis.pjap import (
     pjap_jacobian,
 )
 from paper_checks.claims import Context, Outcome, claim, fmt, must_derive
-from paper_checks.numeric import Runs, cached_offline, exact_moment_dataset, seeds_inits
+from paper_checks.numeric import (
+    Runs,
+    cached_offline,
+    exact_moment_dataset,
+    log_interval,
+    seeds_inits,
+)
 
 PAPER = {"A": 1, "B": 4, "C": 5}
 A_DAG = float(np.sqrt(3 / 8))
@@ -339,9 +345,7 @@ def check_escape(ctx: Context) -> Outcome:
     # quick mode (same game, L2 PJAP, dataset shape, 16 runs once padded): one compilation
     # (~2.5 s of CPU) instead of two.
     steps = ctx.steps * 2
-    judged = max(1, steps // 200)
-    while steps % judged:
-        judged -= 1
+    judged = log_interval(steps)
     fine = judged // 2 if judged % 2 == 0 else judged
     for std in (0.3, 1.0):
         threshold = float(must_derive(origin_escape_alpha(game, Normal([0, 0], [std, std])),
