@@ -419,8 +419,9 @@ def _sampler_draws(p: np.ndarray, batch_size: int) -> np.ndarray:
     generator's ``random(size)`` to ``cdf.searchsorted(u, side="right")`` (``cdf`` the cumulative
     sum of ``p`` divided by its last entry); with the uniforms sorted once, the rows' boundaries
     are found among them (N searches, not IS_BATCHES * B) and the counts put back in draw
-    order. A ``p`` whose sum is not within 1e-9 of 1 (or with a negative or non-finite entry)
-    goes to ``choice`` itself, which validates it. tests/test_reference.py checks the equality.
+    order. A ``p`` that is not float64, whose sum is not within 1e-9 of 1 or with a negative or
+    non-finite entry goes to ``choice`` itself, which validates it. tests/test_reference.py
+    checks the equality.
 
     Example:
         >>> p = np.array([0.2, 0.0, 0.5, 0.3])
